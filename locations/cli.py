@@ -1,0 +1,161 @@
+"""The ``locations`` command line: database, demo data, serving, and each feature's commands."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from locations.errors import LocationsError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    help="Business-zone location platform: zones, plots and infrastructure on PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database: embedded PostGIS cluster and schema migrations.",
+                     no_args_is_help=True)
+demo_app = typer.Typer(help="The demo data set (Gorenjska, Podravje, Styria).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+
+
+def explained(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the platform's own errors into a clear message and a non-zero exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LocationsError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(code=1) from None
+
+    return wrapper
+
+
+@db_app.command("up")
+@explained
+def db_up() -> None:
+    """Start the embedded PostGIS (initialising it on first use). Harmless when it runs."""
+    from locations.db import embedded_cluster
+    from locations.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url:
+        console.print("DATABASE_URL is set: the platform uses that server and starts nothing.")
+        _report_external()
+        return
+    cluster = embedded_cluster(settings)
+    was_running = cluster.status().running
+    status = cluster.start(settings.embedded_db)
+    verb = "already running" if was_running else "started"
+    console.print(
+        f"Embedded PostGIS {verb}: 127.0.0.1:{status.port}, database "
+        f"'{settings.embedded_db}', files in {status.folder}"
+    )
+
+
+@db_app.command("down")
+@explained
+def db_down() -> None:
+    """Stop the embedded PostGIS."""
+    from locations.db import embedded_cluster
+
+    if embedded_cluster().stop():
+        console.print("Embedded PostGIS stopped.")
+    else:
+        console.print("Embedded PostGIS was not running.")
+
+
+@db_app.command("status")
+@explained
+def db_status() -> None:
+    """Say which database the platform uses and whether it runs."""
+    from locations.db import embedded_cluster
+    from locations.settings import get_settings
+
+    settings = get_settings()
+    if settings.database_url:
+        _report_external()
+        return
+    status = embedded_cluster(settings).status()
+    if not status.initialised:
+        console.print(f"Embedded PostGIS: not set up yet (would live in {status.folder}). "
+                      "Run 'locations db up'.")
+        raise typer.Exit(code=1)
+    state = "running" if status.running else "stopped"
+    console.print(f"Embedded PostGIS: {state} on 127.0.0.1:{status.port}, "
+                  f"database '{settings.embedded_db}', files in {status.folder}")
+    if not status.running:
+        raise typer.Exit(code=1)
+
+
+def _report_external() -> None:
+    from sqlalchemy.engine import make_url
+
+    from locations.db import check_connection, database_url, get_engine
+
+    url = make_url(database_url())
+    postgis = check_connection(get_engine())
+    console.print(f"External database {url.host}:{url.port or 5432}/{url.database}: "
+                  f"reachable, PostGIS {postgis}")
+
+
+@db_app.command("migrate")
+@explained
+def db_migrate() -> None:
+    """Bring the schema up to date (Alembic)."""
+    from locations.db import check_connection, get_engine
+    from locations.migrate import current_revisions, migrate
+
+    engine = get_engine()
+    check_connection(engine)
+    migrate(engine)
+    console.print(f"Schema up to date: {', '.join(current_revisions(engine))}")
+
+
+@demo_app.command("load")
+@explained
+def demo_load() -> None:
+    """Load the demo data set; loading again updates in place and makes no duplicates."""
+    from locations.db import check_connection, get_engine
+    from locations.demo import load_demo
+
+    engine = get_engine()
+    check_connection(engine)
+    with console.status("Building and loading the demo data set ..."):
+        counts = load_demo(engine)
+    console.print("Demo loaded: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+
+
+@app.command("serve")
+@explained
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the API and the maps (default http://127.0.0.1:8000)."""
+    import uvicorn
+
+    from locations.db import check_connection, get_engine
+    from locations.settings import get_settings
+
+    settings = get_settings()
+    check_connection(get_engine())
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"Serving on http://{host}:{port} (API docs at /docs)")
+    # The app is imported by name: the core never imports the API layer.
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,74 @@
+"""Database connection: the external DATABASE_URL or the embedded cluster, one engine per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from locations.embedded import EmbeddedCluster
+from locations.errors import DatabaseUnavailable
+from locations.settings import Settings, get_settings
+
+
+def embedded_cluster(settings: Settings | None = None) -> EmbeddedCluster:
+    settings = settings or get_settings()
+    return EmbeddedCluster(settings.embedded_dir, settings.pg_bin)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """The SQLAlchemy URL of the database the platform uses.
+
+    Raises:
+        DatabaseUnavailable: no DATABASE_URL and the embedded cluster was never set up.
+    """
+    settings = settings or get_settings()
+    if settings.database_url:
+        url = settings.database_url
+        # Accept the libpq style that docker-compose and managed services hand out.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+        return url
+    status = embedded_cluster(settings).status()
+    if not status.initialised or status.port is None:
+        raise DatabaseUnavailable(
+            f"No DATABASE_URL is set and the embedded PostGIS in {settings.embedded_dir} "
+            "has not been set up: run 'locations db up' (or 'make run'), "
+            "or set DATABASE_URL=postgresql://user:password@host:5432/dbname."
+        )
+    return status.url(settings.embedded_db)
+
+
+@lru_cache
+def get_engine(url: str | None = None) -> Engine:
+    """A pooled engine for ``url`` (default: the configured database)."""
+    return create_engine(
+        url or database_url(),
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"connect_timeout": 5, "application_name": "locations"},
+    )
+
+
+def check_connection(engine: Engine) -> str:
+    """Return the PostGIS version, or raise DatabaseUnavailable naming the host and what to do."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+    except OperationalError as exc:
+        url = make_url(engine.url)
+        hint = (
+            "start it with 'locations db up'"
+            if not get_settings().database_url
+            else "check that the server runs and DATABASE_URL is right"
+        )
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(
+            f"Cannot reach the database at {url.host}:{url.port or 5432} "
+            f"(database {url.database}): {reason}. {hint}."
+        ) from None

@@ -1,0 +1,201 @@
+"""Reads of the core model as GeoJSON features: regions, municipalities, zones, plots, infrastructure.
+
+Public reads never include a plot's internal fields (owner contact, internal
+note); callers that may see them ask with ``internal=True``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from locations.errors import InvalidInput, NotFound
+from locations.geojson import feature, feature_collection, geometry_sql
+
+INFRASTRUCTURE_KINDS = (
+    "motorway_junction", "rail_station", "rail_freight_terminal", "airport", "port",
+    "substation", "broadband_node", "university", "border_crossing", "bus_stop",
+)
+
+#: Plot columns anybody may read, as SQL over ``p`` (plot), ``z`` (zone), ``m``, ``r``.
+PLOT_PUBLIC_COLUMNS = """
+    p.id, p.cadastral_ref, p.country, p.zone_id, z.name AS zone_name,
+    m.id AS municipality_id, m.name AS municipality_name, r.code AS region_code,
+    round(p.area_m2::numeric, 1)::float AS area_m2, p.status, p.ownership, p.offer,
+    p.price_eur_m2, p.allowed_uses, p.readiness, p.brownfield,
+    coalesce(p.power_mw, z.power_mw) AS power_mw, p.available_from, p.last_verified,
+    p.version
+"""
+PLOT_INTERNAL_COLUMNS = "p.owner_contact, p.internal_note"
+PLOT_JOINS = """
+    FROM plot p
+    JOIN zone z ON z.id = p.zone_id
+    JOIN municipality m ON m.id = z.municipality_id
+    JOIN region r ON r.id = m.region_id
+"""
+
+ZONE_COLUMNS = """
+    z.id, z.name, z.kind, z.lifecycle, z.allowed_uses, z.brownfield,
+    z.municipality_id, m.name AS municipality_name, r.code AS region_code, m.country,
+    round(z.area_m2::numeric, 1)::float AS area_m2,
+    z.power_mw, z.gas, z.water, z.sewage, z.broadband, z.rail_siding, z.district_heating,
+    z.manager_name, z.manager_email, z.manager_phone,
+    z.description_en, z.description_sl, z.description_de, z.property_sheet_url,
+    z.last_verified, z.version
+"""
+
+
+def list_regions(conn: Connection) -> dict[str, Any]:
+    rows = conn.execute(
+        text(
+            f"""
+            SELECT r.id, r.code, r.name, r.country, r.area_km2,
+                   (SELECT count(*) FROM municipality m WHERE m.region_id = r.id)
+                       AS municipality_count,
+                   {geometry_sql("r.boundary")} AS geometry
+            FROM region r ORDER BY r.code
+            """
+        )
+    ).mappings()
+    return feature_collection(rows)
+
+
+def list_municipalities(conn: Connection, region: str | None = None) -> dict[str, Any]:
+    rows = conn.execute(
+        text(
+            f"""
+            SELECT m.id, m.code, m.name, m.country, r.code AS region_code, m.population,
+                   m.area_km2, {geometry_sql("m.boundary")} AS geometry
+            FROM municipality m JOIN region r ON r.id = m.region_id
+            WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
+            ORDER BY r.code, m.name
+            """
+        ),
+        {"region": region},
+    ).mappings()
+    return feature_collection(rows)
+
+
+def get_zone(conn: Connection, zone_id: int) -> dict[str, Any]:
+    """One zone with its facts and plot aggregates.
+
+    Raises:
+        NotFound: no zone has this id.
+    """
+    row = conn.execute(
+        text(
+            f"""
+            SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary")} AS geometry
+            FROM zone z
+            JOIN municipality m ON m.id = z.municipality_id
+            JOIN region r ON r.id = m.region_id
+            {ZONE_AGGREGATE_JOIN}
+            WHERE z.id = :id
+            """
+        ),
+        {"id": zone_id},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"zone {zone_id} does not exist")
+    return feature(row)
+
+
+def get_plot(conn: Connection, plot_id: int, *, internal: bool = False) -> dict[str, Any]:
+    """One plot (retired ones included, marked by ``retired_at``).
+
+    Raises:
+        NotFound: no plot has this id.
+    """
+    columns = PLOT_PUBLIC_COLUMNS + ", p.retired_at"
+    if internal:
+        columns += ", " + PLOT_INTERNAL_COLUMNS
+    row = conn.execute(
+        text(f"SELECT {columns}, {geometry_sql('p.boundary')} AS geometry {PLOT_JOINS} WHERE p.id = :id"),
+        {"id": plot_id},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"plot {plot_id} does not exist")
+    return feature(row)
+
+
+def list_infrastructure(conn: Connection, kind: list[str] | None = None) -> dict[str, Any]:
+    """Infrastructure, optionally only of the given kinds.
+
+    Raises:
+        InvalidInput: an unknown kind.
+    """
+    for value in kind or []:
+        if value not in INFRASTRUCTURE_KINDS:
+            raise InvalidInput("kind", f"unknown kind {value!r}; allowed: {', '.join(INFRASTRUCTURE_KINDS)}")
+    rows = conn.execute(
+        text(
+            f"""
+            SELECT i.id, i.kind, i.name, i.code, i.properties,
+                   {geometry_sql("i.geom")} AS geometry
+            FROM infrastructure i
+            WHERE (CAST(:kinds AS text[]) IS NULL OR i.kind = ANY(CAST(:kinds AS text[])))
+            ORDER BY i.kind, i.name
+            """
+        ),
+        {"kinds": kind or None},
+    ).mappings()
+    return feature_collection(rows)
+
+
+ZONE_AGGREGATES = """
+    coalesce(agg.plot_count, 0) AS plot_count,
+    coalesce(agg.plot_area_m2, 0) AS plot_area_m2,
+    coalesce(agg.available_area_m2, 0) AS available_area_m2,
+    coalesce(agg.plots_by_status, '{}'::jsonb) AS plots_by_status,
+    CASE WHEN coalesce(agg.plot_area_m2, 0) > 0
+         THEN round((agg.taken_area_m2 / agg.plot_area_m2)::numeric, 4)::float END
+        AS occupancy_share
+"""
+
+# Per zone: plot counts by status, areas, and the share of plot area sold or occupied.
+ZONE_AGGREGATE_JOIN = """
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS plot_count,
+               round(sum(p.area_m2)::numeric, 1)::float AS plot_area_m2,
+               round(coalesce(sum(p.area_m2) FILTER (WHERE p.status = 'available'), 0)::numeric, 1)::float
+                   AS available_area_m2,
+               coalesce(sum(p.area_m2) FILTER (WHERE p.status IN ('sold', 'occupied')), 0)
+                   AS taken_area_m2,
+               (SELECT jsonb_object_agg(s.status, s.n)
+                  FROM (SELECT p2.status, count(*) AS n FROM plot p2
+                        WHERE p2.zone_id = z.id AND p2.retired_at IS NULL
+                        GROUP BY p2.status) s) AS plots_by_status
+        FROM plot p
+        WHERE p.zone_id = z.id AND p.retired_at IS NULL
+    ) agg ON true
+"""
+
+
+def list_zones(
+    conn: Connection,
+    *,
+    region: str | None = None,
+    municipality: str | None = None,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """Zones with their facts and per-zone plot aggregates (total, available, by status, occupancy)."""
+    municipality_id = int(municipality) if municipality and municipality.isdigit() else None
+    rows = conn.execute(
+        text(
+            f"""
+            SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary")} AS geometry
+            FROM zone z
+            JOIN municipality m ON m.id = z.municipality_id
+            JOIN region r ON r.id = m.region_id
+            {ZONE_AGGREGATE_JOIN}
+            WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
+              AND (CAST(:municipality AS text) IS NULL
+                   OR m.id = :municipality_id OR lower(m.name) = lower(:municipality))
+              AND (CAST(:kind AS text) IS NULL OR z.kind = :kind)
+            ORDER BY r.code, m.name, z.name
+            """
+        ),
+        {"region": region, "municipality": municipality, "municipality_id": municipality_id, "kind": kind},
+    ).mappings()
+    return feature_collection(rows)
