@@ -24,6 +24,7 @@ db_app = typer.Typer(help="The database: embedded PostGIS cluster and schema mig
 demo_app = typer.Typer(help="The demo data set (Gorenjska, Podravje, Styria).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+# Each feature's command group is registered here, one line each, below this comment.
 
 
 def explained(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -101,19 +101,16 @@ def test_a_plot_in_a_zone_that_does_not_exist_is_refused(empty_engine, zone_ids)
 
 def test_a_zone_cannot_be_deleted_while_plots_reference_it(empty_engine, zone_ids):
     insert_plot(empty_engine, zone_ids["SI"])
-    with pytest.raises(DBAPIError, match="foreign key"):
-        with empty_engine.begin() as conn:
-            conn.execute(text("DELETE FROM zone WHERE id = :id"), {"id": zone_ids["SI"]})
+    with pytest.raises(DBAPIError, match="foreign key"), empty_engine.begin() as conn:
+        conn.execute(text("DELETE FROM zone WHERE id = :id"), {"id": zone_ids["SI"]})
 
 
 def test_unknown_zone_kind_and_infrastructure_kind_are_refused(empty_engine, zone_ids):
-    with pytest.raises(DBAPIError, match="kind"):
-        with empty_engine.begin() as conn:
-            conn.execute(text("UPDATE zone SET kind = 'casino'"))
-    with pytest.raises(DBAPIError, match="kind"):
-        with empty_engine.begin() as conn:
-            conn.execute(text("INSERT INTO infrastructure (kind, name, geom) "
-                              "VALUES ('teleporter', 'X', 'SRID=3035;POINT(4700000 2600000)')"))
+    with pytest.raises(DBAPIError, match="kind"), empty_engine.begin() as conn:
+        conn.execute(text("UPDATE zone SET kind = 'casino'"))
+    with pytest.raises(DBAPIError, match="kind"), empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO infrastructure (kind, name, geom) "
+                          "VALUES ('teleporter', 'X', 'SRID=3035;POINT(4700000 2600000)')"))
 
 
 def test_every_geometry_column_has_a_gist_index(empty_engine):

@@ -1,0 +1,174 @@
+"""Accounts, roles and scopes: who may do what, and bearer tokens stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, text
+
+from locations.errors import Conflict, InvalidInput, NotFound
+
+ROLES = ("investor", "municipality", "agency", "admin")
+
+
+@dataclass(frozen=True)
+class Account:
+    """An authenticated caller. Public (anonymous) callers have no Account at all."""
+
+    id: int
+    name: str
+    role: str
+    municipality_ids: frozenset[int] = field(default_factory=frozenset)
+    region_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def may_edit_municipality(self, municipality_id: int) -> bool:
+        """Municipality editors edit their own municipalities' plots and zones; admins all."""
+        if self.role == "admin":
+            return True
+        return self.role == "municipality" and municipality_id in self.municipality_ids
+
+    def may_analyse_region(self, region_id: int) -> bool:
+        if self.role == "admin":
+            return True
+        return self.role == "agency" and region_id in self.region_ids
+
+    @property
+    def sees_internal_fields(self) -> bool:
+        # Owner contacts and internal notes: for the people who keep the data, not the public.
+        return self.role in ("municipality", "agency", "admin")
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256-bit random, so a plain SHA-256 is enough (no dictionary to attack).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_account(
+    conn: Connection,
+    name: str,
+    role: str,
+    *,
+    municipalities: list[str] | None = None,
+    regions: list[str] | None = None,
+) -> str:
+    """Create an account and return its bearer token (shown once, stored only hashed).
+
+    ``municipalities`` are names or ids, ``regions`` are codes.
+
+    Raises:
+        InvalidInput: unknown role, missing or unknown scope.
+        Conflict: an account of that name exists.
+    """
+    if role not in ROLES:
+        raise InvalidInput("role", f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
+    municipalities = municipalities or []
+    regions = regions or []
+    if role == "municipality" and not municipalities:
+        raise InvalidInput("municipality", "a municipality editor needs at least one municipality")
+    if role == "agency" and not regions:
+        raise InvalidInput("region", "an agency analyst needs at least one region")
+    if conn.execute(text("SELECT 1 FROM account WHERE name = :n"), {"n": name}).first():
+        raise Conflict(f"an account named {name!r} already exists")
+    municipality_ids = [_municipality_id(conn, m) for m in municipalities]
+    region_ids = [_region_id(conn, r) for r in regions]
+    token = secrets.token_urlsafe(32)
+    account_id = conn.execute(
+        text("INSERT INTO account (name, role, token_hash) VALUES (:n, :r, :h) RETURNING id"),
+        {"n": name, "r": role, "h": hash_token(token)},
+    ).scalar_one()
+    for municipality_id in municipality_ids:
+        conn.execute(
+            text("INSERT INTO account_municipality VALUES (:a, :m) ON CONFLICT DO NOTHING"),
+            {"a": account_id, "m": municipality_id},
+        )
+    for region_id in region_ids:
+        conn.execute(
+            text("INSERT INTO account_region VALUES (:a, :r) ON CONFLICT DO NOTHING"),
+            {"a": account_id, "r": region_id},
+        )
+    return token
+
+
+def authenticate(conn: Connection, token: str) -> Account | None:
+    """The live account holding ``token``, or None."""
+    row = conn.execute(
+        text(
+            """
+            SELECT a.id, a.name, a.role,
+                   coalesce(array_agg(DISTINCT am.municipality_id)
+                            FILTER (WHERE am.municipality_id IS NOT NULL), '{}') AS municipality_ids,
+                   coalesce(array_agg(DISTINCT ar.region_id)
+                            FILTER (WHERE ar.region_id IS NOT NULL), '{}') AS region_ids
+            FROM account a
+            LEFT JOIN account_municipality am ON am.account_id = a.id
+            LEFT JOIN account_region ar ON ar.account_id = a.id
+            WHERE a.token_hash = :h AND a.revoked_at IS NULL
+            GROUP BY a.id
+            """
+        ),
+        {"h": hash_token(token)},
+    ).mappings().first()
+    if row is None:
+        return None
+    return Account(
+        id=row["id"],
+        name=row["name"],
+        role=row["role"],
+        municipality_ids=frozenset(row["municipality_ids"]),
+        region_ids=frozenset(row["region_ids"]),
+    )
+
+
+def revoke_account(conn: Connection, name: str) -> None:
+    """Revoke the account's token for good.
+
+    Raises:
+        NotFound: no live account of that name.
+    """
+    revoked = conn.execute(
+        text("UPDATE account SET revoked_at = now(), token_hash = NULL "
+             "WHERE name = :n AND revoked_at IS NULL RETURNING id"),
+        {"n": name},
+    ).first()
+    if revoked is None:
+        raise NotFound(f"no active account named {name!r}")
+
+
+def list_accounts(conn: Connection) -> list[dict]:
+    return [
+        dict(row)
+        for row in conn.execute(
+            text(
+                """
+                SELECT a.name, a.role, a.created_at, a.revoked_at,
+                       coalesce(string_agg(DISTINCT m.name, ', '), '') AS municipalities,
+                       coalesce(string_agg(DISTINCT r.code, ', '), '') AS regions
+                FROM account a
+                LEFT JOIN account_municipality am ON am.account_id = a.id
+                LEFT JOIN municipality m ON m.id = am.municipality_id
+                LEFT JOIN account_region ar ON ar.account_id = a.id
+                LEFT JOIN region r ON r.id = ar.region_id
+                GROUP BY a.id ORDER BY a.name
+                """
+            )
+        ).mappings()
+    ]
+
+
+def _municipality_id(conn: Connection, name_or_id: str) -> int:
+    row = conn.execute(
+        text("SELECT id FROM municipality WHERE lower(name) = lower(:v) OR id::text = :v"),
+        {"v": str(name_or_id)},
+    ).all()
+    if len(row) != 1:
+        raise InvalidInput("municipality", f"unknown municipality {name_or_id!r}")
+    return row[0][0]
+
+
+def _region_id(conn: Connection, code: str) -> int:
+    row = conn.execute(text("SELECT id FROM region WHERE code = :c"), {"c": code}).first()
+    if row is None:
+        raise InvalidInput("region", f"unknown region {code!r}")
+    return row[0]
