@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin nodejs npm
+SYSTEM_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin
 TEST_PACKAGES := chromium chromium-driver
 
 .PHONY: run test setup system-packages test-packages venv assets db demo serve bench clean-db
@@ -21,6 +21,7 @@ setup: system-packages venv assets
 # Debian packages, only when one is missing (apt-get update needs the network, so skip it otherwise).
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
