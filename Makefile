@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin
-TEST_PACKAGES := chromium chromium-driver
+TEST_PACKAGES := chromium chromium-driver docker-compose
 
 .PHONY: run test setup system-packages test-packages venv assets db demo serve bench clean-db
 

@@ -1,0 +1,59 @@
+"""The command line as a user meets it: the embedded cluster's lifecycle and clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "locations.cli", *args],
+        capture_output=True, text=True, env=full_env, timeout=180,
+    )
+
+
+def test_help_lists_the_command_groups():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("db", "demo", "serve"):
+        assert command in result.stdout
+
+
+def test_an_unreachable_database_is_named_with_what_to_do():
+    result = run_cli("db", "migrate",
+                     env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/nowhere"})
+    assert result.returncode != 0
+    message = " ".join((result.stdout + result.stderr).split())
+    assert "127.0.0.1:9" in message
+    assert "DATABASE_URL" in message
+
+
+def test_embedded_cluster_up_twice_status_and_down(tmp_path: Path):
+    env = {"LOCATIONS_EMBEDDED_DIR": str(tmp_path / "pg")}
+    try:
+        first = run_cli("db", "up", env=env)
+        assert first.returncode == 0, first.stderr
+        assert "started" in first.stdout
+        second = run_cli("db", "up", env=env)
+        assert second.returncode == 0, second.stderr
+        assert "already running" in second.stdout
+
+        status = run_cli("db", "status", env=env)
+        assert status.returncode == 0
+        assert "running" in status.stdout
+        port = (tmp_path / "pg" / "port").read_text().strip()
+        assert port in status.stdout
+
+        migrated = run_cli("db", "migrate", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+    finally:
+        down = run_cli("db", "down", env=env)
+    assert down.returncode == 0
+    assert "stopped" in down.stdout
+    stopped = run_cli("db", "status", env=env)
+    assert stopped.returncode != 0
+    assert "stopped" in stopped.stdout
