@@ -1,0 +1,714 @@
+"""The demo data set: build it from ``data/demo/facts.yaml`` and load it into PostGIS.
+
+``build_demo`` turns the facts (real names, approximate positions and sizes)
+into GeoDataFrames in EPSG:3035: regions, municipalities, zones, plots,
+infrastructure and constraint areas. Everything it derives (zone outlines, plot
+subdivisions, statuses, prices, cadastral references, contacts, municipality and
+region boundaries) is illustrative. The build is deterministic: every random
+choice comes from a generator seeded by a hash of names, and dates are counted
+from the facts' fixed reference date, never from the clock, so the same facts
+give byte-identical output on every machine and every run.
+
+``load_demo`` upserts the result in one transaction with one set-based
+``INSERT ... SELECT FROM jsonb_to_recordset ... ON CONFLICT`` per table, keyed by
+natural keys, so loading twice leaves the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from dataclasses import dataclass, fields
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+import yaml
+from pyproj import Transformer
+from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon
+from sqlalchemy import Engine, text
+
+CRS = "EPSG:3035"
+DEFAULT_FACTS_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "facts.yaml"
+DEFAULT_REFERENCE_DATE = date(2026, 10, 1)
+
+# Municipalities without a known area get a disc of this size to clip their cell.
+DEFAULT_MUNICIPALITY_KM2 = 30.0
+# Zones are wrapped in this margin before municipalities are cut around them, so a
+# zone never touches its municipality's edge (and other municipalities keep clear).
+ZONE_MARGIN_M = 150.0
+# Access roads: a strip inside the zone edge and between plot columns and rows.
+EDGE_ROAD_M = 6.0
+COLUMN_ROAD_M = 12.0
+ROW_ROAD_M = 8.0
+
+_TO_3035 = Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
+
+PLOT_COLUMNS = [
+    "zone_name", "municipality_code", "country", "cadastral_ref", "status", "ownership",
+    "offer", "price_eur_m2", "allowed_uses", "readiness", "brownfield", "power_mw",
+    "available_from", "last_verified", "owner_contact", "internal_note",
+]
+
+_INTERNAL_NOTES = (
+    "Owner open to splitting the plot.",
+    "Check the access-road easement before offering.",
+    "Soil survey pending.",
+    "Price to be confirmed by the council.",
+    "Neighbouring firm has asked about an extension onto this plot.",
+    "Utility connection fee not yet settled.",
+)
+_BROWNFIELD_NOTES = (
+    "Former industrial use: remediation report required before sale.",
+    "Old foundations on site; demolition cost to be agreed.",
+)
+
+
+@dataclass(frozen=True)
+class DemoDataSet:
+    """The demo layers, all GeoDataFrames in EPSG:3035."""
+
+    regions: gpd.GeoDataFrame
+    municipalities: gpd.GeoDataFrame
+    zones: gpd.GeoDataFrame
+    plots: gpd.GeoDataFrame
+    infrastructure: gpd.GeoDataFrame
+    constraints: gpd.GeoDataFrame
+
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _rng(*key: object) -> random.Random:
+    """A generator seeded by the key's SHA-256: Python's hash() is salted per process."""
+    digest = hashlib.sha256("|".join(str(k) for k in key).encode("utf-8")).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _project(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
+    x, y = _TO_3035.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return np.asarray(x), np.asarray(y)
+
+
+def _as_multipolygon(geom: shapely.Geometry, min_area_m2: float = 1.0) -> MultiPolygon:
+    """Valid MultiPolygon of the polygonal parts, dropping slivers from overlay noise."""
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    stack = list(shapely.get_parts(geom))
+    polygons: list[Polygon] = []
+    while stack:
+        part = stack.pop(0)
+        if isinstance(part, Polygon):
+            if not part.is_empty and part.area >= min_area_m2:
+                polygons.append(part)
+        elif hasattr(part, "geoms"):  # MultiPolygon or GeometryCollection from make_valid
+            stack[:0] = list(part.geoms)
+    result = MultiPolygon(polygons)
+    if not result.is_valid:  # touching parts after sliver removal: dissolve them
+        result = _as_multipolygon(shapely.make_valid(shapely.union_all(polygons)), min_area_m2)
+    return result
+
+
+def _weights(rng: random.Random, n: int, low: float, high: float) -> np.ndarray:
+    w = np.array([rng.uniform(low, high) for _ in range(n)])
+    return w / w.sum()
+
+
+def _pick(rng: random.Random, options: dict[str, float]) -> str:
+    return rng.choices(list(options), weights=list(options.values()))[0]
+
+
+def load_facts(facts_path: Path | None = None) -> dict[str, Any]:
+    path = Path(facts_path) if facts_path is not None else DEFAULT_FACTS_PATH
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+# --------------------------------------------------------------------------- zones and plots
+
+
+def _zone_frame(zone: dict[str, Any], cx: float, cy: float) -> tuple[float, float, float]:
+    """Width, height (m) and rotation (rad) of the zone's rectangle: area is exact."""
+    rng = _rng("zone-frame", zone["name"])
+    area_m2 = float(zone["area_ha"]) * 10_000.0
+    aspect = rng.uniform(1.2, 2.0)
+    width = math.sqrt(area_m2 * aspect)
+    height = area_m2 / width
+    angle = zone.get("orientation_deg")
+    theta = math.radians(float(angle) if angle is not None else rng.uniform(0.0, 180.0))
+    return width, height, theta
+
+
+def _to_world(u: np.ndarray, v: np.ndarray, cx: float, cy: float, theta: float) -> np.ndarray:
+    c, s = math.cos(theta), math.sin(theta)
+    return np.stack([cx + u * c - v * s, cy + u * s + v * c], axis=-1)
+
+
+def _rectangles(u0: np.ndarray, v0: np.ndarray, u1: np.ndarray, v1: np.ndarray,
+                cx: float, cy: float, theta: float) -> np.ndarray:
+    """Polygons (vectorised) for local boxes [u0,u1]x[v0,v1], rotated and moved into place."""
+    u = np.stack([u0, u1, u1, u0, u0], axis=-1)
+    v = np.stack([v0, v0, v1, v1, v0], axis=-1)
+    return shapely.polygons(_to_world(u, v, cx, cy, theta))
+
+
+def _plot_boxes(zone: dict[str, Any], width: float, height: float) -> np.ndarray:
+    """Local boxes (u0, v0, u1, v1) of the plots: columns along the long side, then rows.
+
+    Roads between columns and rows and along the zone edge keep plots apart and
+    strictly inside the zone. Larger zones get larger plots, as real ones do.
+    """
+    rng = _rng("plots", zone["name"])
+    target_m2 = (0.8 + 0.012 * float(zone["area_ha"])) * 10_000.0
+    n_cols = max(1, round(width / (math.sqrt(target_m2) * 1.15)))
+    usable_w = width - 2 * EDGE_ROAD_M - (n_cols - 1) * COLUMN_ROAD_M
+    col_widths = usable_w * _weights(rng, n_cols, 0.75, 1.25)
+    boxes: list[tuple[float, float, float, float]] = []
+    u = -width / 2 + EDGE_ROAD_M
+    for col_w in col_widths:
+        n_rows = max(1, round(height / (target_m2 / col_w)))
+        usable_h = height - 2 * EDGE_ROAD_M - (n_rows - 1) * ROW_ROAD_M
+        v = -height / 2 + EDGE_ROAD_M
+        for row_h in usable_h * _weights(rng, n_rows, 0.5, 1.5):
+            boxes.append((u, v, u + col_w, v + row_h))
+            v += row_h + ROW_ROAD_M
+        u += col_w + COLUMN_ROAD_M
+    return np.array(boxes)
+
+
+def _cadastral_refs(zone: dict[str, Any], country: str, n: int) -> list[str]:
+    """Illustrative references in the national style; the zone's own unit keeps them unique."""
+    rng = _rng("cadastre", zone["name"])
+    unit = str(zone["cadastral_unit"])
+    parcel = rng.randint(150, 2500)
+    refs = []
+    for _ in range(n):
+        parcel += rng.randint(1, 4)
+        if country == "SI":
+            refs.append(f"{unit}-{parcel}/{rng.randint(1, 12)}")
+        else:  # Austrian Grundstücksnummern are often undivided
+            sub = rng.randint(1, 9)
+            refs.append(f"{unit}-{parcel}" if rng.random() < 0.4 else f"{unit}-{parcel}/{sub}")
+    return refs
+
+
+def _plot_attributes(zone: dict[str, Any], country: str, areas: np.ndarray,
+                     reference: date) -> list[dict[str, Any]]:
+    """Status, offer, price ... per plot, with occupied/sold area matching the zone's target."""
+    rng = _rng("plot-attributes", zone["name"])
+    n = len(areas)
+    order = list(range(n))
+    rng.shuffle(order)
+    target = float(zone.get("occupancy", 0.0)) * float(areas.sum())
+    status = ["available"] * n
+    taken = 0.0
+    for i in order:
+        # Take a plot while that brings the occupied area closer to the target.
+        if taken + areas[i] / 2 <= target:
+            status[i] = "occupied" if rng.random() < 0.7 else "sold"
+            taken += areas[i]
+    lifecycle = zone["lifecycle"]
+    rest = (
+        {"available": 0.7, "reserved": 0.1, "not_for_sale": 0.2}
+        if lifecycle == "planned"
+        else {"available": 0.6, "reserved": 0.13, "under_negotiation": 0.14, "not_for_sale": 0.13}
+    )
+    readiness_mix = {
+        "planned": {"registered": 1.0},
+        "developing": {"registered": 0.35, "serviced": 0.4, "shovel_ready": 0.25},
+        "operational": {"registered": 0.05, "serviced": 0.45, "shovel_ready": 0.5},
+    }[lifecycle]
+    preferred_offer = zone.get("offer")
+    offer_mix = (
+        {preferred_offer: 0.7, "sale_or_lease": 0.3}
+        if preferred_offer and preferred_offer != "sale_or_lease"
+        else {"sale": 0.5, "sale_or_lease": 0.35, "lease": 0.15}
+    )
+    low, high = zone["price_eur_m2"]
+    zone_power = zone["infrastructure"].get("power_mw")
+    uses = list(zone["allowed_uses"])
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        s = status[i] if status[i] != "available" else _pick(rng, rest)
+        on_market = s in ("available", "reserved", "under_negotiation")
+        if s in ("occupied", "sold"):
+            ownership = _pick(rng, {"private": 0.8, "several": 0.2})
+        else:
+            ownership = _pick(rng, {"public": 0.6, "private": 0.3, "several": 0.1})
+        offer = _pick(rng, offer_mix) if on_market else None
+        price = None
+        # Asking prices are for sale; lease-only plots and ~10 % "on request" stay null.
+        if offer in ("sale", "sale_or_lease") and rng.random() > 0.1:
+            price = round(rng.uniform(low, high) * 2) / 2
+        power = None
+        if rng.random() < 0.25:  # null = the zone's capacity applies
+            power = round(rng.uniform(0.2, min(5.0, zone_power or 5.0)), 1)
+        available_from = None
+        if on_market and (lifecycle == "planned" or rng.random() < 0.3):
+            days = rng.randint(365, 900) if lifecycle == "planned" else rng.randint(30, 600)
+            available_from = reference + timedelta(days=days)
+        owner_contact = None
+        if rng.random() < 0.15:
+            owner_contact = f"owner-{_rng('owner', zone['name'], i).randint(1000, 9999)}@example.org"
+        note = None
+        if rng.random() < 0.12:
+            pool = _INTERNAL_NOTES + (_BROWNFIELD_NOTES if zone["brownfield"] else ())
+            note = rng.choice(pool)
+        out.append({
+            "status": s,
+            "ownership": ownership,
+            "offer": offer,
+            "price_eur_m2": price,
+            "allowed_uses": uses,
+            "readiness": _pick(rng, readiness_mix),
+            "brownfield": bool(zone["brownfield"]),
+            "power_mw": power,
+            "available_from": available_from,
+            "last_verified": reference - timedelta(days=rng.randint(0, 1095)),
+            "owner_contact": owner_contact,
+            "internal_note": note,
+        })
+    return out
+
+
+# --------------------------------------------------------------------------- boundaries
+
+
+def _voronoi_cells(points: np.ndarray, pad_m: float = 100_000.0) -> np.ndarray:
+    """One Voronoi cell per input point, in input order (GEOS >= 3.12 keeps the order)."""
+    multipoint = MultiPoint(points)
+    frame = shapely.box(*multipoint.bounds).buffer(pad_m)
+    cells = shapely.voronoi_polygons(multipoint, extend_to=frame, ordered=True)
+    return np.array(list(shapely.get_parts(cells)), dtype=object)
+
+
+def _partition(labels: list[str], generators: np.ndarray, clips: dict[str, shapely.Geometry],
+               cores: dict[str, shapely.Geometry]) -> dict[str, MultiPolygon]:
+    """Disjoint areas per label: its Voronoi cells clipped, minus others' cores, plus its core.
+
+    The cores (zones with a margin, or member municipalities) must be disjoint; each
+    label keeps its own core whole, so containment is guaranteed by construction.
+    """
+    cells = _voronoi_cells(generators)
+    keys = list(dict.fromkeys(labels))
+    result: dict[str, MultiPolygon] = {}
+    for key in keys:
+        mine = shapely.union_all(cells[[lab == key for lab in labels]])
+        area = shapely.intersection(mine, clips[key])
+        others = [cores[k] for k in keys if k != key and cores.get(k) is not None]
+        if others:
+            area = shapely.difference(area, shapely.union_all(others))
+        if cores.get(key) is not None:
+            area = shapely.union(area, cores[key])
+        result[key] = _as_multipolygon(area)
+    return result
+
+
+def _disc(x: float, y: float, area_km2: float) -> Polygon:
+    return Point(x, y).buffer(math.sqrt(area_km2 * 1e6 / math.pi), quad_segs=32)
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_demo(facts_path: Path | None = None) -> DemoDataSet:
+    """Build the demo layers from the facts file (default ``data/demo/facts.yaml``)."""
+    facts = load_facts(facts_path)
+    reference = facts.get("reference_date") or DEFAULT_REFERENCE_DATE
+    if isinstance(reference, str):
+        reference = date.fromisoformat(reference)
+
+    regions_f = facts["regions"]
+    munis_f = facts["municipalities"]
+    zones_f = facts["zones"]
+    muni_by_name = {m["name"]: m for m in munis_f}
+    region_by_code = {r["code"]: r for r in regions_f}
+
+    # Seats.
+    sx, sy = _project([m["lon"] for m in munis_f], [m["lat"] for m in munis_f])
+    seats = {m["name"]: (float(x), float(y)) for m, x, y in zip(munis_f, sx, sy, strict=True)}
+
+    # Zones: exact-area rotated rectangles, and their plots.
+    zx, zy = _project([z["lon"] for z in zones_f], [z["lat"] for z in zones_f])
+    zone_rows: list[dict[str, Any]] = []
+    zone_geoms: list[MultiPolygon] = []
+    plot_rows: list[dict[str, Any]] = []
+    plot_geoms: list[np.ndarray] = []
+    for zone, cx, cy in zip(zones_f, zx, zy, strict=True):
+        cx, cy = float(cx), float(cy)
+        muni = muni_by_name[zone["municipality"]]
+        width, height, theta = _zone_frame(zone, cx, cy)
+        outline = _rectangles(np.array([-width / 2]), np.array([-height / 2]),
+                              np.array([width / 2]), np.array([height / 2]), cx, cy, theta)[0]
+        zone_geoms.append(MultiPolygon([outline]))
+        infra = zone.get("infrastructure") or {}
+        manager = zone.get("manager") or {}
+        descriptions = zone.get("description") or {}
+        zone_rows.append({
+            "name": zone["name"],
+            "municipality": muni["name"],
+            "municipality_code": str(muni["code"]),
+            "country": muni["country"],
+            "region_code": muni["region"],
+            "kind": zone["kind"],
+            "lifecycle": zone["lifecycle"],
+            "allowed_uses": list(zone["allowed_uses"]),
+            "brownfield": bool(zone["brownfield"]),
+            "power_mw": infra.get("power_mw"),
+            "gas": infra.get("gas"),
+            "water": infra.get("water"),
+            "sewage": infra.get("sewage"),
+            "broadband": infra.get("broadband"),
+            "rail_siding": infra.get("rail_siding"),
+            "district_heating": infra.get("district_heating"),
+            "occupancy_target": float(zone.get("occupancy", 0.0)),
+            "manager_name": manager.get("name"),
+            "manager_email": manager.get("email"),
+            "manager_phone": manager.get("phone"),
+            "description_en": descriptions.get("en"),
+            "description_sl": descriptions.get("sl"),
+            "description_de": descriptions.get("de"),
+            "facts_source": zone.get("facts"),
+            "area_ha": float(zone["area_ha"]),
+            "area_approx": bool(zone.get("area_approx", False)),
+            "position_approx": bool(zone.get("position_approx", False)),
+            "position_estimated": bool(zone.get("position_estimated", False)),
+            "last_verified": reference - timedelta(days=_rng("zone-verified", zone["name"]).randint(0, 540)),
+        })
+
+        boxes = _plot_boxes(zone, width, height)
+        polygons = _rectangles(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], cx, cy, theta)
+        plot_geoms.append(polygons)
+        areas = shapely.area(polygons)
+        refs = _cadastral_refs(zone, muni["country"], len(polygons))
+        for ref, attrs in zip(refs, _plot_attributes(zone, muni["country"], areas, reference),
+                              strict=True):
+            plot_rows.append({
+                "zone_name": zone["name"],
+                "municipality_code": str(muni["code"]),
+                "country": muni["country"],
+                "cadastral_ref": ref,
+                **attrs,
+            })
+
+    all_plots = np.concatenate(plot_geoms)
+    plot_multi = shapely.multipolygons(all_plots, indices=np.arange(len(all_plots)))
+    zones = gpd.GeoDataFrame(zone_rows, geometry=list(zone_geoms), crs=CRS)
+    plots = gpd.GeoDataFrame(plot_rows, columns=PLOT_COLUMNS, geometry=list(plot_multi), crs=CRS)
+
+    # Municipalities: generators are seats and zone centres, so a zone's cell is its own.
+    labels = [m["name"] for m in munis_f] + [z["municipality"] for z in zones_f]
+    generators = np.column_stack([np.concatenate([sx, zx]), np.concatenate([sy, zy])])
+    cores: dict[str, shapely.Geometry] = {}
+    clips: dict[str, shapely.Geometry] = {}
+    for m in munis_f:
+        own = [g for g, z in zip(zone_geoms, zones_f, strict=True) if z["municipality"] == m["name"]]
+        x, y = seats[m["name"]]
+        disc = _disc(x, y, float(m.get("area_km2") or DEFAULT_MUNICIPALITY_KM2))
+        if own:
+            cores[m["name"]] = shapely.union_all([g.buffer(ZONE_MARGIN_M) for g in own])
+            # A corridor from the seat to distant zones keeps the municipality in one piece.
+            hull = MultiPoint([(x, y)] + [g.centroid for g in own]).convex_hull.buffer(1000.0)
+            clips[m["name"]] = shapely.union(disc, hull)
+        else:
+            clips[m["name"]] = disc
+    names = list(cores)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if cores[a].intersects(cores[b]):
+                raise ValueError(f"zones of {a} and {b} lie too close to separate the municipalities")
+    muni_geoms = _partition(labels, generators, clips, cores)
+    municipalities = gpd.GeoDataFrame(
+        [{
+            "code": str(m["code"]),
+            "name": m["name"],
+            "region_code": m["region"],
+            "country": m["country"],
+            "population": int(m["population"]) if m.get("population") is not None else None,
+            "population_approx": bool(m.get("population_approx", False)),
+            "area_km2": float(m["area_km2"]) if m.get("area_km2") is not None else None,
+            "area_approx": bool(m.get("area_approx", False)),
+            "code_verified": bool(m.get("code_verified", False)),
+            "seat_approx": bool(m.get("seat_approx", False)),
+            "seat": Point(seats[m["name"]]),
+        } for m in munis_f],
+        geometry=[muni_geoms[m["name"]] for m in munis_f],
+        crs=CRS,
+    )
+    municipalities["seat"] = gpd.GeoSeries(municipalities["seat"], crs=CRS)
+    for m, geom in zip(munis_f, municipalities.geometry, strict=True):
+        if not geom.contains(Point(seats[m["name"]])):
+            raise ValueError(f"the seat of {m['name']} fell outside its boundary")
+
+    # Regions: Voronoi cells of their seats, clipped to a disc of the region's area.
+    region_cores: dict[str, shapely.Geometry] = {}
+    region_clips: dict[str, shapely.Geometry] = {}
+    for r in regions_f:
+        members = [m["name"] for m in munis_f if m["region"] == r["code"]]
+        if not members:
+            raise ValueError(f"region {r['code']} has no municipality in the facts")
+        pts = np.array([seats[n] for n in members])
+        region_cores[r["code"]] = shapely.union_all([muni_geoms[n] for n in members])
+        region_clips[r["code"]] = _disc(*pts.mean(axis=0), float(r["area_km2"]))
+    region_geoms = _partition([m["region"] for m in munis_f], np.column_stack([sx, sy]),
+                              region_clips, region_cores)
+    regions = gpd.GeoDataFrame(
+        [{
+            "code": r["code"],
+            "name": r["name"],
+            "country": r["country"],
+            "area_km2": float(r["area_km2"]),
+            "area_approx": bool(r.get("approx", False)),
+        } for r in regions_f],
+        geometry=[region_geoms[r["code"]] for r in regions_f],
+        crs=CRS,
+    )
+    unknown = {m["region"] for m in munis_f} - set(region_by_code)
+    if unknown:
+        raise ValueError(f"municipalities refer to unknown regions: {sorted(unknown)}")
+
+    # Infrastructure points.
+    infra_f = facts["infrastructure"]
+    ix, iy = _project([p["lon"] for p in infra_f], [p["lat"] for p in infra_f])
+    extra_keys = ("approx", "estimated", "road", "runway_m")
+    infrastructure = gpd.GeoDataFrame(
+        [{
+            "kind": p["kind"],
+            "name": p["name"],
+            "code": p.get("code"),
+            "approx": bool(p.get("approx", False)),
+            "properties": {k: p[k] for k in extra_keys if k in p},
+        } for p in infra_f],
+        geometry=list(shapely.points(np.column_stack([ix, iy]))),
+        crs=CRS,
+    )
+
+    # Constraint areas: buffered river lines.
+    constraint_rows = []
+    constraint_geoms = []
+    for c in facts["constraints"]:
+        lat, lon = np.array(c["line"], dtype=float).T
+        x, y = _project(lon, lat)
+        line = LineString(np.column_stack([x, y]))
+        constraint_geoms.append(_as_multipolygon(line.buffer(float(c["buffer_m"]), quad_segs=8)))
+        constraint_rows.append({
+            "kind": c["kind"],
+            "severity": c.get("severity"),
+            "name": c["name"],
+            "buffer_m": float(c["buffer_m"]),
+        })
+    constraints = gpd.GeoDataFrame(constraint_rows, geometry=constraint_geoms, crs=CRS)
+
+    return DemoDataSet(
+        regions=regions,
+        municipalities=municipalities,
+        zones=zones,
+        plots=plots,
+        infrastructure=infrastructure,
+        constraints=constraints,
+    )
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _ewkb_hex(geoms: Any) -> list[str]:
+    return list(shapely.to_wkb(shapely.set_srid(np.asarray(geoms, dtype=object), 3035),
+                               hex=True, include_srid=True))
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready value: NaN becomes null, numpy scalars plain, dates ISO."""
+    if value is None:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, np.ndarray):
+        return [_clean(v) for v in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _records(gdf: gpd.GeoDataFrame, columns: list[str], **geometry: Any) -> str:
+    rows = []
+    geo = {name: _ewkb_hex(values) for name, values in geometry.items()}
+    for i, record in enumerate(gdf[columns].itertuples(index=False, name=None)):
+        row = {col: _clean(v) for col, v in zip(columns, record, strict=True)}
+        row.update({name: hexes[i] for name, hexes in geo.items()})
+        rows.append(row)
+    return json.dumps(rows, ensure_ascii=False)
+
+
+def _changed(table: str, columns: list[str]) -> str:
+    """SQL true when an upsert would change the row: only then bump version/updated_at."""
+    old = ", ".join(f"{table}.{c}" for c in columns)
+    new = ", ".join(f"EXCLUDED.{c}" for c in columns)
+    return f"({old}) IS DISTINCT FROM ({new})"
+
+
+_REGION_SQL = """
+INSERT INTO region (code, name, country, area_km2, boundary)
+SELECT r.code, r.name, r.country, r.area_km2, ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex')))
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS r(code text, name text, country text, area_km2 float8, wkb text)
+ON CONFLICT (code) DO UPDATE SET
+    name = EXCLUDED.name, country = EXCLUDED.country,
+    area_km2 = EXCLUDED.area_km2, boundary = EXCLUDED.boundary
+RETURNING id
+"""
+
+_MUNICIPALITY_SQL = """
+INSERT INTO municipality (code, name, region_id, country, population, area_km2, seat, boundary)
+SELECT r.code, r.name, g.id, r.country, r.population, r.area_km2,
+       ST_GeomFromEWKB(decode(r.seat_wkb, 'hex')),
+       ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex')))
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS r(code text, name text, region_code text, country text, population int,
+          area_km2 float8, seat_wkb text, wkb text)
+JOIN region g ON g.code = r.region_code
+ON CONFLICT (country, code) DO UPDATE SET
+    name = EXCLUDED.name, region_id = EXCLUDED.region_id, population = EXCLUDED.population,
+    area_km2 = EXCLUDED.area_km2, seat = EXCLUDED.seat, boundary = EXCLUDED.boundary
+RETURNING id
+"""
+
+_ZONE_COLUMNS = [
+    "kind", "lifecycle", "allowed_uses", "brownfield", "power_mw", "gas", "water", "sewage",
+    "broadband", "rail_siding", "district_heating", "manager_name", "manager_email",
+    "manager_phone", "description_en", "description_sl", "description_de", "facts_source",
+    "boundary", "last_verified",
+]
+
+_ZONE_SQL = f"""
+INSERT INTO zone (municipality_id, name, {", ".join(_ZONE_COLUMNS)})
+SELECT m.id, r.name, r.kind, r.lifecycle, r.allowed_uses, r.brownfield, r.power_mw, r.gas,
+       r.water, r.sewage, r.broadband, r.rail_siding, r.district_heating, r.manager_name,
+       r.manager_email, r.manager_phone, r.description_en, r.description_sl, r.description_de,
+       r.facts_source, ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex'))), r.last_verified
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS r(name text, country text, municipality_code text, kind text, lifecycle text,
+          allowed_uses text[], brownfield boolean, power_mw float8, gas boolean,
+          water boolean, sewage text, broadband text, rail_siding boolean,
+          district_heating boolean, manager_name text, manager_email text,
+          manager_phone text, description_en text, description_sl text,
+          description_de text, facts_source text, last_verified date, wkb text)
+JOIN municipality m ON m.country = r.country AND m.code = r.municipality_code
+ON CONFLICT (municipality_id, name) DO UPDATE SET
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in _ZONE_COLUMNS)},
+    version = zone.version + CASE WHEN {_changed("zone", _ZONE_COLUMNS)} THEN 1 ELSE 0 END,
+    updated_at = CASE WHEN {_changed("zone", _ZONE_COLUMNS)} THEN now() ELSE zone.updated_at END
+RETURNING id
+"""
+
+_PLOT_COLUMNS = [
+    "zone_id", "boundary", "status", "ownership", "offer", "price_eur_m2", "allowed_uses",
+    "readiness", "brownfield", "power_mw", "available_from", "last_verified", "owner_contact",
+    "internal_note",
+]
+
+# plot.country is filled by the trigger from the zone before the conflict check runs.
+_PLOT_SQL = f"""
+INSERT INTO plot (cadastral_ref, {", ".join(_PLOT_COLUMNS)})
+SELECT r.cadastral_ref, z.id, ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex'))), r.status,
+       r.ownership, r.offer, r.price_eur_m2, r.allowed_uses, r.readiness, r.brownfield,
+       r.power_mw, r.available_from, r.last_verified, r.owner_contact, r.internal_note
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS r(zone_name text, country text, municipality_code text, cadastral_ref text,
+          status text, ownership text, offer text, price_eur_m2 numeric,
+          allowed_uses text[], readiness text, brownfield boolean, power_mw float8,
+          available_from date, last_verified date, owner_contact text,
+          internal_note text, wkb text)
+JOIN municipality m ON m.country = r.country AND m.code = r.municipality_code
+JOIN zone z ON z.municipality_id = m.id AND z.name = r.zone_name
+ON CONFLICT (country, cadastral_ref) DO UPDATE SET
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in _PLOT_COLUMNS)},
+    version = plot.version + CASE WHEN {_changed("plot", _PLOT_COLUMNS)} THEN 1 ELSE 0 END,
+    updated_at = CASE WHEN {_changed("plot", _PLOT_COLUMNS)} THEN now() ELSE plot.updated_at END
+RETURNING id
+"""
+
+_INFRASTRUCTURE_SQL = """
+INSERT INTO infrastructure (kind, name, code, geom, properties)
+SELECT r.kind, r.name, r.code, ST_GeomFromEWKB(decode(r.wkb, 'hex')), r.properties
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS r(kind text, name text, code text, properties jsonb, wkb text)
+ON CONFLICT (kind, name) DO UPDATE SET
+    code = EXCLUDED.code, geom = EXCLUDED.geom, properties = EXCLUDED.properties
+RETURNING id
+"""
+
+_CONSTRAINT_SQL = """
+INSERT INTO constraint_area (kind, severity, name, boundary)
+SELECT r.kind, r.severity, r.name, ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex')))
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS r(kind text, severity text, name text, wkb text)
+ON CONFLICT (kind, name) DO UPDATE SET
+    severity = EXCLUDED.severity, boundary = EXCLUDED.boundary
+RETURNING id
+"""
+
+
+def load_demo(engine: Engine, demo: DemoDataSet | None = None) -> dict[str, int]:
+    """Upsert the demo data set in one transaction; returns the rows written per table.
+
+    Each table is one statement (rows travel as a single JSON document), keyed by
+    natural keys, so a second load updates in place and creates no duplicates.
+    Zones and plots only get a new version when something actually changed.
+    """
+    demo = demo if demo is not None else build_demo()
+    plot_extra = [c for c in PLOT_COLUMNS if c not in ("zone_name", "municipality_code",
+                                                       "country", "cadastral_ref")]
+    statements = [
+        ("region", _REGION_SQL,
+         _records(demo.regions, ["code", "name", "country", "area_km2"],
+                  wkb=demo.regions.geometry)),
+        ("municipality", _MUNICIPALITY_SQL,
+         _records(demo.municipalities,
+                  ["code", "name", "region_code", "country", "population", "area_km2"],
+                  seat_wkb=demo.municipalities["seat"], wkb=demo.municipalities.geometry)),
+        ("zone", _ZONE_SQL,
+         _records(demo.zones,
+                  ["name", "country", "municipality_code"]
+                  + [c for c in _ZONE_COLUMNS if c != "boundary"],
+                  wkb=demo.zones.geometry)),
+        ("plot", _PLOT_SQL,
+         _records(demo.plots, ["zone_name", "country", "municipality_code", "cadastral_ref"]
+                  + plot_extra, wkb=demo.plots.geometry)),
+        ("infrastructure", _INFRASTRUCTURE_SQL,
+         _records(demo.infrastructure, ["kind", "name", "code", "properties"],
+                  wkb=demo.infrastructure.geometry)),
+        ("constraint_area", _CONSTRAINT_SQL,
+         _records(demo.constraints, ["kind", "severity", "name"],
+                  wkb=demo.constraints.geometry)),
+    ]
+    expected = {
+        "region": len(demo.regions), "municipality": len(demo.municipalities),
+        "zone": len(demo.zones), "plot": len(demo.plots),
+        "infrastructure": len(demo.infrastructure), "constraint_area": len(demo.constraints),
+    }
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        for table, sql, rows in statements:
+            counts[table] = len(conn.execute(text(sql), {"rows": rows}).fetchall())
+            # A row lost in a join (unknown region, municipality or zone) must not pass silently;
+            # raising here rolls the whole load back.
+            if counts[table] != expected[table]:
+                raise ValueError(
+                    f"demo load wrote {counts[table]} of {expected[table]} rows into {table}"
+                )
+    return counts
