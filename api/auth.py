@@ -1,29 +1,55 @@
-"""Authentication: bearer tokens (shown in OpenAPI), the caller's account, role checks."""
+"""Authentication: bearer tokens (shown in OpenAPI), the caller's account, role checks, rate limits."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import EngineDep
-from locations.accounts import Account, authenticate
+from locations.accounts import (
+    Account,
+    auth_retry_after,
+    authenticate,
+    record_auth_failure,
+)
 from locations.errors import Forbidden, Unauthenticated
 
 bearer = HTTPBearer(auto_error=False, description="Token from 'locations accounts create'")
 
 
+def client_address(request: Request) -> str:
+    # Behind a proxy, run uvicorn with --proxy-headers so this is the real client, not the proxy.
+    return request.client.host if request.client else "unknown"
+
+
 def optional_account(
+    request: Request,
     engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Account | None:
-    """The caller's account, None for anonymous callers; a wrong token is 401, never anonymous."""
+    """The caller's account, None for anonymous callers; a wrong token is 401, never anonymous.
+
+    A client address that failed too often recently gets 429 with Retry-After, whatever
+    it presents, so tokens cannot be guessed; the count lives in the database.
+    """
     if credentials is None:
         return None
-    with engine.connect() as conn:
+    client = client_address(request)
+    with engine.begin() as conn:
+        wait = auth_retry_after(conn, client)
+        if wait:
+            raise HTTPException(
+                status_code=429,
+                detail=f"too many failed authentications from this address; retry in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         account = authenticate(conn, credentials.credentials)
+        if account is None:
+            record_auth_failure(conn, client)
     if account is None:
+        # The token itself is never repeated, logged or stored: only its hash is ever compared.
         raise Unauthenticated("invalid or revoked token")
     return account
 
@@ -47,3 +73,5 @@ def require_roles(*roles: str):
 
 OptionalAccount = Annotated[Account | None, Depends(optional_account)]
 CurrentAccount = Annotated[Account, Depends(current_account)]
+#: Municipality editors and admins: the roles that write plots and zones (scope checked per item).
+Editor = Annotated[Account, Depends(require_roles("municipality", "admin"))]

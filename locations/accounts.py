@@ -34,6 +34,10 @@ class Account:
             return True
         return self.role == "agency" and region_id in self.region_ids
 
+    def may_read_municipality(self, municipality_id: int, region_id: int) -> bool:
+        """Audit trail and reminders: the municipality's editors, its region's analysts, admins."""
+        return self.may_edit_municipality(municipality_id) or self.may_analyse_region(region_id)
+
     @property
     def sees_internal_fields(self) -> bool:
         # Owner contacts and internal notes: for the people who keep the data, not the public.
@@ -93,25 +97,33 @@ def create_account(
 
 def authenticate(conn: Connection, token: str) -> Account | None:
     """The live account holding ``token``, or None."""
+    try:
+        return _account_where(conn, "a.token_hash = :v", hash_token(token))
+    except NotFound:
+        return None
+
+
+def _account_where(conn: Connection, condition: str, value: str) -> Account:
+    # ``condition`` is one of two fixed snippets above, never caller input.
     row = conn.execute(
         text(
-            """
+            f"""
             SELECT a.id, a.name, a.role,
                    coalesce(array_agg(DISTINCT am.municipality_id)
-                            FILTER (WHERE am.municipality_id IS NOT NULL), '{}') AS municipality_ids,
+                            FILTER (WHERE am.municipality_id IS NOT NULL), '{{}}') AS municipality_ids,
                    coalesce(array_agg(DISTINCT ar.region_id)
-                            FILTER (WHERE ar.region_id IS NOT NULL), '{}') AS region_ids
+                            FILTER (WHERE ar.region_id IS NOT NULL), '{{}}') AS region_ids
             FROM account a
             LEFT JOIN account_municipality am ON am.account_id = a.id
             LEFT JOIN account_region ar ON ar.account_id = a.id
-            WHERE a.token_hash = :h AND a.revoked_at IS NULL
+            WHERE {condition} AND a.revoked_at IS NULL
             GROUP BY a.id
             """
         ),
-        {"h": hash_token(token)},
+        {"v": value},
     ).mappings().first()
     if row is None:
-        return None
+        raise NotFound("no such live account")
     return Account(
         id=row["id"],
         name=row["name"],
@@ -119,6 +131,18 @@ def authenticate(conn: Connection, token: str) -> Account | None:
         municipality_ids=frozenset(row["municipality_ids"]),
         region_ids=frozenset(row["region_ids"]),
     )
+
+
+def account_by_name(conn: Connection, name: str) -> Account:
+    """The live account called ``name``, for local tools run by someone with database access.
+
+    Raises:
+        NotFound: no live account of that name.
+    """
+    try:
+        return _account_where(conn, "a.name = :v", name)
+    except NotFound:
+        raise NotFound(f"no active account named {name!r}") from None
 
 
 def revoke_account(conn: Connection, name: str) -> None:
@@ -172,3 +196,47 @@ def _region_id(conn: Connection, code: str) -> int:
     if row is None:
         raise InvalidInput("region", f"unknown region {code!r}")
     return row[0]
+
+
+# -- failed authentications ------------------------------------------------------------------
+
+#: A client address may fail this many times within the window before it has to wait.
+MAX_AUTH_FAILURES = 10
+AUTH_FAILURE_WINDOW_SECONDS = 600
+
+
+def auth_retry_after(conn: Connection, client: str) -> int:
+    """Seconds ``client`` must wait before it may try a credential again (0: it may now).
+
+    Counted in the database so every worker and machine behind a load balancer agrees.
+    """
+    row = conn.execute(
+        text(
+            """
+            SELECT count(*) AS failures, min(occurred_at) AS oldest
+            FROM auth_failure
+            WHERE client = :c
+              AND occurred_at > clock_timestamp() - make_interval(secs => :window)
+            """
+        ),
+        {"c": client, "window": AUTH_FAILURE_WINDOW_SECONDS},
+    ).mappings().one()
+    if row["failures"] < MAX_AUTH_FAILURES:
+        return 0
+    # Free again when the oldest failure in the window ages out of it.
+    wait = conn.execute(
+        text("SELECT ceil(extract(epoch FROM :oldest + make_interval(secs => :window) "
+             "- clock_timestamp()))::int"),
+        {"oldest": row["oldest"], "window": AUTH_FAILURE_WINDOW_SECONDS},
+    ).scalar_one()
+    return max(int(wait), 1)
+
+
+def record_auth_failure(conn: Connection, client: str) -> None:
+    """Remember one failed authentication from ``client``; old ones are forgotten on the way."""
+    conn.execute(
+        text("DELETE FROM auth_failure "
+             "WHERE occurred_at < clock_timestamp() - make_interval(secs => :window)"),
+        {"window": AUTH_FAILURE_WINDOW_SECONDS},
+    )
+    conn.execute(text("INSERT INTO auth_failure (client) VALUES (:c)"), {"c": client})

@@ -1,0 +1,649 @@
+"""Authorised writes to plots and zones: field rules, scope, optimistic concurrency, geometry checks, audit.
+
+Every write runs inside the caller's transaction and writes its audit event in
+that same transaction, so a change is never recorded without its event nor the
+other way round. Concurrency is optimistic: each write names the ``version`` it
+read, and ``UPDATE ... WHERE id = :id AND version = :expected`` lets exactly one
+of several concurrent writers win; the others get PreconditionFailed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from locations.accounts import Account
+from locations.availability import check_status, check_transition
+from locations.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
+from locations.geojson import geometry_sql, jsonable
+
+#: Edges of a plot may stray this far out of its zone or into a neighbour: cadastral
+#: outlines from different sources rarely agree to the centimetre.
+EDGE_TOLERANCE_M = 0.5
+
+USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
+
+
+class InvalidGeometry(InvalidInput):
+    """A geometry PostGIS refuses: invalid, unknown CRS, outside its zone, overlapping a plot."""
+
+    def __init__(self, reason: str, field: str = "geometry") -> None:
+        super().__init__(field, reason)
+
+
+# -- field rules: one parser per editable field, shared by PATCH, bulk files and the CLI --------
+
+
+def _choice(*allowed: str) -> Callable[[str, Any], Any]:
+    def parse(field: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if value not in allowed:
+            raise InvalidInput(field, f"{value!r} is not one of: {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _number(minimum: float, *, strict: bool) -> Callable[[str, Any], Any]:
+    def parse(field: str, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(field, f"{value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise InvalidInput(field, "must be a finite number")
+        if number < minimum or (strict and number == minimum):
+            raise InvalidInput(field, f"must be {'>' if strict else '>='} {minimum:g}")
+        return number
+
+    return parse
+
+
+def _date(field: str, value: Any) -> Any:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise InvalidInput(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _boolean(field: str, value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("true", "yes", "1", "y"):
+        return True
+    if word in ("false", "no", "0", "n"):
+        return False
+    raise InvalidInput(field, f"{value!r} is not true or false")
+
+
+def _uses(field: str, value: Any) -> Any:
+    if value is None:
+        return []
+    # Files carry lists as "manufacturing;logistics".
+    items = value if isinstance(value, list) else str(value).replace(",", ";").split(";")
+    uses = [str(item).strip() for item in items if str(item).strip()]
+    unknown = [use for use in uses if use not in USES]
+    if unknown:
+        raise InvalidInput(field, f"unknown use(s) {', '.join(unknown)}; known: {', '.join(USES)}")
+    return sorted(set(uses))
+
+
+def _text(field: str, value: Any) -> Any:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _status(field: str, value: Any) -> Any:
+    return check_status(value)
+
+
+#: What a municipality may change on a plot, and how each value is checked.
+PLOT_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    "status": _status,
+    "price_eur_m2": _number(0, strict=True),
+    "offer": _choice("sale", "lease", "sale_or_lease"),
+    "available_from": _date,
+    "ownership": _choice("public", "private", "several"),
+    "readiness": _choice("registered", "serviced", "shovel_ready"),
+    "allowed_uses": _uses,
+    "brownfield": _boolean,
+    "power_mw": _number(0, strict=False),
+    "owner_contact": _text,
+    "internal_note": _text,
+}
+
+#: What a municipality may change on a zone: its facts, infrastructure and manager contact.
+ZONE_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    "kind": _choice("industrial", "business", "logistics", "technology", "mixed"),
+    "lifecycle": _choice("planned", "developing", "operational"),
+    "allowed_uses": _uses,
+    "brownfield": _boolean,
+    "power_mw": _number(0, strict=False),
+    "gas": _boolean,
+    "water": _boolean,
+    "sewage": _choice("treated", "other", "none"),
+    "broadband": _choice("none", "basic", "fast", "ftth"),
+    "rail_siding": _boolean,
+    "district_heating": _boolean,
+    "manager_name": _text,
+    "manager_email": _text,
+    "manager_phone": _text,
+    "description_en": _text,
+    "description_sl": _text,
+    "description_de": _text,
+    "property_sheet_url": _text,
+    "facts_source": _text,
+}
+
+#: Fields that may not be cleared (the schema or the domain needs a value).
+NOT_NULL = {"status", "brownfield", "kind", "lifecycle"}
+
+
+def parse_fields(
+    values: Mapping[str, Any], rules: Mapping[str, Callable[[str, Any], Any]]
+) -> dict[str, Any]:
+    """Check and normalise ``values`` against ``rules`` (PLOT_FIELDS or ZONE_FIELDS).
+
+    Raises:
+        InvalidInput: an unknown field, or a value its rule refuses.
+    """
+    parsed = {}
+    for field, value in values.items():
+        if field not in rules:
+            raise InvalidInput(field, f"not a field that can be changed; known: {', '.join(rules)}")
+        if value is None and field in NOT_NULL:
+            raise InvalidInput(field, "cannot be cleared")
+        parsed[field] = rules[field](field, value)
+    return parsed
+
+
+def changed_fields(current: Mapping[str, Any], parsed: Mapping[str, Any]) -> dict[str, tuple]:
+    """``{field: (old, new)}`` for the fields whose value really changes, JSON-ready."""
+    changes = {}
+    for field, new in parsed.items():
+        old = jsonable(current[field])
+        new = jsonable(new)
+        if isinstance(old, list):
+            old = sorted(old)
+        if old != new:
+            changes[field] = (old, new)
+    return changes
+
+
+# -- checks shared by every write ------------------------------------------------------------------
+
+
+def check_version(kind: str, current_version: int, expected_version: int) -> None:
+    """Raises PreconditionFailed when the caller's ETag is not the current version."""
+    if current_version != expected_version:
+        raise PreconditionFailed(
+            f"the {kind} changed since you read it: you sent version {expected_version}, "
+            f"the current version is {current_version}; read it again and retry"
+        )
+
+
+def check_scope(account: Account, municipality_id: int, municipality_name: str, what: str) -> None:
+    if not account.may_edit_municipality(municipality_id):
+        raise Forbidden(
+            f"{what} belongs to {municipality_name}, which account {account.name!r} may not edit"
+        )
+
+
+def _plot_for_write(conn: Connection, plot_id: int) -> Mapping[str, Any]:
+    row = conn.execute(
+        text(
+            f"""
+            SELECT p.id, p.zone_id, p.cadastral_ref, p.version, p.retired_at, p.last_verified,
+                   z.municipality_id, m.name AS municipality_name,
+                   {", ".join("p." + field for field in PLOT_FIELDS)}
+            FROM plot p
+            JOIN zone z ON z.id = p.zone_id
+            JOIN municipality m ON m.id = z.municipality_id
+            WHERE p.id = :id
+            """
+        ),
+        {"id": plot_id},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"plot {plot_id} does not exist")
+    return row
+
+
+def _record_plot_event(
+    conn: Connection,
+    plot_id: int,
+    account: Account,
+    action: str,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any] | None,
+    note: str | None,
+) -> None:
+    conn.execute(
+        text(
+            """
+            INSERT INTO plot_event (plot_id, actor, account_id, action, old_values, new_values, note)
+            VALUES (:plot, :actor, :account, :action,
+                    CAST(:old AS jsonb), CAST(:new AS jsonb), :note)
+            """
+        ),
+        {
+            "plot": plot_id, "actor": account.name, "account": account.id, "action": action,
+            "old": json.dumps(old) if old is not None else None,
+            "new": json.dumps(new) if new is not None else None,
+            "note": _text("note", note),
+        },
+    )
+
+
+def _set_clause(fields: list[str]) -> str:
+    # Column names come from PLOT_FIELDS / ZONE_FIELDS keys, checked by parse_fields, never raw input.
+    return "".join(f"{field} = :{field}, " for field in fields)
+
+
+# -- plots -----------------------------------------------------------------------------------------
+
+
+def update_plot(
+    conn: Connection,
+    account: Account,
+    plot_id: int,
+    expected_version: int,
+    values: Mapping[str, Any],
+    *,
+    note: str | None = None,
+    geometry: Any = None,
+    crs: str | int | None = None,
+    action: str = "update",
+) -> int:
+    """Change a plot's fields (and optionally its boundary); returns its new version.
+
+    An update also counts as a verification: the municipality has just looked at the plot.
+    Nothing is written (and the version stays) when no value really changes.
+
+    Raises:
+        NotFound, Forbidden, PreconditionFailed, Conflict (retired plot, forbidden status
+        transition naming the allowed ones), InvalidInput, InvalidGeometry.
+    """
+    current = _plot_for_write(conn, plot_id)
+    check_scope(account, current["municipality_id"], current["municipality_name"], f"plot {plot_id}")
+    check_version("plot", current["version"], expected_version)
+    if current["retired_at"] is not None:
+        raise Conflict(f"plot {plot_id} was retired on {current['retired_at']:%Y-%m-%d}; it cannot change")
+    parsed = parse_fields(values, PLOT_FIELDS)
+    if "status" in parsed:
+        check_transition(current["status"], parsed["status"])
+    changes = changed_fields(current, parsed)
+    boundary = None
+    if geometry is not None:
+        boundary = validate_plot_geometry(conn, geometry, crs, current["zone_id"], plot_id=plot_id)
+    if not changes and boundary is None:
+        return current["version"]
+    params: dict[str, Any] = {field: parsed[field] for field in changes}
+    set_clause = _set_clause(list(changes))
+    old = {field: old for field, (old, _) in changes.items()}
+    new = {field: new for field, (_, new) in changes.items()}
+    if boundary is not None:
+        set_clause += "boundary = ST_GeomFromEWKB(decode(:boundary, 'hex')), "
+        params["boundary"] = boundary
+        old["boundary"], new["boundary"] = _boundary_change(conn, plot_id, boundary)
+    new_version = _guarded_update(
+        conn, "plot", plot_id, expected_version,
+        set_clause + "last_verified = current_date, ", params,
+    )
+    _record_plot_event(conn, plot_id, account, action, old, new, note)
+    return new_version
+
+
+def verify_plot(
+    conn: Connection, account: Account, plot_id: int, expected_version: int, note: str | None = None
+) -> int:
+    """Confirm a plot's facts unchanged: its freshness starts again today. Returns the new version."""
+    current = _plot_for_write(conn, plot_id)
+    check_scope(account, current["municipality_id"], current["municipality_name"], f"plot {plot_id}")
+    check_version("plot", current["version"], expected_version)
+    if current["retired_at"] is not None:
+        raise Conflict(f"plot {plot_id} is retired; there is nothing to verify")
+    new_version = _guarded_update(
+        conn, "plot", plot_id, expected_version, "last_verified = current_date, ", {}
+    )
+    today = conn.execute(text("SELECT current_date")).scalar_one()
+    _record_plot_event(
+        conn, plot_id, account, "verify",
+        {"last_verified": jsonable(current["last_verified"])},
+        {"last_verified": jsonable(today)}, note,
+    )
+    return new_version
+
+
+def retire_plot(
+    conn: Connection, account: Account, plot_id: int, expected_version: int, note: str | None = None
+) -> int:
+    """Retire a plot (merged, split, no longer offered as a unit): kept with its history, hidden
+    from the zone's aggregates. Returns the new version.
+    """
+    current = _plot_for_write(conn, plot_id)
+    check_scope(account, current["municipality_id"], current["municipality_name"], f"plot {plot_id}")
+    check_version("plot", current["version"], expected_version)
+    if current["retired_at"] is not None:
+        raise Conflict(f"plot {plot_id} is already retired")
+    new_version = _guarded_update(
+        conn, "plot", plot_id, expected_version, "retired_at = now(), ", {}
+    )
+    retired_at = conn.execute(
+        text("SELECT retired_at FROM plot WHERE id = :id"), {"id": plot_id}
+    ).scalar_one()
+    _record_plot_event(
+        conn, plot_id, account, "retire", {"retired_at": None},
+        {"retired_at": jsonable(retired_at)}, note,
+    )
+    return new_version
+
+
+def create_plot(
+    conn: Connection,
+    account: Account,
+    zone_id: int,
+    expected_zone_version: int,
+    cadastral_ref: str,
+    geometry: Any,
+    *,
+    crs: str | int | None = None,
+    values: Mapping[str, Any] | None = None,
+    note: str | None = None,
+) -> int:
+    """Add a plot to a zone; returns its id. The zone's version guards against a zone boundary
+    that changed since the caller looked at it.
+
+    Raises:
+        NotFound, Forbidden, PreconditionFailed, Conflict (cadastral reference taken),
+        InvalidInput, InvalidGeometry.
+    """
+    zone = _zone_for_write(conn, zone_id)
+    check_scope(account, zone["municipality_id"], zone["municipality_name"], f"zone {zone_id}")
+    check_version("zone", zone["version"], expected_zone_version)
+    reference = _text("cadastral_ref", cadastral_ref)
+    if reference is None:
+        raise InvalidInput("cadastral_ref", "a new plot needs its cadastral reference")
+    parsed = parse_fields(values or {}, PLOT_FIELDS)
+    taken = conn.execute(
+        text("SELECT id FROM plot WHERE country = :country AND cadastral_ref = :ref"),
+        {"country": zone["country"], "ref": reference},
+    ).first()
+    if taken is not None:
+        raise Conflict(f"cadastral reference {reference!r} is already plot {taken[0]}")
+    boundary = validate_plot_geometry(conn, geometry, crs, zone_id)
+    columns = list(parsed)
+    try:
+        plot_id = conn.execute(
+            text(
+                f"""
+                INSERT INTO plot (zone_id, cadastral_ref, boundary, last_verified
+                                  {"".join(", " + c for c in columns)})
+                VALUES (:zone, :ref, ST_GeomFromEWKB(decode(:boundary, 'hex')), current_date
+                        {"".join(", :" + c for c in columns)})
+                RETURNING id
+                """
+            ),
+            {"zone": zone_id, "ref": reference, "boundary": boundary, **parsed},
+        ).scalar_one()
+    except IntegrityError:
+        # Two people created the same reference at once: the unique constraint decides.
+        raise Conflict(f"cadastral reference {reference!r} was just taken by another plot") from None
+    created = conn.execute(
+        text(
+            "SELECT cadastral_ref, round(area_m2::numeric, 1)::float AS area_m2, status "
+            "FROM plot WHERE id = :id"
+        ),
+        {"id": plot_id},
+    ).mappings().one()
+    new_values = dict(created) | {field: jsonable(value) for field, value in parsed.items()}
+    _record_plot_event(conn, plot_id, account, "create", None, new_values, note)
+    return plot_id
+
+
+def _guarded_update(
+    conn: Connection, table: str, row_id: int, expected_version: int, set_clause: str,
+    params: Mapping[str, Any],
+) -> int:
+    """The one place a plot or zone row is written: only if its version is still the expected one.
+
+    Concurrent writers block on the row lock; once the winner commits, the others
+    re-check ``version = :expected`` against the new row, match nothing, and lose.
+    """
+    assert table in ("plot", "zone")  # fixed by the callers above, never input
+    new_version = conn.execute(
+        text(
+            f"UPDATE {table} SET {set_clause}version = version + 1, updated_at = now() "
+            "WHERE id = :row_id AND version = :expected_version RETURNING version"
+        ),
+        {**params, "row_id": row_id, "expected_version": expected_version},
+    ).scalar()
+    if new_version is None:
+        raise PreconditionFailed(
+            f"the {table} was changed by someone else a moment ago; read it again and retry"
+        )
+    return new_version
+
+
+def _boundary_change(conn: Connection, plot_id: int, boundary: str) -> tuple[dict, dict]:
+    """The old and new outline for the audit trail (CRS84 GeoJSON and area); call before writing."""
+    row = conn.execute(
+        text(
+            f"""
+            SELECT round(p.area_m2::numeric, 1)::float AS old_area,
+                   {geometry_sql("p.boundary")} AS old_boundary,
+                   round(ST_Area(n.g)::numeric, 1)::float AS new_area,
+                   {geometry_sql("n.g")} AS new_boundary
+            FROM plot p, (SELECT ST_GeomFromEWKB(decode(:b, 'hex')) AS g) AS n
+            WHERE p.id = :id
+            """
+        ),
+        {"b": boundary, "id": plot_id},
+    ).one()
+    return (
+        {"area_m2": row.old_area, "boundary": json.loads(row.old_boundary)},
+        {"area_m2": row.new_area, "boundary": json.loads(row.new_boundary)},
+    )
+
+
+# -- zones -----------------------------------------------------------------------------------------
+
+
+def _zone_for_write(conn: Connection, zone_id: int) -> Mapping[str, Any]:
+    row = conn.execute(
+        text(
+            f"""
+            SELECT z.id, z.version, z.municipality_id, m.name AS municipality_name, m.country,
+                   {", ".join("z." + field for field in ZONE_FIELDS)}
+            FROM zone z JOIN municipality m ON m.id = z.municipality_id
+            WHERE z.id = :id
+            """
+        ),
+        {"id": zone_id},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"zone {zone_id} does not exist")
+    return row
+
+
+def update_zone(
+    conn: Connection,
+    account: Account,
+    zone_id: int,
+    expected_version: int,
+    values: Mapping[str, Any],
+    *,
+    note: str | None = None,
+) -> int:
+    """Change a zone's facts, infrastructure or manager contact; returns its new version.
+
+    Raises:
+        NotFound, Forbidden, PreconditionFailed, InvalidInput.
+    """
+    current = _zone_for_write(conn, zone_id)
+    check_scope(account, current["municipality_id"], current["municipality_name"], f"zone {zone_id}")
+    check_version("zone", current["version"], expected_version)
+    parsed = parse_fields(values, ZONE_FIELDS)
+    changes = changed_fields(current, parsed)
+    if not changes:
+        return current["version"]
+    new_version = _guarded_update(
+        conn, "zone", zone_id, expected_version,
+        _set_clause(list(changes)) + "last_verified = current_date, ",
+        {field: parsed[field] for field in changes},
+    )
+    conn.execute(
+        text(
+            """
+            INSERT INTO zone_event (zone_id, actor, account_id, action, old_values, new_values, note)
+            VALUES (:zone, :actor, :account, 'update', CAST(:old AS jsonb), CAST(:new AS jsonb), :note)
+            """
+        ),
+        {
+            "zone": zone_id, "actor": account.name, "account": account.id,
+            "old": json.dumps({field: old for field, (old, _) in changes.items()}),
+            "new": json.dumps({field: new for field, (_, new) in changes.items()}),
+            "note": _text("note", note),
+        },
+    )
+    return new_version
+
+
+# -- geometry --------------------------------------------------------------------------------------
+
+
+def parse_srid(crs: str | int | None) -> int:
+    """The EPSG code of a declared CRS: 'EPSG:3794', 3794, 'CRS84' ...; GeoJSON's default is CRS84."""
+    if crs is None:
+        return 4326
+    value = str(crs).strip().upper()
+    if value in ("CRS84", "OGC:CRS84", "URN:OGC:DEF:CRS:OGC:1.3:CRS84", "URN:OGC:DEF:CRS:OGC::CRS84"):
+        return 4326
+    for prefix in ("URN:OGC:DEF:CRS:EPSG::", "EPSG:"):
+        value = value.removeprefix(prefix)
+    if not value.isdigit():
+        raise InvalidGeometry(f"{crs!r} is not a CRS; give an EPSG code such as 'EPSG:3794'", "crs")
+    return int(value)
+
+
+def validate_plot_geometry(
+    conn: Connection,
+    geometry: Any,
+    crs: str | int | None,
+    zone_id: int,
+    *,
+    plot_id: int | None = None,
+) -> str:
+    """Check a plot outline in PostGIS and return it as EPSG:3035 MultiPolygon (hex EWKB).
+
+    The outline must parse, be a valid (Multi)Polygon in its declared CRS, lie inside
+    its zone and overlap no other live plot, both within EDGE_TOLERANCE_M.
+
+    Raises:
+        InvalidGeometry: with the reason PostGIS gives.
+    """
+    if isinstance(geometry, Mapping) and "crs" in geometry:
+        raise InvalidGeometry("declare the CRS in the request's 'crs' field, not inside the geometry")
+    srid = parse_srid(crs)
+    known = conn.execute(
+        text("SELECT 1 FROM spatial_ref_sys WHERE auth_name = 'EPSG' AND auth_srid = :srid"),
+        {"srid": srid},
+    ).first()
+    if known is None:
+        raise InvalidGeometry(f"EPSG:{srid} is not a CRS PostGIS knows", "crs")
+    geojson = geometry if isinstance(geometry, str) else json.dumps(geometry)
+    # Two writers drawing in one zone at once must not both pass the overlap check.
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('plot_geometry'), :zone)"),
+                 {"zone": zone_id})
+    try:
+        with conn.begin_nested():
+            source = conn.execute(
+                text(
+                    """
+                    SELECT GeometryType(g) AS type, ST_IsEmpty(g) AS empty,
+                           ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason
+                    FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:geojson), :srid) AS g) AS raw
+                    """
+                ),
+                {"geojson": geojson, "srid": srid},
+            ).mappings().one()
+            if source["type"] not in ("POLYGON", "MULTIPOLYGON"):
+                raise InvalidGeometry(f"a plot is a Polygon or MultiPolygon, not a {source['type']}")
+            if source["empty"]:
+                raise InvalidGeometry("the geometry is empty")
+            if not source["valid"]:
+                raise InvalidGeometry(f"not a valid polygon: {source['reason']}")
+            checked = conn.execute(
+                text(
+                    """
+                    WITH candidate AS (
+                        SELECT ST_Multi(ST_Transform(
+                                   ST_SetSRID(ST_GeomFromGeoJSON(:geojson), :srid), 3035)) AS g
+                    ), inner_part AS (
+                        -- Shrunk by the tolerance: what must lie in the zone and touch no plot.
+                        SELECT g, ST_Buffer(g, -:tolerance) AS core FROM candidate
+                    )
+                    SELECT encode(ST_AsEWKB(c.g), 'hex') AS ewkb,
+                           ST_IsValid(c.g) AS valid, ST_IsValidReason(c.g) AS reason,
+                           ST_Area(c.g) AS area_m2,
+                           z.name AS zone_name,
+                           ST_CoveredBy(c.core, z.boundary) AS inside,
+                           ST_Area(ST_Difference(c.g, z.boundary)) AS outside_m2,
+                           (SELECT json_agg(json_build_object(
+                                       'id', p.id, 'cadastral_ref', p.cadastral_ref,
+                                       'overlap_m2', round(ST_Area(ST_Intersection(p.boundary, c.g))
+                                                           ::numeric, 1))
+                                       ORDER BY p.id)
+                            FROM plot p
+                            WHERE p.retired_at IS NULL
+                              AND p.id IS DISTINCT FROM CAST(:plot AS bigint)
+                              AND p.boundary && c.core
+                              AND ST_Intersects(p.boundary, c.core)
+                              AND NOT ST_Touches(p.boundary, c.core)) AS overlaps
+                    FROM inner_part c, zone z
+                    WHERE z.id = :zone
+                    """
+                ),
+                {"geojson": geojson, "srid": srid, "tolerance": EDGE_TOLERANCE_M,
+                 "zone": zone_id, "plot": plot_id},
+            ).mappings().one()
+    except DBAPIError as exc:
+        # PostGIS explains a bad GeoJSON or an impossible transform in its first message line.
+        diag = getattr(exc.orig, "diag", None)
+        message = getattr(diag, "message_primary", None) or "the geometry cannot be read"
+        raise InvalidGeometry(message) from None
+    if not checked["valid"]:
+        raise InvalidGeometry(f"not valid once transformed to EPSG:3035: {checked['reason']}")
+    if checked["area_m2"] < 1:
+        raise InvalidGeometry(f"the plot's area is {checked['area_m2']:.2f} m², below 1 m²")
+    if not checked["inside"]:
+        raise InvalidGeometry(
+            f"the plot extends {checked['outside_m2']:.1f} m² outside zone {checked['zone_name']!r} "
+            f"(edges may stray {EDGE_TOLERANCE_M} m)"
+        )
+    if checked["overlaps"]:
+        overlaps = "; ".join(
+            f"plot {o['id']} ({o['cadastral_ref']}) by {o['overlap_m2']} m²" for o in checked["overlaps"]
+        )
+        raise InvalidGeometry(f"the plot overlaps {overlaps} (edges may stray {EDGE_TOLERANCE_M} m)")
+    return checked["ewkb"]
