@@ -1,0 +1,184 @@
+"""Download formats for plots and zones: GeoJSON, CSV (WKT + centroid lon/lat), GeoPackage, XLSX.
+
+Everything starts from a GeoJSON FeatureCollection in CRS84 (what the reads in
+``locations.features`` and ``locations.search`` return) or a GeoDataFrame; each
+format comes with its media type and file extension so that the API and the
+CLI name downloads the same way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from locations.errors import InvalidInput
+
+#: Excel refuses longer cell text; a longer WKT is left out of that cell rather than cut.
+XLSX_MAX_CELL = 32_767
+
+
+@dataclass(frozen=True)
+class Format:
+    """A download format: its short name (``f=``), media type and file extension."""
+
+    name: str
+    media_type: str
+    extension: str
+
+
+FORMATS: dict[str, Format] = {
+    "geojson": Format("geojson", "application/geo+json", "geojson"),
+    "csv": Format("csv", "text/csv; charset=utf-8", "csv"),
+    "gpkg": Format("gpkg", "application/geopackage+sqlite3", "gpkg"),
+    "xlsx": Format(
+        "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"
+    ),
+}
+
+#: Media types a client may ask for in ``Accept``, and the format each means.
+ACCEPTED_MEDIA_TYPES: dict[str, str] = {
+    "application/geo+json": "geojson",
+    "application/json": "geojson",
+    "text/csv": "csv",
+    "application/geopackage+sqlite3": "gpkg",
+    "application/x-sqlite3": "gpkg",
+    FORMATS["xlsx"].media_type: "xlsx",
+}
+
+
+def choose_format(f: str | None, accept: str | None = None) -> Format:
+    """The format asked for by ``f`` (wins) or else the ``Accept`` header; GeoJSON by default.
+
+    Raises:
+        InvalidInput: ``f`` names no known format.
+    """
+    if f is not None:
+        name = f.strip().lower()
+        name = {"json": "geojson", "gpkg": "gpkg", "geopackage": "gpkg", "excel": "xlsx"}.get(name, name)
+        if name not in FORMATS:
+            raise InvalidInput("f", f"unknown format {f!r}; allowed: {', '.join(FORMATS)}")
+        return FORMATS[name]
+    for media_type in _accepted(accept or ""):
+        if media_type in ACCEPTED_MEDIA_TYPES:
+            return FORMATS[ACCEPTED_MEDIA_TYPES[media_type]]
+    return FORMATS["geojson"]
+
+
+def _accepted(accept: str) -> list[str]:
+    """Media types of an Accept header, most preferred first (q-values honoured)."""
+    ranked = []
+    for position, part in enumerate(accept.split(",")):
+        pieces = [p.strip() for p in part.split(";")]
+        quality = 1.0
+        for parameter in pieces[1:]:
+            if parameter.startswith("q="):
+                try:
+                    quality = float(parameter[2:])
+                except ValueError:
+                    quality = 0.0
+        if pieces[0] and quality > 0:
+            ranked.append((-quality, position, pieces[0].lower()))
+    return [media_type for _, _, media_type in sorted(ranked)]
+
+
+def file_name(stem: str, fmt: Format) -> str:
+    return f"{stem}.{fmt.extension}"
+
+
+def to_geodataframe(collection: dict[str, Any] | gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A FeatureCollection (CRS84) as a GeoDataFrame in EPSG:4326 with ``id`` as first column."""
+    if isinstance(collection, gpd.GeoDataFrame):
+        return collection
+    features = collection.get("features", [])
+    records = [{"id": feature.get("id"), **(feature.get("properties") or {})} for feature in features]
+    geometries = [feature.get("geometry") for feature in features]
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame({"id": []})
+    geometry = shapely.from_geojson([json.dumps(g) for g in geometries]) if geometries else []
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=4326), crs=4326)
+
+
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns that every tabular format holds: lists joined by ';', mappings as JSON text."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(_flat_value)
+    return frame
+
+
+def _flat_value(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def _table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Attributes plus the geometry as WKT and the centroid's lon/lat (centroid taken in metres)."""
+    table = _flat(pd.DataFrame(frame.drop(columns=frame.geometry.name)))
+    present = ~frame.geometry.isna()
+    centroids = gpd.GeoSeries([None] * len(frame), crs=4326, index=frame.index)
+    if present.any():
+        centroids[present] = frame.geometry[present].to_crs(3035).centroid.to_crs(4326)
+    table["lon"] = centroids.x.round(7)
+    table["lat"] = centroids.y.round(7)
+    table["wkt"] = shapely.to_wkt(frame.geometry.values, rounding_precision=7)
+    return table
+
+
+def render(collection: dict[str, Any] | gpd.GeoDataFrame, fmt: Format | str,
+           *, layer: str = "plots") -> bytes:
+    """``collection`` written in ``fmt``, as the bytes of the file."""
+    fmt = FORMATS[fmt] if isinstance(fmt, str) else fmt
+    if fmt.name == "geojson":
+        if isinstance(collection, gpd.GeoDataFrame):
+            return collection.to_crs(4326).to_json(drop_id=False).encode()
+        return json.dumps(collection, ensure_ascii=False).encode()
+    frame = to_geodataframe(collection)
+    if fmt.name == "csv":
+        return _table(frame).to_csv(index=False).encode("utf-8")
+    if fmt.name == "gpkg":
+        return _geopackage(frame, layer)
+    return _xlsx(_table(frame), layer)
+
+
+def _geopackage(frame: gpd.GeoDataFrame, layer: str) -> bytes:
+    flat = gpd.GeoDataFrame(_flat(pd.DataFrame(frame.drop(columns=frame.geometry.name))),
+                            geometry=frame.geometry, crs=frame.crs)
+    # GeoPackage is SQLite: it needs a real file to write into.
+    with tempfile.TemporaryDirectory(prefix="locations-export-") as folder:
+        path = Path(folder) / f"{layer}.gpkg"
+        flat.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+        return path.read_bytes()
+
+
+def _xlsx(table: pd.DataFrame, sheet: str) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(sheet[:31])
+    worksheet.append([str(c) for c in table.columns])
+    for row in table.itertuples(index=False, name=None):
+        worksheet.append([_cell(value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, str) and len(value) > XLSX_MAX_CELL:
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
