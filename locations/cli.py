@@ -25,6 +25,12 @@ demo_app = typer.Typer(help="The demo data set (Gorenjska, Podravje, Styria).", 
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 # Each feature's command group is registered here, one line each, below this comment.
+from locations.cli_accounts import accounts_app
+
+app.add_typer(accounts_app, name="accounts")
+from locations.cli_plots import plots_app
+
+app.add_typer(plots_app, name="plots")
 
 
 def explained(command: Callable[..., Any]) -> Callable[..., Any]:

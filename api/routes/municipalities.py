@@ -1,14 +1,16 @@
-"""Municipalities as GeoJSON."""
+"""Municipalities as GeoJSON; their audit trail of changes and their plots nobody verified lately."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api.auth import CurrentAccount
 from api.deps import ConnectionDep
 from api.responses import GeoJSONResponse
-from locations import features
+from locations import features, history
 
 router = APIRouter(tags=["municipalities"])
 
@@ -19,3 +21,26 @@ def list_municipalities(
     region: Annotated[str | None, Query(description="Region code, e.g. SI042")] = None,
 ) -> GeoJSONResponse:
     return GeoJSONResponse(features.list_municipalities(conn, region=region))
+
+
+@router.get("/municipalities/{municipality}/changes",
+            summary="Plot and zone changes in a municipality, oldest first")
+def municipality_changes(
+    conn: ConnectionDep,
+    account: CurrentAccount,
+    municipality: str,
+    since: Annotated[dt.datetime | None, Query(description="Only changes after this time")] = None,
+    limit: Annotated[int, Query(ge=1, le=history.MAX_CHANGES)] = history.MAX_CHANGES,
+) -> dict[str, Any]:
+    return history.municipality_changes(conn, account, municipality, since, limit)
+
+
+@router.get("/municipalities/{municipality}/stale",
+            summary="Live plots nobody verified for `months` months")
+def municipality_stale_plots(
+    conn: ConnectionDep,
+    account: CurrentAccount,
+    municipality: str,
+    months: Annotated[int, Query(ge=1, le=240)] = 12,
+) -> dict[str, Any]:
+    return history.stale_plots(conn, account, municipality, months)

@@ -27,4 +27,5 @@ def list_zones(
 
 @router.get("/zones/{zone_id}", response_class=GeoJSONResponse, summary="One zone")
 def get_zone(conn: ConnectionDep, zone_id: int) -> GeoJSONResponse:
-    return GeoJSONResponse(features.get_zone(conn, zone_id))
+    zone = features.get_zone(conn, zone_id)
+    return GeoJSONResponse(zone, headers={"ETag": f'"{zone["properties"]["version"]}"'})

@@ -1,0 +1,222 @@
+"""Authorised writes to plots and zones (If-Match required), plot history, bulk plot updates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import CurrentAccount, Editor
+from api.deps import EngineDep
+from api.responses import GeoJSONResponse
+from locations import bulk_updates, features, history, plot_updates
+from locations.availability import STATUSES
+from locations.errors import InvalidInput, PreconditionRequired
+from locations.plot_updates import InvalidGeometry
+
+router = APIRouter(tags=["plot updates"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(description='The ETag you read, e.g. "3"; a stale one gives 412, none gives 428'),
+]
+NOTE = Field(default=None, max_length=2000, description="Why: kept in the audit trail")
+
+
+class PlotChange(BaseModel):
+    """Fields to change; leave out what stays, send null to clear an optional value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = Field(default=None, description="One of: " + ", ".join(STATUSES))
+    price_eur_m2: float | None = Field(default=None, description="Asking price, EUR per m²")
+    offer: str | None = Field(default=None, description="sale, lease or sale_or_lease")
+    available_from: dt.date | None = None
+    ownership: str | None = Field(default=None, description="public, private or several")
+    readiness: str | None = Field(default=None, description="registered, serviced, shovel_ready")
+    allowed_uses: list[str] | None = None
+    brownfield: bool | None = None
+    power_mw: float | None = None
+    owner_contact: str | None = Field(default=None, max_length=500)
+    internal_note: str | None = Field(default=None, max_length=2000)
+    geometry: dict[str, Any] | None = Field(
+        default=None, description="New outline: GeoJSON Polygon or MultiPolygon in `crs`"
+    )
+    crs: str | None = Field(default=None, description="CRS of `geometry`, default CRS84 (lon/lat)")
+    note: str | None = NOTE
+
+
+class NewPlot(PlotChange):
+    """A new plot in the zone: its cadastral reference and outline, and any plot field."""
+
+    cadastral_ref: str = Field(min_length=1, max_length=100)
+    geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon in `crs`")
+
+
+class ZoneChange(BaseModel):
+    """Zone facts, infrastructure and manager contact to change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str | None = None
+    lifecycle: str | None = None
+    allowed_uses: list[str] | None = None
+    brownfield: bool | None = None
+    power_mw: float | None = None
+    gas: bool | None = None
+    water: bool | None = None
+    sewage: str | None = None
+    broadband: str | None = None
+    rail_siding: bool | None = None
+    district_heating: bool | None = None
+    manager_name: str | None = Field(default=None, max_length=200)
+    manager_email: str | None = Field(default=None, max_length=200)
+    manager_phone: str | None = Field(default=None, max_length=50)
+    description_en: str | None = Field(default=None, max_length=5000)
+    description_sl: str | None = Field(default=None, max_length=5000)
+    description_de: str | None = Field(default=None, max_length=5000)
+    property_sheet_url: str | None = Field(default=None, max_length=500)
+    facts_source: str | None = Field(default=None, max_length=500)
+    note: str | None = NOTE
+
+
+class Note(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = NOTE
+
+
+def expected_version(if_match: str | None) -> int:
+    """The version named by an If-Match header.
+
+    Raises:
+        PreconditionRequired: no header, or '*' (which would overwrite blindly).
+        InvalidInput: not an ETag this API hands out.
+    """
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired(
+            'this write needs an If-Match header with the ETag you read, e.g. If-Match: "3"'
+        )
+    if if_match.strip() == "*":
+        raise PreconditionRequired('If-Match: * would overwrite blindly; send the ETag you read')
+    match = re.fullmatch(r'\s*(?:W/)?"?(\d{1,9})"?\s*', if_match)
+    if match is None:
+        raise InvalidInput("If-Match", f"{if_match[:40]!r} is not an ETag of this API, e.g. \"3\"")
+    return int(match.group(1))
+
+
+@contextmanager
+def geometry_problems_as_422() -> Iterator[None]:
+    # A geometry PostGIS refuses is a request body that does not validate: answer it like one.
+    try:
+        yield
+    except InvalidGeometry as exc:
+        raise RequestValidationError(
+            [{"loc": ("body", exc.field), "msg": exc.reason, "type": "value_error"}]
+        ) from None
+
+
+def _plot_response(conn, plot_id: int, status_code: int = 200) -> GeoJSONResponse:
+    plot = features.get_plot(conn, plot_id, internal=True)
+    headers = {"ETag": f'"{plot["properties"]["version"]}"'}
+    if status_code == 201:
+        headers["Location"] = f"/plots/{plot_id}"
+    return GeoJSONResponse(plot, status_code=status_code, headers=headers)
+
+
+@router.patch("/plots/{plot_id}", response_class=GeoJSONResponse, summary="Change a plot")
+def patch_plot(
+    engine: EngineDep, account: Editor, plot_id: int, change: PlotChange, if_match: IfMatch = None
+) -> GeoJSONResponse:
+    """Status (checked against the state machine), price, offer, dates, facts, outline."""
+    values = change.model_dump(exclude_unset=True)
+    note = values.pop("note", None)
+    geometry = values.pop("geometry", None)
+    crs = values.pop("crs", None)
+    with engine.begin() as conn, geometry_problems_as_422():
+        plot_updates.update_plot(
+            conn, account, plot_id, expected_version(if_match), values,
+            note=note, geometry=geometry, crs=crs,
+        )
+        return _plot_response(conn, plot_id)
+
+
+@router.post("/plots/{plot_id}/verify", response_class=GeoJSONResponse,
+             summary="Confirm a plot's facts unchanged (resets its freshness)")
+def verify_plot(
+    engine: EngineDep, account: Editor, plot_id: int, body: Note | None = None,
+    if_match: IfMatch = None,
+) -> GeoJSONResponse:
+    with engine.begin() as conn:
+        plot_updates.verify_plot(conn, account, plot_id, expected_version(if_match),
+                                 body.note if body else None)
+        return _plot_response(conn, plot_id)
+
+
+@router.post("/plots/{plot_id}/retire", response_class=GeoJSONResponse,
+             summary="Retire a plot (soft: kept with its history)")
+def retire_plot(
+    engine: EngineDep, account: Editor, plot_id: int, body: Note | None = None,
+    if_match: IfMatch = None,
+) -> GeoJSONResponse:
+    with engine.begin() as conn:
+        plot_updates.retire_plot(conn, account, plot_id, expected_version(if_match),
+                                 body.note if body else None)
+        return _plot_response(conn, plot_id)
+
+
+@router.post("/zones/{zone_id}/plots", response_class=GeoJSONResponse, status_code=201,
+             summary="Add a plot to a zone (If-Match: the zone's ETag)")
+def create_plot(
+    engine: EngineDep, account: Editor, zone_id: int, new_plot: NewPlot, if_match: IfMatch = None
+) -> GeoJSONResponse:
+    values = new_plot.model_dump(exclude_unset=True)
+    for key in ("note", "geometry", "crs", "cadastral_ref"):
+        values.pop(key, None)
+    with engine.begin() as conn, geometry_problems_as_422():
+        plot_id = plot_updates.create_plot(
+            conn, account, zone_id, expected_version(if_match), new_plot.cadastral_ref,
+            new_plot.geometry, crs=new_plot.crs, values=values, note=new_plot.note,
+        )
+        return _plot_response(conn, plot_id, status_code=201)
+
+
+@router.patch("/zones/{zone_id}", response_class=GeoJSONResponse, summary="Change a zone's facts")
+def patch_zone(
+    engine: EngineDep, account: Editor, zone_id: int, change: ZoneChange, if_match: IfMatch = None
+) -> GeoJSONResponse:
+    values = change.model_dump(exclude_unset=True)
+    note = values.pop("note", None)
+    with engine.begin() as conn:
+        plot_updates.update_zone(conn, account, zone_id, expected_version(if_match), values,
+                                 note=note)
+        zone = features.get_zone(conn, zone_id)
+    return GeoJSONResponse(zone, headers={"ETag": f'"{zone["properties"]["version"]}"'})
+
+
+@router.get("/plots/{plot_id}/history", summary="A plot's audit trail, oldest first")
+def plot_history(engine: EngineDep, account: CurrentAccount, plot_id: int) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return history.plot_history(conn, account, plot_id)
+
+
+@router.post("/imports/plot-updates", summary="Bulk plot updates from CSV or XLSX")
+def import_plot_updates(
+    engine: EngineDep,
+    account: Editor,
+    file: Annotated[UploadFile, File(description="CSV or XLSX keyed by cadastral_ref")],
+    dry_run: Annotated[bool, Query(description="Only report what would change")] = False,
+    note: Annotated[str | None, Query(max_length=2000, description="Audit note")] = None,
+) -> dict[str, Any]:
+    """A dry run reports each row's changes and problems; applying is all or nothing."""
+    rows = bulk_updates.read_table(file.file.read(), file.filename or "")
+    with engine.begin() as conn:
+        if dry_run:
+            return bulk_updates.plan_updates(conn, account, rows)
+        return bulk_updates.apply_updates(conn, account, rows, note=note or file.filename)

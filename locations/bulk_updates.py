@@ -1,0 +1,201 @@
+"""Bulk plot updates from a CSV or XLSX keyed by cadastral reference: a per-row dry run, then all or nothing.
+
+The file has a ``cadastral_ref`` column and any of the editable plot fields
+(``status``, ``price_eur_m2``, ``offer``, ``available_from`` ...), plus optional
+``country`` (to tell apart equal references in SI and AT), ``version`` (the
+version the sender last saw: a plot changed since then is refused) and ``note``
+(kept in the audit trail). An empty cell leaves the value as it is.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from locations.accounts import Account
+from locations.availability import check_transition
+from locations.errors import Conflict, Forbidden, InvalidInput
+from locations.geojson import jsonable
+from locations.plot_updates import PLOT_FIELDS, changed_fields, parse_fields, update_plot
+
+KEY = "cadastral_ref"
+EXTRA_COLUMNS = ("country", "version", "note")
+MAX_ROWS = 50_000
+
+
+def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
+    """The file's rows as text cells (blank cells dropped), header names lower-cased.
+
+    Raises:
+        InvalidInput: not a CSV or XLSX, unreadable, no ``cadastral_ref`` column, unknown columns.
+    """
+    suffix = Path(filename or "").suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            frame = pd.read_excel(io.BytesIO(content), dtype=str, engine="openpyxl")
+        elif suffix in (".csv", ".txt", ""):
+            # Spreadsheets in Slovenia and Austria write ';' as the separator: sniff it.
+            frame = pd.read_csv(io.BytesIO(content), dtype=str, sep=None, engine="python",
+                                encoding="utf-8-sig", keep_default_na=False)
+        else:
+            raise InvalidInput("file", f"{filename!r} is neither .csv nor .xlsx")
+    except InvalidInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure is the file's fault, said plainly
+        raise InvalidInput("file", f"cannot read {filename!r} as {suffix or 'CSV'}: "
+                                   f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    frame.columns = [str(column).strip().lower() for column in frame.columns]
+    if KEY not in frame.columns:
+        raise InvalidInput("file", f"the file needs a {KEY!r} column; it has: {', '.join(frame.columns)}")
+    unknown = [c for c in frame.columns if c != KEY and c not in PLOT_FIELDS and c not in EXTRA_COLUMNS]
+    if unknown:
+        raise InvalidInput(
+            "file", f"unknown column(s) {', '.join(unknown)}; known: "
+                    f"{', '.join([KEY, *PLOT_FIELDS, *EXTRA_COLUMNS])}"
+        )
+    if len(frame) > MAX_ROWS:
+        raise InvalidInput("file", f"{len(frame)} rows; at most {MAX_ROWS} per file")
+    rows = []
+    for record in frame.to_dict("records"):
+        rows.append({
+            column: str(value).strip()
+            for column, value in record.items()
+            if value is not None and not (isinstance(value, float) and pd.isna(value))
+            and str(value).strip() != ""
+        })
+    return rows
+
+
+def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]]) -> dict[str, Any]:
+    """What applying ``rows`` would change, row by row, and every problem; writes nothing."""
+    references = sorted({row[KEY] for row in rows if row.get(KEY)})
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    for plot in conn.execute(
+        text(
+            f"""
+            SELECT p.id, p.country, p.cadastral_ref, p.version, p.retired_at,
+                   z.municipality_id, m.name AS municipality_name,
+                   {", ".join("p." + field for field in PLOT_FIELDS)}
+            FROM plot p JOIN zone z ON z.id = p.zone_id JOIN municipality m ON m.id = z.municipality_id
+            WHERE p.cadastral_ref = ANY(:refs)
+            """
+        ),
+        {"refs": references},
+    ).mappings():
+        found.setdefault(plot["cadastral_ref"], []).append(plot)
+
+    report_rows = []
+    seen: dict[int, int] = {}
+    for index, row in enumerate(rows):
+        line = index + 2  # the header is line 1, as a spreadsheet numbers it
+        entry: dict[str, Any] = {"row": line, KEY: row.get(KEY), "plot_id": None,
+                                 "changes": {}, "problems": [], "forbidden": False}
+        report_rows.append(entry)
+        plot = _match(row, found.get(row.get(KEY, ""), []), account, entry)
+        if plot is None:
+            continue
+        entry["plot_id"] = plot["id"]
+        if plot["id"] in seen:
+            entry["problems"].append(f"the same plot is already changed in row {seen[plot['id']]}")
+            continue
+        seen[plot["id"]] = line
+        if not account.may_edit_municipality(plot["municipality_id"]):
+            entry["forbidden"] = True
+            entry["problems"].append(
+                f"plot belongs to {plot['municipality_name']}, which account {account.name!r} may not edit"
+            )
+            continue
+        if plot["retired_at"] is not None:
+            entry["problems"].append("the plot is retired")
+            continue
+        if "version" in row and row["version"] != str(plot["version"]):
+            entry["problems"].append(
+                f"version {row['version']} is stale: the plot is at version {plot['version']}"
+            )
+        values = {field: value for field, value in row.items() if field in PLOT_FIELDS}
+        parsed = {}
+        # Each field on its own, so the report lists every problem of the row, not the first.
+        for field, value in values.items():
+            try:
+                parsed |= parse_fields({field: value}, PLOT_FIELDS)
+            except InvalidInput as exc:
+                entry["problems"].append(f"{exc.field}: {exc.reason}")
+        if "status" in parsed:
+            try:
+                check_transition(plot["status"], parsed["status"])
+            except Conflict as exc:
+                entry["problems"].append(f"status: {exc}")
+        entry["changes"] = {
+            field: {"old": old, "new": new}
+            for field, (old, new) in changed_fields(plot, parsed).items()
+        }
+        entry["version"] = plot["version"]
+        entry["note"] = row.get("note")
+    problems = sum(1 for entry in report_rows if entry["problems"])
+    return {
+        "rows": [jsonable_row(entry) for entry in report_rows],
+        "row_count": len(report_rows),
+        "rows_with_problems": problems,
+        "plots_changed": sum(1 for e in report_rows if e["changes"] and not e["problems"]),
+        "applied": False,
+    }
+
+
+def apply_updates(
+    conn: Connection, account: Account, rows: list[dict[str, str]], note: str | None = None
+) -> dict[str, Any]:
+    """Apply every row in the caller's transaction, audited as imports; all or nothing.
+
+    Raises:
+        Forbidden: a row touches a plot outside the account's municipalities.
+        InvalidInput: any row has a problem (each is listed); nothing is written.
+        PreconditionFailed: a plot changed between reading and writing.
+    """
+    report = plan_updates(conn, account, rows)
+    bad = [entry for entry in report["rows"] if entry["problems"]]
+    if bad:
+        summary = "; ".join(f"row {e['row']}: {', '.join(e['problems'])}" for e in bad[:50])
+        more = f" (and {len(bad) - 50} more rows)" if len(bad) > 50 else ""
+        message = f"{len(bad)} row(s) have problems, nothing was changed: {summary}{more}"
+        if any(entry["forbidden"] for entry in bad):
+            raise Forbidden(message)
+        raise InvalidInput("file", message)
+    for entry, row in zip(report["rows"], rows, strict=True):
+        if not entry["changes"]:
+            continue
+        values = {field: row[field] for field in entry["changes"]}
+        update_plot(conn, account, entry["plot_id"], entry["version"], values,
+                    note=entry.get("note") or note, action="import")
+    report["applied"] = True
+    return report
+
+
+def jsonable_row(entry: dict[str, Any]) -> dict[str, Any]:
+    return {key: jsonable(value) for key, value in entry.items()}
+
+
+def _match(
+    row: Mapping[str, str], candidates: list[Mapping[str, Any]], account: Account,
+    entry: dict[str, Any],
+) -> Mapping[str, Any] | None:
+    if not row.get(KEY):
+        entry["problems"].append(f"{KEY}: missing")
+        return None
+    if "country" in row:
+        candidates = [c for c in candidates if c["country"] == row["country"].upper()]
+    if len(candidates) > 1:
+        # The same reference in SI and AT: the account's own municipality is meant.
+        own = [c for c in candidates if account.may_edit_municipality(c["municipality_id"])]
+        candidates = own if len(own) == 1 else candidates
+    if not candidates:
+        entry["problems"].append(f"{KEY}: no plot {row[KEY]!r}")
+        return None
+    if len(candidates) > 1:
+        entry["problems"].append(f"{KEY}: {row[KEY]!r} exists in several countries; add a country column")
+        return None
+    return candidates[0]

@@ -1,0 +1,168 @@
+"""The audit trail read back: a plot's history, a municipality's changes, and plots nobody verified."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from locations.accounts import Account
+from locations.errors import Forbidden, InvalidInput, NotFound
+from locations.geojson import jsonable
+
+MAX_CHANGES = 10_000
+
+
+def _event(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: jsonable(value) for key, value in row.items()}
+
+
+def plot_history(conn: Connection, account: Account, plot_id: int) -> dict[str, Any]:
+    """Every event of a plot, oldest first, each with who, when, what changed (old -> new), note.
+
+    Raises:
+        NotFound: no such plot.
+        Forbidden: the account may not read this municipality's audit trail.
+    """
+    plot = conn.execute(
+        text(
+            """
+            SELECT p.id, p.cadastral_ref, z.municipality_id, m.region_id, m.name AS municipality
+            FROM plot p JOIN zone z ON z.id = p.zone_id JOIN municipality m ON m.id = z.municipality_id
+            WHERE p.id = :id
+            """
+        ),
+        {"id": plot_id},
+    ).mappings().first()
+    if plot is None:
+        raise NotFound(f"plot {plot_id} does not exist")
+    _check_reader(account, plot["municipality_id"], plot["region_id"], plot["municipality"])
+    events = conn.execute(
+        text(
+            """
+            SELECT id, occurred_at, actor, action, old_values, new_values, note
+            FROM plot_event WHERE plot_id = :id ORDER BY occurred_at, id
+            """
+        ),
+        {"id": plot_id},
+    ).mappings()
+    return {
+        "plot_id": plot_id,
+        "cadastral_ref": plot["cadastral_ref"],
+        "events": [_event(row) for row in events],
+    }
+
+
+def resolve_municipality(conn: Connection, id_or_name: str) -> Mapping[str, Any]:
+    """A municipality by id or (case-insensitive) name.
+
+    Raises:
+        NotFound: none matches; InvalidInput: the name is ambiguous.
+    """
+    rows = conn.execute(
+        text(
+            "SELECT id, name, region_id FROM municipality "
+            "WHERE id::text = :v OR lower(name) = lower(:v)"
+        ),
+        {"v": str(id_or_name).strip()},
+    ).mappings().all()
+    if not rows:
+        raise NotFound(f"no municipality {id_or_name!r}")
+    if len(rows) > 1:
+        raise InvalidInput("municipality", f"{id_or_name!r} names several municipalities; use its id")
+    return rows[0]
+
+
+def municipality_changes(
+    conn: Connection,
+    account: Account,
+    municipality: str,
+    since: dt.datetime | None = None,
+    limit: int = MAX_CHANGES,
+) -> dict[str, Any]:
+    """Plot and zone events in a municipality after ``since`` (all when None), oldest first.
+
+    Raises:
+        NotFound, Forbidden.
+    """
+    place = resolve_municipality(conn, municipality)
+    _check_reader(account, place["id"], place["region_id"], place["name"])
+    rows = conn.execute(
+        text(
+            """
+            SELECT * FROM (
+                SELECT 'plot' AS subject, e.plot_id AS subject_id, p.cadastral_ref AS label,
+                       e.id, e.occurred_at, e.actor, e.action, e.old_values, e.new_values, e.note
+                FROM plot_event e
+                JOIN plot p ON p.id = e.plot_id
+                JOIN zone z ON z.id = p.zone_id
+                WHERE z.municipality_id = :m
+                  AND (CAST(:since AS timestamptz) IS NULL OR e.occurred_at > :since)
+                UNION ALL
+                SELECT 'zone', e.zone_id, z.name,
+                       e.id, e.occurred_at, e.actor, e.action, e.old_values, e.new_values, e.note
+                FROM zone_event e
+                JOIN zone z ON z.id = e.zone_id
+                WHERE z.municipality_id = :m
+                  AND (CAST(:since AS timestamptz) IS NULL OR e.occurred_at > :since)
+            ) AS changes
+            ORDER BY occurred_at, subject, id
+            LIMIT :limit
+            """
+        ),
+        {"m": place["id"], "since": since, "limit": limit},
+    ).mappings()
+    changes = [_event(row) for row in rows]
+    return {
+        "municipality_id": place["id"],
+        "municipality": place["name"],
+        "since": jsonable(since),
+        "changes": changes,
+    }
+
+
+def stale_plots(
+    conn: Connection, account: Account | None, municipality: str, months: int = 12
+) -> dict[str, Any]:
+    """Live plots of a municipality that nobody verified in the last ``months`` (or ever).
+
+    ``account`` None means a local operator (the CLI), who has database access anyway.
+
+    Raises:
+        NotFound, Forbidden, InvalidInput (months out of range).
+    """
+    if not 1 <= months <= 240:
+        raise InvalidInput("months", "must be between 1 and 240")
+    place = resolve_municipality(conn, municipality)
+    if account is not None:
+        _check_reader(account, place["id"], place["region_id"], place["name"])
+    rows = conn.execute(
+        text(
+            """
+            SELECT p.id, p.cadastral_ref, z.name AS zone_name, p.status, p.last_verified,
+                   p.version
+            FROM plot p JOIN zone z ON z.id = p.zone_id
+            WHERE z.municipality_id = :m AND p.retired_at IS NULL
+              AND (p.last_verified IS NULL
+                   OR p.last_verified < current_date - make_interval(months => :months))
+            ORDER BY p.last_verified NULLS FIRST, z.name, p.cadastral_ref
+            """
+        ),
+        {"m": place["id"], "months": months},
+    ).mappings()
+    plots = [_event(row) for row in rows]
+    return {
+        "municipality_id": place["id"],
+        "municipality": place["name"],
+        "months": months,
+        "plots": plots,
+    }
+
+
+def _check_reader(account: Account, municipality_id: int, region_id: int, name: str) -> None:
+    # The audit trail names officials and internal notes: only the people who keep or analyse
+    # the municipality's data read it.
+    if not account.may_read_municipality(municipality_id, region_id):
+        raise Forbidden(f"account {account.name!r} may not read the records of {name}")
