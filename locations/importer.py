@@ -1,0 +1,202 @@
+"""Importing GIS files into the platform: read, map, validate row by row, then load all or nothing.
+
+``import_file`` is the one entry point; the CLI (``locations import``) and the
+API (``POST /imports``) both call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from locations.accounts import Account
+from locations.errors import Forbidden, InvalidInput
+from locations.imports import staging
+from locations.imports.sources import read_source
+from locations.imports.staging import Progress, Scope
+from locations.imports.targets import normalise, target
+from locations.mappings import load_mapping
+
+#: Targets each role may import; scoped roles only inside their municipalities or regions.
+TARGETS_BY_ROLE = {
+    "admin": ("regions", "municipalities", "zones", "plots", "infrastructure", "constraints"),
+    "agency": ("zones", "plots"),
+    "municipality": ("zones", "plots"),
+}
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did. ``problems`` are ``(row, field, reason)``, rows from 1."""
+
+    target: str
+    file: str
+    rows: int
+    srid: int | None
+    crs_source: str
+    mapping: str
+    dry_run: bool = False
+    written: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def problem_rows(self) -> list[int]:
+        return sorted({row for row, _, _ in self.problems})
+
+    @property
+    def rejected(self) -> bool:
+        """Refused whole: problems found and nothing written."""
+        return bool(self.problems) and not self.written and not self.dry_run
+
+    def describe_problems(self, limit: int = 100) -> str:
+        lines = [f"row {row}, {field_}: {reason}" for row, field_, reason in self.problems[:limit]]
+        if len(self.problems) > limit:
+            lines.append(f"... and {len(self.problems) - limit} more")
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        verb = "would be" if self.dry_run else "were"
+        if self.rejected:
+            return (f"{self.file}: nothing imported; {len(self.problems)} problem(s) in "
+                    f"{len(self.problem_rows)} of {self.rows} row(s)")
+        text_ = (f"{self.file}: {self.created} {self.target} {verb} created, {self.updated} updated, "
+                 f"{self.unchanged} unchanged")
+        if self.problems:
+            text_ += f"; {len(self.problem_rows)} row(s) with problems skipped"
+        return text_
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "file": self.file, "rows": self.rows,
+            "crs": f"EPSG:{self.srid}" if self.srid else None, "crs_source": self.crs_source,
+            "mapping": self.mapping, "dry_run": self.dry_run, "written": self.written,
+            "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+            "problem_rows": len(self.problem_rows),
+            "problems": [{"row": r, "field": f, "reason": m} for r, f, m in self.problems],
+            "ignored_columns": self.ignored_columns, "summary": self.summary(),
+        }
+
+
+def scope_of(account: Account | None, target_name: str) -> Scope:
+    """The rows ``account`` may import into ``target_name``; None (the CLI's operator) may do all.
+
+    Raises:
+        Forbidden: the role may not import this target at all.
+    """
+    if account is None or account.role == "admin":
+        return Scope()
+    allowed = TARGETS_BY_ROLE.get(account.role, ())
+    if target_name not in allowed:
+        raise Forbidden(
+            f"role {account.role!r} may not import {target_name}"
+            + (f"; it may import {', '.join(allowed)}" if allowed else "")
+        )
+    if account.role == "municipality":
+        return Scope(municipality_ids=frozenset(account.municipality_ids))
+    return Scope(region_ids=frozenset(account.region_ids))
+
+
+def import_file(
+    engine: Engine,
+    target_name: str,
+    path: Path,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    mapping: str | Path | None = None,
+    dry_run: bool = False,
+    make_valid: bool = False,
+    skip_invalid: bool = False,
+    account: Account | None = None,
+    actor: str | None = None,
+    display_name: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import ``path`` into ``target_name`` (regions ... constraints), all or nothing.
+
+    Every row is checked before anything is written. With problems, nothing is
+    written unless ``skip_invalid`` (then the good rows load and the rest are
+    reported). A dry run checks and counts, then rolls back.
+
+    Raises:
+        InvalidInput: the file cannot be used at all (format, CRS, layer, missing column).
+        Forbidden: the account may not import this target.
+    """
+    spec = target(target_name)
+    scope = scope_of(account, target_name)
+    chosen = load_mapping(mapping, target_name)
+    name = display_name or path.name
+    if progress:
+        progress("reading", 0, 1)
+    source = read_source(path, layer=layer, crs=crs)
+    frame, keep = chosen.apply(source.attributes)
+    frame = frame[keep.to_numpy()]
+    wkb = source.wkb[keep.to_numpy()]
+    missing = [f.name for f in spec.fields if f.required and f.name not in frame.columns]
+    if missing:
+        raise InvalidInput(
+            "file",
+            f"{name}: required column(s) {', '.join(missing)} missing for {target_name}; the file has "
+            f"{', '.join(map(str, source.attributes.columns)) or 'no columns'}"
+            + ("" if chosen.fields else "; a mapping (--mapping) may translate its columns"),
+        )
+    report = ImportReport(
+        target=target_name, file=name, rows=len(frame), srid=source.srid,
+        crs_source=source.crs_source, mapping=chosen.name, dry_run=dry_run,
+        ignored_columns=sorted(
+            str(c) for c in frame.columns
+            if c not in spec.field_names and c not in chosen.source_columns()
+        ),
+    )
+    fields, field_problems = normalise(frame, spec)
+    kept_rows = set((frame.index + 1).tolist()) if len(frame) != len(source.attributes) else None
+    read_problems = [p for p in source.problems if kept_rows is None or p[0] in kept_rows]
+    if progress:
+        progress("reading", 1, 1)
+
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            # Big imports hash-join and sort a million rows: give this transaction room.
+            conn.execute(text("SET LOCAL work_mem = '256MB'"))
+            columns = staging.stage(conn, spec, fields, wkb, progress)
+            staging.add_problems(conn, field_problems + read_problems)
+            if progress:
+                progress("checking", 0, 1)
+            staging.resolve(conn, spec, columns, source.srid, make_valid=make_valid, scope=scope)
+            report.problems = staging.problems(conn)
+            if progress:
+                progress("checking", 1, 1)
+            if report.problems and not skip_invalid:
+                transaction.rollback()
+                return report
+            if progress:
+                progress("loading", 0, 1)
+            counts = staging.load(
+                conn, spec, columns,
+                actor=actor or (account.name if account else "import"),
+                account_id=account.id if account else None,
+                note=f"import of {name}",
+            )
+            # Rows a new record could not be created for are problems too.
+            report.problems = staging.problems(conn)
+            report.created, report.updated, report.unchanged = (
+                counts.created, counts.updated, counts.unchanged)
+            if progress:
+                progress("loading", 1, 1)
+            if dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+                report.written = True
+        except BaseException:
+            transaction.rollback()
+            raise
+    return report

@@ -1,0 +1,169 @@
+"""Reading a GIS file as it comes (GeoPackage, zipped Shapefile, GeoJSON, FlatGeobuf, CSV, XLSX) into columns and WKB."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from locations.errors import InvalidInput
+
+VECTOR_SUFFIXES = (".gpkg", ".zip", ".shp", ".geojson", ".json", ".fgb")
+TABLE_SUFFIXES = (".csv", ".xlsx")
+SUFFIXES = VECTOR_SUFFIXES + TABLE_SUFFIXES
+
+#: Column names taken as a geometry in WKT, and as longitude / latitude (WGS84).
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
+LON_COLUMNS = ("lon", "lng", "long", "longitude")
+LAT_COLUMNS = ("lat", "latitude")
+
+
+@dataclass
+class SourceTable:
+    """A file's rows: attributes as text-friendly columns, geometry as WKB, and its CRS.
+
+    ``row`` numbers in reports count features from 1 in file order.
+    """
+
+    attributes: pd.DataFrame
+    wkb: np.ndarray  # object array of bytes or None, one per row
+    srid: int | None
+    crs_source: str  # where the CRS came from: "file", "--crs", "lon/lat columns"
+    layer: str | None = None
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.attributes)
+
+
+def epsg_of(crs_text: str) -> int:
+    """The EPSG code of a CRS given as "EPSG:3794", "3794", WKT or a PROJ string.
+
+    Raises:
+        InvalidInput: PROJ does not know it, or it has no EPSG code.
+    """
+    try:
+        crs = CRS.from_user_input(int(crs_text) if str(crs_text).isdigit() else crs_text)
+    except CRSError as exc:
+        raise InvalidInput("crs", f"{crs_text!r} is not a CRS that PROJ knows: {exc}") from None
+    code = crs.to_epsg(min_confidence=70)
+    if code is None and crs.to_authority() == ("OGC", "CRS84"):
+        code = 4326  # same datum; PostGIS reads coordinates in lon/lat order for both
+    if code is None:
+        raise InvalidInput("crs", f"the CRS {crs.name!r} has no EPSG code; pass --crs EPSG:<code>")
+    return code
+
+
+def read_source(path: Path, *, layer: str | None = None, crs: str | None = None) -> SourceTable:
+    """Read ``path`` whole; its format comes from the extension.
+
+    The CRS is the file's own, or ``crs`` when given (it overrides a wrong
+    ``.prj``); lon/lat columns are WGS84. A file with neither is refused.
+
+    Raises:
+        InvalidInput: unknown format, unreadable file, no or unknown CRS, missing layer.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InvalidInput(
+            "file", f"{path.name}: unknown format {suffix or '(no extension)'}; "
+            f"use one of {', '.join(SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise InvalidInput("file", f"{path} does not exist")
+    if suffix in TABLE_SUFFIXES:
+        return _read_table(path, crs)
+    return _read_vector(path, layer, crs)
+
+
+def _read_vector(path: Path, layer: str | None, crs: str | None) -> SourceTable:
+    try:
+        layers = pyogrio.list_layers(path)
+    except (DataSourceError, DataLayerError) as exc:
+        raise InvalidInput("file", f"{path.name} cannot be read as GIS data: {exc}") from None
+    names = [str(row[0]) for row in layers]
+    if layer is None:
+        if len(names) > 1:
+            raise InvalidInput("layer", f"{path.name} has several layers ({', '.join(names)}); "
+                               "choose one with --layer")
+        layer = names[0] if names else None
+    elif layer not in names:
+        raise InvalidInput("layer", f"{path.name} has no layer {layer!r}; it has: {', '.join(names)}")
+    try:
+        meta, _, geometry, field_data = pyogrio.raw.read(path, layer=layer)
+    except (DataSourceError, DataLayerError) as exc:
+        raise InvalidInput("file", f"{path.name} cannot be read: {exc}") from None
+    attributes = pd.DataFrame(
+        {name: values for name, values in zip(meta["fields"], field_data, strict=True)}
+    )
+    if geometry is None:
+        raise InvalidInput("file", f"{path.name}: layer {layer!r} has no geometry")
+    srid, crs_source = _choose_srid(meta.get("crs"), crs, path.name)
+    return SourceTable(attributes, geometry, srid, crs_source, layer)
+
+
+def _choose_srid(file_crs: str | None, given: str | None, name: str) -> tuple[int, str]:
+    if given:
+        return epsg_of(given), "--crs"
+    if file_crs:
+        return epsg_of(file_crs), "file"
+    raise InvalidInput(
+        "crs", f"{name} does not say which coordinate reference system it is in; "
+        "pass it with --crs (e.g. --crs EPSG:3794 for Slovenia D96/TM, EPSG:31259 for Austria MGI M34)"
+    )
+
+
+def _read_table(path: Path, crs: str | None) -> SourceTable:
+    try:
+        if path.suffix.lower() == ".csv":
+            # Text as written: codes like "052" must keep their leading zeros.
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                                encoding="utf-8-sig", sep=None, engine="python")
+        else:
+            table = pd.read_excel(path, dtype=object, sheet_name=0)
+    except (ValueError, OSError, zipfile.BadZipFile, pd.errors.ParserError) as exc:
+        raise InvalidInput("file", f"{path.name} cannot be read as a table: {exc}") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    lowered = {c.lower(): c for c in table.columns}
+    wkt_column = next((lowered[c] for c in WKT_COLUMNS if c in lowered), None)
+    lon_column = next((lowered[c] for c in LON_COLUMNS if c in lowered), None)
+    lat_column = next((lowered[c] for c in LAT_COLUMNS if c in lowered), None)
+    problems: list[tuple[int, str, str]] = []
+    if wkt_column is not None:
+        text = table[wkt_column].map(lambda v: None if v is None or pd.isna(v) else str(v))
+        geometry = shapely.from_wkt(text.to_numpy(dtype=object), on_invalid="ignore")
+        unreadable = text.notna().to_numpy() & shapely.is_missing(geometry)
+        for index in np.flatnonzero(unreadable):
+            problems.append((int(index) + 1, "geometry", "not readable as WKT"))
+        table = table.drop(columns=[wkt_column])
+        if not crs:
+            raise InvalidInput(
+                "crs", f"{path.name} holds WKT, which carries no coordinate reference system; "
+                "pass it with --crs (e.g. --crs EPSG:4326 for lon/lat degrees)"
+            )
+        srid, crs_source = epsg_of(crs), "--crs"
+    elif lon_column is not None and lat_column is not None:
+        lon = pd.to_numeric(table[lon_column], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(table[lat_column], errors="coerce").to_numpy(dtype=float)
+        bad = np.isnan(lon) | np.isnan(lat)
+        for index in np.flatnonzero(bad):
+            problems.append((int(index) + 1, "geometry", "lon/lat missing or not a number"))
+        geometry = shapely.points(np.where(bad, 0, lon), np.where(bad, 0, lat))
+        geometry = np.where(bad, None, geometry)
+        table = table.drop(columns=[lon_column, lat_column])
+        srid, crs_source = (epsg_of(crs), "--crs") if crs else (4326, "lon/lat columns")
+    else:
+        raise InvalidInput(
+            "geometry", f"{path.name} has no geometry: give a WKT column ({', '.join(WKT_COLUMNS)}) "
+            f"or lon and lat columns"
+        )
+    wkb = shapely.to_wkb(geometry)
+    return SourceTable(table.reset_index(drop=True), wkb, srid, crs_source, None, problems)

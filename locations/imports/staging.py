@@ -1,0 +1,596 @@
+"""Staging, validating and loading in PostGIS: COPY into a temporary table, check set-based, upsert by natural key.
+
+Everything here runs inside the caller's one transaction, so an import either
+lands whole or, refused or killed, leaves the database as it was.
+
+Tables (temporary, dropped at commit):
+
+- ``import_stage``: the file's rows as canonical text plus the geometry as read;
+- ``import_row``: the rows resolved (references looked up, geometry in EPSG:3035,
+  each row's geometry and reference problem, if any);
+- ``import_problem``: every problem, ``(row_no, field, reason)``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from locations.imports.targets import POLYGONS, Target
+from locations.settings import STORAGE_SRID
+
+#: Rows per COPY chunk: large enough for bulk speed, small enough for a live progress bar.
+COPY_CHUNK = 100_000
+#: A geometry may reach this far (m) past its region's bounding box before it is "outside".
+EXTENT_MARGIN_M = 2_000
+#: EPSG:3035's area of use in lon/lat: what "outside" means when no region applies.
+EUROPE_LONLAT = (-35.58, 24.60, 44.83, 84.73)
+
+GEOMETRY_NAMES = {"POLYGON": "Polygon", "MULTIPOLYGON": "MultiPolygon", "POINT": "Point",
+                  "LINESTRING": "LineString", "MULTILINESTRING": "MultiLineString"}
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whom an import is for: ``None`` ids mean no restriction (admin, CLI)."""
+
+    municipality_ids: frozenset[int] | None = None
+    region_ids: frozenset[int] | None = None
+
+
+def stage(conn: Connection, spec: Target, fields: pd.DataFrame, wkb: np.ndarray,
+          progress: Progress | None = None) -> list[str]:
+    """COPY the rows into ``import_stage``; returns the staged field names."""
+    columns = [f for f in spec.field_names if f in fields.columns]
+    definitions = ", ".join(f"{c} text" for c in columns)
+    conn.execute(text(
+        f"CREATE TEMP TABLE import_stage (row_no integer, {definitions}{',' if columns else ''} "
+        "geom geometry) ON COMMIT DROP"
+    ))
+    conn.execute(text(
+        "CREATE TEMP TABLE import_problem (row_no integer, field text, reason text) ON COMMIT DROP"
+    ))
+    raw = conn.connection.dbapi_connection
+    cursor = raw.cursor()
+    total = len(fields)
+    copy_sql = (
+        f"COPY import_stage (row_no, {', '.join(columns)}{',' if columns else ''} geom) "
+        "FROM STDIN WITH (FORMAT csv)"
+    )
+    for start in range(0, max(total, 1), COPY_CHUNK):
+        stop = min(start + COPY_CHUNK, total)
+        chunk = fields.iloc[start:stop][columns].copy()
+        chunk.insert(0, "row_no", chunk.index.to_numpy() + 1)
+        # Hex WKB is what PostGIS parses fastest from text; a missing geometry stays NULL.
+        chunk["geom"] = [None if g is None else g.hex() for g in wkb[start:stop]]
+        buffer = io.StringIO()
+        chunk.to_csv(buffer, header=False, index=False)
+        buffer.seek(0)
+        cursor.copy_expert(copy_sql, buffer)
+        if progress:
+            progress("staging", stop, total)
+    return columns
+
+
+def add_problems(conn: Connection, problems: Iterable[tuple[int, str, str]]) -> None:
+    """Record problems found outside SQL (field checks, unreadable geometry)."""
+    rows = list(problems)
+    if not rows:
+        return
+    buffer = io.StringIO()
+    pd.DataFrame(rows).to_csv(buffer, header=False, index=False)
+    buffer.seek(0)
+    conn.connection.dbapi_connection.cursor().copy_expert(
+        "COPY import_problem FROM STDIN WITH (FORMAT csv)", buffer
+    )
+
+
+def _stored_geometry_sql(spec: Target, srid: int, make_valid: bool) -> str:
+    """SQL turning the staged ``s.geom`` into the geometry to store (EPSG:3035, multi for polygons)."""
+    source = f"ST_SetSRID(s.geom, {int(srid)})"
+    stored = source if srid == STORAGE_SRID else f"ST_Transform({source}, {STORAGE_SRID})"
+    if spec.geometry_types == POLYGONS:
+        stored = f"ST_Multi({stored})"
+        if make_valid:
+            # Repair, then keep only the polygonal part of what MakeValid returns.
+            stored = (
+                f"CASE WHEN ST_IsValid({stored}) THEN {stored} "
+                f"ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid({stored}), 3)) END"
+            )
+    return stored
+
+
+def _geometry_problem_sql(spec: Target, source: str, stored: str) -> str:
+    """SQL naming what is wrong with a row's geometry (NULL when nothing is), GEOS's reason included."""
+    wanted = " or ".join(GEOMETRY_NAMES[t] for t in spec.geometry_types)
+    types = ", ".join(f"'{t}'" for t in spec.geometry_types)
+    return f"""
+        CASE
+            WHEN {source} IS NULL THEN 'missing geometry'
+            WHEN ST_IsEmpty({source}) THEN 'empty geometry'
+            WHEN GeometryType({source}) NOT IN ({types})
+                THEN 'wrong geometry type ' || GeometryType({source}) || ', expected {wanted}'
+            WHEN ST_IsEmpty({stored}) THEN 'empty geometry after repair'
+            WHEN NOT ST_IsValid({stored}) THEN 'invalid geometry: ' || ST_IsValidReason({stored})
+        END"""
+
+
+def _col(columns: list[str], name: str, cast: str = "") -> str:
+    """A staged column (``s.name``) cast for its table, or NULL when the file lacks it."""
+    if name not in columns:
+        return f"NULL{cast}"
+    return f"s.{name}{cast}"
+
+
+def resolve(conn: Connection, spec: Target, columns: list[str], srid: int, *,
+            make_valid: bool, scope: Scope) -> None:
+    """Build ``import_row``: references resolved, geometry transformed and judged, problems recorded."""
+    stored = _stored_geometry_sql(spec, srid, make_valid)
+    resolver = {
+        "plots": _resolve_plots,
+        "zones": _resolve_zones,
+        "municipalities": _resolve_municipalities,
+        "regions": _resolve_regions,
+        "infrastructure": _resolve_free,
+        "constraints": _resolve_free,
+    }[spec.name]
+    resolver(conn, spec, columns, stored, scope)
+    conn.execute(text("ANALYZE import_row"))
+    conn.execute(text(
+        """
+        INSERT INTO import_problem
+        SELECT row_no, 'geometry', geometry_problem FROM import_row WHERE geometry_problem IS NOT NULL
+        UNION ALL
+        SELECT row_no, reference_field, reference_problem FROM import_row
+        WHERE reference_problem IS NOT NULL
+        UNION ALL
+        SELECT row_no, 'geometry', 'outside the extent of ' || extent_name
+        FROM import_row
+        WHERE geometry_problem IS NULL AND extent IS NOT NULL AND NOT (geom && extent)
+        """
+    ))
+    key = ", ".join(spec.key)
+    # Rows sharing a natural key: each is told which other rows hold the same key.
+    conn.execute(text(
+        f"""
+        INSERT INTO import_problem
+        SELECT r.row_no, '{spec.key[-1]}',
+               'duplicate key ' || concat_ws(' ', {key}) || ' also in row(s) ' ||
+               array_to_string(array_remove(d.rows, r.row_no), ', ')
+        FROM import_row r
+        JOIN (SELECT {key}, array_agg(row_no ORDER BY row_no) AS rows FROM import_row
+              WHERE {" AND ".join(f"{k} IS NOT NULL" for k in spec.key)}
+              GROUP BY {key} HAVING count(*) > 1) d USING ({key})
+        """
+    ))
+    _required_on_create(conn, spec, columns)
+
+
+def _scope_problem(scope: Scope, municipality_sql: str, region_sql: str) -> str:
+    if scope.municipality_ids is None and scope.region_ids is None:
+        return "NULL"
+    checks = []
+    if scope.municipality_ids is not None:
+        ids = ",".join(str(int(i)) for i in sorted(scope.municipality_ids)) or "NULL"
+        checks.append(f"{municipality_sql} IN ({ids})")
+    if scope.region_ids is not None:
+        ids = ",".join(str(int(i)) for i in sorted(scope.region_ids)) or "NULL"
+        checks.append(f"{region_sql} IN ({ids})")
+    return f"CASE WHEN NOT coalesce(({' OR '.join(checks)}), false) THEN 'outside your scope' END"
+
+
+def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: str,
+                   scope: Scope) -> None:
+    # A file names few zones: resolve each distinct (zone, municipality) once, then hash-join.
+    zone_text = _col(columns, "zone")
+    municipality_text = _col(columns, "municipality")
+    conn.execute(text(
+        f"""
+        CREATE TEMP TABLE import_zone ON COMMIT DROP AS
+        SELECT k.zone_text, k.municipality_text,
+               array_agg(z.id ORDER BY z.id) FILTER (WHERE z.id IS NOT NULL) AS zone_ids
+        FROM (SELECT DISTINCT {zone_text} AS zone_text, {municipality_text} AS municipality_text
+              FROM import_stage s) k
+        LEFT JOIN zone z ON (z.id::text = k.zone_text OR lower(z.name) = lower(k.zone_text))
+        LEFT JOIN municipality m ON m.id = z.municipality_id
+        WHERE k.municipality_text IS NULL OR z.id IS NULL
+           OR lower(m.name) = lower(k.municipality_text) OR m.code = k.municipality_text
+           OR m.id::text = k.municipality_text
+        GROUP BY k.zone_text, k.municipality_text
+        """
+    ))
+    conn.execute(text(
+        f"""
+        CREATE TEMP TABLE import_row ON COMMIT DROP AS
+        WITH staged AS (
+            SELECT s.*, g.geom AS stored_geom, k.zone_ids
+            FROM import_stage s
+            CROSS JOIN LATERAL (SELECT {stored} AS geom) g
+            LEFT JOIN import_zone k
+                   ON k.zone_text IS NOT DISTINCT FROM {zone_text}
+                  AND k.municipality_text IS NOT DISTINCT FROM {municipality_text}
+        ), located AS (
+            SELECT st.*,
+                   CASE WHEN {zone_text.replace("s.", "st.")} IS NULL THEN (
+                       -- No zone column or value: the zone holding the plot's inner point.
+                       SELECT z.id FROM zone z
+                       WHERE ST_Intersects(z.boundary, ST_PointOnSurface(st.stored_geom))
+                       LIMIT 1)
+                   WHEN cardinality(st.zone_ids) = 1 THEN st.zone_ids[1] END AS zone_id
+            FROM staged st
+        )
+        SELECT l.row_no, l.cadastral_ref, l.zone_id, m.country, m.id AS municipality_id,
+               m.region_id, l.stored_geom AS geom,
+               {_geometry_problem_sql(spec, "l.geom", "l.stored_geom")}
+                   AS geometry_problem,
+               CASE WHEN l.cadastral_ref IS NULL THEN NULL
+                    WHEN {zone_text.replace("s.", "l.")} IS NULL AND l.zone_id IS NULL
+                        THEN 'no zone given and the plot lies in none'
+                    WHEN cardinality(l.zone_ids) > 1
+                        THEN 'zone ' || {zone_text.replace("s.", "l.")} || ' is ambiguous: '
+                             || 'add a municipality column'
+                    WHEN l.zone_id IS NULL
+                        THEN 'unknown zone ' || {zone_text.replace("s.", "l.")}
+               END AS zone_problem,
+               {_scope_problem(scope, "m.id", "m.region_id")} AS scope_problem,
+               ST_Expand(box2d(coalesce(r.boundary, m.boundary)), {EXTENT_MARGIN_M}) AS extent,
+               'region ' || r.code AS extent_name
+               {"".join(f", l.{c}" for c in columns if c not in ("cadastral_ref", "zone"))}
+        FROM located l
+        LEFT JOIN zone z ON z.id = l.zone_id
+        LEFT JOIN municipality m ON m.id = z.municipality_id
+        LEFT JOIN region r ON r.id = m.region_id
+        """
+    ))
+    _combine_reference_problems(conn, "zone")
+    if scope.municipality_ids is not None or scope.region_ids is not None:
+        # Re-keying a plot that belongs to another municipality is out of scope too.
+        conn.execute(text(
+            f"""
+            INSERT INTO import_problem
+            SELECT r.row_no, 'scope', 'the plot ' || p.cadastral_ref
+                   || ' belongs to a municipality outside your scope'
+            FROM import_row r
+            JOIN plot p ON p.country = r.country AND p.cadastral_ref = r.cadastral_ref
+            JOIN zone z ON z.id = p.zone_id
+            JOIN municipality m ON m.id = z.municipality_id
+            WHERE {_scope_problem(scope, "m.id", "m.region_id")} IS NOT NULL
+            """
+        ))
+
+
+def _combine_reference_problems(conn: Connection, field: str) -> None:
+    """Fold the reference and scope problems into ``reference_field``/``reference_problem``."""
+    conn.execute(text(
+        f"""
+        ALTER TABLE import_row ADD COLUMN reference_field text, ADD COLUMN reference_problem text;
+        UPDATE import_row SET reference_field = CASE WHEN {field}_problem IS NOT NULL
+                                                     THEN '{field}' ELSE 'scope' END,
+                              reference_problem = coalesce({field}_problem, scope_problem)
+        WHERE {field}_problem IS NOT NULL OR scope_problem IS NOT NULL;
+        """
+    ))
+
+
+def _resolve_zones(conn: Connection, spec: Target, columns: list[str], stored: str,
+                   scope: Scope) -> None:
+    municipality_text = _col(columns, "municipality")
+    conn.execute(text(
+        f"""
+        CREATE TEMP TABLE import_row ON COMMIT DROP AS
+        WITH staged AS (
+            SELECT s.*, g.geom AS stored_geom,
+                   CASE WHEN {municipality_text} IS NULL THEN ARRAY(
+                            SELECT m.id FROM municipality m
+                            WHERE ST_Intersects(m.boundary, ST_PointOnSurface(g.geom)) LIMIT 1)
+                        ELSE ARRAY(
+                            SELECT m.id FROM municipality m
+                            WHERE lower(m.name) = lower({municipality_text})
+                               OR m.code = {municipality_text} OR m.id::text = {municipality_text})
+                   END AS municipality_ids
+            FROM import_stage s CROSS JOIN LATERAL (SELECT {stored} AS geom) g
+        )
+        SELECT st.row_no, st.name, m.id AS municipality_id, m.region_id, st.stored_geom AS geom,
+               {_geometry_problem_sql(spec, "st.geom", "st.stored_geom")}
+                   AS geometry_problem,
+               CASE WHEN cardinality(st.municipality_ids) > 1
+                        THEN 'municipality ' || {municipality_text.replace("s.", "st.")}
+                             || ' is ambiguous: use its code'
+                    WHEN m.id IS NULL AND {municipality_text.replace("s.", "st.")} IS NULL
+                        THEN 'no municipality given and the zone lies in none'
+                    WHEN m.id IS NULL
+                        THEN 'unknown municipality ' || {municipality_text.replace("s.", "st.")}
+               END AS municipality_problem,
+               {_scope_problem(scope, "m.id", "m.region_id")} AS scope_problem,
+               ST_Expand(box2d(coalesce(r.boundary, m.boundary)), {EXTENT_MARGIN_M}) AS extent,
+               'region ' || r.code AS extent_name
+               {"".join(f", st.{c}" for c in columns if c not in ("name", "municipality"))}
+        FROM staged st
+        LEFT JOIN municipality m
+               ON cardinality(st.municipality_ids) = 1 AND m.id = st.municipality_ids[1]
+        LEFT JOIN region r ON r.id = m.region_id
+        """
+    ))
+    _combine_reference_problems(conn, "municipality")
+
+
+def _resolve_municipalities(conn: Connection, spec: Target, columns: list[str], stored: str,
+                            scope: Scope) -> None:
+    region_text = _col(columns, "region")
+    conn.execute(text(
+        f"""
+        CREATE TEMP TABLE import_row ON COMMIT DROP AS
+        WITH staged AS (
+            SELECT s.*, g.geom AS stored_geom,
+                   CASE WHEN {region_text} IS NULL THEN (
+                            SELECT r.id FROM region r
+                            WHERE ST_Intersects(r.boundary, ST_PointOnSurface(g.geom))
+                            ORDER BY ST_Area(r.boundary) LIMIT 1)
+                        ELSE (SELECT r.id FROM region r WHERE r.code = upper({region_text}))
+                   END AS region_id
+            FROM import_stage s CROSS JOIN LATERAL (SELECT {stored} AS geom) g
+        )
+        SELECT st.row_no, st.code, st.name, st.region_id,
+               coalesce(upper({_col(columns, "country").replace("s.", "st.")}), r.country)
+                   AS country,
+               st.stored_geom AS geom,
+               {_geometry_problem_sql(spec, "st.geom", "st.stored_geom")}
+                   AS geometry_problem,
+               CASE WHEN r.id IS NULL AND {region_text.replace("s.", "st.")} IS NULL
+                        THEN 'no region given and the municipality lies in none'
+                    WHEN r.id IS NULL THEN 'unknown region ' || {region_text.replace("s.", "st.")}
+               END AS region_problem,
+               NULL::text AS scope_problem,
+               ST_Expand(box2d(r.boundary), {EXTENT_MARGIN_M}) AS extent,
+               'region ' || r.code AS extent_name
+               {"".join(f", st.{c}" for c in columns
+                        if c not in ("code", "name", "region", "country"))}
+        FROM staged st LEFT JOIN region r ON r.id = st.region_id
+        """
+    ))
+    _combine_reference_problems(conn, "region")
+
+
+def _europe_extent() -> str:
+    west, south, east, north = EUROPE_LONLAT
+    return (f"box2d(ST_Transform(ST_Segmentize(ST_MakeEnvelope({west}, {south}, {east}, {north}, "
+            f"4326), 1), {STORAGE_SRID}))")
+
+
+def _resolve_regions(conn: Connection, spec: Target, columns: list[str], stored: str,
+                     scope: Scope) -> None:
+    conn.execute(text(
+        f"""
+        CREATE TEMP TABLE import_row ON COMMIT DROP AS
+        SELECT s.row_no, upper(s.code) AS code, s.name,
+               coalesce(upper({_col(columns, "country")}), left(upper(s.code), 2)) AS country,
+               g.geom, {_geometry_problem_sql(spec, "s.geom", "g.geom")} AS geometry_problem,
+               CASE WHEN s.code IS NOT NULL AND upper(s.code) !~ '^[A-Z]{{2}}[0-9A-Z]{{1,3}}$'
+                    THEN 'not a NUTS-style code (two letters and up to three more): ' || s.code
+               END AS reference_problem,
+               'code' AS reference_field,
+               {_europe_extent()} AS extent, 'EPSG:3035 (Europe)' AS extent_name
+               {"".join(f", s.{c}" for c in columns if c not in ("code", "name", "country"))}
+        FROM import_stage s CROSS JOIN LATERAL (SELECT {stored} AS geom) g
+        """
+    ))
+
+
+def _resolve_free(conn: Connection, spec: Target, columns: list[str], stored: str,
+                  scope: Scope) -> None:
+    # Infrastructure and constraint areas belong to no municipality: they must lie near the regions.
+    conn.execute(text(
+        f"""
+        CREATE TEMP TABLE import_row ON COMMIT DROP AS
+        SELECT s.row_no, g.geom, {_geometry_problem_sql(spec, "s.geom", "g.geom")} AS geometry_problem,
+               NULL::text AS reference_problem, NULL::text AS reference_field,
+               coalesce(ST_Expand((SELECT ST_Extent(boundary) FROM region), 20000),
+                        {_europe_extent()}) AS extent,
+               'the regions' AS extent_name
+               {"".join(f", s.{c}" for c in columns)}
+        FROM import_stage s CROSS JOIN LATERAL (SELECT {stored} AS geom) g
+        """
+    ))
+
+
+def _required_on_create(conn: Connection, spec: Target, columns: list[str]) -> None:
+    """A row that would create a record needs the fields the table has no default for."""
+    keys = [k.strip() for k in CONFLICT_KEYS[spec.name].split(",")]
+    match = " AND ".join(f"t.{k} = r.{k}" for k in keys)
+    for column in REQUIRED_ON_CREATE.get(spec.name, ()):
+        value = f"r.{column}" if column in columns else "NULL"
+        conn.execute(text(
+            f"""
+            INSERT INTO import_problem
+            SELECT r.row_no, '{column}', 'required for a new {spec.table}'
+            FROM import_row r
+            WHERE {value} IS NULL AND NOT EXISTS (SELECT 1 FROM {spec.table} t WHERE {match})
+            """
+        ))
+
+
+def problems(conn: Connection) -> list[tuple[int, str, str]]:
+    """Every recorded problem, by row."""
+    return [
+        (row.row_no, row.field, row.reason)
+        for row in conn.execute(text(
+            "SELECT DISTINCT row_no, field, reason FROM import_problem ORDER BY row_no, field, reason"
+        ))
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading: one INSERT ... SELECT ... ON CONFLICT per target, rows with problems left out.
+
+#: Per target: the table's columns filled from a staged field, with the SQL cast from text.
+COLUMN_CASTS: dict[str, dict[str, str]] = {
+    "plots": {
+        "status": "", "ownership": "", "offer": "", "price_eur_m2": "::numeric",
+        "allowed_uses": "", "readiness": "", "brownfield": "::boolean",
+        "power_mw": "::double precision", "available_from": "::date",
+        "last_verified": "::date", "owner_contact": "", "internal_note": "",
+    },
+    "zones": {
+        "kind": "", "lifecycle": "", "allowed_uses": "", "brownfield": "::boolean",
+        "power_mw": "::double precision", "gas": "::boolean", "water": "::boolean",
+        "sewage": "", "broadband": "", "rail_siding": "::boolean",
+        "district_heating": "::boolean", "manager_name": "", "manager_email": "",
+        "manager_phone": "", "description_en": "", "description_sl": "", "description_de": "",
+        "property_sheet_url": "", "last_verified": "::date",
+    },
+    "municipalities": {"population": "::integer", "area_km2": "::double precision"},
+    "regions": {"area_km2": "::double precision"},
+    "infrastructure": {"code": ""},
+    "constraints": {"severity": ""},
+}
+
+#: Per target: the key and always-written columns (name in table, SQL over ``r``).
+BASE_COLUMNS: dict[str, dict[str, str]] = {
+    "plots": {"cadastral_ref": "r.cadastral_ref", "zone_id": "r.zone_id", "boundary": "r.geom"},
+    "zones": {"municipality_id": "r.municipality_id", "name": "r.name", "boundary": "r.geom"},
+    "municipalities": {"country": "r.country", "code": "r.code", "name": "r.name",
+                       "region_id": "r.region_id", "boundary": "r.geom"},
+    "regions": {"code": "r.code", "name": "r.name", "country": "r.country", "boundary": "r.geom"},
+    "infrastructure": {"kind": "r.kind", "name": "r.name", "geom": "r.geom"},
+    "constraints": {"kind": "r.kind", "name": "r.name", "boundary": "r.geom"},
+}
+
+CONFLICT_KEYS = {
+    "plots": "country, cadastral_ref", "zones": "municipality_id, name",
+    "municipalities": "country, code", "regions": "code",
+    "infrastructure": "kind, name", "constraints": "kind, name",
+}
+
+#: Fields that a new row must have because the table has no default for them.
+REQUIRED_ON_CREATE = {"zones": ("kind",)}
+
+
+@dataclass
+class LoadCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+#: NOT NULL columns with a default: an empty cell keeps an existing row's value, a new row
+#: gets the default (never a NULL that the table would refuse).
+KEEP_WHEN_EMPTY: dict[str, dict[str, str]] = {
+    "plots": {"status": "'available'", "brownfield": "'false'", "allowed_uses": "NULL"},
+    "zones": {"lifecycle": "'operational'", "brownfield": "'false'", "allowed_uses": "NULL"},
+}
+
+
+def _fill_empty_cells(conn: Connection, spec: Target, columns: list[str]) -> None:
+    keys = [k.strip() for k in CONFLICT_KEYS[spec.name].split(",")]
+    match = " AND ".join(f"t.{k} = r.{k}" for k in keys)
+    for column, default in KEEP_WHEN_EMPTY.get(spec.name, {}).items():
+        if column not in columns:
+            continue
+        existing = f"array_to_string(t.{column}, ',')" if column == "allowed_uses" else f"t.{column}::text"
+        conn.execute(text(
+            f"UPDATE import_row r SET {column} = {existing} FROM {spec.table} t "
+            f"WHERE r.{column} IS NULL AND {match}"
+        ))
+        conn.execute(text(f"UPDATE import_row SET {column} = {default} WHERE {column} IS NULL"))
+
+
+def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
+         account_id: int | None, note: str | None) -> LoadCounts:
+    """Upsert the rows without problems; for plots, write one audit event per changed plot."""
+    table = spec.table
+    _fill_empty_cells(conn, spec, columns)
+    values = dict(BASE_COLUMNS[spec.name])
+    for column, cast in COLUMN_CASTS[spec.name].items():
+        if column in columns:
+            source = f"r.{column}"
+            if column == "allowed_uses":
+                source = f"coalesce(string_to_array(r.{column}, ','), '{{}}')"
+            values[column] = f"{source}{cast}"
+    names = list(values)
+    key_names = [k.strip() for k in CONFLICT_KEYS[spec.name].split(",")]
+    updatable = [n for n in names if n not in key_names]
+    versioned = spec.name in ("plots", "zones")
+    set_clause = ", ".join(f"{n} = EXCLUDED.{n}" for n in updatable)
+    if versioned:
+        set_clause += ", version = t.version + 1, updated_at = now()"
+    changed = (
+        f"({', '.join('t.' + n for n in updatable)}) IS DISTINCT FROM "
+        f"({', '.join('EXCLUDED.' + n for n in updatable)})"
+    )
+    if spec.name == "plots":
+        # The audit event needs each changed plot's previous values.
+        conn.execute(text(
+            f"""
+            CREATE TEMP TABLE import_before ON COMMIT DROP AS
+            SELECT p.id, {_plot_values_sql("p", names)} AS old_values
+            FROM plot p JOIN import_row r ON p.country = r.country AND p.cadastral_ref = r.cadastral_ref
+            """
+        ))
+    insert_columns = [n for n in names if n != "country" or spec.name != "plots"]
+    conn.execute(text(
+        f"""
+        CREATE TEMP TABLE import_written ON COMMIT DROP AS
+        WITH written AS (
+            INSERT INTO {table} AS t ({", ".join(insert_columns)})
+            SELECT {", ".join(values[n] for n in insert_columns)}
+            FROM import_row r
+            WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
+            ON CONFLICT ({CONFLICT_KEYS[spec.name]}) DO UPDATE SET {set_clause}
+            WHERE {changed}
+            RETURNING t.id, (t.xmax = 0) AS created
+        )
+        SELECT * FROM written
+        """
+    ))
+    written = conn.execute(text(
+        "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
+        "FROM import_written"
+    )).one()
+    good = conn.execute(text(
+        "SELECT count(*) FROM import_row r "
+        "WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)"
+    )).scalar_one()
+    counts = LoadCounts(created=written[0], updated=written[1],
+                        unchanged=good - written[0] - written[1])
+    if spec.name == "plots":
+        _audit_plots(conn, names, actor=actor, account_id=account_id, note=note)
+    return counts
+
+
+def _plot_values_sql(alias: str, names: list[str]) -> str:
+    """The audited values of a plot as jsonb: the imported columns, the boundary by its area."""
+    pairs = []
+    for name in names:
+        if name == "boundary":
+            pairs.append(f"'area_m2', round({alias}.area_m2::numeric, 1)")
+        elif name != "cadastral_ref":
+            pairs.append(f"'{name}', {alias}.{name}")
+    return f"jsonb_build_object({', '.join(pairs)})"
+
+
+def _audit_plots(conn: Connection, names: list[str], *, actor: str, account_id: int | None,
+                 note: str | None) -> None:
+    conn.execute(text(
+        f"""
+        INSERT INTO plot_event (plot_id, actor, account_id, action, old_values, new_values, note)
+        SELECT w.id, :actor, :account_id, 'import',
+               CASE WHEN w.created THEN NULL ELSE (
+                   SELECT jsonb_object_agg(o.key, o.value) FROM jsonb_each(b.old_values) o
+                   WHERE v.new_values -> o.key IS DISTINCT FROM o.value) END,
+               CASE WHEN w.created THEN v.new_values ELSE (
+                   SELECT jsonb_object_agg(n.key, n.value) FROM jsonb_each(v.new_values) n
+                   WHERE b.old_values -> n.key IS DISTINCT FROM n.value) END,
+               :note
+        FROM import_written w
+        JOIN plot p ON p.id = w.id
+        CROSS JOIN LATERAL (SELECT {_plot_values_sql("p", names)} AS new_values) v
+        LEFT JOIN import_before b ON b.id = w.id
+        """
+    ), {"actor": actor, "account_id": account_id, "note": note})

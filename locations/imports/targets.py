@@ -1,0 +1,246 @@
+"""What each import target accepts: its fields, their types and allowed values, and how a file's columns are checked.
+
+Field checks here are column-wise (pandas); spatial and reference checks run
+in PostGIS (see ``locations.imports.staging``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+PLOT_STATUSES = ("available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale")
+USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
+INFRASTRUCTURE_KINDS = (
+    "motorway_junction", "rail_station", "rail_freight_terminal", "airport", "port",
+    "substation", "broadband_node", "university", "border_crossing", "bus_stop",
+)
+
+POLYGONS = ("POLYGON", "MULTIPOLYGON")
+POINTS_AND_LINES = ("POINT", "LINESTRING", "MULTILINESTRING")
+
+_TRUE = {"true", "t", "yes", "y", "1", "ja", "da", "wahr"}
+_FALSE = {"false", "f", "no", "n", "0", "nein", "ne", "falsch"}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One importable field: its type ('text', 'enum', 'number', 'integer', 'bool', 'date', 'uses')."""
+
+    name: str
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    positive: bool = False
+    required: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """An import target: the table it fills, its natural key and the geometry types it takes."""
+
+    name: str
+    table: str
+    fields: tuple[FieldSpec, ...]
+    key: tuple[str, ...]
+    geometry_types: tuple[str, ...]
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+def _enum(name: str, choices: tuple[str, ...], **kw) -> FieldSpec:
+    return FieldSpec(name, "enum", choices=choices, **kw)
+
+
+TARGETS: dict[str, Target] = {
+    "regions": Target(
+        "regions", "region",
+        (
+            FieldSpec("code", required=True, doc="NUTS-style code, e.g. SI042 or AT221"),
+            FieldSpec("name", required=True),
+            FieldSpec("country", doc="ISO 3166 two letters; default: the code's first two"),
+            FieldSpec("area_km2", "number", positive=True),
+        ),
+        key=("code",), geometry_types=POLYGONS,
+    ),
+    "municipalities": Target(
+        "municipalities", "municipality",
+        (
+            FieldSpec("code", required=True, doc="Slovenian občina code or Austrian Gemeindekennziffer"),
+            FieldSpec("name", required=True),
+            FieldSpec("region", doc="region code; default: the region the municipality lies in"),
+            FieldSpec("country", doc="default: the region's country"),
+            FieldSpec("population", "integer", minimum=0),
+            FieldSpec("area_km2", "number", positive=True),
+        ),
+        key=("country", "code"), geometry_types=POLYGONS,
+    ),
+    "zones": Target(
+        "zones", "zone",
+        (
+            FieldSpec("name", required=True),
+            FieldSpec("municipality", doc="name, code or id; default: the municipality it lies in"),
+            _enum("kind", ("industrial", "business", "logistics", "technology", "mixed")),
+            _enum("lifecycle", ("planned", "developing", "operational")),
+            FieldSpec("allowed_uses", "uses"),
+            FieldSpec("brownfield", "bool"),
+            FieldSpec("power_mw", "number", minimum=0),
+            FieldSpec("gas", "bool"),
+            FieldSpec("water", "bool"),
+            _enum("sewage", ("treated", "other", "none")),
+            _enum("broadband", ("none", "basic", "fast", "ftth")),
+            FieldSpec("rail_siding", "bool"),
+            FieldSpec("district_heating", "bool"),
+            FieldSpec("manager_name"),
+            FieldSpec("manager_email"),
+            FieldSpec("manager_phone"),
+            FieldSpec("description_en"),
+            FieldSpec("description_sl"),
+            FieldSpec("description_de"),
+            FieldSpec("property_sheet_url"),
+            FieldSpec("last_verified", "date"),
+        ),
+        key=("municipality_id", "name"), geometry_types=POLYGONS,
+    ),
+    "plots": Target(
+        "plots", "plot",
+        (
+            FieldSpec("cadastral_ref", required=True,
+                      doc="cadastral municipality + parcel number (SI) or KG + Gst number (AT)"),
+            FieldSpec("zone", doc="zone name or id; default: the zone the plot lies in"),
+            FieldSpec("municipality", doc="municipality name or code, when a zone name is ambiguous"),
+            _enum("status", PLOT_STATUSES),
+            _enum("ownership", ("public", "private", "several")),
+            _enum("offer", ("sale", "lease", "sale_or_lease")),
+            FieldSpec("price_eur_m2", "number", positive=True),
+            FieldSpec("allowed_uses", "uses", doc="comma-separated"),
+            _enum("readiness", ("registered", "serviced", "shovel_ready")),
+            FieldSpec("brownfield", "bool"),
+            FieldSpec("power_mw", "number", minimum=0),
+            FieldSpec("available_from", "date"),
+            FieldSpec("last_verified", "date"),
+            FieldSpec("owner_contact"),
+            FieldSpec("internal_note"),
+        ),
+        key=("country", "cadastral_ref"), geometry_types=POLYGONS,
+    ),
+    "infrastructure": Target(
+        "infrastructure", "infrastructure",
+        (
+            _enum("kind", INFRASTRUCTURE_KINDS, required=True),
+            FieldSpec("name", required=True),
+            FieldSpec("code"),
+        ),
+        key=("kind", "name"), geometry_types=POINTS_AND_LINES,
+    ),
+    "constraints": Target(
+        "constraints", "constraint_area",
+        (
+            _enum("kind", ("flood_risk", "natura2000", "water_protection"), required=True),
+            FieldSpec("name", required=True),
+            _enum("severity", ("high", "medium", "low")),
+        ),
+        key=("kind", "name"), geometry_types=POLYGONS,
+    ),
+}
+
+
+def target(name: str) -> Target:
+    from locations.errors import InvalidInput
+
+    if name not in TARGETS:
+        raise InvalidInput("target", f"unknown target {name!r}; use one of {', '.join(TARGETS)}")
+    return TARGETS[name]
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Cells as stripped text, None where empty; whole floats (2105.0 from a spreadsheet) as integers."""
+
+    def one(value: object) -> str | None:
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        if isinstance(value, pd.Timestamp):
+            return value.date().isoformat()
+        text = str(value).strip()
+        return text or None
+
+    return column.map(one).astype(object)
+
+
+def normalise(
+    frame: pd.DataFrame, spec: Target
+) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
+    """The target's fields as canonical text (what the staging table holds), and every field problem.
+
+    Problems are ``(row, field, reason)``; the row is the frame's index label + 1,
+    so rows dropped by a mapping's ``where`` keep their numbers in the file.
+    """
+    problems: list[tuple[int, str, str]] = []
+    out = pd.DataFrame(index=frame.index)
+
+    def report(mask: pd.Series, field: str, reason: pd.Series | str) -> None:
+        for position in np.flatnonzero(mask.to_numpy()):
+            text = reason if isinstance(reason, str) else reason.iloc[position]
+            problems.append((int(frame.index[position]) + 1, field, text))
+
+    for field in spec.fields:
+        if field.name not in frame.columns:
+            if field.required:
+                report(pd.Series(True, index=frame.index), field.name, "required field missing")
+            continue
+        text = _as_text(frame[field.name])
+        if field.required:
+            report(text.isna(), field.name, "required field missing")
+        present = text.notna()
+        if field.kind == "enum":
+            canonical = text.str.lower().str.replace(r"[\s-]+", "_", regex=True)
+            bad = present & ~canonical.isin(field.choices)
+            report(bad, field.name, "not one of " + ", ".join(field.choices) + ": " + text.fillna(""))
+            text = canonical.where(present, None)
+        elif field.kind in ("number", "integer"):
+            # Decimal commas are common in Slovenian and Austrian spreadsheets.
+            numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+            bad = present & numbers.isna()
+            report(bad, field.name, "not a number: " + text.fillna(""))
+            if field.kind == "integer":
+                fractional = present & numbers.notna() & (numbers % 1 != 0)
+                report(fractional, field.name, "not a whole number: " + text.fillna(""))
+            if field.positive:
+                report(present & (numbers <= 0), field.name, "must be greater than 0")
+            if field.minimum is not None:
+                report(present & (numbers < field.minimum), field.name,
+                       f"must be at least {field.minimum:g}")
+            text = numbers.map(lambda v: None if pd.isna(v) else repr(float(v))).astype(object)
+            if field.kind == "integer":
+                text = numbers.map(lambda v: None if pd.isna(v) else str(int(v))).astype(object)
+        elif field.kind == "bool":
+            lowered = text.str.lower()
+            canonical = lowered.map(lambda v: "true" if v in _TRUE else "false" if v in _FALSE else None)
+            report(present & canonical.isna(), field.name, "not yes/no: " + text.fillna(""))
+            text = canonical.astype(object)
+        elif field.kind == "date":
+            dates = pd.to_datetime(text, errors="coerce", format="ISO8601")
+            report(present & dates.isna(), field.name, "not a date (YYYY-MM-DD): " + text.fillna(""))
+            text = dates.map(lambda v: None if pd.isna(v) else v.date().isoformat()).astype(object)
+        elif field.kind == "uses":
+            parts = text.map(lambda v: [] if v is None else [
+                u.strip().lower() for u in re.split(r"[,;|]", v.strip("{}[]")) if u.strip()
+            ])
+            unknown = parts.map(lambda us: [u for u in us if u not in USES])
+            bad = unknown.map(bool)
+            report(bad, field.name, "unknown use(s): " + unknown.map(", ".join) +
+                   "; allowed: " + ", ".join(USES))
+            text = parts.map(lambda us: ",".join(us) if us else None).where(present, None)
+        out[field.name] = text
+    return out, problems
