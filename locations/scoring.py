@@ -1,0 +1,791 @@
+"""Scoring plots and zones against a location standard in PostGIS: runs, explanations, rankings.
+
+A run is a few set-based statements over every plot of its scope: fill the kept
+site metrics that are missing, score every plot in one ``INSERT ... SELECT``
+(facts -> raw values -> 0-100 scores -> weighted total, gates, completeness),
+then aggregate the zones. Distances come from ``plot_proximity`` (kept current
+by triggers), so a run does no nearest-neighbour search of its own.
+
+SQL is generated from the validated standard: its numbers are bound as
+parameters; only the names of measures and columns known to this module are
+written into the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from locations.errors import InvalidInput, NotFound
+from locations.standard import (
+    DEFAULT_STANDARD,
+    MEASURES,
+    CategoriesRule,
+    LinearRule,
+    PlateauRule,
+    Standard,
+    TargetRule,
+    find_standard,
+    parse_standard,
+)
+
+#: Progress callback: (steps done, steps in all, what happens now).
+Progress = Callable[[int, int, str], None]
+
+#: Days per month when freshness is counted in months (a Julian year over twelve).
+DAYS_PER_MONTH = 365.25 / 12
+
+#: Plots within this distance of a municipality's seat count its population as labour pool.
+LABOUR_POOL_RADIUS_M = 30_000
+
+#: Available plots closer than this (metres) count as one contiguous area for expansion room.
+CONTIGUOUS_TOLERANCE_M = 1.0
+
+
+def _category_index(column: str, measure: str) -> str:
+    # Categorical values are stored as their position in the measure's fixed value list.
+    values = ", ".join(f"'{v}'" for v in MEASURES[measure].values or ())
+    return f"(array_position(ARRAY[{values}]::text[], {column}) - 1)"
+
+
+#: How each measure is computed from the facts of a plot (``p``), its zone (``z``), its kept
+#: distances (``pp``) and site metrics (``sm``), the region's prices (``rp``), zone stats (``zs``).
+MEASURE_SQL: dict[str, str] = {
+    "motorway_km": "pp.motorway_km",
+    "rail_freight_km": "CASE WHEN z.rail_siding THEN 0 ELSE pp.rail_freight_km END",
+    "airport_km": "pp.airport_km",
+    "public_transport_km": "pp.public_transport_km",
+    "power_mw": "coalesce(p.power_mw, z.power_mw)",
+    "broadband": _category_index("z.broadband", "broadband"),
+    "water": "z.water::int",
+    "sewage": _category_index("z.sewage", "sewage"),
+    "gas": "z.gas::int",
+    "plot_area_ha": "p.area_m2 / 10000",
+    "compactness": "sm.compactness",
+    "expansion_ha": "coalesce(zs.expansion_m2, 0) / 10000",
+    "readiness": _category_index("p.readiness", "readiness"),
+    "ownership": _category_index("p.ownership", "ownership"),
+    "constraint_share": "CASE WHEN :has_constraint_data THEN sm.constraint_share END",
+    "price_ratio": "p.price_eur_m2 / rp.median_price",
+    "labour_pool": "sm.labour_pool",
+    "zone_occupancy": "zs.taken_m2 / nullif(zs.plot_m2, 0)",
+    "zone_manager": (
+        "(nullif(trim(z.manager_name), '') IS NOT NULL AND "
+        "(nullif(trim(z.manager_email), '') IS NOT NULL "
+        "OR nullif(trim(z.manager_phone), '') IS NOT NULL))::int"
+    ),
+    "months_since_verified": (
+        "(CAST(:as_of AS date) - coalesce(p.last_verified, z.last_verified)) / "
+        f"{DAYS_PER_MONTH}"
+    ),
+    "marketing_items": (
+        "((num_nonnulls(nullif(trim(z.description_en), ''), nullif(trim(z.description_sl), ''), "
+        "nullif(trim(z.description_de), '')) >= 2)::int "
+        "+ (nullif(trim(z.property_sheet_url), '') IS NOT NULL)::int)"
+    ),
+    "brownfield": "(p.brownfield OR z.brownfield)::int",
+}
+
+assert set(MEASURE_SQL) == set(MEASURES), "every measure needs its SQL"
+
+_SCOPE = """
+    p.retired_at IS NULL
+    AND (CAST(:region AS text) IS NULL OR p.zone_id IN (
+        SELECT z2.id FROM zone z2 JOIN municipality m2 ON m2.id = z2.municipality_id
+        JOIN region r2 ON r2.id = m2.region_id WHERE r2.code = :region))
+"""
+
+# Shape, constraint shares and labour pool of the plots in scope that have none kept yet.
+_FILL_SITE_METRICS = f"""
+INSERT INTO plot_site_metrics (plot_id, compactness, constraint_share, flood_high_share,
+                               labour_pool)
+SELECT p.id,
+       4 * pi() * p.area_m2 / (ST_Perimeter(p.boundary) ^ 2),
+       least(1, coalesce(ST_Area(c.covered), 0) / p.area_m2),
+       least(1, coalesce(ST_Area(c.flooded), 0) / p.area_m2),
+       labour.population
+FROM plot p
+LEFT JOIN LATERAL (
+    -- A plot inside an area is covered whole; only plots on an edge need an intersection.
+    SELECT ST_Union(piece) AS covered,
+           ST_Union(piece) FILTER (WHERE ca.kind = 'flood_risk' AND ca.severity = 'high')
+               AS flooded
+    FROM constraint_area ca
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN ST_Covers(ca.boundary, p.boundary) THEN p.boundary
+                    ELSE ST_Intersection(ca.boundary, p.boundary) END AS piece
+    ) cut
+    WHERE ST_Intersects(ca.boundary, p.boundary)
+) c ON true
+LEFT JOIN LATERAL (
+    SELECT sum(m.population) AS population FROM municipality m
+    WHERE m.population IS NOT NULL AND ST_DWithin(m.seat, p.boundary, {LABOUR_POOL_RADIUS_M})
+) labour ON true
+WHERE {_SCOPE}
+  AND NOT EXISTS (SELECT 1 FROM plot_site_metrics s WHERE s.plot_id = p.id)
+ON CONFLICT (plot_id) DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a finished run did."""
+
+    run_id: int
+    profile: str
+    standard: str
+    version: str
+    region: str | None
+    plots: int
+    zones: int
+    passed: int
+    seconds: float
+
+
+def _rule_sql(
+    rule: Any, measure: str, raw: str, key: str, params: dict[str, Any], target: float
+) -> str:
+    """SQL scoring ``raw`` 0-100 under ``rule``; NULL when raw is NULL (the caller makes it 0)."""
+    if isinstance(rule, (LinearRule, TargetRule)):
+        best = rule.best if isinstance(rule, LinearRule) else target
+        params[f"{key}_best"], params[f"{key}_worst"] = best, rule.worst
+        return (f"greatest(0, least(100, 100 * (CAST(:{key}_worst AS float8) - {raw}) "
+                f"/ (CAST(:{key}_worst AS float8) - :{key}_best)))")
+    if isinstance(rule, PlateauRule):
+        params.update({f"{key}_zl": rule.zero_low, f"{key}_bl": rule.best_low,
+                       f"{key}_bh": rule.best_high, f"{key}_zh": rule.zero_high})
+        # A vertical edge (zero_low = best_low) means "0 below best_low": no division then.
+        rising = ("0" if rule.best_low == rule.zero_low else
+                  f"100 * ({raw} - :{key}_zl) / (CAST(:{key}_bl AS float8) - :{key}_zl)")
+        falling = ("0" if rule.best_high == rule.zero_high else
+                   f"100 * (CAST(:{key}_zh AS float8) - {raw}) / (:{key}_zh - :{key}_bh)")
+        return (f"greatest(0, least(100, CASE WHEN {raw} < :{key}_bl THEN {rising} "
+                f"WHEN {raw} > :{key}_bh THEN {falling} ELSE 100 END))")
+    assert isinstance(rule, CategoriesRule)
+    cases = []
+    for index, value in enumerate(MEASURES[measure].values or ()):
+        params[f"{key}_v{index}"] = rule.scores[value]
+        cases.append(f"WHEN {index} THEN CAST(:{key}_v{index} AS float8)")
+    return f"CASE round({raw})::int {' '.join(cases)} END"
+
+
+def _plot_score_sql(
+    standard: Standard, profile_id: str, order: list[str], params: dict[str, Any]
+) -> str:
+    """The one statement that scores every plot in scope and stores it under ``:run_id``.
+
+    ``order`` is the run's criterion order, which the stored arrays follow.
+    """
+    profile = standard.profile(profile_id)
+    weights = standard.criterion_weights(profile_id)
+    measures = sorted({c.measure for c in standard.criteria.values()})
+    fact_columns = ",\n           ".join(f"{MEASURE_SQL[m]} AS {m}" for m in measures)
+
+    raws, scores, contributions, backed = [], [], [], []
+    for index, cid in enumerate(order):
+        criterion = standard.criteria[cid]
+        raw = f"f.{criterion.measure}"
+        score = _rule_sql(criterion.rule, criterion.measure, raw, f"c{index}", params,
+                          profile.target_plot_ha)
+        params[f"w{index}"] = weights[cid]
+        raws.append(f"{raw}")
+        scores.append(f"coalesce({score}, 0)")
+        contributions.append(f"s.s{index} * CAST(:w{index} AS float8)")
+        backed.append(f"CASE WHEN s.r{index} IS NOT NULL THEN CAST(:w{index} AS float8) ELSE 0 END")
+
+    gate_conditions = []
+    for index, gate in enumerate(standard.gates):
+        params[f"g{index}_id"] = gate.id
+        if gate.kind == "status":
+            params[f"g{index}_allowed"] = list(gate.allowed or [])
+            condition = f"p.status = ANY(CAST(:g{index}_allowed AS text[]))"
+        elif gate.kind == "zoning":
+            params["profile_use"] = profile.use
+            # A plot's own allowed uses override its zone's; none listed means the zone's.
+            condition = ("CAST(:profile_use AS text) = ANY(CASE WHEN cardinality(p.allowed_uses) > 0 "
+                         "THEN p.allowed_uses ELSE z.allowed_uses END)")
+        else:
+            params[f"g{index}_max"] = gate.max
+            condition = f"coalesce(sm.{gate.measure}, 0) <= CAST(:g{index}_max AS float8)"
+        gate_conditions.append((index, condition))
+
+    gate_columns = ",\n           ".join(f"({cond}) AS gate{i}" for i, cond in gate_conditions)
+    failed = ", ".join(f"CASE WHEN NOT s.gate{i} THEN CAST(:g{i}_id AS text) END"
+                       for i, _ in gate_conditions)
+    passed = " AND ".join(f"s.gate{i}" for i, _ in gate_conditions) or "true"
+    raw_columns = ", ".join(f"{r} AS r{i}" for i, r in enumerate(raws))
+    score_columns = ", ".join(f"{s} AS s{i}" for i, s in enumerate(scores))
+    raw_array = ", ".join(f"s.r{i}" for i in range(len(raws)))
+    score_array = ", ".join(f"s.s{i}" for i in range(len(scores)))
+    return f"""
+WITH scope AS (
+    SELECT p.id, p.zone_id FROM plot p WHERE {_SCOPE}
+),
+region_price AS (
+    -- The median asking price of available plots, per region (the E1 yardstick).
+    SELECT m.region_id,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price_eur_m2) AS median_price
+    FROM plot p
+    JOIN zone z ON z.id = p.zone_id
+    JOIN municipality m ON m.id = z.municipality_id
+    WHERE p.status = 'available' AND p.retired_at IS NULL AND p.price_eur_m2 IS NOT NULL
+    GROUP BY m.region_id
+),
+zone_area AS (
+    SELECT p.zone_id, sum(p.area_m2) AS plot_m2,
+           coalesce(sum(p.area_m2) FILTER (WHERE p.status IN ('sold', 'occupied')), 0) AS taken_m2
+    FROM plot p
+    WHERE p.retired_at IS NULL AND p.zone_id IN (SELECT zone_id FROM scope)
+    GROUP BY p.zone_id
+),
+available_cluster AS (
+    SELECT p.zone_id, p.area_m2,
+           ST_ClusterDBSCAN(p.boundary, {CONTIGUOUS_TOLERANCE_M}, 1)
+               OVER (PARTITION BY p.zone_id) AS cluster
+    FROM plot p
+    WHERE p.status = 'available' AND p.retired_at IS NULL
+      AND p.zone_id IN (SELECT zone_id FROM scope)
+),
+expansion AS (
+    SELECT zone_id, max(cluster_m2) AS expansion_m2
+    FROM (SELECT zone_id, cluster, sum(area_m2) AS cluster_m2
+          FROM available_cluster GROUP BY zone_id, cluster) c
+    GROUP BY zone_id
+),
+zone_stats AS (
+    SELECT za.zone_id, za.plot_m2, za.taken_m2, e.expansion_m2
+    FROM zone_area za LEFT JOIN expansion e ON e.zone_id = za.zone_id
+),
+f AS (
+    SELECT p.id AS plot_id,
+           {fact_columns},
+           {gate_columns}
+    FROM scope
+    JOIN plot p ON p.id = scope.id
+    JOIN zone z ON z.id = p.zone_id
+    JOIN municipality m ON m.id = z.municipality_id
+    LEFT JOIN plot_proximity pp ON pp.plot_id = p.id
+    LEFT JOIN plot_site_metrics sm ON sm.plot_id = p.id
+    LEFT JOIN region_price rp ON rp.region_id = m.region_id
+    LEFT JOIN zone_stats zs ON zs.zone_id = p.zone_id
+),
+s AS (
+    SELECT f.*, {raw_columns}, {score_columns} FROM f
+)
+INSERT INTO plot_score (run_id, plot_id, total, completeness, passed, gates_failed, raw, score)
+SELECT :run_id, s.plot_id,
+       greatest(0, least(100, ({' + '.join(contributions)}) / 100)),
+       greatest(0, least(1, ({' + '.join(backed)}) / 100)),
+       {passed},
+       array_remove(ARRAY[{failed or 'NULL'}]::text[], NULL),
+       ARRAY[{raw_array}]::real[],
+       ARRAY[{score_array}]::real[]
+FROM s
+"""
+
+
+def _zone_score_sql(
+    standard: Standard, profile_id: str, order: list[str], params: dict[str, Any]
+) -> str:
+    """Aggregate the run's plot scores per zone, with the zone-level criteria."""
+    weights = standard.criterion_weights(profile_id)
+    zone_items = []
+    for index, cid in enumerate(order):
+        criterion = standard.criteria[cid]
+        if MEASURES[criterion.measure].level != "zone":
+            continue
+        params[f"zc{index}"] = cid
+        params[f"zw{index}"] = weights[cid]
+        position = index + 1
+        zone_items.append(
+            f"jsonb_build_object('id', CAST(:zc{index} AS text), "
+            f"'raw', min(ps.raw[{position}]), 'score', min(ps.score[{position}]), "
+            f"'weight', CAST(:zw{index} AS float8))")
+    criteria = f"jsonb_build_array({', '.join(zone_items)})"
+    return f"""
+INSERT INTO zone_score (run_id, zone_id, plot_count, available_plots, available_area_m2,
+                        best_plot_id, best_total, mean_total, criteria)
+SELECT :run_id, p.zone_id, count(*),
+       count(*) FILTER (WHERE ps.passed),
+       coalesce(sum(p.area_m2) FILTER (WHERE ps.passed), 0),
+       (array_agg(ps.plot_id ORDER BY ps.total DESC, ps.plot_id) FILTER (WHERE ps.passed))[1],
+       max(ps.total) FILTER (WHERE ps.passed),
+       sum(ps.total * p.area_m2) FILTER (WHERE ps.passed)
+           / nullif(sum(p.area_m2) FILTER (WHERE ps.passed), 0),
+       {criteria}
+FROM plot_score ps
+JOIN plot p ON p.id = ps.plot_id
+WHERE ps.run_id = :run_id
+GROUP BY p.zone_id
+"""
+
+
+def register_standard(conn: Connection, standard: Standard) -> int:
+    """The id of ``standard`` in the database, storing its full text on first use."""
+    row = conn.execute(
+        text("SELECT id FROM standard WHERE name = :n AND version = :v AND digest = :d"),
+        {"n": standard.name, "v": standard.version, "d": standard.digest},
+    ).first()
+    if row:
+        return row[0]
+    return conn.execute(
+        text("INSERT INTO standard (name, version, digest, document) "
+             "VALUES (:n, :v, :d, CAST(:doc AS jsonb)) "
+             "ON CONFLICT (name, version, digest) DO UPDATE SET name = EXCLUDED.name "
+             "RETURNING id"),
+        {"n": standard.name, "v": standard.version, "d": standard.digest,
+         "doc": standard.model_dump_json()},
+    ).scalar_one()
+
+
+def start_run(
+    engine: Engine,
+    standard: Standard,
+    profile: str,
+    *,
+    region: str | None = None,
+    requested_by: str = "cli",
+    as_of: dt.date | None = None,
+) -> int:
+    """Record a new run (status ``running``) and return its id; :func:`execute_run` does the work.
+
+    Raises:
+        InvalidInput: unknown profile or region.
+    """
+    standard.profile(profile)
+    weights = standard.criterion_weights(profile)
+    with engine.begin() as conn:
+        if region is not None and conn.execute(
+            text("SELECT 1 FROM region WHERE code = :c"), {"c": region}
+        ).first() is None:
+            raise InvalidInput("region", f"unknown region {region!r}")
+        standard_id = register_standard(conn, standard)
+        return conn.execute(
+            text("""
+                INSERT INTO score_run (standard_id, profile, region_code, as_of, requested_by,
+                                       criteria, weights)
+                VALUES (:s, :p, :r, coalesce(CAST(:as_of AS date), current_date), :who,
+                        CAST(:criteria AS text[]), CAST(:weights AS float8[]))
+                RETURNING id
+            """),
+            {"s": standard_id, "p": profile, "r": region, "as_of": as_of, "who": requested_by,
+             "criteria": standard.criterion_ids,
+             "weights": [weights[c] for c in standard.criterion_ids]},
+        ).scalar_one()
+
+
+def execute_run(engine: Engine, run_id: int, progress: Progress | None = None) -> RunSummary:
+    """Score every plot and zone of the run's scope; the run ends ``finished`` or ``failed``.
+
+    Raises:
+        NotFound: no such run.
+        Conflict-free: a failure is recorded on the run and raised again.
+    """
+    report = progress or (lambda done, total, what: None)
+    with engine.connect() as conn:
+        run = conn.execute(
+            text("SELECT r.profile, r.region_code, r.as_of, r.criteria, s.document "
+                 "FROM score_run r JOIN standard s ON s.id = r.standard_id WHERE r.id = :id"),
+            {"id": run_id},
+        ).mappings().first()
+    if run is None:
+        raise NotFound(f"scoring run {run_id} does not exist")
+    standard = parse_standard(run["document"], f"stored standard of run {run_id}")
+    params: dict[str, Any] = {"run_id": run_id, "region": run["region_code"],
+                              "as_of": run["as_of"]}
+    started = dt.datetime.now()
+    try:
+        report(0, 4, "site metrics (shape, constraints, labour pool)")
+        with engine.begin() as conn:
+            conn.execute(text(_FILL_SITE_METRICS), {"region": run["region_code"]})
+            params["has_constraint_data"] = conn.execute(
+                text("SELECT EXISTS (SELECT 1 FROM constraint_area)")).scalar_one()
+        report(1, 4, "plot scores")
+        with engine.begin() as conn:
+            plots = conn.execute(
+                text(_plot_score_sql(standard, run["profile"], run["criteria"], params)), params).rowcount
+            report(2, 4, "zone scores")
+            zones = conn.execute(
+                text(_zone_score_sql(standard, run["profile"], run["criteria"], params)), params).rowcount
+            report(3, 4, "finishing")
+            passed = conn.execute(
+                text("SELECT count(*) FROM plot_score WHERE run_id = :r AND passed"),
+                {"r": run_id}).scalar_one()
+            conn.execute(
+                text("UPDATE score_run SET status = 'finished', finished_at = clock_timestamp(), "
+                     "plot_count = :n, zone_count = :z WHERE id = :id"),
+                {"n": plots, "z": zones, "id": run_id},
+            )
+        report(4, 4, "done")
+    except Exception as exc:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE score_run SET status = 'failed', finished_at = clock_timestamp(), "
+                     "error = :e WHERE id = :id"),
+                {"e": str(exc).splitlines()[0][:500], "id": run_id},
+            )
+        raise
+    return RunSummary(
+        run_id=run_id, profile=run["profile"], standard=standard.name, version=standard.version,
+        region=run["region_code"], plots=plots, zones=zones, passed=passed,
+        seconds=(dt.datetime.now() - started).total_seconds(),
+    )
+
+
+def run_scoring(
+    engine: Engine,
+    profile: str,
+    *,
+    standard: Standard | None = None,
+    region: str | None = None,
+    requested_by: str = "cli",
+    as_of: dt.date | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Start and execute a run in one go (default standard: the newest shipped one)."""
+    standard = standard or find_standard(DEFAULT_STANDARD)
+    run_id = start_run(engine, standard, profile, region=region, requested_by=requested_by,
+                       as_of=as_of)
+    return execute_run(engine, run_id, progress)
+
+
+def get_run(conn: Connection, run_id: int) -> dict[str, Any]:
+    """A run's record: standard, profile, scope, who, when, status, counts.
+
+    Raises:
+        NotFound: no such run.
+    """
+    row = conn.execute(
+        text("""
+            SELECT r.id, s.name AS standard, s.version, r.profile, r.region_code AS region,
+                   r.as_of, r.requested_by, r.status, r.started_at, r.finished_at,
+                   r.plot_count, r.zone_count, r.error
+            FROM score_run r JOIN standard s ON s.id = r.standard_id WHERE r.id = :id
+        """),
+        {"id": run_id},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"scoring run {run_id} does not exist")
+    return _plain(row)
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    result = {}
+    for key, value in dict(row).items():
+        if isinstance(value, (dt.date, dt.datetime)):
+            value = value.isoformat()
+        result[key] = value
+    return result
+
+
+def _display_raw(measure: str, raw: float | None) -> Any:
+    """A stored raw value as the user reads it: km as a number, a category by its name."""
+    if raw is None:
+        return None
+    values = MEASURES[measure].values if measure in MEASURES else None
+    if values:
+        index = round(raw)
+        if values == ("no", "yes"):
+            return bool(index)
+        if values == ("0", "1", "2"):
+            return index
+        return values[index] if 0 <= index < len(values) else None
+    return round(float(raw), 4)
+
+
+def _latest_run_for_plot(conn: Connection, plot_id: int, profile: str) -> int:
+    if conn.execute(text("SELECT 1 FROM plot WHERE id = :id"), {"id": plot_id}).first() is None:
+        raise NotFound(f"plot {plot_id} does not exist")
+    row = conn.execute(
+        text("SELECT run_id FROM current_plot_score WHERE plot_id = :p AND profile = :profile"),
+        {"p": plot_id, "profile": profile},
+    ).first()
+    if row is None:
+        raise NotFound(f"plot {plot_id} has no score for profile {profile!r} yet: "
+                       f"run 'locations score run --profile {profile}'")
+    return row[0]
+
+
+def explain_plot(
+    conn: Connection, plot_id: int, profile: str, run_id: int | None = None
+) -> dict[str, Any]:
+    """A plot's stored score with its full breakdown, read with the standard the run used.
+
+    Raises:
+        NotFound: no such plot, or no finished run scored it for ``profile``.
+    """
+    run_id = run_id if run_id is not None else _latest_run_for_plot(conn, plot_id, profile)
+    row = conn.execute(
+        text("""
+            SELECT ps.total, ps.completeness, ps.passed, ps.gates_failed, ps.raw, ps.score,
+                   r.id AS run_id, r.profile, r.criteria, r.weights, r.as_of, r.finished_at,
+                   r.requested_by, s.document
+            FROM plot_score ps
+            JOIN score_run r ON r.id = ps.run_id
+            JOIN standard s ON s.id = r.standard_id
+            WHERE ps.plot_id = :p AND ps.run_id = :r
+        """),
+        {"p": plot_id, "r": run_id},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"run {run_id} holds no score for plot {plot_id}")
+    standard = parse_standard(row["document"], f"stored standard of run {run_id}")
+    criteria, missing = [], []
+    for cid, weight, raw, score in zip(row["criteria"], row["weights"], row["raw"], row["score"]):
+        criterion = standard.criteria[cid]
+        if raw is None:
+            missing.append(cid)
+        criteria.append({
+            "id": cid,
+            "name": criterion.name,
+            "group": criterion.group,
+            "unit": criterion.unit,
+            "raw": _display_raw(criterion.measure, raw),
+            "score": round(float(score), 2),
+            "weight": round(weight, 4),
+            "contribution": round(float(score) * weight / 100, 4),
+        })
+    gates = [{"id": g.id, "name": g.name, "passed": g.id not in row["gates_failed"]}
+             for g in standard.gates]
+    return {
+        "plot_id": plot_id,
+        "total": round(float(row["total"]), 2),
+        "profile": row["profile"],
+        "standard": {"name": standard.name, "version": standard.version},
+        "run": {"id": row["run_id"], "as_of": row["as_of"].isoformat(),
+                "finished_at": row["finished_at"].isoformat(), "requested_by": row["requested_by"]},
+        "criteria": criteria,
+        "gates": gates,
+        "passed": row["passed"],
+        "completeness": round(float(row["completeness"]), 4),
+        "missing": missing,
+    }
+
+
+def explain_zone(conn: Connection, zone_id: int, profile: str) -> dict[str, Any]:
+    """A zone's score from the latest finished run of ``profile`` that covered it.
+
+    Raises:
+        NotFound: no such zone, or no run scored it.
+    """
+    if conn.execute(text("SELECT 1 FROM zone WHERE id = :id"), {"id": zone_id}).first() is None:
+        raise NotFound(f"zone {zone_id} does not exist")
+    row = conn.execute(
+        text("""
+            SELECT zs.*, r.profile, r.as_of, r.finished_at, s.name AS standard, s.version,
+                   s.document
+            FROM zone_score zs
+            JOIN score_run r ON r.id = zs.run_id
+            JOIN standard s ON s.id = r.standard_id
+            WHERE zs.zone_id = :z AND r.profile = :profile AND r.status = 'finished'
+            ORDER BY r.finished_at DESC, r.id DESC LIMIT 1
+        """),
+        {"z": zone_id, "profile": profile},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"zone {zone_id} has no score for profile {profile!r} yet: "
+                       f"run 'locations score run --profile {profile}'")
+    standard = parse_standard(row["document"], f"stored standard of run {row['run_id']}")
+    zone_criteria = []
+    for item in row["criteria"]:
+        criterion = standard.criteria[item["id"]]
+        zone_criteria.append({
+            "id": item["id"], "name": criterion.name, "unit": criterion.unit,
+            "raw": _display_raw(criterion.measure, item["raw"]),
+            "score": None if item["score"] is None else round(item["score"], 2),
+            "weight": round(item["weight"], 4),
+        })
+    return {
+        "zone_id": zone_id,
+        "profile": row["profile"],
+        "standard": {"name": row["standard"], "version": row["version"]},
+        "run": {"id": row["run_id"], "as_of": row["as_of"].isoformat(),
+                "finished_at": row["finished_at"].isoformat()},
+        "best_plot": None if row["best_plot_id"] is None else {
+            "id": row["best_plot_id"], "score": round(row["best_total"], 2)},
+        "mean_score": None if row["mean_total"] is None else round(row["mean_total"], 2),
+        "plots_scored": row["plot_count"],
+        "plots_ranked": row["available_plots"],
+        "ranked_area_m2": round(row["available_area_m2"], 1),
+        "criteria": zone_criteria,
+    }
+
+
+def parse_group_weights(value: str, standard: Standard) -> dict[str, float]:
+    """``accessibility:50,infrastructure:30`` as group weights (unnamed groups weigh 0).
+
+    Raises:
+        InvalidInput: on ``weights``, naming what is wrong.
+    """
+    weights: dict[str, float] = {}
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        group, sep, number = part.partition(":")
+        group = group.strip()
+        if not sep:
+            raise InvalidInput("weights", f"{part.strip()!r} is not group:weight")
+        if group not in standard.groups:
+            raise InvalidInput("weights", f"unknown group {group!r}; known: "
+                               f"{', '.join(standard.groups)}")
+        try:
+            weight = float(number)
+        except ValueError:
+            raise InvalidInput("weights", f"{number.strip()!r} for {group} is not a number") from None
+        if not weight >= 0 or weight == float("inf"):
+            raise InvalidInput("weights", f"the weight of {group} must be 0 or more")
+        weights[group] = weight
+    if not weights or sum(weights.values()) <= 0:
+        raise InvalidInput("weights", "give at least one group a weight above 0")
+    return weights
+
+
+def _ranking_run(conn: Connection, profile: str) -> dict[str, Any]:
+    """The newest finished run of ``profile``: its standard is the one rankings speak for."""
+    row = conn.execute(
+        text("""
+            SELECT r.id, r.criteria, s.id AS standard_id, s.name, s.version, s.document
+            FROM score_run r JOIN standard s ON s.id = r.standard_id
+            WHERE r.profile = :p AND r.status = 'finished'
+            ORDER BY r.finished_at DESC, r.id DESC LIMIT 1
+        """),
+        {"p": profile},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"no finished scoring run for profile {profile!r} yet: run "
+                       f"'locations score run --profile {profile}' or POST /scores/runs")
+    return dict(row)
+
+
+# Plots ranked: current scores from runs of one standard, passing the gates, still available.
+_RANKED = """
+    FROM current_plot_score cs
+    JOIN score_run r ON r.id = cs.run_id
+    JOIN plot_score ps ON ps.run_id = cs.run_id AND ps.plot_id = cs.plot_id
+    JOIN plot p ON p.id = cs.plot_id
+    JOIN zone z ON z.id = p.zone_id
+    JOIN municipality m ON m.id = z.municipality_id
+    JOIN region rg ON rg.id = m.region_id
+    WHERE cs.profile = :profile AND r.standard_id = :standard_id
+      AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
+      AND (CAST(:region AS text) IS NULL OR rg.code = :region)
+"""
+
+
+def rankings(
+    conn: Connection,
+    profile: str,
+    *,
+    region: str | None = None,
+    limit: int = 50,
+    weights: str | None = None,
+) -> dict[str, Any]:
+    """Available plots that pass the gates, best first; with ``weights`` a what-if, stored nowhere.
+
+    A what-if recomputes each plot's total from its stored criterion scores with
+    the given group weights (renormalised to 100).
+
+    Raises:
+        NotFound: no finished run for the profile.
+        InvalidInput: bad weights.
+    """
+    run = _ranking_run(conn, profile)
+    standard = parse_standard(run["document"], f"stored standard of run {run['id']}")
+    params: dict[str, Any] = {"profile": profile, "standard_id": run["standard_id"],
+                              "region": region, "limit": limit}
+    group_weights = None
+    if weights:
+        group_weights = parse_group_weights(weights, standard)
+        per_criterion = standard.criterion_weights(profile, group_weights)
+        params["weights"] = [per_criterion[c] for c in run["criteria"]]
+        total = """(SELECT sum(s * w) FROM unnest(ps.score, CAST(:weights AS float8[])) AS u (s, w))
+                   / 100"""
+    else:
+        total = "cs.total"
+    rows = conn.execute(
+        text(f"""
+            SELECT p.id, round(CAST({total} AS numeric), 2)::float AS score,
+                   round(CAST(cs.total AS numeric), 2)::float AS stored_score,
+                   p.zone_id, z.name AS zone_name, m.name AS municipality_name,
+                   rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
+            {_RANKED}
+            ORDER BY 2 DESC, p.id
+            LIMIT :limit
+        """),
+        params,
+    ).mappings().all()
+    profile_weights = standard.profile(profile).weights
+    effective = group_weights or profile_weights
+    weight_sum = sum(effective.values())
+    return {
+        "profile": profile,
+        "standard": {"name": standard.name, "version": standard.version},
+        "region": region,
+        "what_if": group_weights is not None,
+        "weights": {g: round(100 * effective.get(g, 0) / weight_sum, 4) for g in standard.groups},
+        "plots": [dict(r) for r in rows],
+    }
+
+
+#: Score bands of the regional distribution.
+BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))
+
+
+def compare_regions(conn: Connection, profile: str) -> dict[str, Any]:
+    """Per region: distribution of ranked plots' scores, median, best, share of area above 60.
+
+    Raises:
+        NotFound: no finished run for the profile.
+    """
+    run = _ranking_run(conn, profile)
+    rows = conn.execute(
+        text(f"""
+            SELECT rg.code, rg.name, p.id, cs.total, p.area_m2
+            {_RANKED}
+            ORDER BY rg.code, cs.total DESC, p.id
+        """),
+        {"profile": profile, "standard_id": run["standard_id"], "region": None},
+    ).mappings().all()
+    available = conn.execute(
+        text("""
+            SELECT rg.code, sum(p.area_m2) AS area_m2
+            FROM plot p JOIN zone z ON z.id = p.zone_id
+            JOIN municipality m ON m.id = z.municipality_id JOIN region rg ON rg.id = m.region_id
+            WHERE p.status = 'available' AND p.retired_at IS NULL GROUP BY rg.code
+        """)
+    ).all()
+    available_area = {code: area for code, area in available}
+    regions = conn.execute(text("SELECT code, name FROM region ORDER BY code")).all()
+    by_region: dict[str, list[Any]] = {code: [] for code, _ in regions}
+    for row in rows:
+        by_region[row["code"]].append(row)
+    result = []
+    for code, name in regions:
+        plots = by_region[code]
+        totals = [float(r["total"]) for r in plots]
+        area = available_area.get(code, 0.0)
+        above = sum(r["area_m2"] for r in plots if r["total"] > 60)
+        result.append({
+            "region": code,
+            "name": name,
+            "ranked_plots": len(plots),
+            "median": round(statistics.median(totals), 2) if totals else None,
+            "best": {"id": plots[0]["id"], "score": round(totals[0], 2)} if plots else None,
+            "distribution": [
+                {"from": low, "to": high,
+                 "plots": sum(1 for t in totals if low <= t < high or (high == 100 and t == 100))}
+                for low, high in BANDS
+            ],
+            "available_area_m2": round(area, 1),
+            "share_of_available_area_above_60": round(above / area, 4) if area else None,
+        })
+    return {
+        "profile": profile,
+        "standard": {"name": run["name"], "version": run["version"]},
+        "regions": result,
+    }
