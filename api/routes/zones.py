@@ -1,28 +1,49 @@
-"""Business zones: list with aggregates, one zone."""
+"""Business zones: search with per-zone plot aggregates, downloads, one zone."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from api.deps import ConnectionDep
 from api.responses import GeoJSONResponse
-from locations import features
+from locations import features, formats, search
+from locations.errors import InvalidInput
 
 router = APIRouter(tags=["zones"])
+
+QUERY_PARAMETERS = set(search.ZoneFilter.model_fields) | {"f"}
 
 
 @router.get("/zones", response_class=GeoJSONResponse, summary="Zones with occupancy aggregates")
 def list_zones(
+    request: Request,
     conn: ConnectionDep,
-    region: Annotated[str | None, Query(description="Region code, e.g. SI042")] = None,
-    municipality: Annotated[str | None, Query(description="Municipality name or id")] = None,
-    kind: Annotated[str | None, Query(description="Zone kind")] = None,
-) -> GeoJSONResponse:
-    return GeoJSONResponse(
-        features.list_zones(conn, region=region, municipality=municipality, kind=kind)
-    )
+    region: Annotated[list[str] | None, Query(description="Region code or NUTS prefix")] = None,
+    municipality: Annotated[list[str] | None, Query(description="Municipality name or id")] = None,
+    kind: Annotated[list[search.ZoneKind] | None, Query(description="Zone kind")] = None,
+    has_available: Annotated[bool | None, Query(description="Has available plot area")] = None,
+    min_available_area_m2: Annotated[float | None, Query(ge=0)] = None,
+    f: Annotated[str | None, Query(description="geojson, csv, gpkg or xlsx")] = None,
+) -> Response:
+    """Per zone: total plot area, available area, plots by status and the occupancy share
+    (plot area sold or occupied over all plot area)."""
+    unknown = sorted(set(request.query_params) - QUERY_PARAMETERS)
+    if unknown:
+        raise InvalidInput(unknown[0], f"unknown parameter; allowed: {', '.join(sorted(QUERY_PARAMETERS))}")
+    fmt = formats.choose_format(f, request.headers.get("accept"))
+    collection = search.search_zones(conn, search.ZoneFilter(
+        region=region or [], municipality=municipality or [], kind=kind or [],
+        has_available=has_available, min_available_area_m2=min_available_area_m2,
+    ))
+    if fmt.name == "geojson":
+        collection["links"] = [{"rel": "self", "href": str(request.url), "type": fmt.media_type}]
+        return GeoJSONResponse(collection)
+    headers = {"Content-Disposition": f'attachment; filename="{formats.file_name("zones", fmt)}"'}
+    return Response(formats.render(collection, fmt, layer="zones"), media_type=fmt.media_type,
+                    headers=headers)
 
 
 @router.get("/zones/{zone_id}", response_class=GeoJSONResponse, summary="One zone")

@@ -1,0 +1,527 @@
+"""Plot and zone search: the filter model, the one SQL query builder behind it, cursor paging.
+
+Every filter narrows the result (they combine with AND). Zone-level facts
+(region, municipality, broadband, gas, rail siding, and the zone's power and
+uses where a plot states none) are resolved first to a set of zone ids in one
+small query, so the plot query itself filters ``plot`` by plain columns and
+indexes and the planner sees the real selectivity. Pages are keyset pages on
+(sort key, id): a page costs the same on page 1 and page 1000, and nothing is
+counted unless ``count`` is asked for.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import shapely
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, text
+
+from locations.errors import InvalidInput
+from locations.features import ZONE_COLUMNS
+from locations.geojson import feature_collection, geometry_sql
+from locations.proximity import PROXIMITY_COLUMNS
+
+Status = Literal["available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale"]
+Use = Literal["manufacturing", "logistics", "services", "technology", "retail", "mixed"]
+Readiness = Literal["registered", "serviced", "shovel_ready"]
+Ownership = Literal["public", "private", "several"]
+Broadband = Literal["none", "basic", "fast", "ftth"]
+ZoneKind = Literal["industrial", "business", "logistics", "technology", "mixed"]
+Sort = Literal[
+    "id", "area", "-area", "price", "-price", "distance", "-distance",
+    "last_verified", "-last_verified",
+]
+
+#: Ordered tiers: a minimum ``readiness`` or ``broadband`` admits that tier and better ones.
+READINESS_TIERS: tuple[str, ...] = ("registered", "serviced", "shovel_ready")
+BROADBAND_TIERS: tuple[str, ...] = ("none", "basic", "fast", "ftth")
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+#: Distance filters and the ``plot_proximity`` column each reads.
+DISTANCE_FILTERS: dict[str, str] = {
+    "max_motorway_km": "motorway_km",
+    "max_airport_km": "airport_km",
+    "max_rail_km": "rail_station_km",
+    "max_rail_freight_km": "rail_freight_km",
+    "max_public_transport_km": "public_transport_km",
+}
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """How a ``sort`` value orders plots: an SQL key (never NULL), its SQL type, direction."""
+
+    expression: str
+    sql_type: str
+    descending: bool
+
+
+def _sort_key(sort: str) -> SortKey:
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    # Unknown values sort last in either direction: the sentinel is the far end of the order.
+    far = "-Infinity" if descending else "Infinity"
+    if name == "id":
+        return SortKey("p.id", "bigint", False)
+    if name == "area":
+        return SortKey("p.area_m2", "double precision", descending)
+    if name == "price":
+        return SortKey(f"coalesce(p.price_eur_m2, '{far}'::numeric)", "numeric", descending)
+    if name == "last_verified":
+        return SortKey(f"coalesce(p.last_verified, '{far.lower()}'::date)", "date", descending)
+    return SortKey(f"coalesce(pp.motorway_km, '{far}'::float8)", "double precision", descending)
+
+
+class PlotFilter(BaseModel):
+    """What an investor asks of plots; every given filter must hold (AND)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: list[str] = Field(default_factory=list, description="Region codes or NUTS prefixes (AT22)")
+    municipality: list[str] = Field(default_factory=list, description="Municipality names or ids")
+    zone: list[int] = Field(default_factory=list, description="Zone ids")
+    status: list[Status] = Field(default_factory=list, description="Any of these statuses")
+    min_area_m2: float | None = Field(None, ge=0)
+    max_area_m2: float | None = Field(None, ge=0)
+    max_price_eur_m2: float | None = Field(None, ge=0)
+    use: list[Use] = Field(default_factory=list, description="Uses the plot must all allow")
+    readiness: Readiness | None = Field(None, description="Minimum readiness tier")
+    ownership: list[Ownership] = Field(default_factory=list)
+    brownfield: bool | None = None
+    min_power_mw: float | None = Field(None, ge=0)
+    broadband: Broadband | None = Field(None, description="Minimum broadband of the zone")
+    gas: bool | None = None
+    rail_siding: bool | None = None
+    max_motorway_km: float | None = Field(None, ge=0)
+    max_airport_km: float | None = Field(None, ge=0)
+    max_rail_km: float | None = Field(None, ge=0, description="To the nearest rail station")
+    max_rail_freight_km: float | None = Field(None, ge=0)
+    max_public_transport_km: float | None = Field(None, ge=0)
+    bbox: list[float] | None = Field(None, description="minx, miny, maxx, maxy in bbox_crs")
+    bbox_crs: str | None = Field(None, description="Default CRS84 (lon/lat)")
+    geometry: dict[str, Any] | None = Field(None, description="GeoJSON geometry in CRS84")
+    within_m: float | None = Field(
+        None, ge=0, le=100_000, description="With geometry: plots within this many metres of it"
+    )
+    sort: Sort = "id"
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
+    count: bool = False
+    distances: bool = Field(False, description="Return the distances to infrastructure")
+
+    def wants_distances(self) -> bool:
+        return (self.distances or self.sort.lstrip("-") == "distance"
+                or any(getattr(self, name) is not None for name in DISTANCE_FILTERS))
+
+
+# -- parsing helpers shared by the API's query string and the JSON body --------------------
+
+_REGION_CODE = re.compile(r"^[A-Z]{2}[0-9A-Z]{0,3}$")
+
+
+def parse_bbox(value: str) -> list[float]:
+    """``minx,miny,maxx,maxy`` as four finite numbers.
+
+    Raises:
+        InvalidInput: not four numbers, or min above max.
+    """
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidInput("bbox", "must be four numbers: minx,miny,maxx,maxy") from None
+    if len(numbers) != 4 or not all(math.isfinite(n) for n in numbers):
+        raise InvalidInput("bbox", "must be four numbers: minx,miny,maxx,maxy")
+    return numbers
+
+
+def _bbox_srid(conn: Connection, bbox_crs: str | None) -> tuple[int, bool]:
+    """SRID of ``bbox_crs`` and whether its axes come latitude first (EPSG:4326 per OGC)."""
+    if bbox_crs is None or bbox_crs.strip() in (CRS84, "CRS84", "OGC:CRS84"):
+        return 4326, False
+    match = re.fullmatch(
+        r"(?:EPSG:|http://www\.opengis\.net/def/crs/EPSG/0/)(\d{4,6})", bbox_crs.strip()
+    )
+    if match is None:
+        raise InvalidInput("bbox-crs", f"unknown CRS {bbox_crs!r}; use {CRS84} or EPSG:<code>")
+    srid = int(match.group(1))
+    known = conn.execute(
+        text("SELECT 1 FROM spatial_ref_sys WHERE srid = :s"), {"s": srid}
+    ).first()
+    if known is None:
+        raise InvalidInput("bbox-crs", f"EPSG:{srid} is not a known CRS")
+    # OGC API Features: a bbox in EPSG:4326 is given in that CRS's own axis order, lat/lon.
+    return srid, srid == 4326
+
+
+def _check_bbox(bbox: list[float], srid: int) -> None:
+    if len(bbox) != 4 or not all(math.isfinite(n) for n in bbox):
+        raise InvalidInput("bbox", "must be four numbers: minx,miny,maxx,maxy")
+    minx, miny, maxx, maxy = bbox
+    if minx > maxx or miny > maxy:
+        raise InvalidInput("bbox", "minimum above maximum; order is minx,miny,maxx,maxy")
+    if srid == 4326 and not (-180 <= minx <= 180 and -180 <= maxx <= 180
+                             and -90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise InvalidInput("bbox", "longitude must be within -180..180 and latitude -90..90")
+
+
+def _search_geometry(geometry: dict[str, Any]) -> str:
+    """The WKT of a GeoJSON geometry from the request, checked here so PostGIS never chokes."""
+    try:
+        shape = shapely.from_geojson(json.dumps(geometry))
+    except Exception:  # noqa: BLE001 - any parse failure is the caller's bad input
+        raise InvalidInput("geometry", "not a GeoJSON geometry") from None
+    if shape is None or shape.is_empty:
+        raise InvalidInput("geometry", "the geometry is empty")
+    if not shape.is_valid:
+        raise InvalidInput("geometry", f"the geometry is not valid: {shapely.is_valid_reason(shape)}")
+    minx, miny, maxx, maxy = shape.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InvalidInput("geometry", "coordinates must be lon/lat (CRS84)")
+    return shape.wkt
+
+
+def encode_cursor(sort: str, key: Any, plot_id: int) -> str:
+    raw = json.dumps({"s": sort, "k": str(key), "id": plot_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
+    """The (sort key, id) a page starts after.
+
+    Raises:
+        InvalidInput: the cursor is not one this search handed out, or belongs to another sort.
+    """
+    problem = InvalidInput("cursor", "not a cursor from a 'next' link of this search")
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        key, plot_id = str(data["k"]), int(data["id"])
+        cursor_sort = data["s"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise problem from None
+    if cursor_sort != sort:
+        raise InvalidInput("cursor", f"the cursor belongs to sort={cursor_sort}, not sort={sort}")
+    sql_type = _sort_key(sort).sql_type
+    try:
+        if sql_type == "bigint":
+            value: Any = int(key)
+        elif sql_type == "date":
+            value = key if key in ("infinity", "-infinity") else dt.date.fromisoformat(key)
+        else:
+            value = float(key)  # accepts 'inf'/'Infinity' as PostgreSQL does
+    except ValueError:
+        raise problem from None
+    return value, plot_id
+
+
+# -- the query ----------------------------------------------------------------------------
+
+PLOT_SEARCH_COLUMNS = """
+    p.id, p.cadastral_ref, p.country, p.zone_id, z.name AS zone_name,
+    m.id AS municipality_id, m.name AS municipality_name, r.code AS region_code,
+    round(p.area_m2::numeric, 1)::float AS area_m2, p.status, p.ownership, p.offer,
+    p.price_eur_m2,
+    CASE WHEN cardinality(p.allowed_uses) > 0 THEN p.allowed_uses ELSE z.allowed_uses END
+        AS allowed_uses,
+    p.readiness, p.brownfield, coalesce(p.power_mw, z.power_mw) AS power_mw,
+    z.broadband, z.gas, z.rail_siding, p.available_from, p.last_verified, p.version
+"""
+PLOT_INTERNAL_COLUMNS = "p.owner_contact, p.internal_note"
+
+
+def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | None]:
+    """Zone ids that zone-level filters leave (None: that filter was not given).
+
+    ``zones`` limits plots outright; ``power_zones`` and ``use_zones`` are the zones
+    whose own power or uses qualify a plot that states none itself.
+
+    Raises:
+        InvalidInput: an unknown region or municipality.
+    """
+    clauses, params = [], {}
+    if filters.region:
+        for code in filters.region:
+            if not _REGION_CODE.match(code):
+                raise InvalidInput("region", f"{code!r} is not a region code such as SI042 or AT22")
+        params["region_patterns"] = [code + "%" for code in filters.region]
+        known = conn.execute(
+            text("SELECT count(*) FROM unnest(CAST(:p AS text[])) AS q(pattern) "
+                 "WHERE EXISTS (SELECT 1 FROM region WHERE code LIKE q.pattern)"),
+            {"p": params["region_patterns"]},
+        ).scalar_one()
+        if known < len(filters.region):
+            codes = conn.execute(text("SELECT string_agg(code, ', ' ORDER BY code) FROM region"))
+            raise InvalidInput("region", f"unknown region; known: {codes.scalar_one()}")
+        clauses.append("r.code LIKE ANY (CAST(:region_patterns AS text[]))")
+    if filters.municipality:
+        ids = [int(m) for m in filters.municipality if m.strip().isdigit()]
+        names = [m.strip().lower() for m in filters.municipality]
+        found = conn.execute(
+            text("SELECT count(*) FROM unnest(CAST(:names AS text[])) AS q(name) WHERE EXISTS ("
+                 " SELECT 1 FROM municipality m WHERE lower(m.name) = q.name"
+                 " OR m.id::text = q.name)"),
+            {"names": names},
+        ).scalar_one()
+        if found < len(names):
+            raise InvalidInput("municipality", "no municipality has that name or id")
+        params |= {"municipality_ids": ids, "municipality_names": names}
+        clauses.append("(m.id = ANY (CAST(:municipality_ids AS int[]))"
+                       " OR lower(m.name) = ANY (CAST(:municipality_names AS text[])))")
+    if filters.zone:
+        params["zone_ids"] = filters.zone
+        clauses.append("z.id = ANY (CAST(:zone_ids AS int[]))")
+    if filters.broadband is not None:
+        params["broadband"] = list(BROADBAND_TIERS[BROADBAND_TIERS.index(filters.broadband):])
+        clauses.append("z.broadband = ANY (CAST(:broadband AS text[]))")
+    if filters.gas is not None:
+        params["gas"] = filters.gas
+        clauses.append("z.gas = :gas")
+    if filters.rail_siding is not None:
+        params["rail_siding"] = filters.rail_siding
+        clauses.append("z.rail_siding = :rail_siding")
+
+    result: dict[str, list[int] | None] = {"zones": None, "power_zones": None, "use_zones": None}
+    joins = "FROM zone z JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id"
+    if clauses:
+        result["zones"] = list(conn.execute(
+            text(f"SELECT z.id {joins} WHERE {' AND '.join(clauses)}"), params
+        ).scalars())
+    if filters.min_power_mw is not None:
+        result["power_zones"] = list(conn.execute(
+            text("SELECT id FROM zone WHERE power_mw >= :p"), {"p": filters.min_power_mw}
+        ).scalars())
+    if filters.use:
+        result["use_zones"] = list(conn.execute(
+            text("SELECT id FROM zone WHERE allowed_uses @> CAST(:u AS text[])"),
+            {"u": list(filters.use)},
+        ).scalars())
+    return result
+
+
+def _conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[str, Any]]:
+    """SQL conditions over ``p`` (plot) and ``pp`` (plot_proximity), with their parameters."""
+    where = ["p.retired_at IS NULL"]
+    params: dict[str, Any] = {}
+    zones = _zone_ids(conn, filters)
+    if zones["zones"] is not None:
+        where.append("p.zone_id = ANY (CAST(:zones AS int[]))")
+        params["zones"] = zones["zones"]
+    if filters.status:
+        where.append("p.status = ANY (CAST(:status AS text[]))")
+        params["status"] = list(filters.status)
+    if filters.min_area_m2 is not None:
+        where.append("p.area_m2 >= :min_area")
+        params["min_area"] = filters.min_area_m2
+    if filters.max_area_m2 is not None:
+        where.append("p.area_m2 <= :max_area")
+        params["max_area"] = filters.max_area_m2
+    if filters.max_price_eur_m2 is not None:
+        where.append("p.price_eur_m2 <= :max_price")
+        params["max_price"] = filters.max_price_eur_m2
+    if filters.use:
+        # A plot that states no uses of its own takes its zone's.
+        where.append("(p.allowed_uses @> CAST(:uses AS text[]) OR (cardinality(p.allowed_uses) = 0"
+                     " AND p.zone_id = ANY (CAST(:use_zones AS int[]))))")
+        params |= {"uses": list(filters.use), "use_zones": zones["use_zones"]}
+    if filters.readiness is not None:
+        where.append("p.readiness = ANY (CAST(:readiness AS text[]))")
+        params["readiness"] = list(READINESS_TIERS[READINESS_TIERS.index(filters.readiness):])
+    if filters.ownership:
+        where.append("p.ownership = ANY (CAST(:ownership AS text[]))")
+        params["ownership"] = list(filters.ownership)
+    if filters.brownfield is not None:
+        where.append("p.brownfield = :brownfield")
+        params["brownfield"] = filters.brownfield
+    if filters.min_power_mw is not None:
+        # A plot without its own figure has the zone's connection capacity.
+        where.append("(p.power_mw >= :min_power OR (p.power_mw IS NULL"
+                     " AND p.zone_id = ANY (CAST(:power_zones AS int[]))))")
+        params |= {"min_power": filters.min_power_mw, "power_zones": zones["power_zones"]}
+    for name, column in DISTANCE_FILTERS.items():
+        value = getattr(filters, name)
+        if value is not None:
+            where.append(f"pp.{column} <= :{name}")
+            params[name] = value
+    if filters.bbox is not None:
+        srid, lat_first = _bbox_srid(conn, filters.bbox_crs)
+        _check_bbox(filters.bbox, srid)
+        minx, miny, maxx, maxy = filters.bbox
+        if lat_first:
+            minx, miny, maxx, maxy = miny, minx, maxy, maxx
+        # Segmentised before the transform so the box's edges bend as they do in EPSG:3035.
+        params |= {"bx0": minx, "by0": miny, "bx1": maxx, "by1": maxy, "bsrid": srid}
+        where.append(
+            "ST_Intersects(p.boundary, ST_Transform(ST_Segmentize(ST_MakeEnvelope("
+            ":bx0, :by0, :bx1, :by1, :bsrid), CASE WHEN :bsrid = 4326 THEN 0.01 ELSE 1000 END),"
+            " 3035))"
+        )
+    elif filters.bbox_crs is not None:
+        _bbox_srid(conn, filters.bbox_crs)
+    if filters.geometry is not None:
+        params["search_wkt"] = _search_geometry(filters.geometry)
+        shape = "ST_Transform(ST_GeomFromText(:search_wkt, 4326), 3035)"
+        if filters.within_m is not None:
+            where.append(f"ST_DWithin(p.boundary, {shape}, :within_m)")
+            params["within_m"] = filters.within_m
+        else:
+            where.append(f"ST_Within(p.boundary, {shape})")
+    elif filters.within_m is not None:
+        raise InvalidInput("within_m", "needs a geometry to measure from")
+    if (filters.min_area_m2 is not None and filters.max_area_m2 is not None
+            and filters.min_area_m2 > filters.max_area_m2):
+        raise InvalidInput("min_area_m2", "is above max_area_m2")
+    return where, params
+
+
+def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False) -> dict[str, Any]:
+    """One page of plots meeting every filter, as a FeatureCollection.
+
+    The collection carries ``numberReturned``, ``next_cursor`` (None on the last
+    page) and, only when ``filters.count`` is set, ``numberMatched``. Internal
+    fields (owner contact, internal note) appear only with ``internal=True``.
+
+    Raises:
+        InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
+    """
+    where, params = _conditions(conn, filters)
+    key = _sort_key(filters.sort)
+    distances = filters.wants_distances()
+    proximity_join = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id" if (
+        distances or key.expression.find("pp.") >= 0) else ""
+    page_where = list(where)
+    if filters.cursor:
+        after_key, after_id = decode_cursor(filters.cursor, filters.sort)
+        comparison = "<" if key.descending else ">"
+        if filters.sort == "id":
+            page_where.append(f"p.id {comparison} :after_id")
+        else:
+            page_where.append(
+                f"({key.expression}, p.id) {comparison} (CAST(:after_key AS {key.sql_type}), :after_id)"
+            )
+            params["after_key"] = after_key
+        params["after_id"] = after_id
+    direction = "DESC" if key.descending else "ASC"
+    order = "p.id" if filters.sort == "id" else f"{key.expression} {direction}, p.id {direction}"
+    columns = PLOT_SEARCH_COLUMNS
+    if internal:
+        columns += ", " + PLOT_INTERNAL_COLUMNS
+    if distances:
+        columns += ", " + ", ".join(f"pp.{c}" for c in PROXIMITY_COLUMNS)
+    params["limit"] = filters.limit + 1
+    # The page is chosen over plot (and its distances) alone; names are joined to its rows only.
+    sql = f"""
+        WITH page AS (
+            SELECT p.id, {key.expression} AS sort_key
+            FROM plot p {proximity_join}
+            WHERE {' AND '.join(page_where)}
+            ORDER BY {order}
+            LIMIT :limit
+        )
+        SELECT {columns}, page.sort_key::text AS sort_key,
+               {geometry_sql("p.boundary")} AS geometry
+        FROM page
+        JOIN plot p ON p.id = page.id
+        JOIN zone z ON z.id = p.zone_id
+        JOIN municipality m ON m.id = z.municipality_id
+        JOIN region r ON r.id = m.region_id
+        {proximity_join}
+        ORDER BY {order.replace(key.expression, 'page.sort_key')}
+    """
+    rows = [dict(row) for row in conn.execute(text(sql), params).mappings()]
+    next_cursor = None
+    if len(rows) > filters.limit:
+        rows = rows[: filters.limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(filters.sort, last["sort_key"], last["id"])
+    for row in rows:
+        del row["sort_key"]
+    members: dict[str, Any] = {"next_cursor": next_cursor}
+    if filters.count:
+        members["numberMatched"] = conn.execute(
+            text(f"SELECT count(*) FROM plot p {proximity_join} WHERE {' AND '.join(where)}"),
+            params,
+        ).scalar_one()
+    return feature_collection(rows, **members)
+
+
+# -- zones ----------------------------------------------------------------------------------
+
+class ZoneFilter(BaseModel):
+    """What an agency asks of zones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: list[str] = Field(default_factory=list)
+    municipality: list[str] = Field(default_factory=list)
+    kind: list[ZoneKind] = Field(default_factory=list)
+    has_available: bool | None = None
+    min_available_area_m2: float | None = Field(None, ge=0)
+
+
+def search_zones(conn: Connection, filters: ZoneFilter) -> dict[str, Any]:
+    """Zones meeting the filters, each with its plot aggregates, as a FeatureCollection.
+
+    Aggregates per zone (retired plots left out): ``plot_count``, ``plot_area_m2``,
+    ``available_area_m2``, ``plots_by_status`` and ``occupancy_share`` (share of
+    plot area sold or occupied).
+
+    Raises:
+        InvalidInput: an unknown region or municipality.
+    """
+    zone_ids = _zone_ids(conn, PlotFilter(region=filters.region,
+                                          municipality=filters.municipality))["zones"]
+    sql = f"""
+        WITH chosen AS (
+            SELECT z.id FROM zone z
+            WHERE (CAST(:zone_ids AS int[]) IS NULL OR z.id = ANY (CAST(:zone_ids AS int[])))
+              AND (CAST(:kinds AS text[]) IS NULL OR z.kind = ANY (CAST(:kinds AS text[])))
+        ),
+        by_status AS (
+            SELECT p.zone_id, p.status, count(*) AS n, sum(p.area_m2) AS area
+            FROM plot p
+            WHERE p.retired_at IS NULL AND p.zone_id IN (SELECT id FROM chosen)
+            GROUP BY p.zone_id, p.status
+        ),
+        aggregate AS (
+            SELECT zone_id, sum(n)::int AS plot_count, sum(area) AS plot_area,
+                   coalesce(sum(area) FILTER (WHERE status = 'available'), 0) AS available_area,
+                   coalesce(sum(area) FILTER (WHERE status IN ('sold', 'occupied')), 0) AS taken_area,
+                   jsonb_object_agg(status, n) AS plots_by_status
+            FROM by_status GROUP BY zone_id
+        )
+        SELECT {ZONE_COLUMNS},
+               coalesce(a.plot_count, 0) AS plot_count,
+               round(coalesce(a.plot_area, 0)::numeric, 1)::float AS plot_area_m2,
+               round(coalesce(a.available_area, 0)::numeric, 1)::float AS available_area_m2,
+               coalesce(a.plots_by_status, '{{}}'::jsonb) AS plots_by_status,
+               CASE WHEN coalesce(a.plot_area, 0) > 0
+                    THEN round((a.taken_area / a.plot_area)::numeric, 4)::float END
+                   AS occupancy_share,
+               {geometry_sql("z.boundary")} AS geometry
+        FROM chosen
+        JOIN zone z ON z.id = chosen.id
+        JOIN municipality m ON m.id = z.municipality_id
+        JOIN region r ON r.id = m.region_id
+        LEFT JOIN aggregate a ON a.zone_id = z.id
+        WHERE (CAST(:has_available AS boolean) IS NULL
+               OR (coalesce(a.available_area, 0) > 0) = :has_available)
+          AND (CAST(:min_available AS float8) IS NULL
+               OR coalesce(a.available_area, 0) >= :min_available)
+        ORDER BY r.code, m.name, z.name
+    """
+    rows = conn.execute(text(sql), {
+        "zone_ids": zone_ids, "kinds": list(filters.kind) or None,
+        "has_available": filters.has_available, "min_available": filters.min_available_area_m2,
+    }).mappings()
+    return feature_collection(rows)
