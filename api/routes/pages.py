@@ -1,0 +1,149 @@
+"""HTML pages: the investor's start (search form), overview, zone, search results, comparison; map assets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import ConnectionDep
+from locations import features
+from locations.tiles import scores_available
+from maps import queries
+from maps.assets import NODE_MODULES, STATIC_DIR, STATIC_URL, VENDOR_URL
+from maps.compare import build_compare_page
+from maps.i18n import Translator, negotiate
+from maps.overview import build_overview
+from maps.page import PageContext
+from maps.search_page import build_search_page, build_start_page
+from maps.zone_page import build_zone_page
+
+router = APIRouter(tags=["pages"])
+# Leaflet and its plugins come from maps/node_modules (npm, at setup), never from a CDN.
+router.mount(VENDOR_URL, StaticFiles(directory=NODE_MODULES, check_dir=False), name="vendor")
+router.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+Lang = Annotated[Literal["en", "sl", "de"] | None, Query(description="Page language; default from Accept-Language")]
+AcceptLanguage = Annotated[str | None, Header()]
+Basemap = Annotated[
+    Literal["osm"] | None,
+    Query(description="Draw an internet base map under the data (off by default: works offline)"),
+]
+
+
+def _page(request: Request, lang: str | None, accept_language: str | None) -> PageContext:
+    query = {k: v for k, v in request.query_params.multi_items() if k != "lang"}
+    multi: dict[str, str | list[str]] = {}
+    for key, value in query.items():
+        values = request.query_params.getlist(key)
+        multi[key] = values if len(values) > 1 else value
+    return PageContext(t=Translator(negotiate(lang, accept_language)), path=request.url.path,
+                       query=multi)
+
+
+def _html(content: str) -> HTMLResponse:
+    # Pages hold live availability: revalidate rather than cache for long.
+    return HTMLResponse(content, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/", response_class=HTMLResponse, summary="Start: search form for investors")
+def start_page(request: Request, conn: ConnectionDep, lang: Lang = None,
+               accept_language: AcceptLanguage = None) -> HTMLResponse:
+    page = _page(request, lang, accept_language)
+    return _html(build_start_page(page.t, page, regions=queries.regions(conn),
+                                  profiles=queries.profiles(conn)))
+
+
+@router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map of all zones")
+def overview_page(
+    request: Request,
+    conn: ConnectionDep,
+    measure: Annotated[Literal["occupancy", "available", "score"], Query()] = "occupancy",
+    profile: Annotated[str | None, Query(description="Scoring profile for measure=score")] = None,
+    basemap: Basemap = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    page = _page(request, lang, accept_language)
+    profiles = queries.profiles(conn)
+    if measure == "score" and not profile and profiles:
+        profile = profiles[0]
+    return _html(build_overview(
+        page.t, page,
+        zones=queries.zones(conn, profile if measure == "score" else None),
+        regions=queries.region_outlines(conn),
+        municipalities=queries.municipality_supply(conn),
+        infrastructure=queries.infrastructure(conn),
+        measure=measure, profile=profile, profiles=profiles, basemap=basemap,
+    ))
+
+
+@router.get("/maps/zones/{zone_id}", response_class=HTMLResponse, summary="A zone's page")
+def zone_page(
+    request: Request,
+    conn: ConnectionDep,
+    zone_id: int,
+    plot: Annotated[int | None, Query(description="Open this plot's popup")] = None,
+    profile: Annotated[str | None, Query(description="Scoring profile for plot scores")] = None,
+    basemap: Basemap = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    page = _page(request, lang, accept_language)
+    zone = features.get_zone(conn, zone_id)
+    if profile is None and scores_available(conn):
+        profile = next(iter(queries.profiles(conn)), None)
+    plots = queries.zone_plots(conn, zone_id, profile)
+    return _html(build_zone_page(page.t, page, zone=zone, plots=plots, focus_plot=plot,
+                                 basemap=basemap))
+
+
+@router.get("/maps/search", response_class=HTMLResponse, summary="Plot search: map and table")
+def search_page(
+    request: Request,
+    conn: ConnectionDep,
+    region: Annotated[str | None, Query(description="Region code, e.g. SI042")] = None,
+    min_area_m2: Annotated[float | None, Query(ge=0)] = None,
+    max_area_m2: Annotated[float | None, Query(ge=0)] = None,
+    status: Annotated[list[str] | None, Query(description="Availability statuses")] = None,
+    min_power_mw: Annotated[float | None, Query(ge=0)] = None,
+    max_motorway_km: Annotated[float | None, Query(ge=0)] = None,
+    profile: Annotated[str | None, Query()] = None,
+    basemap: Basemap = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    page = _page(request, lang, accept_language)
+    filters = queries.PlotFilters(
+        region=region or None, min_area_m2=min_area_m2, max_area_m2=max_area_m2,
+        status=status or [], min_power_mw=min_power_mw, max_motorway_km=max_motorway_km,
+        profile=profile or None,
+    )
+    results, total = queries.search_plots(conn, filters)
+    return _html(build_search_page(page.t, page, filters=filters, results=results, total=total,
+                                   regions=queries.regions(conn), profiles=queries.profiles(conn),
+                                   basemap=basemap))
+
+
+@router.get("/maps/compare", response_class=HTMLResponse, summary="Regions side by side")
+def compare_page(
+    request: Request,
+    conn: ConnectionDep,
+    measure: Annotated[Literal["available", "score"], Query()] = "available",
+    profile: Annotated[str | None, Query()] = None,
+    basemap: Basemap = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    page = _page(request, lang, accept_language)
+    profiles = queries.profiles(conn)
+    if measure == "score" and not profile and profiles:
+        profile = profiles[0]
+    return _html(build_compare_page(
+        page.t, page,
+        municipalities=queries.municipality_supply(conn, profile=profile),
+        zones=features.list_zones(conn), measure=measure, has_scores=bool(profiles),
+        basemap=basemap,
+    ))

@@ -1,0 +1,1 @@
+"""Map and page rendering with folium/branca: builders that take query results and return HTML."""

@@ -1,0 +1,99 @@
+"""Gorenjska, Podravje and Styria side by side: municipalities shaded by available land or score."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+from markupsafe import Markup
+
+from maps.i18n import Translator
+from maps.page import PageContext, render_map, render_page
+from maps.style import (
+    BIND_POPUP,
+    BOUNDARY_STYLES,
+    base_map,
+    bounds_of,
+    colour_for,
+    popup_html,
+    ramp,
+    ramp_legend_html,
+)
+
+#: The three areas compared, by label key and the region codes they cover.
+AREAS = {
+    "region_gorenjska": ("SI042",),
+    "region_podravje": ("SI032",),
+    "region_styria": ("AT221", "AT222", "AT223", "AT224", "AT225", "AT226"),
+}
+
+MEASURES = {"available": "compare_available", "score": "compare_score"}
+
+
+def _value(municipality: dict[str, Any], measure: str) -> float | None:
+    if measure == "available":
+        return (municipality.get("available_area_m2") or 0) / 10_000
+    return municipality.get("avg_score")
+
+
+def build_compare_page(
+    t: Translator,
+    page: PageContext,
+    *,
+    municipalities: dict[str, Any],
+    zones: dict[str, Any],
+    measure: str = "available",
+    has_scores: bool = False,
+    basemap: str | None = None,
+) -> str:
+    """Three maps side by side on one colour scale, so a darker municipality means more everywhere."""
+    values = [v for v in (_value(m["properties"], measure) for m in municipalities["features"])
+              if v is not None]
+    colours = ramp(min(values, default=0), max(values, default=1))
+    fmt = (lambda v: f"{t.number(v, 1)} ha") if measure == "available" else (lambda v: t.number(v, 1))
+    rendered, panels = [], []
+    for label, codes in AREAS.items():
+        subset = [m for m in municipalities["features"] if m["properties"]["region_code"] in codes]
+        area_zones = [z for z in zones["features"] if z["properties"]["region_code"] in codes]
+        for m in subset:
+            props = m["properties"]
+            props["fill"] = colour_for(colours, _value(props, measure))
+            props["popup"] = popup_html(props["name"], [
+                (t("region"), props["region_code"]),
+                (t("zones"), t.number(props.get("zone_count"))),
+                (t("plot_count"), t.number(props.get("plot_count"))),
+                (t("available_area"), t.area_ha(props.get("available_area_m2"))),
+                (t("score"), t.number(props["avg_score"], 1) if props.get("avg_score") is not None
+                 else "–"),
+            ])
+        collection = {"type": "FeatureCollection", "features": subset}
+        zone_collection = {"type": "FeatureCollection", "features": area_zones}
+        folium_map = base_map(bounds_of([collection]), basemap)
+        if subset:
+            folium.GeoJson(
+                collection, name=t("municipalities"),
+                style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.85,
+                                          "color": BOUNDARY_STYLES["municipality"]["color"],
+                                          "weight": 1, "className": "municipality"},
+                tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+                on_each_feature=BIND_POPUP,
+            ).add_to(folium_map)
+        if area_zones:
+            folium.GeoJson(
+                zone_collection, name=t("zones"),
+                style_function=lambda f: {"fill": False, "color": "#1f2933", "weight": 1.5},
+                tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+            ).add_to(folium_map)
+        rendered.append(render_map(folium_map))
+        available = sum(m["properties"].get("available_area_m2") or 0 for m in subset)
+        panels.append({
+            "title": t(label),
+            "summary": f"{t('available_area')}: {t.area_ha(available)} · "
+                       f"{t('zones')}: {t.number(len(area_zones))}",
+        })
+    legend = ramp_legend_html(t(MEASURES[measure]), fmt(colours.vmin) if values else "–",
+                              fmt(colours.vmax) if values else "–")
+    measures = [(key, t(label)) for key, label in MEASURES.items() if key != "score" or has_scores]
+    return render_page("compare.html", page, rendered, panels=panels,
+                       legend=Markup(f'<div class="map-legend">{legend}</div>'),
+                       measures=measures, measure=measure)

@@ -1,0 +1,85 @@
+"""Turn folium maps and page facts into one HTML page with the platform's layout, links and language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import folium
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from maps.assets import inline_text, localise, page_assets
+from maps.i18n import LANGUAGES, Translator
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class RenderedMap:
+    """A folium map split into what goes in the page's head, body and closing script."""
+
+    header: Markup
+    html: Markup
+    script: Markup
+    assets: list[str]
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """Where the page lives: its language, its own path and query (for the language switch)."""
+
+    t: Translator
+    path: str = "/"
+    query: dict[str, str | list[str]] = field(default_factory=dict)
+    #: Prefix for links to other pages: "" when served, the server's URL in a standalone file.
+    base_url: str = ""
+    #: A standalone file inlines every asset instead of linking to /static.
+    standalone: bool = False
+
+    def url(self, path: str, **query: object) -> str:
+        """A link to another page of the platform, keeping the language."""
+        params = {"lang": self.t.lang, **{k: v for k, v in query.items() if v not in (None, "")}}
+        return f"{self.base_url}{path}?{urlencode(params, doseq=True)}"
+
+    def language_links(self) -> dict[str, str]:
+        links = {}
+        for lang in LANGUAGES:
+            params = {**self.query, "lang": lang}
+            links[lang] = f"{self.base_url}{self.path}?{urlencode(params, doseq=True)}"
+        return links
+
+
+def render_map(folium_map: folium.Map) -> RenderedMap:
+    """Render ``folium_map`` with local assets only."""
+    root = folium_map.get_root()
+    assets = localise(root)
+    # Rendering the figure lets every element put its parts in the figure's head, body and script.
+    root.render()
+    return RenderedMap(
+        header=Markup(root.header.render()),
+        html=Markup(root.html.render()),
+        script=Markup(root.script.render()),
+        assets=assets,
+    )
+
+
+def render_page(template: str, page: PageContext, maps: list[RenderedMap], **context: object) -> str:
+    """The HTML of ``template`` around ``maps``, with assets linked (served) or inlined (standalone)."""
+    names = [name for rendered in maps for name in rendered.assets]
+    assets = page_assets(list(dict.fromkeys(names)))
+    return TEMPLATES.get_template(template).render(
+        page=page,
+        t=page.t,
+        lang=page.t.lang,
+        maps=maps,
+        assets=assets,
+        inline=(lambda asset: Markup(inline_text(asset))) if page.standalone else None,
+        **context,
+    )

@@ -1,0 +1,199 @@
+"""The reads behind the map pages: zones, one zone's plots, municipalities' supply, plot search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from locations import features
+from locations.errors import InvalidInput
+from locations.geojson import feature_collection, geometry_sql
+from locations.tiles import scores_available
+
+#: Most rows a search page lists and draws; the count above the table says how many matched.
+SEARCH_PAGE_LIMIT = 500
+
+#: Simplification tolerance (m) for outlines drawn at region scale: invisible there, halves the bytes.
+OUTLINE_TOLERANCE_M = 10.0
+
+
+@dataclass
+class PlotFilters:
+    """What an investor asks of a plot: the plot search's main filters."""
+
+    region: str | None = None
+    min_area_m2: float | None = None
+    max_area_m2: float | None = None
+    status: list[str] = field(default_factory=list)
+    min_power_mw: float | None = None
+    max_motorway_km: float | None = None
+    profile: str | None = None
+
+    def check(self) -> None:
+        """Raises InvalidInput naming the first filter that cannot be right."""
+        from maps.style import STATUSES
+
+        for name in ("min_area_m2", "max_area_m2", "min_power_mw", "max_motorway_km"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise InvalidInput(name, "must not be negative")
+        if (self.min_area_m2 is not None and self.max_area_m2 is not None
+                and self.min_area_m2 > self.max_area_m2):
+            raise InvalidInput("max_area_m2", "must not be smaller than min_area_m2")
+        for status in self.status:
+            if status not in STATUSES:
+                raise InvalidInput("status", f"unknown status {status!r}; allowed: {', '.join(STATUSES)}")
+
+    def as_query(self) -> dict[str, Any]:
+        """The filters as URL query parameters (empty ones left out)."""
+        query = {k: v for k, v in vars(self).items() if v not in (None, "", [])}
+        return query
+
+
+def regions(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(row) for row in conn.execute(
+        text("SELECT id, code, name, country FROM region ORDER BY country DESC, code")
+    ).mappings()]
+
+
+def region_outlines(conn: Connection) -> dict[str, Any]:
+    rows = conn.execute(text(f"""
+        SELECT r.id, r.code, r.name, r.country,
+               {geometry_sql(f"ST_SimplifyPreserveTopology(r.boundary, {OUTLINE_TOLERANCE_M * 5})")}
+                   AS geometry
+        FROM region r WHERE r.boundary IS NOT NULL ORDER BY r.code
+    """)).mappings()
+    return feature_collection(rows)
+
+
+def profiles(conn: Connection) -> list[str]:
+    """Scoring profiles with current scores (none until the scoring feature has run)."""
+    if not scores_available(conn):
+        return []
+    return list(conn.execute(text("SELECT DISTINCT profile FROM current_plot_score ORDER BY 1")).scalars())
+
+
+def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
+                        profile: str | None = None) -> dict[str, Any]:
+    """Municipalities with their available plot area and, with a profile, the average plot score."""
+    use_scores = bool(profile) and scores_available(conn)
+    score_join = (
+        "LEFT JOIN current_plot_score s ON s.plot_id = p.id AND s.profile = :profile"
+        if use_scores else ""
+    )
+    score_column = "avg(s.score)" if use_scores else "NULL::float"
+    rows = conn.execute(text(f"""
+        SELECT m.id, m.code, m.name, r.code AS region_code, m.country,
+               coalesce(agg.available_area_m2, 0) AS available_area_m2,
+               coalesce(agg.plot_count, 0) AS plot_count,
+               coalesce(agg.zone_count, 0) AS zone_count,
+               agg.avg_score,
+               {geometry_sql(f"ST_SimplifyPreserveTopology(m.boundary, {OUTLINE_TOLERANCE_M})")}
+                   AS geometry
+        FROM municipality m
+        JOIN region r ON r.id = m.region_id
+        LEFT JOIN (
+            SELECT z.municipality_id,
+                   sum(p.area_m2) FILTER (WHERE p.status = 'available') AS available_area_m2,
+                   count(p.id) AS plot_count,
+                   count(DISTINCT z.id) AS zone_count,
+                   {score_column} AS avg_score
+            FROM zone z
+            LEFT JOIN plot p ON p.zone_id = z.id AND p.retired_at IS NULL
+            {score_join}
+            GROUP BY z.municipality_id
+        ) agg ON agg.municipality_id = m.id
+        WHERE m.boundary IS NOT NULL
+          AND (CAST(:regions AS text[]) IS NULL OR r.code = ANY(CAST(:regions AS text[])))
+        ORDER BY r.code, m.name
+    """), {"regions": region_codes, "profile": profile}).mappings()
+    return feature_collection(rows)
+
+
+def zones(conn: Connection, profile: str | None = None) -> dict[str, Any]:
+    """Every zone with its facts and plot aggregates; with a profile, its plots' average score."""
+    collection = features.list_zones(conn)
+    # A point inside each zone, so a zone can be marked where its outline is too small to see.
+    points = {row.id: (row.lat, row.lon) for row in conn.execute(text("""
+        SELECT z.id, ST_Y(pt) AS lat, ST_X(pt) AS lon
+        FROM zone z, ST_Transform(ST_PointOnSurface(z.boundary), 4326) AS pt
+    """))}
+    for zone in collection["features"]:
+        zone["properties"]["lat"], zone["properties"]["lon"] = points[zone["id"]]
+    if profile and scores_available(conn):
+        scores = dict(conn.execute(text("""
+            SELECT p.zone_id, avg(s.score) FROM current_plot_score s JOIN plot p ON p.id = s.plot_id
+            WHERE s.profile = :profile GROUP BY p.zone_id
+        """), {"profile": profile}).all())
+        for zone in collection["features"]:
+            zone["properties"]["score"] = scores.get(zone["id"])
+    return collection
+
+
+def infrastructure(conn: Connection) -> dict[str, Any]:
+    return features.list_infrastructure(
+        conn, ["motorway_junction", "rail_station", "rail_freight_terminal", "airport"]
+    )
+
+
+def _score_sql(conn: Connection, profile: str | None) -> tuple[str, str]:
+    """The score column and join for plot reads: real scores when they exist, else NULL."""
+    if profile and scores_available(conn):
+        return ("round(s.score::numeric, 1)::float AS score",
+                "LEFT JOIN current_plot_score s ON s.plot_id = p.id AND s.profile = :profile")
+    return "NULL::float AS score", ""
+
+
+def zone_plots(conn: Connection, zone_id: int, profile: str | None = None) -> dict[str, Any]:
+    """The zone's current plots with their public facts (and score for ``profile``)."""
+    score_column, score_join = _score_sql(conn, profile)
+    rows = conn.execute(text(f"""
+        SELECT {features.PLOT_PUBLIC_COLUMNS}, {score_column},
+               {geometry_sql("p.boundary")} AS geometry
+        {features.PLOT_JOINS}
+        {score_join}
+        WHERE p.zone_id = :zone_id AND p.retired_at IS NULL
+        ORDER BY p.cadastral_ref
+    """), {"zone_id": zone_id, "profile": profile}).mappings()
+    return feature_collection(rows)
+
+
+def search_plots(conn: Connection, filters: PlotFilters,
+                 limit: int = SEARCH_PAGE_LIMIT) -> tuple[dict[str, Any], int]:
+    """Plots matching ``filters`` (largest first) and how many match in all.
+
+    Raises:
+        InvalidInput: a filter that cannot be right (negative area, unknown status ...).
+    """
+    filters.check()
+    score_column, score_join = _score_sql(conn, filters.profile)
+    where = """
+        WHERE p.retired_at IS NULL
+          AND (CAST(:region AS text) IS NULL OR r.code = :region)
+          AND (CAST(:min_area AS float) IS NULL OR p.area_m2 >= :min_area)
+          AND (CAST(:max_area AS float) IS NULL OR p.area_m2 <= :max_area)
+          AND (CAST(:statuses AS text[]) IS NULL OR p.status = ANY(CAST(:statuses AS text[])))
+          AND (CAST(:min_power AS float) IS NULL OR coalesce(p.power_mw, z.power_mw) >= :min_power)
+          AND (CAST(:max_motorway AS float) IS NULL OR pp.motorway_km <= :max_motorway)
+    """
+    params = {
+        "region": filters.region or None, "min_area": filters.min_area_m2,
+        "max_area": filters.max_area_m2, "statuses": filters.status or None,
+        "min_power": filters.min_power_mw, "max_motorway": filters.max_motorway_km,
+        "profile": filters.profile, "limit": limit,
+    }
+    joins = f"{features.PLOT_JOINS} LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
+    total = conn.execute(text(f"SELECT count(*) {joins} {where}"), params).scalar_one()
+    order = "s.score DESC NULLS LAST, p.area_m2 DESC" if score_join else "p.area_m2 DESC"
+    rows = conn.execute(text(f"""
+        SELECT {features.PLOT_PUBLIC_COLUMNS}, round(pp.motorway_km::numeric, 2)::float AS motorway_km,
+               ST_Y(ST_Transform(ST_PointOnSurface(p.boundary), 4326)) AS lat,
+               ST_X(ST_Transform(ST_PointOnSurface(p.boundary), 4326)) AS lon,
+               {score_column}, {geometry_sql("p.boundary")} AS geometry
+        {joins} {score_join} {where}
+        ORDER BY {order}, p.id
+        LIMIT :limit
+    """), params).mappings()
+    return feature_collection(rows), total
