@@ -31,6 +31,12 @@ app.add_typer(accounts_app, name="accounts")
 from locations.cli_plots import plots_app
 
 app.add_typer(plots_app, name="plots")
+from locations.cli_import import transfer_app
+
+app.add_typer(transfer_app)  # `locations import ...` and `locations export ...`
+from locations.cli_scoring import scoring_app
+
+app.add_typer(scoring_app)  # `locations standard ...` and `locations score ...`
 
 
 def explained(command: Callable[..., Any]) -> Callable[..., Any]:

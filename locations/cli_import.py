@@ -1,0 +1,179 @@
+"""The ``locations import`` and ``locations export`` commands: GIS files in and out, with a progress bar."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from locations.errors import LocationsError
+
+console = Console()
+err_console = Console(stderr=True)
+
+# Registered without a name, so `import` and `export` both sit at the top of `locations`.
+transfer_app = typer.Typer()
+import_app = typer.Typer(
+    help="Import a GIS file (GeoPackage, zipped Shapefile, GeoJSON, FlatGeobuf, CSV, XLSX): "
+         "every row is checked first, then all rows load in one transaction or none do.",
+    no_args_is_help=True,
+)
+export_app = typer.Typer(help="Export plots or zones to GeoPackage, GeoJSON, CSV or XLSX "
+                              "(format from the file's extension) with a data dictionary.",
+                         no_args_is_help=True)
+transfer_app.add_typer(import_app, name="import")
+transfer_app.add_typer(export_app, name="export")
+
+SHOWN_PROBLEMS = 50
+
+
+@contextlib.contextmanager
+def _explained() -> Iterator[None]:
+    try:
+        yield
+    except LocationsError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=1) from None
+
+
+def _engine():
+    from locations.db import check_connection, get_engine
+
+    engine = get_engine()
+    check_connection(engine)
+    return engine
+
+
+PHASES = {"reading": "Reading the file", "staging": "Copying rows to the database",
+          "checking": "Checking every row", "loading": "Loading in one transaction"}
+
+
+def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
+                mapping: str | None, dry_run: bool, make_valid: bool, skip_invalid: bool,
+                actor: str | None, report_path: Path | None) -> None:
+    from locations.importer import import_file
+
+    with _explained():
+        engine = _engine()
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
+                   TimeElapsedColumn())
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("Reading the file", total=1, count="")
+
+            def progress(phase: str, done: int, total: int) -> None:
+                count = f"{done:,} / {total:,} rows" if phase == "staging" else ""
+                bar.update(task, description=PHASES.get(phase, phase), completed=done,
+                           total=max(total, 1), count=count)
+
+            report = import_file(
+                engine, target, file, layer=layer, crs=crs, mapping=mapping, dry_run=dry_run,
+                make_valid=make_valid, skip_invalid=skip_invalid, actor=actor or "cli import",
+                progress=progress,
+            )
+    console.print(f"CRS EPSG:{report.srid} (from {report.crs_source}); mapping {report.mapping}; "
+                  f"{report.rows:,} row(s)")
+    if report.ignored_columns:
+        console.print(f"Columns not imported: {', '.join(report.ignored_columns)}")
+    if report.problems:
+        table = Table(title=f"{len(report.problems)} problem(s) in {len(report.problem_rows)} row(s)")
+        for column in ("row", "field", "reason"):
+            table.add_column(column)
+        for row, field, reason in report.problems[:SHOWN_PROBLEMS]:
+            table.add_row(str(row), field, reason)
+        err_console.print(table)
+        if len(report.problems) > SHOWN_PROBLEMS:
+            err_console.print(f"... and {len(report.problems) - SHOWN_PROBLEMS} more"
+                              + ("" if report_path else " (write them all with --report FILE)"))
+    if report_path:
+        with report_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["row", "field", "reason"])
+            writer.writerows(report.problems)
+    style = "bold red" if report.rejected else "bold green"
+    console.print(f"[{style}]{report.summary()}[/]")
+    if report.rejected:
+        raise typer.Exit(code=1)
+
+
+def _import_command(target: str):
+    def command(
+        file: Annotated[Path, typer.Argument(help="The file: .gpkg .zip (Shapefile) .shp .geojson "
+                                                  ".fgb .csv .xlsx", dir_okay=False)],
+        layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file")] = None,
+        crs: Annotated[str | None, typer.Option(
+            help="CRS of the coordinates (e.g. EPSG:3794) when the file has none or a wrong one")] = None,
+        mapping: Annotated[str | None, typer.Option(
+            help="Shipped mapping name (e.g. gurs-parcels) or a mapping YAML file")] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count; write nothing")] = False,
+        make_valid: Annotated[bool, typer.Option("--make-valid",
+                                                 help="Repair invalid geometry instead of refusing it")] = False,
+        skip_invalid: Annotated[bool, typer.Option(
+            "--skip-invalid", help="Load the good rows and report the others")] = False,
+        actor: Annotated[str | None, typer.Option(help="Who the audit trail names")] = None,
+        report: Annotated[Path | None, typer.Option(help="Write every problem to this CSV")] = None,
+    ) -> None:
+        _run_import(target, file, layer, crs, mapping, dry_run, make_valid, skip_invalid, actor,
+                    report)
+
+    command.__doc__ = f"Import {target} from FILE (natural keys upserted; nothing written on any problem)."
+    return command
+
+
+for _target in ("regions", "municipalities", "zones", "plots", "infrastructure", "constraints"):
+    import_app.command(_target)(_import_command(_target))
+
+
+def _export(kind: str, output: Path, region: str | None, municipality: str | None,
+            zone: str | None, status: list[str] | None, min_area: float | None,
+            max_area: float | None, max_price: float | None, internal: bool) -> None:
+    from locations.imports.exports import ExportFilters, format_for, select, write
+
+    with _explained():
+        format_for(output)
+        engine = _engine()
+        filters = ExportFilters(region=region, municipality=municipality, zone=zone,
+                                status=tuple(status or ()), min_area_m2=min_area,
+                                max_area_m2=max_area, max_price_eur_m2=max_price)
+        with console.status(f"Exporting {kind} ..."), engine.connect() as conn:
+            frame = select(conn, kind, filters, internal=internal)
+            files = write(frame, output, kind)
+    console.print(f"{len(frame):,} {kind} written to " + " and ".join(str(f) for f in files))
+
+
+Output = Annotated[Path, typer.Option("-o", "--output", help="File to write: .gpkg .geojson .csv .xlsx",
+                                      dir_okay=False)]
+Region = Annotated[str | None, typer.Option(help="Region code, e.g. SI042")]
+Municipality = Annotated[str | None, typer.Option(help="Municipality name, code or id")]
+Zone = Annotated[str | None, typer.Option(help="Zone name or id")]
+
+
+@export_app.command("plots")
+def export_plots(
+    output: Output,
+    region: Region = None,
+    municipality: Municipality = None,
+    zone: Zone = None,
+    status: Annotated[list[str] | None, typer.Option(help="Status (repeat for several)")] = None,
+    min_area: Annotated[float | None, typer.Option(help="Smallest area, m²")] = None,
+    max_area: Annotated[float | None, typer.Option(help="Largest area, m²")] = None,
+    max_price: Annotated[float | None, typer.Option(help="Highest price, EUR/m²")] = None,
+    internal: Annotated[bool, typer.Option("--internal",
+                                           help="Include owner contacts and internal notes")] = False,
+) -> None:
+    """Export the plots matching the filters."""
+    _export("plots", output, region, municipality, zone, status, min_area, max_area, max_price,
+            internal)
+
+
+@export_app.command("zones")
+def export_zones(output: Output, region: Region = None, municipality: Municipality = None,
+                 zone: Zone = None) -> None:
+    """Export the zones matching the filters."""
+    _export("zones", output, region, municipality, zone, None, None, None, None, False)

@@ -1,0 +1,201 @@
+"""Exports of plot and zone searches to GeoPackage, GeoJSON, CSV and XLSX, each with its data dictionary.
+
+Columns follow the generic import layout, so an export imports back as it is.
+The GeoPackage keeps the storage CRS (EPSG:3035) so that a round trip is exact;
+the other formats are CRS84 as the web expects. Writing itself is
+``locations.formats``; this module adds the query and the dictionary.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+import yaml
+from sqlalchemy import Connection, text
+
+from locations import formats
+from locations.errors import InvalidInput
+from locations.settings import STORAGE_SRID, get_settings
+
+EXTENSIONS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "csv",
+              ".xlsx": "xlsx"}
+
+
+@dataclass(frozen=True)
+class ExportFilters:
+    """What to export: the same filters the plot search offers on the command line."""
+
+    region: str | None = None
+    municipality: str | None = None
+    zone: str | None = None
+    status: tuple[str, ...] = ()
+    min_area_m2: float | None = None
+    max_area_m2: float | None = None
+    max_price_eur_m2: float | None = None
+    include_retired: bool = False
+
+
+PLOT_EXPORT_SQL = """
+    SELECT p.id, p.cadastral_ref, z.name AS zone, p.zone_id, m.name AS municipality,
+           r.code AS region_code, p.country, round(p.area_m2::numeric, 1)::float AS area_m2,
+           p.status, p.ownership, p.offer, p.price_eur_m2::float AS price_eur_m2,
+           array_to_string(p.allowed_uses, ';') AS allowed_uses, p.readiness, p.brownfield,
+           p.power_mw, p.available_from::text AS available_from,
+           p.last_verified::text AS last_verified, p.version {internal},
+           ST_AsBinary(p.boundary) AS boundary
+    FROM plot p
+    JOIN zone z ON z.id = p.zone_id
+    JOIN municipality m ON m.id = z.municipality_id
+    JOIN region r ON r.id = m.region_id
+    WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
+      AND (CAST(:municipality AS text) IS NULL OR lower(m.name) = lower(:municipality)
+           OR m.code = :municipality OR m.id::text = :municipality)
+      AND (CAST(:zone AS text) IS NULL OR lower(z.name) = lower(:zone) OR z.id::text = :zone)
+      AND (CAST(:statuses AS text[]) IS NULL OR p.status = ANY(CAST(:statuses AS text[])))
+      AND (CAST(:min_area AS float) IS NULL OR p.area_m2 >= :min_area)
+      AND (CAST(:max_area AS float) IS NULL OR p.area_m2 <= :max_area)
+      AND (CAST(:max_price AS float) IS NULL OR p.price_eur_m2 <= :max_price)
+      AND (:include_retired OR p.retired_at IS NULL)
+    ORDER BY r.code, m.name, z.name, p.cadastral_ref
+"""
+
+ZONE_EXPORT_SQL = """
+    SELECT z.id, z.name, m.name AS municipality, m.code AS municipality_code,
+           r.code AS region_code, m.country, z.kind, z.lifecycle,
+           array_to_string(z.allowed_uses, ';') AS allowed_uses, z.brownfield,
+           round(z.area_m2::numeric, 1)::float AS area_m2, z.power_mw, z.gas, z.water, z.sewage,
+           z.broadband, z.rail_siding, z.district_heating, z.manager_name, z.manager_email,
+           z.manager_phone, z.description_en, z.description_sl, z.description_de,
+           z.property_sheet_url, z.last_verified::text AS last_verified,
+           (SELECT count(*) FROM plot p WHERE p.zone_id = z.id AND p.retired_at IS NULL)
+               AS plot_count,
+           (SELECT coalesce(round(sum(p.area_m2)::numeric, 1), 0)::float FROM plot p
+            WHERE p.zone_id = z.id AND p.retired_at IS NULL AND p.status = 'available')
+               AS available_area_m2,
+           z.version, ST_AsBinary(z.boundary) AS boundary
+    FROM zone z
+    JOIN municipality m ON m.id = z.municipality_id
+    JOIN region r ON r.id = m.region_id
+    WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
+      AND (CAST(:municipality AS text) IS NULL OR lower(m.name) = lower(:municipality)
+           OR m.code = :municipality OR m.id::text = :municipality)
+      AND (CAST(:zone AS text) IS NULL OR lower(z.name) = lower(:zone) OR z.id::text = :zone)
+    ORDER BY r.code, m.name, z.name
+"""
+
+
+def _parameters(filters: ExportFilters) -> dict[str, Any]:
+    return {
+        "region": filters.region, "municipality": filters.municipality, "zone": filters.zone,
+        "statuses": list(filters.status) or None, "min_area": filters.min_area_m2,
+        "max_area": filters.max_area_m2, "max_price": filters.max_price_eur_m2,
+        "include_retired": filters.include_retired,
+    }
+
+
+def select(conn: Connection, kind: str, filters: ExportFilters, *,
+           internal: bool = False) -> gpd.GeoDataFrame:
+    """The plots or zones matching ``filters`` in EPSG:3035, columns as in the dictionary.
+
+    Raises:
+        InvalidInput: unknown kind.
+    """
+    if kind == "plots":
+        sql = PLOT_EXPORT_SQL.format(
+            internal=", p.owner_contact, p.internal_note" if internal else "")
+    elif kind == "zones":
+        sql = ZONE_EXPORT_SQL
+    else:
+        raise InvalidInput("kind", f"can export plots or zones, not {kind!r}")
+    rows = conn.execute(text(sql), _parameters(filters)).mappings().all()
+    columns = list(rows[0].keys()) if rows else _dictionary_columns(kind, internal)
+    frame = pd.DataFrame.from_records([dict(r) for r in rows], columns=columns)
+    geometry = shapely.from_wkb([bytes(b) for b in frame.pop("boundary")]) if rows else []
+    frame = frame.drop(columns=["boundary"], errors="ignore")
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=STORAGE_SRID),
+                            crs=STORAGE_SRID)
+
+
+def _dictionary_columns(kind: str, internal: bool) -> list[str]:
+    names = [c["name"] for c in dictionary(kind)
+             if c["name"] not in ("lon", "lat", "wkt") and (internal or not c.get("internal"))]
+    return names + ["boundary"]
+
+
+def dictionary(kind: str) -> list[dict[str, Any]]:
+    """The data dictionary of an export: one entry per column (name, type, unit, description)."""
+    path = get_settings().data_dir / "dictionary" / f"{kind}.yaml"
+    if not path.is_file():
+        raise InvalidInput("kind", f"no data dictionary for {kind!r}")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["columns"]
+
+
+def dictionary_table(kind: str, present: list[str]) -> pd.DataFrame:
+    """The dictionary rows for the columns a file actually has, as a plain table."""
+    entries = [c for c in dictionary(kind) if c["name"] in present]
+    return pd.DataFrame({
+        "column": [c["name"] for c in entries],
+        "type": [c.get("type", "") for c in entries],
+        "unit": [c.get("unit", "") for c in entries],
+        "values": [", ".join(c.get("values", [])) for c in entries],
+        "importable": [bool(c.get("import")) for c in entries],
+        "description": [c.get("description", "") for c in entries],
+    })
+
+
+def format_for(path: Path) -> str:
+    """The export format named by the file's extension.
+
+    Raises:
+        InvalidInput: an extension the exporter does not write.
+    """
+    name = EXTENSIONS.get(path.suffix.lower())
+    if name is None:
+        raise InvalidInput("output", f"{path.name}: use one of {', '.join(EXTENSIONS)}")
+    return name
+
+
+def write(frame: gpd.GeoDataFrame, path: Path, kind: str) -> list[Path]:
+    """Write ``frame`` to ``path`` (format from the extension) with its dictionary; returns the files.
+
+    GeoPackage and XLSX carry the dictionary inside (a ``dictionary`` table or
+    sheet); GeoJSON and CSV get a sidecar ``<name>.dictionary.csv``.
+    """
+    fmt = format_for(path)
+    if fmt == "gpkg":
+        path.write_bytes(formats.render(frame, "gpkg", layer=kind))
+        present = list(frame.columns.drop(frame.geometry.name))
+        pyogrio.write_dataframe(dictionary_table(kind, present), path, layer="dictionary",
+                                driver="GPKG", append=False)
+        return [path]
+    web = frame.to_crs(4326)
+    if fmt == "geojson":
+        path.write_bytes(formats.render(web, "geojson"))
+        present = list(frame.columns.drop(frame.geometry.name))
+    else:
+        present = list(frame.columns.drop(frame.geometry.name)) + ["lon", "lat", "wkt"]
+        path.write_bytes(formats.render(web, fmt, layer=kind))
+    if fmt == "xlsx":
+        _add_sheet(path, "dictionary", dictionary_table(kind, present))
+        return [path]
+    sidecar = path.with_name(path.stem + ".dictionary.csv")
+    dictionary_table(kind, present).to_csv(sidecar, index=False)
+    return [path, sidecar]
+
+
+def _add_sheet(path: Path, title: str, table: pd.DataFrame) -> None:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(path.read_bytes()))
+    sheet = workbook.create_sheet(title)
+    sheet.append(list(table.columns))
+    for row in table.itertuples(index=False, name=None):
+        sheet.append(list(row))
+    workbook.save(path)
