@@ -194,7 +194,8 @@ def _plot_score_sql(
                           profile.target_plot_ha)
         params[f"w{index}"] = weights[cid]
         raws.append(f"{raw}")
-        scores.append(f"coalesce({score}, 0)")
+        # Explicitly 0 for missing data: least()/greatest() would skip a NULL and give 100.
+        scores.append(f"CASE WHEN {raw} IS NULL THEN 0 ELSE coalesce({score}, 0) END")
         contributions.append(f"s.s{index} * CAST(:w{index} AS float8)")
         backed.append(f"CASE WHEN s.r{index} IS NOT NULL THEN CAST(:w{index} AS float8) ELSE 0 END")
 
