@@ -37,6 +37,9 @@ app.add_typer(transfer_app)  # `locations import ...` and `locations export ...`
 from locations.cli_scoring import scoring_app
 
 app.add_typer(scoring_app)  # `locations standard ...` and `locations score ...`
+from locations.cli_maps import map_app
+
+app.add_typer(map_app, name="map")  # `locations map export overview|zone ID|search|compare`
 
 
 def explained(command: Callable[..., Any]) -> Callable[..., Any]:
