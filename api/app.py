@@ -8,14 +8,15 @@ from sqlalchemy import Engine
 
 from api.errors import register_error_handlers
 from api.routes import (health, imports, infrastructure, municipalities, pages, plot_updates,
-                        plots, regions, tiles, zones)
+                        plots, rankings, regions, scores, standards, tiles, zones)
 from locations import __version__
 from locations.db import get_engine
 from locations.settings import get_settings
 
 #: Routers in the order they appear in the OpenAPI document.
 ROUTERS = [health.router, regions.router, municipalities.router, zones.router, plots.router,
-           infrastructure.router, plot_updates.router, tiles.router, pages.router, imports.router]
+           infrastructure.router, plot_updates.router, tiles.router, pages.router, imports.router,
+           standards.router, scores.router, rankings.router]
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:

@@ -790,3 +790,18 @@ def compare_regions(conn: Connection, profile: str) -> dict[str, Any]:
         "standard": {"name": run["name"], "version": run["version"]},
         "regions": result,
     }
+
+
+def check_profile(conn: Connection, profile: str) -> None:
+    """Refuse a profile that neither the default standard nor any stored run knows.
+
+    Raises:
+        InvalidInput: on ``profile``, listing the known ones.
+    """
+    known = set(find_standard(DEFAULT_STANDARD).profiles)
+    if profile in known:
+        return
+    known |= set(conn.execute(text("SELECT DISTINCT profile FROM score_run")).scalars())
+    if profile not in known:
+        raise InvalidInput("profile", f"unknown profile {profile!r}; known: "
+                           f"{', '.join(sorted(known))}")

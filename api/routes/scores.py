@@ -1,0 +1,84 @@
+"""Scores: a plot's and a zone's stored score with breakdown, and scoring runs (start, follow)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, text
+
+from api.auth import require_roles
+from api.deps import ConnectionDep, EngineDep
+from locations import scoring
+from locations.accounts import Account
+from locations.errors import Forbidden
+from locations.standard import DEFAULT_STANDARD, find_standard
+
+router = APIRouter(tags=["scoring"])
+
+ProfileQuery = Annotated[
+    str, Query(description="Profile: manufacturing, logistics, services, technology",
+               pattern=r"^[a-z][a-z_]*$", max_length=40)
+]
+
+
+class RunRequest(BaseModel):
+    """What to score: one profile, all regions or one, with the standard's newest version."""
+
+    profile: str = Field(pattern=r"^[a-z][a-z_]*$", max_length=40)
+    region: str | None = Field(default=None, max_length=10, description="e.g. SI042")
+    standard: str = DEFAULT_STANDARD
+    version: str | None = None
+    as_of: dt.date | None = Field(default=None, description="Freshness counted to (default today)")
+
+
+@router.get("/plots/{plot_id}/score", summary="A plot's score with its breakdown")
+def plot_score(conn: ConnectionDep, plot_id: int, profile: ProfileQuery) -> dict[str, Any]:
+    scoring.check_profile(conn, profile)
+    return scoring.explain_plot(conn, plot_id, profile)
+
+
+@router.get("/zones/{zone_id}/score", summary="A zone's score: best plot, mean, zone criteria")
+def zone_score(conn: ConnectionDep, zone_id: int, profile: ProfileQuery) -> dict[str, Any]:
+    scoring.check_profile(conn, profile)
+    return scoring.explain_zone(conn, zone_id, profile)
+
+
+def _execute_quietly(engine: Engine, run_id: int) -> None:
+    # The failure is stored on the run (status 'failed', error); the client polls for it.
+    try:
+        scoring.execute_run(engine, run_id)
+    except Exception:  # noqa: BLE001 - recorded on the run by execute_run
+        pass
+
+
+@router.post("/scores/runs", status_code=202, summary="Start a scoring run (agency, admin)")
+def start_run(
+    request: RunRequest,
+    engine: EngineDep,
+    background: BackgroundTasks,
+    response: Response,
+    account: Annotated[Account, Depends(require_roles("agency", "admin"))],
+) -> dict[str, Any]:
+    """Record the run and score in the background; follow it at ``/scores/runs/{id}``."""
+    standard = find_standard(request.standard, request.version)
+    if request.region is not None and account.role == "agency":
+        with engine.connect() as conn:
+            region_id = conn.execute(text("SELECT id FROM region WHERE code = :c"),
+                                     {"c": request.region}).scalar()
+        if region_id is not None and not account.may_analyse_region(region_id):
+            raise Forbidden(f"account {account.name!r} may not analyse region {request.region}")
+    run_id = scoring.start_run(engine, standard, request.profile, region=request.region,
+                               requested_by=account.name, as_of=request.as_of)
+    # A sync background task runs in the thread pool after the response: no request waits.
+    background.add_task(_execute_quietly, engine, run_id)
+    response.headers["Location"] = f"/scores/runs/{run_id}"
+    with engine.connect() as conn:
+        return scoring.get_run(conn, run_id)
+
+
+@router.get("/scores/runs/{run_id}", summary="A scoring run: standard, profile, who, when, status")
+def get_run(conn: ConnectionDep, run_id: int) -> dict[str, Any]:
+    return scoring.get_run(conn, run_id)
