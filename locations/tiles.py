@@ -86,7 +86,7 @@ _PLOTS_SCORED_SQL = _BOUNDS + f"""
     SELECT ST_AsMVT(t, 'plots', {EXTENT}, 'geom', 'id') FROM (
         SELECT p.id, p.status, p.zone_id, p.cadastral_ref,
                round(p.area_m2)::integer AS area_m2,
-               round(s.score::numeric, 1)::float AS score,
+               round(s.total::numeric, 1)::float AS score,
                ST_AsMVTGeom(ST_Transform(p.boundary, 3857), b.tile, {EXTENT}, {BUFFER}, true)
                    AS geom
         FROM plot p

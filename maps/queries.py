@@ -83,7 +83,7 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
         "LEFT JOIN current_plot_score s ON s.plot_id = p.id AND s.profile = :profile"
         if use_scores else ""
     )
-    score_column = "avg(s.score)" if use_scores else "NULL::float"
+    score_column = "avg(s.total)" if use_scores else "NULL::float"
     rows = conn.execute(text(f"""
         SELECT m.id, m.code, m.name, r.code AS region_code, m.country,
                coalesce(agg.available_area_m2, 0) AS available_area_m2,
@@ -124,7 +124,7 @@ def zones(conn: Connection, profile: str | None = None) -> dict[str, Any]:
         zone["properties"]["lat"], zone["properties"]["lon"] = points[zone["id"]]
     if profile and scores_available(conn):
         scores = dict(conn.execute(text("""
-            SELECT p.zone_id, avg(s.score) FROM current_plot_score s JOIN plot p ON p.id = s.plot_id
+            SELECT p.zone_id, avg(s.total) FROM current_plot_score s JOIN plot p ON p.id = s.plot_id
             WHERE s.profile = :profile GROUP BY p.zone_id
         """), {"profile": profile}).all())
         for zone in collection["features"]:
@@ -141,7 +141,7 @@ def infrastructure(conn: Connection) -> dict[str, Any]:
 def _score_sql(conn: Connection, profile: str | None) -> tuple[str, str]:
     """The score column and join for plot reads: real scores when they exist, else NULL."""
     if profile and scores_available(conn):
-        return ("round(s.score::numeric, 1)::float AS score",
+        return ("round(s.total::numeric, 1)::float AS score",
                 "LEFT JOIN current_plot_score s ON s.plot_id = p.id AND s.profile = :profile")
     return "NULL::float AS score", ""
 
@@ -186,7 +186,7 @@ def search_plots(conn: Connection, filters: PlotFilters,
     }
     joins = f"{features.PLOT_JOINS} LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
     total = conn.execute(text(f"SELECT count(*) {joins} {where}"), params).scalar_one()
-    order = "s.score DESC NULLS LAST, p.area_m2 DESC" if score_join else "p.area_m2 DESC"
+    order = "s.total DESC NULLS LAST, p.area_m2 DESC" if score_join else "p.area_m2 DESC"
     rows = conn.execute(text(f"""
         SELECT {features.PLOT_PUBLIC_COLUMNS}, round(pp.motorway_km::numeric, 2)::float AS motorway_km,
                ST_Y(ST_Transform(ST_PointOnSurface(p.boundary), 4326)) AS lat,
