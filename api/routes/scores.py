@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
@@ -17,6 +18,7 @@ from locations.errors import Forbidden
 from locations.standard import DEFAULT_STANDARD, find_standard
 
 router = APIRouter(tags=["scoring"])
+logger = logging.getLogger("locations.api")
 
 ProfileQuery = Annotated[
     str, Query(description="Profile: manufacturing, logistics, services, technology",
@@ -50,8 +52,8 @@ def _execute_quietly(engine: Engine, run_id: int) -> None:
     # The failure is stored on the run (status 'failed', error); the client polls for it.
     try:
         scoring.execute_run(engine, run_id)
-    except Exception:  # noqa: BLE001 - recorded on the run by execute_run
-        pass
+    except Exception:
+        logger.exception("scoring run %s failed", run_id)
 
 
 @router.post("/scores/runs", status_code=202, summary="Start a scoring run (agency, admin)")
