@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import shapely
+from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
-from locations import features
+from locations import features, search
 from locations.errors import InvalidInput
 from locations.geojson import feature_collection, geometry_sql
 from locations.tiles import scores_available
@@ -162,38 +165,41 @@ def zone_plots(conn: Connection, zone_id: int, profile: str | None = None) -> di
 
 def search_plots(conn: Connection, filters: PlotFilters,
                  limit: int = SEARCH_PAGE_LIMIT) -> tuple[dict[str, Any], int]:
-    """Plots matching ``filters`` (largest first) and how many match in all.
+    """Plots matching ``filters`` (largest first) and how many match in all, by the plot search
+    itself (``locations.search``), so the page and GET /plots always agree.
 
     Raises:
-        InvalidInput: a filter that cannot be right (negative area, unknown status ...).
+        InvalidInput: a filter that cannot hold (negative area, unknown region or status ...).
     """
     filters.check()
-    score_column, score_join = _score_sql(conn, filters.profile)
-    where = """
-        WHERE p.retired_at IS NULL
-          AND (CAST(:region AS text) IS NULL OR r.code = :region)
-          AND (CAST(:min_area AS float) IS NULL OR p.area_m2 >= :min_area)
-          AND (CAST(:max_area AS float) IS NULL OR p.area_m2 <= :max_area)
-          AND (CAST(:statuses AS text[]) IS NULL OR p.status = ANY(CAST(:statuses AS text[])))
-          AND (CAST(:min_power AS float) IS NULL OR coalesce(p.power_mw, z.power_mw) >= :min_power)
-          AND (CAST(:max_motorway AS float) IS NULL OR pp.motorway_km <= :max_motorway)
-    """
-    params = {
-        "region": filters.region or None, "min_area": filters.min_area_m2,
-        "max_area": filters.max_area_m2, "statuses": filters.status or None,
-        "min_power": filters.min_power_mw, "max_motorway": filters.max_motorway_km,
-        "profile": filters.profile, "limit": limit,
-    }
-    joins = f"{features.PLOT_JOINS} LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
-    total = conn.execute(text(f"SELECT count(*) {joins} {where}"), params).scalar_one()
-    order = "s.total DESC NULLS LAST, p.area_m2 DESC" if score_join else "p.area_m2 DESC"
-    rows = conn.execute(text(f"""
-        SELECT {features.PLOT_PUBLIC_COLUMNS}, round(pp.motorway_km::numeric, 2)::float AS motorway_km,
-               ST_Y(ST_Transform(ST_PointOnSurface(p.boundary), 4326)) AS lat,
-               ST_X(ST_Transform(ST_PointOnSurface(p.boundary), 4326)) AS lon,
-               {score_column}, {geometry_sql("p.boundary")} AS geometry
-        {joins} {score_join} {where}
-        ORDER BY {order}, p.id
-        LIMIT :limit
-    """), params).mappings()
-    return feature_collection(rows), total
+    try:
+        query = search.PlotFilter(
+            region=[filters.region] if filters.region else [], status=filters.status,
+            min_area_m2=filters.min_area_m2, max_area_m2=filters.max_area_m2,
+            min_power_mw=filters.min_power_mw, max_motorway_km=filters.max_motorway_km,
+            sort="-area", limit=limit, count=True, distances=True,
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInput(".".join(str(p) for p in error["loc"]) or "filters", error["msg"]) from None
+    results = search.search_plots(conn, query)
+    plots = results["features"]
+    if plots:
+        # A point inside each plot for its marker, computed once for the page in one call.
+        shapes = shapely.from_geojson([json.dumps(plot["geometry"]) for plot in plots])
+        points = shapely.point_on_surface(shapes)
+        for plot, x, y in zip(plots, shapely.get_x(points), shapely.get_y(points), strict=True):
+            plot["properties"]["lon"], plot["properties"]["lat"] = float(x), float(y)
+    scores = _plot_scores(conn, [plot["id"] for plot in plots], filters.profile)
+    for plot in plots:
+        plot["properties"]["score"] = scores.get(plot["id"])
+    return results, results.get("numberMatched", len(plots))
+
+
+def _plot_scores(conn: Connection, plot_ids: list[int], profile: str | None) -> dict[int, float]:
+    if not profile or not plot_ids or not scores_available(conn):
+        return {}
+    return dict(conn.execute(text("""
+        SELECT plot_id, round(total::numeric, 1)::float FROM current_plot_score
+        WHERE profile = :profile AND plot_id = ANY(CAST(:ids AS bigint[]))
+    """), {"profile": profile, "ids": plot_ids}).all())

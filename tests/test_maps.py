@@ -1,0 +1,155 @@
+"""Map pages over HTTP (no browser): no CDN, languages, formats, errors, standalone export, page weight."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from maps.i18n import format_date, format_number, negotiate
+
+PAGES = ["/", "/maps/overview", "/maps/compare", "/maps/search?region=SI042&status=available"]
+
+
+class Resources(HTMLParser):
+    """Every URL the page would load: script src, link href, img src."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and attrs.get("src"):
+            self.urls.append(attrs["src"])
+        if tag == "link" and attrs.get("href"):
+            self.urls.append(attrs["href"])
+        if tag == "img" and attrs.get("src"):
+            self.urls.append(attrs["src"])
+
+
+def resources(html: str) -> list[str]:
+    parser = Resources()
+    parser.feed(html)
+    return parser.urls
+
+
+@pytest.fixture(scope="module")
+def hrastje_id(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id FROM zone WHERE name = 'PC Hrastje'")).scalar_one()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_load_only_the_platforms_own_assets_and_every_one_exists(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    urls = resources(response.text)
+    assert urls
+    for url in urls:
+        if url.startswith("data:"):
+            continue
+        assert url.startswith("/static/"), url
+        assert client.get(url).status_code == 200, url
+    assert not re.search(r"(cdn\.jsdelivr|cdnjs|unpkg|code\.jquery|bootstrapcdn)", response.text)
+
+
+def test_the_zone_page_shows_the_zones_facts_and_links_nothing_external(client, hrastje_id, engine):
+    response = client.get(f"/maps/zones/{hrastje_id}?lang=en")
+    assert response.status_code == 200
+    with engine.connect() as conn:
+        zone = conn.execute(text("SELECT name, manager_email FROM zone WHERE id = :id"),
+                            {"id": hrastje_id}).mappings().one()
+        refs = conn.execute(text("SELECT cadastral_ref FROM plot WHERE zone_id = :id"),
+                            {"id": hrastje_id}).scalars().all()
+    assert zone["name"] in response.text
+    assert zone["manager_email"] in response.text
+    for ref in refs:
+        assert ref in response.text
+    assert all(u.startswith(("/static/", "data:")) for u in resources(response.text))
+
+
+def test_an_unknown_zone_is_a_404(client):
+    assert client.get("/maps/zones/999999").status_code == 404
+
+
+def test_search_filters_that_cannot_hold_are_refused_naming_them(client):
+    assert client.get("/maps/search?min_area_m2=-5").status_code == 422
+    response = client.get("/maps/search?min_area_m2=5000&max_area_m2=100")
+    assert response.status_code == 400 and response.json()["field"] == "max_area_m2"
+    response = client.get("/maps/search?status=gone")
+    assert response.status_code == 400 and response.json()["field"] == "status"
+
+
+def test_language_comes_from_the_query_then_accept_language(client):
+    german = client.get("/", headers={"Accept-Language": "de-AT,de;q=0.9,en;q=0.5"})
+    assert '<html lang="de">' in german.text and "Grundstück finden" in german.text
+    slovenian = client.get("/?lang=sl", headers={"Accept-Language": "de"})
+    assert '<html lang="sl">' in slovenian.text and "Poišči zemljišče" in slovenian.text
+    unknown = client.get("/", headers={"Accept-Language": "fr"})
+    assert '<html lang="en">' in unknown.text
+    assert client.get("/?lang=xx").status_code == 422
+
+
+def test_numbers_and_dates_are_written_the_way_each_language_reads_them():
+    assert format_number(1234567.891, "en", 1) == "1,234,567.9"
+    assert format_number(1234567.891, "sl", 1) == "1.234.567,9"
+    assert format_number(1234567.891, "de", 1) == "1.234.567,9"
+    assert format_number(None, "de") == "–"
+    assert format_date("2026-10-01", "en") == "1 Oct 2026"
+    assert format_date("2026-10-01", "sl") == "1. 10. 2026"
+    assert format_date("2026-10-01", "de") == "01.10.2026"
+    assert negotiate(None, "sl-SI, en;q=0.8") == "sl"
+    assert negotiate(None, "en;q=0.2, de;q=0.9") == "de"
+    assert negotiate("DE", None) == "de"
+
+
+def test_the_zone_page_formats_its_area_per_language(client, hrastje_id, engine):
+    with engine.connect() as conn:
+        area_m2 = conn.execute(text("SELECT area_m2 FROM zone WHERE id = :id"),
+                               {"id": hrastje_id}).scalar_one()
+    hectares = area_m2 / 10_000
+    english = f"{hectares:,.1f} ha"
+    german = english.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    assert english in client.get(f"/maps/zones/{hrastje_id}?lang=en").text
+    assert german in client.get(f"/maps/zones/{hrastje_id}?lang=de").text
+
+
+def test_the_overview_weighs_well_under_a_megabyte(client):
+    response = client.get("/maps/overview")
+    weight = len(response.content) + sum(
+        len(client.get(url).content) for url in resources(response.text) if url.startswith("/static/"))
+    assert weight < 1_000_000
+
+
+def test_map_export_writes_a_standalone_file_with_everything_inlined(engine, hrastje_id, tmp_path,
+                                                                     monkeypatch):
+    from locations.cli import app
+    from locations.db import get_engine
+    from locations.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        runner = CliRunner()
+        for args, expected in ((["zone", str(hrastje_id)], "PC Hrastje"),
+                               (["overview"], "PC Tezno"),
+                               (["search", "--region", "SI042", "--status", "available"], "IC Trata")):
+            out = tmp_path / f"{args[0]}.html"
+            result = runner.invoke(app, ["map", "export", *args, "-o", str(out), "--lang", "sl"])
+            assert result.exit_code == 0, result.output
+            html = out.read_text(encoding="utf-8")
+            assert expected in html
+            assert resources(html) == [] or all(u.startswith("data:") for u in resources(html))
+            assert "L.map(" in html and "/static/" not in html
+        missing = runner.invoke(app, ["map", "export", "zone", "999999", "-o", str(tmp_path / "x.html")])
+        assert missing.exit_code == 1
+        assert "999999" in missing.output
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
