@@ -265,6 +265,8 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | No
             raise InvalidInput("region", f"unknown region; known: {codes.scalar_one()}")
         clauses.append("r.code LIKE ANY (CAST(:region_patterns AS text[]))")
     if filters.municipality:
+        if any("\x00" in m for m in filters.municipality):
+            raise InvalidInput("municipality", "must not contain NUL characters")
         ids = [int(m) for m in filters.municipality if m.strip().isdigit()]
         names = [m.strip().lower() for m in filters.municipality]
         found = conn.execute(
