@@ -1,0 +1,147 @@
+"""The shipped sample files of each source layout import to the right places."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from sqlalchemy import Engine, text
+
+from locations.importer import import_file
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+# Zones the sample squares were drawn in (data/samples/build_samples.py, SAMPLES_AT).
+GENERIC_ZONES = {
+    "SAMPLE-1/1": "PC Hrastje", "SAMPLE-2/1": "IC Trata", "SAMPLE-3/1": "PC Tezno",
+    "SAMPLE-4/1": "Cargo Center Graz", "SAMPLE-5/1": "Impulspark Lang-Lebring",
+}
+
+
+def _expected_centroids(path: Path, key: str, layer: str | None = None) -> dict[str, tuple[float, float]]:
+    """Centroids in EPSG:3035 worked out with pyproj from the file itself."""
+    frame = gpd.read_file(path, layer=layer).to_crs(3035)
+    centroids = frame.geometry.centroid
+    return {str(k): (c.x, c.y) for k, c in zip(frame[key], centroids, strict=True)}
+
+
+def _stored(engine: Engine, refs: list[str]) -> dict[str, dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            """
+            SELECT p.cadastral_ref, z.name AS zone, p.status, p.price_eur_m2, p.country,
+                   ST_X(ST_Centroid(p.boundary)) AS x, ST_Y(ST_Centroid(p.boundary)) AS y,
+                   p.area_m2
+            FROM plot p JOIN zone z ON z.id = p.zone_id WHERE p.cadastral_ref = ANY(:refs)
+            """
+        ), {"refs": refs}).mappings().all()
+    return {r["cadastral_ref"]: dict(r) for r in rows}
+
+
+@pytest.mark.parametrize("name, crs", [
+    ("plots-generic.geojson", None),
+    ("plots-generic.gpkg", None),
+    ("plots-generic.fgb", None),
+    ("plots-wkt.csv", "EPSG:4326"),
+])
+def test_generic_layout_lands_in_its_zones_in_every_format(fresh_engine: Engine, name: str,
+                                                           crs: str | None) -> None:
+    report = import_file(fresh_engine, "plots", SAMPLES / name, crs=crs)
+    assert report.written and not report.problems
+    assert report.created == 5
+    stored = _stored(fresh_engine, list(GENERIC_ZONES))
+    assert {ref: row["zone"] for ref, row in stored.items()} == GENERIC_ZONES
+    assert stored["SAMPLE-3/1"]["status"] == "available"
+    assert float(stored["SAMPLE-4/1"]["price_eur_m2"]) == 160.0
+    assert stored["SAMPLE-4/1"]["country"] == "AT"
+    # 40 m squares: 1600 m² whatever CRS the file was in.
+    for row in stored.values():
+        assert row["area_m2"] == pytest.approx(1600, rel=0.01)
+
+
+def test_gurs_parcels_in_d96tm_land_at_their_positions(fresh_engine: Engine) -> None:
+    path = SAMPLES / "gurs-parcels-3794.zip"
+    report = import_file(fresh_engine, "plots", path, mapping="gurs-parcels")
+    assert report.srid == 3794 and report.created == 3, report.describe_problems()
+    frame = gpd.read_file(path)
+    refs = [f"{ko}-{parcel}" for ko, parcel in zip(frame["KO_ID"], frame["ST_PARCELE"], strict=True)]
+    assert refs == ["2105-901/1", "2031-77/3", "678-1502"]
+    expected = dict(zip(refs, _expected_centroids(path, "ST_PARCELE").values(), strict=True))
+    stored = _stored(fresh_engine, refs)
+    for ref, (x, y) in expected.items():
+        assert stored[ref]["x"] == pytest.approx(x, abs=0.5)
+        assert stored[ref]["y"] == pytest.approx(y, abs=0.5)
+    # No zone column: each parcel goes to the zone it lies in.
+    assert [stored[r]["zone"] for r in refs] == ["PC Hrastje", "IC Trata", "PC Tezno"]
+
+
+def test_bev_parcels_in_mgi_m34_land_at_their_positions(fresh_engine: Engine) -> None:
+    path = SAMPLES / "bev-parcels-31259.gpkg"
+    report = import_file(fresh_engine, "plots", path, mapping="bev-parcels")
+    assert report.srid == 31259 and report.created == 2, report.describe_problems()
+    expected = _expected_centroids(path, "GNR")
+    stored = _stored(fresh_engine, ["63283-512/3", "66132-88"])
+    # MGI -> ETRS89 is a datum shift; PROJ's choices may differ by a little, never by metres.
+    for ref, gnr in (("63283-512/3", "512/3"), ("66132-88", "88")):
+        assert stored[ref]["x"] == pytest.approx(expected[gnr][0], abs=3)
+        assert stored[ref]["y"] == pytest.approx(expected[gnr][1], abs=3)
+    assert stored["63283-512/3"]["zone"] == "Cargo Center Graz"
+    assert stored["66132-88"]["zone"] == "Impulspark Lang-Lebring"
+    assert {row["country"] for row in stored.values()} == {"AT"}
+
+
+def test_official_boundary_layouts_import(fresh_engine: Engine) -> None:
+    cases = [
+        ("municipalities", "gurs-municipalities.gpkg", "gurs-municipalities"),
+        ("municipalities", "statistik-austria-gemeinden.gpkg", "statistik-austria-gemeinden"),
+        ("regions", "statistik-austria-bezirke.gpkg", "statistik-austria-bezirke"),
+        ("regions", "gurs-regions.gpkg", "gurs-regions"),
+        ("regions", "gisco-nuts.geojson", "gisco-nuts"),
+    ]
+    for target, name, mapping in cases:
+        report = import_file(fresh_engine, target, SAMPLES / name, mapping=mapping)
+        assert report.written and not report.problems, (name, report.describe_problems())
+    with fresh_engine.connect() as conn:
+        municipalities = dict(conn.execute(text(
+            "SELECT m.code || ' ' || m.name, r.code FROM municipality m "
+            "JOIN region r ON r.id = m.region_id WHERE m.code IN ('082', '60625')"
+        )).all())
+        regions = dict(conn.execute(text(
+            "SELECT code, name || ' ' || country FROM region WHERE code IN ('AT601', 'AT22', 'AT221', 'SI042')"
+        )).all())
+        gorenjska_km2 = conn.execute(text(
+            "SELECT ST_Area(boundary) / 1e6 FROM region WHERE code = 'SI042'")).scalar_one()
+    assert municipalities == {"082 Naklo": "SI042", "60625 Kalsdorf bei Graz": "AT221"}
+    # Level 2 (AT22) is filtered out by the GISCO mapping; the rest are updated or created.
+    assert regions == {"AT601": "Graz(Stadt) AT", "AT221": "Graz AT", "SI042": "Gorenjska SI"}
+    assert gorenjska_km2 == pytest.approx(40 * 40, rel=0.01)
+
+
+def test_points_from_lonlat_tables_and_areas_from_geojson(fresh_engine: Engine) -> None:
+    for name in ("infrastructure-lonlat.csv", "infrastructure-lonlat.xlsx"):
+        report = import_file(fresh_engine, "infrastructure", SAMPLES / name)
+        assert report.created == 2, report.describe_problems()
+    report = import_file(fresh_engine, "constraints", SAMPLES / "constraints-generic.geojson")
+    assert report.created == 1
+    with fresh_engine.connect() as conn:
+        lonlat = conn.execute(text(
+            "SELECT ST_X(ST_Transform(geom, 4326)), ST_Y(ST_Transform(geom, 4326)) "
+            "FROM infrastructure WHERE name = 'Tezno (sample)'")).one()
+        constraint = conn.execute(text(
+            "SELECT kind, severity FROM constraint_area WHERE name = 'Kokra at Hrastje (sample)'")).one()
+    assert lonlat[0] == pytest.approx(15.6712, abs=1e-7)
+    assert lonlat[1] == pytest.approx(46.5309, abs=1e-7)
+    assert tuple(constraint) == ("flood_risk", "medium")
+
+
+def test_importing_again_changes_nothing_and_audits_once(fresh_engine: Engine) -> None:
+    path = SAMPLES / "plots-generic.gpkg"
+    first = import_file(fresh_engine, "plots", path, actor="tester")
+    second = import_file(fresh_engine, "plots", path, actor="tester")
+    assert (first.created, second.created, second.updated, second.unchanged) == (5, 0, 0, 5)
+    with fresh_engine.connect() as conn:
+        events = conn.execute(text(
+            "SELECT e.action, e.actor, e.old_values, e.new_values->>'status' FROM plot_event e "
+            "JOIN plot p ON p.id = e.plot_id WHERE p.cadastral_ref = 'SAMPLE-2/1'")).all()
+    assert events == [("import", "tester", None, "reserved")]
