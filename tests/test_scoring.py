@@ -25,8 +25,8 @@ from sqlalchemy import Engine, text
 
 from locations.errors import InvalidInput
 from locations.scoring import explain_plot, explain_zone, rankings, run_scoring
-from locations.standard import load_standard
 from locations.settings import PROJECT_ROOT
+from locations.standard import load_standard
 
 X0, Y0 = 4_700_000.0, 2_600_000.0
 AS_OF = dt.date(2026, 6, 30)
