@@ -1,0 +1,93 @@
+"""GET /zones: filters and per-zone aggregates, checked against sums worked out here from raw rows."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import pytest
+import shapely
+from sqlalchemy import Engine, text
+
+
+@pytest.fixture(scope="module")
+def zones(engine: Engine) -> dict[int, dict]:
+    with engine.connect() as conn:
+        zone_rows = conn.execute(text(
+            "SELECT z.id, z.kind, m.name AS municipality, r.code AS region "
+            "FROM zone z JOIN municipality m ON m.id = z.municipality_id "
+            "JOIN region r ON r.id = m.region_id")).mappings().all()
+        plot_rows = conn.execute(text(
+            "SELECT zone_id, status, ST_AsBinary(boundary) AS wkb FROM plot "
+            "WHERE retired_at IS NULL")).mappings().all()
+    result = {row["id"]: dict(row) | {"by_status": Counter(), "area": defaultdict(float)}
+              for row in zone_rows}
+    for row in plot_rows:
+        zone = result[row["zone_id"]]
+        zone["by_status"][row["status"]] += 1
+        zone["area"][row["status"]] += shapely.from_wkb(bytes(row["wkb"])).area
+    return result
+
+
+def test_every_zone_with_its_aggregates(client, zones):
+    body = client.get("/zones").json()
+    assert {f["id"] for f in body["features"]} == set(zones)
+    for feature in body["features"]:
+        zone, properties = zones[feature["id"]], feature["properties"]
+        total = sum(zone["area"].values())
+        assert properties["plot_count"] == sum(zone["by_status"].values())
+        assert properties["plots_by_status"] == dict(zone["by_status"])
+        assert properties["plot_area_m2"] == pytest.approx(total, abs=0.2)
+        assert properties["available_area_m2"] == pytest.approx(zone["area"]["available"], abs=0.2)
+        if total:
+            taken = zone["area"]["sold"] + zone["area"]["occupied"]
+            assert properties["occupancy_share"] == pytest.approx(taken / total, abs=1e-4)
+        assert feature["geometry"]["type"] == "MultiPolygon"
+
+
+@pytest.mark.parametrize(("params", "predicate"), [
+    ({"region": "SI032"}, lambda z: z["region"] == "SI032"),
+    ({"region": "AT22"}, lambda z: z["region"].startswith("AT22")),
+    ({"municipality": "Kranj"}, lambda z: z["municipality"] == "Kranj"),
+    ({"kind": "logistics"}, lambda z: z["kind"] == "logistics"),
+    ({"min_available_area_m2": 50000}, lambda z: z["area"]["available"] >= 50000),
+])
+def test_zone_filters(client, zones, params, predicate):
+    expected = {zone_id for zone_id, zone in zones.items() if predicate(zone)}
+    assert 0 < len(expected) < len(zones)
+    found = {f["id"] for f in client.get("/zones", params=params).json()["features"]}
+    assert found == expected
+
+
+def test_has_available_tells_zones_with_free_land_from_full_ones(fresh_client, fresh_engine):
+    with fresh_engine.begin() as conn:
+        full = conn.execute(text("SELECT min(zone_id) FROM plot")).scalar_one()
+        conn.execute(text("UPDATE plot SET status = 'occupied' WHERE zone_id = :z"), {"z": full})
+        with_free = set(conn.execute(text(
+            "SELECT DISTINCT zone_id FROM plot WHERE status = 'available'")).scalars())
+        every = set(conn.execute(text("SELECT id FROM zone")).scalars())
+    assert full not in with_free and with_free
+    found = {f["id"] for f in fresh_client.get("/zones", params={"has_available": "true"}).json()[
+        "features"]}
+    assert found == with_free
+    none_free = fresh_client.get("/zones", params={"has_available": "false"}).json()["features"]
+    assert {f["id"] for f in none_free} == every - with_free
+    full_zone = next(f for f in none_free if f["id"] == full)["properties"]
+    assert full_zone["available_area_m2"] == 0 and full_zone["occupancy_share"] == 1
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"kind": "castle"}, "kind"), ({"region": "Styria"}, "region"), ({"colour": "red"}, "colour"),
+    ({"min_available_area_m2": "-5"}, "min_available_area_m2"), ({"has_available": "perhaps"},
+                                                                  "has_available"),
+])
+def test_bad_zone_parameters(client, params, field):
+    response = client.get("/zones", params=params)
+    assert response.status_code in (400, 422)
+    assert field in response.json()["detail"]
+
+
+def test_one_zone_keeps_its_etag(client, zones):
+    zone_id = min(zones)
+    response = client.get(f"/zones/{zone_id}")
+    assert response.status_code == 200
+    assert response.headers["ETag"] == f'"{response.json()["properties"]["version"]}"'
