@@ -78,7 +78,12 @@ def test_an_unknown_zone_is_a_404(client):
 
 
 def test_search_filters_that_cannot_hold_are_refused_naming_them(client):
-    assert client.get("/maps/search?min_area_m2=-5").status_code == 422
+    response = client.get("/maps/search?min_area_m2=-5")
+    assert response.status_code == 400 and response.json()["field"] == "min_area_m2"
+    response = client.get("/maps/search?max_motorway_km=near")
+    assert response.status_code == 400 and response.json()["field"] == "max_motorway_km"
+    # Fields left empty in the form mean "no limit".
+    assert client.get("/maps/search?min_area_m2=&max_area_m2=&min_power_mw=").status_code == 200
     response = client.get("/maps/search?min_area_m2=5000&max_area_m2=100")
     assert response.status_code == 400 and response.json()["field"] == "max_area_m2"
     response = client.get("/maps/search?status=gone")

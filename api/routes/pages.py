@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -10,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import ConnectionDep
 from locations import features
+from locations.errors import InvalidInput
 from locations.tiles import scores_available
 from maps import queries
 from maps.assets import NODE_MODULES, STATIC_DIR, STATIC_URL, VENDOR_URL
@@ -31,6 +33,27 @@ Basemap = Annotated[
     Literal["osm"] | None,
     Query(description="Draw an internet base map under the data (off by default: works offline)"),
 ]
+
+
+#: A number typed into the search form: a browser sends a field left empty as "".
+FormNumber = Annotated[str | None, Query(description="A number; empty means no limit")]
+
+
+def _number(field: str, value: str | None) -> float | None:
+    """The form field as a number, None when left empty.
+
+    Raises:
+        InvalidInput: not a number, or negative.
+    """
+    if value is None or not value.strip():
+        return None
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        raise InvalidInput(field, f"{value!r} is not a number") from None
+    if not math.isfinite(number) or number < 0:
+        raise InvalidInput(field, "must be a number of 0 or more")
+    return number
 
 
 def _page(request: Request, lang: str | None, accept_language: str | None) -> PageContext:
@@ -105,11 +128,11 @@ def search_page(
     request: Request,
     conn: ConnectionDep,
     region: Annotated[str | None, Query(description="Region code, e.g. SI042")] = None,
-    min_area_m2: Annotated[float | None, Query(ge=0)] = None,
-    max_area_m2: Annotated[float | None, Query(ge=0)] = None,
+    min_area_m2: FormNumber = None,
+    max_area_m2: FormNumber = None,
     status: Annotated[list[str] | None, Query(description="Availability statuses")] = None,
-    min_power_mw: Annotated[float | None, Query(ge=0)] = None,
-    max_motorway_km: Annotated[float | None, Query(ge=0)] = None,
+    min_power_mw: FormNumber = None,
+    max_motorway_km: FormNumber = None,
     profile: Annotated[str | None, Query()] = None,
     basemap: Basemap = None,
     lang: Lang = None,
@@ -117,8 +140,10 @@ def search_page(
 ) -> HTMLResponse:
     page = _page(request, lang, accept_language)
     filters = queries.PlotFilters(
-        region=region or None, min_area_m2=min_area_m2, max_area_m2=max_area_m2,
-        status=status or [], min_power_mw=min_power_mw, max_motorway_km=max_motorway_km,
+        region=region or None, min_area_m2=_number("min_area_m2", min_area_m2),
+        max_area_m2=_number("max_area_m2", max_area_m2), status=status or [],
+        min_power_mw=_number("min_power_mw", min_power_mw),
+        max_motorway_km=_number("max_motorway_km", max_motorway_km),
         profile=profile or None,
     )
     results, total = queries.search_plots(conn, filters)

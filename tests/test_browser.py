@@ -1,0 +1,218 @@
+"""The map pages in a real headless Chromium (Debian's, via Playwright), served by uvicorn on loopback.
+
+Every page must load with no console error, no failed request to the platform
+and no request to any other host. Screenshots go to ``artifacts/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, sync_playwright
+from sqlalchemy import text
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def server(engine) -> Iterator[str]:
+    """The platform on a free loopback port, over the shared demo database."""
+    from api.app import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@dataclass
+class Watch:
+    """What a page did: console errors, failed platform requests, requests elsewhere."""
+
+    base: str
+    console_errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    tiles: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        assert self.console_errors == []
+        assert self.failed == []
+        assert self.foreign == []
+
+
+@pytest.fixture
+def page(browser, server) -> Iterator[tuple[Page, Watch]]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    watch = Watch(server)
+    host = urlparse(server).netloc
+
+    def on_request(request):
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob"):
+            return
+        if url.netloc != host:
+            watch.foreign.append(request.url)
+        if "/tiles/" in url.path:
+            watch.tiles.append(request.url)
+
+    def on_response(response):
+        if urlparse(response.url).netloc == host and response.status >= 400:
+            watch.failed.append(f"{response.status} {response.url}")
+
+    tab.on("console", lambda m: watch.console_errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: watch.console_errors.append(str(e)))
+    tab.on("request", on_request)
+    tab.on("response", on_response)
+    tab.on("requestfailed", lambda r: watch.failed.append(f"failed {r.url}"))
+    yield tab, watch
+    context.close()
+
+
+def shoot(tab: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def open_page(tab: Page, url: str) -> None:
+    tab.goto(url)
+    tab.wait_for_load_state("networkidle")
+
+
+def map_name(tab: Page) -> str:
+    return tab.evaluate("document.querySelector('.folium-map').id")
+
+
+@pytest.fixture(scope="module")
+def hrastje(engine) -> dict:
+    with engine.connect() as conn:
+        zone_id = conn.execute(text("SELECT id FROM zone WHERE name = 'PC Hrastje'")).scalar_one()
+        plots = conn.execute(text("""
+            SELECT p.id, p.cadastral_ref,
+                   ST_Y(ST_Transform(ST_PointOnSurface(p.boundary), 4326)) AS lat,
+                   ST_X(ST_Transform(ST_PointOnSurface(p.boundary), 4326)) AS lon
+            FROM plot p WHERE p.zone_id = :zone AND p.retired_at IS NULL ORDER BY p.area_m2 DESC
+        """), {"zone": zone_id}).mappings().all()
+    return {"id": zone_id, "plots": [dict(p) for p in plots]}
+
+
+@pytest.mark.parametrize("name, path", [
+    ("start", "/"),
+    ("overview", "/maps/overview"),
+    ("compare", "/maps/compare"),
+    ("search", "/maps/search?region=SI032&status=available"),
+])
+def test_each_page_loads_cleanly_from_the_platform_alone(page, server, name, path):
+    tab, watch = page
+    open_page(tab, server + path)
+    shoot(tab, name)
+    watch.check()
+    if name != "start":
+        assert tab.locator(".folium-map .leaflet-pane").count() > 0
+
+
+def test_the_zone_page_draws_every_plot_and_a_click_opens_its_popup(page, server, hrastje):
+    tab, watch = page
+    open_page(tab, f"{server}/maps/zones/{hrastje['id']}?lang=en")
+    assert tab.locator("path.plot").count() == len(hrastje["plots"])
+    largest = hrastje["plots"][0]
+    name = map_name(tab)
+    point = tab.evaluate(
+        f"(() => {{ const p = window['{name}'].latLngToContainerPoint([{largest['lat']}, {largest['lon']}]);"
+        " return [p.x, p.y]; })()"
+    )
+    box = tab.locator(".folium-map").bounding_box()
+    tab.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    popup = tab.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    assert largest["cadastral_ref"] in popup.inner_text()
+    shoot(tab, "zone_popup")
+    watch.check()
+
+
+def test_the_search_form_returns_the_same_plots_as_the_api(page, server, client):
+    tab, watch = page
+    open_page(tab, f"{server}/?lang=en")
+    tab.select_option("select[name=region]", "SI042")
+    tab.fill("input[name=min_area_m2]", "5000")
+    tab.fill("input[name=max_motorway_km]", "10")
+    tab.check("input[name=status][value=available]")
+    tab.check("input[name=status][value=reserved]")
+    tab.click("form.search button[type=submit]")
+    tab.wait_for_load_state("networkidle")
+    assert "/maps/search?" in tab.url
+    shoot(tab, "search_results")
+    shown = set(tab.locator("table#results tbody tr td:first-child").all_inner_texts())
+    api = client.get("/plots", params={
+        "region": "SI042", "min_area_m2": 5000, "max_motorway_km": 10,
+        "status": ["available", "reserved"], "limit": 1000,
+    })
+    assert api.status_code == 200
+    expected = {f["properties"]["cadastral_ref"] for f in api.json()["features"]}
+    assert expected, "the demo has plots matching these filters"
+    assert shown == expected
+    assert tab.locator("path.result").count() == len(expected)
+    shoot(tab, "search_results")
+    watch.check()
+
+
+def test_the_language_switch_changes_the_labels(page, server, hrastje):
+    tab, watch = page
+    open_page(tab, f"{server}/maps/zones/{hrastje['id']}?lang=en")
+    assert tab.locator("aside h2").first.inner_text() == "Facts"
+    tab.click("nav.languages a[data-lang=de]")
+    tab.wait_for_load_state("networkidle")
+    assert tab.locator("html").get_attribute("lang") == "de"
+    assert tab.locator("aside h2").first.inner_text() == "Fakten"
+    assert "Verfügbarkeit der Grundstücke" in tab.locator(".map-legend").inner_text()
+    tab.click("nav.languages a[data-lang=sl]")
+    tab.wait_for_load_state("networkidle")
+    assert tab.locator("aside h2").first.inner_text() == "Podatki"
+    shoot(tab, "zone_sl")
+    watch.check()
+
+
+def test_zooming_in_on_the_overview_draws_plots_from_vector_tiles(page, server, hrastje):
+    tab, watch = page
+    open_page(tab, f"{server}/maps/overview?lang=en")
+    largest = hrastje["plots"][0]
+    name = map_name(tab)
+    tab.evaluate(f"window['{name}'].setView([{largest['lat']}, {largest['lon']}], 16)")
+    tab.wait_for_load_state("networkidle")
+    tab.wait_for_timeout(500)
+    assert watch.tiles, "the plot layer asked for tiles"
+    assert all("/tiles/plots/16/" in url for url in watch.tiles)
+    # VectorGrid draws each tile as its own SVG; plots inside them are paths.
+    drawn = tab.locator(".leaflet-tile path").count()
+    assert drawn >= 1
+    shoot(tab, "overview_z16")
+    watch.check()
