@@ -74,7 +74,7 @@ def plot_tile_layer(t: Translator, tiles_url: str) -> VectorGridProtobuf:
     colours = ", ".join(f"{status!r}: {colour!r}" for status, colour in STATUS_COLOURS.items())
     options = (
         "{"
-        f"minZoom: {PLOT_TILE_MIN_ZOOM}, maxNativeZoom: 16, interactive: true,"
+        f"minZoom: {PLOT_TILE_MIN_ZOOM}, maxNativeZoom: 16, interactive: true, pane: 'plots',"
         " getFeatureId: function (f) { return f.properties.id !== undefined ? f.properties.id : f.id; },"
         " vectorTileLayerStyles: {"
         f"  plots: function (p) {{ var c = {{{colours}}}[p.status] || '#999';"
@@ -147,6 +147,8 @@ def build_overview(
     ).add_to(folium_map)
 
     if tiles_url:
+        # Plots get a pane above the zones' fill, or the zone colour would wash them out.
+        folium.map.CustomPane("plots", z_index=450).add_to(folium_map)
         plot_tile_layer(t, tiles_url).add_to(folium_map)
 
     low = colours.vmin if values else None
