@@ -36,7 +36,7 @@ Broadband = Literal["none", "basic", "fast", "ftth"]
 ZoneKind = Literal["industrial", "business", "logistics", "technology", "mixed"]
 Sort = Literal[
     "id", "area", "-area", "price", "-price", "distance", "-distance",
-    "last_verified", "-last_verified",
+    "last_verified", "-last_verified", "score", "-score",
 ]
 
 #: Ordered tiers: a minimum ``readiness`` or ``broadband`` admits that tier and better ones.
@@ -79,6 +79,9 @@ def _sort_key(sort: str) -> SortKey:
         return SortKey(f"coalesce(p.price_eur_m2, '{far}'::numeric)", "numeric", descending)
     if name == "last_verified":
         return SortKey(f"coalesce(p.last_verified, '{far.lower()}'::date)", "date", descending)
+    if name == "score":
+        # The plot's current score for the search's profile (view current_plot_score).
+        return SortKey(f"coalesce(cs.total, '{far}'::real)", "real", descending)
     return SortKey(f"coalesce(pp.motorway_km, '{far}'::float8)", "double precision", descending)
 
 
@@ -114,6 +117,8 @@ class PlotFilter(BaseModel):
         None, ge=0, le=100_000, description="With geometry: plots within this many metres of it"
     )
     sort: Sort = "id"
+    profile: str | None = Field(None, description="With sort=score: the scoring profile",
+                                pattern=r"^[a-z][a-z_]*$", max_length=40)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
     count: bool = False
@@ -401,6 +406,12 @@ def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
     distances = filters.wants_distances()
     proximity_join = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id" if (
         distances or key.expression.find("pp.") >= 0) else ""
+    if "cs." in key.expression:
+        if not filters.profile:
+            raise InvalidInput("profile", "sort=score needs a profile, e.g. profile=logistics")
+        proximity_join += (" LEFT JOIN current_plot_score cs"
+                           " ON cs.plot_id = p.id AND cs.profile = :score_profile")
+        params["score_profile"] = filters.profile
     page_where = list(where)
     if filters.cursor:
         after_key, after_id = decode_cursor(filters.cursor, filters.sort)

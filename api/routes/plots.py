@@ -66,6 +66,8 @@ def search_plots(
     bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy (CRS84 unless bbox-crs)")] = None,
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
     sort: Annotated[search.Sort, Query(description="Sort key; '-' for descending")] = "id",
+    profile: Annotated[str | None, Query(description="With sort=score: the scoring profile",
+                                         pattern=r"^[a-z][a-z_]*$", max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = search.DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="From the 'next' link")] = None,
     count: Annotated[bool, Query(description="Count every match (costs a full scan)")] = False,
@@ -84,7 +86,7 @@ def search_plots(
         max_motorway_km=max_motorway_km, max_airport_km=max_airport_km, max_rail_km=max_rail_km,
         max_rail_freight_km=max_rail_freight_km, max_public_transport_km=max_public_transport_km,
         bbox=search.parse_bbox(bbox) if bbox is not None else None, bbox_crs=bbox_crs,
-        sort=sort, limit=limit, cursor=cursor, count=count, distances=distances,
+        sort=sort, profile=profile, limit=limit, cursor=cursor, count=count, distances=distances,
     )
     internal = account is not None and account.sees_internal_fields
     collection = search.search_plots(conn, filters, internal=internal)
