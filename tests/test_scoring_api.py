@@ -215,3 +215,23 @@ def test_cli_run_and_explain(fresh_engine: Engine) -> None:
     unknown = subprocess.run([sys.executable, "-m", "locations.cli", "score", "run", "--profile",
                               "warehousing"], capture_output=True, text=True, env=env, timeout=180, check=False)
     assert unknown.returncode == 1 and "unknown profile 'warehousing'" in unknown.stderr
+
+
+def test_plot_search_sorts_by_score(fresh_client: TestClient, scored: dict[str, str]) -> None:
+    ranked = fresh_client.get("/rankings", params={"profile": "logistics", "region": "SI032",
+                                                   "limit": 1000}).json()["plots"]
+    first_page = fresh_client.get("/plots", params={
+        "sort": "-score", "profile": "logistics", "region": "SI032", "status": "available",
+        "use": "logistics", "limit": 5}).json()
+    # The best available logistics plots of the region, in the ranking's order.
+    assert [f["id"] for f in first_page["features"]] == [p["id"] for p in ranked[:5]]
+    second_page = fresh_client.get(
+        next(link["href"] for link in first_page["links"] if link["rel"] == "next")).json()
+    assert [f["id"] for f in second_page["features"]] == [p["id"] for p in ranked[5:10]]
+    ascending = fresh_client.get("/plots", params={"sort": "score", "profile": "logistics",
+                                                   "region": "SI032", "limit": 1000}).json()
+    scores = {p["id"]: p["score"] for p in ranked}
+    seen = [scores[f["id"]] for f in ascending["features"] if f["id"] in scores]
+    assert seen == sorted(seen)
+    missing = fresh_client.get("/plots", params={"sort": "score"})
+    assert missing.status_code == 400 and missing.json()["field"] == "profile"
