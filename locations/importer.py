@@ -103,6 +103,20 @@ def scope_of(account: Account | None, target_name: str) -> Scope:
     return Scope(region_ids=frozenset(account.region_ids))
 
 
+def _match_field_names(frame: Any, field_names: tuple[str, ...]) -> Any:
+    """Accept fields in any letter case, and as Shapefile's 10-character cut (``cadastral_``)."""
+    renames = {}
+    for name in field_names:
+        if name in frame.columns:
+            continue
+        for column in frame.columns:
+            lowered = str(column).lower()
+            if lowered == name or (len(name) > 10 and lowered == name[:10]):
+                renames[column] = name
+                break
+    return frame.rename(columns=renames) if renames else frame
+
+
 def import_file(
     engine: Engine,
     target_name: str,
@@ -137,7 +151,7 @@ def import_file(
         progress("reading", 0, 1)
     source = read_source(path, layer=layer, crs=crs)
     frame, keep = chosen.apply(source.attributes)
-    frame = frame[keep.to_numpy()]
+    frame = _match_field_names(frame[keep.to_numpy()], spec.field_names)
     wkb = source.wkb[keep.to_numpy()]
     missing = [f.name for f in spec.fields if f.required and f.name not in frame.columns]
     if missing:

@@ -1,0 +1,216 @@
+"""Bad files are refused whole with row-level reasons; --skip-invalid and --make-valid; a killed import changes nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from pyproj import Transformer
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from locations.errors import InvalidInput
+from locations.importer import import_file
+
+TO_LAEA = Transformer.from_crs(4326, 3035, always_xy=True)
+HRASTJE = TO_LAEA.transform(14.3950, 46.2300)  # inside PC Hrastje (Kranj, SI042)
+TEZNO = TO_LAEA.transform(15.6700, 46.5300)  # inside PC Tezno (Maribor, SI032)
+
+
+def _square(x: float, y: float, side: float = 30.0) -> shapely.Polygon:
+    return shapely.box(x, y, x + side, y + side)
+
+
+def _good_rows(n: int = 4) -> list[dict]:
+    x, y = HRASTJE
+    return [
+        {"cadastral_ref": f"TEST-{i}", "zone": "PC Hrastje", "status": "available",
+         "price_eur_m2": 90.0, "geometry": _square(x + 40 * i, y)}
+        for i in range(n)
+    ]
+
+
+def _write(tmp_path: Path, rows: list[dict], name: str = "plots.gpkg", crs: int | None = 3035) -> Path:
+    path = tmp_path / name
+    gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_file(path)
+    return path
+
+
+def _snapshot(engine: Engine) -> tuple:
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT (SELECT count(*) FROM plot), (SELECT count(*) FROM plot_event), "
+            "(SELECT max(updated_at) FROM plot), (SELECT sum(version) FROM plot)")).one()
+
+
+BAD_CASES = {
+    "invalid geometry": (
+        lambda r: r.update(geometry=shapely.Polygon(
+            [(HRASTJE[0], HRASTJE[1]), (HRASTJE[0] + 30, HRASTJE[1] + 30),
+             (HRASTJE[0] + 30, HRASTJE[1]), (HRASTJE[0], HRASTJE[1] + 30)])),
+        "geometry", "invalid geometry: Self-intersection"),
+    "wrong geometry type": (
+        lambda r: r.update(geometry=shapely.Point(HRASTJE)), "geometry",
+        "wrong geometry type POINT, expected Polygon or MultiPolygon"),
+    "empty geometry": (lambda r: r.update(geometry=shapely.Polygon()), "geometry", "empty geometry"),
+    "outside the region": (
+        lambda r: r.update(geometry=_square(*TEZNO)), "geometry", "outside the extent of region SI042"),
+    "required field missing": (lambda r: r.update(cadastral_ref=None), "cadastral_ref",
+                               "required field missing"),
+    "unknown zone": (lambda r: r.update(zone="No Such Zone"), "zone", "unknown zone No Such Zone"),
+    "bad value": (lambda r: r.update(status="for sale"), "status", "not one of"),
+    "negative price": (lambda r: r.update(price_eur_m2=-3.0), "price_eur_m2", "must be greater than 0"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CASES))
+def test_each_bad_row_is_named_and_nothing_is_written(fresh_engine: Engine, tmp_path: Path,
+                                                      case: str) -> None:
+    spoil, field, reason = BAD_CASES[case]
+    rows = _good_rows()
+    spoil(rows[2])
+    path = _write(tmp_path, rows)
+    before = _snapshot(fresh_engine)
+    report = import_file(fresh_engine, "plots", path)
+    assert report.rejected and not report.written
+    assert report.problem_rows == [3]
+    assert any(f == field and reason in r for _, f, r in report.problems), report.problems
+    assert _snapshot(fresh_engine) == before
+
+
+def test_duplicate_keys_name_each_other(fresh_engine: Engine, tmp_path: Path) -> None:
+    rows = _good_rows(5)
+    rows[4]["cadastral_ref"] = rows[1]["cadastral_ref"]
+    report = import_file(fresh_engine, "plots", _write(tmp_path, rows))
+    assert report.rejected
+    assert report.problems == [
+        (2, "cadastral_ref", "duplicate key SI TEST-1 also in row(s) 5"),
+        (5, "cadastral_ref", "duplicate key SI TEST-1 also in row(s) 2"),
+    ]
+
+
+def test_unknown_municipality_for_a_zone(fresh_engine: Engine, tmp_path: Path) -> None:
+    rows = [{"name": "New zone", "municipality": "Atlantis", "kind": "business",
+             "geometry": _square(*HRASTJE, 200)}]
+    report = import_file(fresh_engine, "zones", _write(tmp_path, rows))
+    assert report.problems == [(1, "municipality", "unknown municipality Atlantis")]
+
+
+def test_skip_invalid_loads_the_good_rows_and_reports_the_rest(fresh_engine: Engine,
+                                                               tmp_path: Path) -> None:
+    rows = _good_rows()
+    rows[1]["zone"] = "Nowhere"
+    report = import_file(fresh_engine, "plots", _write(tmp_path, rows), skip_invalid=True)
+    assert report.written and report.created == 3
+    assert report.problems == [(2, "zone", "unknown zone Nowhere")]
+    with fresh_engine.connect() as conn:
+        refs = conn.execute(text(
+            "SELECT cadastral_ref FROM plot WHERE cadastral_ref LIKE 'TEST-%' ORDER BY 1")).scalars().all()
+    assert refs == ["TEST-0", "TEST-2", "TEST-3"]
+
+
+def test_make_valid_repairs_a_bowtie(fresh_engine: Engine, tmp_path: Path) -> None:
+    x, y = HRASTJE
+    rows = _good_rows(1)
+    rows[0]["geometry"] = shapely.Polygon([(x, y), (x + 30, y + 30), (x + 30, y), (x, y + 30)])
+    report = import_file(fresh_engine, "plots", _write(tmp_path, rows), make_valid=True)
+    assert report.created == 1, report.problems
+    with fresh_engine.connect() as conn:
+        area = conn.execute(text("SELECT area_m2 FROM plot WHERE cadastral_ref = 'TEST-0'")).scalar_one()
+    # Two triangles of the bow tie, each a quarter of the 30 m square.
+    assert area == pytest.approx(450, abs=0.01)
+
+
+def test_dry_run_writes_nothing(fresh_engine: Engine, tmp_path: Path) -> None:
+    before = _snapshot(fresh_engine)
+    report = import_file(fresh_engine, "plots", _write(tmp_path, _good_rows()), dry_run=True)
+    assert report.created == 4 and not report.written
+    assert _snapshot(fresh_engine) == before
+
+
+def test_a_file_without_crs_is_refused(fresh_engine: Engine, tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame(_good_rows(), geometry="geometry", crs=None)
+    path = tmp_path / "nocrs.shp"
+    frame.to_file(path)
+    with pytest.raises(InvalidInput, match="pass it with --crs"):
+        import_file(fresh_engine, "plots", path)
+    # Told the CRS, the same file loads.
+    assert import_file(fresh_engine, "plots", path, crs="EPSG:3035").created == 4
+
+
+def test_cli_exits_non_zero_and_names_the_rows(fresh_engine: Engine, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from locations.cli import app
+    from locations.db import get_engine
+    from locations.settings import get_settings
+
+    rows = _good_rows()
+    rows[3]["status"] = "gone"
+    path = _write(tmp_path, rows)
+    monkeypatch.setenv("DATABASE_URL", fresh_engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["import", "plots", str(path)])
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    assert result.exit_code == 1
+    assert "nothing imported" in result.output
+    assert "gone" in result.output
+
+
+def test_an_import_killed_mid_load_changes_nothing(fresh_engine: Engine, tmp_path: Path) -> None:
+    # 40,000 small plots: enough that the load takes a while to catch it in the act.
+    x0, y0 = TEZNO
+    xs = [x0 + (i % 200) * 5.0 for i in range(40_000)]
+    ys = [y0 + (i // 200) * 5.0 for i in range(40_000)]
+    squares = shapely.box(xs, ys, [x + 4 for x in xs], [y + 4 for y in ys])
+    frame = gpd.GeoDataFrame({"cadastral_ref": [f"KILL-{i}" for i in range(40_000)],
+                              "zone": "PC Tezno"}, geometry=squares, crs=3035)
+    path = tmp_path / "many.gpkg"
+    frame.to_file(path)
+    before = _snapshot(fresh_engine)
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "locations.cli", "import", "plots", str(path)],
+        env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    caught = None
+    deadline = time.monotonic() + 120
+    with fresh_engine.connect() as watcher:
+        while time.monotonic() < deadline and process.poll() is None:
+            caught = watcher.execute(text(
+                "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state = 'active' "
+                "AND (query LIKE '%INSERT INTO plot %' OR query LIKE '%import_written%' "
+                "     OR query LIKE '%import_row%')"
+            )).scalar()
+            watcher.commit()  # pg_stat_activity is a snapshot per transaction
+            if caught:
+                break
+            time.sleep(0.01)
+    assert caught, "the import finished before it could be killed: " + (
+        process.stdout.read().decode() if process.poll() is not None else "")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    # The server notices the lost client and rolls back; wait for the CLI's backend to go.
+    with fresh_engine.connect() as watcher:
+        for _ in range(600):
+            busy = watcher.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = 'locations'")).scalar_one()
+            watcher.commit()
+            if busy == 0:
+                break
+            time.sleep(0.1)
+    assert _snapshot(fresh_engine) == before
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM plot WHERE cadastral_ref LIKE 'KILL-%'")).scalar_one() == 0
