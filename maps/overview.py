@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import folium
+from branca.element import MacroElement
 from folium.plugins import VectorGridProtobuf
+from folium.template import Template
 
 from maps.i18n import Translator
 from maps.page import PageContext, render_map, render_page
@@ -86,6 +88,44 @@ def plot_tile_layer(t: Translator, tiles_url: str) -> VectorGridProtobuf:
     return VectorGridProtobuf(tiles_url, name=t("plots"), options=options)
 
 
+class TilePlotPopup(MacroElement):
+    """A popup for plots drawn from vector tiles: cadastral reference, status, area, zone link."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this.layer.get_name() }}.on('click', function (e) {
+            var p = e.layer.properties, labels = {{ this.labels|tojson }};
+            var esc = function (v) { var d = document.createElement('div');
+                                     d.textContent = String(v); return d.innerHTML; };
+            var status = labels.statuses[p.status] || p.status;
+            var area = Number(p.area_m2).toLocaleString({{ this.locale|tojson }}) + ' m²';
+            var html = '<div class="popup"><h3>' + esc(labels.ref + ' ' + p.cadastral_ref) + '</h3>'
+                + '<table><tr><th>' + esc(labels.status) + '</th><td>' + esc(status) + '</td></tr>'
+                + '<tr><th>' + esc(labels.area) + '</th><td>' + esc(area) + '</td></tr>'
+                + (p.score !== undefined ? '<tr><th>' + esc(labels.score) + '</th><td>'
+                   + esc(p.score) + '</td></tr>' : '')
+                + '</table><p><a href="' + labels.zone_url.replace('ZONE', p.zone_id)
+                + '&plot=' + p.id + '">' + esc(labels.open_zone) + ' →</a></p></div>';
+            L.popup().setLatLng(e.latlng).setContent(html).openOn({{ this.layer._parent.get_name() }});
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: VectorGridProtobuf, t: Translator, page: PageContext) -> None:
+        super().__init__()
+        self._name = "TilePlotPopup"
+        self.layer = layer
+        self.locale = {"en": "en-GB", "sl": "sl-SI", "de": "de-AT"}[t.lang]
+        self.labels = {
+            "ref": t("cadastral_ref"), "status": t("status"), "area": t("area"),
+            "score": t("score"), "open_zone": t("open_zone"),
+            "zone_url": page.url("/maps/zones/ZONE"),
+            "statuses": {status: t.value("status", status) for status in STATUS_COLOURS},
+        }
+
+
 def build_overview(
     t: Translator,
     page: PageContext,
@@ -149,7 +189,9 @@ def build_overview(
     if tiles_url:
         # Plots get a pane above the zones' fill, or the zone colour would wash them out.
         folium.map.CustomPane("plots", z_index=450).add_to(folium_map)
-        plot_tile_layer(t, tiles_url).add_to(folium_map)
+        plots = plot_tile_layer(t, tiles_url)
+        plots.add_to(folium_map)
+        TilePlotPopup(plots, t, page).add_to(folium_map)
 
     low = colours.vmin if values else None
     high = colours.vmax if values else None

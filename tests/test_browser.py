@@ -214,5 +214,16 @@ def test_zooming_in_on_the_overview_draws_plots_from_vector_tiles(page, server, 
     # VectorGrid draws each tile as its own SVG; plots inside them are paths.
     drawn = tab.locator(".leaflet-tile path").count()
     assert drawn >= 1
+    # A plot drawn from a tile answers a click with its cadastral reference too.
+    point = tab.evaluate(
+        f"(() => {{ const p = window['{name}'].latLngToContainerPoint([{largest['lat']}, {largest['lon']}]);"
+        " return [p.x, p.y]; })()"
+    )
+    box = tab.locator(".folium-map").bounding_box()
+    tab.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    popup = tab.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    assert largest["cadastral_ref"] in popup.inner_text()
+    tab.wait_for_timeout(400)  # let the popup finish fading in before the screenshot
     shoot(tab, "overview_z16")
     watch.check()

@@ -1,0 +1,181 @@
+"""Plot tile timings z8..z16: raw ST_AsMVT SQL, through the API, beside tipg; overview page weight.
+
+Tiles are sampled where the plots are (the tile under randomly drawn plots, so
+dense areas weigh as they do for a user), each zoom's tiles fetched once
+through the platform's HTTP API (uvicorn on loopback) and timed the same way
+as the SQL alone, and, when a tipg installation is given, through tipg on the
+same ``plot`` table. The database must hold the synthetic data set
+(``python -m bench.synthetic``); nothing is written to it.
+
+    python -m bench.tiles.run --database-url postgresql://postgres@127.0.0.1:PORT/bench_tiles \\
+        [--tipg-python .venv-tipg/bin/python] [--samples 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import uvicorn
+from sqlalchemy import create_engine, text
+
+from locations import tiles
+
+ZOOMS = range(8, 17)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def sample_tiles(engine, samples: int, seed: int) -> dict[int, list[tuple[int, int]]]:
+    """For each zoom, the tiles under ``samples`` randomly drawn plots (XYZ, computed in SQL)."""
+    with engine.connect() as conn:
+        top = conn.execute(text("SELECT max(id) FROM plot")).scalar_one()
+        rng = random.Random(seed)
+        ids = [rng.randint(1, top) for _ in range(samples * 3)]
+        points = conn.execute(text("""
+            SELECT ST_X(pt), ST_Y(pt) FROM plot p,
+                   ST_Transform(ST_PointOnSurface(p.boundary), 3857) AS pt
+            WHERE p.id = ANY(:ids) LIMIT :n
+        """), {"ids": ids, "n": samples}).all()
+    half = 20037508.342789244
+    result = {}
+    for z in ZOOMS:
+        size = 2 * half / (1 << z)
+        result[z] = [(int((x + half) // size), int((half - y) // size)) for x, y in points]
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_api(engine) -> tuple[str, uvicorn.Server]:
+    from api.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def start_tipg(python: str, database_url: str) -> tuple[str, subprocess.Popen]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url.replace("+psycopg2", ""),
+           "TIPG_DB_TABLES": '["plot"]', "TIPG_MAX_FEATURES_PER_TILE": "1000000"}
+    process = subprocess.Popen(
+        [python, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/collections", timeout=2).status_code == 200:
+                return base, process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("tipg did not start")
+
+
+def time_calls(call, addresses) -> tuple[list[float], list[int]]:
+    durations, sizes = [], []
+    for z, x, y in addresses:
+        started = time.perf_counter()
+        size = call(z, x, y)
+        durations.append((time.perf_counter() - started) * 1000)
+        sizes.append(size)
+    return durations, sizes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--samples", type=int, default=40, help="tiles per zoom (default 40)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tipg-python", help="python of a virtualenv with tipg installed")
+    args = parser.parse_args()
+    url = args.database_url
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    engine = create_engine(url, pool_size=4)
+    with engine.connect() as conn:
+        plots = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()
+        zones = conn.execute(text("SELECT count(*) FROM zone")).scalar_one()
+    print(f"data: {plots:,} plots in {zones:,} zones; {args.samples} tiles per zoom under random plots")
+    per_zoom = sample_tiles(engine, args.samples, args.seed)
+
+    def raw(z: int, x: int, y: int) -> int:
+        with engine.connect() as conn:
+            return len(tiles.plot_tile(conn, z, x, y).content)
+
+    base, server = start_api(engine)
+    client = httpx.Client(timeout=60)
+
+    def api(z: int, x: int, y: int) -> int:
+        response = client.get(f"{base}/tiles/plots/{z}/{x}/{y}.pbf")
+        response.raise_for_status()
+        return len(response.content)
+
+    tipg = None
+    if args.tipg_python:
+        tipg_base, tipg = start_tipg(args.tipg_python, url)
+
+        def tipg_tile(z: int, x: int, y: int) -> int:
+            response = client.get(f"{tipg_base}/collections/public.plot/tiles/WebMercatorQuad/{z}/{x}/{y}")
+            response.raise_for_status()
+            return len(response.content)
+
+    # Warm the caches once so every series is timed in the same state.
+    for z in ZOOMS:
+        for x, y in per_zoom[z][:3]:
+            raw(z, x, y)
+    header = f"{'zoom':>4} {'content':>8} {'kB p50':>7} {'SQL p50':>8} {'SQL p95':>8} " \
+             f"{'API p50':>8} {'API p95':>8} {'API/SQL':>8}"
+    if tipg:
+        header += f" {'tipg p50':>9} {'tipg p95':>9}"
+    print(header + "   (ms)")
+    try:
+        for z in ZOOMS:
+            addresses = [(z, x, y) for x, y in per_zoom[z]]
+            sql_ms, sizes = time_calls(raw, addresses)
+            api_ms, _ = time_calls(api, addresses)
+            content = "zones" if z < tiles.PLOT_MIN_ZOOM else "plots"
+            line = (f"{z:>4} {content:>8} {statistics.median(sizes) / 1024:>7.1f} "
+                    f"{percentile(sql_ms, .5):>8.1f} {percentile(sql_ms, .95):>8.1f} "
+                    f"{percentile(api_ms, .5):>8.1f} {percentile(api_ms, .95):>8.1f} "
+                    f"{percentile(api_ms, .5) / percentile(sql_ms, .5):>8.2f}")
+            if tipg:
+                tipg_ms, _ = time_calls(tipg_tile, addresses)
+                line += f" {percentile(tipg_ms, .5):>9.1f} {percentile(tipg_ms, .95):>9.1f}"
+            print(line, flush=True)
+        started = time.perf_counter()
+        page = client.get(f"{base}/maps/overview")
+        page.raise_for_status()
+        took = (time.perf_counter() - started) * 1000
+        print(f"overview page: {len(page.content) / 1024:.0f} kB HTML in {took:.0f} ms "
+              "(plus Leaflet and VectorGrid from /static, cached)")
+    finally:
+        server.should_exit = True
+        if tipg:
+            tipg.terminate()
+            tipg.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
