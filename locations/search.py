@@ -1,10 +1,10 @@
 """Plot and zone search: the filter model, the one SQL query builder behind it, cursor paging.
 
 Every filter narrows the result (they combine with AND). Zone-level facts
-(region, municipality, broadband, gas, rail siding, and the zone's power and
-uses where a plot states none) are resolved first to a set of zone ids in one
-small query, so the plot query itself filters ``plot`` by plain columns and
-indexes and the planner sees the real selectivity. Pages are keyset pages on
+(region, municipality, zone, broadband, gas, rail siding) are resolved first to
+a set of zone ids in one small query, so the plot query filters ``plot`` by
+plain columns and indexes and the planner sees the real selectivity; a plot
+that states no power or uses of its own takes its zone's. Pages are keyset pages on
 (sort key, id): a page costs the same on page 1 and page 1000, and nothing is
 counted unless ``count`` is asked for.
 """
@@ -248,8 +248,8 @@ PLOT_INTERNAL_COLUMNS = "p.owner_contact, p.internal_note"
 def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | None]:
     """Zone ids that zone-level filters leave (None: that filter was not given).
 
-    ``zones`` limits plots outright; ``power_zones`` and ``use_zones`` are the zones
-    whose own power or uses qualify a plot that states none itself.
+    ``zones`` limits plots outright, before the plot query is planned, so the planner
+    knows how many plots it keeps.
 
     Raises:
         InvalidInput: an unknown region or municipality.
@@ -298,26 +298,17 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | No
         params["rail_siding"] = filters.rail_siding
         clauses.append("z.rail_siding = :rail_siding")
 
-    result: dict[str, list[int] | None] = {"zones": None, "power_zones": None, "use_zones": None}
+    result: dict[str, list[int] | None] = {"zones": None}
     joins = "FROM zone z JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id"
     if clauses:
         result["zones"] = list(conn.execute(
             text(f"SELECT z.id {joins} WHERE {' AND '.join(clauses)}"), params
         ).scalars())
-    if filters.min_power_mw is not None:
-        result["power_zones"] = list(conn.execute(
-            text("SELECT id FROM zone WHERE power_mw >= :p"), {"p": filters.min_power_mw}
-        ).scalars())
-    if filters.use:
-        result["use_zones"] = list(conn.execute(
-            text("SELECT id FROM zone WHERE allowed_uses @> CAST(:u AS text[])"),
-            {"u": list(filters.use)},
-        ).scalars())
     return result
 
 
 def _conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[str, Any]]:
-    """SQL conditions over ``p`` (plot) and ``pp`` (plot_proximity), with their parameters."""
+    """SQL conditions over ``p`` (plot), ``z`` (its zone) and ``pp`` (plot_proximity)."""
     where = ["p.retired_at IS NULL"]
     params: dict[str, Any] = {}
     zones = _zone_ids(conn, filters)
@@ -339,8 +330,8 @@ def _conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[
     if filters.use:
         # A plot that states no uses of its own takes its zone's.
         where.append("(p.allowed_uses @> CAST(:uses AS text[]) OR (cardinality(p.allowed_uses) = 0"
-                     " AND p.zone_id = ANY (CAST(:use_zones AS int[]))))")
-        params |= {"uses": list(filters.use), "use_zones": zones["use_zones"]}
+                     " AND z.allowed_uses @> CAST(:uses AS text[])))")
+        params["uses"] = list(filters.use)
     if filters.readiness is not None:
         where.append("p.readiness = ANY (CAST(:readiness AS text[]))")
         params["readiness"] = list(READINESS_TIERS[READINESS_TIERS.index(filters.readiness):])
@@ -352,9 +343,8 @@ def _conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[
         params["brownfield"] = filters.brownfield
     if filters.min_power_mw is not None:
         # A plot without its own figure has the zone's connection capacity.
-        where.append("(p.power_mw >= :min_power OR (p.power_mw IS NULL"
-                     " AND p.zone_id = ANY (CAST(:power_zones AS int[]))))")
-        params |= {"min_power": filters.min_power_mw, "power_zones": zones["power_zones"]}
+        where.append("coalesce(p.power_mw, z.power_mw) >= :min_power")
+        params["min_power"] = filters.min_power_mw
     for name, column in DISTANCE_FILTERS.items():
         value = getattr(filters, name)
         if value is not None:
@@ -391,12 +381,17 @@ def _conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[
     return where, params
 
 
-def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False) -> dict[str, Any]:
-    """One page of plots meeting every filter, as a FeatureCollection.
+@dataclass(frozen=True)
+class PlotQuery:
+    """The SQL of one search page, its parameters, and the SQL counting every match."""
 
-    The collection carries ``numberReturned``, ``next_cursor`` (None on the last
-    page) and, only when ``filters.count`` is set, ``numberMatched``. Internal
-    fields (owner contact, internal note) appear only with ``internal=True``.
+    sql: str
+    count_sql: str
+    params: dict[str, Any]
+
+
+def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False) -> PlotQuery:
+    """Build the one query behind a search page (zone-level filters are resolved here).
 
     Raises:
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
@@ -405,7 +400,7 @@ def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
     key = _sort_key(filters.sort)
     distances = filters.wants_distances()
     proximity_join = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id" if (
-        distances or key.expression.find("pp.") >= 0) else ""
+        distances or "pp." in key.expression) else ""
     if "cs." in key.expression:
         if not filters.profile:
             raise InvalidInput("profile", "sort=score needs a profile, e.g. profile=logistics")
@@ -436,7 +431,7 @@ def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
     sql = f"""
         WITH page AS (
             SELECT p.id, {key.expression} AS sort_key
-            FROM plot p {proximity_join}
+            FROM plot p JOIN zone z ON z.id = p.zone_id {proximity_join}
             WHERE {' AND '.join(page_where)}
             ORDER BY {order}
             LIMIT :limit
@@ -451,7 +446,27 @@ def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
         {proximity_join}
         ORDER BY {order.replace(key.expression, 'page.sort_key')}
     """
-    rows = [dict(row) for row in conn.execute(text(sql), params).mappings()]
+    count_sql = (f"SELECT count(*) FROM plot p JOIN zone z ON z.id = p.zone_id {proximity_join}"
+                 f" WHERE {' AND '.join(where)}")
+    return PlotQuery(sql, count_sql, params)
+
+
+def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False) -> dict[str, Any]:
+    """One page of plots meeting every filter, as a FeatureCollection.
+
+    The collection carries ``numberReturned``, ``next_cursor`` (None on the last
+    page) and, only when ``filters.count`` is set, ``numberMatched``. Internal
+    fields (owner contact, internal note) appear only with ``internal=True``.
+
+    Raises:
+        InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
+    """
+    query = plot_query(conn, filters, internal=internal)
+    # A page is 50 rows found by an index walk: launching parallel workers or compiling with
+    # JIT costs more than the whole query (set for this transaction only).
+    conn.execute(text("SELECT set_config('max_parallel_workers_per_gather', '0', true),"
+                      " set_config('jit', 'off', true)"))
+    rows = [dict(row) for row in conn.execute(text(query.sql), query.params).mappings()]
     next_cursor = None
     if len(rows) > filters.limit:
         rows = rows[: filters.limit]
@@ -461,10 +476,7 @@ def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
         del row["sort_key"]
     members: dict[str, Any] = {"next_cursor": next_cursor}
     if filters.count:
-        members["numberMatched"] = conn.execute(
-            text(f"SELECT count(*) FROM plot p {proximity_join} WHERE {' AND '.join(where)}"),
-            params,
-        ).scalar_one()
+        members["numberMatched"] = conn.execute(text(query.count_sql), query.params).scalar_one()
     return feature_collection(rows, **members)
 
 

@@ -47,10 +47,15 @@ def upgrade() -> None:
         CREATE INDEX infrastructure_public_transport_gist ON infrastructure USING gist (geom)
             WHERE kind IN ('rail_station', 'bus_stop');
 
-        -- Searches page by (sort key, id); these keep a sorted page an index walk.
+        -- Searches page by (sort key, id), unknown values last; these keep a sorted page an
+        -- index walk (the expressions are those of locations.search: keep them in step).
         CREATE INDEX plot_search_area_idx ON plot (area_m2, id);
-        CREATE INDEX plot_search_price_idx ON plot (price_eur_m2, id);
-        CREATE INDEX plot_search_verified_idx ON plot (last_verified, id);
+        CREATE INDEX plot_search_price_idx ON plot
+            ((coalesce(price_eur_m2, 'Infinity'::numeric)), id);
+        CREATE INDEX plot_search_verified_desc_idx ON plot
+            ((coalesce(last_verified, '-infinity'::date)), id);
+        CREATE INDEX plot_proximity_motorway_sort_idx ON plot_proximity
+            ((coalesce(motorway_km, 'Infinity'::float8)), plot_id);
 
         -- Recompute the distances of the given plots (NULL: of every plot) in one statement.
         CREATE FUNCTION plot_proximity_refresh(plot_ids bigint[]) RETURNS void
@@ -146,7 +151,7 @@ def downgrade() -> None:
         DROP FUNCTION plot_proximity_after_update();
         DROP FUNCTION plot_proximity_after_insert();
         DROP FUNCTION plot_proximity_refresh(bigint[]);
-        DROP INDEX plot_search_area_idx, plot_search_price_idx, plot_search_verified_idx,
+        DROP INDEX plot_search_area_idx, plot_search_price_idx, plot_search_verified_desc_idx,
                    infrastructure_motorway_gist, infrastructure_rail_station_gist,
                    infrastructure_rail_freight_gist, infrastructure_airport_gist,
                    infrastructure_public_transport_gist;
