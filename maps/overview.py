@@ -168,6 +168,10 @@ def build_overview(
     for zone in zones["features"]:
         zone["properties"]["popup"] = zone_popup(zone["properties"], t, page)
         zone["properties"]["fill"] = colour_for(colours, measure_value(zone["properties"], measure))
+    markers = [dict(zone["properties"]) for zone in zones["features"]]
+    # The page carries only what the map draws: with thousands of zones every byte counts.
+    for zone in zones["features"]:
+        zone["properties"] = {key: zone["properties"][key] for key in ("name", "fill", "popup")}
     folium.GeoJson(
         zones, name=t("zones"),
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.85,
@@ -178,9 +182,9 @@ def build_overview(
     ).add_to(folium_map)
 
     # Zones are a few pixels wide at region scale: a marker sized by area keeps each one visible.
-    largest = max((z["properties"].get("area_m2") or 0 for z in zones["features"]), default=1) or 1
+    largest = max((zone.get("area_m2") or 0 for zone in markers), default=1) or 1
     point_layer(
-        [z["properties"] for z in zones["features"]], t("zone_markers"),
+        markers, t("zone_markers"),
         fill=lambda zone: zone["fill"],
         radius=lambda zone: 6 + 8 * ((zone.get("area_m2") or 0) / largest) ** 0.5,
         class_name="zone-marker",
