@@ -54,7 +54,8 @@ def _category_index(column: str, measure: str) -> str:
 
 
 #: How each measure is computed from the facts of a plot (``p``), its zone (``z``), its kept
-#: distances (``pp``) and site metrics (``sm``), the region's prices (``rp``), zone stats (``zs``).
+#: distances (``pp``) and site metrics (``sm``), the region's prices (``rp``); zone-level
+#: measures from the zone's plot areas (``zs``) and largest contiguous available area (``e``).
 MEASURE_SQL: dict[str, str] = {
     "motorway_km": "pp.motorway_km",
     "rail_freight_km": "CASE WHEN z.rail_siding THEN 0 ELSE pp.rail_freight_km END",
@@ -67,11 +68,11 @@ MEASURE_SQL: dict[str, str] = {
     "gas": "z.gas::int",
     "plot_area_ha": "p.area_m2 / 10000",
     "compactness": "sm.compactness",
-    "expansion_ha": "coalesce(zs.expansion_m2, 0) / 10000",
+    "expansion_ha": "coalesce(e.expansion_m2, 0) / 10000",
     "readiness": _category_index("p.readiness", "readiness"),
     "ownership": _category_index("p.ownership", "ownership"),
     "constraint_share": "CASE WHEN :has_constraint_data THEN sm.constraint_share END",
-    "price_ratio": "p.price_eur_m2 / rp.median_price",
+    "price_ratio": "CAST(p.price_eur_m2 AS float8) / rp.median_price",
     "labour_pool": "sm.labour_pool",
     "zone_occupancy": "zs.taken_m2 / nullif(zs.plot_m2, 0)",
     "zone_manager": (
@@ -80,7 +81,7 @@ MEASURE_SQL: dict[str, str] = {
         "OR nullif(trim(z.manager_phone), '') IS NOT NULL))::int"
     ),
     "months_since_verified": (
-        "(CAST(:as_of AS date) - coalesce(p.last_verified, z.last_verified)) / "
+        "CAST(CAST(:as_of AS date) - coalesce(p.last_verified, z.last_verified) AS float8) / "
         f"{DAYS_PER_MONTH}"
     ),
     "marketing_items": (
@@ -179,23 +180,28 @@ def _plot_score_sql(
 ) -> str:
     """The one statement that scores every plot in scope and stores it under ``:run_id``.
 
-    ``order`` is the run's criterion order, which the stored arrays follow.
+    ``order`` is the run's criterion order, which the stored arrays follow. Zone-level
+    criteria (broadband, occupancy ...) are measured and scored once per zone, not per plot.
     """
     profile = standard.profile(profile_id)
     weights = standard.criterion_weights(profile_id)
-    measures = sorted({c.measure for c in standard.criteria.values()})
-    fact_columns = ",\n           ".join(f"{MEASURE_SQL[m]} AS {m}" for m in measures)
-
-    raws, scores, contributions, backed = [], [], [], []
+    measures = {level: sorted({standard.criteria[c].measure for c in order
+                               if MEASURES[standard.criteria[c].measure].level == level})
+                for level in ("plot", "zone")}
+    columns: dict[str, list[str]] = {"plot": [], "zone": []}
+    contributions, backed, plot_columns = [], [], []
     for index, cid in enumerate(order):
         criterion = standard.criteria[cid]
+        level = MEASURES[criterion.measure].level
         raw = f"f.{criterion.measure}"
         score = _rule_sql(criterion.rule, criterion.measure, raw, f"c{index}", params,
                           profile.target_plot_ha)
-        params[f"w{index}"] = weights[cid]
-        raws.append(f"{raw}")
         # Explicitly 0 for missing data: least()/greatest() would skip a NULL and give 100.
-        scores.append(f"CASE WHEN {raw} IS NULL THEN 0 ELSE coalesce({score}, 0) END")
+        columns[level].append(f"CAST({raw} AS real) AS r{index}, CAST(CASE WHEN {raw} IS NULL "
+                              f"THEN 0 ELSE coalesce({score}, 0) END AS real) AS s{index}")
+        if level == "zone":
+            plot_columns.append(f"zsc.r{index}, zsc.s{index}")
+        params[f"w{index}"] = weights[cid]
         contributions.append(f"s.s{index} * CAST(:w{index} AS float8)")
         backed.append(f"CASE WHEN s.r{index} IS NOT NULL THEN CAST(:w{index} AS float8) ELSE 0 END")
 
@@ -215,14 +221,15 @@ def _plot_score_sql(
             condition = f"coalesce(sm.{gate.measure}, 0) <= CAST(:g{index}_max AS float8)"
         gate_conditions.append((index, condition))
 
-    gate_columns = ",\n           ".join(f"({cond}) AS gate{i}" for i, cond in gate_conditions)
+    def listed(items: list[str]) -> str:
+        return "".join(f",\n           {item}" for item in items)
+
+    gate_columns = listed([f"({cond}) AS gate{i}" for i, cond in gate_conditions])
     failed = ", ".join(f"CASE WHEN NOT s.gate{i} THEN CAST(:g{i}_id AS text) END"
                        for i, _ in gate_conditions)
     passed = " AND ".join(f"s.gate{i}" for i, _ in gate_conditions) or "true"
-    raw_columns = ", ".join(f"{r} AS r{i}" for i, r in enumerate(raws))
-    score_columns = ", ".join(f"{s} AS s{i}" for i, s in enumerate(scores))
-    raw_array = ", ".join(f"s.r{i}" for i in range(len(raws)))
-    score_array = ", ".join(f"s.s{i}" for i in range(len(scores)))
+    raw_array = ", ".join(f"s.r{i}" for i in range(len(order)))
+    score_array = ", ".join(f"s.s{i}" for i in range(len(order)))
     return f"""
 WITH scope AS (
     SELECT p.id, p.zone_id FROM plot p WHERE {_SCOPE}
@@ -258,14 +265,17 @@ expansion AS (
           FROM available_cluster GROUP BY zone_id, cluster) c
     GROUP BY zone_id
 ),
-zone_stats AS (
-    SELECT za.zone_id, za.plot_m2, za.taken_m2, e.expansion_m2
-    FROM zone_area za LEFT JOIN expansion e ON e.zone_id = za.zone_id
+zone_scored AS MATERIALIZED (
+    SELECT f.zone_id{listed(columns["zone"])}
+    FROM (
+        SELECT z.id AS zone_id{listed([f"{MEASURE_SQL[m]} AS {m}" for m in measures["zone"]])}
+        FROM zone_area zs
+        JOIN zone z ON z.id = zs.zone_id
+        LEFT JOIN expansion e ON e.zone_id = zs.zone_id
+    ) f
 ),
 f AS (
-    SELECT p.id AS plot_id,
-           {fact_columns},
-           {gate_columns}
+    SELECT p.id AS plot_id, p.zone_id{listed([f"{MEASURE_SQL[m]} AS {m}" for m in measures["plot"]])}{gate_columns}
     FROM scope
     JOIN plot p ON p.id = scope.id
     JOIN zone z ON z.id = p.zone_id
@@ -273,10 +283,10 @@ f AS (
     LEFT JOIN plot_proximity pp ON pp.plot_id = p.id
     LEFT JOIN plot_site_metrics sm ON sm.plot_id = p.id
     LEFT JOIN region_price rp ON rp.region_id = m.region_id
-    LEFT JOIN zone_stats zs ON zs.zone_id = p.zone_id
 ),
 s AS (
-    SELECT f.*, {raw_columns}, {score_columns} FROM f
+    SELECT f.plot_id{listed([f"f.gate{i}" for i, _ in gate_conditions])}{listed(columns["plot"])}{listed(plot_columns)}
+    FROM f JOIN zone_scored zsc ON zsc.zone_id = f.zone_id
 )
 INSERT INTO plot_score (run_id, plot_id, total, completeness, passed, gates_failed, raw, score)
 SELECT :run_id, s.plot_id,
