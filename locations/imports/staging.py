@@ -534,6 +534,8 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
             """
         ))
     insert_columns = [n for n in names if n != "country" or spec.name != "plots"]
+    # Plots: the audited values come back with the write, so no second pass over plot.
+    returned_values = f", {_plot_values_sql('t', names)} AS new_values" if spec.name == "plots" else ""
     conn.execute(text(
         f"""
         CREATE TEMP TABLE import_written ON COMMIT DROP AS
@@ -544,11 +546,12 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
             WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
             ON CONFLICT ({CONFLICT_KEYS[spec.name]}) DO UPDATE SET {set_clause}
             WHERE {changed}
-            RETURNING t.id, (t.xmax = 0) AS created
+            RETURNING t.id, (t.xmax = 0) AS created{returned_values}
         )
         SELECT * FROM written
         """
     ))
+    conn.execute(text("ANALYZE import_written"))
     written = conn.execute(text(
         "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
         "FROM import_written"
@@ -577,20 +580,19 @@ def _plot_values_sql(alias: str, names: list[str]) -> str:
 
 def _audit_plots(conn: Connection, names: list[str], *, actor: str, account_id: int | None,
                  note: str | None) -> None:
+    conn.execute(text("ANALYZE import_before"))
     conn.execute(text(
-        f"""
+        """
         INSERT INTO plot_event (plot_id, actor, account_id, action, old_values, new_values, note)
         SELECT w.id, :actor, :account_id, 'import',
                CASE WHEN w.created THEN NULL ELSE (
                    SELECT jsonb_object_agg(o.key, o.value) FROM jsonb_each(b.old_values) o
-                   WHERE v.new_values -> o.key IS DISTINCT FROM o.value) END,
-               CASE WHEN w.created THEN v.new_values ELSE (
-                   SELECT jsonb_object_agg(n.key, n.value) FROM jsonb_each(v.new_values) n
+                   WHERE w.new_values -> o.key IS DISTINCT FROM o.value) END,
+               CASE WHEN w.created THEN w.new_values ELSE (
+                   SELECT jsonb_object_agg(n.key, n.value) FROM jsonb_each(w.new_values) n
                    WHERE b.old_values -> n.key IS DISTINCT FROM n.value) END,
                :note
         FROM import_written w
-        JOIN plot p ON p.id = w.id
-        CROSS JOIN LATERAL (SELECT {_plot_values_sql("p", names)} AS new_values) v
         LEFT JOIN import_before b ON b.id = w.id
         """
     ), {"actor": actor, "account_id": account_id, "note": note})

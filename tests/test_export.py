@@ -1,0 +1,146 @@
+"""Exports open in geopandas and a spreadsheet, carry a data dictionary, and import back identical."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from locations.importer import import_file
+from locations.imports.exports import ExportFilters, select, write
+
+PLOT_FIELDS = """p.cadastral_ref, z.name, p.status, p.ownership, p.offer, p.price_eur_m2,
+    p.allowed_uses, p.readiness, p.brownfield, p.power_mw, p.available_from, p.last_verified,
+    ST_AsEWKB(p.boundary)"""
+
+
+def _plots(engine: Engine, region: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(
+            f"""SELECT {PLOT_FIELDS} FROM plot p JOIN zone z ON z.id = p.zone_id
+                JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id
+                WHERE r.code = :region ORDER BY p.cadastral_ref"""), {"region": region})]
+
+
+def test_export_then_import_gives_identical_plots(engine: Engine, fresh_engine: Engine,
+                                                  tmp_path: Path) -> None:
+    original = _plots(engine, "SI042")
+    assert len(original) > 50
+    path = tmp_path / "gorenjska.gpkg"
+    with engine.connect() as conn:
+        write(select(conn, "plots", ExportFilters(region="SI042")), path, "plots")
+    # Into a database where these plots are gone: the file alone must rebuild them.
+    with fresh_engine.begin() as conn:
+        conn.execute(text(
+            """DELETE FROM plot_event; DELETE FROM plot p USING zone z, municipality m, region r
+               WHERE z.id = p.zone_id AND m.id = z.municipality_id AND r.id = m.region_id
+                 AND r.code = 'SI042'"""))
+    report = import_file(fresh_engine, "plots", path, layer="plots")
+    assert report.created == len(original), report.describe_problems()
+    assert _plots(fresh_engine, "SI042") == original
+    with fresh_engine.connect() as conn:
+        events = conn.execute(text("SELECT count(*) FROM plot_event WHERE action = 'import'")).scalar_one()
+    assert events == len(original)
+
+
+def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path: Path) -> None:
+    with engine.connect() as conn:
+        frame = select(conn, "plots", ExportFilters(region="SI032", status=("available",)))
+        expected = conn.execute(text(
+            "SELECT count(*) FROM plot p JOIN zone z ON z.id = p.zone_id "
+            "JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id "
+            "WHERE r.code = 'SI032' AND p.status = 'available' AND p.retired_at IS NULL")).scalar_one()
+    assert len(frame) == expected > 0
+    gpkg = tmp_path / "out.gpkg"
+    write(frame, gpkg, "plots")
+    layers = dict(pyogrio.list_layers(gpkg))
+    assert set(layers) == {"plots", "dictionary"}
+    read = gpd.read_file(gpkg, layer="plots")
+    assert read.crs.to_epsg() == 3035 and len(read) == expected
+    assert set(read["status"]) == {"available"}
+    dictionary = gpd.read_file(gpkg, layer="dictionary")
+    assert {"cadastral_ref", "status", "price_eur_m2"} <= set(dictionary["column"])
+
+    geojson = tmp_path / "out.geojson"
+    files = write(frame, geojson, "plots")
+    assert files[1].name == "out.dictionary.csv"
+    assert gpd.read_file(geojson).crs.to_epsg() == 4326
+
+    xlsx = tmp_path / "out.xlsx"
+    write(frame, xlsx, "plots")
+    workbook = load_workbook(xlsx, read_only=True)
+    assert workbook.sheetnames == ["plots", "dictionary"]
+    header = next(workbook["plots"].iter_rows(values_only=True))
+    assert {"cadastral_ref", "lon", "lat", "wkt"} <= set(header)
+    assert workbook["plots"].max_row == expected + 1
+
+
+def test_internal_fields_only_when_asked(engine: Engine) -> None:
+    with engine.connect() as conn:
+        public = select(conn, "plots", ExportFilters(zone="PC Tezno"))
+        internal = select(conn, "plots", ExportFilters(zone="PC Tezno"), internal=True)
+    assert "owner_contact" not in public.columns
+    assert "owner_contact" in internal.columns
+
+
+def test_cli_export_chooses_format_from_extension(engine: Engine, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from locations.cli import app
+    from locations.db import get_engine
+    from locations.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        runner = CliRunner()
+        result = runner.invoke(app, ["export", "plots", "--region", "SI042", "-o",
+                                     str(tmp_path / "out.csv")])
+        refused = runner.invoke(app, ["export", "zones", "-o", str(tmp_path / "out.pdf")])
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    assert result.exit_code == 0, result.output
+    table = gpd.pd.read_csv(tmp_path / "out.csv")
+    assert set(table["region_code"]) == {"SI042"}
+    assert (tmp_path / "out.dictionary.csv").is_file()
+    assert refused.exit_code == 1
+
+
+def test_post_imports_is_scoped_to_the_callers_municipalities(fresh_engine: Engine,
+                                                              fresh_client) -> None:
+    from locations.accounts import create_account
+
+    with fresh_engine.begin() as conn:
+        kranj = create_account(conn, "kranj-editor", "municipality", municipalities=["Kranj"])
+        admin = create_account(conn, "boss", "admin")
+        investor = create_account(conn, "investor", "investor")
+    sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "plots-generic.geojson"
+
+    def post(token: str | None, **form: str):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        with sample.open("rb") as handle:
+            return fresh_client.post("/imports", headers=headers, data={"target": "plots", **form},
+                                     files={"file": ("plots.geojson", handle, "application/geo+json")})
+
+    assert post(None).status_code == 401
+    assert post(investor).status_code == 403
+    # The sample holds plots in five municipalities: a Kranj editor may not load them.
+    refused = post(kranj)
+    assert refused.status_code == 403
+    assert "outside your scope" in refused.json()["detail"]
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM plot WHERE cadastral_ref LIKE 'SAMPLE-%'")).scalar_one() == 0
+    # With skip_invalid, only the Kranj plot (PC Hrastje) loads.
+    partial = post(kranj, skip_invalid="true")
+    assert partial.status_code == 200
+    assert partial.json()["created"] == 1
+    loaded = post(admin)
+    assert loaded.status_code == 200, loaded.json()
+    assert (loaded.json()["created"], loaded.json()["unchanged"]) == (4, 1)
+    assert post(admin, mapping="/etc/passwd").status_code == 400
