@@ -175,7 +175,9 @@ def _as_text(column: pd.Series) -> pd.Series:
         text = str(value).strip()
         return text or None
 
-    return column.map(one).astype(object)
+    result = column.map(one).astype(object)
+    # A column with no value at all comes back as float NaN: make those None too.
+    return result.where(result.notna(), None)
 
 
 def normalise(
@@ -234,7 +236,7 @@ def normalise(
             report(present & dates.isna(), field.name, "not a date (YYYY-MM-DD): " + text.fillna(""))
             text = dates.map(lambda v: None if pd.isna(v) else v.date().isoformat()).astype(object)
         elif field.kind == "uses":
-            parts = text.map(lambda v: [] if v is None else [
+            parts = text.map(lambda v: [] if not isinstance(v, str) else [
                 u.strip().lower() for u in re.split(r"[,;|]", v.strip("{}[]")) if u.strip()
             ])
             unknown = parts.map(lambda us: [u for u in us if u not in USES])

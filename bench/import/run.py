@@ -1,0 +1,141 @@
+"""Benchmark: the platform's plot import from a GeoPackage beside ogr2ogr loading the same file.
+
+    python bench/import/run.py --plots 1000000 [--database-url URL]
+
+Builds (once, cached in bench/out/) a GeoPackage of N synthetic plots in the generic
+layout, empties the plot table, then times ``ogr2ogr -f PostgreSQL`` (COPY, GiST index)
+into a scratch table of the same database and the platform's import (read, COPY to
+staging, validation in SQL, upsert, audit events, triggers) into ``plot``. Prints both
+times, their ratio and where the platform's time goes, including the share of the
+``plot_proximity`` trigger, measured by recomputing it alone afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.synthetic import generate
+from locations.importer import import_file
+from locations.migrate import migrate
+
+EXPORT_SQL = """
+    SELECT p.cadastral_ref, z.name AS zone, m.name AS municipality, p.status, p.ownership,
+           p.offer, p.price_eur_m2::float8 AS price_eur_m2,
+           array_to_string(p.allowed_uses, ';') AS allowed_uses, p.readiness, p.brownfield,
+           p.power_mw, p.available_from::text AS available_from,
+           p.last_verified::text AS last_verified, p.boundary
+    FROM plot p JOIN zone z ON z.id = p.zone_id JOIN municipality m ON m.id = z.municipality_id
+"""
+
+
+def default_url() -> str:
+    port = (ROOT / ".data" / "pg" / "port").read_text().strip()
+    return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/bench_import"
+
+
+def pg_dsn(url: str) -> str:
+    parsed = make_url(url)
+    parts = [f"host={parsed.host or '127.0.0.1'}", f"port={parsed.port or 5432}",
+             f"dbname={parsed.database}", f"user={parsed.username or 'postgres'}"]
+    if parsed.password:
+        parts.append(f"password={parsed.password}")
+    return "PG:" + " ".join(parts)
+
+
+def prepare(url: str, n_plots: int, gpkg: Path) -> None:
+    """A fresh migrated database with synthetic zones, and the plots written to ``gpkg``."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    migrate(engine)
+    started = time.perf_counter()
+    generate(engine, n_plots)
+    print(f"synthetic data: {n_plots:,} plots generated in {time.perf_counter() - started:.1f} s")
+    if not gpkg.exists():
+        gpkg.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["ogr2ogr", "-f", "GPKG", str(gpkg), pg_dsn(url), "-sql", EXPORT_SQL,
+                        "-nln", "plots", "-a_srs", "EPSG:3035"], check=True)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE plot CASCADE"))
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plots", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--keep-database", action="store_true",
+                        help="reuse the prepared database (its plot table must be empty)")
+    args = parser.parse_args()
+    url = args.database_url or default_url()
+    gpkg = ROOT / "bench" / "out" / f"plots-{args.plots}.gpkg"
+    if not args.keep_database:
+        prepare(url, args.plots, gpkg)
+    engine = create_engine(url)
+
+    # ogr2ogr: COPY into a new scratch table with its GiST index, as GDAL does by default.
+    env = {**os.environ, "PG_USE_COPY": "YES"}
+    started = time.perf_counter()
+    subprocess.run(["ogr2ogr", "-f", "PostgreSQL", pg_dsn(url), str(gpkg), "-nln",
+                    "bench_ogr_plots", "-overwrite", "-lco", "SPATIAL_INDEX=GIST",
+                    "-lco", "GEOMETRY_NAME=boundary"], check=True, env=env)
+    ogr_seconds = time.perf_counter() - started
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE bench_ogr_plots"))
+
+    marks: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if done == 0 and phase not in marks:
+            marks[phase] = time.perf_counter() - started
+        elif done >= total:
+            marks[phase + " end"] = time.perf_counter() - started
+
+    report = import_file(engine, "plots", gpkg, progress=progress)
+    platform_seconds = time.perf_counter() - started
+    assert report.created == args.plots and not report.problems, report.summary()
+
+    # The proximity trigger's share: recompute what it computed, alone, and roll back.
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        started = time.perf_counter()
+        conn.execute(text("SELECT plot_proximity_refresh(NULL)"))
+        proximity_seconds = time.perf_counter() - started
+        transaction.rollback()
+
+    def span(phase: str) -> float:
+        return marks.get(phase + " end", 0) - marks.get(phase, 0)
+
+    print(f"plots: {args.plots:,}   file: {gpkg.name} ({gpkg.stat().st_size / 1e6:.0f} MB)")
+    print(f"ogr2ogr -f PostgreSQL (COPY, GiST):  {ogr_seconds:8.1f} s")
+    print(f"platform import (validated, audited): {platform_seconds:8.1f} s")
+    print(f"ratio platform / ogr2ogr:             {platform_seconds / ogr_seconds:8.2f}")
+    print("platform phases:")
+    print(f"  read file                 {span('reading'):8.1f} s")
+    print(f"  COPY to staging           {marks.get('staging end', 0) - marks.get('reading end', 0):8.1f} s")
+    print(f"  validate in SQL           {span('checking'):8.1f} s")
+    print(f"  upsert + audit + triggers {span('loading'):8.1f} s")
+    print(f"    of which plot_proximity (recomputed alone): {proximity_seconds:.1f} s "
+          f"= {100 * proximity_seconds / platform_seconds:.0f}% of the import")
+
+
+if __name__ == "__main__":
+    main()
