@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,9 @@ LABOUR_POOL_RADIUS_M = 30_000
 
 #: Available plots closer than this (metres) count as one contiguous area for expansion room.
 CONTIGUOUS_TOLERANCE_M = 1.0
+
+#: Statements a run splits its plots into and runs side by side (one server process each).
+SCORING_PARTS = 2
 
 
 def _category_index(column: str, measure: str) -> str:
@@ -128,6 +132,7 @@ LEFT JOIN LATERAL (
     WHERE m.population IS NOT NULL AND ST_DWithin(m.seat, p.boundary, {LABOUR_POOL_RADIUS_M})
 ) labour ON true
 WHERE {_SCOPE}
+  AND p.zone_id % CAST(:parts AS int) = CAST(:part AS int)
   AND NOT EXISTS (SELECT 1 FROM plot_site_metrics s WHERE s.plot_id = p.id)
 ON CONFLICT (plot_id) DO NOTHING
 """
@@ -231,8 +236,10 @@ def _plot_score_sql(
     raw_array = ", ".join(f"s.r{i}" for i in range(len(order)))
     score_array = ", ".join(f"s.s{i}" for i in range(len(order)))
     return f"""
-WITH scope AS (
-    SELECT p.id, p.zone_id FROM plot p WHERE {_SCOPE}
+WITH zone_scope AS (
+    SELECT z.id FROM zone z
+    JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id
+    WHERE CAST(:region AS text) IS NULL OR r.code = :region
 ),
 region_price AS (
     -- The median asking price of available plots, per region (the E1 yardstick).
@@ -248,7 +255,7 @@ zone_area AS (
     SELECT p.zone_id, sum(p.area_m2) AS plot_m2,
            coalesce(sum(p.area_m2) FILTER (WHERE p.status IN ('sold', 'occupied')), 0) AS taken_m2
     FROM plot p
-    WHERE p.retired_at IS NULL AND p.zone_id IN (SELECT zone_id FROM scope)
+    WHERE p.retired_at IS NULL AND p.zone_id IN (SELECT id FROM zone_scope)
     GROUP BY p.zone_id
 ),
 available_cluster AS (
@@ -257,7 +264,7 @@ available_cluster AS (
                OVER (PARTITION BY p.zone_id) AS cluster
     FROM plot p
     WHERE p.status = 'available' AND p.retired_at IS NULL
-      AND p.zone_id IN (SELECT zone_id FROM scope)
+      AND p.zone_id IN (SELECT id FROM zone_scope)
 ),
 expansion AS (
     SELECT zone_id, max(cluster_m2) AS expansion_m2
@@ -276,13 +283,14 @@ zone_scored AS MATERIALIZED (
 ),
 f AS (
     SELECT p.id AS plot_id, p.zone_id{listed([f"{MEASURE_SQL[m]} AS {m}" for m in measures["plot"]])}{gate_columns}
-    FROM scope
-    JOIN plot p ON p.id = scope.id
+    FROM plot p
     JOIN zone z ON z.id = p.zone_id
     JOIN municipality m ON m.id = z.municipality_id
     LEFT JOIN plot_proximity pp ON pp.plot_id = p.id
     LEFT JOIN plot_site_metrics sm ON sm.plot_id = p.id
     LEFT JOIN region_price rp ON rp.region_id = m.region_id
+    WHERE p.retired_at IS NULL AND p.zone_id IN (SELECT id FROM zone_scope)
+      AND p.zone_id % CAST(:parts AS int) = CAST(:part AS int)
 ),
 s AS (
     SELECT f.plot_id{listed([f"f.gate{i}" for i, _ in gate_conditions])}{listed(columns["plot"])}{listed(plot_columns)}
@@ -390,12 +398,33 @@ def start_run(
         ).scalar_one()
 
 
-def execute_run(engine: Engine, run_id: int, progress: Progress | None = None) -> RunSummary:
+def _in_parts(engine: Engine, sql: str, params: dict[str, Any], parts: int) -> int:
+    """Run ``sql`` once per part of the zones (``zone_id % parts``), the parts side by side.
+
+    Each part is its own set-based statement on its own connection, so a run uses
+    ``parts`` server processes (cores) instead of one. Returns the rows written.
+    """
+
+    def one(part: int) -> int:
+        with engine.begin() as conn:
+            return conn.execute(text(sql), {**params, "parts": parts, "part": part}).rowcount
+
+    if parts == 1:
+        return one(0)
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        return sum(pool.map(one, range(parts)))
+
+
+def execute_run(
+    engine: Engine, run_id: int, progress: Progress | None = None, *, parts: int = SCORING_PARTS
+) -> RunSummary:
     """Score every plot and zone of the run's scope; the run ends ``finished`` or ``failed``.
+
+    Plots are scored in ``parts`` statements side by side (by zone); their rows only
+    count once the run is marked finished, and a failed run's rows are removed.
 
     Raises:
         NotFound: no such run.
-        Conflict-free: a failure is recorded on the run and raised again.
     """
     report = progress or (lambda done, total, what: None)
     with engine.connect() as conn:
@@ -412,14 +441,15 @@ def execute_run(engine: Engine, run_id: int, progress: Progress | None = None) -
     started = dt.datetime.now()
     try:
         report(0, 4, "site metrics (shape, constraints, labour pool)")
-        with engine.begin() as conn:
-            conn.execute(text(_FILL_SITE_METRICS), {"region": run["region_code"]})
+        _in_parts(engine, _FILL_SITE_METRICS, {"region": run["region_code"]}, parts)
+        with engine.connect() as conn:
             params["has_constraint_data"] = conn.execute(
                 text("SELECT EXISTS (SELECT 1 FROM constraint_area)")).scalar_one()
         report(1, 4, "plot scores")
+        plots = _in_parts(
+            engine, _plot_score_sql(standard, run["profile"], run["criteria"], params), params,
+            parts)
         with engine.begin() as conn:
-            plots = conn.execute(
-                text(_plot_score_sql(standard, run["profile"], run["criteria"], params)), params).rowcount
             report(2, 4, "zone scores")
             zones = conn.execute(
                 text(_zone_score_sql(standard, run["profile"], run["criteria"], params)), params).rowcount
@@ -435,6 +465,7 @@ def execute_run(engine: Engine, run_id: int, progress: Progress | None = None) -
         report(4, 4, "done")
     except Exception as exc:
         with engine.begin() as conn:
+            conn.execute(text("DELETE FROM plot_score WHERE run_id = :id"), {"id": run_id})
             conn.execute(
                 text("UPDATE score_run SET status = 'failed', finished_at = clock_timestamp(), "
                      "error = :e WHERE id = :id"),
