@@ -339,7 +339,7 @@ SELECT :run_id, p.zone_id, count(*),
        {criteria}
 FROM plot_score ps
 JOIN plot p ON p.id = ps.plot_id
-WHERE ps.run_id = :run_id
+WHERE ps.run_id = :run_id AND p.zone_id % CAST(:parts AS int) = CAST(:part AS int)
 GROUP BY p.zone_id
 """
 
@@ -449,10 +449,11 @@ def execute_run(
         plots = _in_parts(
             engine, _plot_score_sql(standard, run["profile"], run["criteria"], params), params,
             parts)
+        report(2, 4, "zone scores")
+        zones = _in_parts(
+            engine, _zone_score_sql(standard, run["profile"], run["criteria"], params), params,
+            parts)
         with engine.begin() as conn:
-            report(2, 4, "zone scores")
-            zones = conn.execute(
-                text(_zone_score_sql(standard, run["profile"], run["criteria"], params)), params).rowcount
             report(3, 4, "finishing")
             passed = conn.execute(
                 text("SELECT count(*) FROM plot_score WHERE run_id = :r AND passed"),
