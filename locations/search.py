@@ -246,43 +246,30 @@ PLOT_INTERNAL_COLUMNS = "p.owner_contact, p.internal_note"
 
 
 def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | None]:
-    """Zone ids that zone-level filters leave (None: that filter was not given).
+    """Zone ids that zone-level filters leave (None: no such filter was given).
 
     ``zones`` limits plots outright, before the plot query is planned, so the planner
-    knows how many plots it keeps.
+    knows how many plots it keeps. The same single round trip checks that every region
+    and municipality named exists, and tunes this transaction for a short page query:
+    a page is 50 rows found by an index walk, so launching parallel workers or compiling
+    with JIT would cost more than the whole query.
 
     Raises:
         InvalidInput: an unknown region or municipality.
     """
-    clauses, params = [], {}
+    clauses, params = [], {"region_patterns": None, "municipality_names": None}
     if filters.region:
         for code in filters.region:
             if not _REGION_CODE.match(code):
                 raise InvalidInput("region", f"{code!r} is not a region code such as SI042 or AT22")
         params["region_patterns"] = [code + "%" for code in filters.region]
-        known = conn.execute(
-            text("SELECT count(*) FROM unnest(CAST(:p AS text[])) AS q(pattern) "
-                 "WHERE EXISTS (SELECT 1 FROM region WHERE code LIKE q.pattern)"),
-            {"p": params["region_patterns"]},
-        ).scalar_one()
-        if known < len(filters.region):
-            codes = conn.execute(text("SELECT string_agg(code, ', ' ORDER BY code) FROM region"))
-            raise InvalidInput("region", f"unknown region; known: {codes.scalar_one()}")
         clauses.append("r.code LIKE ANY (CAST(:region_patterns AS text[]))")
     if filters.municipality:
         if any("\x00" in m for m in filters.municipality):
             raise InvalidInput("municipality", "must not contain NUL characters")
         ids = [int(m) for m in filters.municipality if m.strip().isdigit()]
-        names = [m.strip().lower() for m in filters.municipality]
-        found = conn.execute(
-            text("SELECT count(*) FROM unnest(CAST(:names AS text[])) AS q(name) WHERE EXISTS ("
-                 " SELECT 1 FROM municipality m WHERE lower(m.name) = q.name"
-                 " OR m.id::text = q.name)"),
-            {"names": names},
-        ).scalar_one()
-        if found < len(names):
-            raise InvalidInput("municipality", "no municipality has that name or id")
-        params |= {"municipality_ids": ids, "municipality_names": names}
+        params |= {"municipality_ids": ids,
+                   "municipality_names": [m.strip().lower() for m in filters.municipality]}
         clauses.append("(m.id = ANY (CAST(:municipality_ids AS int[]))"
                        " OR lower(m.name) = ANY (CAST(:municipality_names AS text[])))")
     if filters.zone:
@@ -297,14 +284,31 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | No
     if filters.rail_siding is not None:
         params["rail_siding"] = filters.rail_siding
         clauses.append("z.rail_siding = :rail_siding")
-
-    result: dict[str, list[int] | None] = {"zones": None}
-    joins = "FROM zone z JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id"
+    zones_sql = "NULL::int[]"
     if clauses:
-        result["zones"] = list(conn.execute(
-            text(f"SELECT z.id {joins} WHERE {' AND '.join(clauses)}"), params
-        ).scalars())
-    return result
+        zones_sql = (
+            "(SELECT coalesce(array_agg(z.id ORDER BY z.id), '{}') FROM zone z"
+            " JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id"
+            f" WHERE {' AND '.join(clauses)})"
+        )
+    row = conn.execute(text(f"""
+        SELECT set_config('max_parallel_workers_per_gather', '0', true) AS parallel,
+               set_config('jit', 'off', true) AS jit,
+               (SELECT count(*) FROM unnest(CAST(:region_patterns AS text[])) AS q(pattern)
+                WHERE NOT EXISTS (SELECT 1 FROM region WHERE code LIKE q.pattern))
+                   AS unknown_regions,
+               (SELECT count(*) FROM unnest(CAST(:municipality_names AS text[])) AS q(name)
+                WHERE NOT EXISTS (SELECT 1 FROM municipality m
+                                  WHERE lower(m.name) = q.name OR m.id::text = q.name))
+                   AS unknown_municipalities,
+               {zones_sql} AS zones
+        """), params).mappings().one()
+    if row["unknown_regions"]:
+        codes = conn.execute(text("SELECT string_agg(code, ', ' ORDER BY code) FROM region"))
+        raise InvalidInput("region", f"unknown region; known: {codes.scalar_one()}")
+    if row["unknown_municipalities"]:
+        raise InvalidInput("municipality", "no municipality has that name or id")
+    return {"zones": row["zones"]}
 
 
 def _conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[str, Any]]:
@@ -462,10 +466,6 @@ def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
     query = plot_query(conn, filters, internal=internal)
-    # A page is 50 rows found by an index walk: launching parallel workers or compiling with
-    # JIT costs more than the whole query (set for this transaction only).
-    conn.execute(text("SELECT set_config('max_parallel_workers_per_gather', '0', true),"
-                      " set_config('jit', 'off', true)"))
     rows = [dict(row) for row in conn.execute(text(query.sql), query.params).mappings()]
     next_cursor = None
     if len(rows) > filters.limit:
@@ -476,6 +476,8 @@ def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
         del row["sort_key"]
     members: dict[str, Any] = {"next_cursor": next_cursor}
     if filters.count:
+        # Counting reads every match: here parallel workers pay off again.
+        conn.execute(text("RESET max_parallel_workers_per_gather"))
         members["numberMatched"] = conn.execute(text(query.count_sql), query.params).scalar_one()
     return feature_collection(rows, **members)
 
