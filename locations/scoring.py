@@ -98,12 +98,8 @@ MEASURE_SQL: dict[str, str] = {
 
 assert set(MEASURE_SQL) == set(MEASURES), "every measure needs its SQL"
 
-_SCOPE = """
-    p.retired_at IS NULL
-    AND (CAST(:region AS text) IS NULL OR p.zone_id IN (
-        SELECT z2.id FROM zone z2 JOIN municipality m2 ON m2.id = z2.municipality_id
-        JOIN region r2 ON r2.id = m2.region_id WHERE r2.code = :region))
-"""
+# A statement's share of the run: the plots of the zones in ``:zone_ids`` (see _zone_parts).
+_IN_PART = "p.zone_id = ANY(CAST(:zone_ids AS int[]))"
 
 # Shape, constraint shares and labour pool of the plots in scope that have none kept yet.
 _FILL_SITE_METRICS = f"""
@@ -131,8 +127,7 @@ LEFT JOIN LATERAL (
     SELECT sum(m.population) AS population FROM municipality m
     WHERE m.population IS NOT NULL AND ST_DWithin(m.seat, p.boundary, {LABOUR_POOL_RADIUS_M})
 ) labour ON true
-WHERE {_SCOPE}
-  AND p.zone_id % CAST(:parts AS int) = CAST(:part AS int)
+WHERE p.retired_at IS NULL AND {_IN_PART}
   AND NOT EXISTS (SELECT 1 FROM plot_site_metrics s WHERE s.plot_id = p.id)
 ON CONFLICT (plot_id) DO NOTHING
 """
@@ -236,12 +231,7 @@ def _plot_score_sql(
     raw_array = ", ".join(f"s.r{i}" for i in range(len(order)))
     score_array = ", ".join(f"s.s{i}" for i in range(len(order)))
     return f"""
-WITH zone_scope AS (
-    SELECT z.id FROM zone z
-    JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id
-    WHERE CAST(:region AS text) IS NULL OR r.code = :region
-),
-region_price AS (
+WITH region_price AS (
     -- The median asking price of available plots, per region (the E1 yardstick).
     SELECT m.region_id,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price_eur_m2) AS median_price
@@ -255,7 +245,7 @@ zone_area AS (
     SELECT p.zone_id, sum(p.area_m2) AS plot_m2,
            coalesce(sum(p.area_m2) FILTER (WHERE p.status IN ('sold', 'occupied')), 0) AS taken_m2
     FROM plot p
-    WHERE p.retired_at IS NULL AND p.zone_id IN (SELECT id FROM zone_scope)
+    WHERE p.retired_at IS NULL AND {_IN_PART}
     GROUP BY p.zone_id
 ),
 available_cluster AS (
@@ -264,7 +254,7 @@ available_cluster AS (
                OVER (PARTITION BY p.zone_id) AS cluster
     FROM plot p
     WHERE p.status = 'available' AND p.retired_at IS NULL
-      AND p.zone_id IN (SELECT id FROM zone_scope)
+      AND {_IN_PART}
 ),
 expansion AS (
     SELECT zone_id, max(cluster_m2) AS expansion_m2
@@ -289,8 +279,7 @@ f AS (
     LEFT JOIN plot_proximity pp ON pp.plot_id = p.id
     LEFT JOIN plot_site_metrics sm ON sm.plot_id = p.id
     LEFT JOIN region_price rp ON rp.region_id = m.region_id
-    WHERE p.retired_at IS NULL AND p.zone_id IN (SELECT id FROM zone_scope)
-      AND p.zone_id % CAST(:parts AS int) = CAST(:part AS int)
+    WHERE p.retired_at IS NULL AND {_IN_PART}
 ),
 s AS (
     SELECT f.plot_id{listed([f"f.gate{i}" for i, _ in gate_conditions])}{listed(columns["plot"])}{listed(plot_columns)}
@@ -339,7 +328,7 @@ SELECT :run_id, p.zone_id, count(*),
        {criteria}
 FROM plot_score ps
 JOIN plot p ON p.id = ps.plot_id
-WHERE ps.run_id = :run_id AND p.zone_id % CAST(:parts AS int) = CAST(:part AS int)
+WHERE ps.run_id = :run_id AND {_IN_PART}
 GROUP BY p.zone_id
 """
 
@@ -398,21 +387,43 @@ def start_run(
         ).scalar_one()
 
 
-def _in_parts(engine: Engine, sql: str, params: dict[str, Any], parts: int) -> int:
-    """Run ``sql`` once per part of the zones (``zone_id % parts``), the parts side by side.
+def _zone_parts(engine: Engine, region: str | None, parts: int) -> list[list[int]]:
+    """The zones in scope split into ``parts`` lists of about equal plot counts."""
+    with engine.connect() as conn:
+        counts = conn.execute(text("""
+            SELECT z.id, count(p.id) AS plots
+            FROM zone z
+            JOIN municipality m ON m.id = z.municipality_id
+            JOIN region r ON r.id = m.region_id
+            JOIN plot p ON p.zone_id = z.id AND p.retired_at IS NULL
+            WHERE CAST(:region AS text) IS NULL OR r.code = :region
+            GROUP BY z.id ORDER BY plots DESC, z.id
+        """), {"region": region}).all()
+    split: list[list[int]] = [[] for _ in range(parts)]
+    load = [0] * parts
+    for zone_id, plots in counts:  # largest first, each to the lightest part
+        lightest = load.index(min(load))
+        split[lightest].append(zone_id)
+        load[lightest] += plots
+    return [zones for zones in split if zones] or [[]]
 
-    Each part is its own set-based statement on its own connection, so a run uses
-    ``parts`` server processes (cores) instead of one. Returns the rows written.
+
+def _in_parts(engine: Engine, sql: str, params: dict[str, Any], zone_parts: list[list[int]]) -> int:
+    """Run ``sql`` once per list of zones, the parts side by side; return the rows written.
+
+    Each part is its own set-based statement on its own connection, so a run uses as
+    many server processes (cores) as parts. Zone ids (not ``zone_id % n``) keep the
+    planner's row estimates right.
     """
 
-    def one(part: int) -> int:
+    def one(zone_ids: list[int]) -> int:
         with engine.begin() as conn:
-            return conn.execute(text(sql), {**params, "parts": parts, "part": part}).rowcount
+            return conn.execute(text(sql), {**params, "zone_ids": zone_ids}).rowcount
 
-    if parts == 1:
-        return one(0)
-    with ThreadPoolExecutor(max_workers=parts) as pool:
-        return sum(pool.map(one, range(parts)))
+    if len(zone_parts) == 1:
+        return one(zone_parts[0])
+    with ThreadPoolExecutor(max_workers=len(zone_parts)) as pool:
+        return sum(pool.map(one, zone_parts))
 
 
 def execute_run(
@@ -441,18 +452,19 @@ def execute_run(
     started = dt.datetime.now()
     try:
         report(0, 4, "site metrics (shape, constraints, labour pool)")
-        _in_parts(engine, _FILL_SITE_METRICS, {"region": run["region_code"]}, parts)
+        zone_parts = _zone_parts(engine, run["region_code"], parts)
+        _in_parts(engine, _FILL_SITE_METRICS, {}, zone_parts)
         with engine.connect() as conn:
             params["has_constraint_data"] = conn.execute(
                 text("SELECT EXISTS (SELECT 1 FROM constraint_area)")).scalar_one()
         report(1, 4, "plot scores")
         plots = _in_parts(
             engine, _plot_score_sql(standard, run["profile"], run["criteria"], params), params,
-            parts)
+            zone_parts)
         report(2, 4, "zone scores")
         zones = _in_parts(
             engine, _zone_score_sql(standard, run["profile"], run["criteria"], params), params,
-            parts)
+            zone_parts)
         with engine.begin() as conn:
             report(3, 4, "finishing")
             passed = conn.execute(
