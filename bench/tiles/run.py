@@ -76,8 +76,9 @@ def start_api(engine) -> tuple[str, uvicorn.Server]:
 
 def start_tipg(python: str, database_url: str) -> tuple[str, subprocess.Popen]:
     port = free_port()
+    # tipg publishes every table by default; its tile size cap is lifted so it draws every plot.
     env = {**os.environ, "DATABASE_URL": database_url.replace("+psycopg2", ""),
-           "TIPG_DB_TABLES": '["plot"]', "TIPG_MAX_FEATURES_PER_TILE": "1000000"}
+           "TIPG_MAX_FEATURES_PER_TILE": "1000000"}
     process = subprocess.Popen(
         [python, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"], env=env)
