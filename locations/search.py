@@ -411,6 +411,9 @@ def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False)
         proximity_join += (" LEFT JOIN current_plot_score cs"
                            " ON cs.plot_id = p.id AND cs.profile = :score_profile")
         params["score_profile"] = filters.profile
+    # Only a plot without its own power or uses needs its zone's while the page is chosen.
+    zone_join = "JOIN zone z ON z.id = p.zone_id" if (
+        filters.use or filters.min_power_mw is not None) else ""
     page_where = list(where)
     if filters.cursor:
         after_key, after_id = decode_cursor(filters.cursor, filters.sort)
@@ -435,7 +438,7 @@ def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False)
     sql = f"""
         WITH page AS (
             SELECT p.id, {key.expression} AS sort_key
-            FROM plot p JOIN zone z ON z.id = p.zone_id {proximity_join}
+            FROM plot p {zone_join} {proximity_join}
             WHERE {' AND '.join(page_where)}
             ORDER BY {order}
             LIMIT :limit
@@ -450,7 +453,7 @@ def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False)
         {proximity_join}
         ORDER BY {order.replace(key.expression, 'page.sort_key')}
     """
-    count_sql = (f"SELECT count(*) FROM plot p JOIN zone z ON z.id = p.zone_id {proximity_join}"
+    count_sql = (f"SELECT count(*) FROM plot p {zone_join} {proximity_join}"
                  f" WHERE {' AND '.join(where)}")
     return PlotQuery(sql, count_sql, params)
 
