@@ -14,7 +14,6 @@ written into the text.
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -475,6 +474,8 @@ def execute_run(
                      "plot_count = :n, zone_count = :z WHERE id = :id"),
                 {"n": plots, "z": zones, "id": run_id},
             )
+            # Fresh statistics, so rankings over a million new rows get a sensible plan.
+            conn.execute(text("ANALYZE score_run, plot_score, zone_score, plot_site_metrics"))
         report(4, 4, "done")
     except Exception as exc:
         with engine.begin() as conn:
@@ -701,7 +702,12 @@ def parse_group_weights(value: str, standard: Standard) -> dict[str, float]:
 
 
 def _ranking_run(conn: Connection, profile: str) -> dict[str, Any]:
-    """The newest finished run of ``profile``: its standard is the one rankings speak for."""
+    """The newest finished run of ``profile`` (its standard is the one rankings speak for).
+
+    ``run_ids`` (newest first) are the runs whose scores are current under that
+    standard: the newest run of each scope (all regions, or one region), leaving
+    out any older than the newest run over all regions.
+    """
     row = conn.execute(
         text("""
             SELECT r.id, r.criteria, s.id AS standard_id, s.name, s.version, s.document
@@ -714,19 +720,42 @@ def _ranking_run(conn: Connection, profile: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no finished scoring run for profile {profile!r} yet: run "
                        f"'locations score run --profile {profile}' or POST /scores/runs")
-    return dict(row)
+    latest = conn.execute(
+        text("""
+            SELECT id, region_code FROM (
+                SELECT DISTINCT ON (region_code) id, region_code, finished_at
+                FROM score_run
+                WHERE profile = :p AND status = 'finished' AND standard_id = :s
+                ORDER BY region_code, finished_at DESC, id DESC
+            ) newest
+            ORDER BY finished_at DESC, id DESC
+        """),
+        {"p": profile, "s": row["standard_id"]},
+    ).all()
+    run_ids = []
+    for run_id, region_code in latest:
+        run_ids.append(run_id)
+        if region_code is None:  # a run over all regions covers every plot: older runs are past
+            break
+    return {**dict(row), "run_ids": run_ids}
 
 
-# Plots ranked: current scores from runs of one standard, passing the gates, still available.
-_RANKED = """
-    FROM current_plot_score cs
-    JOIN score_run r ON r.id = cs.run_id
-    JOIN plot_score ps ON ps.run_id = cs.run_id AND ps.plot_id = cs.plot_id
-    JOIN plot p ON p.id = cs.plot_id
+# Plots ranked: current scores (runs listed newest first; a plot's newest score counts),
+# passing the gates, still available. The run ids are given, so the planner sees them.
+def _ranked(run_ids: list[int]) -> str:
+    superseded = "" if len(run_ids) == 1 else """
+      AND NOT EXISTS (
+          SELECT 1 FROM plot_score newer
+          WHERE newer.plot_id = ps.plot_id
+            AND newer.run_id = ANY((CAST(:run_ids AS bigint[]))[
+                1:array_position(CAST(:run_ids AS bigint[]), ps.run_id) - 1]))"""
+    return f"""
+    FROM plot_score ps
+    JOIN plot p ON p.id = ps.plot_id
     JOIN zone z ON z.id = p.zone_id
     JOIN municipality m ON m.id = z.municipality_id
     JOIN region rg ON rg.id = m.region_id
-    WHERE cs.profile = :profile AND r.standard_id = :standard_id
+    WHERE ps.run_id = ANY(CAST(:run_ids AS bigint[])){superseded}
       AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
       AND (CAST(:region AS text) IS NULL OR rg.code = :region)
 """
@@ -751,8 +780,7 @@ def rankings(
     """
     run = _ranking_run(conn, profile)
     standard = parse_standard(run["document"], f"stored standard of run {run['id']}")
-    params: dict[str, Any] = {"profile": profile, "standard_id": run["standard_id"],
-                              "region": region, "limit": limit}
+    params: dict[str, Any] = {"run_ids": run["run_ids"], "region": region, "limit": limit}
     group_weights = None
     if weights:
         group_weights = parse_group_weights(weights, standard)
@@ -761,14 +789,14 @@ def rankings(
         total = """(SELECT sum(s * w) FROM unnest(ps.score, CAST(:weights AS float8[])) AS u (s, w))
                    / 100"""
     else:
-        total = "cs.total"
+        total = "ps.total"
     rows = conn.execute(
         text(f"""
             SELECT p.id, round(CAST({total} AS numeric), 2)::float AS score,
-                   round(CAST(cs.total AS numeric), 2)::float AS stored_score,
+                   round(CAST(ps.total AS numeric), 2)::float AS stored_score,
                    p.zone_id, z.name AS zone_name, m.name AS municipality_name,
                    rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
-            {_RANKED}
+            {_ranked(run["run_ids"])}
             ORDER BY 2 DESC, p.id
             LIMIT :limit
         """),
@@ -798,53 +826,57 @@ def compare_regions(conn: Connection, profile: str) -> dict[str, Any]:
         NotFound: no finished run for the profile.
     """
     run = _ranking_run(conn, profile)
-    rows = conn.execute(
-        text(f"""
-            SELECT rg.code, rg.name, p.id, cs.total, p.area_m2
-            {_RANKED}
-            ORDER BY rg.code, cs.total DESC, p.id
-        """),
-        {"profile": profile, "standard_id": run["standard_id"], "region": None},
-    ).mappings().all()
-    available = conn.execute(
+    bands = ",\n".join(
+        f"count(*) FILTER (WHERE ps.total >= {low} AND ps.total "
+        f"{'<=' if high == 100 else '<'} {high}) AS band_{low}" for low, high in BANDS)
+    ranked = {
+        row["code"]: row
+        for row in conn.execute(
+            text(f"""
+                SELECT rg.code, count(*) AS plots,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY ps.total) AS median,
+                       (array_agg(p.id ORDER BY ps.total DESC, p.id))[1] AS best_id,
+                       max(ps.total) AS best,
+                       coalesce(sum(p.area_m2) FILTER (WHERE ps.total > 60), 0) AS above_60_m2,
+                       {bands}
+                {_ranked(run["run_ids"])}
+                GROUP BY rg.code
+            """),
+            {"run_ids": run["run_ids"], "region": None},
+        ).mappings()
+    }
+    regions = conn.execute(
         text("""
-            SELECT rg.code, sum(p.area_m2) AS area_m2
-            FROM plot p JOIN zone z ON z.id = p.zone_id
-            JOIN municipality m ON m.id = z.municipality_id JOIN region rg ON rg.id = m.region_id
-            WHERE p.status = 'available' AND p.retired_at IS NULL GROUP BY rg.code
+            SELECT rg.code, rg.name,
+                   coalesce(sum(p.area_m2) FILTER (WHERE p.status = 'available'
+                                                     AND p.retired_at IS NULL), 0) AS area_m2
+            FROM region rg
+            LEFT JOIN municipality m ON m.region_id = rg.id
+            LEFT JOIN zone z ON z.municipality_id = m.id
+            LEFT JOIN plot p ON p.zone_id = z.id
+            GROUP BY rg.code, rg.name ORDER BY rg.code
         """)
     ).all()
-    available_area = {code: area for code, area in available}
-    regions = conn.execute(text("SELECT code, name FROM region ORDER BY code")).all()
-    by_region: dict[str, list[Any]] = {code: [] for code, _ in regions}
-    for row in rows:
-        by_region[row["code"]].append(row)
     result = []
-    for code, name in regions:
-        plots = by_region[code]
-        totals = [float(r["total"]) for r in plots]
-        area = available_area.get(code, 0.0)
-        above = sum(r["area_m2"] for r in plots if r["total"] > 60)
+    for code, name, area in regions:
+        row = ranked.get(code)
         result.append({
             "region": code,
             "name": name,
-            "ranked_plots": len(plots),
-            "median": round(statistics.median(totals), 2) if totals else None,
-            "best": {"id": plots[0]["id"], "score": round(totals[0], 2)} if plots else None,
-            "distribution": [
-                {"from": low, "to": high,
-                 "plots": sum(1 for t in totals if low <= t < high or (high == 100 and t == 100))}
-                for low, high in BANDS
-            ],
+            "ranked_plots": row["plots"] if row else 0,
+            "median": round(row["median"], 2) if row else None,
+            "best": {"id": row["best_id"], "score": round(row["best"], 2)} if row else None,
+            "distribution": [{"from": low, "to": high, "plots": row[f"band_{low}"] if row else 0}
+                             for low, high in BANDS],
             "available_area_m2": round(area, 1),
-            "share_of_available_area_above_60": round(above / area, 4) if area else None,
+            "share_of_available_area_above_60":
+                round(row["above_60_m2"] / area, 4) if row and area else (0.0 if area else None),
         })
     return {
         "profile": profile,
         "standard": {"name": run["name"], "version": run["version"]},
         "regions": result,
     }
-
 
 def check_profile(conn: Connection, profile: str) -> None:
     """Refuse a profile that neither the default standard nor any stored run knows.

@@ -97,13 +97,26 @@ def upgrade() -> None:
         );
 
         -- Each plot's score from the latest finished run of each profile that scored it.
+        -- Only the newest run per profile and scope (all regions, or one) can hold a current
+        -- score, so the view reads a handful of runs by key instead of sorting every score
+        -- ever stored; a plot in a newer regional run takes that run's score.
         CREATE VIEW current_plot_score AS
-        SELECT DISTINCT ON (ps.plot_id, r.profile)
-               ps.plot_id, r.profile, ps.total, ps.run_id
-        FROM plot_score ps
-        JOIN score_run r ON r.id = ps.run_id
-        WHERE r.status = 'finished'
-        ORDER BY ps.plot_id, r.profile, r.finished_at DESC, r.id DESC;
+        WITH latest AS (
+            SELECT DISTINCT ON (profile, region_code) id, profile, finished_at
+            FROM score_run
+            WHERE status = 'finished'
+            ORDER BY profile, region_code, finished_at DESC, id DESC
+        )
+        SELECT ps.plot_id, l.profile, ps.total, ps.run_id
+        FROM latest l
+        JOIN plot_score ps ON ps.run_id = l.id
+        WHERE NOT EXISTS (
+            SELECT 1 FROM latest newer
+            JOIN plot_score newer_score
+              ON newer_score.run_id = newer.id AND newer_score.plot_id = ps.plot_id
+            WHERE newer.profile = l.profile
+              AND (newer.finished_at, newer.id) > (l.finished_at, l.id)
+        );
 
         -- The stored arrays as a readable breakdown, for SQL users and reports.
         CREATE VIEW plot_score_detail AS
