@@ -340,3 +340,23 @@ def test_a_regional_run_scores_only_that_region(
         run_scoring(empty_engine, "logistics", standard=STANDARD, region="AT221")
     run = run_scoring(empty_engine, "logistics", standard=STANDARD, region="SI042", as_of=AS_OF)
     assert run.plots == 6 and run.region == "SI042"
+
+
+def test_a_newer_regional_run_supersedes_the_older_full_run(
+    empty_engine: Engine, worked: dict[str, int]
+) -> None:
+    full = run_scoring(empty_engine, "logistics", standard=STANDARD, as_of=AS_OF)
+    with empty_engine.begin() as conn:
+        # P2 loses its brownfield flag: G1 drops from 100 to 0, its total by 5 points.
+        conn.execute(text("UPDATE plot SET brownfield = false WHERE id = :id"),
+                     {"id": worked["P2"]})
+    regional = run_scoring(empty_engine, "logistics", standard=STANDARD, region="SI042",
+                           as_of=AS_OF)
+    with empty_engine.connect() as conn:
+        ranked = {p["id"]: p["score"] for p in rankings(conn, "logistics")["plots"]}
+        current = dict(conn.execute(text(
+            "SELECT plot_id, run_id FROM current_plot_score WHERE profile = 'logistics'")).all())
+    assert ranked[worked["P2"]] == pytest.approx(total(EXPECTED_P2) - 5, abs=0.02)
+    assert ranked[worked["P1"]] == pytest.approx(total(EXPECTED_P1), abs=0.02)
+    assert set(current.values()) == {regional.run_id} and full.run_id != regional.run_id
+    assert len(current) == 6
