@@ -1,0 +1,279 @@
+"""Benchmark: one scoring run over N synthetic plots, cold and warm, and a geopandas comparison.
+
+    python -m bench.scoring.run --plots 1000000 --database bench_scoring
+    python -m bench.scoring.run --plots 100000 --database scoring_bench_100k --geopandas
+
+Cold: the kept site metrics (shape, constraint shares, labour pool) are emptied
+first, so the run computes them. Warm: a second run reuses them, as every run
+after the first does until plots, constraint areas or municipalities change.
+Distances come from ``plot_proximity``, kept by triggers since the data was
+loaded; ``--proximity`` also times recomputing them for every plot.
+
+With ``--geopandas`` the same criteria are computed the straightforward way
+(read the tables with geopandas, nearest joins, overlays, group-bys, numpy),
+the totals are compared with the stored ones, and the time ratio is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import time
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Engine, create_engine, text
+
+from bench.scoring.prepare import prepare
+from locations.scoring import DAYS_PER_MONTH, compare_regions, execute_run, rankings, start_run
+from locations.search import PlotFilter, search_plots
+from locations.standard import (
+    DEFAULT_STANDARD,
+    MEASURES,
+    CategoriesRule,
+    LinearRule,
+    PlateauRule,
+    Standard,
+    TargetRule,
+    find_standard,
+)
+
+
+def timed_run(engine: Engine, standard: Standard, profile: str, as_of: dt.date) -> tuple[int, dict]:
+    """Run once; return the run id and seconds per phase."""
+    marks: list[tuple[float, str]] = []
+
+    def progress(done: int, total: int, what: str) -> None:
+        marks.append((time.perf_counter(), what))
+
+    started = time.perf_counter()
+    run_id = start_run(engine, standard, profile, requested_by="bench", as_of=as_of)
+    summary = execute_run(engine, run_id, progress)
+    phases = {what: round(marks[i + 1][0] - at, 2) for i, (at, what) in enumerate(marks[:-1])}
+    phases["total"] = round(time.perf_counter() - started, 2)
+    phases["plots"] = summary.plots
+    return run_id, phases
+
+
+def _score(values: pd.Series, rule, measure: str, target: float) -> np.ndarray:
+    x = values.to_numpy(dtype=float)
+    if isinstance(rule, (LinearRule, TargetRule)):
+        best = rule.best if isinstance(rule, LinearRule) else target
+        score = np.clip(100 * (rule.worst - x) / (rule.worst - best), 0, 100)
+    elif isinstance(rule, PlateauRule):
+        rising = (np.zeros_like(x) if rule.best_low == rule.zero_low else
+                  100 * (x - rule.zero_low) / (rule.best_low - rule.zero_low))
+        falling = (np.zeros_like(x) if rule.best_high == rule.zero_high else
+                   100 * (rule.zero_high - x) / (rule.zero_high - rule.best_high))
+        score = np.clip(np.where(x < rule.best_low, rising,
+                                 np.where(x > rule.best_high, falling, 100)), 0, 100)
+    else:
+        assert isinstance(rule, CategoriesRule)
+        lookup = np.array([rule.scores[v] for v in MEASURES[measure].values])
+        index = np.nan_to_num(x, nan=0).round().astype(int)
+        score = lookup[np.clip(index, 0, len(lookup) - 1)]
+    return np.where(np.isnan(x), 0.0, score)
+
+
+def _codes(series: pd.Series, measure: str) -> pd.Series:
+    values = list(MEASURES[measure].values)
+    return series.map(lambda v: values.index(v) if v in values else np.nan).astype(float)
+
+
+def geopandas_scores(engine: Engine, standard: Standard, profile_id: str,
+                     as_of: dt.date) -> tuple[pd.Series, dict]:
+    """Every plot's total computed with geopandas; returns totals by plot id and timings."""
+    timings: dict[str, float] = {}
+    step = time.perf_counter()
+    plots = gpd.read_postgis(
+        """SELECT p.id, p.zone_id, p.status, p.price_eur_m2::float AS price, p.readiness,
+                  p.ownership, p.power_mw AS plot_mw, p.brownfield AS plot_brownfield,
+                  p.allowed_uses AS plot_uses, p.last_verified AS plot_verified, p.boundary,
+                  z.power_mw AS zone_mw, z.broadband, z.water, z.sewage, z.gas, z.rail_siding,
+                  z.brownfield AS zone_brownfield, z.allowed_uses AS zone_uses,
+                  z.last_verified AS zone_verified, z.manager_name, z.manager_email,
+                  z.manager_phone, z.description_en, z.description_sl, z.description_de,
+                  z.property_sheet_url, m.region_id
+           FROM plot p JOIN zone z ON z.id = p.zone_id
+           JOIN municipality m ON m.id = z.municipality_id
+           WHERE p.retired_at IS NULL""",
+        engine, geom_col="boundary").set_index("id", drop=False)
+    infrastructure = gpd.read_postgis("SELECT kind, geom FROM infrastructure", engine,
+                                      geom_col="geom")
+    constraints = gpd.read_postgis("SELECT kind, severity, boundary FROM constraint_area",
+                                   engine, geom_col="boundary")
+    seats = gpd.read_postgis("SELECT population, seat FROM municipality "
+                             "WHERE seat IS NOT NULL AND population IS NOT NULL",
+                             engine, geom_col="seat")
+    timings["read"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    facts = pd.DataFrame(index=plots.index)
+    outlines = plots[["boundary"]]
+    for measure, kinds in (("motorway_km", ["motorway_junction"]),
+                           ("rail_freight_km", ["rail_freight_terminal"]),
+                           ("airport_km", ["airport"]),
+                           ("public_transport_km", ["rail_station", "bus_stop"])):
+        targets = infrastructure[infrastructure["kind"].isin(kinds)]
+        if targets.empty:
+            facts[measure] = np.nan
+            continue
+        nearest = gpd.sjoin_nearest(outlines, targets[["geom"]], distance_col="metres")
+        facts[measure] = nearest.groupby(level=0)["metres"].min() / 1000
+    facts.loc[plots["rail_siding"].fillna(False).astype(bool), "rail_freight_km"] = 0.0
+    timings["nearest"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    area = plots.geometry.area
+    facts["compactness"] = 4 * math.pi * area / plots.geometry.length ** 2
+    if len(constraints):
+        everything = shapely.union_all(constraints.geometry.values)
+        flood = constraints[(constraints["kind"] == "flood_risk")
+                            & (constraints["severity"] == "high")]
+        flood_all = shapely.union_all(flood.geometry.values) if len(flood) else None
+        geoms = plots.geometry.values
+        shapely.prepare(everything)
+        hit = shapely.intersects(everything, geoms)
+        share = np.zeros(len(plots))
+        share[hit] = shapely.area(shapely.intersection(geoms[hit], everything)) / area[hit]
+        facts["constraint_share"] = np.minimum(share, 1)
+        flood_share = np.zeros(len(plots))
+        if flood_all is not None:
+            shapely.prepare(flood_all)
+            hit = shapely.intersects(flood_all, geoms)
+            flood_share[hit] = shapely.area(shapely.intersection(geoms[hit], flood_all)) / area[hit]
+        facts["flood_high_share"] = flood_share
+    else:
+        facts["constraint_share"] = np.nan
+        facts["flood_high_share"] = 0.0
+    timings["constraints"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    near = gpd.sjoin(outlines, seats, predicate="dwithin", distance=30_000)
+    facts["labour_pool"] = near.groupby(level=0)["population"].sum()
+    timings["labour_pool"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    available = plots["status"] == "available"
+    median = plots[available & plots["price"].notna()].groupby("region_id")["price"].median()
+    facts["price_ratio"] = plots["price"] / plots["region_id"].map(median)
+    taken = plots["status"].isin(["sold", "occupied"])
+    zone_area = area.groupby(plots["zone_id"]).sum()
+    zone_taken = area[taken].groupby(plots["zone_id"][taken]).sum()
+    facts["zone_occupancy"] = plots["zone_id"].map(
+        zone_taken.reindex(zone_area.index, fill_value=0) / zone_area)
+    # Contiguous available land: dissolve each zone's available plots grown by half the
+    # tolerance, split into parts, and add up the plots whose centre lies in each part.
+    free = plots[available]
+    grown = gpd.GeoDataFrame({"zone_id": free["zone_id"].to_numpy()},
+                             geometry=free.geometry.buffer(0.5).to_numpy(), crs=plots.crs)
+    parts = grown.dissolve(by="zone_id").explode(index_parts=False).reset_index()
+    centres = gpd.GeoDataFrame({"area": area[available].to_numpy(),
+                                "zone_id": free["zone_id"].to_numpy()},
+                               geometry=free.geometry.representative_point().to_numpy(),
+                               crs=plots.crs)
+    inside = gpd.sjoin(centres, parts[["zone_id", "geometry"]].rename_geometry("part"),
+                       predicate="within")
+    inside = inside[inside["zone_id_left"] == inside["zone_id_right"]]
+    cluster_area = inside.groupby(["zone_id_left", "index_right"])["area"].sum()
+    expansion = cluster_area.groupby(level=0).max()
+    facts["expansion_ha"] = plots["zone_id"].map(expansion).fillna(0) / 10_000
+    timings["zones"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    facts["power_mw"] = plots["plot_mw"].fillna(plots["zone_mw"])
+    facts["plot_area_ha"] = area / 10_000
+    for measure, column in (("broadband", "broadband"), ("sewage", "sewage"),
+                            ("readiness", "readiness"), ("ownership", "ownership")):
+        facts[measure] = _codes(plots[column], measure)
+    for measure in ("water", "gas"):
+        facts[measure] = plots[measure].map({True: 1.0, False: 0.0}).astype(float)
+
+    def present(column: str) -> pd.Series:
+        return plots[column].fillna("").str.strip() != ""
+
+    facts["zone_manager"] = (present("manager_name")
+                             & (present("manager_email") | present("manager_phone"))).astype(float)
+    languages = present("description_en").astype(int) + present("description_sl") + present(
+        "description_de")
+    facts["marketing_items"] = ((languages >= 2).astype(int)
+                                + present("property_sheet_url").astype(int)).astype(float)
+    verified = pd.to_datetime(plots["plot_verified"].fillna(plots["zone_verified"]))
+    facts["months_since_verified"] = (pd.Timestamp(as_of) - verified).dt.days / DAYS_PER_MONTH
+    facts["brownfield"] = (plots["plot_brownfield"] | plots["zone_brownfield"]).astype(float)
+
+    profile = standard.profile(profile_id)
+    weights = standard.criterion_weights(profile_id)
+    total = np.zeros(len(plots))
+    for cid, criterion in standard.criteria.items():
+        total += _score(facts[criterion.measure], criterion.rule, criterion.measure,
+                        profile.target_plot_ha) * weights[cid] / 100
+    timings["score"] = time.perf_counter() - step
+    timings["total"] = sum(timings.values())
+    return pd.Series(np.clip(total, 0, 100), index=plots.index), timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--plots", type=int, default=1_000_000)
+    parser.add_argument("--database", default="bench_scoring")
+    parser.add_argument("--profile", default="logistics")
+    parser.add_argument("--geopandas", action="store_true", help="compare with geopandas")
+    parser.add_argument("--proximity", action="store_true",
+                        help="also time recomputing every plot's distances")
+    args = parser.parse_args()
+
+    url = prepare(args.database, args.plots)
+    engine = create_engine(url)
+    standard = find_standard(DEFAULT_STANDARD)
+    as_of = dt.date.today()
+    print(f"{args.plots} plots in {args.database}, profile {args.profile}")
+    if args.proximity:
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            conn.execute(text("SELECT plot_proximity_refresh(NULL)"))
+        print(f"  distances (KNN, 5 kinds, kept in plot_proximity): "
+              f"{time.perf_counter() - started:.1f} s")
+    with engine.begin() as conn:
+        # Earlier benchmark runs would only weigh on the tables: start from none.
+        conn.execute(text("TRUNCATE plot_score, zone_score, score_run, plot_site_metrics"))
+    _, cold = timed_run(engine, standard, args.profile, as_of)
+    print(f"  cold run (computes kept site metrics): {cold}")
+    warm_id, warm = timed_run(engine, standard, args.profile, as_of)
+    print(f"  warm run (site metrics kept):          {warm}")
+    with engine.connect() as conn:
+        size = conn.execute(text("SELECT pg_size_pretty(pg_total_relation_size('plot_score'))"))
+        print(f"  plot_score size after two runs: {size.scalar_one()}")
+        for what, read in (
+            ("rankings, top 50 of all regions", lambda: rankings(conn, args.profile, limit=50)),
+            ("rankings, top 50 of SI042", lambda: rankings(conn, args.profile, region="SI042")),
+            ("what-if rankings of SI042", lambda: rankings(
+                conn, args.profile, region="SI042", weights="accessibility:50,site:50")),
+            ("regions compared", lambda: compare_regions(conn, args.profile)),
+            ("plot search sort=-score, first page", lambda: search_plots(
+                conn, PlotFilter(sort="-score", profile=args.profile, limit=50))),
+        ):
+            started = time.perf_counter()
+            read()
+            print(f"  {what}: {time.perf_counter() - started:.2f} s")
+
+    if args.geopandas:
+        totals, timings = geopandas_scores(engine, standard, args.profile, as_of)
+        with engine.connect() as conn:
+            stored = pd.read_sql(text("SELECT plot_id, total FROM plot_score WHERE run_id = :r"),
+                                 conn, params={"r": warm_id}).set_index("plot_id")["total"]
+        difference = (totals - stored.reindex(totals.index)).abs()
+        print(f"  geopandas: {({k: round(v, 2) for k, v in timings.items()})}")
+        print(f"  totals agree: max |difference| {difference.max():.4f}, "
+              f"{(difference < 0.01).mean():.2%} of plots within 0.01")
+        print(f"  geopandas / PostGIS: {timings['total'] / cold['total']:.1f}x the cold run, "
+              f"{timings['total'] / warm['total']:.1f}x the warm run "
+              f"(geopandas without reading: {(timings['total'] - timings['read']):.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
