@@ -17,8 +17,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
+import numpy as np
+import pyproj
 import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
@@ -42,6 +45,9 @@ Sort = Literal[
 #: Ordered tiers: a minimum ``readiness`` or ``broadband`` admits that tier and better ones.
 READINESS_TIERS: tuple[str, ...] = ("registered", "serviced", "shovel_ready")
 BROADBAND_TIERS: tuple[str, ...] = ("none", "basic", "fast", "ftth")
+
+#: Where EPSG:3035 (the storage CRS) is defined, lon/lat: every stored plot lies inside.
+STORAGE_AREA_OF_USE = shapely.box(-35.58, 24.60, 44.83, 84.73)
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -150,34 +156,65 @@ def parse_bbox(value: str) -> list[float]:
     return numbers
 
 
-def _bbox_srid(conn: Connection, bbox_crs: str | None) -> tuple[int, bool]:
-    """SRID of ``bbox_crs`` and whether its axes come latitude first (EPSG:4326 per OGC)."""
+@lru_cache(maxsize=64)
+def _bbox_crs(bbox_crs: str | None) -> pyproj.CRS | None:
+    """The CRS of a bbox (None: CRS84 lon/lat).
+
+    Raises:
+        InvalidInput: not CRS84 nor a known EPSG code.
+    """
     if bbox_crs is None or bbox_crs.strip() in (CRS84, "CRS84", "OGC:CRS84"):
-        return 4326, False
+        return None
     match = re.fullmatch(
         r"(?:EPSG:|http://www\.opengis\.net/def/crs/EPSG/0/)(\d{4,6})", bbox_crs.strip()
     )
     if match is None:
         raise InvalidInput("bbox-crs", f"unknown CRS {bbox_crs!r}; use {CRS84} or EPSG:<code>")
-    srid = int(match.group(1))
-    known = conn.execute(
-        text("SELECT 1 FROM spatial_ref_sys WHERE srid = :s"), {"s": srid}
-    ).first()
-    if known is None:
-        raise InvalidInput("bbox-crs", f"EPSG:{srid} is not a known CRS")
-    # OGC API Features: a bbox in EPSG:4326 is given in that CRS's own axis order, lat/lon.
-    return srid, srid == 4326
+    try:
+        return pyproj.CRS.from_epsg(int(match.group(1)))
+    except pyproj.exceptions.CRSError:
+        raise InvalidInput("bbox-crs", f"EPSG:{match.group(1)} is not a known CRS") from None
 
 
-def _check_bbox(bbox: list[float], srid: int) -> None:
+@lru_cache(maxsize=64)
+def _to_lonlat(crs: pyproj.CRS) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
+
+
+def _bbox_lonlat(bbox: list[float], bbox_crs: str | None) -> str | None:
+    """The bbox as a lon/lat polygon (WKT) cut to where the storage CRS is defined.
+
+    Its edges are cut into 32 pieces before leaving their CRS, so they bend as they
+    should; None when nothing of the box lies where plots can be.
+
+    Raises:
+        InvalidInput: a malformed box, an unknown CRS, or a box outside its CRS's domain.
+    """
+    crs = _bbox_crs(bbox_crs)
     if len(bbox) != 4 or not all(math.isfinite(n) for n in bbox):
         raise InvalidInput("bbox", "must be four numbers: minx,miny,maxx,maxy")
     minx, miny, maxx, maxy = bbox
+    geographic = crs is None or crs.is_geographic
+    # OGC API Features: a geographic CRS such as EPSG:4326 takes its own axis order, lat/lon.
+    if crs is not None and crs.is_geographic and crs.axis_info[0].direction == "north":
+        minx, miny, maxx, maxy = miny, minx, maxy, maxx
     if minx > maxx or miny > maxy:
         raise InvalidInput("bbox", "minimum above maximum; order is minx,miny,maxx,maxy")
-    if srid == 4326 and not (-180 <= minx <= 180 and -180 <= maxx <= 180
-                             and -90 <= miny <= 90 and -90 <= maxy <= 90):
+    if geographic and not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidInput("bbox", "longitude must be within -180..180 and latitude -90..90")
+    steps = np.linspace(0, 1, 33)[:-1]
+    xs = np.concatenate([minx + (maxx - minx) * steps, np.full(32, maxx),
+                         maxx - (maxx - minx) * steps, np.full(32, minx)])
+    ys = np.concatenate([np.full(32, miny), miny + (maxy - miny) * steps,
+                         np.full(32, maxy), maxy - (maxy - miny) * steps])
+    if crs is not None:
+        with np.errstate(all="ignore"):
+            xs, ys = _to_lonlat(crs).transform(xs, ys, errcheck=False)
+        if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+            raise InvalidInput("bbox", f"lies outside where {bbox_crs} is defined")
+    box = shapely.make_valid(shapely.Polygon(np.column_stack([xs, ys])))
+    inside = box.intersection(STORAGE_AREA_OF_USE)
+    return None if inside.is_empty else inside.wkt
 
 
 def _search_geometry(geometry: dict[str, Any]) -> str:
@@ -316,7 +353,11 @@ def _conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[
     where = ["p.retired_at IS NULL"]
     params: dict[str, Any] = {}
     zones = _zone_ids(conn, filters)
-    if zones["zones"] is not None:
+    if zones["zones"] is not None and len(zones["zones"]) == 1:
+        # Equality, not ANY: the page of one zone is then a walk of the (zone_id, id) index.
+        where.append("p.zone_id = :zone_one")
+        params["zone_one"] = zones["zones"][0]
+    elif zones["zones"] is not None:
         where.append("p.zone_id = ANY (CAST(:zones AS int[]))")
         params["zones"] = zones["zones"]
     if filters.status:
@@ -355,20 +396,15 @@ def _conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[
             where.append(f"pp.{column} <= :{name}")
             params[name] = value
     if filters.bbox is not None:
-        srid, lat_first = _bbox_srid(conn, filters.bbox_crs)
-        _check_bbox(filters.bbox, srid)
-        minx, miny, maxx, maxy = filters.bbox
-        if lat_first:
-            minx, miny, maxx, maxy = miny, minx, maxy, maxx
-        # Segmentised before the transform so the box's edges bend as they do in EPSG:3035.
-        params |= {"bx0": minx, "by0": miny, "bx1": maxx, "by1": maxy, "bsrid": srid}
-        where.append(
-            "ST_Intersects(p.boundary, ST_Transform(ST_Segmentize(ST_MakeEnvelope("
-            ":bx0, :by0, :bx1, :by1, :bsrid), CASE WHEN :bsrid = 4326 THEN 0.01 ELSE 1000 END),"
-            " 3035))"
-        )
+        params["bbox_wkt"] = _bbox_lonlat(filters.bbox, filters.bbox_crs)
+        if params["bbox_wkt"] is None:
+            where.append("false")
+        else:
+            # 0.05° pieces: a straight lon/lat edge bends by well under a metre within one.
+            where.append("ST_Intersects(p.boundary, ST_Transform(ST_Segmentize("
+                         "ST_GeomFromText(:bbox_wkt, 4326), 0.05), 3035))")
     elif filters.bbox_crs is not None:
-        _bbox_srid(conn, filters.bbox_crs)
+        _bbox_crs(filters.bbox_crs)
     if filters.geometry is not None:
         params["search_wkt"] = _search_geometry(filters.geometry)
         shape = "ST_Transform(ST_GeomFromText(:search_wkt, 4326), 3035)"

@@ -498,3 +498,26 @@ def test_empty_result_is_an_empty_collection(client):
     assert body["features"] == [] and body["numberReturned"] == 0
     assert [link["rel"] for link in body["links"]] == ["self"]
     assert not math.isnan(body["numberReturned"])
+
+
+def test_a_world_wide_bbox_finds_every_plot(client, plots):
+    assert search_ids(client, {"bbox": "-180,-90,180,90"}) == set(plots)
+    assert search_ids(client, {"bbox": "100,10,120,20"}) == set()  # South-East Asia
+
+
+def test_bbox_in_epsg_4326_is_lat_lon_as_ogc_has_it(client):
+    lon_lat = search_ids(client, {"bbox": "14.25,46.15,14.45,46.30"})
+    lat_lon = search_ids(client, {"bbox": "46.15,14.25,46.30,14.45", "bbox-crs": "EPSG:4326"})
+    assert lon_lat and lat_lon == lon_lat
+
+
+@pytest.mark.parametrize("params", [
+    {"bbox": "-1e300,-1e300,1e300,1e300", "bbox-crs": "EPSG:3794"},
+    {"bbox": "0,0,1e9,1e9", "bbox-crs": "EPSG:3035"},
+    {"bbox": "14,46,15,47", "bbox-crs": "EPSG:99999"},
+    {"bbox": "14,46,15,47", "bbox-crs": "WGS84 please"},
+])
+def test_a_bbox_its_crs_cannot_hold_is_a_400(client, params):
+    response = client.get("/plots", params=params)
+    assert response.status_code == 400
+    assert response.json()["field"] in ("bbox", "bbox-crs")

@@ -50,6 +50,7 @@ def upgrade() -> None:
         -- Searches page by (sort key, id), unknown values last; these keep a sorted page an
         -- index walk (the expressions are those of locations.search: keep them in step).
         CREATE INDEX plot_search_area_idx ON plot (area_m2, id);
+        CREATE INDEX plot_search_zone_idx ON plot (zone_id, id);
         CREATE INDEX plot_search_price_idx ON plot
             ((coalesce(price_eur_m2, 'Infinity'::numeric)), id);
         CREATE INDEX plot_search_verified_desc_idx ON plot
@@ -151,7 +152,7 @@ def downgrade() -> None:
         DROP FUNCTION plot_proximity_after_update();
         DROP FUNCTION plot_proximity_after_insert();
         DROP FUNCTION plot_proximity_refresh(bigint[]);
-        DROP INDEX plot_search_area_idx, plot_search_price_idx, plot_search_verified_desc_idx,
+        DROP INDEX plot_search_area_idx, plot_search_zone_idx, plot_search_price_idx, plot_search_verified_desc_idx,
                    infrastructure_motorway_gist, infrastructure_rail_station_gist,
                    infrastructure_rail_freight_gist, infrastructure_airport_gist,
                    infrastructure_public_transport_gist;
