@@ -360,3 +360,19 @@ def test_a_newer_regional_run_supersedes_the_older_full_run(
     assert ranked[worked["P1"]] == pytest.approx(total(EXPECTED_P1), abs=0.02)
     assert set(current.values()) == {regional.run_id} and full.run_id != regional.run_id
     assert len(current) == 6
+
+
+def test_detail_view_gives_the_breakdown_as_jsonb(
+    empty_engine: Engine, worked: dict[str, int]
+) -> None:
+    run = run_scoring(empty_engine, "logistics", standard=STANDARD, as_of=AS_OF)
+    with empty_engine.connect() as conn:
+        detail = conn.execute(text(
+            "SELECT breakdown, missing, total FROM plot_score_detail "
+            "WHERE run_id = :r AND plot_id = :p"), {"r": run.run_id, "p": worked["P4"]}).one()
+    by_id = {item["id"]: item for item in detail.breakdown}
+    assert list(by_id) == list(STANDARD.criteria)
+    assert detail.missing == ["D1", "D2", "E1", "F2"]
+    assert by_id["E1"]["raw"] is None and by_id["E1"]["score"] == 0
+    assert sum(item["contribution"] for item in detail.breakdown) == pytest.approx(
+        detail.total, abs=0.01)
