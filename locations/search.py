@@ -479,14 +479,17 @@ def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False)
             ORDER BY {order}
             LIMIT :limit
         )
-        SELECT {columns}, page.sort_key::text AS sort_key,
-               {geometry_sql("p.boundary")} AS geometry
+        SELECT p.id, page.sort_key::text AS sort_key,
+               json_build_object('type', 'Feature', 'id', p.id,
+                                 'geometry', {geometry_sql("p.boundary")}::json,
+                                 'properties', to_json(properties))::text AS feature
         FROM page
         JOIN plot p ON p.id = page.id
         JOIN zone z ON z.id = p.zone_id
         JOIN municipality m ON m.id = z.municipality_id
         JOIN region r ON r.id = m.region_id
         {proximity_join}
+        CROSS JOIN LATERAL (SELECT {columns}) AS properties
         ORDER BY {order.replace(key.expression, 'page.sort_key')}
     """
     count_sql = (f"SELECT count(*) FROM plot p {zone_join} {proximity_join}"
@@ -494,31 +497,68 @@ def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False)
     return PlotQuery(sql, count_sql, params)
 
 
-def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False) -> dict[str, Any]:
-    """One page of plots meeting every filter, as a FeatureCollection.
+@dataclass(frozen=True)
+class PlotPage:
+    """One page of a search: each plot as GeoJSON Feature text (built by PostgreSQL)."""
 
-    The collection carries ``numberReturned``, ``next_cursor`` (None on the last
-    page) and, only when ``filters.count`` is set, ``numberMatched``. Internal
-    fields (owner contact, internal note) appear only with ``internal=True``.
+    features: list[str]
+    next_cursor: str | None
+    number_matched: int | None
+
+    def collection(self) -> dict[str, Any]:
+        """The page as a FeatureCollection dict (``next_cursor`` and counts as members)."""
+        members: dict[str, Any] = {"next_cursor": self.next_cursor}
+        if self.number_matched is not None:
+            members["numberMatched"] = self.number_matched
+        features = [json.loads(f) for f in self.features]
+        return {"type": "FeatureCollection", "features": features,
+                "numberReturned": len(features), **members}
+
+    def geojson(self, links: list[dict[str, Any]]) -> bytes:
+        """The page as FeatureCollection bytes, the features spliced in as PostgreSQL wrote them."""
+        head = {"type": "FeatureCollection", "numberReturned": len(self.features)}
+        if self.number_matched is not None:
+            head["numberMatched"] = self.number_matched
+        head["links"] = links
+        opening = json.dumps(head, ensure_ascii=False)[:-1]
+        return f'{opening}, "features": [{",".join(self.features)}]}}'.encode()
+
+
+def search_plot_page(conn: Connection, filters: PlotFilter, *,
+                     internal: bool = False) -> PlotPage:
+    """One page of plots meeting every filter.
+
+    ``next_cursor`` is None on the last page; ``number_matched`` is counted only when
+    ``filters.count`` is set. Internal fields (owner contact, internal note) appear
+    only with ``internal=True``.
 
     Raises:
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
     query = plot_query(conn, filters, internal=internal)
-    rows = [dict(row) for row in conn.execute(text(query.sql), query.params).mappings()]
+    rows = conn.execute(text(query.sql), query.params).all()
     next_cursor = None
     if len(rows) > filters.limit:
         rows = rows[: filters.limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(filters.sort, last["sort_key"], last["id"])
-    for row in rows:
-        del row["sort_key"]
-    members: dict[str, Any] = {"next_cursor": next_cursor}
+        next_cursor = encode_cursor(filters.sort, rows[-1].sort_key, rows[-1].id)
+    number_matched = None
     if filters.count:
         # Counting reads every match: here parallel workers pay off again.
         conn.execute(text("RESET max_parallel_workers_per_gather"))
-        members["numberMatched"] = conn.execute(text(query.count_sql), query.params).scalar_one()
-    return feature_collection(rows, **members)
+        number_matched = conn.execute(text(query.count_sql), query.params).scalar_one()
+    return PlotPage([row.feature for row in rows], next_cursor, number_matched)
+
+
+def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False) -> dict[str, Any]:
+    """One page of plots meeting every filter, as a FeatureCollection dict.
+
+    The collection carries ``numberReturned``, ``next_cursor`` (None on the last
+    page) and, only when ``filters.count`` is set, ``numberMatched``.
+
+    Raises:
+        InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
+    """
+    return search_plot_page(conn, filters, internal=internal).collection()
 
 
 # -- zones ----------------------------------------------------------------------------------

@@ -25,16 +25,16 @@ class PlotSearch(search.PlotFilter):
     """The body of POST /plots/search: the same filters as GET /plots, plus a geometry."""
 
 
-def _reply(request: Request, collection: dict[str, Any], fmt: formats.Format,
-           next_link: dict[str, Any] | None, self_link: dict[str, Any]) -> Response:
-    next_cursor = collection.pop("next_cursor")
+def _reply(page: search.PlotPage, fmt: formats.Format, self_link: dict[str, Any],
+           next_link: dict[str, Any] | None) -> Response:
     links = [self_link] + ([next_link] if next_link else [])
     if fmt.name == "geojson":
-        collection["links"] = links
-        return GeoJSONResponse(collection)
+        return Response(page.geojson(links), media_type=fmt.media_type)
     headers = {"Content-Disposition": f'attachment; filename="{formats.file_name("plots", fmt)}"'}
-    if next_cursor and "href" in (next_link or {}):
+    if next_link and "body" not in next_link:
         headers["Link"] = f'<{next_link["href"]}>; rel="next"'
+    collection = page.collection()
+    collection.pop("next_cursor")
     return Response(formats.render(collection, fmt), media_type=fmt.media_type, headers=headers)
 
 
@@ -89,13 +89,13 @@ def search_plots(
         sort=sort, profile=profile, limit=limit, cursor=cursor, count=count, distances=distances,
     )
     internal = account is not None and account.sees_internal_fields
-    collection = search.search_plots(conn, filters, internal=internal)
+    page = search.search_plot_page(conn, filters, internal=internal)
     self_link = {"rel": "self", "href": str(request.url), "type": fmt.media_type}
     next_link = None
-    if collection["next_cursor"]:
-        href = str(request.url.include_query_params(cursor=collection["next_cursor"]))
+    if page.next_cursor:
+        href = str(request.url.include_query_params(cursor=page.next_cursor))
         next_link = {"rel": "next", "href": href, "type": fmt.media_type}
-    return _reply(request, collection, fmt, next_link, self_link)
+    return _reply(page, fmt, self_link, next_link)
 
 
 @router.post("/plots/search", response_class=GeoJSONResponse, summary="Search plots (JSON body)")
@@ -111,14 +111,14 @@ def search_plots_by_body(
     from the ``next`` link's ``body``."""
     fmt = formats.choose_format(f, request.headers.get("accept"))
     internal = account is not None and account.sees_internal_fields
-    collection = search.search_plots(conn, body, internal=internal)
+    page = search.search_plot_page(conn, body, internal=internal)
     self_link = {"rel": "self", "href": str(request.url), "type": fmt.media_type, "method": "POST"}
     next_link = None
-    if collection["next_cursor"]:
-        next_body = body.model_dump(exclude_defaults=True) | {"cursor": collection["next_cursor"]}
+    if page.next_cursor:
+        next_body = body.model_dump(exclude_defaults=True) | {"cursor": page.next_cursor}
         next_link = {"rel": "next", "href": str(request.url), "type": fmt.media_type,
                      "method": "POST", "body": next_body}
-    return _reply(request, collection, fmt, next_link, self_link)
+    return _reply(page, fmt, self_link, next_link)
 
 
 @router.get("/plots/{plot_id}", response_class=GeoJSONResponse, summary="One plot")
