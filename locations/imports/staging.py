@@ -213,9 +213,10 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
             SELECT s.*, g.geom AS stored_geom, k.zone_ids
             FROM import_stage s
             CROSS JOIN LATERAL (SELECT {stored} AS geom) g
+            -- coalesce, not IS NOT DISTINCT FROM: only an equality can be hash-joined.
             LEFT JOIN import_zone k
-                   ON k.zone_text IS NOT DISTINCT FROM {zone_text}
-                  AND k.municipality_text IS NOT DISTINCT FROM {municipality_text}
+                   ON coalesce(k.zone_text, '') = coalesce({zone_text}, '')
+                  AND coalesce(k.municipality_text, '') = coalesce({municipality_text}, '')
         ), located AS (
             SELECT st.*,
                    CASE WHEN {zone_text.replace("s.", "st.")} IS NULL THEN (
