@@ -60,19 +60,65 @@ _BOUNDS = f"""
     )
 """
 
-_ZONES_SQL = _BOUNDS + f"""
-    SELECT ST_AsMVT(t, 'zones', {EXTENT}, 'geom', 'id') FROM (
-        SELECT z.id, z.name, z.kind, z.lifecycle,
-               ST_AsMVTGeom(ST_Transform(z.boundary, 3857), b.tile, {EXTENT}, {BUFFER}, true)
-                   AS geom
-        FROM zone z, bounds b
-        WHERE z.boundary && b.box
-    ) t
+# ST_AsMVT moves the id column into the feature id, which VectorGrid does not hand to event
+# handlers: the id is repeated as a property (zone_id, plot_id) for the popups' links.
+# What a zone tile feature says about its zone: enough for a popup and for colouring the
+# zone by a measure in the browser. Plot figures come from the kept ``zone_summary``
+# (migration 0007), so a tile never aggregates plots.
+_ZONE_PROPERTIES = """
+    z.id, z.id AS zone_id, z.name, z.kind, z.lifecycle, m.name AS municipality, r.code AS region,
+    round(z.area_m2)::integer AS area_m2, z.power_mw, z.last_verified::text AS last_verified,
+    coalesce(s.plot_count, 0) AS plot_count,
+    round(coalesce(s.available_area_m2, 0))::integer AS available_area_m2,
+    round(s.occupancy_share::numeric, 4)::float AS occupancy
 """
+_ZONE_JOINS = """
+    JOIN municipality m ON m.id = z.municipality_id
+    JOIN region r ON r.id = m.region_id
+    LEFT JOIN zone_summary s ON s.zone_id = z.id
+"""
+# A zone's score for a profile: the mean from the latest finished run of that profile.
+_ZONE_SCORE_JOIN = """
+    LEFT JOIN LATERAL (
+        SELECT round(zs.mean_total::numeric, 1)::float AS score
+        FROM zone_score zs JOIN score_run sr ON sr.id = zs.run_id
+        WHERE zs.zone_id = z.id AND sr.profile = :profile AND sr.status = 'finished'
+        ORDER BY sr.finished_at DESC, sr.id DESC LIMIT 1
+    ) sc ON true
+"""
+
+
+def _zones_sql(points: bool, scored: bool) -> str:
+    """ST_AsMVT of the zones in the tile (layer ``zones``) and, with ``points``, a point inside
+    each (layer ``zone_points``) so zones a few pixels wide stay visible and clickable."""
+    score_column = ", sc.score" if scored else ""
+    score_join = _ZONE_SCORE_JOIN if scored else ""
+    layers = [f"""
+        (SELECT ST_AsMVT(t, 'zones', {EXTENT}, 'geom', 'id') FROM (
+            SELECT {_ZONE_PROPERTIES}{score_column},
+                   ST_AsMVTGeom(ST_Transform(z.boundary, 3857), b.tile, {EXTENT}, {BUFFER}, true)
+                       AS geom
+            FROM zone z CROSS JOIN bounds b {_ZONE_JOINS} {score_join}
+            WHERE z.boundary && b.box
+        ) t)"""]
+    if points:
+        layers.append(f"""
+        (SELECT ST_AsMVT(t, 'zone_points', {EXTENT}, 'geom', 'id') FROM (
+            SELECT {_ZONE_PROPERTIES}{score_column},
+                   ST_AsMVTGeom(ST_Transform(ST_PointOnSurface(z.boundary), 3857), b.tile,
+                                {EXTENT}, 0, true) AS geom
+            FROM zone z CROSS JOIN bounds b {_ZONE_JOINS} {score_join}
+            WHERE z.boundary && b.box
+        ) t)""")
+    # Layers of one tile are concatenated encoded layers; an empty one encodes as no bytes.
+    return _BOUNDS + "SELECT " + " || ".join(f"coalesce({layer}, '')" for layer in layers)
+
+
+_ZONES_SQL = _zones_sql(points=False, scored=False)
 
 _PLOTS_SQL = _BOUNDS + f"""
     SELECT ST_AsMVT(t, 'plots', {EXTENT}, 'geom', 'id') FROM (
-        SELECT p.id, p.status, p.zone_id, p.cadastral_ref,
+        SELECT p.id, p.id AS plot_id, p.status, p.zone_id, p.cadastral_ref,
                round(p.area_m2)::integer AS area_m2,
                ST_AsMVTGeom(ST_Transform(p.boundary, 3857), b.tile, {EXTENT}, {BUFFER}, true)
                    AS geom
@@ -84,7 +130,7 @@ _PLOTS_SQL = _BOUNDS + f"""
 # The same with the plot's current score for one profile (view from the scoring feature).
 _PLOTS_SCORED_SQL = _BOUNDS + f"""
     SELECT ST_AsMVT(t, 'plots', {EXTENT}, 'geom', 'id') FROM (
-        SELECT p.id, p.status, p.zone_id, p.cadastral_ref,
+        SELECT p.id, p.id AS plot_id, p.status, p.zone_id, p.cadastral_ref,
                round(p.area_m2)::integer AS area_m2,
                round(s.total::numeric, 1)::float AS score,
                ST_AsMVTGeom(ST_Transform(p.boundary, 3857), b.tile, {EXTENT}, {BUFFER}, true)
@@ -110,14 +156,24 @@ def _tile(conn: Connection, sql: str, params: dict, layer: str) -> Tile:
     return Tile(content=content, etag=etag, layer=layer)
 
 
-def zone_tile(conn: Connection, z: int, x: int, y: int) -> Tile:
-    """The zones touching tile z/x/y (layer ``zones``: id, name, kind, lifecycle).
+def zone_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = None) -> Tile:
+    """The zones touching tile z/x/y: layer ``zones`` (outlines) and, below PLOT_MIN_ZOOM,
+    ``zone_points`` (a point inside each zone), both carrying id, name, kind, lifecycle,
+    municipality, region, area_m2, power_mw, last_verified, plot_count,
+    available_area_m2, occupancy and, with ``profile``, the zone's score.
 
     Raises:
-        InvalidInput: the tile address is outside the pyramid.
+        InvalidInput: the tile address is outside the pyramid, or a profile is asked
+            for where no scores exist.
     """
     check_tile(z, x, y)
-    return _tile(conn, _ZONES_SQL, {"z": z, "x": x, "y": y}, "zones")
+    params = {"z": z, "x": x, "y": y}
+    scored = bool(profile)
+    if scored:
+        if not scores_available(conn):
+            raise InvalidInput("profile", "no scores have been computed in this database")
+        params["profile"] = profile
+    return _tile(conn, _zones_sql(points=z < PLOT_MIN_ZOOM, scored=scored), params, "zones")
 
 
 def plot_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = None) -> Tile:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import quote
 
 import folium
 from branca.element import MacroElement
 from folium.plugins import VectorGridProtobuf
 from folium.template import Template
 
-from maps.i18n import Translator
+from maps.i18n import _MONTHS_EN, Translator, format_number
 from maps.page import PageContext, render_map, render_page
+from maps.queries import ZoneScale
 from maps.style import (
     BIND_POPUP,
     BOUNDARY_STYLES,
+    NO_DATA_COLOUR,
+    RAMP,
     STATUS_COLOURS,
     Legend,
     base_map,
@@ -43,6 +48,11 @@ INFRASTRUCTURE_LAYERS = {
 
 #: Plot tiles start where single plots are drawn (locations.tiles.PLOT_MIN_ZOOM).
 PLOT_TILE_MIN_ZOOM = 13
+#: Zone tiles are drawn from this zoom's data further in (zones are large next to plots).
+ZONE_TILE_MAX_NATIVE_ZOOM = 14
+
+ZONE_KINDS = ("industrial", "business", "logistics", "technology", "mixed")
+ZONE_LIFECYCLES = ("planned", "developing", "operational")
 
 
 def measure_value(zone: dict[str, Any], measure: str) -> float | None:
@@ -106,7 +116,7 @@ class TilePlotPopup(MacroElement):
                 + (p.score !== undefined ? '<tr><th>' + esc(labels.score) + '</th><td>'
                    + esc(p.score) + '</td></tr>' : '')
                 + '</table><p><a href="' + labels.zone_url.replace('ZONE', p.zone_id)
-                + '&plot=' + p.id + '">' + esc(labels.open_zone) + ' →</a></p></div>';
+                + '&plot=' + p.plot_id + '">' + esc(labels.open_zone) + ' →</a></p></div>';
             L.popup().setLatLng(e.latlng).setContent(html).openOn({{ this.layer._parent.get_name() }});
         });
         {% endmacro %}
@@ -126,22 +136,155 @@ class TilePlotPopup(MacroElement):
         }
 
 
+def zone_tile_layer(t: Translator, tiles_url: str, measure: str, scale: ZoneScale) -> VectorGridProtobuf:
+    """Zones from the platform's zone tiles: outlines filled by ``measure`` and, at region
+    scale, a marker per zone sized by its area; colours are worked out in the browser from
+    the tile's properties over the range in ``scale``, so the page carries nothing per zone."""
+    value = {"occupancy": "p.occupancy",
+             "available": "(p.available_area_m2 === undefined ? 0 : p.available_area_m2 / 10000)",
+             "score": "p.score"}[measure]
+    low = scale.low if scale.low is not None else 0
+    high = scale.high if scale.high is not None else 1
+    if high <= low:
+        high = low + 1
+    # The same ramp as maps.style.ramp (branca's LinearColormap): even stops, RGB mixed linearly.
+    fill = (
+        "function (p) {"
+        f" var v = {value}, ramp = {json.dumps(list(RAMP))};"
+        f" if (v === undefined || v === null) return {json.dumps(NO_DATA_COLOUR)};"
+        f" var s = Math.min(Math.max((v - {low!r}) / ({high!r} - {low!r}), 0), 1) * (ramp.length - 1);"
+        " var i = Math.min(Math.floor(s), ramp.length - 2), f = s - i;"
+        " var a = parseInt(ramp[i].slice(1), 16), b = parseInt(ramp[i + 1].slice(1), 16);"
+        " var mix = function (shift) { var x = (a >> shift) & 255, y = (b >> shift) & 255;"
+        "   return Math.round(x + (y - x) * f); };"
+        " return '#' + ((1 << 24) + (mix(16) << 16) + (mix(8) << 8) + mix(0)).toString(16).slice(1); }"
+    )
+    options = (
+        "{"
+        f"maxNativeZoom: {ZONE_TILE_MAX_NATIVE_ZOOM}, interactive: true, pane: 'zones',"
+        " getFeatureId: function (f) { return f.properties.id !== undefined ? f.properties.id : f.id; },"
+        " vectorTileLayerStyles: {"
+        f"  zones: function (p) {{ return {{fill: true, fillColor: ({fill})(p), fillOpacity: 0.85,"
+        "     color: '#1f2933', weight: 1.5, className: 'zone'}; },"
+        f"  zone_points: function (p) {{ return {{fill: true, fillColor: ({fill})(p), fillOpacity: 0.9,"
+        # Over 10 px: Leaflet takes a smaller circle for a marker and asks it for a position
+        # that VectorGrid's points do not have, which breaks their clicks.
+        f"     radius: 10.5 + 5.5 * Math.sqrt((p.area_m2 || 0) / {scale.largest_area_m2!r}),"
+        "     color: '#1f2933', weight: 1.5, className: 'zone-marker'}; }"
+        " }"
+        "}"
+    )
+    return VectorGridProtobuf(tiles_url, name=t("zones"), options=options)
+
+
+class TileZonePopup(MacroElement):
+    """The zone popup built in the browser from a zone tile feature's properties (the same
+    facts as the standalone page's server-built popup), and the zone's name on hover."""
+
+    _template = Template(
+        r"""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var layer = {{ this.layer.get_name() }}, map = {{ this.layer._parent.get_name() }};
+            var l = {{ this.labels|tojson }};
+            var esc = function (v) { var d = document.createElement('div');
+                                     d.textContent = String(v); return d.innerHTML; };
+            var num = function (v, digits) {
+                if (v === undefined || v === null) return '–';
+                var parts = Number(v).toFixed(digits).split('.');
+                parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, l.group);
+                return parts.join(l.decimal);
+            };
+            var date = function (s) {
+                if (!s) return '–';
+                var p = s.split('-'), y = p[0], m = Number(p[1]), d = Number(p[2]);
+                var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+                if (l.lang === 'sl') return d + '. ' + m + '. ' + y;
+                if (l.lang === 'de') return pad(d) + '.' + pad(m) + '.' + y;
+                return d + ' ' + l.months[m - 1] + ' ' + y;
+            };
+            var ha = function (m2) { return m2 === undefined ? '–' : num(m2 / 10000, 1) + ' ha'; };
+            var row = function (label, value) {
+                return '<tr><th>' + esc(label) + '</th><td>' + esc(value) + '</td></tr>'; };
+            layer.on('click', function (e) {
+                var p = e.layer.properties;
+                if (p.plot_count === undefined) return;  // a plot, answered by the plot layer
+                var html = '<div class="popup"><h3>' + esc(p.name) + '</h3><table>'
+                    + row(l.municipality, p.municipality + ' (' + p.region + ')')
+                    + row(l.kind, l.kinds[p.kind] || p.kind)
+                    + row(l.lifecycle, l.lifecycles[p.lifecycle] || p.lifecycle)
+                    + row(l.zone_area, ha(p.area_m2))
+                    + row(l.plot_count, num(p.plot_count, 0))
+                    + row(l.available_area, ha(p.available_area_m2))
+                    + row(l.occupancy, p.occupancy === undefined ? '–' : num(p.occupancy * 100, 0) + ' %')
+                    + row(l.power, p.power_mw === undefined ? l.unknown : num(p.power_mw, 1) + ' MW')
+                    + (p.score !== undefined ? row(l.score, num(p.score, 1)) : '')
+                    + row(l.last_verified, date(p.last_verified))
+                    + '</table><p><a href="' + l.zone_url.replace('ZONE', encodeURIComponent(p.zone_id))
+                    + '">' + esc(l.open_zone) + ' →</a></p></div>';
+                L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(html).openOn(map);
+            });
+            layer.on('mouseover', function (e) {
+                var p = e.layer.properties;
+                if (p.plot_count === undefined) return;
+                layer._zoneTip = L.tooltip({sticky: true}).setLatLng(e.latlng)
+                    .setContent(esc(p.name)).addTo(map);
+            });
+            layer.on('mouseout', function () {
+                if (layer._zoneTip) { map.removeLayer(layer._zoneTip); layer._zoneTip = null; }
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: VectorGridProtobuf, t: Translator, page: PageContext) -> None:
+        super().__init__()
+        self._name = "TileZonePopup"
+        self.layer = layer
+        # The page's own number marks, read off the server's formatter so both agree.
+        sample = format_number(1234.5, t.lang, 1)
+        self.labels = {
+            "lang": t.lang, "group": sample[1], "decimal": sample[5], "months": list(_MONTHS_EN),
+            "municipality": t("municipality"), "kind": t("kind"), "lifecycle": t("lifecycle"),
+            "zone_area": t("zone_area"), "plot_count": t("plot_count"),
+            "available_area": t("available_area"), "occupancy": t("occupancy"),
+            "power": t("power"), "unknown": t("unknown"), "score": t("score"),
+            "last_verified": t("last_verified"), "open_zone": t("open_zone"),
+            "zone_url": page.url("/maps/zones/ZONE"),
+            "kinds": {kind: t.value("kind", kind) for kind in ZONE_KINDS},
+            "lifecycles": {stage: t.value("lifecycle", stage) for stage in ZONE_LIFECYCLES},
+        }
+
+
 def build_overview(
     t: Translator,
     page: PageContext,
     *,
-    zones: dict[str, Any],
     regions: dict[str, Any],
     municipalities: dict[str, Any],
     infrastructure: dict[str, Any],
+    zones: dict[str, Any] | None = None,
+    scale: ZoneScale | None = None,
     measure: str = "occupancy",
     profile: str | None = None,
     profiles: list[str] | None = None,
     tiles_url: str | None = "/tiles/plots/{z}/{x}/{y}.pbf",
+    zone_tiles_url: str = "/tiles/zones/{z}/{x}/{y}.pbf",
     basemap: str | None = None,
 ) -> str:
-    """The overview page's HTML; ``tiles_url=None`` leaves out the plot tiles (standalone files)."""
-    folium_map = base_map(bounds_of([zones, regions]), basemap)
+    """The overview page's HTML.
+
+    Served (``tiles_url`` given, with ``scale``): zones and plots come from vector tiles and
+    the page weighs the same for 500 plots or a million. Standalone (``tiles_url=None``, with
+    ``zones`` as GeoJSON): a file has no server behind it, so the zones go into the page.
+    """
+    served = bool(tiles_url)
+    if served and scale is None:
+        raise ValueError("a served overview needs the zones' scale")
+    if not served and zones is None:
+        raise ValueError("a standalone overview needs the zones")
+    folium_map = base_map(bounds_of([zones or {}, regions]), basemap)
 
     folium.GeoJson(regions, name=t("regions"), style_function=lambda f: BOUNDARY_STYLES["region"],
                    tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(folium_map)
@@ -162,6 +305,46 @@ def build_overview(
             tooltip=folium.GeoJsonTooltip(["name"], labels=False),
         ).add_to(folium_map)
 
+    if served:
+        assert scale is not None
+        low, high = scale.low, scale.high
+        # Zones get a pane above the boundaries and infrastructure, below the plots.
+        folium.map.CustomPane("zones", z_index=410).add_to(folium_map)
+        url = zone_tiles_url
+        if measure == "score" and profile:
+            url += "?profile=" + quote(profile, safe="")
+        zone_layer = zone_tile_layer(t, url, measure, scale)
+        zone_layer.add_to(folium_map)
+        TileZonePopup(zone_layer, t, page).add_to(folium_map)
+    else:
+        assert zones is not None
+        low, high = _embed_zones(folium_map, zones, t, page, measure)
+
+    if served:
+        # Plots get a pane above the zones' fill, or the zone colour would wash them out.
+        folium.map.CustomPane("plots", z_index=450).add_to(folium_map)
+        plots = plot_tile_layer(t, tiles_url)
+        plots.add_to(folium_map)
+        TilePlotPopup(plots, t, page).add_to(folium_map)
+
+    fmt = (t.percent if measure == "occupancy"
+           else (lambda v: t.number(v, 1)) if measure == "score" else (lambda v: f"{t.number(v, 1)} ha"))
+    Legend(ramp_legend_html(t(MEASURES[measure]), fmt(low) if low is not None else "–",
+                            fmt(high) if high is not None else "–")).add_to(folium_map)
+    if served:
+        status_legend(t).add_to(folium_map)
+    folium.LayerControl(collapsed=False).add_to(folium_map)
+
+    measures = [(key, t(label)) for key, label in MEASURES.items() if key != "score" or profiles]
+    return render_page("overview.html", page, [render_map(folium_map)], measures=measures,
+                       measure=measure, profile=profile, profiles=profiles or [],
+                       tiles=served)
+
+
+def _embed_zones(folium_map: folium.Map, zones: dict[str, Any], t: Translator, page: PageContext,
+                 measure: str) -> tuple[float | None, float | None]:
+    """Zones as GeoJSON in the page with server-built popups, and a marker per zone (standalone
+    files); returns the measure's range for the legend."""
     values = [v for v in (measure_value(z["properties"], measure) for z in zones["features"])
               if v is not None]
     colours = ramp(min(values, default=0), max(values, default=1))
@@ -169,7 +352,7 @@ def build_overview(
         zone["properties"]["popup"] = zone_popup(zone["properties"], t, page)
         zone["properties"]["fill"] = colour_for(colours, measure_value(zone["properties"], measure))
     markers = [dict(zone["properties"]) for zone in zones["features"]]
-    # The page carries only what the map draws: with thousands of zones every byte counts.
+    # The page carries only what the map draws.
     for zone in zones["features"]:
         zone["properties"] = {key: zone["properties"][key] for key in ("name", "fill", "popup")}
     folium.GeoJson(
@@ -189,25 +372,6 @@ def build_overview(
         radius=lambda zone: 6 + 8 * ((zone.get("area_m2") or 0) / largest) ** 0.5,
         class_name="zone-marker",
     ).add_to(folium_map)
-
-    if tiles_url:
-        # Plots get a pane above the zones' fill, or the zone colour would wash them out.
-        folium.map.CustomPane("plots", z_index=450).add_to(folium_map)
-        plots = plot_tile_layer(t, tiles_url)
-        plots.add_to(folium_map)
-        TilePlotPopup(plots, t, page).add_to(folium_map)
-
-    low = colours.vmin if values else None
-    high = colours.vmax if values else None
-    fmt = (t.percent if measure == "occupancy"
-           else (lambda v: t.number(v, 1)) if measure == "score" else (lambda v: f"{t.number(v, 1)} ha"))
-    Legend(ramp_legend_html(t(MEASURES[measure]), fmt(low) if low is not None else "–",
-                            fmt(high) if high is not None else "–")).add_to(folium_map)
-    if tiles_url:
-        status_legend(t).add_to(folium_map)
-    folium.LayerControl(collapsed=False).add_to(folium_map)
-
-    measures = [(key, t(label)) for key, label in MEASURES.items() if key != "score" or profiles]
-    return render_page("overview.html", page, [render_map(folium_map)], measures=measures,
-                       measure=measure, profile=profile, profiles=profiles or [],
-                       tiles=bool(tiles_url))
+    if not values:
+        return None, None
+    return colours.vmin, colours.vmax

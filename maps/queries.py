@@ -75,7 +75,58 @@ def profiles(conn: Connection) -> list[str]:
     """Scoring profiles with current scores (none until the scoring feature has run)."""
     if not scores_available(conn):
         return []
-    return list(conn.execute(text("SELECT DISTINCT profile FROM current_plot_score ORDER BY 1")).scalars())
+    # A profile has current scores once one of its runs has finished: reading the runs
+    # (a handful of rows) instead of the scores view keeps this cheap at a million plots.
+    return list(conn.execute(text(
+        "SELECT DISTINCT profile FROM score_run WHERE status = 'finished' ORDER BY 1")).scalars())
+
+
+def municipality_outlines(conn: Connection) -> dict[str, Any]:
+    """Municipality boundaries with their names only: what the overview draws."""
+    rows = conn.execute(text(f"""
+        SELECT m.id, m.code, m.name,
+               {geometry_sql(f"ST_SimplifyPreserveTopology(m.boundary, {OUTLINE_TOLERANCE_M})")}
+                   AS geometry
+        FROM municipality m WHERE m.boundary IS NOT NULL ORDER BY m.name
+    """)).mappings()
+    return feature_collection(rows)
+
+
+@dataclass(frozen=True)
+class ZoneScale:
+    """What the browser needs to colour and size zones drawn from tiles: the measure's range
+    over all zones and the largest zone's area. A few numbers, however many zones there are."""
+
+    low: float | None
+    high: float | None
+    largest_area_m2: float
+
+
+def zone_scale(conn: Connection, measure: str, profile: str | None = None) -> ZoneScale:
+    """The range of ``measure`` (occupancy share, available hectares or score) over the zones,
+    read from the kept ``zone_summary`` (and the latest zone scores of ``profile``)."""
+    if measure == "score":
+        if not profile or not scores_available(conn):
+            low = high = None
+        else:
+            low, high = conn.execute(text("""
+                SELECT min(score), max(score) FROM (
+                    SELECT DISTINCT ON (zs.zone_id) round(zs.mean_total::numeric, 1)::float AS score
+                    FROM zone_score zs JOIN score_run sr ON sr.id = zs.run_id
+                    WHERE sr.profile = :profile AND sr.status = 'finished'
+                    ORDER BY zs.zone_id, sr.finished_at DESC, sr.id DESC
+                ) latest
+            """), {"profile": profile}).one()
+    else:
+        # Zones without plots have no occupancy but do have no available area (0 ha).
+        column = ("s.occupancy_share" if measure == "occupancy"
+                  else "coalesce(s.available_area_m2, 0)::float / 10000")
+        low, high = conn.execute(text(f"""
+            SELECT min({column}), max({column})
+            FROM zone z LEFT JOIN zone_summary s ON s.zone_id = z.id
+        """)).one()
+    largest = conn.execute(text("SELECT coalesce(max(area_m2), 1) FROM zone")).scalar_one()
+    return ZoneScale(low=low, high=high, largest_area_m2=float(largest) or 1.0)
 
 
 def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
@@ -126,9 +177,12 @@ def zones(conn: Connection, profile: str | None = None) -> dict[str, Any]:
     for zone in collection["features"]:
         zone["properties"]["lat"], zone["properties"]["lon"] = points[zone["id"]]
     if profile and scores_available(conn):
+        # The zone's score from the latest finished run of the profile, as the zone tiles carry it.
         scores = dict(conn.execute(text("""
-            SELECT p.zone_id, avg(s.total) FROM current_plot_score s JOIN plot p ON p.id = s.plot_id
-            WHERE s.profile = :profile GROUP BY p.zone_id
+            SELECT DISTINCT ON (zs.zone_id) zs.zone_id, round(zs.mean_total::numeric, 1)::float
+            FROM zone_score zs JOIN score_run sr ON sr.id = zs.run_id
+            WHERE sr.profile = :profile AND sr.status = 'finished'
+            ORDER BY zs.zone_id, sr.finished_at DESC, sr.id DESC
         """), {"profile": profile}).all())
         for zone in collection["features"]:
             zone["properties"]["score"] = scores.get(zone["id"])

@@ -209,8 +209,9 @@ def test_zooming_in_on_the_overview_draws_plots_from_vector_tiles(page, server, 
     tab.evaluate(f"window['{name}'].setView([{largest['lat']}, {largest['lon']}], 16)")
     tab.wait_for_load_state("networkidle")
     tab.wait_for_timeout(500)
-    assert watch.tiles, "the plot layer asked for tiles"
-    assert all("/tiles/plots/16/" in url for url in watch.tiles)
+    plot_tiles = [url for url in watch.tiles if "/tiles/plots/" in url]
+    assert plot_tiles, "the plot layer asked for tiles"
+    assert all("/tiles/plots/16/" in url for url in plot_tiles)
     # VectorGrid draws each tile as its own SVG; plots inside them are paths.
     drawn = tab.locator(".leaflet-tile path").count()
     assert drawn >= 1
@@ -224,6 +225,50 @@ def test_zooming_in_on_the_overview_draws_plots_from_vector_tiles(page, server, 
     popup = tab.locator(".leaflet-popup-content")
     popup.wait_for(timeout=5000)
     assert largest["cadastral_ref"] in popup.inner_text()
+    assert f"/maps/zones/{hrastje['id']}?" in popup.locator("a").get_attribute("href")
+    assert f"plot={largest['id']}" in popup.locator("a").get_attribute("href")
     tab.wait_for_timeout(400)  # let the popup finish fading in before the screenshot
     shoot(tab, "overview_z16")
+    watch.check()
+
+
+def test_the_overview_draws_zones_from_tiles_and_a_click_opens_the_zones_facts(page, server, engine):
+    with engine.connect() as conn:
+        zone = conn.execute(text("""
+            SELECT z.id, z.name, ST_Y(pt) AS lat, ST_X(pt) AS lon,
+                   (SELECT count(*) FROM plot p WHERE p.zone_id = z.id AND p.retired_at IS NULL)
+                       AS plots
+            FROM zone z, ST_Transform(ST_PointOnSurface(z.boundary), 4326) AS pt
+            WHERE z.name = 'PC Hrastje'
+        """)).mappings().one()
+        zone_count = conn.execute(text("SELECT count(*) FROM zone")).scalar_one()
+    tab, watch = page
+    open_page(tab, f"{server}/maps/overview?lang=en")
+    assert any("/tiles/zones/" in url for url in watch.tiles), "zones come from the zone tiles"
+    # Every zone is drawn as a marker at region scale (tiles overlap, so count at least).
+    assert tab.locator(".leaflet-tile path.zone-marker").count() >= zone_count
+    assert "Occupancy" in " ".join(tab.locator(".map-legend").all_inner_texts())
+    name = map_name(tab)
+    tab.evaluate(f"window['{name}'].setView([{zone['lat']}, {zone['lon']}], 11)")
+    tab.wait_for_load_state("networkidle")
+    tab.wait_for_timeout(300)
+    point = tab.evaluate(
+        f"(() => {{ const p = window['{name}'].latLngToContainerPoint([{zone['lat']}, {zone['lon']}]);"
+        " return [p.x, p.y]; })()"
+    )
+    box = tab.locator(".folium-map").bounding_box()
+    tab.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    popup = tab.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    text_shown = popup.inner_text()
+    assert zone["name"] in text_shown
+    assert popup.locator("tr", has=tab.locator("th", has_text="Plots")).locator("td").inner_text() \
+        == str(zone["plots"])
+    link = popup.locator("a")
+    assert f"/maps/zones/{zone['id']}?" in link.get_attribute("href")
+    tab.wait_for_timeout(400)
+    shoot(tab, "overview_zone_popup")
+    link.click()
+    tab.wait_for_load_state("networkidle")
+    assert tab.locator("h1").first.inner_text().startswith(zone["name"])
     watch.check()

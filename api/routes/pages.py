@@ -93,11 +93,12 @@ def overview_page(
     profiles = queries.profiles(conn)
     if measure == "score" and not profile and profiles:
         profile = profiles[0]
+    # Zones and plots come from vector tiles: the page carries a few numbers, not the zones.
     return _html(build_overview(
         page.t, page,
-        zones=queries.zones(conn, profile if measure == "score" else None),
+        scale=queries.zone_scale(conn, measure, profile if measure == "score" else None),
         regions=queries.region_outlines(conn),
-        municipalities=queries.municipality_supply(conn),
+        municipalities=queries.municipality_outlines(conn),
         infrastructure=queries.infrastructure(conn),
         measure=measure, profile=profile, profiles=profiles, basemap=basemap,
     ))

@@ -53,6 +53,7 @@ def zone_tile(
     z: int,
     x: int,
     y: int,
+    profile: Annotated[str | None, Query(description="Scoring profile: adds each zone's score")] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    return _respond(tiles.zone_tile(conn, z, x, y), if_none_match)
+    return _respond(tiles.zone_tile(conn, z, x, y, profile=profile), if_none_match)
