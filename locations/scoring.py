@@ -478,7 +478,7 @@ def execute_run(
                 {"n": plots, "z": zones, "id": run_id},
             )
             # Fresh statistics, so rankings over a million new rows get a sensible plan.
-            conn.execute(text("ANALYZE score_run, plot_score, zone_score, plot_site_metrics"))
+            conn.execute(text("ANALYZE score_run, plot_score"))
         report(4, 4, "done")
     except Exception as exc:
         with engine.begin() as conn:
