@@ -311,24 +311,39 @@ def _zone_score_sql(
         position = index + 1
         zone_items.append(
             f"jsonb_build_object('id', CAST(:zc{index} AS text), "
-            f"'raw', min(ps.raw[{position}]), 'score', min(ps.score[{position}]), "
+            f"'raw', ps.raw[{position}], 'score', ps.score[{position}], "
             f"'weight', CAST(:zw{index} AS float8))")
     criteria = f"jsonb_build_array({', '.join(zone_items)})"
+    # Aggregate narrow rows only (no arrays in a sort); the zone-level criteria, the same
+    # for every plot of a zone, are read from one plot per zone by key.
     return f"""
+WITH per_plot AS MATERIALIZED (
+    SELECT p.zone_id, ps.plot_id, ps.total, ps.passed, p.area_m2
+    FROM plot_score ps
+    JOIN plot p ON p.id = ps.plot_id
+    WHERE ps.run_id = :run_id AND {_IN_PART}
+),
+totals AS (
+    SELECT zone_id, count(*) AS plots, min(plot_id) AS some_plot,
+           count(*) FILTER (WHERE passed) AS ranked,
+           coalesce(sum(area_m2) FILTER (WHERE passed), 0) AS ranked_m2,
+           max(total) FILTER (WHERE passed) AS best_total,
+           sum(total * area_m2) FILTER (WHERE passed)
+               / nullif(sum(area_m2) FILTER (WHERE passed), 0) AS mean_total
+    FROM per_plot GROUP BY zone_id
+),
+best AS (
+    SELECT DISTINCT ON (zone_id) zone_id, plot_id
+    FROM per_plot WHERE passed
+    ORDER BY zone_id, total DESC, plot_id
+)
 INSERT INTO zone_score (run_id, zone_id, plot_count, available_plots, available_area_m2,
                         best_plot_id, best_total, mean_total, criteria)
-SELECT :run_id, p.zone_id, count(*),
-       count(*) FILTER (WHERE ps.passed),
-       coalesce(sum(p.area_m2) FILTER (WHERE ps.passed), 0),
-       (array_agg(ps.plot_id ORDER BY ps.total DESC, ps.plot_id) FILTER (WHERE ps.passed))[1],
-       max(ps.total) FILTER (WHERE ps.passed),
-       sum(ps.total * p.area_m2) FILTER (WHERE ps.passed)
-           / nullif(sum(p.area_m2) FILTER (WHERE ps.passed), 0),
-       {criteria}
-FROM plot_score ps
-JOIN plot p ON p.id = ps.plot_id
-WHERE ps.run_id = :run_id AND {_IN_PART}
-GROUP BY p.zone_id
+SELECT :run_id, t.zone_id, t.plots, t.ranked, t.ranked_m2, b.plot_id, t.best_total,
+       t.mean_total, {criteria}
+FROM totals t
+LEFT JOIN best b ON b.zone_id = t.zone_id
+JOIN plot_score ps ON ps.run_id = :run_id AND ps.plot_id = t.some_plot
 """
 
 
@@ -470,7 +485,7 @@ def execute_run(
         with engine.begin() as conn:
             report(3, 4, "finishing")
             passed = conn.execute(
-                text("SELECT count(*) FROM plot_score WHERE run_id = :r AND passed"),
+                text("SELECT coalesce(sum(available_plots), 0) FROM zone_score WHERE run_id = :r"),
                 {"r": run_id}).scalar_one()
             conn.execute(
                 text("UPDATE score_run SET status = 'finished', finished_at = clock_timestamp(), "
