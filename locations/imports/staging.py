@@ -502,11 +502,8 @@ def _fill_empty_cells(conn: Connection, spec: Target, columns: list[str]) -> Non
         conn.execute(text(f"UPDATE import_row SET {column} = {default} WHERE {column} IS NULL"))
 
 
-def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
-         account_id: int | None, note: str | None) -> LoadCounts:
-    """Upsert the rows without problems; for plots, write one audit event per changed plot."""
-    table = spec.table
-    _fill_empty_cells(conn, spec, columns)
+def _written_values(spec: Target, columns: list[str]) -> dict[str, str]:
+    """Per table column, the SQL over the resolved row ``r`` that fills it."""
     values = dict(BASE_COLUMNS[spec.name])
     for column, cast in COLUMN_CASTS[spec.name].items():
         if column in columns:
@@ -514,6 +511,17 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
             if column == "allowed_uses":
                 source = f"coalesce(string_to_array(r.{column}, ','), '{{}}')"
             values[column] = f"{source}{cast}"
+    return values
+
+
+def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
+         account_id: int | None, note: str | None) -> LoadCounts:
+    """Upsert the rows without problems; for plots, write one audit event per changed plot."""
+    table = spec.table
+    _fill_empty_cells(conn, spec, columns)
+    if spec.name == "plots":
+        return _load_plots(conn, spec, columns, actor=actor, account_id=account_id, note=note)
+    values = _written_values(spec, columns)
     names = list(values)
     key_names = [k.strip() for k in CONFLICT_KEYS[spec.name].split(",")]
     updatable = [n for n in names if n not in key_names]
@@ -525,29 +533,17 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
         f"({', '.join('t.' + n for n in updatable)}) IS DISTINCT FROM "
         f"({', '.join('EXCLUDED.' + n for n in updatable)})"
     )
-    if spec.name == "plots":
-        # The audit event needs each changed plot's previous values.
-        conn.execute(text(
-            f"""
-            CREATE TEMP TABLE import_before ON COMMIT DROP AS
-            SELECT p.id, {_plot_values_sql("p", names)} AS old_values
-            FROM plot p JOIN import_row r ON p.country = r.country AND p.cadastral_ref = r.cadastral_ref
-            """
-        ))
-    insert_columns = [n for n in names if n != "country" or spec.name != "plots"]
-    # Plots: the audited values come back with the write, so no second pass over plot.
-    returned_values = f", {_plot_values_sql('t', names)} AS new_values" if spec.name == "plots" else ""
     conn.execute(text(
         f"""
         CREATE TEMP TABLE import_written ON COMMIT DROP AS
         WITH written AS (
-            INSERT INTO {table} AS t ({", ".join(insert_columns)})
-            SELECT {", ".join(values[n] for n in insert_columns)}
+            INSERT INTO {table} AS t ({", ".join(names)})
+            SELECT {", ".join(values[n] for n in names)}
             FROM import_row r
             WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
             ON CONFLICT ({CONFLICT_KEYS[spec.name]}) DO UPDATE SET {set_clause}
             WHERE {changed}
-            RETURNING t.id, (t.xmax = 0) AS created{returned_values}
+            RETURNING t.id, (t.xmax = 0) AS created
         )
         SELECT * FROM written
         """
@@ -561,11 +557,84 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
         "SELECT count(*) FROM import_row r "
         "WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)"
     )).scalar_one()
-    counts = LoadCounts(created=written[0], updated=written[1],
-                        unchanged=good - written[0] - written[1])
-    if spec.name == "plots":
-        _audit_plots(conn, names, actor=actor, account_id=account_id, note=note)
-    return counts
+    return LoadCounts(created=written[0], updated=written[1],
+                      unchanged=good - written[0] - written[1])
+
+
+def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: str,
+                account_id: int | None, note: str | None) -> LoadCounts:
+    """Plots: new rows by one INSERT, changed rows by one UPDATE, audit events by one INSERT.
+
+    Separate statements instead of ``ON CONFLICT``: a plain INSERT skips the
+    speculative insertion per row, and each trigger sees only its own rows.
+    The proximity triggers are deferred for this transaction and the distances
+    of new and moved plots computed once at the end; the loader supplies each
+    plot's country from its zone (resolved in ``import_row``), which a
+    statement-level trigger checks at once instead of a query per row.
+    """
+    values = _written_values(spec, columns)
+    names = list(values)
+    updatable = [n for n in names if n != "cadastral_ref"]
+    conn.execute(text("SET LOCAL locations.defer_proximity = 'on'"))
+    conn.execute(text("SET LOCAL locations.plot_country_given = 'on'"))
+    # The plots the file names that exist already, with what the audit event needs of them.
+    conn.execute(text(
+        f"""
+        CREATE TEMP TABLE import_before ON COMMIT DROP AS
+        SELECT r.row_no, p.id, p.boundary AS old_boundary, {_plot_values_sql("p", names)} AS old_values
+        FROM import_row r
+        JOIN plot p ON p.country = r.country AND p.cadastral_ref = r.cadastral_ref
+        WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
+        """
+    ))
+    conn.execute(text("ANALYZE import_before"))
+    # The audited values come back with each write, so no second pass over plot.
+    conn.execute(text(
+        f"""
+        CREATE TEMP TABLE import_written ON COMMIT DROP AS
+        WITH written AS (
+            INSERT INTO plot AS t (country, {", ".join(names)})
+            SELECT r.country, {", ".join(values[n] for n in names)}
+            FROM import_row r
+            WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
+              AND NOT EXISTS (SELECT 1 FROM import_before b WHERE b.row_no = r.row_no)
+            RETURNING t.id, true AS created, true AS moved, {_plot_values_sql("t", names)} AS new_values
+        )
+        SELECT * FROM written
+        """
+    ))
+    conn.execute(text(
+        f"""
+        WITH written AS (
+            UPDATE plot t SET country = r.country,
+                {", ".join(f"{n} = {values[n]}" for n in updatable)},
+                version = t.version + 1, updated_at = now()
+            FROM import_before b JOIN import_row r ON r.row_no = b.row_no
+            WHERE t.id = b.id
+              AND ({", ".join("t." + n for n in updatable)}) IS DISTINCT FROM
+                  ({", ".join(values[n] for n in updatable)})
+            RETURNING t.id, false, NOT ST_Equals(b.old_boundary, t.boundary),
+                      {_plot_values_sql("t", names)}
+        )
+        INSERT INTO import_written SELECT * FROM written
+        """
+    ))
+    conn.execute(text("ANALYZE import_written"))
+    # Distances of the new and moved plots, in one set-based statement.
+    conn.execute(text(
+        "SELECT plot_proximity_refresh(ARRAY(SELECT id FROM import_written WHERE moved))"))
+    conn.execute(text("SET LOCAL locations.defer_proximity = 'off'"))
+    conn.execute(text("SET LOCAL locations.plot_country_given = 'off'"))
+    created, updated = conn.execute(text(
+        "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
+        "FROM import_written"
+    )).one()
+    good = conn.execute(text(
+        "SELECT count(*) FROM import_row r "
+        "WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)"
+    )).scalar_one()
+    _audit_plots(conn, names, actor=actor, account_id=account_id, note=note)
+    return LoadCounts(created=created, updated=updated, unchanged=good - created - updated)
 
 
 def _plot_values_sql(alias: str, names: list[str]) -> str:
@@ -581,7 +650,6 @@ def _plot_values_sql(alias: str, names: list[str]) -> str:
 
 def _audit_plots(conn: Connection, names: list[str], *, actor: str, account_id: int | None,
                  note: str | None) -> None:
-    conn.execute(text("ANALYZE import_before"))
     conn.execute(text(
         """
         INSERT INTO plot_event (plot_id, actor, account_id, action, old_values, new_values, note)
@@ -594,6 +662,6 @@ def _audit_plots(conn: Connection, names: list[str], *, actor: str, account_id: 
                    WHERE b.old_values -> n.key IS DISTINCT FROM n.value) END,
                :note
         FROM import_written w
-        LEFT JOIN import_before b ON b.id = w.id
+        LEFT JOIN import_before b ON b.id = w.id AND NOT w.created
         """
     ), {"actor": actor, "account_id": account_id, "note": note})
