@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -133,6 +134,12 @@ def main() -> None:
         response.raise_for_status()
         return len(response.content)
 
+    # The overview draws zones from these at every zoom (outlines, markers, popup facts).
+    def api_zones(z: int, x: int, y: int) -> int:
+        response = client.get(f"{base}/tiles/zones/{z}/{x}/{y}.pbf")
+        response.raise_for_status()
+        return len(response.content)
+
     tipg = None
     if args.tipg_python:
         tipg_base, tipg = start_tipg(args.tipg_python, url)
@@ -147,7 +154,7 @@ def main() -> None:
         for x, y in per_zoom[z][:3]:
             raw(z, x, y)
     header = f"{'zoom':>4} {'content':>8} {'kB p50':>7} {'SQL p50':>8} {'SQL p95':>8} " \
-             f"{'API p50':>8} {'API p95':>8} {'API/SQL':>8}"
+             f"{'API p50':>8} {'API p95':>8} {'API/SQL':>8} {'zones p50':>9} {'zones p95':>9}"
     if tipg:
         header += f" {'tipg p50':>9} {'tipg p95':>9}"
     print(header + "   (ms)")
@@ -156,11 +163,13 @@ def main() -> None:
             addresses = [(z, x, y) for x, y in per_zoom[z]]
             sql_ms, sizes = time_calls(raw, addresses)
             api_ms, _ = time_calls(api, addresses)
+            zone_ms, _ = time_calls(api_zones, addresses)
             content = "zones" if z < tiles.PLOT_MIN_ZOOM else "plots"
             line = (f"{z:>4} {content:>8} {statistics.median(sizes) / 1024:>7.1f} "
                     f"{percentile(sql_ms, .5):>8.1f} {percentile(sql_ms, .95):>8.1f} "
                     f"{percentile(api_ms, .5):>8.1f} {percentile(api_ms, .95):>8.1f} "
-                    f"{percentile(api_ms, .5) / percentile(sql_ms, .5):>8.2f}")
+                    f"{percentile(api_ms, .5) / percentile(sql_ms, .5):>8.2f} "
+                    f"{percentile(zone_ms, .5):>9.1f} {percentile(zone_ms, .95):>9.1f}")
             if tipg:
                 tipg_ms, _ = time_calls(tipg_tile, addresses)
                 line += f" {percentile(tipg_ms, .5):>9.1f} {percentile(tipg_ms, .95):>9.1f}"
@@ -171,6 +180,9 @@ def main() -> None:
         took = (time.perf_counter() - started) * 1000
         print(f"overview page: {len(page.content) / 1024:.0f} kB HTML in {took:.0f} ms "
               "(plus Leaflet and VectorGrid from /static, cached)")
+        assets = sum(len(client.get(f"{base}{url}").content)
+                     for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text))
+        print(f"overview assets: {assets / 1024:.0f} kB (first visit only)")
     finally:
         server.should_exit = True
         if tipg:
