@@ -478,6 +478,10 @@ def execute_run(
         plots = _in_parts(
             engine, _plot_score_sql(standard, run["profile"], run["criteria"], params), params,
             zone_parts)
+        with engine.begin() as conn:
+            # The zone statement and later rankings must know this run's million rows exist,
+            # or the planner picks nested loops over what it takes for an empty run.
+            conn.execute(text("ANALYZE plot_score"))
         report(2, 4, "zone scores")
         zones = _in_parts(
             engine, _zone_score_sql(standard, run["profile"], run["criteria"], params), params,
@@ -492,8 +496,7 @@ def execute_run(
                      "plot_count = :n, zone_count = :z WHERE id = :id"),
                 {"n": plots, "z": zones, "id": run_id},
             )
-            # Fresh statistics, so rankings over a million new rows get a sensible plan.
-            conn.execute(text("ANALYZE score_run, plot_score"))
+            conn.execute(text("ANALYZE score_run, zone_score"))
         report(4, 4, "done")
     except Exception as exc:
         with engine.begin() as conn:
