@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -12,7 +14,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "locations.cli", *args],
-        capture_output=True, text=True, env=full_env, timeout=180,
+        check=False, capture_output=True, text=True, env=full_env, timeout=180,
     )
 
 
@@ -32,7 +34,10 @@ def test_an_unreachable_database_is_named_with_what_to_do():
     assert "DATABASE_URL" in message
 
 
-def test_embedded_cluster_up_twice_status_and_down(tmp_path: Path):
+def test_embedded_cluster_up_twice_status_and_down():
+    # Not pytest's tmp_path: a concurrent pytest session may prune old tmp_path folders
+    # while this cluster still runs in one.
+    tmp_path = Path(tempfile.mkdtemp(prefix="locations-cli-test-"))
     env = {"LOCATIONS_EMBEDDED_DIR": str(tmp_path / "pg")}
     try:
         first = run_cli("db", "up", env=env)
@@ -57,3 +62,4 @@ def test_embedded_cluster_up_twice_status_and_down(tmp_path: Path):
     stopped = run_cli("db", "status", env=env)
     assert stopped.returncode != 0
     assert "stopped" in stopped.stdout
+    shutil.rmtree(tmp_path, ignore_errors=True)
