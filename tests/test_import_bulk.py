@@ -1,0 +1,87 @@
+"""Bulk plot import: deferred proximity is computed before commit, countries follow the zones, moved plots are re-measured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from locations.importer import import_file
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+GENERIC = SAMPLES / "plots-generic.gpkg"
+
+
+def _expected_km(engine: Engine, refs: list[str], frame: gpd.GeoDataFrame) -> dict[str, float]:
+    """Nearest motorway junction per plot in km, computed with shapely over the file's own shapes."""
+    with engine.connect() as conn:
+        junctions = [shapely.from_wkb(bytes(w)) for w in conn.execute(text(
+            "SELECT ST_AsBinary(geom) FROM infrastructure WHERE kind = 'motorway_junction'"
+        )).scalars()]
+    shapes = frame.to_crs(3035).set_index("cadastral_ref").geometry
+    return {ref: min(shapes[ref].distance(j) for j in junctions) / 1000 for ref in refs}
+
+
+def test_imported_plots_have_distances_and_their_zones_country(fresh_engine: Engine) -> None:
+    frame = gpd.read_file(GENERIC)
+    refs = list(frame["cadastral_ref"])
+    report = import_file(fresh_engine, "plots", GENERIC)
+    assert report.written and report.created == len(refs)
+    expected = _expected_km(fresh_engine, refs, frame)
+    with fresh_engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT p.cadastral_ref, p.country, m.country AS zone_country, x.motorway_km "
+            "FROM plot p JOIN zone z ON z.id = p.zone_id "
+            "JOIN municipality m ON m.id = z.municipality_id "
+            "LEFT JOIN plot_proximity x ON x.plot_id = p.id "
+            "WHERE p.cadastral_ref = ANY(:refs)"), {"refs": refs}).mappings().all()
+        # The deferral ends with the import's transaction: a later insert is measured at once.
+        assert conn.execute(text(
+            "SELECT current_setting('locations.defer_proximity', true)")).scalar() in (None, "", "off")
+    assert len(rows) == len(refs)
+    for row in rows:
+        assert row["country"] == row["zone_country"]
+        assert row["motorway_km"] == pytest.approx(expected[row["cadastral_ref"]], abs=1e-6)
+
+
+def test_a_moved_plot_is_measured_again_on_reimport(fresh_engine: Engine, tmp_path: Path) -> None:
+    frame = gpd.read_file(GENERIC)
+    import_file(fresh_engine, "plots", GENERIC)
+    moved = frame.copy()
+    # 300 m east, still inside its zone's region.
+    moved["geometry"] = moved.geometry.translate(xoff=300 if moved.crs.is_projected else 0.004)
+    path = tmp_path / "moved.gpkg"
+    moved.to_file(path, driver="GPKG")
+    report = import_file(fresh_engine, "plots", path, skip_invalid=True)
+    assert report.updated > 0
+    written = [r for r in moved["cadastral_ref"]
+               if r not in {row for row, *_ in report.problems}]
+    expected = _expected_km(fresh_engine, written, moved)
+    with fresh_engine.connect() as conn:
+        found = dict(conn.execute(text(
+            "SELECT p.cadastral_ref, x.motorway_km FROM plot p "
+            "JOIN plot_proximity x ON x.plot_id = p.id WHERE p.cadastral_ref = ANY(:refs)"),
+            {"refs": written}).all())
+    assert found and all(
+        found[ref] == pytest.approx(expected[ref], abs=1e-6) for ref in found)
+
+
+def test_a_loader_that_gives_a_wrong_country_is_refused(fresh_engine: Engine) -> None:
+    with fresh_engine.connect() as conn:
+        transaction = conn.begin()
+        zone_id, country = conn.execute(text(
+            "SELECT z.id, m.country FROM zone z JOIN municipality m ON m.id = z.municipality_id "
+            "LIMIT 1")).one()
+        wrong = "AT" if country == "SI" else "SI"
+        conn.execute(text("SET LOCAL locations.plot_country_given = 'on'"))
+        with pytest.raises(DBAPIError, match="its zone lies in"):
+            conn.execute(text(
+                "INSERT INTO plot (zone_id, country, cadastral_ref, boundary) VALUES "
+                "(:z, :c, 'wrong-country', "
+                "ST_Multi(ST_Buffer(ST_PointOnSurface((SELECT boundary FROM zone WHERE id = :z)), 5)))"),
+                {"z": zone_id, "c": wrong})
+        transaction.rollback()
