@@ -5,9 +5,9 @@
 Builds (once, cached in bench/out/) a GeoPackage of N synthetic plots in the generic
 layout, empties the plot table, then times ``ogr2ogr -f PostgreSQL`` (COPY, GiST index)
 into a scratch table of the same database and the platform's import (read, COPY to
-staging, validation in SQL, upsert, audit events, triggers) into ``plot``. Prints both
-times, their ratio and where the platform's time goes, including the share of the
-``plot_proximity`` trigger, measured by recomputing it alone afterwards.
+staging, validation in SQL, insert, audit events, triggers, one proximity refresh) into
+``plot``. Prints both times, their ratio and where the platform's time goes, including
+the share of the ``plot_proximity`` refresh, measured by recomputing it alone afterwards.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def main() -> None:
     print(f"  COPY to staging           {marks.get('staging end', 0) - marks.get('reading end', 0):8.1f} s")
     print(f"  validate in SQL           {span('checking'):8.1f} s")
     print(f"  upsert + audit + triggers {span('loading'):8.1f} s")
-    print(f"    of which plot_proximity (recomputed alone): {proximity_seconds:.1f} s "
+    print(f"    of which the plot_proximity refresh (recomputed alone): {proximity_seconds:.1f} s "
           f"= {100 * proximity_seconds / platform_seconds:.0f}% of the import")
 
 
