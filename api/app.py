@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api.errors import register_error_handlers
-from api.routes import (health, imports, infrastructure, municipalities, pages, plot_updates,
-                        plots, rankings, regions, scores, standards, tiles, zones)
+from api.middleware import BodySizeLimit
+from api.routes import (
+    health,
+    imports,
+    infrastructure,
+    municipalities,
+    pages,
+    plot_updates,
+    plots,
+    rankings,
+    regions,
+    scores,
+    standards,
+    tiles,
+    zones,
+)
 from locations import __version__
 from locations.db import get_engine
 from locations.settings import get_settings
@@ -33,16 +46,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine if engine is not None else get_engine()
     register_error_handlers(app)
 
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):
-        # Refuse oversized uploads before reading them; Content-Length is enough for honest clients.
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse(
-                {"detail": f"request body larger than {settings.max_body_bytes} bytes"},
-                status_code=413,
-            )
-        return await call_next(request)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     for router in ROUTERS:
         app.include_router(router)
