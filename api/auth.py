@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import EngineDep
@@ -14,7 +14,7 @@ from locations.accounts import (
     authenticate,
     record_auth_failure,
 )
-from locations.errors import Forbidden, Unauthenticated
+from locations.errors import Forbidden, TooManyRequests, Unauthenticated
 
 bearer = HTTPBearer(auto_error=False, description="Token from 'locations accounts create'")
 
@@ -40,10 +40,8 @@ def optional_account(
     with engine.begin() as conn:
         wait = auth_retry_after(conn, client)
         if wait:
-            raise HTTPException(
-                status_code=429,
-                detail=f"too many failed authentications from this address; retry in {wait} s",
-                headers={"Retry-After": str(wait)},
+            raise TooManyRequests(
+                f"too many failed authentications from this address; retry in {wait} s", wait
             )
         account = authenticate(conn, credentials.credentials)
         if account is None:

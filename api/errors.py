@@ -17,6 +17,9 @@ STATUS_BY_ERROR: dict[type[errors.LocationsError], int] = {
     errors.DatabaseUnavailable: 503,
     errors.NotFound: 404,
     errors.InvalidInput: 400,
+    # A geometry the database refuses is a well-formed request it cannot process.
+    errors.InvalidGeometry: 422,
+    errors.TooManyRequests: 429,
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,
     errors.PreconditionRequired: 428,
@@ -40,6 +43,8 @@ def register_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, errors.InvalidInput):
             body["field"] = exc.field
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, errors.TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

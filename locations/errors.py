@@ -24,6 +24,21 @@ class InvalidInput(LocationsError):
         self.reason = reason
 
 
+class InvalidGeometry(InvalidInput):
+    """A geometry PostGIS refuses: invalid, unknown CRS, outside its zone, overlapping a plot."""
+
+    def __init__(self, reason: str, field: str = "geometry") -> None:
+        super().__init__(field, reason)
+
+
+class TooManyRequests(LocationsError):
+    """The caller failed too often recently; ``retry_after`` seconds until it may try again."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Conflict(LocationsError):
     """The request contradicts the current state (e.g. a forbidden status transition)."""
 

@@ -23,6 +23,7 @@ from locations.availability import check_status, check_transition
 from locations.errors import (
     Conflict,
     Forbidden,
+    InvalidGeometry,
     InvalidInput,
     NotFound,
     PreconditionFailed,
@@ -34,13 +35,6 @@ from locations.geojson import geometry_sql, jsonable
 EDGE_TOLERANCE_M = 0.5
 
 USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
-
-
-class InvalidGeometry(InvalidInput):
-    """A geometry PostGIS refuses: invalid, unknown CRS, outside its zone, overlapping a plot."""
-
-    def __init__(self, reason: str, field: str = "geometry") -> None:
-        super().__init__(field, reason)
 
 
 # -- field rules: one parser per editable field, shared by PATCH, bulk files and the CLI --------

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Header, Query, UploadFile
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import CurrentAccount, Editor
@@ -18,7 +15,6 @@ from api.responses import GeoJSONResponse
 from locations import bulk_updates, features, history, plot_updates
 from locations.availability import STATUSES
 from locations.errors import InvalidInput, PreconditionRequired
-from locations.plot_updates import InvalidGeometry
 
 router = APIRouter(tags=["plot updates"])
 
@@ -111,17 +107,6 @@ def expected_version(if_match: str | None) -> int:
     return int(match.group(1))
 
 
-@contextmanager
-def geometry_problems_as_422() -> Iterator[None]:
-    # A geometry PostGIS refuses is a request body that does not validate: answer it like one.
-    try:
-        yield
-    except InvalidGeometry as exc:
-        raise RequestValidationError(
-            [{"loc": ("body", exc.field), "msg": exc.reason, "type": "value_error"}]
-        ) from None
-
-
 def _plot_response(conn, plot_id: int, status_code: int = 200) -> GeoJSONResponse:
     plot = features.get_plot(conn, plot_id, internal=True)
     headers = {"ETag": f'"{plot["properties"]["version"]}"'}
@@ -139,7 +124,7 @@ def patch_plot(
     note = values.pop("note", None)
     geometry = values.pop("geometry", None)
     crs = values.pop("crs", None)
-    with engine.begin() as conn, geometry_problems_as_422():
+    with engine.begin() as conn:
         plot_updates.update_plot(
             conn, account, plot_id, expected_version(if_match), values,
             note=note, geometry=geometry, crs=crs,
@@ -179,7 +164,7 @@ def create_plot(
     values = new_plot.model_dump(exclude_unset=True)
     for key in ("note", "geometry", "crs", "cadastral_ref"):
         values.pop(key, None)
-    with engine.begin() as conn, geometry_problems_as_422():
+    with engine.begin() as conn:
         plot_id = plot_updates.create_plot(
             conn, account, zone_id, expected_version(if_match), new_plot.cadastral_ref,
             new_plot.geometry, crs=new_plot.crs, values=values, note=new_plot.note,
