@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from locations.errors import LocationsError
-
-console = Console()
-err_console = Console(stderr=True)
+from locations.cli_support import console, explained
 
 app = typer.Typer(
     help="Business-zone location platform: zones, plots and infrastructure on PostGIS.",
@@ -40,20 +34,6 @@ app.add_typer(scoring_app)  # `locations standard ...` and `locations score ...`
 from locations.cli_maps import map_app
 
 app.add_typer(map_app, name="map")  # `locations map export overview|zone ID|search|compare`
-
-
-def explained(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the platform's own errors into a clear message and a non-zero exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except LocationsError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}")
-            raise typer.Exit(code=1) from None
-
-    return wrapper
 
 
 @db_app.command("up")

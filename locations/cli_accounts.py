@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from locations.errors import LocationsError
+from locations.cli_support import connected_engine, console, reported_errors
 
 accounts_app = typer.Typer(help="Accounts, roles and their bearer tokens.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
-
-
-@contextmanager
-def reported_errors() -> Iterator[None]:
-    """The platform's own errors as one clear line on stderr and exit code 1."""
-    try:
-        yield
-    except LocationsError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=1) from None
-
-
-def _engine():
-    from locations.db import check_connection, get_engine
-
-    engine = get_engine()
-    check_connection(engine)
-    return engine
 
 
 @accounts_app.command("create")
@@ -49,7 +26,7 @@ def create(
     """Create an account and print its bearer token, alone on the last line, this once only."""
     from locations.accounts import create_account
 
-    with reported_errors(), _engine().begin() as conn:
+    with reported_errors(), connected_engine().begin() as conn:
         token = create_account(conn, name, role, municipalities=municipality, regions=region)
     console.print(f"Account {name!r} ({role}) created. Its token is shown once only; "
                   "only its hash is stored. Send it as 'Authorization: Bearer <token>'.")
@@ -62,7 +39,7 @@ def list_() -> None:
     """List accounts with their role and scope (never their tokens)."""
     from locations.accounts import list_accounts
 
-    with reported_errors(), _engine().connect() as conn:
+    with reported_errors(), connected_engine().connect() as conn:
         accounts = list_accounts(conn)
     table = Table("name", "role", "municipalities", "regions", "created", "revoked")
     for account in accounts:
@@ -79,6 +56,6 @@ def revoke(name: Annotated[str, typer.Argument(help="Account name")]) -> None:
     """Revoke an account: its token stops working at once, for good."""
     from locations.accounts import revoke_account
 
-    with reported_errors(), _engine().begin() as conn:
+    with reported_errors(), connected_engine().begin() as conn:
         revoke_account(conn, name)
     console.print(f"Account {name!r} revoked.")

@@ -6,22 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from locations.cli_accounts import reported_errors
+from locations.cli_support import connected_engine, console, reported_errors
 from locations.errors import NotFound
 
 plots_app = typer.Typer(help="Keeping plots current: bulk updates, stale plots.", no_args_is_help=True)
-console = Console()
-
-
-def _engine():
-    from locations.db import check_connection, get_engine
-
-    engine = get_engine()
-    check_connection(engine)
-    return engine
 
 
 @plots_app.command("update")
@@ -39,7 +29,7 @@ def update(
 
     with reported_errors():
         rows = read_table(file.read_bytes(), file.name)
-        with _engine().begin() as conn:
+        with connected_engine().begin() as conn:
             # Whoever runs the CLI reaches the database directly; the account says whose
             # scope applies and who the audit trail names.
             who = authenticate(conn, account)
@@ -74,7 +64,7 @@ def stale(
     """List the live plots nobody verified for MONTHS months: the reminder list."""
     from locations.history import stale_plots
 
-    with reported_errors(), _engine().connect() as conn:
+    with reported_errors(), connected_engine().connect() as conn:
         result = stale_plots(conn, None, municipality, months)
     table = Table("plot", "cadastral_ref", "zone", "status", "last verified")
     for plot in result["plots"]:
