@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from locations.errors import LocationsError
-
-console = Console()
-err_console = Console(stderr=True)
+from locations.cli_support import connected_engine, console, err_console, reported_errors
 
 # Registered without a name, so `import` and `export` both sit at the top of `locations`.
 transfer_app = typer.Typer()
@@ -34,23 +28,6 @@ transfer_app.add_typer(export_app, name="export")
 SHOWN_PROBLEMS = 50
 
 
-@contextlib.contextmanager
-def _explained() -> Iterator[None]:
-    try:
-        yield
-    except LocationsError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(code=1) from None
-
-
-def _engine():
-    from locations.db import check_connection, get_engine
-
-    engine = get_engine()
-    check_connection(engine)
-    return engine
-
-
 PHASES = {"reading": "Reading the file", "staging": "Copying rows to the database",
           "checking": "Checking every row", "loading": "Loading in one transaction"}
 
@@ -60,8 +37,8 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
                 actor: str | None, report_path: Path | None) -> None:
     from locations.importer import import_file
 
-    with _explained():
-        engine = _engine()
+    with reported_errors():
+        engine = connected_engine()
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[count]}"),
                    TimeElapsedColumn())
         with Progress(*columns, console=err_console, transient=True) as bar:
@@ -135,9 +112,9 @@ def _export(kind: str, output: Path, region: str | None, municipality: str | Non
             max_area: float | None, max_price: float | None, internal: bool) -> None:
     from locations.imports.exports import ExportFilters, format_for, select, write
 
-    with _explained():
+    with reported_errors():
         format_for(output)
-        engine = _engine()
+        engine = connected_engine()
         filters = ExportFilters(region=region, municipality=municipality, zone=zone,
                                 status=tuple(status or ()), min_area_m2=min_area,
                                 max_area_m2=max_area, max_price_eur_m2=max_price)
