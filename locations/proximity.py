@@ -6,7 +6,9 @@ migration 0002 as the SQL function ``plot_proximity_refresh``. Triggers keep
 the table current: inserted plots and plots whose boundary changed are
 recomputed at the end of each statement, and any change to infrastructure
 recomputes every plot. Call :func:`refresh_proximity` only to repair or to
-recompute on purpose.
+recompute on purpose — and after a bulk load that deferred the plot triggers
+with ``SET LOCAL locations.defer_proximity = 'on'`` (migration 0008): such a
+writer must refresh its plots in the same transaction, as the importer does.
 """
 
 from __future__ import annotations
