@@ -79,6 +79,14 @@ def start_page(request: Request, conn: ConnectionDep, lang: Lang = None,
                                   profiles=queries.profiles(conn)))
 
 
+def _profiles_and_choice(conn, measure: str, profile: str | None) -> tuple[list[str], str | None]:
+    """The scored profiles, and the one to colour by: the asked one, else the first for a score."""
+    profiles = queries.profiles(conn)
+    if measure == "score" and not profile and profiles:
+        profile = profiles[0]
+    return profiles, profile
+
+
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map of all zones")
 def overview_page(
     request: Request,
@@ -90,9 +98,7 @@ def overview_page(
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
     page = _page(request, lang, accept_language)
-    profiles = queries.profiles(conn)
-    if measure == "score" and not profile and profiles:
-        profile = profiles[0]
+    profiles, profile = _profiles_and_choice(conn, measure, profile)
     # Zones and plots come from vector tiles: the page carries a few numbers, not the zones.
     return _html(build_overview(
         page.t, page,
@@ -164,9 +170,7 @@ def compare_page(
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
     page = _page(request, lang, accept_language)
-    profiles = queries.profiles(conn)
-    if measure == "score" and not profile and profiles:
-        profile = profiles[0]
+    profiles, profile = _profiles_and_choice(conn, measure, profile)
     return _html(build_compare_page(
         page.t, page,
         municipalities=queries.municipality_supply(conn, profile=profile),
