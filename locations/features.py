@@ -170,32 +170,3 @@ ZONE_AGGREGATE_JOIN = """
         WHERE p.zone_id = z.id AND p.retired_at IS NULL
     ) agg ON true
 """
-
-
-def list_zones(
-    conn: Connection,
-    *,
-    region: str | None = None,
-    municipality: str | None = None,
-    kind: str | None = None,
-) -> dict[str, Any]:
-    """Zones with their facts and per-zone plot aggregates (total, available, by status, occupancy)."""
-    municipality_id = int(municipality) if municipality and municipality.isdigit() else None
-    rows = conn.execute(
-        text(
-            f"""
-            SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary")} AS geometry
-            FROM zone z
-            JOIN municipality m ON m.id = z.municipality_id
-            JOIN region r ON r.id = m.region_id
-            {ZONE_AGGREGATE_JOIN}
-            WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
-              AND (CAST(:municipality AS text) IS NULL
-                   OR m.id = :municipality_id OR lower(m.name) = lower(:municipality))
-              AND (CAST(:kind AS text) IS NULL OR z.kind = :kind)
-            ORDER BY r.code, m.name, z.name
-            """
-        ),
-        {"region": region, "municipality": municipality, "municipality_id": municipality_id, "kind": kind},
-    ).mappings()
-    return feature_collection(rows)

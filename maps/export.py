@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from locations import features
+from locations import features, search
 from locations.errors import InvalidInput
 from maps import queries
 from maps.compare import build_compare_page
@@ -59,5 +59,5 @@ def export_page(
                                  regions=queries.regions(conn), profiles=queries.profiles(conn))
     if page == "compare":
         return build_compare_page(t, context, municipalities=queries.municipality_supply(conn),
-                                  zones=features.list_zones(conn))
+                                  zones=search.search_zones(conn, search.ZoneFilter()))
     raise InvalidInput("page", "must be overview, zone, search or compare")

@@ -168,7 +168,7 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
 
 def zones(conn: Connection, profile: str | None = None) -> dict[str, Any]:
     """Every zone with its facts and plot aggregates; with a profile, its plots' average score."""
-    collection = features.list_zones(conn)
+    collection = search.search_zones(conn, search.ZoneFilter())
     # A point inside each zone, so a zone can be marked where its outline is too small to see.
     points = {row.id: (row.lat, row.lon) for row in conn.execute(text("""
         SELECT z.id, ST_Y(pt) AS lat, ST_X(pt) AS lon

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import ConnectionDep
-from locations import features
+from locations import features, search
 from locations.errors import InvalidInput
 from locations.tiles import scores_available
 from maps import queries
@@ -174,6 +174,6 @@ def compare_page(
     return _html(build_compare_page(
         page.t, page,
         municipalities=queries.municipality_supply(conn, profile=profile),
-        zones=features.list_zones(conn), measure=measure, has_scores=bool(profiles),
+        zones=search.search_zones(conn, search.ZoneFilter()), measure=measure, has_scores=bool(profiles),
         basemap=basemap,
     ))
