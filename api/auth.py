@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
 from locations.accounts import (
@@ -24,7 +26,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def optional_account(
+async def optional_account(
     request: Request,
     engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -35,15 +37,20 @@ def optional_account(
     it presents, so tokens cannot be guessed; the count lives in the database.
     """
     if credentials is None:
+        # Anonymous reads (most requests) never leave the event loop for the thread pool.
         return None
-    client = client_address(request)
+    return await run_in_threadpool(_authenticated_account, engine, client_address(request),
+                                   credentials.credentials)
+
+
+def _authenticated_account(engine: Engine, client: str, token: str) -> Account:
     with engine.begin() as conn:
         wait = auth_retry_after(conn, client)
         if wait:
             raise TooManyRequests(
                 f"too many failed authentications from this address; retry in {wait} s", wait
             )
-        account = authenticate(conn, credentials.credentials)
+        account = authenticate(conn, token)
         if account is None:
             record_auth_failure(conn, client)
     if account is None:

@@ -62,5 +62,7 @@ def register_error_handlers(app: FastAPI) -> None:
         # Never leak SQL or server internals to the client; keep them in the log.
         logger.exception("database error on %s %s", request.method, request.url.path)
         if exc.connection_invalidated or "could not connect" in str(exc.orig):
-            return JSONResponse({"detail": "the database is unavailable"}, status_code=503)
+            # The pool has been invalidated: the next request reconnects.
+            return JSONResponse({"detail": "the database is unavailable"}, status_code=503,
+                                headers={"Retry-After": "1"})
         return JSONResponse({"detail": "the request could not be completed"}, status_code=500)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -46,9 +48,13 @@ def database_url(settings: Settings | None = None) -> str:
 @lru_cache
 def get_engine(url: str | None = None) -> Engine:
     """A pooled engine for ``url`` (default: the configured database)."""
+    # No pre-ping: it costs a round trip on every request. A connection the server dropped
+    # (restart, failover) fails one request with 503 and SQLAlchemy then invalidates the
+    # whole pool, so the next request connects afresh (the "optimistic" disconnect handling).
     return create_engine(
         url or database_url(),
-        pool_pre_ping=True,
+        pool_pre_ping=False,
+        pool_recycle=3600,
         pool_size=10,
         max_overflow=20,
         connect_args={"connect_timeout": 5, "application_name": "locations"},
@@ -72,3 +78,23 @@ def check_connection(engine: Engine) -> str:
             f"Cannot reach the database at {url.host}:{url.port or 5432} "
             f"(database {url.database}): {reason}. {hint}."
         ) from None
+
+
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@lru_cache(maxsize=512)
+def _driver_sql(sql: str) -> str:
+    # ':name' (SQLAlchemy's text() style) to psycopg2's '%(name)s'; '::' casts are left alone.
+    return _NAMED_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def fetch_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple]:
+    """Rows of ``sql`` (with ``:name`` parameters, as for ``text()``), run on the driver's cursor.
+
+    For the hottest read paths only (a search page, a tile): SQLAlchemy's statement
+    handling costs about 0.5 ms a call, a sixth of a whole search page.
+    """
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        cursor.execute(_driver_sql(sql), params)
+        return cursor.fetchall()

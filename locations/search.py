@@ -26,6 +26,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
+from locations.db import fetch_rows
 from locations.errors import InvalidInput
 from locations.features import ZONE_COLUMNS
 from locations.geojson import feature_collection, geometry_sql
@@ -281,15 +282,19 @@ PLOT_SEARCH_COLUMNS = """
 """
 PLOT_INTERNAL_COLUMNS = "p.owner_contact, p.internal_note"
 
+#: Sent in the same string as a page query, so they cost no round trip of their own. A page
+#: is about 50 rows found by an index walk: starting parallel workers or compiling with JIT
+#: would cost more than the whole query. SET LOCAL: they end with the statement's transaction.
+PAGE_SETTINGS = "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off;"
+
 
 def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | None]:
     """Zone ids that zone-level filters leave (None: no such filter was given).
 
     ``zones`` limits plots outright, before the plot query is planned, so the planner
     knows how many plots it keeps. The same single round trip checks that every region
-    and municipality named exists, and tunes this transaction for a short page query:
-    a page is 50 rows found by an index walk, so launching parallel workers or compiling
-    with JIT would cost more than the whole query.
+    and municipality named exists. Zone ids alone need no round trip: a zone that does
+    not exist simply has no plots.
 
     Raises:
         InvalidInput: an unknown region or municipality.
@@ -310,6 +315,9 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | No
         clauses.append("(m.id = ANY (CAST(:municipality_ids AS int[]))"
                        " OR lower(m.name) = ANY (CAST(:municipality_names AS text[])))")
     if filters.zone:
+        if len(clauses) == 0 and filters.broadband is None and filters.gas is None \
+                and filters.rail_siding is None:
+            return {"zones": sorted(set(filters.zone))}
         params["zone_ids"] = filters.zone
         clauses.append("z.id = ANY (CAST(:zone_ids AS int[]))")
     if filters.broadband is not None:
@@ -321,17 +329,15 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | No
     if filters.rail_siding is not None:
         params["rail_siding"] = filters.rail_siding
         clauses.append("z.rail_siding = :rail_siding")
-    zones_sql = "NULL::int[]"
-    if clauses:
-        zones_sql = (
-            "(SELECT coalesce(array_agg(z.id ORDER BY z.id), '{}') FROM zone z"
-            " JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id"
-            f" WHERE {' AND '.join(clauses)})"
-        )
+    if not clauses:
+        return {"zones": None}
+    zones_sql = (
+        "(SELECT coalesce(array_agg(z.id ORDER BY z.id), '{}') FROM zone z"
+        " JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id"
+        f" WHERE {' AND '.join(clauses)})"
+    )
     row = conn.execute(text(f"""
-        SELECT set_config('max_parallel_workers_per_gather', '0', true) AS parallel,
-               set_config('jit', 'off', true) AS jit,
-               (SELECT count(*) FROM unnest(CAST(:region_patterns AS text[])) AS q(pattern)
+        SELECT (SELECT count(*) FROM unnest(CAST(:region_patterns AS text[])) AS q(pattern)
                 WHERE NOT EXISTS (SELECT 1 FROM region WHERE code LIKE q.pattern))
                    AS unknown_regions,
                (SELECT count(*) FROM unnest(CAST(:municipality_names AS text[])) AS q(name)
@@ -471,7 +477,7 @@ def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False)
         columns += ", " + ", ".join(f"pp.{c}" for c in PROXIMITY_COLUMNS)
     params["limit"] = filters.limit + 1
     # The page is chosen over plot (and its distances) alone; names are joined to its rows only.
-    sql = f"""
+    sql = PAGE_SETTINGS + f"""
         WITH page AS (
             SELECT p.id, {key.expression} AS sort_key
             FROM plot p {zone_join} {proximity_join}
@@ -536,17 +542,18 @@ def search_plot_page(conn: Connection, filters: PlotFilter, *,
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
     query = plot_query(conn, filters, internal=internal)
-    rows = conn.execute(text(query.sql), query.params).all()
+    rows = fetch_rows(conn, query.sql, query.params)  # (id, sort_key, feature)
     next_cursor = None
     if len(rows) > filters.limit:
         rows = rows[: filters.limit]
-        next_cursor = encode_cursor(filters.sort, rows[-1].sort_key, rows[-1].id)
+        last_id, last_key, _ = rows[-1]
+        next_cursor = encode_cursor(filters.sort, last_key, last_id)
     number_matched = None
     if filters.count:
         # Counting reads every match: here parallel workers pay off again.
         conn.execute(text("RESET max_parallel_workers_per_gather"))
         number_matched = conn.execute(text(query.count_sql), query.params).scalar_one()
-    return PlotPage([row.feature for row in rows], next_cursor, number_matched)
+    return PlotPage([feature for _, _, feature in rows], next_cursor, number_matched)
 
 
 def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False) -> dict[str, Any]:

@@ -150,8 +150,9 @@ def scores_available(conn: Connection) -> bool:
 
 def _tile(conn: Connection, sql: str, params: dict, layer: str) -> Tile:
     # A tile reads a few thousand rows by index: starting parallel workers for the dense
-    # ones cost more than it saved (z13 p95 about halved without them). Transaction-local.
-    conn.execute(text("SELECT set_config('max_parallel_workers_per_gather', '0', true)"))
+    # ones cost more than it saved (z13 p95 about halved without them). Transaction-local,
+    # and sent with the tile query so that it costs no round trip of its own.
+    sql = "SET LOCAL max_parallel_workers_per_gather = 0;" + sql
     content = bytes(conn.execute(text(sql), params).scalar_one() or b"")
     # A strong validator from the bytes themselves: any change to a plot changes it,
     # and any worker computes the same one without shared state.

@@ -121,3 +121,39 @@ def test_infrastructure_by_kind(client):
     unknown = client.get("/infrastructure", params={"kind": "spaceport"})
     assert unknown.status_code == 400
     assert unknown.json()["field"] == "kind"
+
+
+def test_openapi_lists_the_plot_search_filters(client):
+    parameters = {p["name"]: p for p in
+                  client.get("/openapi.json").json()["paths"]["/plots"]["get"]["parameters"]}
+    assert {"region", "status", "min_area_m2", "max_motorway_km", "bbox", "bbox-crs", "sort",
+            "limit", "cursor", "count", "f"} <= set(parameters)
+    assert parameters["status"]["schema"]["type"] == "array"
+    assert "reserved" in parameters["status"]["schema"]["items"]["enum"]
+    assert "geometry" not in parameters  # only in the JSON body of POST /plots/search
+
+
+def test_reads_in_autocommit_leave_writes_all_or_nothing(fresh_engine):
+    """Searches run without BEGIN/ROLLBACK; the pooled connection must still be
+    transactional for the next write, or a failed write would leave half its rows."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, text
+
+    from api.app import create_app
+
+    single = create_engine(fresh_engine.url, pool_size=1, max_overflow=0)
+    try:
+        with TestClient(create_app(single)) as client:
+            assert client.get("/plots", params={"limit": 3}).status_code == 200
+            assert client.get("/tiles/plots/14/8880/5760.pbf").status_code in (200, 204)
+        before = None
+        with pytest.raises(RuntimeError), single.begin() as conn:  # the same pooled connection
+            before = conn.execute(text("SELECT count(*) FROM region")).scalar_one()
+            conn.execute(text("UPDATE region SET name = name || ' (renamed)'"))
+            raise RuntimeError("the write fails half-way")
+        with single.connect() as conn:
+            renamed = conn.execute(text("SELECT count(*) FROM region WHERE name LIKE '%(renamed)'"))
+            assert renamed.scalar_one() == 0
+            assert conn.execute(text("SELECT count(*) FROM region")).scalar_one() == before
+    finally:
+        single.dispose()
