@@ -11,6 +11,7 @@ from branca.element import MacroElement
 from folium.plugins import VectorGridProtobuf
 from folium.template import Template
 
+from locations.search import READINESS_TIERS
 from maps.i18n import _MONTHS_EN, Translator, format_number
 from maps.page import PageContext, render_map, render_page
 from maps.queries import ZoneScale
@@ -99,7 +100,9 @@ def plot_tile_layer(t: Translator, tiles_url: str) -> VectorGridProtobuf:
 
 
 class TilePlotPopup(MacroElement):
-    """A popup for plots drawn from vector tiles: cadastral reference, status, area, zone link."""
+    """A popup for plots drawn from vector tiles. Tiles carry only id and status (they are
+    drawn thousands at a time), so a click asks the API for the plot: cadastral reference,
+    status, area, price, readiness, zone and a link to the zone's page."""
 
     _template = Template(
         """
@@ -108,16 +111,32 @@ class TilePlotPopup(MacroElement):
             var p = e.layer.properties, labels = {{ this.labels|tojson }};
             var esc = function (v) { var d = document.createElement('div');
                                      d.textContent = String(v); return d.innerHTML; };
-            var status = labels.statuses[p.status] || p.status;
-            var area = Number(p.area_m2).toLocaleString({{ this.locale|tojson }}) + ' m²';
-            var html = '<div class="popup"><h3>' + esc(labels.ref + ' ' + p.cadastral_ref) + '</h3>'
-                + '<table><tr><th>' + esc(labels.status) + '</th><td>' + esc(status) + '</td></tr>'
-                + '<tr><th>' + esc(labels.area) + '</th><td>' + esc(area) + '</td></tr>'
-                + (p.score !== undefined ? '<tr><th>' + esc(labels.score) + '</th><td>'
-                   + esc(p.score) + '</td></tr>' : '')
-                + '</table><p><a href="' + labels.zone_url.replace('ZONE', p.zone_id)
-                + '&plot=' + p.plot_id + '">' + esc(labels.open_zone) + ' →</a></p></div>';
-            L.popup().setLatLng(e.latlng).setContent(html).openOn({{ this.layer._parent.get_name() }});
+            var row = function (label, value) {
+                return '<tr><th>' + esc(label) + '</th><td>' + esc(value) + '</td></tr>'; };
+            var statusOf = function (s) { return labels.statuses[s] || s; };
+            var popup = L.popup().setLatLng(e.latlng)
+                .setContent('<div class="popup"><p>' + esc(labels.loading) + '</p></div>')
+                .openOn({{ this.layer._parent.get_name() }});
+            fetch(labels.plot_url.replace('PLOT', p.plot_id), {headers: {Accept: 'application/geo+json'}})
+                .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+                .then(function (plot) {
+                    var q = plot.properties, number = function (v, d) {
+                        return Number(v).toLocaleString(labels.locale, {maximumFractionDigits: d}); };
+                    var html = '<div class="popup"><h3>' + esc(labels.ref + ' ' + q.cadastral_ref) + '</h3><table>'
+                        + row(labels.status, statusOf(q.status))
+                        + row(labels.area, number(q.area_m2, 0) + ' m²')
+                        + (q.price_eur_m2 != null ? row(labels.price, number(q.price_eur_m2, 2) + ' €/m²') : '')
+                        + (q.readiness ? row(labels.readiness, labels.readiness_values[q.readiness] || q.readiness) : '')
+                        + (p.score !== undefined ? row(labels.score, number(p.score, 1)) : '')
+                        + row(labels.zone, q.zone_name)
+                        + '</table><p><a href="' + labels.zone_url.replace('ZONE', q.zone_id)
+                        + '&plot=' + q.id + '">' + esc(labels.open_zone) + ' →</a></p></div>';
+                    popup.setContent(html);
+                })
+                .catch(function () {
+                    popup.setContent('<div class="popup"><p>' + esc(statusOf(p.status)) + ': '
+                                     + esc(labels.unavailable) + '</p></div>');
+                });
         });
         {% endmacro %}
         """
@@ -127,12 +146,16 @@ class TilePlotPopup(MacroElement):
         super().__init__()
         self._name = "TilePlotPopup"
         self.layer = layer
-        self.locale = {"en": "en-GB", "sl": "sl-SI", "de": "de-AT"}[t.lang]
         self.labels = {
+            "locale": {"en": "en-GB", "sl": "sl-SI", "de": "de-AT"}[t.lang],
             "ref": t("cadastral_ref"), "status": t("status"), "area": t("area"),
-            "score": t("score"), "open_zone": t("open_zone"),
+            "price": t("price"), "readiness": t("readiness"), "zone": t("zone"),
+            "score": t("score"), "open_zone": t("open_zone"), "loading": t("loading"),
+            "unavailable": t("plot_unavailable"),
+            "plot_url": f"{page.base_url}/plots/PLOT",
             "zone_url": page.url("/maps/zones/ZONE"),
             "statuses": {status: t.value("status", status) for status in STATUS_COLOURS},
+            "readiness_values": {tier: t.value("readiness", tier) for tier in READINESS_TIERS},
         }
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api.deps import ConnectionDep
+from api.deps import EngineDep, read_connection
 from locations import tiles
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -32,14 +32,18 @@ def _respond(tile: tiles.Tile, if_none_match: str | None) -> Response:
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 304: {"description": "Not modified"}},
 )
 def plot_tile(
-    conn: ConnectionDep,
+    engine: EngineDep,
     z: int,
     x: int,
     y: int,
     profile: Annotated[str | None, Query(description="Scoring profile: adds each plot's score")] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    return _respond(tiles.plot_tile(conn, z, x, y, profile=profile), if_none_match)
+    # The connection is taken in the endpoint's worker thread: as a dependency it would
+    # cost two more trips through the thread pool per tile, and a map asks for dozens.
+    with read_connection(engine) as conn:
+        tile = tiles.plot_tile(conn, z, x, y, profile=profile)
+    return _respond(tile, if_none_match)
 
 
 @router.get(
@@ -49,11 +53,13 @@ def plot_tile(
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, 304: {"description": "Not modified"}},
 )
 def zone_tile(
-    conn: ConnectionDep,
+    engine: EngineDep,
     z: int,
     x: int,
     y: int,
     profile: Annotated[str | None, Query(description="Scoring profile: adds each zone's score")] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    return _respond(tiles.zone_tile(conn, z, x, y, profile=profile), if_none_match)
+    with read_connection(engine) as conn:
+        tile = tiles.zone_tile(conn, z, x, y, profile=profile)
+    return _respond(tile, if_none_match)

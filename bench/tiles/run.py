@@ -21,11 +21,9 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
-import uvicorn
 from sqlalchemy import create_engine, text
 
 from locations import tiles
@@ -63,16 +61,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_api(engine) -> tuple[str, uvicorn.Server]:
-    from api.app import create_app
-
+def start_api(database_url: str) -> tuple[str, subprocess.Popen]:
+    """The platform's API in its own uvicorn process, as a user runs it (a server thread in
+    this process would share the interpreter lock with the timing client)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server
+    env = {**os.environ, "DATABASE_URL": database_url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return base, process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("the API did not start")
 
 
 def start_tipg(python: str, database_url: str) -> tuple[str, subprocess.Popen]:
@@ -126,7 +134,7 @@ def main() -> None:
         with engine.connect() as conn:
             return len(tiles.plot_tile(conn, z, x, y).content)
 
-    base, server = start_api(engine)
+    base, server = start_api(url)
     client = httpx.Client(timeout=60)
 
     def api(z: int, x: int, y: int) -> int:
@@ -184,7 +192,8 @@ def main() -> None:
                      for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text))
         print(f"overview assets: {assets / 1024:.0f} kB (first visit only)")
     finally:
-        server.should_exit = True
+        server.terminate()
+        server.wait(timeout=10)
         if tipg:
             tipg.terminate()
             tipg.wait(timeout=10)
