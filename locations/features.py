@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from locations.availability import STATUSES
 from locations.errors import InvalidInput, NotFound
 from locations.geojson import feature, feature_collection, geometry_sql
 
@@ -143,30 +144,16 @@ def list_infrastructure(conn: Connection, kind: list[str] | None = None) -> dict
     return feature_collection(rows)
 
 
-ZONE_AGGREGATES = """
-    coalesce(agg.plot_count, 0) AS plot_count,
-    coalesce(agg.plot_area_m2, 0) AS plot_area_m2,
-    coalesce(agg.available_area_m2, 0) AS available_area_m2,
-    coalesce(agg.plots_by_status, '{}'::jsonb) AS plots_by_status,
-    CASE WHEN coalesce(agg.plot_area_m2, 0) > 0
-         THEN round((agg.taken_area_m2 / agg.plot_area_m2)::numeric, 4)::float END
-        AS occupancy_share
+# Per zone: plot counts by status, areas and the share of plot area sold or occupied, read
+# from ``zone_summary``, which statement triggers keep current (migration 0007): a zone's
+# figures cost one row whether it holds 40 plots or 40,000.
+ZONE_AGGREGATES = f"""
+    coalesce(zs.plot_count, 0) AS plot_count,
+    round(coalesce(zs.plot_area_m2, 0), 1)::float AS plot_area_m2,
+    round(coalesce(zs.available_area_m2, 0), 1)::float AS available_area_m2,
+    coalesce(jsonb_strip_nulls(jsonb_build_object(
+        {", ".join(f"'{status}', NULLIF(zs.{status}_count, 0)" for status in STATUSES)}
+    )), '{{}}'::jsonb) AS plots_by_status,
+    round(zs.occupancy_share::numeric, 4)::float AS occupancy_share
 """
-
-# Per zone: plot counts by status, areas, and the share of plot area sold or occupied.
-ZONE_AGGREGATE_JOIN = """
-    LEFT JOIN LATERAL (
-        SELECT count(*) AS plot_count,
-               round(sum(p.area_m2)::numeric, 1)::float AS plot_area_m2,
-               round(coalesce(sum(p.area_m2) FILTER (WHERE p.status = 'available'), 0)::numeric, 1)::float
-                   AS available_area_m2,
-               coalesce(sum(p.area_m2) FILTER (WHERE p.status IN ('sold', 'occupied')), 0)
-                   AS taken_area_m2,
-               (SELECT jsonb_object_agg(s.status, s.n)
-                  FROM (SELECT p2.status, count(*) AS n FROM plot p2
-                        WHERE p2.zone_id = z.id AND p2.retired_at IS NULL
-                        GROUP BY p2.status) s) AS plots_by_status
-        FROM plot p
-        WHERE p.zone_id = z.id AND p.retired_at IS NULL
-    ) agg ON true
-"""
+ZONE_AGGREGATE_JOIN = "LEFT JOIN zone_summary zs ON zs.zone_id = z.id"

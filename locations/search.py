@@ -28,7 +28,7 @@ from sqlalchemy import Connection, text
 
 from locations.db import fetch_rows
 from locations.errors import InvalidInput
-from locations.features import ZONE_COLUMNS
+from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES, ZONE_COLUMNS
 from locations.geojson import feature_collection, geometry_sql
 from locations.proximity import PROXIMITY_COLUMNS
 
@@ -587,7 +587,7 @@ def search_zones(conn: Connection, filters: ZoneFilter) -> dict[str, Any]:
 
     Aggregates per zone (retired plots left out): ``plot_count``, ``plot_area_m2``,
     ``available_area_m2``, ``plots_by_status`` and ``occupancy_share`` (share of
-    plot area sold or occupied).
+    plot area sold or occupied), read from the kept ``zone_summary``.
 
     Raises:
         InvalidInput: an unknown region or municipality.
@@ -595,42 +595,17 @@ def search_zones(conn: Connection, filters: ZoneFilter) -> dict[str, Any]:
     zone_ids = _zone_ids(conn, PlotFilter(region=filters.region,
                                           municipality=filters.municipality))["zones"]
     sql = f"""
-        WITH chosen AS (
-            SELECT z.id FROM zone z
-            WHERE (CAST(:zone_ids AS int[]) IS NULL OR z.id = ANY (CAST(:zone_ids AS int[])))
-              AND (CAST(:kinds AS text[]) IS NULL OR z.kind = ANY (CAST(:kinds AS text[])))
-        ),
-        by_status AS (
-            SELECT p.zone_id, p.status, count(*) AS n, sum(p.area_m2) AS area
-            FROM plot p
-            WHERE p.retired_at IS NULL AND p.zone_id IN (SELECT id FROM chosen)
-            GROUP BY p.zone_id, p.status
-        ),
-        aggregate AS (
-            SELECT zone_id, sum(n)::int AS plot_count, sum(area) AS plot_area,
-                   coalesce(sum(area) FILTER (WHERE status = 'available'), 0) AS available_area,
-                   coalesce(sum(area) FILTER (WHERE status IN ('sold', 'occupied')), 0) AS taken_area,
-                   jsonb_object_agg(status, n) AS plots_by_status
-            FROM by_status GROUP BY zone_id
-        )
-        SELECT {ZONE_COLUMNS},
-               coalesce(a.plot_count, 0) AS plot_count,
-               round(coalesce(a.plot_area, 0)::numeric, 1)::float AS plot_area_m2,
-               round(coalesce(a.available_area, 0)::numeric, 1)::float AS available_area_m2,
-               coalesce(a.plots_by_status, '{{}}'::jsonb) AS plots_by_status,
-               CASE WHEN coalesce(a.plot_area, 0) > 0
-                    THEN round((a.taken_area / a.plot_area)::numeric, 4)::float END
-                   AS occupancy_share,
-               {geometry_sql("z.boundary")} AS geometry
-        FROM chosen
-        JOIN zone z ON z.id = chosen.id
+        SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary")} AS geometry
+        FROM zone z
         JOIN municipality m ON m.id = z.municipality_id
         JOIN region r ON r.id = m.region_id
-        LEFT JOIN aggregate a ON a.zone_id = z.id
-        WHERE (CAST(:has_available AS boolean) IS NULL
-               OR (coalesce(a.available_area, 0) > 0) = :has_available)
+        {ZONE_AGGREGATE_JOIN}
+        WHERE (CAST(:zone_ids AS int[]) IS NULL OR z.id = ANY (CAST(:zone_ids AS int[])))
+          AND (CAST(:kinds AS text[]) IS NULL OR z.kind = ANY (CAST(:kinds AS text[])))
+          AND (CAST(:has_available AS boolean) IS NULL
+               OR (coalesce(zs.available_area_m2, 0) > 0) = :has_available)
           AND (CAST(:min_available AS float8) IS NULL
-               OR coalesce(a.available_area, 0) >= :min_available)
+               OR coalesce(zs.available_area_m2, 0) >= :min_available)
         ORDER BY r.code, m.name, z.name
     """
     rows = conn.execute(text(sql), {
