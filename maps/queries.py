@@ -133,32 +133,37 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
                         profile: str | None = None) -> dict[str, Any]:
     """Municipalities with their available plot area and, with a profile, the average plot score."""
     use_scores = bool(profile) and scores_available(conn)
-    score_join = (
-        "LEFT JOIN current_plot_score s ON s.plot_id = p.id AND s.profile = :profile"
-        if use_scores else ""
-    )
-    score_column = "avg(s.total)" if use_scores else "NULL::float"
+    # Land figures from the kept zone_summary (0007): no plot is read for them.
+    score_join = """
+        LEFT JOIN (
+            SELECT z.municipality_id, avg(s.total) AS avg_score
+            FROM zone z
+            JOIN plot p ON p.zone_id = z.id AND p.retired_at IS NULL
+            JOIN current_plot_score s ON s.plot_id = p.id AND s.profile = :profile
+            GROUP BY z.municipality_id
+        ) sc ON sc.municipality_id = m.id
+    """ if use_scores else ""
+    score_column = "sc.avg_score" if use_scores else "NULL::float"
     rows = conn.execute(text(f"""
         SELECT m.id, m.code, m.name, r.code AS region_code, m.country,
-               coalesce(agg.available_area_m2, 0) AS available_area_m2,
+               coalesce(agg.available_area_m2, 0)::float AS available_area_m2,
                coalesce(agg.plot_count, 0) AS plot_count,
                coalesce(agg.zone_count, 0) AS zone_count,
-               agg.avg_score,
+               {score_column} AS avg_score,
                {geometry_sql(f"ST_SimplifyPreserveTopology(m.boundary, {OUTLINE_TOLERANCE_M})")}
                    AS geometry
         FROM municipality m
         JOIN region r ON r.id = m.region_id
         LEFT JOIN (
             SELECT z.municipality_id,
-                   sum(p.area_m2) FILTER (WHERE p.status = 'available') AS available_area_m2,
-                   count(p.id) AS plot_count,
-                   count(DISTINCT z.id) AS zone_count,
-                   {score_column} AS avg_score
+                   sum(zs.available_area_m2) AS available_area_m2,
+                   sum(zs.plot_count)::integer AS plot_count,
+                   count(*) AS zone_count
             FROM zone z
-            LEFT JOIN plot p ON p.zone_id = z.id AND p.retired_at IS NULL
-            {score_join}
+            LEFT JOIN zone_summary zs ON zs.zone_id = z.id
             GROUP BY z.municipality_id
         ) agg ON agg.municipality_id = m.id
+        {score_join}
         WHERE m.boundary IS NOT NULL
           AND (CAST(:regions AS text[]) IS NULL OR r.code = ANY(CAST(:regions AS text[])))
         ORDER BY r.code, m.name
