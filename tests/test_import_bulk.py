@@ -85,3 +85,61 @@ def test_a_loader_that_gives_a_wrong_country_is_refused(fresh_engine: Engine) ->
                 "ST_Multi(ST_Buffer(ST_PointOnSurface((SELECT boundary FROM zone WHERE id = :z)), 5)))"),
                 {"z": zone_id, "c": wrong})
         transaction.rollback()
+
+
+def _indexes(engine: Engine) -> set[tuple[str, str]]:
+    with engine.connect() as conn:
+        return {tuple(row) for row in conn.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('plot', 'plot_proximity')"))}
+
+
+def _empty_plot_table(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM plot_event; DELETE FROM plot_site_metrics; DELETE FROM plot"))
+        conn.execute(text("ANALYZE plot"))
+
+
+def test_a_first_load_rebuilds_the_indexes_it_dropped(fresh_engine: Engine, monkeypatch) -> None:
+    from locations.imports import staging
+
+    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)  # the sample is small
+    before = _indexes(fresh_engine)
+    _empty_plot_table(fresh_engine)
+    dropped: list[str] = []
+    original = staging._drop_indexes_for_bulk_load
+    monkeypatch.setattr(staging, "_drop_indexes_for_bulk_load",
+                        lambda conn: dropped.extend(original(conn)) or list(dropped))
+    frame = gpd.read_file(GENERIC)
+    report = import_file(fresh_engine, "plots", GENERIC)
+    assert report.written and report.created == len(frame)
+    assert len(dropped) >= 8, "the secondary indexes of plot and plot_proximity were rebuilt"
+    assert _indexes(fresh_engine) == before
+    expected = _expected_km(fresh_engine, list(frame["cadastral_ref"]), frame)
+    with fresh_engine.connect() as conn:
+        found = dict(conn.execute(text(
+            "SELECT p.cadastral_ref, x.motorway_km FROM plot p JOIN plot_proximity x ON x.plot_id = p.id")).all())
+        # The rebuilt indexes answer: an index scan by zone finds every plot.
+        conn.execute(text("SET enable_seqscan = off"))
+        by_zone = conn.execute(text(
+            "SELECT count(*) FROM plot WHERE zone_id IN (SELECT id FROM zone)")).scalar_one()
+    assert by_zone == len(frame)
+    assert found == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_first_load_that_fails_after_dropping_indexes_leaves_them(fresh_engine: Engine,
+                                                                    monkeypatch) -> None:
+    from locations.imports import staging
+
+    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)
+    _empty_plot_table(fresh_engine)
+    before = _indexes(fresh_engine)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the import dies after writing its plots")
+
+    monkeypatch.setattr(staging, "_audit_plots", fail)
+    with pytest.raises(RuntimeError):
+        import_file(fresh_engine, "plots", GENERIC)
+    assert _indexes(fresh_engine) == before
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM plot")).scalar_one() == 0
