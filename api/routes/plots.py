@@ -115,7 +115,7 @@ def search_plots(request: Request, engine: EngineDep, account: OptionalAccount) 
 @router.post("/plots/search", response_class=GeoJSONResponse, summary="Search plots (JSON body)")
 def search_plots_by_body(
     request: Request,
-    conn: ConnectionDep,
+    engine: EngineDep,
     account: OptionalAccount,
     body: PlotSearch,
     f: Annotated[str | None, Query(description="geojson, csv, gpkg or xlsx")] = None,
@@ -125,7 +125,8 @@ def search_plots_by_body(
     from the ``next`` link's ``body``."""
     fmt = formats.choose_format(f, request.headers.get("accept"))
     internal = account is not None and account.sees_internal_fields
-    page = search.search_plot_page(conn, body, internal=internal)
+    with read_connection(engine) as conn:
+        page = search.search_plot_page(conn, body, internal=internal)
     self_link = {"rel": "self", "href": str(request.url), "type": fmt.media_type, "method": "POST"}
     next_link = None
     if page.next_cursor:
