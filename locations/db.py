@@ -80,6 +80,10 @@ def check_connection(engine: Engine) -> str:
         ) from None
 
 
+#: For a short read (a page, a tile: a few thousand rows by index), sent with its query:
+#: starting parallel workers costs more than the whole query. Ends with the transaction.
+NO_PARALLEL_WORKERS = "SET LOCAL max_parallel_workers_per_gather = 0;"
+
 _NAMED_PARAMETER = re.compile(r"(?<![:\w]):(\w+)")
 
 

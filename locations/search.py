@@ -26,7 +26,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
-from locations.db import fetch_rows
+from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES, ZONE_COLUMNS
 from locations.geojson import feature_collection, geometry_sql
@@ -285,7 +285,7 @@ PLOT_INTERNAL_COLUMNS = "p.owner_contact, p.internal_note"
 #: Sent in the same string as a page query, so they cost no round trip of their own. A page
 #: is about 50 rows found by an index walk: starting parallel workers or compiling with JIT
 #: would cost more than the whole query. SET LOCAL: they end with the statement's transaction.
-PAGE_SETTINGS = "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off;"
+PAGE_SETTINGS = NO_PARALLEL_WORKERS + " SET LOCAL jit = off;"
 
 
 def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | None]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from locations.db import fetch_rows
+from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
 
 #: From this zoom on, the plots tile holds single plots; below it, the zones.
@@ -153,7 +153,7 @@ def _tile(conn: Connection, sql: str, params: dict, layer: str) -> Tile:
     # A tile reads a few thousand rows by index: starting parallel workers for the dense
     # ones cost more than it saved (z13 p95 about halved without them). Transaction-local,
     # and sent with the tile query so that it costs no round trip of its own.
-    sql = "SET LOCAL max_parallel_workers_per_gather = 0;" + sql
+    sql = NO_PARALLEL_WORKERS + sql
     ((mvt,),) = fetch_rows(conn, sql, params)
     content = bytes(mvt or b"")
     # A strong validator from the bytes themselves: any change to a plot changes it,

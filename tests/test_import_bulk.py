@@ -108,7 +108,7 @@ def test_a_first_load_rebuilds_the_indexes_it_dropped(fresh_engine: Engine, monk
     dropped: list[str] = []
     original = staging._drop_indexes_for_bulk_load
     monkeypatch.setattr(staging, "_drop_indexes_for_bulk_load",
-                        lambda conn: dropped.extend(original(conn)) or list(dropped))
+                        lambda conn, incoming: dropped.extend(original(conn, incoming)) or list(dropped))
     frame = gpd.read_file(GENERIC)
     report = import_file(fresh_engine, "plots", GENERIC)
     assert report.written and report.created == len(frame)

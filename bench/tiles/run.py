@@ -17,7 +17,6 @@ import argparse
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import time
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench.search.run import free_port, start_api
 from locations import tiles
 
 ZOOMS = range(8, 17)
@@ -53,34 +53,6 @@ def sample_tiles(engine, samples: int, seed: int) -> dict[int, list[tuple[int, i
         size = 2 * half / (1 << z)
         result[z] = [(int((x + half) // size), int((half - y) // size)) for x, y in points]
     return result
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_api(database_url: str) -> tuple[str, subprocess.Popen]:
-    """The platform's API in its own uvicorn process, as a user runs it (a server thread in
-    this process would share the interpreter lock with the timing client)."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return base, process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("the API did not start")
 
 
 def start_tipg(python: str, database_url: str) -> tuple[str, subprocess.Popen]:

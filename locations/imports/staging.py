@@ -553,10 +553,7 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
         "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
         "FROM import_written"
     )).one()
-    good = conn.execute(text(
-        "SELECT count(*) FROM import_row r "
-        "WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)"
-    )).scalar_one()
+    good = _good_row_count(conn)
     return LoadCounts(created=written[0], updated=written[1],
                       unchanged=good - written[0] - written[1])
 
@@ -575,7 +572,8 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     values = _written_values(spec, columns)
     names = list(values)
     updatable = [n for n in names if n != "cadastral_ref"]
-    rebuilt = _drop_indexes_for_bulk_load(conn)
+    good = _good_row_count(conn)
+    rebuilt = _drop_indexes_for_bulk_load(conn, good)
     conn.execute(text("SET LOCAL locations.defer_proximity = 'on'"))
     conn.execute(text("SET LOCAL locations.plot_country_given = 'on'"))
     # The plots the file names that exist already, with what the audit event needs of them.
@@ -631,10 +629,6 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
         "SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) "
         "FROM import_written"
     )).one()
-    good = conn.execute(text(
-        "SELECT count(*) FROM import_row r "
-        "WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)"
-    )).scalar_one()
     _audit_plots(conn, names, actor=actor, account_id=account_id, note=note)
     return LoadCounts(created=created, updated=updated, unchanged=good - created - updated)
 
@@ -645,10 +639,18 @@ BULK_REBUILT_TABLES = ("plot", "plot_proximity")
 BULK_REBUILD_MIN_ROWS = 10_000
 
 
-def _drop_indexes_for_bulk_load(conn: Connection) -> list[str]:
-    """Drop the secondary indexes of plot and plot_proximity when the file brings at least as
-    many plots as the table holds (a first load, or one that doubles it); return their
-    definitions for ``_rebuild_indexes``.
+def _good_row_count(conn: Connection) -> int:
+    """How many staged rows have no problem, i.e. will be written."""
+    return conn.execute(text(
+        "SELECT count(*) FROM import_row r "
+        "WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)"
+    )).scalar_one()
+
+
+def _drop_indexes_for_bulk_load(conn: Connection, incoming: int) -> list[str]:
+    """Drop the secondary indexes of plot and plot_proximity when the file brings
+    (``incoming`` good rows) at least as many plots as the table holds (a first load, or
+    one that doubles it); return their definitions for ``_rebuild_indexes``.
 
     Building an index once from sorted rows costs a fraction of inserting a million random
     keys into each of some fifteen btrees and a GiST. The price: the import holds an
@@ -657,10 +659,6 @@ def _drop_indexes_for_bulk_load(conn: Connection) -> list[str]:
     natural-key unique index the import matches on) stay. The drop is part of the import's
     transaction: an import that fails or is killed leaves every index as it was.
     """
-    incoming = conn.execute(text(
-        "SELECT count(*) FROM import_row r "
-        "WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)"
-    )).scalar_one()
     # The planner's estimate is enough to tell a first load from a top-up; -1: never counted.
     present = conn.execute(text(
         "SELECT CASE WHEN reltuples < 0 THEN (SELECT count(*) FROM plot) ELSE reltuples END"

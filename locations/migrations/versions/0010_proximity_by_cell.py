@@ -35,13 +35,9 @@ _KINDS = """
 """
 
 
-def _nearest(name: str) -> str:
-    return f"min(ST_Distance(r.geom, c.boundary)) FILTER (WHERE r.name = '{name}') / 1000"
-
-
-def upgrade() -> None:
-    op.execute(
-        f"""
+# The frame both versions of the function share: every plot when given none, nothing for an
+# empty array, and one upsert of the distances.
+_REFRESH_START = """
         CREATE OR REPLACE FUNCTION plot_proximity_refresh(plot_ids bigint[]) RETURNS void
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -54,6 +50,27 @@ def upgrade() -> None:
             INSERT INTO plot_proximity AS pp
                 (plot_id, motorway_km, rail_station_km, rail_freight_km, airport_km,
                  public_transport_km, computed_at)
+"""
+_REFRESH_END = """
+            ON CONFLICT (plot_id) DO UPDATE SET
+                motorway_km = EXCLUDED.motorway_km,
+                rail_station_km = EXCLUDED.rail_station_km,
+                rail_freight_km = EXCLUDED.rail_freight_km,
+                airport_km = EXCLUDED.airport_km,
+                public_transport_km = EXCLUDED.public_transport_km,
+                computed_at = EXCLUDED.computed_at;
+        END $$;
+"""
+
+
+def _nearest(name: str) -> str:
+    return f"min(ST_Distance(r.geom, c.boundary)) FILTER (WHERE r.name = '{name}') / 1000"
+
+
+def upgrade() -> None:
+    op.execute(
+        f"""
+{_REFRESH_START}
             WITH changed AS (
                 SELECT p.id, p.boundary,
                        floor(ST_XMin(p.boundary) / {CELL_M})::int AS gx,
@@ -88,14 +105,7 @@ def upgrade() -> None:
             FROM changed c
             LEFT JOIN reach r ON r.gx = c.gx AND r.gy = c.gy
             GROUP BY c.id
-            ON CONFLICT (plot_id) DO UPDATE SET
-                motorway_km = EXCLUDED.motorway_km,
-                rail_station_km = EXCLUDED.rail_station_km,
-                rail_freight_km = EXCLUDED.rail_freight_km,
-                airport_km = EXCLUDED.airport_km,
-                public_transport_km = EXCLUDED.public_transport_km,
-                computed_at = EXCLUDED.computed_at;
-        END $$;
+{_REFRESH_END}
 
         -- Plan each call with its own array: with one plot or a million the best joins differ,
         -- and a plan cached for a few plots would nest-loop a million (PL/pgSQL switches to a
@@ -108,20 +118,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     # The function of 0002: nearest point per plot and kind by KNN.
     op.execute(
-        """
+        f"""
         ALTER FUNCTION plot_proximity_refresh(bigint[]) RESET plan_cache_mode;
-        CREATE OR REPLACE FUNCTION plot_proximity_refresh(plot_ids bigint[]) RETURNS void
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            IF plot_ids IS NULL THEN
-                plot_ids := ARRAY(SELECT id FROM plot);
-            END IF;
-            IF cardinality(plot_ids) = 0 THEN
-                RETURN;
-            END IF;
-            INSERT INTO plot_proximity AS pp
-                (plot_id, motorway_km, rail_station_km, rail_freight_km, airport_km,
-                 public_transport_km, computed_at)
+{_REFRESH_START}
             SELECT p.id,
                    (SELECT ST_Distance(i.geom, p.boundary) / 1000 FROM infrastructure i
                     WHERE i.kind = 'motorway_junction' ORDER BY i.geom <-> p.boundary LIMIT 1),
@@ -137,13 +136,6 @@ def downgrade() -> None:
                    now()
             FROM unnest(plot_ids) AS changed (id)
             JOIN plot p ON p.id = changed.id
-            ON CONFLICT (plot_id) DO UPDATE SET
-                motorway_km = EXCLUDED.motorway_km,
-                rail_station_km = EXCLUDED.rail_station_km,
-                rail_freight_km = EXCLUDED.rail_freight_km,
-                airport_km = EXCLUDED.airport_km,
-                public_transport_km = EXCLUDED.public_transport_km,
-                computed_at = EXCLUDED.computed_at;
-        END $$;
+{_REFRESH_END}
         """
     )
