@@ -88,9 +88,15 @@ def test_a_loader_that_gives_a_wrong_country_is_refused(fresh_engine: Engine) ->
 
 
 def _indexes(engine: Engine) -> set[tuple[str, str]]:
+    """Every index and foreign key of the tables a first load rebuilds, with its definition."""
     with engine.connect() as conn:
         return {tuple(row) for row in conn.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('plot', 'plot_proximity')"))}
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename IN ('plot', 'plot_proximity', 'plot_event') "
+            "UNION ALL "
+            "SELECT conname, pg_get_constraintdef(oid) || CASE WHEN convalidated THEN '' "
+            "ELSE ' NOT VALID' END FROM pg_constraint "
+            "WHERE conrelid IN ('plot'::regclass, 'plot_event'::regclass) AND contype = 'f'"))}
 
 
 def _empty_plot_table(engine: Engine) -> None:
@@ -99,20 +105,21 @@ def _empty_plot_table(engine: Engine) -> None:
         conn.execute(text("ANALYZE plot"))
 
 
-def test_a_first_load_rebuilds_the_indexes_it_dropped(fresh_engine: Engine, monkeypatch) -> None:
+def test_a_first_load_rebuilds_the_indexes_and_keys_it_dropped(fresh_engine: Engine, monkeypatch) -> None:
     from locations.imports import staging
 
     monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)  # the sample is small
     before = _indexes(fresh_engine)
     _empty_plot_table(fresh_engine)
     dropped: list[str] = []
-    original = staging._drop_indexes_for_bulk_load
-    monkeypatch.setattr(staging, "_drop_indexes_for_bulk_load",
+    original = staging._drop_for_bulk_load
+    monkeypatch.setattr(staging, "_drop_for_bulk_load",
                         lambda conn, incoming: dropped.extend(original(conn, incoming)) or list(dropped))
     frame = gpd.read_file(GENERIC)
     report = import_file(fresh_engine, "plots", GENERIC)
     assert report.written and report.created == len(frame)
-    assert len(dropped) >= 8, "the secondary indexes of plot and plot_proximity were rebuilt"
+    assert len(dropped) >= 10, "the secondary indexes and foreign keys were rebuilt"
+    assert any("FOREIGN KEY (zone_id)" in statement for statement in dropped)
     assert _indexes(fresh_engine) == before
     expected = _expected_km(fresh_engine, list(frame["cadastral_ref"]), frame)
     with fresh_engine.connect() as conn:
@@ -143,3 +150,18 @@ def test_a_first_load_that_fails_after_dropping_indexes_leaves_them(fresh_engine
     assert _indexes(fresh_engine) == before
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM plot")).scalar_one() == 0
+
+
+def test_emptying_the_plots_by_truncate_takes_their_distances_too(fresh_engine: Engine) -> None:
+    """An operator empties the plots before a fresh load; no distances may outlive them."""
+    with fresh_engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM plot_proximity")).scalar_one() > 0
+        conn.execute(text("TRUNCATE plot CASCADE"))
+    report = import_file(fresh_engine, "plots", GENERIC)
+    assert report.written
+    with fresh_engine.connect() as conn:
+        orphans, measured, plots = conn.execute(text(
+            "SELECT count(*) FILTER (WHERE p.id IS NULL), count(p.id), (SELECT count(*) FROM plot) "
+            "FROM plot_proximity x LEFT JOIN plot p ON p.id = x.plot_id")).one()
+    assert orphans == 0
+    assert measured == plots == report.created
