@@ -214,3 +214,28 @@ def test_an_import_killed_mid_load_changes_nothing(fresh_engine: Engine, tmp_pat
     assert _snapshot(fresh_engine) == before
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM plot WHERE cadastral_ref LIKE 'KILL-%'")).scalar_one() == 0
+
+
+def test_numbers_are_checked_alike_from_text_and_from_number_columns() -> None:
+    """A spreadsheet's "12,5" and a GeoPackage's 12.5 are the same price; bad ones are named."""
+    import numpy as np
+    import pandas as pd
+
+    from locations.imports.targets import normalise, target
+
+    refs = ["a", "b", "c", "d"]
+    as_text = pd.DataFrame({"cadastral_ref": refs, "price_eur_m2": ["12,5", "abc", " 40 ", None]})
+    fields, problems = normalise(as_text, target("plots"))
+    assert fields["price_eur_m2"].tolist() == ["12.5", None, "40", None]
+    assert problems == [(2, "price_eur_m2", "not a number: abc")]
+
+    as_numbers = pd.DataFrame({"cadastral_ref": refs,
+                               "price_eur_m2": [12.5, -1.0, 2105.0, np.nan]})
+    fields, problems = normalise(as_numbers, target("plots"))
+    assert fields["price_eur_m2"].tolist() == ["12.5", "-1", "2105", None]
+    assert problems == [(2, "price_eur_m2", "must be greater than 0")]
+
+    people = pd.DataFrame({"code": ["1", "2"], "name": ["A", "B"], "population": [2.5, 300.0]})
+    fields, problems = normalise(people, target("municipalities"))
+    assert fields["population"].tolist()[1] == "300"
+    assert problems == [(1, "population", "not a whole number: 2.5")]
