@@ -17,7 +17,7 @@ from locations.errors import Forbidden, InvalidInput
 from locations.imports import staging
 from locations.imports.sources import read_source
 from locations.imports.staging import Progress, Scope
-from locations.imports.targets import normalise, target
+from locations.imports.targets import target
 from locations.mappings import load_mapping
 
 #: Targets each role may import; scoped roles only inside their municipalities or regions.
@@ -169,7 +169,6 @@ def import_file(
             if c not in spec.field_names and c not in chosen.source_columns()
         ),
     )
-    fields, field_problems = normalise(frame, spec)
     kept_rows = set((frame.index + 1).tolist()) if len(frame) != len(source.attributes) else None
     read_problems = [p for p in source.problems if kept_rows is None or p[0] in kept_rows]
     if progress:
@@ -183,7 +182,8 @@ def import_file(
             # Each large statement here runs once: compiling it costs more than it saves
             # (0.3 to 1.2 s a statement at 1M rows).
             conn.execute(text("SET LOCAL jit = off"))
-            columns = staging.stage(conn, spec, fields, wkb, progress)
+            # The fields are checked (targets.normalise) chunk by chunk as they are staged.
+            columns, field_problems = staging.stage(conn, spec, frame, wkb, progress)
             staging.add_problems(conn, field_problems + read_problems)
             if progress:
                 progress("checking", 0, 1)
