@@ -105,7 +105,7 @@ def _chunk_csv(spec: Target, columns: list[str], frame: pd.DataFrame, wkb: np.nd
     return buffer.getvalue(), problems
 
 
-def _hex_wkb(wkb: pa.BinaryArray) -> pa.StringArray:
+def _hex_wkb(wkb: pa.BinaryArray) -> pa.LargeStringArray:
     """WKB as hex text, which PostGIS parses fastest from COPY; NULL stays NULL.
 
     All values are hexed in one call over Arrow's data buffer: each value's hex is
@@ -114,11 +114,12 @@ def _hex_wkb(wkb: pa.BinaryArray) -> pa.StringArray:
     offsets = np.frombuffer(wkb.buffers()[1], dtype=np.int32)[wkb.offset:wkb.offset + len(wkb) + 1]
     data = wkb.buffers()[2]
     hexed = binascii.hexlify(memoryview(data)[offsets[0]:offsets[-1]] if data else b"")
-    text = pa.StringArray.from_buffers(
-        len(wkb), pa.py_buffer(((offsets - offsets[0]) * 2).astype(np.int32)), pa.py_buffer(hexed))
+    # 64-bit offsets: the hex of a chunk of large boundaries may pass 2 GB.
+    text = pa.LargeStringArray.from_buffers(
+        len(wkb), pa.py_buffer(((offsets - offsets[0]) * 2).astype(np.int64)), pa.py_buffer(hexed))
     # Zero bytes are no geometry either: NULL, reported as a missing geometry.
     missing = pc.or_kleene(wkb.is_null(), pc.equal(pc.binary_length(wkb), 0))
-    return pc.if_else(missing, pa.scalar(None, pa.string()), text)
+    return pc.if_else(missing, pa.scalar(None, pa.large_string()), text)
 
 
 def add_problems(conn: Connection, problems: Iterable[tuple[int, str, str]]) -> None:
