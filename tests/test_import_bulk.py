@@ -165,3 +165,25 @@ def test_emptying_the_plots_by_truncate_takes_their_distances_too(fresh_engine: 
             "FROM plot_proximity x LEFT JOIN plot p ON p.id = x.plot_id")).one()
     assert orphans == 0
     assert measured == plots == report.created
+
+
+def test_reimporting_unchanged_plots_leaves_the_indexes_alone(fresh_engine: Engine,
+                                                              monkeypatch) -> None:
+    """Only new plots make a first load: a file of known plots takes no exclusive rebuild."""
+    from locations.imports import staging
+
+    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)
+    _empty_plot_table(fresh_engine)
+    rebuilds: list[int] = []
+    original = staging._drop_for_bulk_load
+
+    def counting(conn, incoming):
+        statements = original(conn, incoming)
+        rebuilds.append(len(statements))
+        return statements
+
+    monkeypatch.setattr(staging, "_drop_for_bulk_load", counting)
+    first = import_file(fresh_engine, "plots", GENERIC)
+    again = import_file(fresh_engine, "plots", GENERIC)
+    assert first.created > 0 and again.unchanged == first.created
+    assert rebuilds[0] > 0 and rebuilds[1] == 0

@@ -637,7 +637,6 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     names = list(values)
     updatable = [n for n in names if n != "cadastral_ref"]
     good = _good_row_count(conn)
-    restore = _drop_for_bulk_load(conn, good)
     conn.execute(text("SET LOCAL locations.defer_proximity = 'on'"))
     conn.execute(text("SET LOCAL locations.plot_country_given = 'on'"))
     # The plots the file names that exist already, with what the audit event needs of them.
@@ -651,6 +650,9 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
         """
     ))
     conn.execute(text("ANALYZE import_before"))
+    # Only new plots count towards a rebuild: a file of unchanged plots rebuilt every index.
+    existing = conn.execute(text("SELECT count(*) FROM import_before")).scalar_one()
+    restore = _drop_for_bulk_load(conn, good - existing)
     # The audited values come back with each write, so no second pass over plot.
     conn.execute(text(
         f"""
@@ -716,7 +718,7 @@ def _good_row_count(conn: Connection) -> int:
 
 def _drop_for_bulk_load(conn: Connection, incoming: int) -> list[str]:
     """Drop the secondary indexes and foreign keys of plot, plot_proximity and plot_event
-    when the file brings (``incoming`` good rows) at least as many plots as the table holds
+    when the file brings (``incoming`` new plots) at least as many plots as the table holds
     (a first load, or one that doubles it); return the statements that put them back, for
     ``_restore_after_bulk_load``.
 
