@@ -649,7 +649,7 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
         WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
         """
     ))
-    conn.execute(text("ANALYZE import_before"))
+    conn.execute(text("ANALYZE import_before (row_no, id)"))
     # Only new plots count towards a rebuild: a file of unchanged plots rebuilt every index.
     existing = conn.execute(text("SELECT count(*) FROM import_before")).scalar_one()
     restore = _drop_for_bulk_load(conn, good - existing)
