@@ -145,6 +145,16 @@ def test_a_file_without_crs_is_refused(fresh_engine: Engine, tmp_path: Path) -> 
     assert import_file(fresh_engine, "plots", path, crs="EPSG:3035").created == 4
 
 
+def test_a_file_with_two_map_layers_asks_which(fresh_engine: Engine, tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame(_good_rows(), geometry="geometry", crs="EPSG:3035")
+    path = tmp_path / "two.gpkg"
+    frame.to_file(path, layer="north")
+    frame.to_file(path, layer="south")
+    with pytest.raises(InvalidInput, match="several layers .*north, south.*--layer"):
+        import_file(fresh_engine, "plots", path)
+    assert import_file(fresh_engine, "plots", path, layer="south").created == 4
+
+
 def test_cli_exits_non_zero_and_names_the_rows(fresh_engine: Engine, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from locations.cli import app

@@ -90,6 +90,11 @@ def _read_vector(path: Path, layer: str | None, crs: str | None) -> SourceTable:
     except (DataSourceError, DataLayerError) as exc:
         raise InvalidInput("file", f"{path.name} cannot be read as GIS data: {exc}") from None
     names = [str(row[0]) for row in layers]
+    # A table without geometry beside one layer (the data dictionary of an export) leaves
+    # no choice to make.
+    spatial = [str(row[0]) for row in layers if row[1] is not None]
+    if layer is None and len(names) > 1 and len(spatial) == 1:
+        layer = spatial[0]
     if layer is None:
         if len(names) > 1:
             raise InvalidInput("layer", f"{path.name} has several layers ({', '.join(names)}); "
