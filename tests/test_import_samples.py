@@ -145,3 +145,27 @@ def test_importing_again_changes_nothing_and_audits_once(fresh_engine: Engine) -
             "SELECT e.action, e.actor, e.old_values, e.new_values->>'status' FROM plot_event e "
             "JOIN plot p ON p.id = e.plot_id WHERE p.cadastral_ref = 'SAMPLE-2/1'")).all()
     assert events == [("import", "tester", None, "reserved")]
+
+
+def test_a_changed_plot_is_audited_with_what_changed(fresh_engine: Engine, tmp_path: Path) -> None:
+    path = SAMPLES / "plots-generic.gpkg"
+    import_file(fresh_engine, "plots", path, actor="tester")
+    frame = gpd.read_file(path)
+    row = frame.index[frame["cadastral_ref"] == "SAMPLE-2/1"][0]
+    before = frame.loc[row, ["status", "price_eur_m2"]].tolist()
+    frame.loc[row, "status"] = "sold"
+    frame.loc[row, "price_eur_m2"] = 99.5
+    changed = tmp_path / "changed.gpkg"
+    frame.to_file(changed, driver="GPKG")
+    report = import_file(fresh_engine, "plots", changed, actor="tester")
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 4)
+    with fresh_engine.connect() as conn:
+        events = conn.execute(text(
+            "SELECT e.old_values, e.new_values FROM plot_event e JOIN plot p ON p.id = e.plot_id "
+            "WHERE p.cadastral_ref = 'SAMPLE-2/1' ORDER BY e.id")).all()
+    assert len(events) == 2
+    created_old, created_new = events[0]
+    assert created_old is None
+    assert created_new["status"] == before[0] and "area_m2" in created_new
+    assert events[1] == ({"status": before[0], "price_eur_m2": before[1]},
+                         {"status": "sold", "price_eur_m2": 99.5})
