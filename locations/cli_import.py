@@ -28,7 +28,7 @@ transfer_app.add_typer(export_app, name="export")
 SHOWN_PROBLEMS = 50
 
 
-PHASES = {"reading": "Reading the file", "staging": "Copying rows to the database",
+PHASES = {"reading": "Reading the file", "staging": "Checking fields, copying rows to the database",
           "checking": "Checking every row", "loading": "Loading in one transaction"}
 
 

@@ -21,7 +21,6 @@ import psycopg2
 
 from locations.errors import DatabaseUnavailable
 
-
 #: Given at every start, so clusters made by an older version get them too. A first import
 #: of a million plots writes about 3 GB of WAL; with the default 1 GB the server checkpoints
 #: every half minute of it and rewrites whole pages after each checkpoint.
