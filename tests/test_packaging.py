@@ -15,7 +15,7 @@ def compose_config() -> dict:
     # `docker compose` (v2 plugin) where present, else Debian's docker-compose: both validate.
     for command in (["docker", "compose", "config"], ["docker-compose", "config"]):
         try:
-            # Not check=True: a failing variant is tried next, and the last failure is the message.
+            # Not check=True: when one variant refuses, the other is tried.
             result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60,
                                     check=False)
         except FileNotFoundError:
