@@ -25,9 +25,9 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.database import migrated_database
 from bench.synthetic import generate
 from locations.importer import import_file
-from locations.migrate import migrate
 
 EXPORT_SQL = """
     SELECT p.cadastral_ref, z.name AS zone, m.name AS municipality, p.status, p.ownership,
@@ -55,16 +55,7 @@ def pg_dsn(url: str) -> str:
 
 def prepare(url: str, n_plots: int, gpkg: Path) -> None:
     """A fresh migrated database with synthetic zones, and the plots written to ``gpkg``."""
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    migrate(engine)
+    engine = migrated_database(url)
     started = time.perf_counter()
     generate(engine, n_plots)
     print(f"synthetic data: {n_plots:,} plots generated in {time.perf_counter() - started:.1f} s")

@@ -8,32 +8,18 @@ from __future__ import annotations
 import argparse
 import time
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bench.database import migrated_database
 from bench.synthetic import generate
 from locations.db import database_url
-from locations.migrate import migrate
 
 
 def prepare(database: str, n_plots: int, *, fresh: bool = False) -> str:
     """URL of ``database`` holding ``n_plots`` synthetic plots (built when missing or ``fresh``)."""
-    server = make_url(database_url())
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"),
-                              {"d": database}).first()
-        if exists and fresh:
-            conn.execute(text(f'DROP DATABASE "{database}" WITH (FORCE)'))
-            exists = None
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{database}"'))
-    admin.dispose()
-    url = server.set(database=database).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    migrate(engine)
+    url = make_url(database_url()).set(database=database).render_as_string(hide_password=False)
+    engine = migrated_database(url, replace=fresh)
     with engine.connect() as conn:
         have = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()
     if have != n_plots:

@@ -27,10 +27,8 @@ from dataclasses import dataclass
 
 import httpx
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
 from locations import search
-from locations.migrate import migrate
 
 
 @dataclass
@@ -136,18 +134,10 @@ def start_tipg(python: str, database_url: str) -> tuple[str, subprocess.Popen]:
 
 def load(url: str, n_plots: int, seed: int) -> Engine:
     """A fresh migrated database at ``url`` with ``n_plots`` synthetic plots."""
+    from bench.database import migrated_database
     from bench.synthetic import generate
 
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-    engine = create_engine(target)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    migrate(engine)
+    engine = migrated_database(url)
     timings: dict[str, float] = {}
     counts = generate(engine, n_plots, seed, timings=timings)
     print(f"loaded {counts['plot']:,} plots in {counts['zone']:,} zones: "

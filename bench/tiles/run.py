@@ -25,15 +25,10 @@ import time
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.search.run import free_port, start_api
+from bench.search.run import free_port, percentile, start_api
 from locations import tiles
 
 ZOOMS = range(8, 17)
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def sample_tiles(engine, samples: int, seed: int) -> dict[int, list[tuple[int, int]]]:
