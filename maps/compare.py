@@ -54,7 +54,11 @@ def build_compare_page(
     rendered, panels = [], []
     for label, codes in AREAS.items():
         subset = [m for m in municipalities["features"] if m["properties"]["region_code"] in codes]
-        area_zones = [z for z in zones["features"] if z["properties"]["region_code"] in codes]
+        # Zones are outlines with their name on hover: the rest of a zone record (facts,
+        # descriptions, contacts) would only make the page heavier (2.9 MB at 2,500 zones).
+        area_zones = [{"type": "Feature", "geometry": z["geometry"],
+                       "properties": {"name": z["properties"]["name"]}}
+                      for z in zones["features"] if z["properties"]["region_code"] in codes]
         for m in subset:
             props = m["properties"]
             props["fill"] = colour_for(colours, _value(props, measure))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -129,6 +130,16 @@ def test_the_overview_weighs_well_under_a_megabyte(client):
     weight = len(response.content) + sum(
         len(client.get(url).content) for url in resources(response.text) if url.startswith("/static/"))
     assert weight < 1_000_000
+
+
+def test_the_comparison_names_its_zones_but_carries_no_zone_records(client, engine):
+    """Zones are outlines with a name on hover there: their contacts and texts stay out."""
+    with engine.connect() as conn:
+        name, email = conn.execute(text(
+            "SELECT name, manager_email FROM zone WHERE manager_email IS NOT NULL LIMIT 1")).one()
+    page = client.get("/maps/compare").text
+    assert json.dumps(name)[1:-1] in page
+    assert email not in page
 
 
 def test_map_export_writes_a_standalone_file_with_everything_inlined(engine, hrastje_id, tmp_path,
