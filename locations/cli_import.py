@@ -73,7 +73,7 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
             writer = csv.writer(handle)
             writer.writerow(["row", "field", "reason"])
             writer.writerows(report.problems)
-    style = "bold red" if report.rejected else "bold green"
+    style = "bold red" if report.refused else "bold green"
     console.print(f"[{style}]{report.summary()}[/]")
     if report.rejected:
         raise typer.Exit(code=1)

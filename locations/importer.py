@@ -39,6 +39,7 @@ class ImportReport:
     crs_source: str
     mapping: str
     dry_run: bool = False
+    skip_invalid: bool = False
     written: bool = False
     created: int = 0
     updated: int = 0
@@ -61,10 +62,16 @@ class ImportReport:
             lines.append(f"... and {len(self.problems) - limit} more")
         return "\n".join(lines)
 
+    @property
+    def refused(self) -> bool:
+        """Refused whole, or, for a dry run, would be: problems and no ``skip_invalid``."""
+        return self.rejected or (self.dry_run and bool(self.problems) and not self.skip_invalid)
+
     def summary(self) -> str:
         verb = "would be" if self.dry_run else "were"
-        if self.rejected:
-            return (f"{self.file}: nothing imported; {len(self.problems)} problem(s) in "
+        if self.refused:
+            outcome = "would be imported" if self.dry_run else "imported"
+            return (f"{self.file}: nothing {outcome}; {len(self.problems)} problem(s) in "
                     f"{len(self.problem_rows)} of {self.rows} row(s)")
         text_ = (f"{self.file}: {self.created} {self.target} {verb} created, {self.updated} updated, "
                  f"{self.unchanged} unchanged")
@@ -164,6 +171,7 @@ def import_file(
     report = ImportReport(
         target=target_name, file=name, rows=len(frame), srid=source.srid,
         crs_source=source.crs_source, mapping=chosen.name, dry_run=dry_run,
+        skip_invalid=skip_invalid,
         ignored_columns=sorted(
             str(c) for c in frame.columns
             if c not in spec.field_names and c not in chosen.source_columns()

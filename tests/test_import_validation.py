@@ -135,6 +135,19 @@ def test_dry_run_writes_nothing(fresh_engine: Engine, tmp_path: Path) -> None:
     assert _snapshot(fresh_engine) == before
 
 
+def test_a_dry_run_of_a_bad_file_says_the_file_would_be_refused(fresh_engine: Engine,
+                                                               tmp_path: Path) -> None:
+    rows = _good_rows()
+    rows[2]["status"] = "gone"
+    path = _write(tmp_path, rows)
+    report = import_file(fresh_engine, "plots", path, dry_run=True)
+    assert report.summary().endswith("nothing would be imported; 1 problem(s) in 1 of 4 row(s)")
+    # With --skip-invalid the good rows would load, and the summary counts them.
+    report = import_file(fresh_engine, "plots", path, dry_run=True, skip_invalid=True)
+    assert "3 plots would be created" in report.summary()
+    assert "1 row(s) with problems skipped" in report.summary()
+
+
 def test_a_file_without_crs_is_refused(fresh_engine: Engine, tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(_good_rows(), geometry="geometry", crs=None)
     path = tmp_path / "nocrs.shp"
