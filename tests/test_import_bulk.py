@@ -78,7 +78,7 @@ def test_a_loader_that_gives_a_wrong_country_is_refused(fresh_engine: Engine) ->
             "LIMIT 1")).one()
         wrong = "AT" if country == "SI" else "SI"
         conn.execute(text("SET LOCAL locations.plot_country_given = 'on'"))
-        with pytest.raises(DBAPIError, match="its zone lies in"):
+        with pytest.raises(DBAPIError, match=f"plot wrong-country has country {wrong}, but its zone lies in {country}"):
             conn.execute(text(
                 "INSERT INTO plot (zone_id, country, cadastral_ref, boundary) VALUES "
                 "(:z, :c, 'wrong-country', "
