@@ -203,24 +203,24 @@ def check_scope(account: Account, municipality_id: int, municipality_name: str, 
         )
 
 
-def _plot_for_write(conn: Connection, plot_id: int) -> Mapping[str, Any]:
-    row = conn.execute(
-        text(
-            f"""
-            SELECT p.id, p.zone_id, p.cadastral_ref, p.version, p.retired_at, p.last_verified,
-                   z.municipality_id, m.name AS municipality_name,
-                   {", ".join("p." + field for field in PLOT_FIELDS)}
-            FROM plot p
-            JOIN zone z ON z.id = p.zone_id
-            JOIN municipality m ON m.id = z.municipality_id
-            WHERE p.id = :id
-            """
-        ),
-        {"id": plot_id},
-    ).mappings().first()
+def _row_for_write(conn: Connection, kind: str, row_id: int, sql: str) -> Mapping[str, Any]:
+    """The row a write starts from, with its municipality for the scope check; NotFound if none."""
+    row = conn.execute(text(sql), {"id": row_id}).mappings().first()
     if row is None:
-        raise NotFound(f"plot {plot_id} does not exist")
+        raise NotFound(f"{kind} {row_id} does not exist")
     return row
+
+
+def _plot_for_write(conn: Connection, plot_id: int) -> Mapping[str, Any]:
+    return _row_for_write(conn, "plot", plot_id, f"""
+        SELECT p.id, p.zone_id, p.cadastral_ref, p.version, p.retired_at, p.last_verified,
+               z.municipality_id, m.name AS municipality_name,
+               {", ".join("p." + field for field in PLOT_FIELDS)}
+        FROM plot p
+        JOIN zone z ON z.id = p.zone_id
+        JOIN municipality m ON m.id = z.municipality_id
+        WHERE p.id = :id
+        """)
 
 
 def _record_plot_event(
@@ -464,20 +464,12 @@ def _boundary_change(conn: Connection, plot_id: int, boundary: str) -> tuple[dic
 
 
 def _zone_for_write(conn: Connection, zone_id: int) -> Mapping[str, Any]:
-    row = conn.execute(
-        text(
-            f"""
-            SELECT z.id, z.version, z.municipality_id, m.name AS municipality_name, m.country,
-                   {", ".join("z." + field for field in ZONE_FIELDS)}
-            FROM zone z JOIN municipality m ON m.id = z.municipality_id
-            WHERE z.id = :id
-            """
-        ),
-        {"id": zone_id},
-    ).mappings().first()
-    if row is None:
-        raise NotFound(f"zone {zone_id} does not exist")
-    return row
+    return _row_for_write(conn, "zone", zone_id, f"""
+        SELECT z.id, z.version, z.municipality_id, m.name AS municipality_name, m.country,
+               {", ".join("z." + field for field in ZONE_FIELDS)}
+        FROM zone z JOIN municipality m ON m.id = z.municipality_id
+        WHERE z.id = :id
+        """)
 
 
 def update_zone(
