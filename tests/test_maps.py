@@ -142,6 +142,16 @@ def test_the_comparison_names_its_zones_but_carries_no_zone_records(client, engi
     assert email not in page
 
 
+@pytest.mark.parametrize("path, measure", [("/maps/overview", "available"),
+                                           ("/maps/compare", "available")])
+def test_the_measure_a_user_chose_stays_chosen(client, path, measure):
+    """Both pages colour by a measure picked from one list; the page shows the pick."""
+    page = client.get(f"{path}?measure={measure}").text
+    chosen = re.findall(r'<option value="(\w+)" selected>', page)
+    assert chosen == [measure]
+    assert '<select name="measure" onchange="this.form.submit()">' in page
+
+
 def test_map_export_writes_a_standalone_file_with_everything_inlined(engine, hrastje_id, tmp_path,
                                                                      monkeypatch):
     from locations.cli import app
