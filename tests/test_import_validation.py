@@ -103,6 +103,22 @@ def test_unknown_municipality_for_a_zone(fresh_engine: Engine, tmp_path: Path) -
     assert report.problems == [(1, "municipality", "unknown municipality Atlantis")]
 
 
+def test_a_zone_without_a_municipality_lands_in_the_one_it_lies_in(fresh_engine: Engine,
+                                                                    tmp_path: Path) -> None:
+    rows = [{"name": "Zone found by place", "kind": "business",
+             "geometry": _square(TEZNO[0] + 500, TEZNO[1] + 500, 200)},
+            {"name": "Zone at sea", "kind": "business", "geometry": _square(100_000, 100_000, 200)}]
+    report = import_file(fresh_engine, "zones", _write(tmp_path, rows))
+    assert (2, "municipality", "no municipality given and the zone lies in none") in report.problems
+    report = import_file(fresh_engine, "zones", _write(tmp_path, rows[:1]))
+    assert report.created == 1
+    with fresh_engine.connect() as conn:
+        municipality = conn.execute(text(
+            "SELECT m.name FROM zone z JOIN municipality m ON m.id = z.municipality_id "
+            "WHERE z.name = 'Zone found by place'")).scalar_one()
+    assert municipality == "Maribor"
+
+
 def test_skip_invalid_loads_the_good_rows_and_reports_the_rest(fresh_engine: Engine,
                                                                tmp_path: Path) -> None:
     rows = _good_rows()

@@ -344,24 +344,33 @@ def _combine_reference_problems(conn: Connection, field: str) -> None:
     ))
 
 
+def _staged_with_parent(stored: str, given: str, column: str, *, located: str, named: str) -> str:
+    """The ``staged`` CTE of zones and municipalities: each staged row with its stored geometry
+    and its parent (``column``), ``named`` by the file's ``given`` text or, when the file
+    names none, ``located`` by the geometry's inner point (``g.geom``)."""
+    return f"""staged AS (
+            SELECT s.*, g.geom AS stored_geom,
+                   CASE WHEN {given} IS NULL THEN {located} ELSE {named} END AS {column}
+            FROM import_stage s CROSS JOIN LATERAL (SELECT {stored} AS geom) g
+        )"""
+
+
 def _resolve_zones(conn: Connection, spec: Target, columns: list[str], stored: str,
                    scope: Scope) -> None:
     municipality_text = _col(columns, "municipality")
+    staged = _staged_with_parent(
+        stored, municipality_text, "municipality_ids",
+        located="""ARRAY(
+                            SELECT m.id FROM municipality m
+                            WHERE ST_Intersects(m.boundary, ST_PointOnSurface(g.geom)) LIMIT 1)""",
+        named=f"""ARRAY(
+                            SELECT m.id FROM municipality m
+                            WHERE lower(m.name) = lower({municipality_text})
+                               OR m.code = {municipality_text} OR m.id::text = {municipality_text})""")
     conn.execute(text(
         f"""
         CREATE TEMP TABLE import_row ON COMMIT DROP AS
-        WITH staged AS (
-            SELECT s.*, g.geom AS stored_geom,
-                   CASE WHEN {municipality_text} IS NULL THEN ARRAY(
-                            SELECT m.id FROM municipality m
-                            WHERE ST_Intersects(m.boundary, ST_PointOnSurface(g.geom)) LIMIT 1)
-                        ELSE ARRAY(
-                            SELECT m.id FROM municipality m
-                            WHERE lower(m.name) = lower({municipality_text})
-                               OR m.code = {municipality_text} OR m.id::text = {municipality_text})
-                   END AS municipality_ids
-            FROM import_stage s CROSS JOIN LATERAL (SELECT {stored} AS geom) g
-        )
+        WITH {staged}
         SELECT st.row_no, st.name, m.id AS municipality_id, m.region_id, st.stored_geom AS geom,
                {_geometry_problem_sql(spec, "st.geom", "st.stored_geom")}
                    AS geometry_problem,
@@ -388,19 +397,17 @@ def _resolve_zones(conn: Connection, spec: Target, columns: list[str], stored: s
 def _resolve_municipalities(conn: Connection, spec: Target, columns: list[str], stored: str,
                             scope: Scope) -> None:
     region_text = _col(columns, "region")
+    staged = _staged_with_parent(
+        stored, region_text, "region_id",
+        located="""(
+                            SELECT r.id FROM region r
+                            WHERE ST_Intersects(r.boundary, ST_PointOnSurface(g.geom))
+                            ORDER BY ST_Area(r.boundary) LIMIT 1)""",
+        named=f"(SELECT r.id FROM region r WHERE r.code = upper({region_text}))")
     conn.execute(text(
         f"""
         CREATE TEMP TABLE import_row ON COMMIT DROP AS
-        WITH staged AS (
-            SELECT s.*, g.geom AS stored_geom,
-                   CASE WHEN {region_text} IS NULL THEN (
-                            SELECT r.id FROM region r
-                            WHERE ST_Intersects(r.boundary, ST_PointOnSurface(g.geom))
-                            ORDER BY ST_Area(r.boundary) LIMIT 1)
-                        ELSE (SELECT r.id FROM region r WHERE r.code = upper({region_text}))
-                   END AS region_id
-            FROM import_stage s CROSS JOIN LATERAL (SELECT {stored} AS geom) g
-        )
+        WITH {staged}
         SELECT st.row_no, st.code, st.name, st.region_id,
                coalesce(upper({_col(columns, "country").replace("s.", "st.")}), r.country)
                    AS country,
