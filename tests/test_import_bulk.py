@@ -88,7 +88,7 @@ def test_a_loader_that_gives_a_wrong_country_is_refused(fresh_engine: Engine) ->
 
 
 def _indexes(engine: Engine) -> set[tuple[str, str]]:
-    """Every index and foreign key of the tables a first load rebuilds, with its definition."""
+    """Every index, unique and foreign key of the tables a first load rebuilds, with its definition."""
     with engine.connect() as conn:
         return {tuple(row) for row in conn.execute(text(
             "SELECT indexname, indexdef FROM pg_indexes "
@@ -96,7 +96,7 @@ def _indexes(engine: Engine) -> set[tuple[str, str]]:
             "UNION ALL "
             "SELECT conname, pg_get_constraintdef(oid) || CASE WHEN convalidated THEN '' "
             "ELSE ' NOT VALID' END FROM pg_constraint "
-            "WHERE conrelid IN ('plot'::regclass, 'plot_event'::regclass) AND contype = 'f'"))}
+            "WHERE conrelid IN ('plot'::regclass, 'plot_event'::regclass) AND contype IN ('u', 'f')"))}
 
 
 def _empty_plot_table(engine: Engine) -> None:
@@ -120,6 +120,7 @@ def test_a_first_load_rebuilds_the_indexes_and_keys_it_dropped(fresh_engine: Eng
     assert report.written and report.created == len(frame)
     assert len(dropped) >= 10, "the secondary indexes and foreign keys were rebuilt"
     assert any("FOREIGN KEY (zone_id)" in statement for statement in dropped)
+    assert any("UNIQUE (country, cadastral_ref)" in statement for statement in dropped)
     assert _indexes(fresh_engine) == before
     expected = _expected_km(fresh_engine, list(frame["cadastral_ref"]), frame)
     with fresh_engine.connect() as conn:

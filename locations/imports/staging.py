@@ -736,10 +736,12 @@ def _drop_for_bulk_load(conn: Connection, incoming: int) -> list[str]:
     each: 13 s per million plots, as much again for their audit events). This is the order
     pg_restore uses: data first, then indexes and constraints. The price: the import holds
     an exclusive lock on the tables until it commits, so searches wait for a first load
-    instead of reading an empty table. Primary keys and the natural-key unique index the
-    import matches on stay. The drop is part of the import's transaction: an import that
-    fails or is killed leaves every index and key as it was, and a key that the loaded rows
-    broke would fail the import when it is added back.
+    instead of reading an empty table. Primary keys stay (the distances upsert on theirs).
+    The natural key (country, cadastral reference) goes too, once the plots the file names
+    that exist already have been matched: keeping a million text keys sorted row by row
+    cost 3.6 s, building it 1.2 s. The drop is part of the import's transaction: an import
+    that fails or is killed leaves every index and key as it was, and a key that the loaded
+    rows broke would fail the import when it is added back.
     """
     # The planner's estimate is enough to tell a first load from a top-up; -1: never counted.
     present = conn.execute(text(
@@ -752,8 +754,9 @@ def _drop_for_bulk_load(conn: Connection, incoming: int) -> list[str]:
         """
         SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
         FROM pg_constraint c
-        WHERE c.conrelid = ANY (CAST(:tables AS regclass[])) AND c.contype = 'f'
-        ORDER BY c.conrelid::regclass::text, c.conname
+        WHERE c.conrelid = ANY (CAST(:tables AS regclass[])) AND c.contype IN ('u', 'f')
+        -- Unique keys back before foreign keys, which might reference them.
+        ORDER BY c.contype DESC, c.conrelid::regclass::text, c.conname
         """), tables).all()
     indexes = conn.execute(text(
         """
@@ -763,7 +766,7 @@ def _drop_for_bulk_load(conn: Connection, incoming: int) -> list[str]:
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
         ORDER BY i.relname
         """), tables).all()
-    for table, name, _ in keys:
+    for table, name, _ in reversed(keys):
         conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:
         conn.execute(text(f'DROP INDEX "{name}"'))
@@ -808,13 +811,17 @@ def _restore_after_bulk_load(conn: Connection, statements: list[str]) -> None:
 
 def _plot_values_sql(alias: str, names: list[str]) -> str:
     """The audited values of a plot as jsonb: the imported columns, the boundary by its area."""
-    pairs = []
+    values = {}
     for name in names:
         if name == "boundary":
-            pairs.append(f"'area_m2', round({alias}.area_m2::numeric, 1)")
+            values["area_m2"] = f"round({alias}.area_m2::numeric, 1)"
         elif name != "cadastral_ref":
-            pairs.append(f"'{name}', {alias}.{name}")
-    return f"jsonb_build_object({', '.join(pairs)})"
+            values[name] = f"{alias}.{name}"
+    # Keys in the order jsonb keeps them (shorter first, then bytewise): its sort then finds
+    # them sorted at once, which builds a million values 25 % faster (3.7 s -> 2.8 s).
+    keys = sorted(values, key=lambda key: (len(key.encode()), key.encode()))
+    pairs = ", ".join(f"'{key}', {values[key]}" for key in keys)
+    return f"jsonb_build_object({pairs})"
 
 
 def _audit_plots(conn: Connection, names: list[str], *, actor: str, account_id: int | None,
