@@ -119,6 +119,34 @@ def test_a_zone_without_a_municipality_lands_in_the_one_it_lies_in(fresh_engine:
     assert municipality == "Maribor"
 
 
+def test_an_empty_cell_keeps_what_a_plot_has_and_gives_a_new_plot_the_default(
+        fresh_engine: Engine, tmp_path: Path) -> None:
+    """A municipality re-exports its plots with some columns left blank: blank means no change."""
+    x, y = HRASTJE
+    first = [{"cadastral_ref": "KEEP-1", "zone": "PC Hrastje", "status": "reserved",
+              "brownfield": True, "allowed_uses": "logistics,services", "price_eur_m2": 90.0,
+              "geometry": _square(x, y)}]
+    assert import_file(fresh_engine, "plots", _write(tmp_path, first)).created == 1
+    blank = {"status": None, "brownfield": None, "allowed_uses": None}
+    again = [{**first[0], **blank, "price_eur_m2": 95.0},
+             {**first[0], **blank, "cadastral_ref": "KEEP-2", "geometry": _square(x + 40, y)}]
+    report = import_file(fresh_engine, "plots", _write(tmp_path, again, name="again.gpkg"))
+    assert (report.created, report.updated, report.unchanged) == (1, 1, 0)
+    with fresh_engine.connect() as conn:
+        plots = {ref: (status, brownfield, sorted(uses), float(price)) for ref, status, brownfield, uses, price
+                 in conn.execute(text(
+                     "SELECT cadastral_ref, status, brownfield, allowed_uses, price_eur_m2 FROM plot "
+                     "WHERE cadastral_ref LIKE 'KEEP-%'"))}
+        changes = conn.execute(text(
+            "SELECT e.old_values, e.new_values FROM plot_event e JOIN plot p ON p.id = e.plot_id "
+            "WHERE p.cadastral_ref = 'KEEP-1' ORDER BY e.id DESC LIMIT 1")).one()
+    assert plots == {"KEEP-1": ("reserved", True, ["logistics", "services"], 95.0),
+                     "KEEP-2": ("available", False, [], 90.0)}
+    assert changes == ({"price_eur_m2": 90.0}, {"price_eur_m2": 95.0})
+    report = import_file(fresh_engine, "plots", _write(tmp_path, again, name="again.gpkg"))
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
+
+
 def test_skip_invalid_loads_the_good_rows_and_reports_the_rest(fresh_engine: Engine,
                                                                tmp_path: Path) -> None:
     rows = _good_rows()
