@@ -120,15 +120,18 @@ def db_migrate() -> None:
 @demo_app.command("load")
 @explained
 def demo_load() -> None:
-    """Load the demo data set; loading again updates in place and makes no duplicates."""
+    """Load the demo data set and score it; loading again updates in place, no duplicates."""
     from locations.db import check_connection, get_engine
-    from locations.demo import load_demo
+    from locations.demo import load_demo, score_demo
 
     engine = get_engine()
     check_connection(engine)
     with console.status("Building and loading the demo data set ..."):
         counts = load_demo(engine)
     console.print("Demo loaded: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    with console.status("Scoring the demo for every profile of the standard ..."):
+        profiles = score_demo(engine)
+    console.print("Demo scored for: " + ", ".join(profiles))
 
 
 @app.command("serve")

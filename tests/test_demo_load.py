@@ -44,3 +44,37 @@ def test_demo_geometry_is_consistent_in_the_database(engine):
     assert zones_outside_municipality == 0
     assert overlapping_plots == 0
     assert {"available", "reserved", "sold", "occupied"} <= statuses
+
+
+def test_demo_load_from_the_command_line_scores_every_profile(empty_engine, monkeypatch):
+    """After `make run` a new user sees development potential without running scoring first."""
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from api.app import create_app
+    from locations.cli import app
+    from locations.db import get_engine
+    from locations.settings import get_settings
+    from locations.standard import DEFAULT_STANDARD, find_standard
+
+    monkeypatch.setenv("DATABASE_URL", empty_engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["demo", "load"])
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    assert result.exit_code == 0, result.output
+    profiles = sorted(find_standard(DEFAULT_STANDARD).profiles)
+    assert "Demo scored for: " in result.output
+    with empty_engine.connect() as conn:
+        scored = dict(conn.execute(text(
+            "SELECT r.profile, count(*) FROM score_run r JOIN plot_score s ON s.run_id = r.id "
+            "WHERE r.status = 'finished' GROUP BY 1")).all())
+        plots = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()
+    assert sorted(scored) == profiles
+    assert all(n == plots for n in scored.values())
+    with TestClient(create_app(empty_engine)) as client:
+        page = client.get("/maps/compare?measure=score").text
+    assert '<option value="score" selected>' in page
