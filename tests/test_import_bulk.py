@@ -7,7 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 from locations.importer import import_file
@@ -115,6 +115,9 @@ def test_a_first_load_rebuilds_the_indexes_and_keys_it_dropped(fresh_engine: Eng
     original = staging._drop_for_bulk_load
     monkeypatch.setattr(staging, "_drop_for_bulk_load",
                         lambda conn, incoming: dropped.extend(original(conn, incoming)) or list(dropped))
+    filled: list[str] = []
+    event.listen(fresh_engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *args: filled.append(statement.strip()))
     frame = gpd.read_file(GENERIC)
     report = import_file(fresh_engine, "plots", GENERIC)
     assert report.written and report.created == len(frame)
@@ -130,8 +133,13 @@ def test_a_first_load_rebuilds_the_indexes_and_keys_it_dropped(fresh_engine: Eng
         conn.execute(text("SET enable_seqscan = off"))
         by_zone = conn.execute(text(
             "SELECT count(*) FROM plot WHERE zone_id IN (SELECT id FROM zone)")).scalar_one()
+        # The distances were filled in bulk (0015), through a scratch table that is gone.
+        scratch = conn.execute(text(
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'plot_proximity_targets_%'")).scalar_one()
     assert by_zone == len(frame)
     assert found == pytest.approx(expected, abs=1e-6)
+    assert scratch == 0
+    assert any(statement == "SELECT plot_proximity_fill()" for statement in filled)
 
 
 def test_a_first_load_that_fails_after_dropping_indexes_leaves_them(fresh_engine: Engine,

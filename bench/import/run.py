@@ -71,7 +71,7 @@ def prepare(url: str, n_plots: int, gpkg: Path) -> None:
 #: Kinds of statement in the load, by how they start (the first match counts).
 LOAD_STATEMENTS = {
     "plots inserted (triggers)": ("CREATE TEMP TABLE import_written", "WITH written AS"),
-    "distances (proximity)": ("SELECT plot_proximity_refresh",),
+    "distances (proximity)": ("SELECT plot_proximity_refresh", "SELECT plot_proximity_fill"),
     "audit events": ("INSERT INTO plot_event",),
     "indexes and keys rebuilt": ("CREATE INDEX", "ALTER TABLE plot", "ANALYZE plot"),
 }

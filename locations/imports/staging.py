@@ -727,9 +727,14 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
         """
     ))
     conn.execute(text("ANALYZE import_written"))
-    # Distances of the new and moved plots, in one set-based statement.
-    conn.execute(text(
-        "SELECT plot_proximity_refresh(ARRAY(SELECT id FROM import_written WHERE moved))"))
+    # Distances of the new and moved plots, in one set-based statement. A first load into
+    # empty tables fills them for every plot, with parallel workers (0015): 19 s -> 15 s
+    # for a million plots measured alone, the same distances.
+    if restore and not conn.execute(text("SELECT EXISTS (SELECT 1 FROM plot_proximity)")).scalar_one():
+        conn.execute(text("SELECT plot_proximity_fill()"))
+    else:
+        conn.execute(text(
+            "SELECT plot_proximity_refresh(ARRAY(SELECT id FROM import_written WHERE moved))"))
     _audit_plots(conn, names, actor=actor, account_id=account_id, note=note)
     _restore_after_bulk_load(conn, restore)
     conn.execute(text("SET LOCAL locations.defer_proximity = 'off'"))

@@ -62,11 +62,36 @@ def _reach(name: str, condition: str) -> str:
                   ON i.kind {condition} AND ST_DWithin(i.geom, c.box, nearest.d0 + c.diagonal)"""
 
 
-def upgrade() -> None:
+def cells_and_targets(plots: str) -> str:
+    """The ``cells`` of ``plots`` (which has ``gx``, ``gy``, ``boundary``) and, per cell,
+    the ``targets``: each kind's candidates collected into one geometry (also 0015's)."""
     reach = "\n                UNION ALL".join(_reach(name, cond) for name, cond in KINDS.items())
     collected = ",\n                       ".join(
         f"ST_Collect(geom) FILTER (WHERE name = '{name}') AS {name}" for name in KINDS)
-    distances = ", ".join(f"ST_Distance(t.{name}, c.boundary) / 1000" for name in KINDS)
+    return f"""cells AS (
+                SELECT gx, gy, box,
+                       sqrt((ST_XMax(box) - ST_XMin(box)) ^ 2 + (ST_YMax(box) - ST_YMin(box)) ^ 2)
+                           AS diagonal
+                FROM (SELECT gx, gy, ST_SetSRID(ST_Extent(boundary)::geometry, 3035) AS box
+                      FROM {plots} GROUP BY gx, gy) e
+            ),
+            reach AS ({reach}
+            ),
+            targets AS (
+                SELECT gx, gy,
+                       {collected}
+                FROM reach GROUP BY gx, gy
+            )"""
+
+
+def distances(plot: str, named: bool = False) -> str:
+    """A plot's distance in km to each kind's collected candidates ``t``, in KINDS order
+    (``named``: each as ``<kind>_km``)."""
+    return ", ".join(f"ST_Distance(t.{name}, {plot}.boundary) / 1000"
+                     + (f" AS {name}_km" if named else "") for name in KINDS)
+
+
+def upgrade() -> None:
     by_cell = _proximity_by_cell()
     op.execute(
         f"""
@@ -77,21 +102,8 @@ def upgrade() -> None:
                 FROM unnest(plot_ids) AS wanted (id)
                 JOIN plot p ON p.id = wanted.id
             ),
-            cells AS (
-                SELECT gx, gy, box,
-                       sqrt((ST_XMax(box) - ST_XMin(box)) ^ 2 + (ST_YMax(box) - ST_YMin(box)) ^ 2)
-                           AS diagonal
-                FROM (SELECT gx, gy, ST_SetSRID(ST_Extent(boundary)::geometry, 3035) AS box
-                      FROM changed GROUP BY gx, gy) e
-            ),
-            reach AS ({reach}
-            ),
-            targets AS (
-                SELECT gx, gy,
-                       {collected}
-                FROM reach GROUP BY gx, gy
-            )
-            SELECT c.id, {distances}, now()
+            {cells_and_targets("changed")}
+            SELECT c.id, {distances("c")}, now()
             FROM changed c
             LEFT JOIN targets t ON t.gx = c.gx AND t.gy = c.gy
 {by_cell._REFRESH_END}
