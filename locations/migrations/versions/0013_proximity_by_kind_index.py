@@ -17,10 +17,9 @@ Revision ID: 0013
 Revises: 0012
 """
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from locations.migrations.siblings import load_migration
 
 revision = "0013"
 down_revision = "0012"
@@ -30,11 +29,7 @@ depends_on = None
 
 def _proximity_by_cell():
     """Migration 0010, whose function frame, upsert and cell size this one keeps."""
-    path = Path(__file__).with_name("0010_proximity_by_cell.py")
-    spec = importlib.util.spec_from_file_location("proximity_by_cell", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_migration("0010_proximity_by_cell.py")
 
 
 #: distance column prefix -> the condition on ``kind`` (written as the partial indexes say).

@@ -15,10 +15,9 @@ Revision ID: 0015
 Revises: 0014
 """
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from locations.migrations.siblings import load_migration
 
 revision = "0015"
 down_revision = "0014"
@@ -26,17 +25,9 @@ branch_labels = None
 depends_on = None
 
 
-def _proximity_by_kind():
-    """Migration 0013, whose cells, candidates and distances this one uses."""
-    path = Path(__file__).with_name("0013_proximity_by_kind_index.py")
-    spec = importlib.util.spec_from_file_location("proximity_by_kind", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade() -> None:
-    by_kind = _proximity_by_kind()
+    # Migration 0013, whose cells, candidates and distances this one uses.
+    by_kind = load_migration("0013_proximity_by_kind_index.py")
     cell_m = by_kind._proximity_by_cell().CELL_M
     kinds = list(by_kind.KINDS)
     cell_of = (f"floor(ST_XMin(boundary) / {cell_m})::int AS gx, "
