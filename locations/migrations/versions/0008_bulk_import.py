@@ -30,9 +30,37 @@ branch_labels = None
 depends_on = "0002"
 
 
+#: How this version of the check finds a plot whose country is not its zone's (0014's differs).
+WRONG_PLOT = """SELECT n.cadastral_ref, n.country, m.country AS zone_country INTO wrong
+            FROM new_plots n
+            JOIN zone z ON z.id = n.zone_id
+            JOIN municipality m ON m.id = z.municipality_id
+            WHERE n.country IS DISTINCT FROM m.country
+            LIMIT 1;"""
+
+
+def country_check_function(wrong_plot: str, create: str = "CREATE FUNCTION") -> str:
+    """plot_country_check(), refusing the statement when ``wrong_plot`` finds a plot."""
+    return f"""{create} plot_country_check() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            wrong record;
+        BEGIN
+            IF current_setting('locations.plot_country_given', true) IS DISTINCT FROM 'on' THEN
+                RETURN NULL;  -- the row trigger derived every country
+            END IF;
+            {wrong_plot}
+            IF FOUND THEN
+                RAISE EXCEPTION 'plot % has country %, but its zone lies in %',
+                    wrong.cadastral_ref, wrong.country, wrong.zone_country
+                    USING ERRCODE = 'check_violation';
+            END IF;
+            RETURN NULL;
+        END $$;"""
+
+
 def upgrade() -> None:
     op.execute(
-        """
+        f"""
         CREATE OR REPLACE FUNCTION plot_proximity_after_insert() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -64,26 +92,7 @@ def upgrade() -> None:
                   OR current_setting('locations.plot_country_given', true) IS DISTINCT FROM 'on')
             EXECUTE FUNCTION plot_set_country();
 
-        CREATE FUNCTION plot_country_check() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE
-            wrong record;
-        BEGIN
-            IF current_setting('locations.plot_country_given', true) IS DISTINCT FROM 'on' THEN
-                RETURN NULL;  -- the row trigger derived every country
-            END IF;
-            SELECT n.cadastral_ref, n.country, m.country AS zone_country INTO wrong
-            FROM new_plots n
-            JOIN zone z ON z.id = n.zone_id
-            JOIN municipality m ON m.id = z.municipality_id
-            WHERE n.country IS DISTINCT FROM m.country
-            LIMIT 1;
-            IF FOUND THEN
-                RAISE EXCEPTION 'plot % has country %, but its zone lies in %',
-                    wrong.cadastral_ref, wrong.country, wrong.zone_country
-                    USING ERRCODE = 'check_violation';
-            END IF;
-            RETURN NULL;
-        END $$;
+        {country_check_function(WRONG_PLOT)}
         CREATE TRIGGER plot_country_check_insert AFTER INSERT ON plot
             REFERENCING NEW TABLE AS new_plots
             FOR EACH STATEMENT EXECUTE FUNCTION plot_country_check();

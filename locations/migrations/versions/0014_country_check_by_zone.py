@@ -11,37 +11,23 @@ Revises: 0013
 
 from alembic import op
 
+from locations.migrations.siblings import load_migration
+
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
 
 
-def _check_function(wrong_plots_sql: str) -> str:
-    """plot_country_check() finding the first wrong plot with ``wrong_plots_sql``."""
-    return f"""
-        CREATE OR REPLACE FUNCTION plot_country_check() RETURNS trigger LANGUAGE plpgsql AS $$
-        DECLARE
-            wrong record;
-        BEGIN
-            IF current_setting('locations.plot_country_given', true) IS DISTINCT FROM 'on' THEN
-                RETURN NULL;  -- the row trigger derived every country
-            END IF;
-            {wrong_plots_sql}
-            IF FOUND THEN
-                RAISE EXCEPTION 'plot % has country %, but its zone lies in %',
-                    wrong.cadastral_ref, wrong.country, wrong.zone_country
-                    USING ERRCODE = 'check_violation';
-            END IF;
-            RETURN NULL;
-        END $$;
-        """
+def _check_function(wrong_plot: str) -> str:
+    """0008's plot_country_check() with another way to find the first wrong plot."""
+    return load_migration("0008_bulk_import.py").country_check_function(
+        wrong_plot, create="CREATE OR REPLACE FUNCTION")
 
 
 def upgrade() -> None:
     op.execute(_check_function(
-        """
-            SELECT n.cadastral_ref, n.country, pair.zone_country INTO wrong
+        """SELECT n.cadastral_ref, n.country, pair.zone_country INTO wrong
             FROM (SELECT pair.zone_id, pair.country, m.country AS zone_country
                   FROM (SELECT DISTINCT zone_id, country FROM new_plots) pair
                   JOIN zone z ON z.id = pair.zone_id
@@ -49,17 +35,8 @@ def upgrade() -> None:
                   WHERE pair.country IS DISTINCT FROM m.country
                   LIMIT 1) pair
             JOIN new_plots n ON n.zone_id = pair.zone_id AND n.country = pair.country
-            LIMIT 1;
-        """))
+            LIMIT 1;"""))
 
 
 def downgrade() -> None:
-    op.execute(_check_function(
-        """
-            SELECT n.cadastral_ref, n.country, m.country AS zone_country INTO wrong
-            FROM new_plots n
-            JOIN zone z ON z.id = n.zone_id
-            JOIN municipality m ON m.id = z.municipality_id
-            WHERE n.country IS DISTINCT FROM m.country
-            LIMIT 1;
-        """))
+    op.execute(_check_function(load_migration("0008_bulk_import.py").WRONG_PLOT))
