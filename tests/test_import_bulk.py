@@ -133,13 +133,21 @@ def test_a_first_load_rebuilds_the_indexes_and_keys_it_dropped(fresh_engine: Eng
         conn.execute(text("SET enable_seqscan = off"))
         by_zone = conn.execute(text(
             "SELECT count(*) FROM plot WHERE zone_id IN (SELECT id FROM zone)")).scalar_one()
+        # One event per new plot, with the plot's values as written.
+        events = conn.execute(text(
+            "SELECT count(*), count(*) FILTER (WHERE e.new_values ->> 'status' = p.status "
+            "AND (e.new_values ->> 'area_m2')::numeric = round(p.area_m2::numeric, 1) "
+            "AND e.old_values IS NULL AND e.action = 'import') "
+            "FROM plot_event e JOIN plot p ON p.id = e.plot_id")).one()
         # The distances were filled in bulk (0015), through a scratch table that is gone.
         scratch = conn.execute(text(
             "SELECT count(*) FROM pg_class WHERE relname LIKE 'plot_proximity_targets_%'")).scalar_one()
     assert by_zone == len(frame)
     assert found == pytest.approx(expected, abs=1e-6)
     assert scratch == 0
+    assert tuple(events) == (len(frame), len(frame))
     assert any(statement == "SELECT plot_proximity_fill()" for statement in filled)
+    assert any(statement.startswith("CREATE TEMP TABLE import_new_values") for statement in filled)
 
 
 def test_a_first_load_that_fails_after_dropping_indexes_leaves_them(fresh_engine: Engine,
@@ -154,6 +162,7 @@ def test_a_first_load_that_fails_after_dropping_indexes_leaves_them(fresh_engine
         raise RuntimeError("the import dies after writing its plots")
 
     monkeypatch.setattr(staging, "_audit_plots", fail)
+    monkeypatch.setattr(staging, "_audit_new_plots", fail)
     with pytest.raises(RuntimeError):
         import_file(fresh_engine, "plots", GENERIC)
     assert _indexes(fresh_engine) == before

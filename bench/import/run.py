@@ -72,7 +72,7 @@ def prepare(url: str, n_plots: int, gpkg: Path) -> None:
 LOAD_STATEMENTS = {
     "plots inserted (triggers)": ("CREATE TEMP TABLE import_written", "WITH written AS"),
     "distances (proximity)": ("SELECT plot_proximity_refresh", "SELECT plot_proximity_fill"),
-    "audit events": ("INSERT INTO plot_event",),
+    "audit events": ("INSERT INTO plot_event", "CREATE TEMP TABLE import_new_values"),
     "indexes and keys rebuilt": ("CREATE INDEX", "ALTER TABLE plot", "ANALYZE plot"),
 }
 
