@@ -43,7 +43,8 @@ def build_compare_page(
     municipalities: dict[str, Any],
     zones: dict[str, Any],
     measure: str = "available",
-    has_scores: bool = False,
+    profiles: list[str] | None = None,
+    profile: str | None = None,
     basemap: str | None = None,
 ) -> str:
     """Three maps side by side on one colour scale, so a darker municipality means more everywhere."""
@@ -95,9 +96,10 @@ def build_compare_page(
             "summary": f"{t('available_area')}: {t.area_ha(available)} · "
                        f"{t('zones')}: {t.number(len(area_zones))}",
         })
-    legend = ramp_legend_html(t(MEASURES[measure]), fmt(colours.vmin) if values else "–",
+    title = t(MEASURES[measure]) + (f" ({profile})" if measure == "score" and profile else "")
+    legend = ramp_legend_html(title, fmt(colours.vmin) if values else "–",
                               fmt(colours.vmax) if values else "–")
-    measures = [(key, t(label)) for key, label in MEASURES.items() if key != "score" or has_scores]
+    measures = [(key, t(label)) for key, label in MEASURES.items() if key != "score" or profiles]
     return render_page("compare.html", page, rendered, panels=panels,
                        legend=Markup(f'<div class="map-legend">{legend}</div>'),
-                       measures=measures, measure=measure)
+                       measures=measures, measure=measure, profiles=profiles or [], profile=profile)

@@ -152,6 +152,18 @@ def test_the_measure_a_user_chose_stays_chosen(client, path, measure):
     assert '<select name="measure" onchange="this.form.submit()">' in page
 
 
+def test_the_comparison_by_score_names_and_offers_its_profile(fresh_engine, fresh_client):
+    """An agency compares regions by score: it picks the profile and the legend says which."""
+    from locations.scoring import run_scoring
+
+    for profile in ("logistics", "services"):
+        run_scoring(fresh_engine, profile)
+    page = fresh_client.get("/maps/compare?measure=score&profile=services").text
+    assert re.findall(r'<option value="(\w+)" selected>', page) == ["score", "services"]
+    assert '<select name="profile" onchange="this.form.submit()">' in page
+    assert "(services)" in page
+
+
 def test_map_export_writes_a_standalone_file_with_everything_inlined(engine, hrastje_id, tmp_path,
                                                                      monkeypatch):
     from locations.cli import app

@@ -174,6 +174,7 @@ def compare_page(
     return _html(build_compare_page(
         page.t, page,
         municipalities=queries.municipality_supply(conn, profile=profile),
-        zones=search.search_zones(conn, search.ZoneFilter()), measure=measure, has_scores=bool(profiles),
+        zones=search.search_zones(conn, search.ZoneFilter()), measure=measure,
+        profiles=profiles, profile=profile,
         basemap=basemap,
     ))
