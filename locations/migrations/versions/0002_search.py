@@ -18,9 +18,21 @@ branch_labels = None
 depends_on = None
 
 
+#: How plot_proximity_refresh writes the distances it computed (0010 keeps it).
+REFRESH_UPSERT = """            ON CONFLICT (plot_id) DO UPDATE SET
+                motorway_km = EXCLUDED.motorway_km,
+                rail_station_km = EXCLUDED.rail_station_km,
+                rail_freight_km = EXCLUDED.rail_freight_km,
+                airport_km = EXCLUDED.airport_km,
+                public_transport_km = EXCLUDED.public_transport_km,
+                computed_at = EXCLUDED.computed_at;
+        END $$;
+"""
+
+
 def upgrade() -> None:
     op.execute(
-        """
+        f"""
         CREATE TABLE plot_proximity (
             plot_id              bigint PRIMARY KEY REFERENCES plot (id) ON DELETE CASCADE,
             motorway_km          double precision,
@@ -95,15 +107,7 @@ def upgrade() -> None:
                 WHERE i.kind IN ('rail_station', 'bus_stop')
                 ORDER BY i.geom <-> p.boundary LIMIT 1
             ) transit ON true
-            ON CONFLICT (plot_id) DO UPDATE SET
-                motorway_km = EXCLUDED.motorway_km,
-                rail_station_km = EXCLUDED.rail_station_km,
-                rail_freight_km = EXCLUDED.rail_freight_km,
-                airport_km = EXCLUDED.airport_km,
-                public_transport_km = EXCLUDED.public_transport_km,
-                computed_at = EXCLUDED.computed_at;
-        END $$;
-
+{REFRESH_UPSERT}
         -- New plots: every one of them, in one statement per inserting statement.
         CREATE FUNCTION plot_proximity_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN

@@ -18,6 +18,8 @@ Revises: 0009
 
 from alembic import op
 
+from locations.migrations.siblings import load_migration
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -51,16 +53,7 @@ _REFRESH_START = """
                 (plot_id, motorway_km, rail_station_km, rail_freight_km, airport_km,
                  public_transport_km, computed_at)
 """
-_REFRESH_END = """
-            ON CONFLICT (plot_id) DO UPDATE SET
-                motorway_km = EXCLUDED.motorway_km,
-                rail_station_km = EXCLUDED.rail_station_km,
-                rail_freight_km = EXCLUDED.rail_freight_km,
-                airport_km = EXCLUDED.airport_km,
-                public_transport_km = EXCLUDED.public_transport_km,
-                computed_at = EXCLUDED.computed_at;
-        END $$;
-"""
+_REFRESH_END = "\n" + load_migration("0002_search.py").REFRESH_UPSERT
 
 
 def _nearest(name: str) -> str:
