@@ -5,7 +5,7 @@
 Builds (once, cached in bench/out/) a GeoPackage of N synthetic plots in the generic
 layout, empties the plot table, then times ``ogr2ogr -f PostgreSQL`` (COPY, GiST index)
 into a scratch table of the same database and the platform's import (read, COPY to
-staging, validation in SQL, insert, audit events, triggers, one proximity refresh) into
+staging, validation in SQL, insert, audit events, triggers, distances) into
 ``plot``. Prints both times, their ratio and where the platform's time goes: its phases,
 and within the load the time of each kind of statement, taken as the import runs.
 """

@@ -592,16 +592,14 @@ def _written_values(spec: Target, columns: list[str], empty: dict[str, str] | No
     return values
 
 
-def _plot_values_in_file(spec: Target, columns: list[str], alias: str
-                         ) -> tuple[dict[str, str], dict[str, str]]:
-    """The values a new plot gets and those an existing plot (``alias``) gets: an empty cell
-    of a KEEP_WHEN_EMPTY column means its default for a new plot and no change for an
-    existing one. In the statements themselves, not by updating the staged rows first
-    (``_fill_empty_cells``): that rewrote a million staged rows in a re-import (2.9 s)."""
-    keep = KEEP_WHEN_EMPTY["plots"]
+def _kept_plot_values(spec: Target, columns: list[str], alias: str) -> dict[str, str]:
+    """The values an existing plot (``alias``) gets: an empty cell of a KEEP_WHEN_EMPTY column
+    leaves the plot's value as it is (a new plot gets the column's default instead). In the
+    statements themselves, not by updating the staged rows first (``_fill_empty_cells``):
+    that rewrote a million staged rows in a re-import (2.9 s)."""
     stored = {column: f"array_to_string({alias}.{column}, ',')" if column == "allowed_uses"
-              else f"{alias}.{column}::text" for column in keep}
-    return _written_values(spec, columns, keep), _written_values(spec, columns, stored)
+              else f"{alias}.{column}::text" for column in KEEP_WHEN_EMPTY["plots"]}
+    return _written_values(spec, columns, stored)
 
 
 def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
@@ -659,7 +657,7 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     plot's country from its zone (resolved in ``import_row``), which a
     statement-level trigger checks at once instead of a query per row.
     """
-    created_values, _ = _plot_values_in_file(spec, columns, "p")
+    created_values = _written_values(spec, columns, KEEP_WHEN_EMPTY["plots"])
     names = list(created_values)
     updatable = [n for n in names if n != "cadastral_ref"]
     good = _good_row_count(conn)
@@ -667,7 +665,7 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     conn.execute(text("SET LOCAL locations.defer_proximity = 'on'"))
 
     def changed(alias: str) -> str:
-        kept = _plot_values_in_file(spec, columns, alias)[1]
+        kept = _kept_plot_values(spec, columns, alias)
         return (f"({', '.join(f'{alias}.{n}' for n in updatable)}) IS DISTINCT FROM "
                 f"({', '.join(kept[n] for n in updatable)})")
 
@@ -693,6 +691,11 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     # Only new plots count towards a rebuild: a file of unchanged plots rebuilt every index.
     existing = conn.execute(text("SELECT count(*) FROM import_before")).scalar_one()
     restore = _drop_for_bulk_load(conn, good - existing)
+    # A first load: every plot will be this import's and none has distances yet, which the
+    # exclusive lock of the bulk load keeps so until the import commits.
+    first_load = bool(restore) and conn.execute(text(
+        "SELECT NOT EXISTS (SELECT 1 FROM plot) AND NOT EXISTS (SELECT 1 FROM plot_proximity)"
+    )).scalar_one()
     # The writes return ids only; the audit insert builds the audited values in one pass
     # (about 10 s a million plots). Built here, as jsonb in RETURNING kept in two tuple
     # stores, they cost 17 s and the audit insert still had to write them.
@@ -712,7 +715,7 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
         SELECT * FROM written
         """
     ))
-    kept = _plot_values_in_file(spec, columns, "t")[1]
+    kept = _kept_plot_values(spec, columns, "t")
     conn.execute(text(
         f"""
         WITH written AS (
@@ -727,20 +730,15 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
         """
     ))
     conn.execute(text("ANALYZE import_written"))
-    # A first load into empty tables: every plot is this import's, and none has distances.
-    first_load = bool(restore) and existing == 0 and conn.execute(text(
-        "SELECT (SELECT count(*) FROM plot) = (SELECT count(*) FROM import_written) "
-        "AND NOT EXISTS (SELECT 1 FROM plot_proximity)")).scalar_one()
-    # Distances of the new and moved plots, in one set-based statement; a first load fills
-    # them for every plot with parallel workers (0015): 19 s -> 15 s a million measured alone.
+    # Distances of the new and moved plots, in one set-based statement, then their events.
+    # A first load does both for the whole table with parallel workers (0015 and
+    # _audit_new_plots): distances 19 s -> 15 s a million measured alone.
     if first_load:
         conn.execute(text("SELECT plot_proximity_fill()"))
+        _audit_new_plots(conn, names, actor=actor, account_id=account_id, note=note)
     else:
         conn.execute(text(
             "SELECT plot_proximity_refresh(ARRAY(SELECT id FROM import_written WHERE moved))"))
-    if first_load:
-        _audit_new_plots(conn, names, actor=actor, account_id=account_id, note=note)
-    else:
         _audit_plots(conn, names, actor=actor, account_id=account_id, note=note)
     _restore_after_bulk_load(conn, restore)
     conn.execute(text("SET LOCAL locations.defer_proximity = 'off'"))
