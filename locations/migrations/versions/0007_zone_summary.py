@@ -33,24 +33,66 @@ _STATUS_SUMS = ",\n".join(
 _STATUS_NAMES = ", ".join(f"{s}_count" for s in STATUSES)
 _STATUS_ADD = ",\n".join(f"    {s}_count = zs.{s}_count + EXCLUDED.{s}_count" for s in STATUSES)
 
+# The summary's columns, and what a conflicting row adds to the zone's row already there.
+SUMMARY_COLUMNS = f"""zone_id, plot_count, plot_area_m2, available_area_m2,
+                                    taken_area_m2, {_STATUS_NAMES}"""
+ADD_ON_CONFLICT = f"""ON CONFLICT (zone_id) DO UPDATE SET
+        plot_count = zs.plot_count + EXCLUDED.plot_count,
+        plot_area_m2 = zs.plot_area_m2 + EXCLUDED.plot_area_m2,
+        available_area_m2 = zs.available_area_m2 + EXCLUDED.available_area_m2,
+        taken_area_m2 = zs.taken_area_m2 + EXCLUDED.taken_area_m2,
+{_STATUS_ADD},
+        updated_at = now();"""
+
 # Deltas of the rows in ``changes`` (zone_id, status, area_m2, sign) added to the summary.
 _APPLY = f"""
-    INSERT INTO zone_summary AS zs (zone_id, plot_count, plot_area_m2, available_area_m2,
-                                    taken_area_m2, {_STATUS_NAMES})
+    INSERT INTO zone_summary AS zs ({SUMMARY_COLUMNS})
     SELECT zone_id, sum(sign), sum(sign * area),
            coalesce(sum(sign * area) FILTER (WHERE status = 'available'), 0),
            coalesce(sum(sign * area) FILTER (WHERE status IN ('sold', 'occupied')), 0),
 {_STATUS_SUMS}
     FROM (SELECT zone_id, status, area_m2::numeric AS area, sign FROM changes) c
     GROUP BY zone_id
-    ON CONFLICT (zone_id) DO UPDATE SET
-        plot_count = zs.plot_count + EXCLUDED.plot_count,
-        plot_area_m2 = zs.plot_area_m2 + EXCLUDED.plot_area_m2,
-        available_area_m2 = zs.available_area_m2 + EXCLUDED.available_area_m2,
-        taken_area_m2 = zs.taken_area_m2 + EXCLUDED.taken_area_m2,
-{_STATUS_ADD},
-        updated_at = now();
+    {ADD_ON_CONFLICT}
 """
+
+#: What each trigger function counts in (sign 1) and out (sign -1), as a ``changes`` CTE.
+CHANGES = {
+    "insert": """WITH changes AS (
+                SELECT zone_id, status, area_m2, 1 AS sign FROM new_plots
+                WHERE retired_at IS NULL
+            )""",
+    # Only plots whose zone, status, area or retirement changed move the summary
+    # (an edit of the price or a note writes nothing here).
+    "update": """WITH moved AS (
+                SELECT o.zone_id AS old_zone, o.status AS old_status, o.area_m2 AS old_area,
+                       o.retired_at IS NULL AS old_current,
+                       n.zone_id AS new_zone, n.status AS new_status, n.area_m2 AS new_area,
+                       n.retired_at IS NULL AS new_current
+                FROM old_plots o JOIN new_plots n ON n.id = o.id
+                WHERE (o.zone_id, o.status, o.area_m2, o.retired_at IS NULL)
+                      IS DISTINCT FROM (n.zone_id, n.status, n.area_m2, n.retired_at IS NULL)
+            ), changes AS (
+                SELECT old_zone AS zone_id, old_status AS status, old_area AS area_m2, -1 AS sign
+                FROM moved WHERE old_current
+                UNION ALL
+                SELECT new_zone, new_status, new_area, 1 FROM moved WHERE new_current
+            )""",
+    "delete": """WITH changes AS (
+                SELECT zone_id, status, area_m2, -1 AS sign FROM old_plots
+                WHERE retired_at IS NULL
+            )""",
+}
+
+
+def summary_function(event: str, apply: str, create: str = "CREATE FUNCTION") -> str:
+    """zone_summary_after_<event>(): ``apply`` adds the ``changes`` of the statement."""
+    return f"""{create} zone_summary_after_{event}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {CHANGES[event]}
+            {apply}
+            RETURN NULL;
+        END $$;"""
 
 
 def upgrade() -> None:
@@ -70,53 +112,17 @@ def upgrade() -> None:
             updated_at         timestamptz NOT NULL DEFAULT now()
         );
 
-        CREATE FUNCTION zone_summary_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            WITH changes AS (
-                SELECT zone_id, status, area_m2, 1 AS sign FROM new_plots
-                WHERE retired_at IS NULL
-            )
-            {_APPLY}
-            RETURN NULL;
-        END $$;
+        {summary_function('insert', _APPLY)}
         CREATE TRIGGER zone_summary_insert AFTER INSERT ON plot
             REFERENCING NEW TABLE AS new_plots
             FOR EACH STATEMENT EXECUTE FUNCTION zone_summary_after_insert();
 
-        -- Only plots whose zone, status, area or retirement changed move the summary
-        -- (an edit of the price or a note writes nothing here).
-        CREATE FUNCTION zone_summary_after_update() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            WITH moved AS (
-                SELECT o.zone_id AS old_zone, o.status AS old_status, o.area_m2 AS old_area,
-                       o.retired_at IS NULL AS old_current,
-                       n.zone_id AS new_zone, n.status AS new_status, n.area_m2 AS new_area,
-                       n.retired_at IS NULL AS new_current
-                FROM old_plots o JOIN new_plots n ON n.id = o.id
-                WHERE (o.zone_id, o.status, o.area_m2, o.retired_at IS NULL)
-                      IS DISTINCT FROM (n.zone_id, n.status, n.area_m2, n.retired_at IS NULL)
-            ), changes AS (
-                SELECT old_zone AS zone_id, old_status AS status, old_area AS area_m2, -1 AS sign
-                FROM moved WHERE old_current
-                UNION ALL
-                SELECT new_zone, new_status, new_area, 1 FROM moved WHERE new_current
-            )
-            {_APPLY}
-            RETURN NULL;
-        END $$;
+        {summary_function('update', _APPLY)}
         CREATE TRIGGER zone_summary_update AFTER UPDATE ON plot
             REFERENCING OLD TABLE AS old_plots NEW TABLE AS new_plots
             FOR EACH STATEMENT EXECUTE FUNCTION zone_summary_after_update();
 
-        CREATE FUNCTION zone_summary_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            WITH changes AS (
-                SELECT zone_id, status, area_m2, -1 AS sign FROM old_plots
-                WHERE retired_at IS NULL
-            )
-            {_APPLY}
-            RETURN NULL;
-        END $$;
+        {summary_function('delete', _APPLY)}
         CREATE TRIGGER zone_summary_delete AFTER DELETE ON plot
             REFERENCING OLD TABLE AS old_plots
             FOR EACH STATEMENT EXECUTE FUNCTION zone_summary_after_delete();
