@@ -119,6 +119,22 @@ def test_a_zone_without_a_municipality_lands_in_the_one_it_lies_in(fresh_engine:
     assert municipality == "Maribor"
 
 
+
+def test_a_municipality_must_lie_in_its_region(fresh_engine: Engine, tmp_path: Path) -> None:
+    """A municipality named for Gorenjska but drawn in Podravje is refused; with the right
+    region the same file loads, and the region gives the municipality its country."""
+    rows = [{"code": "999", "name": "Test municipality", "region": "SI042",
+             "geometry": _square(TEZNO[0] + 500, TEZNO[1] + 500, 1_000)}]
+    report = import_file(fresh_engine, "municipalities", _write(tmp_path, rows))
+    assert report.problems == [(1, "geometry", "outside the extent of region SI042")]
+    rows[0]["region"] = "SI032"
+    report = import_file(fresh_engine, "municipalities", _write(tmp_path, rows))
+    assert report.created == 1 and not report.problems
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT m.country || ' ' || r.code FROM municipality m JOIN region r ON r.id = m.region_id"
+            " WHERE m.code = '999'")).scalar_one() == "SI SI032"
+
 def test_an_empty_cell_keeps_what_a_plot_has_and_gives_a_new_plot_the_default(
         fresh_engine: Engine, tmp_path: Path) -> None:
     """A municipality re-exports its plots with some columns left blank: blank means no change."""

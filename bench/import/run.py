@@ -73,7 +73,9 @@ LOAD_STATEMENTS = {
     "plots inserted (triggers)": ("CREATE TEMP TABLE import_written", "WITH written AS"),
     "distances (proximity)": ("SELECT plot_proximity_refresh", "SELECT plot_proximity_fill"),
     "audit events": ("INSERT INTO plot_event", "CREATE TEMP TABLE import_new_values"),
-    "indexes and keys rebuilt": ("CREATE INDEX", "ALTER TABLE plot", "ANALYZE plot"),
+    # Keys added back; their drops, a few milliseconds, are not counted.
+    "indexes and keys rebuilt": ("CREATE INDEX", "ALTER TABLE plot ADD", "ALTER TABLE plot_event ADD",
+                                 "ALTER TABLE plot_proximity ADD", "ANALYZE plot"),
 }
 
 

@@ -171,7 +171,10 @@ MUNICIPALITY_EXTENTS = (
     f"(SELECT id, country, region_id, ST_Expand(box2d(boundary), {EXTENT_MARGIN_M}) AS extent "
     "FROM municipality)"
 )
-REGION_EXTENTS = f"(SELECT id, code, ST_Expand(box2d(boundary), {EXTENT_MARGIN_M}) AS extent FROM region)"
+REGION_EXTENTS = (
+    f"(SELECT id, code, country, ST_Expand(box2d(boundary), {EXTENT_MARGIN_M}) AS extent "
+    "FROM region)"
+)
 
 
 def _col(columns: list[str], name: str, cast: str = "") -> str:
@@ -419,11 +422,10 @@ def _resolve_municipalities(conn: Connection, spec: Target, columns: list[str], 
                     WHEN r.id IS NULL THEN 'unknown region ' || {region_text.replace("s.", "st.")}
                END AS region_problem,
                NULL::text AS scope_problem,
-               ST_Expand(box2d(r.boundary), {EXTENT_MARGIN_M}) AS extent,
-               'region ' || r.code AS extent_name
+               r.extent, 'region ' || r.code AS extent_name
                {"".join(f", st.{c}" for c in columns
                         if c not in ("code", "name", "region", "country"))}
-        FROM staged st LEFT JOIN region r ON r.id = st.region_id
+        FROM staged st LEFT JOIN {REGION_EXTENTS} r ON r.id = st.region_id
         """
     ))
     _combine_reference_problems(conn, "region")
