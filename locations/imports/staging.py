@@ -31,6 +31,11 @@ from locations.settings import STORAGE_SRID
 
 #: Rows per COPY chunk: large enough for bulk speed, small enough for a live progress bar.
 COPY_CHUNK = 100_000
+#: A smaller file still goes in this many chunks at least, so that checking the next chunk
+#: overlaps the COPY of this one (in one chunk, the two would take turns).
+COPY_CHUNKS_AT_LEAST = 8
+#: ... of this many rows at least: smaller chunks cost more in round trips than they save.
+COPY_CHUNK_AT_LEAST = 5_000
 #: A geometry may reach this far (m) past its region's bounding box before it is "outside".
 EXTENT_MARGIN_M = 2_000
 #: EPSG:3035's area of use in lon/lat: what "outside" means when no region applies.
@@ -74,26 +79,28 @@ def stage(conn: Connection, spec: Target, frame: pd.DataFrame, wkb: np.ndarray,
         "FROM STDIN WITH (FORMAT csv)"
     )
     problems: list[tuple[int, str, str]] = []
-    starts = range(0, max(total, 1), COPY_CHUNK)
+    chunk = min(COPY_CHUNK, max(COPY_CHUNK_AT_LEAST, -(-total // COPY_CHUNKS_AT_LEAST)))
+    starts = range(0, max(total, 1), chunk)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-chunk") as worker:
-        pending = worker.submit(_chunk_csv, spec, columns, frame, wkb, starts[0])
+        pending = worker.submit(_chunk_csv, spec, columns, frame, wkb, starts[0], chunk)
         for number, start in enumerate(starts):
             csv, chunk_problems = pending.result()
             if number + 1 < len(starts):
-                pending = worker.submit(_chunk_csv, spec, columns, frame, wkb, starts[number + 1])
+                pending = worker.submit(_chunk_csv, spec, columns, frame, wkb, starts[number + 1],
+                                        chunk)
             problems.extend(chunk_problems)
             # One read of the whole chunk: psycopg2 sends it without the GIL, so the worker
             # runs meanwhile (in 8 kB reads the two threads would take turns at the GIL).
             cursor.copy_expert(copy_sql, io.BytesIO(csv), size=max(len(csv), 1))
             if progress:
-                progress("staging", min(start + COPY_CHUNK, total), total)
+                progress("staging", min(start + chunk, total), total)
     return columns, problems
 
 
 def _chunk_csv(spec: Target, columns: list[str], frame: pd.DataFrame, wkb: np.ndarray,
-               start: int) -> tuple[bytes, list[tuple[int, str, str]]]:
-    """Rows ``start`` to ``start + COPY_CHUNK`` checked (``normalise``) and written as CSV."""
-    stop = min(start + COPY_CHUNK, len(frame))
+               start: int, size: int) -> tuple[bytes, list[tuple[int, str, str]]]:
+    """Rows ``start`` to ``start + size`` checked (``normalise``) and written as CSV."""
+    stop = min(start + size, len(frame))
     fields, problems = normalise(frame.iloc[start:stop], spec)
     chunk = pa.Table.from_pandas(fields[columns], preserve_index=False)
     chunk = chunk.add_column(0, "row_no", pa.array(fields.index.to_numpy() + 1))
