@@ -30,6 +30,8 @@ from locations.settings import get_settings
 ROUTERS = [health.router, regions.router, municipalities.router, zones.router, plots.router,
            infrastructure.router, plot_updates.router, tiles.router, pages.router, imports.router,
            standards.router, scores.router, rankings.router]
+#: Routes that take a file upload, with the larger upload limit (``max_upload_bytes``).
+UPLOAD_PATHS = ("/imports", "/imports/plot-updates")
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -46,7 +48,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine if engine is not None else get_engine()
     register_error_handlers(app)
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
 
     for router in ROUTERS:
         app.include_router(router)

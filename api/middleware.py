@@ -10,25 +10,43 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 class _BodyTooLarge(HTTPException):
     # An HTTPException, so that a route reading the body answers 413 instead of a parse error.
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"request body larger than {max_bytes} bytes")
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
 
 
 class BodySizeLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, by Content-Length or as they stream in."""
+    """Refuse request bodies over ``max_bytes`` with 413, by Content-Length or as they stream in.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    File uploads (``upload_paths``) may reach ``max_upload_bytes`` instead: a region's
+    cadastral GeoPackage runs to hundreds of MB, and the upload is spooled to disk, not
+    held in memory, while a JSON body is parsed whole.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None,
+                 upload_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes if max_upload_bytes is not None else max_bytes
+        self.upload_paths = frozenset(upload_paths)
+
+    def _limit(self, path: str) -> tuple[int, str]:
+        """The limit for a request to ``path`` and the message that refuses it."""
+        if path.rstrip("/") in self.upload_paths:
+            return self.max_upload_bytes, (
+                f"upload larger than {self.max_upload_bytes} bytes (LOCATIONS_MAX_UPLOAD_BYTES); "
+                "`locations import` on the server reads files of any size")
+        return self.max_bytes, (
+            f"request body larger than {self.max_bytes} bytes (LOCATIONS_MAX_BODY_BYTES)")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes, detail = self._limit(scope.get("path", ""))
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
+        if length.isdigit() and int(length) > max_bytes:
+            await self._refuse(send, detail)
             return
 
         received = 0
@@ -40,8 +58,8 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 # Chunked uploads carry no Content-Length: count what actually arrives.
-                if received > self.max_bytes:
-                    raise _BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise _BodyTooLarge(detail)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -54,10 +72,10 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await self._refuse(send)
+                await self._refuse(send, detail)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()
+    async def _refuse(self, send: Send, detail: str) -> None:
+        body = json.dumps({"detail": detail}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})

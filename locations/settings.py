@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 20 * 1024 * 1024
+    # GIS files uploaded to POST /imports: a region's cadastral file runs to hundreds of MB.
+    max_upload_bytes: int = 1024 * 1024 * 1024
 
 
 @lru_cache

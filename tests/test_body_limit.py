@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from locations.settings import get_settings
@@ -38,3 +40,38 @@ def test_a_small_body_passes_the_limit(engine, monkeypatch):
     response = client.post("/plots/search", json={"status": ["available"], "limit": 5})
     assert response.status_code == 200
     assert response.json()["numberReturned"] == 5
+
+
+def test_a_gis_file_may_be_larger_than_a_json_body_up_to_the_upload_limit(fresh_engine,
+                                                                         monkeypatch):
+    """A region's cadastral file is far larger than any JSON body: POST /imports takes it
+    under its own limit, and names the setting and the CLI when a file is too large."""
+    from api.app import create_app
+    from locations.accounts import create_account
+
+    with fresh_engine.begin() as conn:
+        admin = create_account(conn, "boss", "admin")
+    sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "plots-generic.gpkg"
+    size = sample.stat().st_size
+    assert size > 1000
+
+    def post(upload_limit: int):
+        monkeypatch.setenv("LOCATIONS_MAX_BODY_BYTES", "1000")
+        monkeypatch.setenv("LOCATIONS_MAX_UPLOAD_BYTES", str(upload_limit))
+        get_settings.cache_clear()
+        try:
+            client = TestClient(create_app(fresh_engine))
+        finally:
+            get_settings.cache_clear()
+        with sample.open("rb") as handle:
+            return client.post("/imports", headers={"Authorization": f"Bearer {admin}"},
+                               data={"target": "plots", "dry_run": "true"},
+                               files={"file": ("plots.gpkg", handle, "application/geopackage+sqlite3")})
+
+    accepted = post(10 * size)
+    assert accepted.status_code == 200, accepted.json()
+    assert accepted.json()["created"] == 5
+    refused = post(size // 2)
+    assert refused.status_code == 413
+    assert "LOCATIONS_MAX_UPLOAD_BYTES" in refused.json()["detail"]
+    assert "locations import" in refused.json()["detail"]
