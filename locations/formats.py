@@ -17,12 +17,15 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import shapely
 
 from locations.errors import InvalidInput
 
 #: Excel refuses longer cell text; a longer WKT is left out of that cell rather than cut.
 XLSX_MAX_CELL = 32_767
+#: Rows of an Excel sheet, the header included: a larger table is refused, not cut.
+XLSX_MAX_ROWS = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -136,9 +139,18 @@ def _table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def render(collection: dict[str, Any] | gpd.GeoDataFrame, fmt: Format | str,
-           *, layer: str = "plots") -> bytes:
-    """``collection`` written in ``fmt``, as the bytes of the file."""
+           *, layer: str = "plots", sheets: dict[str, pd.DataFrame] | None = None) -> bytes:
+    """``collection`` written in ``fmt``, as the bytes of the file; an XLSX also gets the
+    further ``sheets`` (e.g. a data dictionary).
+
+    Raises:
+        InvalidInput: more rows than an XLSX sheet holds.
+    """
     fmt = FORMATS[fmt] if isinstance(fmt, str) else fmt
+    if fmt.name == "xlsx" and _row_count(collection) >= XLSX_MAX_ROWS:
+        raise InvalidInput("format", f"an XLSX sheet holds {XLSX_MAX_ROWS - 1:,} rows and "
+                                     f"this has {_row_count(collection):,}: use GeoPackage or "
+                                     "CSV, or narrow the search")
     if fmt.name == "geojson":
         if isinstance(collection, gpd.GeoDataFrame):
             return collection.to_crs(4326).to_json(drop_id=False).encode()
@@ -148,7 +160,13 @@ def render(collection: dict[str, Any] | gpd.GeoDataFrame, fmt: Format | str,
         return _table(frame).to_csv(index=False).encode("utf-8")
     if fmt.name == "gpkg":
         return _geopackage(frame, layer)
-    return _xlsx(_table(frame), layer)
+    return _xlsx({layer: _table(frame), **(sheets or {})})
+
+
+def _row_count(collection: dict[str, Any] | gpd.GeoDataFrame) -> int:
+    if isinstance(collection, gpd.GeoDataFrame):
+        return len(collection)
+    return len(collection.get("features", []))
 
 
 def _geopackage(frame: gpd.GeoDataFrame, layer: str) -> bytes:
@@ -157,18 +175,22 @@ def _geopackage(frame: gpd.GeoDataFrame, layer: str) -> bytes:
     # GeoPackage is SQLite: it needs a real file to write into.
     with tempfile.TemporaryDirectory(prefix="locations-export-") as folder:
         path = Path(folder) / f"{layer}.gpkg"
-        flat.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+        # Through Arrow: a million plots in 5.5 s instead of 13.7 s row by row.
+        pyogrio.write_dataframe(flat, path, layer=layer, driver="GPKG", use_arrow=True)
         return path.read_bytes()
 
 
-def _xlsx(table: pd.DataFrame, sheet: str) -> bytes:
+def _xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """One workbook of ``sheets``, written row by row in one pass: opening a written
+    workbook again to add a sheet held a million rows in memory (12 GB, 15 minutes)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    worksheet = workbook.create_sheet(sheet[:31])
-    worksheet.append([str(c) for c in table.columns])
-    for row in table.itertuples(index=False, name=None):
-        worksheet.append([_cell(value) for value in row])
+    for sheet, table in sheets.items():
+        worksheet = workbook.create_sheet(sheet[:31])
+        worksheet.append([str(c) for c in table.columns])
+        for row in table.itertuples(index=False, name=None):
+            worksheet.append([_cell(value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from locations.errors import InvalidInput
 from locations.importer import import_file
 from locations.imports.exports import ExportFilters, select, write
 
@@ -78,7 +79,9 @@ def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path:
     assert workbook.sheetnames == ["plots", "dictionary"]
     header = next(workbook["plots"].iter_rows(values_only=True))
     assert {"cadastral_ref", "lon", "lat", "wkt"} <= set(header)
-    assert workbook["plots"].max_row == expected + 1
+    # Written in one pass, the sheet states no size: count its rows as a reader does.
+    assert sum(1 for _ in workbook["plots"].iter_rows()) == expected + 1
+    assert len(gpd.pd.read_excel(xlsx, sheet_name="plots")) == expected
 
 
 def test_internal_fields_only_when_asked(engine: Engine) -> None:
@@ -111,6 +114,25 @@ def test_cli_export_chooses_format_from_extension(engine: Engine, tmp_path: Path
     assert set(table["region_code"]) == {"SI042"}
     assert (tmp_path / "out.dictionary.csv").is_file()
     assert refused.exit_code == 1
+
+
+def test_an_export_larger_than_a_spreadsheet_is_refused_not_cut(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Excel holds 1,048,575 rows under its header: a larger XLSX export would lose rows,
+    so it is refused with the way out; the same search still goes to a GeoPackage."""
+    from locations import formats
+
+    with engine.connect() as conn:
+        frame = select(conn, "plots", ExportFilters(region="SI032"))
+    monkeypatch.setattr(formats, "XLSX_MAX_ROWS", len(frame))
+    with pytest.raises(InvalidInput) as refused:
+        write(frame, tmp_path / "out.xlsx", "plots")
+    assert f"holds {len(frame) - 1:,} rows" in refused.value.reason
+    assert "GeoPackage or CSV" in refused.value.reason
+    assert not (tmp_path / "out.xlsx").exists()
+    monkeypatch.setattr(formats, "XLSX_MAX_ROWS", len(frame) + 1)
+    write(frame, tmp_path / "out.xlsx", "plots")
+    assert len(gpd.pd.read_excel(tmp_path / "out.xlsx", sheet_name="plots")) == len(frame)
 
 
 def test_post_imports_is_scoped_to_the_callers_municipalities(fresh_engine: Engine,
