@@ -50,6 +50,48 @@ def test_export_then_import_gives_identical_plots(engine: Engine, fresh_engine: 
     assert events == len(original)
 
 
+def test_a_geojson_export_edited_and_imported_back_changes_only_what_was_edited(
+        fresh_engine: Engine, tmp_path: Path) -> None:
+    """GeoJSON rounds coordinates to 7 decimals (under 1 cm): a municipality that exports
+    its plots, edits one price and imports the file back changes that price, not every
+    boundary. A boundary really moved (1 m) is still a change."""
+    path = tmp_path / "gorenjska.geojson"
+    with fresh_engine.connect() as conn:
+        write(select(conn, "plots", ExportFilters(region="SI042")), path, "plots")
+        before = dict(conn.execute(text("SELECT cadastral_ref, ST_AsEWKB(boundary) FROM plot")).all())
+    edited = gpd.read_file(path)
+    first, second = edited["cadastral_ref"].iloc[0], edited["cadastral_ref"].iloc[1]
+    edited.loc[0, "price_eur_m2"] = 123.45
+    edited.loc[1, "geometry"] = gpd.GeoSeries([edited.geometry.iloc[1]], crs=4326).to_crs(
+        3035).translate(1.0, 0).to_crs(4326).iloc[0]
+    edited.to_file(path, driver="GeoJSON")
+
+    report = import_file(fresh_engine, "plots", path)
+    assert (report.created, report.updated, report.unchanged) == (0, 2, len(edited) - 2)
+    with fresh_engine.connect() as conn:
+        after = dict(conn.execute(text("SELECT cadastral_ref, ST_AsEWKB(boundary) FROM plot")).all())
+        events = dict(conn.execute(text(
+            "SELECT p.cadastral_ref, e.new_values FROM plot_event e JOIN plot p ON p.id = e.plot_id "
+            "WHERE e.action = 'import'")).all())
+    assert after[first] == before[first]  # the stored boundary, not the rounded one
+    assert events[first] == {"price_eur_m2": 123.45}
+    assert after[second] != before[second]
+    assert {k: v for k, v in after.items() if k not in (first, second)} == {
+        k: v for k, v in before.items() if k not in (first, second)}
+
+
+def test_zones_exported_as_geojson_import_back_unchanged(fresh_engine: Engine,
+                                                        tmp_path: Path) -> None:
+    path = tmp_path / "zones.geojson"
+    with fresh_engine.connect() as conn:
+        write(select(conn, "zones", ExportFilters(region="SI032")), path, "zones")
+        versions = conn.execute(text("SELECT sum(version) FROM zone")).scalar_one()
+    report = import_file(fresh_engine, "zones", path)
+    assert report.updated == 0 and report.unchanged > 0, report.summary()
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT sum(version) FROM zone")).scalar_one() == versions
+
+
 def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path: Path) -> None:
     with engine.connect() as conn:
         frame = select(conn, "plots", ExportFilters(region="SI032", status=("available",)))

@@ -601,6 +601,21 @@ def _written_values(spec: Target, columns: list[str], empty: dict[str, str] | No
     return values
 
 
+#: A geometry the file gives within this distance (m) of the stored one, vertex by vertex,
+#: is the stored one: a plot exported as GeoJSON or CSV (7 decimals of a degree, under 1 cm)
+#: and imported back with a new price must not get a new boundary, a new version and an
+#: audit event for the rounding of its coordinates.
+SAME_SHAPE_M = 0.01
+
+
+def _kept_geometry(stored: str, given: str) -> str:
+    """SQL: the ``stored`` geometry if ``given`` is the same shape within SAME_SHAPE_M,
+    else ``given``. Equal ones are told by the cheap exact comparison first, in order."""
+    return (f"CASE WHEN {stored} = {given} THEN {stored} "
+            f"WHEN ST_HausdorffDistance({stored}, {given}) <= {SAME_SHAPE_M} THEN {stored} "
+            f"ELSE {given} END")
+
+
 def _kept_plot_values(spec: Target, columns: list[str], alias: str) -> dict[str, str]:
     """The values an existing plot (``alias``) gets: an empty cell of a KEEP_WHEN_EMPTY column
     leaves the plot's value as it is (a new plot gets the column's default instead). In the
@@ -608,7 +623,9 @@ def _kept_plot_values(spec: Target, columns: list[str], alias: str) -> dict[str,
     that rewrote a million staged rows in a re-import (2.9 s)."""
     stored = {column: f"array_to_string({alias}.{column}, ',')" if column == "allowed_uses"
               else f"{alias}.{column}::text" for column in KEEP_WHEN_EMPTY["plots"]}
-    return _written_values(spec, columns, stored)
+    values = _written_values(spec, columns, stored)
+    values["boundary"] = _kept_geometry(f"{alias}.boundary", values["boundary"])
+    return values
 
 
 def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
@@ -623,12 +640,16 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
     key_names = [k.strip() for k in CONFLICT_KEYS[spec.name].split(",")]
     updatable = [n for n in names if n not in key_names]
     versioned = spec.name in ("plots", "zones")
-    set_clause = ", ".join(f"{n} = EXCLUDED.{n}" for n in updatable)
+    given = {n: f"EXCLUDED.{n}" for n in updatable}
+    for n in updatable:
+        if values[n] == "r.geom":
+            given[n] = _kept_geometry(f"t.{n}", given[n])
+    set_clause = ", ".join(f"{n} = {given[n]}" for n in updatable)
     if versioned:
         set_clause += ", version = t.version + 1, updated_at = now()"
     changed = (
         f"({', '.join('t.' + n for n in updatable)}) IS DISTINCT FROM "
-        f"({', '.join('EXCLUDED.' + n for n in updatable)})"
+        f"({', '.join(given[n] for n in updatable)})"
     )
     conn.execute(text(
         f"""
