@@ -116,12 +116,13 @@ def test_oversized_request_bodies_are_refused_before_anything_is_written(
 ):
     from api.app import create_app
 
-    monkeypatch.setenv("LOCATIONS_MAX_BODY_BYTES", "1000")
+    # A file upload: its own limit (LOCATIONS_MAX_UPLOAD_BYTES) applies.
+    monkeypatch.setenv("LOCATIONS_MAX_UPLOAD_BYTES", "1000")
     get_settings.cache_clear()
     try:
         client = TestClient(create_app(fresh_engine))
     finally:
-        monkeypatch.delenv("LOCATIONS_MAX_BODY_BYTES")
+        monkeypatch.delenv("LOCATIONS_MAX_UPLOAD_BYTES")
         get_settings.cache_clear()
     headers = make_account(fresh_engine, "admin", "admin")
     plot_id = plot_in(fresh_engine, "Kranj", "available")
