@@ -129,20 +129,24 @@ def select(conn: Connection, kind: str, filters: ExportFilters, *,
 def _bytea_wkb(column: pa.ChunkedArray) -> np.ndarray:
     """WKB values from COPY's bytea text (``\\x`` and hex), as bytes for ``shapely.from_wkb``.
 
-    Unhexed in one call over the column's data buffer, the prefixes cut first: each value
+    Unhexed in one call per chunk over its data buffer, the prefixes cut first: each value
     then is half as long, so the offsets just halve. shapely's own hex reading took 4.5 s
-    a million plots, this 1.2 s with the reading of the WKB.
+    a million plots, this 1.2 s with the reading of the WKB. Chunk by chunk, as Arrow read
+    them: a single array of a few million boundaries' hex would pass 2 GB.
     """
-    text_values = pc.utf8_slice_codeunits(column.combine_chunks(), 2)
-    offsets = np.frombuffer(text_values.buffers()[1], dtype=np.int32)[
-        text_values.offset:text_values.offset + len(text_values) + 1]
-    data = text_values.buffers()[2]
-    unhexed = binascii.unhexlify(memoryview(data)[offsets[0]:offsets[-1]] if data else b"")
-    binary = pa.Array.from_buffers(
-        pa.binary(), len(text_values),
-        [text_values.buffers()[0], pa.py_buffer(((offsets - offsets[0]) // 2).astype(np.int32)),
-         pa.py_buffer(unhexed)], null_count=text_values.null_count)
-    return binary.to_numpy(zero_copy_only=False)
+    parts = [np.empty(0, dtype=object)]
+    for chunk in column.chunks:
+        hexed = pc.utf8_slice_codeunits(chunk, 2)
+        offsets = np.frombuffer(hexed.buffers()[1], dtype=np.int32)[
+            hexed.offset:hexed.offset + len(hexed) + 1]
+        data = hexed.buffers()[2]
+        unhexed = binascii.unhexlify(memoryview(data)[offsets[0]:offsets[-1]] if data else b"")
+        binary = pa.Array.from_buffers(
+            pa.binary(), len(hexed),
+            [hexed.buffers()[0], pa.py_buffer(((offsets - offsets[0]) // 2).astype(np.int32)),
+             pa.py_buffer(unhexed)], null_count=hexed.null_count)
+        parts.append(binary.to_numpy(zero_copy_only=False))
+    return np.concatenate(parts)
 
 
 #: Arrow types of the PostgreSQL types an export selects, by type OID; anything else is text.
@@ -158,13 +162,13 @@ def _copy_out(conn: Connection, sql: str, parameters: dict[str, Any]) -> pa.Tabl
     result description, so a text column of digits (a cadastral reference) stays text.
     """
     compiled = text(sql).compile(dialect=conn.dialect)
-    cursor = conn.connection.dbapi_connection.cursor()
-    query = cursor.mogrify(compiled.string, compiled.construct_params(parameters)).decode()
-    cursor.execute(f"SELECT * FROM ({query}) q LIMIT 0")
-    types = {column.name: _ARROW_TYPES.get(column.type_code, pa.string())
-             for column in cursor.description}
     buffer = io.BytesIO()
-    cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        query = cursor.mogrify(compiled.string, compiled.construct_params(parameters)).decode()
+        cursor.execute(f"SELECT * FROM ({query}) q LIMIT 0")
+        types = {column.name: _ARROW_TYPES.get(column.type_code, pa.string())
+                 for column in cursor.description}
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", buffer)
     buffer.seek(0)
     return pa_csv.read_csv(buffer, convert_options=pa_csv.ConvertOptions(
         column_types=types, true_values=["t"], false_values=["f"],
