@@ -80,6 +80,28 @@ def test_a_geojson_export_edited_and_imported_back_changes_only_what_was_edited(
         k: v for k, v in before.items() if k not in (first, second)}
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_table_export_imports_back_without_naming_its_crs(fresh_engine: Engine, tmp_path: Path,
+                                                            suffix: str) -> None:
+    """A CSV or XLSX export carries WKT and the lon/lat each WKT surrounds: that tells
+    EPSG:4326, so it imports back without --crs. WKT in metres beside lon/lat does not."""
+    path = tmp_path / f"gorenjska{suffix}"
+    with fresh_engine.connect() as conn:
+        write(select(conn, "plots", ExportFilters(region="SI042")), path, "plots")
+    report = import_file(fresh_engine, "plots", path)
+    assert (report.srid, report.updated, report.created) == (4326, 0, 0)
+    assert report.unchanged > 50 and "lon/lat" in report.crs_source
+
+    table = gpd.pd.read_csv(path) if suffix == ".csv" else gpd.pd.read_excel(path)
+    metres = gpd.GeoSeries.from_wkt(table["wkt"], crs=4326).to_crs(3794)
+    table["wkt"] = metres.to_wkt()
+    projected = tmp_path / "projected.csv"
+    table.to_csv(projected, index=False)
+    with pytest.raises(InvalidInput, match="pass it with --crs"):
+        import_file(fresh_engine, "plots", projected)
+    assert import_file(fresh_engine, "plots", projected, crs="EPSG:3794").updated == 0
+
+
 def test_zones_exported_as_geojson_import_back_unchanged(fresh_engine: Engine,
                                                         tmp_path: Path) -> None:
     path = tmp_path / "zones.geojson"

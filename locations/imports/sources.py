@@ -36,7 +36,7 @@ class SourceTable:
     attributes: pd.DataFrame
     wkb: np.ndarray  # object array of bytes or None, one per row
     srid: int | None
-    crs_source: str  # where the CRS came from: "file", "--crs", "lon/lat columns"
+    crs_source: str  # where the CRS came from: "file", "--crs", "lon/lat columns", ...
     layer: str | None = None
     problems: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -129,6 +129,30 @@ def _choose_srid(file_crs: str | None, given: str | None, name: str) -> tuple[in
     )
 
 
+#: How far (degrees, about 100 m) a row's lon/lat may lie outside its WKT's bounding box.
+LON_LAT_SLACK_DEG = 0.001
+
+
+def _wkt_lies_at_lon_lat(geometry: np.ndarray, table: pd.DataFrame, lon_column: str | None,
+                         lat_column: str | None) -> bool:
+    """Whether the WKT is in lon/lat: every row's lon/lat (WGS84, as the columns always are)
+    lies within its geometry's bounding box. The platform's own CSV and XLSX exports write
+    both, so that they import back as they are; WKT in metres (a projected CRS) beside
+    lon/lat lies nowhere near them, and still needs --crs."""
+    if lon_column is None or lat_column is None:
+        return False
+    lon = pd.to_numeric(table[lon_column], errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(table[lat_column], errors="coerce").to_numpy(dtype=float)
+    present = ~shapely.is_missing(geometry)
+    if not present.any() or np.isnan(lon[present]).any() or np.isnan(lat[present]).any():
+        return False
+    west, south, east, north = shapely.bounds(geometry[present]).T
+    return bool(np.all((west - LON_LAT_SLACK_DEG <= lon[present])
+                       & (lon[present] <= east + LON_LAT_SLACK_DEG)
+                       & (south - LON_LAT_SLACK_DEG <= lat[present])
+                       & (lat[present] <= north + LON_LAT_SLACK_DEG)))
+
+
 def _read_table(path: Path, crs: str | None) -> SourceTable:
     try:
         if path.suffix.lower() == ".csv":
@@ -152,12 +176,15 @@ def _read_table(path: Path, crs: str | None) -> SourceTable:
         for index in np.flatnonzero(unreadable):
             problems.append((int(index) + 1, "geometry", "not readable as WKT"))
         table = table.drop(columns=[wkt_column])
-        if not crs:
+        if crs:
+            srid, crs_source = epsg_of(crs), "--crs"
+        elif _wkt_lies_at_lon_lat(geometry, table, lon_column, lat_column):
+            srid, crs_source = 4326, "lon/lat columns, which each WKT surrounds"
+        else:
             raise InvalidInput(
                 "crs", f"{path.name} holds WKT, which carries no coordinate reference system; "
                 "pass it with --crs (e.g. --crs EPSG:4326 for lon/lat degrees)"
             )
-        srid, crs_source = epsg_of(crs), "--crs"
     elif lon_column is not None and lat_column is not None:
         lon = pd.to_numeric(table[lon_column], errors="coerce").to_numpy(dtype=float)
         lat = pd.to_numeric(table[lat_column], errors="coerce").to_numpy(dtype=float)
