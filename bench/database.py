@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from locations.migrate import migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def embedded_url(database: str) -> str:
+    """The URL of ``database`` on the project's embedded cluster (``locations db up``)."""
+    port = (ROOT / ".data" / "pg" / "port").read_text().strip()
+    return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/{database}"
 
 
 def migrated_database(url: str | URL, *, replace: bool = True) -> Engine:

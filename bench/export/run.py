@@ -21,13 +21,9 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.database import embedded_url
 from locations import formats
 from locations.imports.exports import ExportFilters, select, write
-
-
-def default_url() -> str:
-    port = (ROOT / ".data" / "pg" / "port").read_text().strip()
-    return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/bench_import"
 
 
 def main() -> None:
@@ -35,7 +31,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--formats", default="gpkg,csv,geojson,xlsx")
     args = parser.parse_args()
-    engine = create_engine(args.database_url or default_url())
+    engine = create_engine(args.database_url or embedded_url("bench_import"))
     with engine.connect() as conn:
         plots = conn.execute(text("SELECT count(*) FROM plot WHERE retired_at IS NULL")).scalar_one()
     print(f"plots: {plots:,}")

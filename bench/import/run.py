@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.database import migrated_database
+from bench.database import embedded_url, migrated_database
 from bench.synthetic import generate
 from locations.importer import import_file
 
@@ -37,11 +37,6 @@ EXPORT_SQL = """
            p.last_verified::text AS last_verified, p.boundary
     FROM plot p JOIN zone z ON z.id = p.zone_id JOIN municipality m ON m.id = z.municipality_id
 """
-
-
-def default_url() -> str:
-    port = (ROOT / ".data" / "pg" / "port").read_text().strip()
-    return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/bench_import"
 
 
 def pg_dsn(url: str) -> str:
@@ -105,7 +100,7 @@ def main() -> None:
     parser.add_argument("--keep-database", action="store_true",
                         help="reuse the prepared database (its plot table must be empty)")
     args = parser.parse_args()
-    url = args.database_url or default_url()
+    url = args.database_url or embedded_url("bench_import")
     gpkg = ROOT / "bench" / "out" / f"plots-{args.plots}.gpkg"
     if not args.keep_database:
         prepare(url, args.plots, gpkg)
