@@ -608,12 +608,16 @@ def _written_values(spec: Target, columns: list[str], empty: dict[str, str] | No
 SAME_SHAPE_M = 0.01
 
 
-def _kept_geometry(stored: str, given: str) -> str:
-    """SQL: the ``stored`` geometry if ``given`` is the same shape within SAME_SHAPE_M,
-    else ``given``. Equal ones are told by the cheap exact comparison first, in order."""
-    return (f"CASE WHEN {stored} = {given} THEN {stored} "
-            f"WHEN ST_HausdorffDistance({stored}, {given}) <= {SAME_SHAPE_M} THEN {stored} "
-            f"ELSE {given} END")
+def _keep_same_shape(spec: Target, values: dict[str, str], alias: str) -> dict[str, str]:
+    """``values`` with the target's geometry column (the one written from ``r.geom``) giving
+    the stored geometry (``alias``) when the new one is the same shape within SAME_SHAPE_M.
+    Equal ones are told by the cheap exact comparison first, in order."""
+    column = next(n for n, v in BASE_COLUMNS[spec.name].items() if v == "r.geom")
+    stored, given = f"{alias}.{column}", values[column]
+    return {**values, column: (
+        f"CASE WHEN {stored} = {given} THEN {stored} "
+        f"WHEN ST_HausdorffDistance({stored}, {given}) <= {SAME_SHAPE_M} THEN {stored} "
+        f"ELSE {given} END")}
 
 
 def _kept_plot_values(spec: Target, columns: list[str], alias: str) -> dict[str, str]:
@@ -623,9 +627,7 @@ def _kept_plot_values(spec: Target, columns: list[str], alias: str) -> dict[str,
     that rewrote a million staged rows in a re-import (2.9 s)."""
     stored = {column: f"array_to_string({alias}.{column}, ',')" if column == "allowed_uses"
               else f"{alias}.{column}::text" for column in KEEP_WHEN_EMPTY["plots"]}
-    values = _written_values(spec, columns, stored)
-    values["boundary"] = _kept_geometry(f"{alias}.boundary", values["boundary"])
-    return values
+    return _keep_same_shape(spec, _written_values(spec, columns, stored), alias)
 
 
 def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
@@ -640,10 +642,7 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
     key_names = [k.strip() for k in CONFLICT_KEYS[spec.name].split(",")]
     updatable = [n for n in names if n not in key_names]
     versioned = spec.name in ("plots", "zones")
-    given = {n: f"EXCLUDED.{n}" for n in updatable}
-    for n in updatable:
-        if values[n] == "r.geom":
-            given[n] = _kept_geometry(f"t.{n}", given[n])
+    given = _keep_same_shape(spec, {n: f"EXCLUDED.{n}" for n in names}, "t")
     set_clause = ", ".join(f"{n} = {given[n]}" for n in updatable)
     if versioned:
         set_clause += ", version = t.version + 1, updated_at = now()"
