@@ -147,7 +147,7 @@ def test_a_first_load_rebuilds_the_indexes_and_keys_it_dropped(fresh_engine: Eng
     assert scratch == 0
     assert tuple(events) == (len(frame), len(frame))
     assert any(statement == "SELECT plot_proximity_fill()" for statement in filled)
-    assert any(statement.startswith("CREATE TEMP TABLE import_new_values") for statement in filled)
+    assert any(statement.startswith("CREATE UNLOGGED TABLE import_new_values") for statement in filled)
 
 
 def test_a_first_load_that_fails_after_dropping_indexes_leaves_them(fresh_engine: Engine,
@@ -166,6 +166,7 @@ def test_a_first_load_that_fails_after_dropping_indexes_leaves_them(fresh_engine
     with pytest.raises(RuntimeError):
         import_file(fresh_engine, "plots", GENERIC)
     assert _indexes(fresh_engine) == before
+    assert _import_schemas(fresh_engine) == []
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM plot")).scalar_one() == 0
 
@@ -205,3 +206,45 @@ def test_reimporting_unchanged_plots_leaves_the_indexes_alone(fresh_engine: Engi
     again = import_file(fresh_engine, "plots", GENERIC)
     assert first.created > 0 and again.unchanged == first.created
     assert rebuilds[0] > 0 and rebuilds[1] == 0
+
+
+def _import_schemas(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(text(
+            r"SELECT nspname FROM pg_namespace WHERE nspname LIKE 'import\_%'")).scalars())
+
+
+def test_an_import_leaves_no_working_tables_however_it_ends(fresh_engine: Engine,
+                                                           tmp_path: Path) -> None:
+    """The staging tables live in a schema of the import's own; none may outlive it."""
+    assert import_file(fresh_engine, "plots", GENERIC, dry_run=True).created > 0
+    assert _import_schemas(fresh_engine) == []
+    broken = gpd.read_file(GENERIC)
+    broken.loc[0, "status"] = "for sale, maybe"
+    path = tmp_path / "broken.gpkg"
+    broken.to_file(path, driver="GPKG")
+    refused = import_file(fresh_engine, "plots", path)
+    assert not refused.written and refused.problems
+    assert _import_schemas(fresh_engine) == []
+    assert import_file(fresh_engine, "plots", GENERIC).written
+    assert _import_schemas(fresh_engine) == []
+
+
+def test_rows_without_a_zone_go_to_the_zone_they_lie_in(fresh_engine: Engine,
+                                                         tmp_path: Path) -> None:
+    """A file that names the zone of some plots only: the others are placed by their shape."""
+    frame = gpd.read_file(GENERIC)
+    unnamed = list(frame["cadastral_ref"][:2])
+    named_zones = dict(zip(frame["cadastral_ref"], frame["zone"], strict=True))
+    frame.loc[:1, "zone"] = None
+    path = tmp_path / "some-zones.gpkg"
+    frame.to_file(path, driver="GPKG")
+    report = import_file(fresh_engine, "plots", path)
+    assert report.written and not report.problems, report.describe_problems()
+    with fresh_engine.connect() as conn:
+        zones = dict(conn.execute(text(
+            "SELECT p.cadastral_ref, z.name FROM plot p JOIN zone z ON z.id = p.zone_id "
+            "WHERE p.cadastral_ref = ANY(:refs)"), {"refs": list(frame["cadastral_ref"])}).all())
+    assert len(zones) == len(frame)
+    # The sample's plots lie in the zones it names, so placing them by shape finds the same.
+    assert {ref: zones[ref] for ref in unnamed} == {ref: named_zones[ref] for ref in unnamed}

@@ -65,9 +65,9 @@ def prepare(url: str, n_plots: int, gpkg: Path) -> None:
 
 #: Kinds of statement in the load, by how they start (the first match counts).
 LOAD_STATEMENTS = {
-    "plots inserted (triggers)": ("CREATE TEMP TABLE import_written", "WITH written AS"),
+    "plots inserted (triggers)": ("CREATE UNLOGGED TABLE import_written", "WITH written AS"),
     "distances (proximity)": ("SELECT plot_proximity_refresh", "SELECT plot_proximity_fill"),
-    "audit events": ("INSERT INTO plot_event", "CREATE TEMP TABLE import_new_values"),
+    "audit events": ("INSERT INTO plot_event", "CREATE UNLOGGED TABLE import_new_values"),
     # Keys added back; their drops, a few milliseconds, are not counted.
     "indexes and keys rebuilt": ("CREATE INDEX", "ALTER TABLE plot ADD", "ALTER TABLE plot_event ADD",
                                  "ALTER TABLE plot_proximity ADD", "ANALYZE plot"),
