@@ -21,6 +21,7 @@ from locations.accounts import Account
 from locations.availability import check_transition
 from locations.errors import Conflict, Forbidden, InvalidInput
 from locations.geojson import jsonable
+from locations.local_formats import decode
 from locations.plot_updates import PLOT_FIELDS, changed_fields, parse_fields, update_plot
 
 KEY = "cadastral_ref"
@@ -39,9 +40,10 @@ def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
         if suffix in (".xlsx", ".xlsm"):
             frame = pd.read_excel(io.BytesIO(content), dtype=str, engine="openpyxl")
         elif suffix in (".csv", ".txt", ""):
-            # Spreadsheets in Slovenia and Austria write ';' as the separator: sniff it.
-            frame = pd.read_csv(io.BytesIO(content), dtype=str, sep=None, engine="python",
-                                encoding="utf-8-sig", keep_default_na=False)
+            # Spreadsheets in Slovenia and Austria write ';' as the separator (sniffed), and
+            # Excel there writes Windows-1250 (local_formats.decode).
+            frame = pd.read_csv(io.StringIO(decode(content)[0]), dtype=str, sep=None,
+                                engine="python", keep_default_na=False)
         else:
             raise InvalidInput("file", f"{filename!r} is neither .csv nor .xlsx")
     except InvalidInput:

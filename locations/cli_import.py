@@ -55,7 +55,8 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
                 progress=progress,
             )
     console.print(f"CRS EPSG:{report.srid} (from {report.crs_source}); mapping {report.mapping}; "
-                  f"{report.rows:,} row(s)")
+                  f"{report.rows:,} row(s)"
+                  + (f"; text read as {report.encoding}" if report.encoding else ""))
     if report.ignored_columns:
         console.print(f"Columns not imported: {', '.join(report.ignored_columns)}")
     if report.problems:

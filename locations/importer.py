@@ -46,6 +46,7 @@ class ImportReport:
     unchanged: int = 0
     problems: list[tuple[int, str, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    encoding: str | None = None  # a CSV's text encoding (UTF-8, or Windows-1250 from Excel)
 
     @property
     def problem_rows(self) -> list[int]:
@@ -87,7 +88,8 @@ class ImportReport:
             "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
             "problem_rows": len(self.problem_rows),
             "problems": [{"row": r, "field": f, "reason": m} for r, f, m in self.problems],
-            "ignored_columns": self.ignored_columns, "summary": self.summary(),
+            "ignored_columns": self.ignored_columns, "encoding": self.encoding,
+            "summary": self.summary(),
         }
 
 
@@ -171,7 +173,7 @@ def import_file(
     report = ImportReport(
         target=target_name, file=name, rows=len(frame), srid=source.srid,
         crs_source=source.crs_source, mapping=chosen.name, dry_run=dry_run,
-        skip_invalid=skip_invalid,
+        skip_invalid=skip_invalid, encoding=source.encoding,
         ignored_columns=sorted(
             str(c) for c in frame.columns
             if c not in spec.field_names and c not in chosen.source_columns()

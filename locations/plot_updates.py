@@ -29,6 +29,7 @@ from locations.errors import (
     PreconditionFailed,
 )
 from locations.geojson import geometry_sql, jsonable
+from locations.local_formats import DATE_FORMATS, number_text, parse_date
 
 #: Edges of a plot may stray this far out of its zone or into a neighbour: cadastral
 #: outlines from different sources rarely agree to the centimetre.
@@ -56,7 +57,8 @@ def _number(minimum: float, *, strict: bool) -> Callable[[str, Any], Any]:
         if value is None:
             return None
         try:
-            number = float(value)
+            # A decimal comma, as spreadsheets in Slovenia and Austria write it, is a decimal.
+            number = float(number_text(value) if isinstance(value, str) else value)
         except (TypeError, ValueError):
             raise InvalidInput(field, f"{value!r} is not a number") from None
         if not math.isfinite(number):
@@ -71,10 +73,10 @@ def _number(minimum: float, *, strict: bool) -> Callable[[str, Any], Any]:
 def _date(field: str, value: Any) -> Any:
     if value is None or isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        raise InvalidInput(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    parsed = parse_date(str(value))
+    if parsed is None:
+        raise InvalidInput(field, f"{value!r} is not a date ({DATE_FORMATS})")
+    return parsed
 
 
 def _boolean(field: str, value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from locations.errors import InvalidInput
+from locations.local_formats import decode, numbers
 
 VECTOR_SUFFIXES = (".gpkg", ".zip", ".shp", ".geojson", ".json", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx")
@@ -39,6 +41,7 @@ class SourceTable:
     crs_source: str  # where the CRS came from: "file", "--crs", "lon/lat columns", ...
     layer: str | None = None
     problems: list[tuple[int, str, str]] = field(default_factory=list)
+    encoding: str | None = None  # a CSV's text encoding, as read (local_formats.decode)
 
     def __len__(self) -> int:
         return len(self.attributes)
@@ -141,8 +144,8 @@ def _wkt_lies_at_lon_lat(geometry: np.ndarray, table: pd.DataFrame, lon_column: 
     lon/lat lies nowhere near them, and still needs --crs."""
     if lon_column is None or lat_column is None:
         return False
-    lon = pd.to_numeric(table[lon_column], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(table[lat_column], errors="coerce").to_numpy(dtype=float)
+    lon = numbers(table[lon_column]).to_numpy(dtype=float)
+    lat = numbers(table[lat_column]).to_numpy(dtype=float)
     present = ~shapely.is_missing(geometry)
     if not present.any() or np.isnan(lon[present]).any() or np.isnan(lat[present]).any():
         return False
@@ -154,11 +157,14 @@ def _wkt_lies_at_lon_lat(geometry: np.ndarray, table: pd.DataFrame, lon_column: 
 
 
 def _read_table(path: Path, crs: str | None) -> SourceTable:
+    encoding = None
     try:
         if path.suffix.lower() == ".csv":
-            # Text as written: codes like "052" must keep their leading zeros.
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                                encoding="utf-8-sig", sep=None, engine="python")
+            content, encoding = decode(path.read_bytes())
+            # Text as written: codes like "052" must keep their leading zeros. The separator
+            # is sniffed: Slovenian and Austrian spreadsheets write ';'.
+            table = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False,
+                                na_values=[""], sep=None, engine="python")
         else:
             table = pd.read_excel(path, dtype=object, sheet_name=0)
     except (ValueError, OSError, zipfile.BadZipFile, pd.errors.ParserError) as exc:
@@ -186,8 +192,8 @@ def _read_table(path: Path, crs: str | None) -> SourceTable:
                 "pass it with --crs (e.g. --crs EPSG:4326 for lon/lat degrees)"
             )
     elif lon_column is not None and lat_column is not None:
-        lon = pd.to_numeric(table[lon_column], errors="coerce").to_numpy(dtype=float)
-        lat = pd.to_numeric(table[lat_column], errors="coerce").to_numpy(dtype=float)
+        lon = numbers(table[lon_column]).to_numpy(dtype=float)
+        lat = numbers(table[lat_column]).to_numpy(dtype=float)
         bad = np.isnan(lon) | np.isnan(lat)
         for index in np.flatnonzero(bad):
             problems.append((int(index) + 1, "geometry", "lon/lat missing or not a number"))
@@ -201,4 +207,5 @@ def _read_table(path: Path, crs: str | None) -> SourceTable:
             f"or lon and lat columns"
         )
     wkb = shapely.to_wkb(geometry)
-    return SourceTable(table.reset_index(drop=True), wkb, srid, crs_source, None, problems)
+    return SourceTable(table.reset_index(drop=True), wkb, srid, crs_source, None, problems,
+                       encoding)

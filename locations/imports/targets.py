@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from locations.local_formats import DATE_FORMATS, parse_date
+
 PLOT_STATUSES = ("available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale")
 USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
 INFRASTRUCTURE_KINDS = (
@@ -206,6 +208,17 @@ def _by_distinct(text: pd.Series, transform) -> pd.Series:
     return pd.Series(values, index=text.index, dtype=object)
 
 
+def _iso_dates(texts: pd.Series) -> pd.Series:
+    """Dates as "YYYY-MM-DD", from ISO text or the day-first dates of a spreadsheet
+    ("1. 03. 2027"); None for text that is no date."""
+    iso = pd.to_datetime(texts, errors="coerce", format="ISO8601").dt.strftime("%Y-%m-%d")
+    iso = iso.astype(object).where(iso.notna(), None)
+    for position in np.flatnonzero(iso.isna().to_numpy()):
+        parsed = parse_date(str(texts.iloc[position]))
+        iso.iloc[position] = parsed.isoformat() if parsed else None
+    return iso
+
+
 def _none_where_missing(text: pd.Series, missing: np.ndarray) -> pd.Series:
     values = text.to_numpy(dtype=object, na_value=None).copy()
     values[missing] = None
@@ -310,9 +323,8 @@ def normalise(
             text = canonical
         elif field.kind == "date":
             # Few distinct dates in a file: parse each once.
-            iso = _by_distinct(text, lambda u: pd.to_datetime(u, errors="coerce", format="ISO8601")
-                               .dt.strftime("%Y-%m-%d"))
-            report(present & iso.isna(), field.name, "not a date (YYYY-MM-DD): ", text)
+            iso = _by_distinct(text, _iso_dates)
+            report(present & iso.isna(), field.name, f"not a date ({DATE_FORMATS}): ", text)
             text = iso
         elif field.kind == "uses":
             parts = _by_distinct(text, lambda u: u.map(_split_uses))

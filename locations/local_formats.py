@@ -1,0 +1,66 @@
+"""How spreadsheets in Slovenia and Austria write a file: its encoding, decimal commas, dates.
+
+Excel on a Slovenian or Austrian Windows saves "CSV" in Windows-1250 with ``;`` as the
+separator, numbers with a decimal comma and dates as ``1. 03. 2027`` or ``01.03.2027``.
+A municipality that exports its plots, edits them in Excel and sends the file back must
+not be refused for that. The importer and the bulk plot updates read files through here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+#: Tried in this order. UTF-8 refuses text in any other encoding with near certainty, so
+#: it goes first; Windows-1250 is what Excel writes on a Slovenian Windows, and it agrees
+#: with Windows-1252 (Austria's) on every German letter (ä, ö, ü, ß, Ä, Ö, Ü).
+ENCODINGS = (("utf-8-sig", "UTF-8"), ("cp1250", "Windows-1250"))
+
+#: A day-first date: "1.3.2027", "01.03.2027", "1. 03. 2027" (Slovenian Excel's short date).
+DAY_FIRST = re.compile(r"^\s*(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4})\s*$")
+
+DATE_FORMATS = "YYYY-MM-DD or DD.MM.YYYY"
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """The text of a CSV file and the name of the encoding it was read in."""
+    for codec, name in ENCODINGS[:-1]:
+        try:
+            return raw.decode(codec), name
+        except UnicodeDecodeError:
+            continue
+    codec, name = ENCODINGS[-1]
+    # Windows-1250 leaves five bytes undefined; such a byte is no letter of any language here.
+    return raw.decode(codec, errors="replace"), name
+
+
+def number_text(text: str) -> str:
+    """``text`` with a decimal comma made a point ("95,50" -> "95.50"); other text as it is."""
+    return text.replace(",", ".", 1) if "," in text and "." not in text else text
+
+
+def numbers(column: pd.Series) -> pd.Series:
+    """A column of numbers written as text or as numbers, as floats (NaN where not a number)."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.astype(float)
+    text = column.map(lambda value: number_text(str(value)) if isinstance(value, str) else value)
+    return pd.to_numeric(text, errors="coerce")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """An ISO date (a timestamp's date part too) or a day-first one; None when it is neither."""
+    text = text.strip()
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        pass
+    day_first = DAY_FIRST.match(text)
+    if day_first:
+        day, month, year = (int(part) for part in day_first.groups())
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            return None
+    return None

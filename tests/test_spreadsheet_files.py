@@ -1,0 +1,90 @@
+"""Files as Excel writes them in Slovenia and Austria: Windows-1250, ';', decimal commas, day-first dates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from locations.importer import import_file
+from tests.test_bulk_updates import kranj_plots, upload
+from tests.test_plot_updates import make_account
+
+
+def _excel_csv(path: Path, lines: list[str]) -> Path:
+    """A CSV as Excel saves it on a Slovenian Windows: Windows-1250, ';', CRLF."""
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1250"))
+    return path
+
+
+def test_an_excel_csv_of_infrastructure_keeps_its_letters_and_positions(
+        fresh_engine: Engine, tmp_path: Path) -> None:
+    path = _excel_csv(tmp_path / "postaje.csv", [
+        "kind;name;lon;lat",
+        "bus_stop;Žabnica – Škofja Loka;14,3962;46,2311",
+        "bus_stop;Großgmain Straße;15,6712;46,5309",
+    ])
+    report = import_file(fresh_engine, "infrastructure", path)
+    assert report.written and not report.problems, report.describe_problems()
+    assert report.encoding == "Windows-1250"
+    with fresh_engine.connect() as conn:
+        stops = dict(conn.execute(text(
+            "SELECT name, ARRAY[ST_X(ST_Transform(geom, 4326)), ST_Y(ST_Transform(geom, 4326))] "
+            "FROM infrastructure WHERE name IN ('Žabnica – Škofja Loka', 'Großgmain Straße')")).all())
+    assert stops["Žabnica – Škofja Loka"] == pytest.approx([14.3962, 46.2311], abs=1e-6)
+    assert stops["Großgmain Straße"] == pytest.approx([15.6712, 46.5309], abs=1e-6)
+
+
+def test_plots_with_decimal_commas_and_day_first_dates_import(fresh_engine: Engine,
+                                                               tmp_path: Path) -> None:
+    square = "POLYGON ((14.3950 46.2300, 14.3954 46.2300, 14.3954 46.2303, 14.3950 46.2303, 14.3950 46.2300))"
+    moved = square.replace("14.395", "14.396")
+    path = _excel_csv(tmp_path / "parcele.csv", [
+        "cadastral_ref;zone;price_eur_m2;available_from;last_verified;wkt",
+        f'XL-1;PC Hrastje;95,50;1. 03. 2027;22.11.2026;"{square}"',
+        f'XL-2;PC Hrastje;80;2027-04-15;;"{moved}"',
+    ])
+    report = import_file(fresh_engine, "plots", path, crs="EPSG:4326")
+    assert report.created == 2, report.describe_problems()
+    with fresh_engine.connect() as conn:
+        rows = {r.cadastral_ref: r for r in conn.execute(text(
+            "SELECT cadastral_ref, price_eur_m2, available_from::text, last_verified::text "
+            "FROM plot WHERE cadastral_ref IN ('XL-1', 'XL-2')"))}
+    assert float(rows["XL-1"].price_eur_m2) == 95.5
+    assert (rows["XL-1"].available_from, rows["XL-1"].last_verified) == ("2027-03-01", "2026-11-22")
+    assert rows["XL-2"].available_from == "2027-04-15"
+
+
+def test_a_date_that_does_not_exist_is_named(fresh_engine: Engine, tmp_path: Path) -> None:
+    square = "POLYGON ((14.3950 46.2300, 14.3954 46.2300, 14.3954 46.2303, 14.3950 46.2303, 14.3950 46.2300))"
+    path = _excel_csv(tmp_path / "parcele.csv", [
+        "cadastral_ref;zone;available_from;wkt",
+        f'XL-3;PC Hrastje;31.02.2027;"{square}"',
+    ])
+    report = import_file(fresh_engine, "plots", path, crs="EPSG:4326")
+    assert not report.written
+    assert report.problems == [
+        (1, "available_from", "not a date (YYYY-MM-DD or DD.MM.YYYY): 31.02.2027")]
+
+
+def test_a_municipality_updates_its_plots_from_an_excel_csv(fresh_client, fresh_engine) -> None:
+    kranj = make_account(fresh_engine, "kranj", "municipality", municipalities=["Kranj"])
+    plot, other = kranj_plots(fresh_engine, "available", 2)
+    content = "\r\n".join([
+        "cadastral_ref;price_eur_m2;available_from;note",
+        f"{plot['cadastral_ref']};88,50;1.6.2027;Cena znižana – sklep občinskega sveta",
+        f"{other['cadastral_ref']};;1. 07. 2027;",
+    ]).encode("cp1250")
+    response = upload(fresh_client, kranj, content, name="cene.csv")
+    assert response.status_code == 200, response.text
+    with fresh_engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(text(
+            "SELECT p.id, p.price_eur_m2, p.available_from::text, "
+            "(SELECT e.note FROM plot_event e WHERE e.plot_id = p.id ORDER BY e.id DESC LIMIT 1) AS note "
+            "FROM plot p WHERE p.id = ANY(:ids)"), {"ids": [plot["id"], other["id"]]})}
+    assert float(rows[plot["id"]].price_eur_m2) == 88.5
+    assert rows[plot["id"]].available_from == "2027-06-01"
+    assert rows[plot["id"]].note == "Cena znižana – sklep občinskega sveta"
+    assert rows[other["id"]].available_from == "2027-07-01"
+    assert float(rows[other["id"]].price_eur_m2) == float(other["price_eur_m2"])
