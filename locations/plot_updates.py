@@ -570,7 +570,7 @@ def validate_plot_geometry(
                     """
                     SELECT GeometryType(g) AS type, ST_IsEmpty(g) AS empty,
                            ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason
-                    FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:geojson), :srid) AS g) AS raw
+                    FROM (SELECT ST_SetSRID(ST_Force2D(ST_GeomFromGeoJSON(:geojson)), :srid) AS g) AS raw
                     """
                 ),
                 {"geojson": geojson, "srid": srid},
@@ -586,7 +586,7 @@ def validate_plot_geometry(
                     """
                     WITH candidate AS (
                         SELECT ST_Multi(ST_Transform(
-                                   ST_SetSRID(ST_GeomFromGeoJSON(:geojson), :srid), 3035)) AS g
+                                   ST_SetSRID(ST_Force2D(ST_GeomFromGeoJSON(:geojson)), :srid), 3035)) AS g
                     ), inner_part AS (
                         -- Shrunk by the tolerance: what must lie in the zone and touch no plot.
                         SELECT g, ST_Buffer(g, -:tolerance) AS core FROM candidate

@@ -322,3 +322,16 @@ def test_numbers_are_checked_alike_from_text_and_from_number_columns() -> None:
     fields, problems = normalise(people, target("municipalities"))
     assert fields["population"].tolist()[1] == "300"
     assert problems == [(1, "population", "not a whole number: 2.5")]
+
+
+def test_boundaries_with_heights_are_stored_flat(fresh_engine: Engine, tmp_path: Path) -> None:
+    """A CAD or cadastral export with Z coordinates imports; the heights are dropped."""
+    rows = _good_rows(2)
+    for row in rows:
+        row["geometry"] = shapely.force_3d(row["geometry"], 412.5)
+    report = import_file(fresh_engine, "plots", _write(tmp_path, rows))
+    assert report.created == 2, report.describe_problems()
+    with fresh_engine.connect() as conn:
+        dims = conn.execute(text(
+            "SELECT DISTINCT ST_NDims(boundary) FROM plot WHERE cadastral_ref LIKE 'TEST-%'")).all()
+    assert dims == [(2,)]

@@ -367,6 +367,24 @@ def test_a_new_plot_in_a_declared_crs_lands_in_the_zone(fresh_client, fresh_engi
     assert tuple(event) == ("create", "kranj-editor")
 
 
+def test_an_outline_with_altitudes_is_stored_flat(fresh_client, fresh_engine, kranj):
+    """GeoJSON positions may carry a height (RFC 7946); a plot's outline keeps x and y."""
+    zone_id = zone_in(fresh_engine, "Kranj")
+    square = free_square(fresh_engine, zone_id)
+    with_heights = {"type": "Polygon",
+                    "coordinates": [[[x, y, 412.5] for x, y in square.exterior.coords]]}
+    created = fresh_client.post(
+        f"/zones/{zone_id}/plots",
+        json={"cadastral_ref": "2105-9999/7", "geometry": with_heights, "crs": "EPSG:3035"},
+        headers=kranj | {"If-Match": etag(fresh_client, f"/zones/{zone_id}")},
+    )
+    assert created.status_code == 201, created.text
+    with fresh_engine.connect() as conn:
+        dims, area = conn.execute(text("SELECT ST_NDims(boundary), ST_Area(boundary) FROM plot "
+                                       "WHERE id = :id"), {"id": created.json()["id"]}).one()
+    assert dims == 2 and area == pytest.approx(square.area, abs=0.5)
+
+
 def test_bad_geometries_are_refused_with_the_reason(fresh_client, fresh_engine, kranj):
     zone_id = zone_in(fresh_engine, "Kranj")
     tag = etag(fresh_client, f"/zones/{zone_id}")

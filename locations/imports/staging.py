@@ -167,8 +167,10 @@ def add_problems(conn: Connection, problems: Iterable[tuple[int, str, str]]) -> 
 
 
 def _stored_geometry_sql(spec: Target, srid: int, make_valid: bool) -> str:
-    """SQL turning the staged ``s.geom`` into the geometry to store (EPSG:3035, multi for polygons)."""
-    source = f"ST_SetSRID(s.geom, {int(srid)})"
+    """SQL turning the staged ``s.geom`` into the geometry to store (EPSG:3035, 2D, multi for
+    polygons). Heights and measures (Z, M), which CAD and some cadastral exports carry, are
+    dropped: the tables hold plans in 2D, and would refuse the row."""
+    source = f"ST_Force2D(ST_SetSRID(s.geom, {int(srid)}))"
     stored = source if srid == STORAGE_SRID else f"ST_Transform({source}, {STORAGE_SRID})"
     if spec.geometry_types == POLYGONS:
         stored = f"ST_Multi({stored})"
@@ -189,8 +191,10 @@ def _geometry_problem_sql(spec: Target, source: str, stored: str) -> str:
         CASE
             WHEN {source} IS NULL THEN 'missing geometry'
             WHEN ST_IsEmpty({source}) THEN 'empty geometry'
-            WHEN GeometryType({source}) NOT IN ({types})
-                THEN 'wrong geometry type ' || GeometryType({source}) || ', expected {wanted}'
+            -- In 2D: GeometryType names a polygon with measures POLYGONM.
+            WHEN GeometryType(ST_Force2D({source})) NOT IN ({types})
+                THEN 'wrong geometry type ' || GeometryType(ST_Force2D({source}))
+                     || ', expected {wanted}'
             WHEN ST_IsEmpty({stored}) THEN 'empty geometry after repair'
             WHEN NOT ST_IsValid({stored}) THEN 'invalid geometry: ' || ST_IsValidReason({stored})
         END"""
