@@ -1,4 +1,5 @@
-"""Files as Excel writes them in Slovenia and Austria: Windows-1250, ';', decimal commas, day-first dates."""
+"""Files as Excel and GIS write them in Slovenia and Austria: Windows-1250, ';', decimal commas,
+day-first dates, shapefiles zipped in a folder."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from sqlalchemy import Engine, text
 from locations.importer import import_file
 from tests.test_bulk_updates import kranj_plots, upload
 from tests.test_plot_updates import make_account
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 
 def _excel_csv(path: Path, lines: list[str]) -> Path:
@@ -88,3 +91,38 @@ def test_a_municipality_updates_its_plots_from_an_excel_csv(fresh_client, fresh_
     assert rows[plot["id"]].note == "Cena znižana – sklep občinskega sveta"
     assert rows[other["id"]].available_from == "2027-07-01"
     assert float(rows[other["id"]].price_eur_m2) == float(other["price_eur_m2"])
+
+
+def _shapefile_zip(tmp_path: Path, name: str, *, folder: str, cpg: bool) -> Path:
+    """GURS municipalities as a zipped shapefile written in Windows-1250, as GIS on a
+    Slovenian Windows writes it; ``folder`` inside the zip, with or without its .cpg."""
+    import zipfile
+
+    import geopandas as gpd
+    import pyogrio
+
+    frame = gpd.read_file(SAMPLES / "gurs-municipalities.gpkg")
+    frame["OB_UIME"] = "Škofja Loka – Žiri"
+    shapes = tmp_path / name
+    shapes.mkdir()
+    pyogrio.write_dataframe(frame, shapes / "obcine.shp", encoding="cp1250")
+    if not cpg:
+        (shapes / "obcine.cpg").unlink()
+    archive = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(archive, "w") as packed:
+        for member in shapes.iterdir():
+            packed.write(member, f"{folder}/{member.name}" if folder else member.name)
+    return archive
+
+
+@pytest.mark.parametrize(("folder", "cpg"), [("OB", True), ("", False)])
+def test_a_zipped_shapefile_as_downloaded_keeps_its_letters(fresh_engine: Engine, tmp_path: Path,
+                                                           folder: str, cpg: bool) -> None:
+    """Its files in a folder of the zip, or its text in Windows-1250 without a .cpg saying so."""
+    path = _shapefile_zip(tmp_path, "obcine", folder=folder, cpg=cpg)
+    report = import_file(fresh_engine, "municipalities", path, mapping="gurs-municipalities")
+    assert report.written and not report.problems, report.describe_problems()
+    assert report.encoding == (None if cpg else "Windows-1250")
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT count(*) FROM municipality WHERE name = 'Škofja Loka – Žiri'")).scalar_one() >= 1

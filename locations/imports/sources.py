@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
@@ -16,7 +17,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from locations.errors import InvalidInput
-from locations.local_formats import decode, numbers
+from locations.local_formats import ENCODINGS, decode, numbers
 
 VECTOR_SUFFIXES = (".gpkg", ".zip", ".shp", ".geojson", ".json", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx")
@@ -87,9 +88,41 @@ def read_source(path: Path, *, layer: str | None = None, crs: str | None = None)
     return _read_vector(path, layer, crs)
 
 
-def _read_vector(path: Path, layer: str | None, crs: str | None) -> SourceTable:
+def _dataset(path: Path) -> str:
+    """What GDAL opens for ``path``: the path itself, or for a zip whose shapefiles sit in a
+    folder (as downloads often pack them), that folder inside the zip."""
+    if path.suffix.lower() != ".zip":
+        return str(path)
     try:
-        layers = pyogrio.list_layers(path)
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile:
+        raise InvalidInput("file", f"{path.name} is not a zip archive") from None
+    folders = sorted({PurePosixPath(name).parent.as_posix() for name in names
+                      if name.lower().endswith(".shp") and not name.startswith("__MACOSX/")})
+    if not folders or folders == ["."]:
+        return str(path)
+    if len(folders) > 1:
+        raise InvalidInput("file", f"{path.name} holds shapefiles in several folders "
+                                   f"({', '.join(folders)}); zip the one to import on its own")
+    return f"/vsizip/{path.resolve()}/{folders[0]}"
+
+
+def _valid_text(table: pa.Table) -> bool:
+    """Whether every text column is UTF-8, as GDAL promises when it knows the encoding."""
+    try:
+        for column in table.columns:
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                column.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _read_vector(path: Path, layer: str | None, crs: str | None) -> SourceTable:
+    dataset = _dataset(path)
+    try:
+        layers = pyogrio.list_layers(dataset)
     except (DataSourceError, DataLayerError) as exc:
         raise InvalidInput("file", f"{path.name} cannot be read as GIS data: {exc}") from None
     names = [str(row[0]) for row in layers]
@@ -108,7 +141,14 @@ def _read_vector(path: Path, layer: str | None, crs: str | None) -> SourceTable:
     try:
         # GDAL's Arrow stream: whole columns at once instead of a Python object per cell
         # (a million plots in 1.3 s instead of 17 s), and text stays in Arrow memory.
-        meta, table = pyogrio.raw.read_arrow(path, layer=layer)
+        meta, table = pyogrio.raw.read_arrow(dataset, layer=layer)
+        encoding = None
+        if not _valid_text(table):
+            # A shapefile without a .cpg that names its encoding: GDAL hands its bytes on
+            # as they are. Excel and GIS on a Slovenian or Austrian Windows write
+            # Windows-1250 (local_formats.ENCODINGS).
+            codec, encoding = ENCODINGS[-1]
+            meta, table = pyogrio.raw.read_arrow(dataset, layer=layer, encoding=codec)
     except (DataSourceError, DataLayerError) as exc:
         raise InvalidInput("file", f"{path.name} cannot be read: {exc}") from None
     geometry_name = meta.get("geometry_name") or "wkb_geometry"
@@ -118,7 +158,7 @@ def _read_vector(path: Path, layer: str | None, crs: str | None) -> SourceTable:
     # Dates as datetime64, so that they are turned into text column-wise, not cell by cell.
     attributes = table.drop_columns([geometry_name]).to_pandas(date_as_object=False)
     srid, crs_source = _choose_srid(meta.get("crs"), crs, path.name)
-    return SourceTable(attributes, geometry, srid, crs_source, layer)
+    return SourceTable(attributes, geometry, srid, crs_source, layer, encoding=encoding)
 
 
 def _choose_srid(file_crs: str | None, given: str | None, name: str) -> tuple[int, str]:
