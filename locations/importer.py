@@ -46,7 +46,7 @@ class ImportReport:
     unchanged: int = 0
     problems: list[tuple[int, str, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
-    encoding: str | None = None  # a CSV's text encoding (UTF-8, or Windows-1250 from Excel)
+    encoding: str | None = None  # a CSV's text encoding; a shapefile's when it had to be told
 
     @property
     def problem_rows(self) -> list[int]:

@@ -42,7 +42,7 @@ class SourceTable:
     crs_source: str  # where the CRS came from: "file", "--crs", "lon/lat columns", ...
     layer: str | None = None
     problems: list[tuple[int, str, str]] = field(default_factory=list)
-    encoding: str | None = None  # a CSV's text encoding, as read (local_formats.decode)
+    encoding: str | None = None  # a CSV's text encoding; a shapefile's when it had to be told
 
     def __len__(self) -> int:
         return len(self.attributes)
