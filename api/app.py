@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
 from api.routes import (
+    exports,
     health,
     imports,
     infrastructure,
@@ -29,7 +30,7 @@ from locations.settings import get_settings
 #: Routers in the order they appear in the OpenAPI document.
 ROUTERS = [health.router, regions.router, municipalities.router, zones.router, plots.router,
            infrastructure.router, plot_updates.router, tiles.router, pages.router, imports.router,
-           standards.router, scores.router, rankings.router]
+           exports.router, standards.router, scores.router, rankings.router]
 #: Routes that take a file upload, with the larger upload limit (``max_upload_bytes``).
 UPLOAD_PATHS = ("/imports", "/imports/plot-updates")
 

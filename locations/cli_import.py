@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from locations.cli_support import connected_engine, console, err_console, reported_errors
+
+if TYPE_CHECKING:
+    from locations.imports.exports import ExportFilters
 
 # Registered without a name, so `import` and `export` both sit at the top of `locations`.
 transfer_app = typer.Typer()
@@ -108,17 +111,13 @@ for _target in ("regions", "municipalities", "zones", "plots", "infrastructure",
     import_app.command(_target)(_import_command(_target))
 
 
-def _export(kind: str, output: Path, region: str | None, municipality: str | None,
-            zone: str | None, status: list[str] | None, min_area: float | None,
-            max_area: float | None, max_price: float | None, internal: bool) -> None:
-    from locations.imports.exports import ExportFilters, format_for, select, write
+def _export(kind: str, output: Path, filters: ExportFilters, internal: bool) -> None:
+    """Write the plots or zones ``filters`` find to ``output``, with their dictionary."""
+    from locations.imports.exports import format_for, select, write
 
     with reported_errors():
         format_for(output)
         engine = connected_engine()
-        filters = ExportFilters(region=region, municipality=municipality, zone=zone,
-                                status=tuple(status or ()), min_area_m2=min_area,
-                                max_area_m2=max_area, max_price_eur_m2=max_price)
         with console.status(f"Exporting {kind} ..."), engine.connect() as conn:
             frame = select(conn, kind, filters, internal=internal)
             files = write(frame, output, kind)
@@ -132,6 +131,9 @@ Municipality = Annotated[str | None, typer.Option(help="Municipality name, code 
 Zone = Annotated[str | None, typer.Option(help="Zone name or id")]
 
 
+Km = Annotated[float | None, typer.Option(help="Largest distance, km")]
+
+
 @export_app.command("plots")
 def export_plots(
     output: Output,
@@ -142,16 +144,48 @@ def export_plots(
     min_area: Annotated[float | None, typer.Option(help="Smallest area, m²")] = None,
     max_area: Annotated[float | None, typer.Option(help="Largest area, m²")] = None,
     max_price: Annotated[float | None, typer.Option(help="Highest price, EUR/m²")] = None,
+    use: Annotated[list[str] | None, typer.Option(
+        help="A use the plot must allow (repeat: all of them)")] = None,
+    readiness: Annotated[str | None, typer.Option(
+        help="Lowest readiness: registered, serviced, shovel_ready")] = None,
+    ownership: Annotated[list[str] | None, typer.Option(
+        help="public, private or several (repeat for several)")] = None,
+    brownfield: Annotated[bool | None, typer.Option(
+        "--brownfield/--greenfield", help="Brownfield plots only, or greenfield only")] = None,
+    min_power: Annotated[float | None, typer.Option(help="Least power available, MW")] = None,
+    broadband: Annotated[str | None, typer.Option(
+        help="Least broadband of the zone: basic, fast, ftth")] = None,
+    max_motorway_km: Km = None,
+    max_airport_km: Km = None,
+    max_rail_km: Km = None,
+    max_rail_freight_km: Km = None,
+    max_public_transport_km: Km = None,
+    bbox: Annotated[str | None, typer.Option(help="minlon,minlat,maxlon,maxlat")] = None,
     internal: Annotated[bool, typer.Option("--internal",
                                            help="Include owner contacts and internal notes")] = False,
 ) -> None:
-    """Export the plots matching the filters."""
-    _export("plots", output, region, municipality, zone, status, min_area, max_area, max_price,
-            internal)
+    """Export every plot the search finds (the filters of `GET /plots`), not a page of them."""
+    from locations.imports.exports import ExportFilters
+    from locations.search import parse_bbox
+
+    with reported_errors():
+        search = {"use": use or [], "readiness": readiness, "ownership": ownership or [],
+                  "brownfield": brownfield, "min_power_mw": min_power, "broadband": broadband,
+                  "max_motorway_km": max_motorway_km, "max_airport_km": max_airport_km,
+                  "max_rail_km": max_rail_km, "max_rail_freight_km": max_rail_freight_km,
+                  "max_public_transport_km": max_public_transport_km,
+                  "bbox": parse_bbox(bbox) if bbox else None}
+    filters = ExportFilters(region=region, municipality=municipality, zone=zone,
+                            status=tuple(status or ()), min_area_m2=min_area, max_area_m2=max_area,
+                            max_price_eur_m2=max_price, search=search)
+    _export("plots", output, filters, internal)
 
 
 @export_app.command("zones")
 def export_zones(output: Output, region: Region = None, municipality: Municipality = None,
                  zone: Zone = None) -> None:
     """Export the zones matching the filters."""
-    _export("zones", output, region, municipality, zone, None, None, None, None, False)
+    from locations.imports.exports import ExportFilters
+
+    _export("zones", output, ExportFilters(region=region, municipality=municipality, zone=zone),
+            False)

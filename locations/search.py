@@ -354,7 +354,7 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | No
     return {"zones": row["zones"]}
 
 
-def _conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[str, Any]]:
+def conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[str, Any]]:
     """SQL conditions over ``p`` (plot), ``z`` (its zone) and ``pp`` (plot_proximity)."""
     where = ["p.retired_at IS NULL"]
     params: dict[str, Any] = {}
@@ -442,7 +442,7 @@ def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False)
     Raises:
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
-    where, params = _conditions(conn, filters)
+    where, params = conditions(conn, filters)
     key = _sort_key(filters.sort)
     distances = filters.wants_distances()
     proximity_join = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id" if (

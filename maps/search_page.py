@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import folium
 
@@ -19,6 +20,9 @@ from maps.style import (
     status_legend,
 )
 from maps.zone_page import plot_popup
+
+#: The files the results page offers, as (label, ``f`` of GET /exports/plots).
+DOWNLOADS = (("GeoPackage", "gpkg"), ("CSV", "csv"), ("Excel", "xlsx"), ("GeoJSON", "geojson"))
 
 
 def build_start_page(t: Translator, page: PageContext, *, regions: list[dict[str, Any]],
@@ -68,8 +72,14 @@ def build_search_page(
         folium.LayerControl(collapsed=True).add_to(folium_map)
     status_legend(t).add_to(folium_map)
     rows = [plot["properties"] for plot in results["features"]]
+    # Every match as a file, not the page's first rows: the export takes the search's filters
+    # (the scoring profile only orders the page).
+    query = urlencode({k: v for k, v in filters.as_query().items() if k != "profile"}, doseq=True)
+    downloads = {label: f"{page.base_url}/exports/plots?{query}{'&' if query else ''}f={fmt}"
+                 for label, fmt in DOWNLOADS}
     return render_page(
         "search.html", page, [render_map(folium_map)], filters=filters, rows=rows, total=total,
+        downloads=downloads,
         regions=regions, profiles=profiles, statuses=STATUSES, status_colours=STATUS_COLOURS,
         show_score=any(row.get("score") is not None for row in rows),
     )

@@ -185,6 +185,26 @@ def test_the_search_form_returns_the_same_plots_as_the_api(page, server, client)
     watch.check()
 
 
+def test_the_results_download_as_a_spreadsheet_holding_every_match(page, server, tmp_path):
+    """An investor's search, all of its plots (not the rows the page shows) in one Excel file."""
+    import pandas as pd
+
+    tab, watch = page
+    open_page(tab, f"{server}/maps/search?lang=sl&region=SI032&status=available&min_area_m2=1000")
+    total = int(tab.locator("#result-count").get_attribute("data-count"))
+    assert total > 0
+    assert "Prenesi vseh" in tab.locator("p.downloads").inner_text()
+    with tab.expect_download() as started:
+        tab.click("a.download:text('Excel')")
+    path = tmp_path / "plots.xlsx"
+    started.value.save_as(path)
+    plots = pd.read_excel(path, sheet_name="plots")
+    assert len(plots) == total
+    assert set(plots["region_code"]) == {"SI032"} and set(plots["status"]) == {"available"}
+    assert plots["area_m2"].min() >= 1000
+    watch.check()
+
+
 def test_the_language_switch_changes_the_labels(page, server, hrastje):
     tab, watch = page
     open_page(tab, f"{server}/maps/zones/{hrastje['id']}?lang=en")

@@ -231,3 +231,68 @@ def test_post_imports_is_scoped_to_the_callers_municipalities(fresh_engine: Engi
     assert loaded.status_code == 200, loaded.json()
     assert (loaded.json()["created"], loaded.json()["unchanged"]) == (4, 1)
     assert post(admin, mapping="/etc/passwd").status_code == 400
+
+
+# -- any search, whole: what an investor asks, as a file ----------------------------------
+
+INVESTOR_QUERY = {"region": "SI042", "use": "manufacturing", "max_motorway_km": "8",
+                  "min_area_m2": "3000"}
+
+
+def _search_ids(client, query: dict) -> set[int]:
+    """Every plot id GET /plots finds for ``query``, page after page."""
+    ids, url, params = set(), "/plots", query | {"limit": "7"}
+    while url:
+        page = client.get(url, params=params).json()
+        ids |= {feature["id"] for feature in page["features"]}
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+        params = None
+    return ids
+
+
+def test_an_api_export_holds_every_plot_the_search_finds(client, tmp_path: Path) -> None:
+    expected = _search_ids(client, INVESTOR_QUERY)
+    assert len(expected) > 7  # more than a page, so a page would not do
+    response = client.get("/exports/plots", params=INVESTOR_QUERY | {"f": "gpkg"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"].endswith('filename="plots.gpkg"')
+    assert "/exports/dictionary/plots" in response.headers["link"]
+    path = tmp_path / "plots.gpkg"
+    path.write_bytes(response.content)
+    assert set(gpd.read_file(path, layer="plots")["id"]) == expected
+    assert "dictionary" in [name for name, _ in pyogrio.list_layers(path)]
+    paged = client.get("/exports/plots", params=INVESTOR_QUERY | {"limit": "10"})
+    assert paged.status_code in (400, 422) and "limit" in paged.text
+    typo = client.get("/exports/plots", params={"regoin": "SI042"})
+    assert typo.status_code in (400, 422) and "regoin" in typo.text
+
+
+def test_a_cli_export_takes_every_search_filter(engine: Engine, client, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from locations.cli import app
+    from locations.db import get_engine
+    from locations.settings import get_settings
+
+    expected = _search_ids(client, INVESTOR_QUERY)
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        result = CliRunner().invoke(app, [
+            "export", "plots", "--region", "SI042", "--use", "manufacturing",
+            "--max-motorway-km", "8", "--min-area", "3000", "-o", str(tmp_path / "out.csv")])
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert set(gpd.pd.read_csv(tmp_path / "out.csv")["id"]) == expected
+
+
+def test_an_api_export_of_zones(client, tmp_path: Path) -> None:
+    response = client.get("/exports/zones", params={"region": "SI032", "f": "xlsx"})
+    assert response.status_code == 200, response.text
+    path = tmp_path / "zones.xlsx"
+    path.write_bytes(response.content)
+    zones = gpd.pd.read_excel(path, sheet_name="zones")
+    assert len(zones) > 0 and set(zones["region_code"]) == {"SI032"}
+    assert "dictionary" in load_workbook(path, read_only=True).sheetnames

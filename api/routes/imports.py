@@ -12,7 +12,6 @@ from api.auth import CurrentAccount
 from api.deps import EngineDep
 from locations.errors import Forbidden, InvalidInput
 from locations.importer import import_file
-from locations.imports.exports import dictionary
 from locations.imports.sources import SUFFIXES
 from locations.mappings import available_mappings
 
@@ -64,9 +63,3 @@ def create_import(
     if report.rejected:
         raise InvalidInput("file", f"{report.summary()}:\n{report.describe_problems()}")
     return report.as_dict()
-
-
-@router.get("/exports/dictionary/{kind}", summary="Data dictionary of plot or zone exports")
-def export_dictionary(kind: Literal["plots", "zones"]) -> dict:
-    """What each column of a plot or zone download (``GET /plots?f=...``) means."""
-    return {"table": kind, "columns": dictionary(kind)}

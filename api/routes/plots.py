@@ -40,7 +40,7 @@ def _reply(page: search.PlotPage, fmt: formats.Format, self_link: dict[str, Any]
     return Response(formats.render(collection, fmt), media_type=fmt.media_type, headers=headers)
 
 
-def _query_parameter_docs() -> list[dict[str, Any]]:
+def query_parameter_docs() -> list[dict[str, Any]]:
     """OpenAPI entries for GET /plots's query string, from PlotFilter's own JSON schema."""
     properties = search.PlotFilter.model_json_schema()["properties"]
     documented = []
@@ -93,7 +93,7 @@ def filters_from_query(request: Request) -> search.PlotFilter:
 
 
 @router.get("/plots", response_class=GeoJSONResponse, summary="Search plots",
-            openapi_extra={"parameters": _query_parameter_docs()})
+            openapi_extra={"parameters": query_parameter_docs()})
 def search_plots(request: Request, engine: EngineDep, account: OptionalAccount) -> Response:
     """Plots meeting every filter given (AND), one page at a time: follow the ``next`` link.
     ``count=true`` adds ``numberMatched`` (it reads every match)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import binascii
 import io
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,12 @@ import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
 import yaml
+from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
 from locations import formats
 from locations.errors import InvalidInput
+from locations.search import PlotFilter, conditions
 from locations.settings import STORAGE_SRID, get_settings
 
 EXTENSIONS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "csv",
@@ -35,7 +38,9 @@ EXTENSIONS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv"
 
 @dataclass(frozen=True)
 class ExportFilters:
-    """What to export: the same filters the plot search offers on the command line."""
+    """What to export, in the command line's words: a municipality by name, code or id, a
+    zone by name or id; ``search`` holds any other filter of the plot search (PlotFilter's
+    fields), so that any search can be exported."""
 
     region: str | None = None
     municipality: str | None = None
@@ -44,9 +49,11 @@ class ExportFilters:
     min_area_m2: float | None = None
     max_area_m2: float | None = None
     max_price_eur_m2: float | None = None
-    include_retired: bool = False
+    search: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: The plot columns of an export; the rows are those of a plot search (``search.conditions``
+#: over ``p``, ``z`` and ``pp``), all of them, not a page.
 PLOT_EXPORT_SQL = """
     SELECT p.id, p.cadastral_ref, z.name AS zone, p.zone_id, m.name AS municipality,
            r.code AS region_code, p.country, round(p.area_m2::numeric, 1)::float AS area_m2,
@@ -59,15 +66,8 @@ PLOT_EXPORT_SQL = """
     JOIN zone z ON z.id = p.zone_id
     JOIN municipality m ON m.id = z.municipality_id
     JOIN region r ON r.id = m.region_id
-    WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
-      AND (CAST(:municipality AS text) IS NULL OR lower(m.name) = lower(:municipality)
-           OR m.code = :municipality OR m.id::text = :municipality)
-      AND (CAST(:zone AS text) IS NULL OR lower(z.name) = lower(:zone) OR z.id::text = :zone)
-      AND (CAST(:statuses AS text[]) IS NULL OR p.status = ANY(CAST(:statuses AS text[])))
-      AND (CAST(:min_area AS float) IS NULL OR p.area_m2 >= :min_area)
-      AND (CAST(:max_area AS float) IS NULL OR p.area_m2 <= :max_area)
-      AND (CAST(:max_price AS float) IS NULL OR p.price_eur_m2 <= :max_price)
-      AND (:include_retired OR p.retired_at IS NULL)
+    {proximity}
+    WHERE {conditions}
     ORDER BY r.code, m.name, z.name, p.cadastral_ref
 """
 
@@ -96,13 +96,51 @@ ZONE_EXPORT_SQL = """
 """
 
 
-def _parameters(filters: ExportFilters) -> dict[str, Any]:
-    return {
-        "region": filters.region, "municipality": filters.municipality, "zone": filters.zone,
-        "statuses": list(filters.status) or None, "min_area": filters.min_area_m2,
-        "max_area": filters.max_area_m2, "max_price": filters.max_price_eur_m2,
-        "include_retired": filters.include_retired,
-    }
+def plot_filter(conn: Connection, filters: ExportFilters) -> PlotFilter:
+    """The plot search that ``filters`` name, with the municipality and the zone looked up.
+
+    Raises:
+        InvalidInput: no such municipality or zone, or a filter the search refuses (named).
+    """
+    found: dict[str, list[str]] = {}
+    for name, value, sql in (
+        ("municipality", filters.municipality,
+         ("SELECT id::text FROM municipality WHERE lower(name) = lower(:v) OR code = :v "
+          "OR id::text = :v")),
+        ("zone", filters.zone, "SELECT id::text FROM zone WHERE lower(name) = lower(:v) OR id::text = :v"),
+    ):
+        if value is not None:
+            found[name] = list(conn.execute(text(sql), {"v": value.strip()}).scalars())
+            if not found[name]:
+                raise InvalidInput(name, f"no {name} is named {value!r} or has that "
+                                         f"{'code or ' if name == 'municipality' else ''}id")
+    values = {"region": [filters.region] if filters.region else [],
+              "municipality": found.get("municipality", []), "zone": found.get("zone", []),
+              "status": list(filters.status), "min_area_m2": filters.min_area_m2,
+              "max_area_m2": filters.max_area_m2, "max_price_eur_m2": filters.max_price_eur_m2,
+              **filters.search}
+    try:
+        return PlotFilter.model_validate({k: v for k, v in values.items() if v not in (None, [])})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInput(str(error["loc"][0]), error["msg"]) from None
+
+
+def select_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False
+                 ) -> gpd.GeoDataFrame:
+    """Every plot the search ``filters`` finds (paging aside) in EPSG:3035, columns as in the
+    dictionary; ``internal`` adds owner contacts and internal notes.
+
+    Raises:
+        InvalidInput: a filter value the search refuses.
+    """
+    where, parameters = conditions(conn, filters)
+    sql = PLOT_EXPORT_SQL.format(
+        internal=", p.owner_contact, p.internal_note" if internal else "",
+        proximity="LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
+        if any("pp." in condition for condition in where) else "",
+        conditions=" AND ".join(where))
+    return _frame(_copy_out(conn, sql, parameters))
 
 
 def select(conn: Connection, kind: str, filters: ExportFilters, *,
@@ -110,16 +148,17 @@ def select(conn: Connection, kind: str, filters: ExportFilters, *,
     """The plots or zones matching ``filters`` in EPSG:3035, columns as in the dictionary.
 
     Raises:
-        InvalidInput: unknown kind.
+        InvalidInput: unknown kind, municipality or zone, or a filter the search refuses.
     """
     if kind == "plots":
-        sql = PLOT_EXPORT_SQL.format(
-            internal=", p.owner_contact, p.internal_note" if internal else "")
-    elif kind == "zones":
-        sql = ZONE_EXPORT_SQL
-    else:
+        return select_plots(conn, plot_filter(conn, filters), internal=internal)
+    if kind != "zones":
         raise InvalidInput("kind", f"can export plots or zones, not {kind!r}")
-    table = _copy_out(conn, sql, _parameters(filters))
+    return _frame(_copy_out(conn, ZONE_EXPORT_SQL, {
+        "region": filters.region, "municipality": filters.municipality, "zone": filters.zone}))
+
+
+def _frame(table: pa.Table) -> gpd.GeoDataFrame:
     geometry = shapely.from_wkb(_bytea_wkb(table.column("boundary")))
     frame = table.drop_columns(["boundary"]).to_pandas()
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=STORAGE_SRID),

@@ -1,0 +1,84 @@
+"""Exports: every plot a search finds, or a set of zones, as one file; and their data dictionary."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from api.auth import OptionalAccount
+from api.deps import EngineDep, read_connection
+from api.routes.plots import filters_from_query, query_parameter_docs
+from locations import formats
+from locations.errors import InvalidInput
+from locations.imports import exports
+
+router = APIRouter(tags=["exports"])
+
+#: Search parameters about pages and their order: an export holds every match, in the order
+#: of its layout (region, municipality, zone, cadastral reference).
+PAGE_PARAMETERS = ("limit", "cursor", "sort", "profile", "count", "distances")
+
+
+def _file(frame, kind: str, fmt: formats.Format) -> FileResponse:
+    """``frame`` written as ``fmt`` by the exporter (the GeoPackage and XLSX with their
+    dictionary inside), streamed from a temporary file that is removed once sent."""
+    folder = Path(tempfile.mkdtemp(prefix="locations-export-"))
+    try:
+        path = folder / formats.file_name(kind, fmt)
+        exports.write(frame, path, kind)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        path, media_type=fmt.media_type, filename=path.name,
+        # GeoJSON and CSV carry no dictionary inside: say where it is.
+        headers={"Link": f'</exports/dictionary/{kind}>; rel="describedby"'},
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
+
+
+@router.get("/exports/plots", summary="Every plot a search finds, as one file",
+            openapi_extra={"parameters": [p for p in query_parameter_docs()
+                                          if p["name"] not in PAGE_PARAMETERS]})
+def export_plots(request: Request, engine: EngineDep, account: OptionalAccount) -> FileResponse:
+    """The filters of ``GET /plots``; the file holds every match, not a page. ``f``: gpkg,
+    geojson (default), csv or xlsx. Accounts that see internal fields get them."""
+    paging = [name for name in PAGE_PARAMETERS if name in request.query_params]
+    if paging:
+        raise InvalidInput(paging[0], "an export holds every plot the search finds, in the "
+                                      "order of its layout; paging and sorting are for GET /plots")
+    filters = filters_from_query(request)
+    fmt = formats.choose_format(request.query_params.get("f"), request.headers.get("accept"))
+    internal = account is not None and account.sees_internal_fields
+    with read_connection(engine) as conn:
+        frame = exports.select_plots(conn, filters, internal=internal)
+    return _file(frame, "plots", fmt)
+
+
+@router.get("/exports/zones", summary="Zones as one file")
+def export_zones(
+    request: Request,
+    engine: EngineDep,
+    region: Annotated[str | None, Query(description="Region code, e.g. SI042")] = None,
+    municipality: Annotated[str | None, Query(description="Municipality name, code or id")] = None,
+    zone: Annotated[str | None, Query(description="Zone name or id")] = None,
+    f: Annotated[str | None, Query(description="gpkg, geojson (default), csv or xlsx")] = None,
+) -> FileResponse:
+    """The zones of a region, a municipality or one zone, with plot counts and available area."""
+    fmt = formats.choose_format(f, request.headers.get("accept"))
+    with read_connection(engine) as conn:
+        frame = exports.select(conn, "zones", exports.ExportFilters(
+            region=region, municipality=municipality, zone=zone))
+    return _file(frame, "zones", fmt)
+
+
+@router.get("/exports/dictionary/{kind}", summary="Data dictionary of plot or zone exports")
+def export_dictionary(kind: Literal["plots", "zones"]) -> dict:
+    """What each column of a plot or zone download (``GET /plots?f=...``, ``GET /exports/...``)
+    means."""
+    return {"table": kind, "columns": exports.dictionary(kind)}
