@@ -49,7 +49,9 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
 
             def progress(phase: str, done: int, total: int) -> None:
                 count = f"{done:,} / {total:,} rows" if phase == "staging" else ""
-                bar.update(task, description=PHASES.get(phase, phase), completed=done,
+                # The load's steps (staging.LOAD_STEPS) name themselves.
+                description = PHASES.get(phase, f"Loading: {phase}")
+                bar.update(task, description=description, completed=done,
                            total=max(total, 1), count=count)
 
             report = import_file(

@@ -72,12 +72,12 @@ class ImportReport:
         verb = "would be" if self.dry_run else "were"
         if self.refused:
             outcome = "would be imported" if self.dry_run else "imported"
-            return (f"{self.file}: nothing {outcome}; {len(self.problems)} problem(s) in "
-                    f"{len(self.problem_rows)} of {self.rows} row(s)")
-        text_ = (f"{self.file}: {self.created} {self.target} {verb} created, {self.updated} updated, "
-                 f"{self.unchanged} unchanged")
+            return (f"{self.file}: nothing {outcome}; {len(self.problems):,} problem(s) in "
+                    f"{len(self.problem_rows):,} of {self.rows:,} row(s)")
+        text_ = (f"{self.file}: {self.created:,} {self.target} {verb} created, "
+                 f"{self.updated:,} updated, {self.unchanged:,} unchanged")
         if self.problems:
-            text_ += f"; {len(self.problem_rows)} row(s) with problems skipped"
+            text_ += f"; {len(self.problem_rows):,} row(s) with problems skipped"
         return text_
 
     def as_dict(self) -> dict[str, Any]:
@@ -211,7 +211,7 @@ def import_file(
                 conn, spec, columns,
                 actor=actor or (account.name if account else "import"),
                 account_id=account.id if account else None,
-                note=f"import of {name}",
+                note=f"import of {name}", progress=progress,
             )
             # Rows a new record could not be created for are problems too.
             report.problems = staging.problems(conn)

@@ -248,3 +248,20 @@ def test_rows_without_a_zone_go_to_the_zone_they_lie_in(fresh_engine: Engine,
     assert len(zones) == len(frame)
     # The sample's plots lie in the zones it names, so placing them by shape finds the same.
     assert {ref: zones[ref] for ref in unnamed} == {ref: named_zones[ref] for ref in unnamed}
+
+
+def test_a_long_load_tells_its_progress_step_by_step(fresh_engine: Engine, monkeypatch) -> None:
+    """A million plots load for about a minute: the bar names each step as it starts."""
+    from locations.imports import staging
+
+    heard: list[str] = []
+    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)
+    _empty_plot_table(fresh_engine)
+    import_file(fresh_engine, "plots", GENERIC, progress=lambda phase, done, total: heard.append(phase))
+    steps = [phase for phase in heard if phase in staging.LOAD_STEPS]
+    assert steps == list(staging.LOAD_STEPS)
+    assert heard.index("checking") < heard.index(staging.LOAD_STEPS[0])
+    heard.clear()
+    # A re-import rebuilds nothing: three steps.
+    import_file(fresh_engine, "plots", GENERIC, progress=lambda phase, done, total: heard.append(phase))
+    assert [phase for phase in heard if phase in staging.LOAD_STEPS] == list(staging.LOAD_STEPS[:3])
