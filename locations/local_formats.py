@@ -1,7 +1,9 @@
-"""How spreadsheets in Slovenia and Austria write a file: its encoding, decimal commas, dates.
+"""How spreadsheets in Slovenia and Austria write a file: its encoding, decimal commas, dates,
+title rows above the header.
 
 Excel on a Slovenian or Austrian Windows saves "CSV" in Windows-1250 with ``;`` as the
-separator, numbers with a decimal comma and dates as ``1. 03. 2027`` or ``01.03.2027``.
+separator, numbers with a decimal comma and dates as ``1. 03. 2027`` or ``01.03.2027``;
+a municipality's sheet often has a title and a blank row above its header.
 A municipality that exports its plots, edits them in Excel and sends the file back must
 not be refused for that. The importer and the bulk plot updates read files through here.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -64,3 +67,28 @@ def parse_date(text: str) -> dt.date | None:
         except ValueError:
             return None
     return None
+
+
+#: How far down a sheet its header is looked for.
+HEADER_WITHIN_ROWS = 20
+
+
+def with_header(cells: pd.DataFrame, is_header: Callable[[set[str]], bool]) -> pd.DataFrame:
+    """A sheet read without a header (``header=None``) with its header row found: the first
+    of its top rows whose lower-cased names ``is_header`` accepts (rows above it, a title,
+    are dropped), else its first row, as a reader would take it."""
+    def names(row: pd.Series) -> list[str]:
+        return ["" if pd.isna(value) else str(value).strip() for value in row]
+
+    found = next((index for index in range(min(HEADER_WITHIN_ROWS, len(cells)))
+                  if is_header({name.lower() for name in names(cells.iloc[index])})), 0)
+    if len(cells) == 0:
+        return cells
+    header: list[str] = []
+    for number, name in enumerate(names(cells.iloc[found])):
+        name = name or f"column {number + 1}"
+        # A name given twice gets a suffix, as pandas gives it: a column is one column.
+        header.append(name if name not in header else f"{name}.{header.count(name)}")
+    table = cells.iloc[found + 1:].reset_index(drop=True)
+    table.columns = header
+    return table

@@ -126,3 +126,24 @@ def test_a_zipped_shapefile_as_downloaded_keeps_its_letters(fresh_engine: Engine
     with fresh_engine.connect() as conn:
         assert conn.execute(text(
             "SELECT count(*) FROM municipality WHERE name = 'Škofja Loka – Žiri'")).scalar_one() >= 1
+
+
+def test_a_sheet_with_a_title_above_its_header_imports(fresh_engine: Engine, tmp_path: Path) -> None:
+    """A municipality's sheet: a title and a blank row, then the header and the rows."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Avtobusna postajališča, Občina Kranj, stanje 22. 11. 2026"])
+    sheet.append([])
+    sheet.append(["kind", "name", "lon", "lat"])
+    sheet.append(["bus_stop", "Hrastje – obračališče", 14.3962, 46.2311])
+    sheet.append(["bus_stop", "Labore", "14,3701", "46,2402"])
+    path = tmp_path / "postajalisca.xlsx"
+    workbook.save(path)
+    report = import_file(fresh_engine, "infrastructure", path)
+    assert report.created == 2, report.describe_problems()
+    with fresh_engine.connect() as conn:
+        names = set(conn.execute(text(
+            "SELECT name FROM infrastructure WHERE name IN ('Hrastje – obračališče', 'Labore')")).scalars())
+    assert names == {"Hrastje – obračališče", "Labore"}

@@ -17,7 +17,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from locations.errors import InvalidInput
-from locations.local_formats import ENCODINGS, decode, numbers
+from locations.local_formats import ENCODINGS, decode, numbers, with_header
 
 VECTOR_SUFFIXES = (".gpkg", ".zip", ".shp", ".geojson", ".json", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx")
@@ -196,6 +196,11 @@ def _wkt_lies_at_lon_lat(geometry: np.ndarray, table: pd.DataFrame, lon_column: 
                        & (lat[present] <= north + LON_LAT_SLACK_DEG)))
 
 
+def _has_geometry_columns(names: set[str]) -> bool:
+    """Whether a row of column names is a table's header: it names the geometry's columns."""
+    return bool(names & set(WKT_COLUMNS)) or bool(names & set(LON_COLUMNS) and names & set(LAT_COLUMNS))
+
+
 def _read_table(path: Path, crs: str | None) -> SourceTable:
     encoding = None
     try:
@@ -206,7 +211,8 @@ def _read_table(path: Path, crs: str | None) -> SourceTable:
             table = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False,
                                 na_values=[""], sep=None, engine="python")
         else:
-            table = pd.read_excel(path, dtype=object, sheet_name=0)
+            table = with_header(pd.read_excel(path, dtype=object, sheet_name=0, header=None),
+                                _has_geometry_columns)
     except (ValueError, OSError, zipfile.BadZipFile, pd.errors.ParserError) as exc:
         raise InvalidInput("file", f"{path.name} cannot be read as a table: {exc}") from None
     table.columns = [str(c).strip() for c in table.columns]
