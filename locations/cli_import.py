@@ -36,8 +36,8 @@ PHASES = {"reading": "Reading the file", "staging": "Checking fields, copying ro
 
 
 def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
-                mapping: str | None, dry_run: bool, make_valid: bool, skip_invalid: bool,
-                actor: str | None, report_path: Path | None) -> None:
+                encoding: str | None, mapping: str | None, dry_run: bool, make_valid: bool,
+                skip_invalid: bool, actor: str | None, report_path: Path | None) -> None:
     from locations.importer import import_file
 
     with reported_errors():
@@ -55,8 +55,9 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
                            total=max(total, 1), count=count)
 
             report = import_file(
-                engine, target, file, layer=layer, crs=crs, mapping=mapping, dry_run=dry_run,
-                make_valid=make_valid, skip_invalid=skip_invalid, actor=actor or "cli import",
+                engine, target, file, layer=layer, crs=crs, encoding=encoding, mapping=mapping,
+                dry_run=dry_run, make_valid=make_valid, skip_invalid=skip_invalid,
+                actor=actor or "cli import",
                 progress=progress,
             )
     console.print(f"CRS EPSG:{report.srid} (from {report.crs_source}); mapping {report.mapping}; "
@@ -92,6 +93,9 @@ def _import_command(target: str):
         layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file")] = None,
         crs: Annotated[str | None, typer.Option(
             help="CRS of the coordinates (e.g. EPSG:3794) when the file has none or a wrong one")] = None,
+        encoding: Annotated[str | None, typer.Option(
+            help="Encoding of a CSV's or shapefile's text (e.g. cp1250, iso-8859-2) when "
+                 "neither UTF-8 nor Windows-1250, which are told apart by themselves")] = None,
         mapping: Annotated[str | None, typer.Option(
             help="Shipped mapping name (e.g. gurs-parcels) or a mapping YAML file")] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count; write nothing")] = False,
@@ -102,8 +106,8 @@ def _import_command(target: str):
         actor: Annotated[str | None, typer.Option(help="Who the audit trail names")] = None,
         report: Annotated[Path | None, typer.Option(help="Write every problem to this CSV")] = None,
     ) -> None:
-        _run_import(target, file, layer, crs, mapping, dry_run, make_valid, skip_invalid, actor,
-                    report)
+        _run_import(target, file, layer, crs, encoding, mapping, dry_run, make_valid, skip_invalid,
+                    actor, report)
 
     command.__doc__ = f"Import {target} from FILE (natural keys upserted; nothing written on any problem)."
     return command

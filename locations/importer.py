@@ -133,6 +133,7 @@ def import_file(
     *,
     layer: str | None = None,
     crs: str | None = None,
+    encoding: str | None = None,
     mapping: str | Path | None = None,
     dry_run: bool = False,
     make_valid: bool = False,
@@ -158,7 +159,7 @@ def import_file(
     name = display_name or path.name
     if progress:
         progress("reading", 0, 1)
-    source = read_source(path, layer=layer, crs=crs)
+    source = read_source(path, layer=layer, crs=crs, encoding=encoding)
     frame, keep = chosen.apply(source.attributes)
     frame = _match_field_names(frame[keep.to_numpy()], spec.field_names)
     wkb = source.wkb[keep.to_numpy()]

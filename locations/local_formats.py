@@ -10,11 +10,14 @@ not be refused for that. The importer and the bulk plot updates read files throu
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 from collections.abc import Callable
 
 import pandas as pd
+
+from locations.errors import InvalidInput
 
 #: Tried in this order. UTF-8 refuses text in any other encoding with near certainty, so
 #: it goes first; Windows-1250 is what Excel writes on a Slovenian Windows, and it agrees
@@ -27,8 +30,33 @@ DAY_FIRST = re.compile(r"^\s*(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4})\s*$")
 DATE_FORMATS = "YYYY-MM-DD or DD.MM.YYYY"
 
 
-def decode(raw: bytes) -> tuple[str, str]:
-    """The text of a CSV file and the name of the encoding it was read in."""
+def codec_of(encoding: str) -> str:
+    """Python's name for an encoding a user names ("Windows-1250", "iso-8859-2", "cp1250").
+
+    Raises:
+        InvalidInput: Python knows no such encoding.
+    """
+    try:
+        return codecs.lookup(encoding.strip()).name
+    except LookupError:
+        raise InvalidInput("encoding", f"{encoding!r} is not an encoding Python knows; e.g. "
+                                       "utf-8, cp1250 (Windows-1250), iso-8859-2") from None
+
+
+def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text of a CSV file and the name of the encoding it was read in: ``encoding`` when
+    given, else UTF-8 or, when the text is not UTF-8, Windows-1250.
+
+    Raises:
+        InvalidInput: the text is not in the ``encoding`` given.
+    """
+    if encoding:
+        codec = codec_of(encoding)
+        try:
+            return raw.decode("utf-8-sig" if codec == "utf-8" else codec), encoding
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("encoding", f"the file is not {encoding}: byte "
+                                           f"{raw[exc.start]:#04x} at {exc.start}") from None
     for codec, name in ENCODINGS[:-1]:
         try:
             return raw.decode(codec), name

@@ -147,3 +147,23 @@ def test_a_sheet_with_a_title_above_its_header_imports(fresh_engine: Engine, tmp
         names = set(conn.execute(text(
             "SELECT name FROM infrastructure WHERE name IN ('Hrastje – obračališče', 'Labore')")).scalars())
     assert names == {"Hrastje – obračališče", "Labore"}
+
+
+def test_an_encoding_the_file_cannot_name_is_given_by_the_user(fresh_engine: Engine,
+                                                               tmp_path: Path) -> None:
+    """ISO-8859-2 puts š where Windows-1250 has ą: only the user can tell, with --encoding."""
+    path = tmp_path / "postaje.csv"
+    path.write_bytes("kind;name;lon;lat\nbus_stop;Šenčur;14,4194;46,2446\n".encode("iso-8859-2"))
+    guessed = import_file(fresh_engine, "infrastructure", path, dry_run=True)
+    assert guessed.encoding == "Windows-1250"
+    report = import_file(fresh_engine, "infrastructure", path, encoding="iso-8859-2")
+    assert report.created == 1 and report.encoding == "iso-8859-2"
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT count(*) FROM infrastructure WHERE name = 'Šenčur'")).scalar_one() == 1
+    from locations.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="not an encoding"):
+        import_file(fresh_engine, "infrastructure", path, encoding="latin-99")
+    with pytest.raises(InvalidInput, match="the file is not utf-8"):
+        import_file(fresh_engine, "infrastructure", path, encoding="utf-8")

@@ -29,6 +29,9 @@ def create_import(
     target: Annotated[Target, Form()],
     layer: Annotated[str | None, Form()] = None,
     crs: Annotated[str | None, Form(description="e.g. EPSG:3794, when the file has none")] = None,
+    encoding: Annotated[str | None, Form(
+        description="a CSV's or shapefile's text encoding, e.g. iso-8859-2, when neither UTF-8 "
+                    "nor Windows-1250")] = None,
     mapping: Annotated[str | None, Form(description="a shipped mapping, e.g. gurs-parcels")] = None,
     dry_run: Annotated[bool, Form()] = False,
     make_valid: Annotated[bool, Form()] = False,
@@ -54,8 +57,8 @@ def create_import(
             while chunk := file.file.read(1 << 20):
                 handle.write(chunk)
         report = import_file(
-            engine, target, path, layer=layer, crs=crs, mapping=mapping, dry_run=dry_run,
-            make_valid=make_valid, skip_invalid=skip_invalid, account=account,
+            engine, target, path, layer=layer, crs=crs, encoding=encoding, mapping=mapping,
+            dry_run=dry_run, make_valid=make_valid, skip_invalid=skip_invalid, account=account,
             display_name=name,
         )
     if any(field == "scope" for _, field, _ in report.problems) and not report.written:
