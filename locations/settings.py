@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 20 * 1024 * 1024
     # GIS files uploaded to POST /imports: a region's cadastral file runs to hundreds of MB.
     max_upload_bytes: int = 1024 * 1024 * 1024
+    # Plots in one download (GET /exports/plots): a whole search is built in memory, so an
+    # unbounded one from anybody is a way to tie up the server. The CLI has no limit.
+    max_export_rows: int = 250_000
 
 
 @lru_cache

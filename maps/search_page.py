@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import folium
 
+from locations.settings import get_settings
 from maps.i18n import Translator
 from maps.page import PageContext, render_map, render_page
 from maps.queries import PlotFilters
@@ -76,7 +77,7 @@ def build_search_page(
     # (the scoring profile only orders the page).
     query = urlencode({k: v for k, v in filters.as_query().items() if k != "profile"}, doseq=True)
     downloads = {label: f"{page.base_url}/exports/plots?{query}{'&' if query else ''}f={fmt}"
-                 for label, fmt in DOWNLOADS}
+                 for label, fmt in DOWNLOADS} if total <= get_settings().max_export_rows else {}
     return render_page(
         "search.html", page, [render_map(folium_map)], filters=filters, rows=rows, total=total,
         downloads=downloads,

@@ -296,3 +296,25 @@ def test_an_api_export_of_zones(client, tmp_path: Path) -> None:
     zones = gpd.pd.read_excel(path, sheet_name="zones")
     assert len(zones) > 0 and set(zones["region_code"]) == {"SI032"}
     assert "dictionary" in load_workbook(path, read_only=True).sheetnames
+
+
+def test_a_download_larger_than_the_limit_is_refused_with_the_way_out(
+        client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from locations.settings import get_settings
+
+    found = len(_search_ids(client, INVESTOR_QUERY))
+    monkeypatch.setenv("LOCATIONS_MAX_EXPORT_ROWS", str(found - 1))
+    get_settings.cache_clear()
+    try:
+        refused = client.get("/exports/plots", params=INVESTOR_QUERY | {"f": "csv"})
+        page = client.get("/maps/search", params={"region": "SI042", "lang": "en"})
+        monkeypatch.setenv("LOCATIONS_MAX_EXPORT_ROWS", str(found))
+        get_settings.cache_clear()
+        allowed = client.get("/exports/plots", params=INVESTOR_QUERY | {"f": "csv"})
+    finally:
+        get_settings.cache_clear()
+    assert refused.status_code == 400
+    assert f"finds {found:,} plots" in refused.text and "LOCATIONS_MAX_EXPORT_ROWS" in refused.text
+    assert "locations export plots" in refused.text
+    assert allowed.status_code == 200
+    assert "too many for one download" in page.text and 'class="download"' not in page.text

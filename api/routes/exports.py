@@ -17,6 +17,7 @@ from api.routes.plots import filters_from_query, query_parameter_docs
 from locations import formats
 from locations.errors import InvalidInput
 from locations.imports import exports
+from locations.settings import get_settings
 
 router = APIRouter(tags=["exports"])
 
@@ -56,7 +57,8 @@ def export_plots(request: Request, engine: EngineDep, account: OptionalAccount) 
     fmt = formats.choose_format(request.query_params.get("f"), request.headers.get("accept"))
     internal = account is not None and account.sees_internal_fields
     with read_connection(engine) as conn:
-        frame = exports.select_plots(conn, filters, internal=internal)
+        frame = exports.select_plots(conn, filters, internal=internal,
+                                     max_rows=get_settings().max_export_rows)
     return _file(frame, "plots", fmt)
 
 

@@ -126,13 +126,13 @@ def plot_filter(conn: Connection, filters: ExportFilters) -> PlotFilter:
         raise InvalidInput(str(error["loc"][0]), error["msg"]) from None
 
 
-def select_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False
-                 ) -> gpd.GeoDataFrame:
+def select_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False,
+                 max_rows: int | None = None) -> gpd.GeoDataFrame:
     """Every plot the search ``filters`` finds (paging aside) in EPSG:3035, columns as in the
     dictionary; ``internal`` adds owner contacts and internal notes.
 
     Raises:
-        InvalidInput: a filter value the search refuses.
+        InvalidInput: a filter value the search refuses, or more than ``max_rows`` plots.
     """
     where, parameters = conditions(conn, filters)
     sql = PLOT_EXPORT_SQL.format(
@@ -140,6 +140,13 @@ def select_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
         proximity="LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
         if any("pp." in condition for condition in where) else "",
         conditions=" AND ".join(where))
+    if max_rows is not None:
+        found = conn.execute(text(f"SELECT count(*) FROM ({sql}) q"), parameters).scalar_one()
+        if found > max_rows:
+            raise InvalidInput(
+                "filters", f"the search finds {found:,} plots; a download holds at most "
+                           f"{max_rows:,} (LOCATIONS_MAX_EXPORT_ROWS). Narrow the search, or "
+                           "export it with `locations export plots`, which has no limit")
     return _frame(_copy_out(conn, sql, parameters))
 
 
