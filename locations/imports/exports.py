@@ -52,8 +52,16 @@ class ExportFilters:
     search: Mapping[str, Any] = field(default_factory=dict)
 
 
-#: The plot columns of an export; the rows are those of a plot search (``search.conditions``
-#: over ``p``, ``z`` and ``pp``), all of them, not a page.
+#: The rows of a plot export: those of a plot search (``search.conditions`` over ``p``,
+#: ``z`` and ``pp``), all of them, not a page; then its columns, in the layout's order.
+PLOT_EXPORT_FROM = """
+    FROM plot p
+    JOIN zone z ON z.id = p.zone_id
+    JOIN municipality m ON m.id = z.municipality_id
+    JOIN region r ON r.id = m.region_id
+    {proximity}
+    WHERE {conditions}
+"""
 PLOT_EXPORT_SQL = """
     SELECT p.id, p.cadastral_ref, z.name AS zone, p.zone_id, m.name AS municipality,
            r.code AS region_code, p.country, round(p.area_m2::numeric, 1)::float AS area_m2,
@@ -62,12 +70,7 @@ PLOT_EXPORT_SQL = """
            p.power_mw, p.available_from::text AS available_from,
            p.last_verified::text AS last_verified, p.version {internal},
            ST_AsBinary(p.boundary) AS boundary
-    FROM plot p
-    JOIN zone z ON z.id = p.zone_id
-    JOIN municipality m ON m.id = z.municipality_id
-    JOIN region r ON r.id = m.region_id
-    {proximity}
-    WHERE {conditions}
+""" + PLOT_EXPORT_FROM + """
     ORDER BY r.code, m.name, z.name, p.cadastral_ref
 """
 
@@ -135,13 +138,14 @@ def select_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
         InvalidInput: a filter value the search refuses, or more than ``max_rows`` plots.
     """
     where, parameters = conditions(conn, filters)
+    parts = {"proximity": "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
+             if any("pp." in condition for condition in where) else "",
+             "conditions": " AND ".join(where)}
     sql = PLOT_EXPORT_SQL.format(
-        internal=", p.owner_contact, p.internal_note" if internal else "",
-        proximity="LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
-        if any("pp." in condition for condition in where) else "",
-        conditions=" AND ".join(where))
+        internal=", p.owner_contact, p.internal_note" if internal else "", **parts)
     if max_rows is not None:
-        found = conn.execute(text(f"SELECT count(*) FROM ({sql}) q"), parameters).scalar_one()
+        found = conn.execute(text("SELECT count(*)" + PLOT_EXPORT_FROM.format(**parts)),
+                             parameters).scalar_one()
         if found > max_rows:
             raise InvalidInput(
                 "filters", f"the search finds {found:,} plots; a download holds at most "
