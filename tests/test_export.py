@@ -318,3 +318,24 @@ def test_a_download_larger_than_the_limit_is_refused_with_the_way_out(
     assert "locations export plots" in refused.text
     assert allowed.status_code == 200
     assert "too many for one download" in page.text and 'class="download"' not in page.text
+
+
+def test_a_search_around_a_place_exports_whole_by_post(client, tmp_path: Path) -> None:
+    """POST /plots/search's body, a geometry with a distance included, as one file."""
+    body = {"geometry": {"type": "Point", "coordinates": [14.3950, 46.2300]}, "within_m": 3000,
+            "status": ["available", "reserved"]}
+    expected, page = set(), client.post("/plots/search", json=body | {"limit": 5}).json()
+    while True:
+        expected |= {feature["id"] for feature in page["features"]}
+        following = next((link for link in page["links"] if link["rel"] == "next"), None)
+        if following is None:
+            break
+        page = client.post("/plots/search", json=following["body"]).json()
+    assert len(expected) > 5
+    response = client.post("/exports/plots", params={"f": "csv"}, json=body)
+    assert response.status_code == 200, response.text
+    path = tmp_path / "plots.csv"
+    path.write_bytes(response.content)
+    assert set(gpd.pd.read_csv(path)["id"]) == expected
+    paged = client.post("/exports/plots", params={"f": "csv"}, json=body | {"cursor": "x"})
+    assert paged.status_code in (400, 422) and "cursor" in paged.text

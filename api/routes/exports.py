@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 
 from api.auth import OptionalAccount
 from api.deps import EngineDep, read_connection
-from api.routes.plots import filters_from_query, query_parameter_docs
+from api.routes.plots import PlotSearch, filters_from_query, query_parameter_docs
 from locations import formats
 from locations.errors import InvalidInput
 from locations.imports import exports
@@ -49,17 +49,42 @@ def _file(frame, kind: str, fmt: formats.Format) -> FileResponse:
 def export_plots(request: Request, engine: EngineDep, account: OptionalAccount) -> FileResponse:
     """The filters of ``GET /plots``; the file holds every match, not a page. ``f``: gpkg,
     geojson (default), csv or xlsx. Accounts that see internal fields get them."""
-    paging = [name for name in PAGE_PARAMETERS if name in request.query_params]
-    if paging:
-        raise InvalidInput(paging[0], "an export holds every plot the search finds, in the "
-                                      "order of its layout; paging and sorting are for GET /plots")
+    _refuse_paging(set(request.query_params))
     filters = filters_from_query(request)
     fmt = formats.choose_format(request.query_params.get("f"), request.headers.get("accept"))
+    return _plots_file(engine, account, filters, fmt)
+
+
+def _refuse_paging(given: set[str]) -> None:
+    paging = [name for name in PAGE_PARAMETERS if name in given]
+    if paging:
+        raise InvalidInput(paging[0], "an export holds every plot the search finds, in the "
+                                      "order of its layout; paging and sorting are for the search")
+
+
+def _plots_file(engine, account, filters, fmt: formats.Format) -> FileResponse:
+    """Every plot ``filters`` finds, up to LOCATIONS_MAX_EXPORT_ROWS, written as ``fmt``;
+    internal fields for the accounts that see them, as in the search."""
     internal = account is not None and account.sees_internal_fields
     with read_connection(engine) as conn:
         frame = exports.select_plots(conn, filters, internal=internal,
                                      max_rows=get_settings().max_export_rows)
     return _file(frame, "plots", fmt)
+
+
+@router.post("/exports/plots", summary="Every plot a search with a geometry finds, as one file")
+def export_plots_by_body(
+    request: Request,
+    engine: EngineDep,
+    account: OptionalAccount,
+    body: PlotSearch,
+    f: Annotated[str | None, Query(description="gpkg, geojson (default), csv or xlsx")] = None,
+) -> FileResponse:
+    """The body of ``POST /plots/search`` (filters, and a GeoJSON ``geometry`` with
+    ``within_m``); the file holds every match, not a page."""
+    _refuse_paging(body.model_fields_set)
+    fmt = formats.choose_format(f, request.headers.get("accept"))
+    return _plots_file(engine, account, body, fmt)
 
 
 @router.get("/exports/zones", summary="Zones as one file")
