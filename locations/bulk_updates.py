@@ -21,7 +21,7 @@ from locations.accounts import Account
 from locations.availability import check_transition
 from locations.errors import Conflict, Forbidden, InvalidInput
 from locations.geojson import jsonable
-from locations.local_formats import decode
+from locations.local_formats import decode, with_header
 from locations.plot_updates import PLOT_FIELDS, changed_fields, parse_fields, update_plot
 
 KEY = "cadastral_ref"
@@ -29,16 +29,28 @@ EXTRA_COLUMNS = ("country", "version", "note")
 MAX_ROWS = 50_000
 
 
-def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
-    """The file's rows as text cells (blank cells dropped), header names lower-cased.
+class ChangeRows(list):
+    """The rows of a changes file, and the spreadsheet line the first of them is on (the
+    header's line + 1), so that problems name the lines a user sees in the sheet."""
+
+    first_line: int = 2
+
+
+def read_table(content: bytes, filename: str) -> ChangeRows:
+    """The file's rows as text cells (blank cells dropped), header names lower-cased. An
+    XLSX may have a title above its header: the header is the first top row that names
+    ``cadastral_ref``.
 
     Raises:
         InvalidInput: not a CSV or XLSX, unreadable, no ``cadastral_ref`` column, unknown columns.
     """
     suffix = Path(filename or "").suffix.lower()
     try:
+        header_line = 1
         if suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(io.BytesIO(content), dtype=str, engine="openpyxl")
+            cells = pd.read_excel(io.BytesIO(content), dtype=str, engine="openpyxl", header=None)
+            frame = with_header(cells, lambda names: KEY in names)
+            header_line += len(cells) - len(frame) - 1
         elif suffix in (".csv", ".txt", ""):
             # Spreadsheets in Slovenia and Austria write ';' as the separator (sniffed), and
             # Excel there writes Windows-1250 (local_formats.decode).
@@ -62,7 +74,8 @@ def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
         )
     if len(frame) > MAX_ROWS:
         raise InvalidInput("file", f"{len(frame)} rows; at most {MAX_ROWS} per file")
-    rows = []
+    rows = ChangeRows()
+    rows.first_line = header_line + 1
     for record in frame.to_dict("records"):
         rows.append({
             column: str(value).strip()
@@ -94,7 +107,8 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
     report_rows = []
     seen: dict[int, int] = {}
     for index, row in enumerate(rows):
-        line = index + 2  # the header is line 1, as a spreadsheet numbers it
+        # Lines as the spreadsheet numbers them: the header's, + 1 for the first row.
+        line = index + getattr(rows, "first_line", 2)
         entry: dict[str, Any] = {"row": line, KEY: row.get(KEY), "plot_id": None,
                                  "changes": {}, "problems": [], "forbidden": False}
         report_rows.append(entry)

@@ -167,3 +167,28 @@ def test_an_encoding_the_file_cannot_name_is_given_by_the_user(fresh_engine: Eng
         import_file(fresh_engine, "infrastructure", path, encoding="latin-99")
     with pytest.raises(InvalidInput, match="the file is not utf-8"):
         import_file(fresh_engine, "infrastructure", path, encoding="utf-8")
+
+
+def test_price_changes_in_a_sheet_with_a_title_name_the_lines_the_user_sees(
+        fresh_client, fresh_engine) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    kranj = make_account(fresh_engine, "kranj", "municipality", municipalities=["Kranj"])
+    plot, other = kranj_plots(fresh_engine, "available", 2)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Cenik zemljišč, Občina Kranj"])
+    sheet.append([])
+    sheet.append(["cadastral_ref", "price_eur_m2"])
+    sheet.append([plot["cadastral_ref"], "88,50"])
+    sheet.append([other["cadastral_ref"], "-3"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    dry = upload(fresh_client, kranj, buffer.getvalue(), name="cenik.xlsx", dry_run=True)
+    assert dry.status_code == 200, dry.text
+    rows = {row["row"]: row for row in dry.json()["rows"]}
+    # Line 4 and 5 of the sheet, under its title, blank line and header.
+    assert rows[4]["changes"]["price_eur_m2"]["new"] == 88.5 and rows[4]["problems"] == []
+    assert any("price_eur_m2" in problem for problem in rows[5]["problems"])
