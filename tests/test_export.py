@@ -339,3 +339,18 @@ def test_a_search_around_a_place_exports_whole_by_post(client, tmp_path: Path) -
     assert set(gpd.pd.read_csv(path)["id"]) == expected
     paged = client.post("/exports/plots", params={"f": "csv"}, json=body | {"cursor": "x"})
     assert paged.status_code in (400, 422) and "cursor" in paged.text
+
+
+def test_an_export_carries_the_distances_an_investor_compares_by(engine: Engine,
+                                                                 tmp_path: Path) -> None:
+    path = tmp_path / "shortlist.xlsx"
+    with engine.connect() as conn:
+        write(select(conn, "plots", ExportFilters(region="SI042")), path, "plots")
+        stored = dict(conn.execute(text(
+            "SELECT plot_id, round(motorway_km::numeric, 2)::float FROM plot_proximity")).all())
+    plots = gpd.pd.read_excel(path, sheet_name="plots")
+    assert plots["motorway_km"].notna().all()
+    assert dict(zip(plots["id"], plots["motorway_km"], strict=True)) == {
+        plot_id: stored[plot_id] for plot_id in plots["id"]}
+    dictionary = gpd.pd.read_excel(path, sheet_name="dictionary")
+    assert {"motorway_km", "airport_km", "rail_station_km"} <= set(dictionary["column"])

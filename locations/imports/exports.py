@@ -52,6 +52,11 @@ class ExportFilters:
     search: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: Distances an investor compares plots by (``plot_proximity``, km, straight line from the
+#: boundary); read only: an import ignores them, as it does the area and the ids.
+DISTANCE_COLUMNS = ("motorway_km", "rail_station_km", "rail_freight_km", "airport_km",
+                    "public_transport_km")
+
 #: The rows of a plot export: those of a plot search (``search.conditions`` over ``p``,
 #: ``z`` and ``pp``), all of them, not a page; then its columns, in the layout's order.
 PLOT_EXPORT_FROM = """
@@ -68,7 +73,7 @@ PLOT_EXPORT_SQL = """
            p.status, p.ownership, p.offer, p.price_eur_m2::float AS price_eur_m2,
            array_to_string(p.allowed_uses, ';') AS allowed_uses, p.readiness, p.brownfield,
            p.power_mw, p.available_from::text AS available_from,
-           p.last_verified::text AS last_verified, p.version {internal},
+           p.last_verified::text AS last_verified, {distances}, p.version {internal},
            ST_AsBinary(p.boundary) AS boundary
 """ + PLOT_EXPORT_FROM + """
     ORDER BY r.code, m.name, z.name, p.cadastral_ref
@@ -138,14 +143,17 @@ def select_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
         InvalidInput: a filter value the search refuses, or more than ``max_rows`` plots.
     """
     where, parameters = conditions(conn, filters)
-    parts = {"proximity": "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
-             if any("pp." in condition for condition in where) else "",
-             "conditions": " AND ".join(where)}
+    proximity = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
     sql = PLOT_EXPORT_SQL.format(
-        internal=", p.owner_contact, p.internal_note" if internal else "", **parts)
+        internal=", p.owner_contact, p.internal_note" if internal else "",
+        distances=", ".join(f"round(pp.{column}::numeric, 2)::float AS {column}"
+                            for column in DISTANCE_COLUMNS),
+        proximity=proximity, conditions=" AND ".join(where))
     if max_rows is not None:
-        found = conn.execute(text("SELECT count(*)" + PLOT_EXPORT_FROM.format(**parts)),
-                             parameters).scalar_one()
+        # Counted without the distances unless the search filters on them.
+        found = conn.execute(text("SELECT count(*)" + PLOT_EXPORT_FROM.format(
+            proximity=proximity if any("pp." in c for c in where) else "",
+            conditions=" AND ".join(where))), parameters).scalar_one()
         if found > max_rows:
             raise InvalidInput(
                 "filters", f"the search finds {found:,} plots; a download holds at most "
