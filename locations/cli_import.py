@@ -188,10 +188,22 @@ def export_plots(
 
 
 @export_app.command("zones")
-def export_zones(output: Output, region: Region = None, municipality: Municipality = None,
-                 zone: Zone = None) -> None:
-    """Export the zones matching the filters."""
+def export_zones(
+    output: Output,
+    region: Region = None,
+    municipality: Municipality = None,
+    zone: Zone = None,
+    kind: Annotated[list[str] | None, typer.Option(
+        help="industrial, business, logistics, technology or mixed (repeat for several)")] = None,
+    has_available: Annotated[bool | None, typer.Option(
+        "--has-available/--fully-taken", help="Zones with available plot area, or none")] = None,
+    min_available_area: Annotated[float | None, typer.Option(
+        help="Least available plot area, m²")] = None,
+) -> None:
+    """Export the zones the zone search finds (the filters of `GET /zones`)."""
     from locations.imports.exports import ExportFilters
 
-    _export("zones", output, ExportFilters(region=region, municipality=municipality, zone=zone),
-            False)
+    search = {"kind": kind or [], "has_available": has_available,
+              "min_available_area_m2": min_available_area}
+    _export("zones", output, ExportFilters(region=region, municipality=municipality, zone=zone,
+                                           search=search), False)

@@ -592,24 +592,35 @@ def search_zones(conn: Connection, filters: ZoneFilter) -> dict[str, Any]:
     Raises:
         InvalidInput: an unknown region or municipality.
     """
-    zone_ids = _zone_ids(conn, PlotFilter(region=filters.region,
-                                          municipality=filters.municipality))["zones"]
+    where, params = zone_conditions(conn, filters)
     sql = f"""
         SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary")} AS geometry
         FROM zone z
         JOIN municipality m ON m.id = z.municipality_id
         JOIN region r ON r.id = m.region_id
         {ZONE_AGGREGATE_JOIN}
-        WHERE (CAST(:zone_ids AS int[]) IS NULL OR z.id = ANY (CAST(:zone_ids AS int[])))
+        WHERE {where}
+        ORDER BY r.code, m.name, z.name
+    """
+    return feature_collection(conn.execute(text(sql), params).mappings())
+
+
+def zone_conditions(conn: Connection, filters: ZoneFilter) -> tuple[str, dict[str, Any]]:
+    """The SQL condition of a zone search over ``z`` (zone) and ``zs`` (its ``zone_summary``),
+    and its parameters.
+
+    Raises:
+        InvalidInput: an unknown region or municipality.
+    """
+    zone_ids = _zone_ids(conn, PlotFilter(region=filters.region,
+                                          municipality=filters.municipality))["zones"]
+    where = """(CAST(:zone_ids AS int[]) IS NULL OR z.id = ANY (CAST(:zone_ids AS int[])))
           AND (CAST(:kinds AS text[]) IS NULL OR z.kind = ANY (CAST(:kinds AS text[])))
           AND (CAST(:has_available AS boolean) IS NULL
                OR (coalesce(zs.available_area_m2, 0) > 0) = :has_available)
           AND (CAST(:min_available AS float8) IS NULL
-               OR coalesce(zs.available_area_m2, 0) >= :min_available)
-        ORDER BY r.code, m.name, z.name
-    """
-    rows = conn.execute(text(sql), {
+               OR coalesce(zs.available_area_m2, 0) >= :min_available)"""
+    return where, {
         "zone_ids": zone_ids, "kinds": list(filters.kind) or None,
         "has_available": filters.has_available, "min_available": filters.min_available_area_m2,
-    }).mappings()
-    return feature_collection(rows)
+    }

@@ -354,3 +354,32 @@ def test_an_export_carries_the_distances_an_investor_compares_by(engine: Engine,
         plot_id: stored[plot_id] for plot_id in plots["id"]}
     dictionary = gpd.pd.read_excel(path, sheet_name="dictionary")
     assert {"motorway_km", "airport_km", "rail_station_km"} <= set(dictionary["column"])
+
+
+def test_a_zone_search_exports_whole_by_api_and_cli(client, engine: Engine, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an agency asks: zones with at least 2 ha available, industrial or logistics."""
+    from locations.cli import app
+    from locations.db import get_engine
+    from locations.settings import get_settings
+
+    query = {"kind": ["industrial", "logistics"], "min_available_area_m2": "20000"}
+    expected = {feature["id"] for feature in client.get("/zones", params=query).json()["features"]}
+    assert 0 < len(expected) < len(client.get("/zones").json()["features"])
+    response = client.get("/exports/zones", params=query | {"f": "gpkg"})
+    assert response.status_code == 200, response.text
+    (tmp_path / "zones.gpkg").write_bytes(response.content)
+    assert set(gpd.read_file(tmp_path / "zones.gpkg", layer="zones")["id"]) == expected
+    assert client.get("/exports/zones", params={"knid": "industrial"}).status_code in (400, 422)
+    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        result = CliRunner().invoke(app, [
+            "export", "zones", "--kind", "industrial", "--kind", "logistics",
+            "--min-available-area", "20000", "-o", str(tmp_path / "zones.csv")])
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert set(gpd.pd.read_csv(tmp_path / "zones.csv")["id"]) == expected

@@ -14,7 +14,8 @@ from starlette.background import BackgroundTask
 from api.auth import OptionalAccount
 from api.deps import EngineDep, read_connection
 from api.routes.plots import PlotSearch, filters_from_query, query_parameter_docs
-from locations import formats
+from api.routes.zones import QUERY_PARAMETERS as ZONE_PARAMETERS
+from locations import formats, search
 from locations.errors import InvalidInput
 from locations.imports import exports
 from locations.settings import get_settings
@@ -87,20 +88,26 @@ def export_plots_by_body(
     return _plots_file(engine, account, body, fmt)
 
 
-@router.get("/exports/zones", summary="Zones as one file")
+@router.get("/exports/zones", summary="Every zone a zone search finds, as one file")
 def export_zones(
     request: Request,
     engine: EngineDep,
-    region: Annotated[str | None, Query(description="Region code, e.g. SI042")] = None,
-    municipality: Annotated[str | None, Query(description="Municipality name, code or id")] = None,
-    zone: Annotated[str | None, Query(description="Zone name or id")] = None,
+    region: Annotated[list[str] | None, Query(description="Region code or NUTS prefix")] = None,
+    municipality: Annotated[list[str] | None, Query(description="Municipality name or id")] = None,
+    kind: Annotated[list[search.ZoneKind] | None, Query(description="Zone kind")] = None,
+    has_available: Annotated[bool | None, Query(description="Has available plot area")] = None,
+    min_available_area_m2: Annotated[float | None, Query(ge=0)] = None,
     f: Annotated[str | None, Query(description="gpkg, geojson (default), csv or xlsx")] = None,
 ) -> FileResponse:
-    """The zones of a region, a municipality or one zone, with plot counts and available area."""
+    """The filters of ``GET /zones``; the file has the export layout and its dictionary."""
+    unknown = sorted(set(request.query_params) - ZONE_PARAMETERS)
+    if unknown:  # a typo must not widen the export to every zone
+        raise InvalidInput(unknown[0], f"unknown parameter; allowed: {', '.join(sorted(ZONE_PARAMETERS))}")
     fmt = formats.choose_format(f, request.headers.get("accept"))
     with read_connection(engine) as conn:
-        frame = exports.select(conn, "zones", exports.ExportFilters(
-            region=region, municipality=municipality, zone=zone))
+        frame = exports.select_zones(conn, search.ZoneFilter(
+            region=region or [], municipality=municipality or [], kind=kind or [],
+            has_available=has_available, min_available_area_m2=min_available_area_m2))
     return _file(frame, "zones", fmt)
 
 

@@ -29,7 +29,8 @@ from sqlalchemy import Connection, text
 
 from locations import formats
 from locations.errors import InvalidInput
-from locations.search import PlotFilter, conditions
+from locations.features import ZONE_AGGREGATE_JOIN
+from locations.search import PlotFilter, ZoneFilter, conditions, zone_conditions
 from locations.settings import STORAGE_SRID, get_settings
 
 EXTENSIONS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "csv",
@@ -40,7 +41,7 @@ EXTENSIONS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv"
 class ExportFilters:
     """What to export, in the command line's words: a municipality by name, code or id, a
     zone by name or id; ``search`` holds any other filter of the plot search (PlotFilter's
-    fields), so that any search can be exported."""
+    fields) or of the zone search (ZoneFilter's), so that any search can be exported."""
 
     region: str | None = None
     municipality: str | None = None
@@ -79,7 +80,7 @@ PLOT_EXPORT_SQL = """
     ORDER BY r.code, m.name, z.name, p.cadastral_ref
 """
 
-ZONE_EXPORT_SQL = """
+ZONE_EXPORT_SQL = f"""
     SELECT z.id, z.name, m.name AS municipality, m.code AS municipality_code,
            r.code AS region_code, m.country, z.kind, z.lifecycle,
            array_to_string(z.allowed_uses, ';') AS allowed_uses, z.brownfield,
@@ -87,28 +88,25 @@ ZONE_EXPORT_SQL = """
            z.broadband, z.rail_siding, z.district_heating, z.manager_name, z.manager_email,
            z.manager_phone, z.description_en, z.description_sl, z.description_de,
            z.property_sheet_url, z.last_verified::text AS last_verified,
-           (SELECT count(*) FROM plot p WHERE p.zone_id = z.id AND p.retired_at IS NULL)
-               AS plot_count,
-           (SELECT coalesce(round(sum(p.area_m2)::numeric, 1), 0)::float FROM plot p
-            WHERE p.zone_id = z.id AND p.retired_at IS NULL AND p.status = 'available')
-               AS available_area_m2,
+           coalesce(zs.plot_count, 0) AS plot_count,
+           round(coalesce(zs.available_area_m2, 0), 1)::float AS available_area_m2,
            z.version, ST_AsBinary(z.boundary) AS boundary
     FROM zone z
     JOIN municipality m ON m.id = z.municipality_id
     JOIN region r ON r.id = m.region_id
-    WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
-      AND (CAST(:municipality AS text) IS NULL OR lower(m.name) = lower(:municipality)
-           OR m.code = :municipality OR m.id::text = :municipality)
-      AND (CAST(:zone AS text) IS NULL OR lower(z.name) = lower(:zone) OR z.id::text = :zone)
+    {ZONE_AGGREGATE_JOIN}
+    WHERE {{conditions}} AND (CAST(:zone_picked AS int[]) IS NULL
+                              OR z.id = ANY (CAST(:zone_picked AS int[])))
     ORDER BY r.code, m.name, z.name
 """
 
 
-def plot_filter(conn: Connection, filters: ExportFilters) -> PlotFilter:
-    """The plot search that ``filters`` name, with the municipality and the zone looked up.
+def _named(conn: Connection, filters: ExportFilters) -> dict[str, list[str]]:
+    """The ids of the municipality (by name, code or id) and the zone (by name or id) that
+    ``filters`` name, as the export has always taken them.
 
     Raises:
-        InvalidInput: no such municipality or zone, or a filter the search refuses (named).
+        InvalidInput: no such municipality or zone.
     """
     found: dict[str, list[str]] = {}
     for name, value, sql in (
@@ -122,6 +120,16 @@ def plot_filter(conn: Connection, filters: ExportFilters) -> PlotFilter:
             if not found[name]:
                 raise InvalidInput(name, f"no {name} is named {value!r} or has that "
                                          f"{'code or ' if name == 'municipality' else ''}id")
+    return found
+
+
+def plot_filter(conn: Connection, filters: ExportFilters) -> PlotFilter:
+    """The plot search that ``filters`` name, with the municipality and the zone looked up.
+
+    Raises:
+        InvalidInput: no such municipality or zone, or a filter the search refuses (named).
+    """
+    found = _named(conn, filters)
     values = {"region": [filters.region] if filters.region else [],
               "municipality": found.get("municipality", []), "zone": found.get("zone", []),
               "status": list(filters.status), "min_area_m2": filters.min_area_m2,
@@ -173,8 +181,39 @@ def select(conn: Connection, kind: str, filters: ExportFilters, *,
         return select_plots(conn, plot_filter(conn, filters), internal=internal)
     if kind != "zones":
         raise InvalidInput("kind", f"can export plots or zones, not {kind!r}")
-    return _frame(_copy_out(conn, ZONE_EXPORT_SQL, {
-        "region": filters.region, "municipality": filters.municipality, "zone": filters.zone}))
+    return select_zones(conn, *zone_filter(conn, filters))
+
+
+def zone_filter(conn: Connection, filters: ExportFilters) -> tuple[ZoneFilter, list[int] | None]:
+    """The zone search ``filters`` name (``search`` holding ZoneFilter's other fields), and
+    the zones picked by name or id (None: no zone named).
+
+    Raises:
+        InvalidInput: no such municipality or zone, or a filter the search refuses (named).
+    """
+    found = _named(conn, filters)
+    values = {"region": [filters.region] if filters.region else [],
+              "municipality": found.get("municipality", []), **filters.search}
+    try:
+        search = ZoneFilter.model_validate({k: v for k, v in values.items() if v not in (None, [])})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInput(str(error["loc"][0]), error["msg"]) from None
+    picked = found.get("zone")
+    return search, [int(i) for i in picked] if picked is not None else None
+
+
+def select_zones(conn: Connection, filters: ZoneFilter, picked: list[int] | None = None
+                 ) -> gpd.GeoDataFrame:
+    """Every zone the zone search ``filters`` finds (``picked``: only these ids) in EPSG:3035,
+    columns as in the dictionary, with plot counts and available area from zone_summary.
+
+    Raises:
+        InvalidInput: an unknown region or municipality.
+    """
+    where, parameters = zone_conditions(conn, filters)
+    return _frame(_copy_out(conn, ZONE_EXPORT_SQL.format(conditions=where),
+                            parameters | {"zone_picked": picked}))
 
 
 def _frame(table: pa.Table) -> gpd.GeoDataFrame:
