@@ -154,7 +154,8 @@ def select_plots(conn: Connection, filters: PlotFilter, *, internal: bool = Fals
     proximity = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
     sql = PLOT_EXPORT_SQL.format(
         internal=", p.owner_contact, p.internal_note" if internal else "",
-        distances=", ".join(f"round(pp.{column}::numeric, 2)::float AS {column}"
+        # To 10 m, in float arithmetic: through numeric it cost a million plots 2 s more.
+        distances=", ".join(f"round(pp.{column} * 100) / 100 AS {column}"
                             for column in DISTANCE_COLUMNS),
         proximity=proximity, conditions=" AND ".join(where))
     if max_rows is not None:
