@@ -1,4 +1,4 @@
-"""Exports: every plot a search finds, or a set of zones, as one file; and their data dictionary."""
+"""Exports: every plot a plot search finds, or every zone a zone search finds, as one file; and their data dictionary."""
 
 from __future__ import annotations
 
