@@ -156,8 +156,8 @@ def test_internal_fields_only_when_asked(engine: Engine) -> None:
     assert "owner_contact" in internal.columns
 
 
-def test_cli_export_chooses_format_from_extension(engine: Engine, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def _invoke_cli(engine: Engine, monkeypatch: pytest.MonkeyPatch, *commands: list[str]) -> list:
+    """Each command run by the ``locations`` CLI in this process, against ``engine``'s database."""
     from locations.cli import app
     from locations.db import get_engine
     from locations.settings import get_settings
@@ -166,13 +166,17 @@ def test_cli_export_chooses_format_from_extension(engine: Engine, tmp_path: Path
     get_settings.cache_clear()
     get_engine.cache_clear()
     try:
-        runner = CliRunner()
-        result = runner.invoke(app, ["export", "plots", "--region", "SI042", "-o",
-                                     str(tmp_path / "out.csv")])
-        refused = runner.invoke(app, ["export", "zones", "-o", str(tmp_path / "out.pdf")])
+        return [CliRunner().invoke(app, command) for command in commands]
     finally:
         get_settings.cache_clear()
         get_engine.cache_clear()
+
+
+def test_cli_export_chooses_format_from_extension(engine: Engine, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    result, refused = _invoke_cli(
+        engine, monkeypatch, ["export", "plots", "--region", "SI042", "-o", str(tmp_path / "out.csv")],
+        ["export", "zones", "-o", str(tmp_path / "out.pdf")])
     assert result.exit_code == 0, result.output
     table = gpd.pd.read_csv(tmp_path / "out.csv")
     assert set(table["region_code"]) == {"SI042"}
@@ -269,21 +273,10 @@ def test_an_api_export_holds_every_plot_the_search_finds(client, tmp_path: Path)
 
 def test_a_cli_export_takes_every_search_filter(engine: Engine, client, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from locations.cli import app
-    from locations.db import get_engine
-    from locations.settings import get_settings
-
     expected = _search_ids(client, INVESTOR_QUERY)
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
-        result = CliRunner().invoke(app, [
-            "export", "plots", "--region", "SI042", "--use", "manufacturing",
-            "--max-motorway-km", "8", "--min-area", "3000", "-o", str(tmp_path / "out.csv")])
-    finally:
-        get_settings.cache_clear()
-        get_engine.cache_clear()
+    (result,) = _invoke_cli(engine, monkeypatch, [
+        "export", "plots", "--region", "SI042", "--use", "manufacturing",
+        "--max-motorway-km", "8", "--min-area", "3000", "-o", str(tmp_path / "out.csv")])
     assert result.exit_code == 0, result.output
     assert set(gpd.pd.read_csv(tmp_path / "out.csv")["id"]) == expected
 
@@ -360,10 +353,6 @@ def test_an_export_carries_the_distances_an_investor_compares_by(engine: Engine,
 def test_a_zone_search_exports_whole_by_api_and_cli(client, engine: Engine, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """What an agency asks: zones with at least 2 ha available, industrial or logistics."""
-    from locations.cli import app
-    from locations.db import get_engine
-    from locations.settings import get_settings
-
     query = {"kind": ["industrial", "logistics"], "min_available_area_m2": "20000"}
     expected = {feature["id"] for feature in client.get("/zones", params=query).json()["features"]}
     assert 0 < len(expected) < len(client.get("/zones").json()["features"])
@@ -372,15 +361,8 @@ def test_a_zone_search_exports_whole_by_api_and_cli(client, engine: Engine, tmp_
     (tmp_path / "zones.gpkg").write_bytes(response.content)
     assert set(gpd.read_file(tmp_path / "zones.gpkg", layer="zones")["id"]) == expected
     assert client.get("/exports/zones", params={"knid": "industrial"}).status_code in (400, 422)
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    get_engine.cache_clear()
-    try:
-        result = CliRunner().invoke(app, [
-            "export", "zones", "--kind", "industrial", "--kind", "logistics",
-            "--min-available-area", "20000", "-o", str(tmp_path / "zones.csv")])
-    finally:
-        get_settings.cache_clear()
-        get_engine.cache_clear()
+    (result,) = _invoke_cli(engine, monkeypatch, [
+        "export", "zones", "--kind", "industrial", "--kind", "logistics",
+        "--min-available-area", "20000", "-o", str(tmp_path / "zones.csv")])
     assert result.exit_code == 0, result.output
     assert set(gpd.pd.read_csv(tmp_path / "zones.csv")["id"]) == expected

@@ -14,8 +14,8 @@ from starlette.background import BackgroundTask
 from api.auth import OptionalAccount
 from api.deps import EngineDep, read_connection
 from api.routes.plots import PlotSearch, filters_from_query, query_parameter_docs
-from api.routes.zones import QUERY_PARAMETERS as ZONE_PARAMETERS
-from locations import formats, search
+from api.routes.zones import ZoneSearch
+from locations import formats
 from locations.errors import InvalidInput
 from locations.imports import exports
 from locations.settings import get_settings
@@ -92,22 +92,13 @@ def export_plots_by_body(
 def export_zones(
     request: Request,
     engine: EngineDep,
-    region: Annotated[list[str] | None, Query(description="Region code or NUTS prefix")] = None,
-    municipality: Annotated[list[str] | None, Query(description="Municipality name or id")] = None,
-    kind: Annotated[list[search.ZoneKind] | None, Query(description="Zone kind")] = None,
-    has_available: Annotated[bool | None, Query(description="Has available plot area")] = None,
-    min_available_area_m2: Annotated[float | None, Query(ge=0)] = None,
+    filters: ZoneSearch,
     f: Annotated[str | None, Query(description="gpkg, geojson (default), csv or xlsx")] = None,
 ) -> FileResponse:
     """The filters of ``GET /zones``; the file has the export layout and its dictionary."""
-    unknown = sorted(set(request.query_params) - ZONE_PARAMETERS)
-    if unknown:  # a typo must not widen the export to every zone
-        raise InvalidInput(unknown[0], f"unknown parameter; allowed: {', '.join(sorted(ZONE_PARAMETERS))}")
     fmt = formats.choose_format(f, request.headers.get("accept"))
     with read_connection(engine) as conn:
-        frame = exports.select_zones(conn, search.ZoneFilter(
-            region=region or [], municipality=municipality or [], kind=kind or [],
-            has_available=has_available, min_available_area_m2=min_available_area_m2))
+        frame = exports.select_zones(conn, filters)
     return _file(frame, "zones", fmt)
 
 

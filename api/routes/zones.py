@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.deps import ConnectionDep
@@ -17,27 +17,38 @@ router = APIRouter(tags=["zones"])
 QUERY_PARAMETERS = set(search.ZoneFilter.model_fields) | {"f"}
 
 
-@router.get("/zones", response_class=GeoJSONResponse, summary="Zones with occupancy aggregates")
-def list_zones(
+def zone_filter(
     request: Request,
-    conn: ConnectionDep,
     region: Annotated[list[str] | None, Query(description="Region code or NUTS prefix")] = None,
     municipality: Annotated[list[str] | None, Query(description="Municipality name or id")] = None,
     kind: Annotated[list[search.ZoneKind] | None, Query(description="Zone kind")] = None,
     has_available: Annotated[bool | None, Query(description="Has available plot area")] = None,
     min_available_area_m2: Annotated[float | None, Query(ge=0)] = None,
+) -> search.ZoneFilter:
+    """The zone search a query string asks for (GET /zones, GET /exports/zones); an unknown
+    parameter is refused, so a typo never widens a search."""
+    unknown = sorted(set(request.query_params) - QUERY_PARAMETERS)
+    if unknown:
+        raise InvalidInput(unknown[0], f"unknown parameter; allowed: {', '.join(sorted(QUERY_PARAMETERS))}")
+    return search.ZoneFilter(
+        region=region or [], municipality=municipality or [], kind=kind or [],
+        has_available=has_available, min_available_area_m2=min_available_area_m2)
+
+
+ZoneSearch = Annotated[search.ZoneFilter, Depends(zone_filter)]
+
+
+@router.get("/zones", response_class=GeoJSONResponse, summary="Zones with occupancy aggregates")
+def list_zones(
+    request: Request,
+    conn: ConnectionDep,
+    filters: ZoneSearch,
     f: Annotated[str | None, Query(description="geojson, csv, gpkg or xlsx")] = None,
 ) -> Response:
     """Per zone: total plot area, available area, plots by status and the occupancy share
     (plot area sold or occupied over all plot area)."""
-    unknown = sorted(set(request.query_params) - QUERY_PARAMETERS)
-    if unknown:
-        raise InvalidInput(unknown[0], f"unknown parameter; allowed: {', '.join(sorted(QUERY_PARAMETERS))}")
     fmt = formats.choose_format(f, request.headers.get("accept"))
-    collection = search.search_zones(conn, search.ZoneFilter(
-        region=region or [], municipality=municipality or [], kind=kind or [],
-        has_available=has_available, min_available_area_m2=min_available_area_m2,
-    ))
+    collection = search.search_zones(conn, filters)
     if fmt.name == "geojson":
         collection["links"] = [{"rel": "self", "href": str(request.url), "type": fmt.media_type}]
         return GeoJSONResponse(collection)
