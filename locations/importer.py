@@ -193,7 +193,7 @@ def import_file(
             # Each large statement here runs once: compiling it costs more than it saves
             # (0.3 to 1.2 s a statement at 1M rows).
             conn.execute(text("SET LOCAL jit = off"))
-            staging.open_workspace(conn)
+            workspace = staging.open_workspace(conn)
             # The fields are checked (targets.normalise) chunk by chunk as they are staged.
             columns, field_problems = staging.stage(conn, spec, frame, wkb, progress)
             staging.add_problems(conn, field_problems + read_problems)
@@ -223,7 +223,7 @@ def import_file(
             if dry_run:
                 transaction.rollback()
             else:
-                staging.close_workspace(conn)
+                staging.close_workspace(conn, workspace)
                 transaction.commit()
                 report.written = True
         except BaseException:

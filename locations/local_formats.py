@@ -68,16 +68,17 @@ def decode(raw: bytes, encoding: str | None = None) -> tuple[str, str]:
 
 
 def number_text(text: str) -> str:
-    """``text`` with a decimal comma made a point ("95,50" -> "95.50"); other text as it is."""
-    return text.replace(",", ".", 1) if "," in text and "." not in text else text
+    """``text`` with a decimal comma made a point ("95,50" -> "95.50"), as ``numbers`` reads it."""
+    return text.replace(",", ".")
 
 
 def numbers(column: pd.Series) -> pd.Series:
-    """A column of numbers written as text or as numbers, as floats (NaN where not a number)."""
+    """A column of numbers written as text (decimal comma or point) or as numbers, as
+    floats; NaN where a cell is no number. Column-wise: a file has a million of them."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return column.astype(float)
-    text = column.map(lambda value: number_text(str(value)) if isinstance(value, str) else value)
-    return pd.to_numeric(text, errors="coerce")
+    return pd.to_numeric(column.astype("string").str.replace(",", ".", regex=False),
+                         errors="coerce").astype(float)
 
 
 def parse_date(text: str) -> dt.date | None:

@@ -13,7 +13,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +24,7 @@ import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, text
 
 from locations import formats
@@ -32,6 +32,8 @@ from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN
 from locations.search import PlotFilter, ZoneFilter, conditions, zone_conditions
 from locations.settings import STORAGE_SRID, get_settings
+
+M = TypeVar("M", bound=BaseModel)
 
 EXTENSIONS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "csv",
               ".xlsx": "xlsx"}
@@ -123,6 +125,16 @@ def _named(conn: Connection, filters: ExportFilters) -> dict[str, list[str]]:
     return found
 
 
+def _validated(model: type[M], values: dict[str, Any]) -> M:
+    """``model`` from the given ``values`` (empty ones left out); its first refusal as an
+    InvalidInput naming the field."""
+    try:
+        return model.model_validate({k: v for k, v in values.items() if v not in (None, [])})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise InvalidInput(str(error["loc"][0]), error["msg"]) from None
+
+
 def plot_filter(conn: Connection, filters: ExportFilters) -> PlotFilter:
     """The plot search that ``filters`` name, with the municipality and the zone looked up.
 
@@ -135,11 +147,7 @@ def plot_filter(conn: Connection, filters: ExportFilters) -> PlotFilter:
               "status": list(filters.status), "min_area_m2": filters.min_area_m2,
               "max_area_m2": filters.max_area_m2, "max_price_eur_m2": filters.max_price_eur_m2,
               **filters.search}
-    try:
-        return PlotFilter.model_validate({k: v for k, v in values.items() if v not in (None, [])})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise InvalidInput(str(error["loc"][0]), error["msg"]) from None
+    return _validated(PlotFilter, values)
 
 
 def select_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False,
@@ -195,11 +203,7 @@ def zone_filter(conn: Connection, filters: ExportFilters) -> tuple[ZoneFilter, l
     found = _named(conn, filters)
     values = {"region": [filters.region] if filters.region else [],
               "municipality": found.get("municipality", []), **filters.search}
-    try:
-        search = ZoneFilter.model_validate({k: v for k, v in values.items() if v not in (None, [])})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise InvalidInput(str(error["loc"][0]), error["msg"]) from None
+    search = _validated(ZoneFilter, values)
     picked = found.get("zone")
     return search, [int(i) for i in picked] if picked is not None else None
 

@@ -56,7 +56,7 @@ class Scope:
     region_ids: frozenset[int] | None = None
 
 
-def open_workspace(conn: Connection) -> None:
+def open_workspace(conn: Connection) -> str:
     """Give this transaction a schema of its own for the staging tables, first on its path.
 
     Plain (unlogged) tables, not temporary ones: PostgreSQL's parallel workers cannot read
@@ -64,18 +64,19 @@ def open_workspace(conn: Connection) -> None:
     core. The schema is created in the import's transaction, so no other session sees it,
     and an import that fails or is killed takes it away with its rollback; a committed
     import drops it first (``close_workspace``). Named by the backend, so that imports
-    running side by side never meet.
+    running side by side never meet. Returns the schema's name, for ``close_workspace``.
     """
     schema = conn.execute(text("SELECT 'import_' || pg_backend_pid()")).scalar_one()
     conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     conn.execute(text(
         "SELECT set_config('search_path', quote_ident(:schema) || ', ' || "
         "current_setting('search_path'), true)"), {"schema": schema})
+    return schema
 
 
-def close_workspace(conn: Connection) -> None:
-    """Drop the workspace of ``open_workspace`` with its tables, before the import commits."""
-    schema = conn.execute(text("SELECT 'import_' || pg_backend_pid()")).scalar_one()
+def close_workspace(conn: Connection, schema: str) -> None:
+    """Drop the workspace ``schema`` of ``open_workspace`` with its tables, before the import
+    commits."""
     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from locations.local_formats import DATE_FORMATS, parse_date
+from locations.local_formats import numbers as as_numbers
 
 PLOT_STATUSES = ("available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale")
 USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
@@ -293,8 +294,7 @@ def normalise(
             text = canonical.where(present, None)
         elif field.kind in ("number", "integer"):
             # Decimal commas are common in Slovenian and Austrian spreadsheets.
-            numbers = text if numeric else pd.to_numeric(
-                text.str.replace(",", ".", regex=False), errors="coerce")
+            numbers = text if numeric else as_numbers(text)
             bad = present & numbers.isna()
             report(bad, field.name, "not a number: ", text)
             if field.kind == "integer":
