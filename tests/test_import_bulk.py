@@ -265,3 +265,58 @@ def test_a_long_load_tells_its_progress_step_by_step(fresh_engine: Engine, monke
     # A re-import rebuilds nothing: three steps.
     import_file(fresh_engine, "plots", GENERIC, progress=lambda phase, done, total: heard.append(phase))
     assert [phase for phase in heard if phase in staging.LOAD_STEPS] == list(staging.LOAD_STEPS[:3])
+
+
+@pytest.mark.parametrize("owns_tables", [True, False], ids=["owner", "granted"])
+def test_a_role_that_may_not_create_schemas_still_imports(fresh_engine: Engine, monkeypatch,
+                                                          owns_tables: bool) -> None:
+    """A server's own role without CREATE on the database (as a careful administrator sets
+    one up), owning the tables it migrated or only granted them, gets its first load, in
+    temporary tables, not 'permission denied'; without the tables' ownership the load keeps
+    their indexes instead of rebuilding them."""
+    from sqlalchemy import create_engine
+
+    from locations.imports import staging
+
+    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)  # the sample is small
+    before = _indexes(fresh_engine)
+    _empty_plot_table(fresh_engine)
+    role = f"locations_app_{fresh_engine.url.database[-10:]}"
+    with fresh_engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD 'app'"))
+        conn.execute(text(f"REVOKE CREATE ON DATABASE \"{fresh_engine.url.database}\" "
+                          f"FROM PUBLIC, {role}"))
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+        conn.execute(text(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}"))
+        conn.execute(text(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+        if owns_tables:
+            conn.execute(text(f"GRANT CREATE ON SCHEMA public TO {role}"))
+            for table in ("plot", "plot_event", "plot_proximity", "plot_site_metrics"):
+                conn.execute(text(f"ALTER TABLE {table} OWNER TO {role}"))
+    restricted = create_engine(fresh_engine.url.set(username=role, password="app"))
+    try:
+        with restricted.connect() as conn:
+            assert not conn.execute(text(
+                "SELECT has_database_privilege(current_database(), 'CREATE')")).scalar_one()
+        first = import_file(restricted, "plots", GENERIC)
+        assert first.written and first.created > 0 and not first.problems
+        # The same pooled connection again: the first import's tables must be gone.
+        again = import_file(restricted, "plots", GENERIC)
+        assert again.written and again.unchanged == first.created
+        with restricted.connect() as conn:
+            leftovers = conn.execute(text(
+                "SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()")).scalar_one()
+        assert leftovers == 0
+        with fresh_engine.connect() as conn:
+            audited, measured = conn.execute(text(
+                "SELECT (SELECT count(*) FROM plot_event WHERE action = 'import'), "
+                "(SELECT count(*) FROM plot_proximity)")).one()
+        assert audited == measured == first.created
+        assert _indexes(fresh_engine) == before
+    finally:
+        restricted.dispose()
+        with fresh_engine.begin() as conn:
+            for table in ("plot", "plot_event", "plot_proximity", "plot_site_metrics"):
+                conn.execute(text(f"ALTER TABLE {table} OWNER TO CURRENT_USER"))
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))

@@ -4,7 +4,8 @@ Everything here runs inside the caller's one transaction, so an import either
 lands whole or, refused or killed, leaves the database as it was.
 
 Tables (unlogged, in a schema of the import's own that it drops before commit, so that
-PostgreSQL may check their rows with parallel workers; see ``open_workspace``):
+PostgreSQL may check their rows with parallel workers; temporary for a role that may not
+create schemas; see ``open_workspace``):
 
 - ``import_stage``: the file's rows as canonical text plus the geometry as read;
 - ``import_row``: the rows resolved (references looked up, geometry in EPSG:3035,
@@ -56,7 +57,7 @@ class Scope:
     region_ids: frozenset[int] | None = None
 
 
-def open_workspace(conn: Connection) -> str:
+def open_workspace(conn: Connection) -> str | None:
     """Give this transaction a schema of its own for the staging tables, first on its path.
 
     Plain (unlogged) tables, not temporary ones: PostgreSQL's parallel workers cannot read
@@ -65,7 +66,16 @@ def open_workspace(conn: Connection) -> str:
     and an import that fails or is killed takes it away with its rollback; a committed
     import drops it first (``close_workspace``). Named by the backend, so that imports
     running side by side never meet. Returns the schema's name, for ``close_workspace``.
+
+    A role that may not create schemas in the database (``CREATE`` on it, which a server's
+    administrator may well withhold from an application's role) gets temporary tables
+    instead, and None: the same import, its checks on one core.
     """
+    if not conn.execute(text(
+            "SELECT has_database_privilege(current_database(), 'CREATE')")).scalar_one():
+        conn.info[WORK_TABLE] = "TEMPORARY TABLE"
+        return None
+    conn.info[WORK_TABLE] = "UNLOGGED TABLE"
     schema = conn.execute(text("SELECT 'import_' || pg_backend_pid()")).scalar_one()
     conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     conn.execute(text(
@@ -74,10 +84,29 @@ def open_workspace(conn: Connection) -> str:
     return schema
 
 
-def close_workspace(conn: Connection, schema: str) -> None:
+#: Key of ``Connection.info`` (kept with the database connection) under which
+#: ``open_workspace`` leaves the kind of table the import's statements create.
+WORK_TABLE = "locations.import_work_table"
+
+
+def work_table(conn: Connection) -> str:
+    """``UNLOGGED TABLE`` in an import's own schema, ``TEMPORARY TABLE`` without one."""
+    return conn.info[WORK_TABLE]
+
+
+def close_workspace(conn: Connection, schema: str | None) -> None:
     """Drop the workspace ``schema`` of ``open_workspace`` with its tables, before the import
-    commits."""
-    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    commits; without a schema, the import's temporary tables, which would otherwise stay
+    with the (pooled) connection and be in the way of its next import."""
+    if schema is not None:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        return
+    tables = conn.execute(text(
+        r"SELECT string_agg(quote_ident(relname), ', ') FROM pg_class "
+        r"WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' "
+        r"AND relname LIKE 'import\_%'")).scalar_one()
+    if tables:
+        conn.execute(text(f"DROP TABLE pg_temp.{tables.replace(', ', ', pg_temp.')}"))
 
 
 def stage(conn: Connection, spec: Target, frame: pd.DataFrame, wkb: np.ndarray,
@@ -91,11 +120,11 @@ def stage(conn: Connection, spec: Target, frame: pd.DataFrame, wkb: np.ndarray,
     columns = [f for f in spec.field_names if f in frame.columns]
     definitions = ", ".join(f"{c} text" for c in columns)
     conn.execute(text(
-        f"CREATE UNLOGGED TABLE import_stage (row_no integer, {definitions}{',' if columns else ''} "
+        f"CREATE {work_table(conn)} import_stage (row_no integer, {definitions}{',' if columns else ''} "
         "geom geometry)"
     ))
     conn.execute(text(
-        "CREATE UNLOGGED TABLE import_problem (row_no integer, field text, reason text)"
+        f"CREATE {work_table(conn)} import_problem (row_no integer, field text, reason text)"
     ))
     cursor = conn.connection.dbapi_connection.cursor()
     total = len(frame)
@@ -289,7 +318,7 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
     municipality_text = _col(columns, "municipality")
     conn.execute(text(
         f"""
-        CREATE UNLOGGED TABLE import_zone AS
+        CREATE {work_table(conn)} import_zone AS
         SELECT k.zone_text, k.municipality_text,
                array_agg(z.id ORDER BY z.id) FILTER (WHERE z.id IS NOT NULL) AS zone_ids
         FROM (SELECT DISTINCT {zone_text} AS zone_text, {municipality_text} AS municipality_text
@@ -320,7 +349,7 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
     conn.execute(text("SET LOCAL enable_mergejoin = off"))
     conn.execute(text(
         f"""
-        CREATE UNLOGGED TABLE import_row AS
+        CREATE {work_table(conn)} import_row AS
         WITH staged AS (
             SELECT s.*, g.geom AS stored_geom, k.zone_ids
             FROM import_stage s
@@ -413,7 +442,7 @@ def _resolve_zones(conn: Connection, spec: Target, columns: list[str], stored: s
                                OR m.code = {municipality_text} OR m.id::text = {municipality_text})""")
     conn.execute(text(
         f"""
-        CREATE UNLOGGED TABLE import_row AS
+        CREATE {work_table(conn)} import_row AS
         WITH {staged}
         SELECT st.row_no, st.name, m.id AS municipality_id, m.region_id, st.stored_geom AS geom,
                {_geometry_problem_sql(spec, "st.geom", "st.stored_geom")}
@@ -450,7 +479,7 @@ def _resolve_municipalities(conn: Connection, spec: Target, columns: list[str], 
         named=f"(SELECT r.id FROM region r WHERE r.code = upper({region_text}))")
     conn.execute(text(
         f"""
-        CREATE UNLOGGED TABLE import_row AS
+        CREATE {work_table(conn)} import_row AS
         WITH {staged}
         SELECT st.row_no, st.code, st.name, st.region_id,
                coalesce(upper({_col(columns, "country").replace("s.", "st.")}), r.country)
@@ -482,7 +511,7 @@ def _resolve_regions(conn: Connection, spec: Target, columns: list[str], stored:
                      scope: Scope) -> None:
     conn.execute(text(
         f"""
-        CREATE UNLOGGED TABLE import_row AS
+        CREATE {work_table(conn)} import_row AS
         SELECT s.row_no, upper(s.code) AS code, s.name,
                coalesce(upper({_col(columns, "country")}), left(upper(s.code), 2)) AS country,
                g.geom, {_geometry_problem_sql(spec, "s.geom", "g.geom")} AS geometry_problem,
@@ -502,7 +531,7 @@ def _resolve_free(conn: Connection, spec: Target, columns: list[str], stored: st
     # Infrastructure and constraint areas belong to no municipality: they must lie near the regions.
     conn.execute(text(
         f"""
-        CREATE UNLOGGED TABLE import_row AS
+        CREATE {work_table(conn)} import_row AS
         SELECT s.row_no, g.geom, {_geometry_problem_sql(spec, "s.geom", "g.geom")} AS geometry_problem,
                NULL::text AS reference_problem, NULL::text AS reference_field,
                coalesce(ST_Expand((SELECT ST_Extent(boundary) FROM region), 20000),
@@ -689,7 +718,7 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
     )
     conn.execute(text(
         f"""
-        CREATE UNLOGGED TABLE import_written AS
+        CREATE {work_table(conn)} import_written AS
         WITH written AS (
             INSERT INTO {table} AS t ({", ".join(names)})
             SELECT {", ".join(values[n] for n in names)}
@@ -752,7 +781,7 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     # million unchanged plots built a million jsonb values for nothing (9.2 s in all).
     conn.execute(text(
         f"""
-        CREATE UNLOGGED TABLE import_before AS
+        CREATE {work_table(conn)} import_before AS
         SELECT c.row_no, c.id, c.changed,
                CASE WHEN c.changed THEN c.boundary END AS old_boundary,
                CASE WHEN c.changed THEN {_plot_values_sql("c", names)} END AS old_values
@@ -779,7 +808,7 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     # stores, they cost 17 s and the audit insert still had to write them.
     conn.execute(text(
         f"""
-        CREATE UNLOGGED TABLE import_written AS
+        CREATE {work_table(conn)} import_written AS
         WITH written AS (
             INSERT INTO plot AS t (country, {", ".join(names)})
             SELECT r.country, {", ".join(created_values[n] for n in names)}
@@ -874,6 +903,12 @@ def _drop_for_bulk_load(conn: Connection, incoming: int) -> list[str]:
     if incoming < max(present, BULK_REBUILD_MIN_ROWS):
         return []
     tables = {"tables": list(BULK_REBUILT_TABLES)}
+    # Only a table's owner may drop its indexes: a role granted the tables but not owning
+    # them loads row by row into the indexes as they stand, slower but the same result.
+    if not conn.execute(text(
+            "SELECT bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class "
+            "WHERE oid = ANY (CAST(:tables AS regclass[]))"), tables).scalar_one():
+        return []
     keys = conn.execute(text(
         """
         SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
@@ -957,7 +992,7 @@ def _audit_new_plots(conn: Connection, names: list[str], *, actor: str, account_
     # values; building them is what costs here.
     conn.execute(text("SET LOCAL parallel_tuple_cost = 0"))
     conn.execute(text(
-        f"CREATE UNLOGGED TABLE import_new_values AS "
+        f"CREATE {work_table(conn)} import_new_values AS "
         f"SELECT t.id, {_plot_values_sql('t', names)} AS new_values FROM plot t"))
     conn.execute(text("RESET parallel_tuple_cost"))
     conn.execute(text(
