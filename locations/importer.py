@@ -47,6 +47,7 @@ class ImportReport:
     problems: list[tuple[int, str, str]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str | None = None  # a CSV's text encoding; a shapefile's when it had to be told
+    available_by_default: int = 0  # new plots without a status in the file, made available
 
     @property
     def problem_rows(self) -> list[int]:
@@ -78,6 +79,9 @@ class ImportReport:
                  f"{self.updated:,} updated, {self.unchanged:,} unchanged")
         if self.problems:
             text_ += f"; {len(self.problem_rows):,} row(s) with problems skipped"
+        if self.available_by_default:
+            text_ += (f"; {self.available_by_default:,} new plot(s) had no status and {verb} "
+                      "made available (give a status column to say otherwise)")
         return text_
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +93,7 @@ class ImportReport:
             "problem_rows": len(self.problem_rows),
             "problems": [{"row": r, "field": f, "reason": m} for r, f, m in self.problems],
             "ignored_columns": self.ignored_columns, "encoding": self.encoding,
+            "available_by_default": self.available_by_default,
             "summary": self.summary(),
         }
 
@@ -218,6 +223,7 @@ def import_file(
             report.problems = staging.problems(conn)
             report.created, report.updated, report.unchanged = (
                 counts.created, counts.updated, counts.unchanged)
+            report.available_by_default = counts.available_by_default
             if progress:
                 progress("loading", 1, 1)
             if dry_run:

@@ -50,6 +50,7 @@ def test_generic_layout_lands_in_its_zones_in_every_format(fresh_engine: Engine,
     report = import_file(fresh_engine, "plots", SAMPLES / name, crs=crs)
     assert report.written and not report.problems
     assert report.created == 5
+    assert report.available_by_default == 0, "every sample row gives its status"
     stored = _stored(fresh_engine, list(GENERIC_ZONES))
     assert {ref: row["zone"] for ref, row in stored.items()} == GENERIC_ZONES
     assert stored["SAMPLE-3/1"]["status"] == "available"
@@ -74,6 +75,13 @@ def test_gurs_parcels_in_d96tm_land_at_their_positions(fresh_engine: Engine) -> 
         assert stored[ref]["y"] == pytest.approx(y, abs=0.5)
     # No zone column: each parcel goes to the zone it lies in.
     assert [stored[r]["zone"] for r in refs] == ["PC Hrastje", "IC Trata", "PC Tezno"]
+    # Parcels come without a status: they are made available, and the report says so.
+    assert {stored[r]["status"] for r in refs} == {"available"}
+    assert report.available_by_default == 3
+    assert "3 new plot(s) had no status and were made available" in report.summary()
+    again = import_file(fresh_engine, "plots", path, mapping="gurs-parcels")
+    assert again.unchanged == 3 and again.available_by_default == 0
+    assert "no status" not in again.summary()
 
 
 def test_bev_parcels_in_mgi_m34_land_at_their_positions(fresh_engine: Engine) -> None:
@@ -169,3 +177,19 @@ def test_a_changed_plot_is_audited_with_what_changed(fresh_engine: Engine, tmp_p
     assert created_new["status"] == before[0] and "area_m2" in created_new
     assert events[1] == ({"status": before[0], "price_eur_m2": before[1]},
                          {"status": "sold", "price_eur_m2": 99.5})
+
+
+def test_new_plots_without_a_status_are_counted_in_the_report(fresh_engine: Engine,
+                                                              tmp_path: Path) -> None:
+    """Empty status cells of new plots: made available, counted (a dry run says it first)."""
+    frame = gpd.read_file(SAMPLES / "plots-generic.gpkg")
+    frame.loc[:1, "status"] = None
+    path = tmp_path / "some-without-status.gpkg"
+    frame.to_file(path, driver="GPKG")
+    dry = import_file(fresh_engine, "plots", path, dry_run=True)
+    assert dry.available_by_default == 2
+    assert "2 new plot(s) had no status and would be made available" in dry.summary()
+    report = import_file(fresh_engine, "plots", path)
+    assert report.as_dict()["available_by_default"] == 2
+    stored = _stored(fresh_engine, list(frame["cadastral_ref"][:2]))
+    assert {row["status"] for row in stored.values()} == {"available"}
