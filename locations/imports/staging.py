@@ -102,11 +102,11 @@ def close_workspace(conn: Connection, schema: str | None) -> None:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         return
     tables = conn.execute(text(
-        r"SELECT string_agg(quote_ident(relname), ', ') FROM pg_class "
-        r"WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' "
-        r"AND relname LIKE 'import\_%'")).scalar_one()
+        "SELECT 'pg_temp.' || quote_ident(relname) FROM pg_class "
+        "WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' "
+        r"AND relname LIKE 'import\_%'")).scalars().all()
     if tables:
-        conn.execute(text(f"DROP TABLE pg_temp.{tables.replace(', ', ', pg_temp.')}"))
+        conn.execute(text(f"DROP TABLE {', '.join(tables)}"))
 
 
 def stage(conn: Connection, spec: Target, frame: pd.DataFrame, wkb: np.ndarray,
