@@ -10,8 +10,12 @@ from typing import Any
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from locations.errors import LocationsError
+
+#: SQLSTATE of "permission denied": the role of DATABASE_URL lacks a privilege.
+INSUFFICIENT_PRIVILEGE = "42501"
 
 console = Console()
 err_console = Console(stderr=True)
@@ -24,6 +28,17 @@ def reported_errors() -> Iterator[None]:
         yield
     except LocationsError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=1) from None
+    except DBAPIError as exc:
+        # A server's own role set up with fewer privileges than the command needs is the
+        # user's to fix, not a bug: one line that says so, not a traceback ending in SQL.
+        if getattr(exc.orig, "pgcode", None) != INSUFFICIENT_PRIVILEGE:
+            raise
+        reason = str(exc.orig).strip().splitlines()[0]
+        err_console.print(
+            f"[bold red]error:[/] database: {reason}. The role of DATABASE_URL needs to read "
+            "and write the platform's tables (its owner, which ran `locations db migrate`, "
+            "does); see DATABASE_URL in the README.")
         raise typer.Exit(code=1) from None
 
 

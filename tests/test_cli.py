@@ -63,3 +63,32 @@ def test_embedded_cluster_up_twice_status_and_down():
     assert stopped.returncode != 0
     assert "stopped" in stopped.stdout
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_role_without_the_privileges_gets_one_clear_line(fresh_engine):
+    """A DATABASE_URL role that may read but not write: the import names the refusal and
+    what the role needs, in one line, without a traceback; nothing is written."""
+    from sqlalchemy import text
+
+    role = f"locations_reader_{fresh_engine.url.database[-10:]}"
+    with fresh_engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD 'reader'"))
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+        conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
+        before = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()
+    url = fresh_engine.url.set(username=role, password="reader").render_as_string(
+        hide_password=False)
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "plots-generic.gpkg"
+    try:
+        result = run_cli("import", "plots", str(sample), env={"DATABASE_URL": url})
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        message = " ".join(result.stderr.split())
+        assert "error: database: permission denied for table" in message
+        assert "DATABASE_URL" in message
+        with fresh_engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM plot")).scalar_one() == before
+    finally:
+        with fresh_engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE {role}"))
