@@ -91,6 +91,7 @@ def db_status() -> None:
                   f"database '{settings.embedded_db}', files in {status.folder}")
     if not status.running:
         raise typer.Exit(code=1)
+    _report_schema()
 
 
 def _report_external() -> None:
@@ -99,9 +100,26 @@ def _report_external() -> None:
     from locations.db import check_connection, database_url, get_engine
 
     url = make_url(database_url())
-    postgis = check_connection(get_engine())
+    postgis = check_connection(get_engine(), schema=False)
     console.print(f"External database {url.host}:{url.port or 5432}/{url.database}: "
                   f"reachable, PostGIS {postgis}")
+    _report_schema()
+
+
+def _report_schema() -> None:
+    """The schema's state, after the server's; a schema that needs migrating is told, not
+    failed on: the status is the server's, and the line says what to run."""
+    from locations.db import check_connection, get_engine
+    from locations.errors import SchemaNotReady
+    from locations.migrate import current_revisions
+
+    engine = get_engine()
+    try:
+        check_connection(engine)
+    except SchemaNotReady as exc:
+        console.print(f"[yellow]Schema:[/] {exc}")
+        return
+    console.print(f"Schema up to date: {', '.join(current_revisions(engine))}")
 
 
 @db_app.command("migrate")
@@ -112,7 +130,8 @@ def db_migrate() -> None:
     from locations.migrate import current_revisions, migrate
 
     engine = get_engine()
-    check_connection(engine)
+    # Not the schema: that is what this command brings up to date (PostGIS with it).
+    check_connection(engine, schema=False)
     migrate(engine)
     console.print(f"Schema up to date: {', '.join(current_revisions(engine))}")
 

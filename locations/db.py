@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from locations.embedded import EmbeddedCluster
-from locations.errors import DatabaseUnavailable
+from locations.errors import DatabaseUnavailable, SchemaNotReady
 from locations.settings import Settings, get_settings
 
 
@@ -61,11 +61,21 @@ def get_engine(url: str | None = None) -> Engine:
     )
 
 
-def check_connection(engine: Engine) -> str:
-    """Return the PostGIS version, or raise DatabaseUnavailable naming the host and what to do."""
+def check_connection(engine: Engine, *, schema: bool = True) -> str:
+    """Return the PostGIS version, or raise DatabaseUnavailable naming the host and what to do.
+
+    With ``schema`` (every command but ``db migrate``), a database without PostGIS or
+    without this version's schema raises SchemaNotReady, which says to migrate.
+    """
+    from locations.migrate import schema_problem
+
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+            postgis, versioned = conn.execute(text(
+                "SELECT (SELECT extversion FROM pg_extension WHERE extname = 'postgis'), "
+                "to_regclass('alembic_version') IS NOT NULL")).one()
+            revisions = conn.execute(text(
+                "SELECT version_num FROM alembic_version")).scalars().all() if versioned else []
     except OperationalError as exc:
         url = make_url(engine.url)
         hint = (
@@ -78,6 +88,11 @@ def check_connection(engine: Engine) -> str:
             f"Cannot reach the database at {url.host}:{url.port or 5432} "
             f"(database {url.database}): {reason}. {hint}."
         ) from None
+    if schema:
+        problem = schema_problem(str(engine.url.database), postgis, list(revisions))
+        if problem:
+            raise SchemaNotReady(problem[0].upper() + problem[1:] + ".")
+    return postgis or "not installed"
 
 
 #: For a short read (a page, a tile: a few thousand rows by index), sent with its query:

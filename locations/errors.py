@@ -11,6 +11,10 @@ class DatabaseUnavailable(LocationsError):
     """The database server cannot be reached or started."""
 
 
+class SchemaNotReady(DatabaseUnavailable):
+    """The database answers, but without PostGIS or the schema this version needs."""
+
+
 class NotFound(LocationsError):
     """A requested region, zone, plot ... does not exist."""
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -31,3 +34,43 @@ def current_revisions(engine: Engine) -> list[str]:
 
     with engine.connect() as conn:
         return sorted(MigrationContext.configure(conn).get_current_heads())
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config)
+
+
+def schema_problem(database: str, postgis: str | None, revisions: list[str]) -> str | None:
+    """What keeps ``database`` (with PostGIS ``postgis`` and the schema at ``revisions``)
+    from serving this version of the platform, and what to do; None when nothing does.
+
+    Without the check, a database created by hand, or one a `git pull` left a migration
+    behind, fails later, in the middle of a command, with a traceback ending in SQL.
+    """
+    migrate_hint = "run 'locations db migrate'"
+    if postgis is None:
+        return (f"PostGIS is not installed in database {database}: {migrate_hint}, which "
+                "installs it with the schema (its role needs the right to create the "
+                "extension; otherwise an administrator runs CREATE EXTENSION postgis there "
+                "first)")
+    if not revisions:
+        return f"database {database} has no schema yet: {migrate_hint}"
+    scripts = _scripts()
+    for revision in revisions:
+        try:
+            scripts.get_revision(revision)
+        except CommandError:
+            return (f"the schema of database {database} is at revision {revision}, which "
+                    "this version of the platform does not know (a newer version migrated "
+                    "it): update the platform")
+    # The branches depend on each other, so alembic_version keeps only the revisions no
+    # other applied one depends on: compare what they and their ancestors cover instead.
+    applied = {r.revision for r in scripts.iterate_revisions(tuple(revisions), "base")}
+    missing = sorted({r.revision for r in scripts.walk_revisions()} - applied)
+    if not missing:
+        return None
+    return (f"the schema of database {database} lacks {len(missing)} migration(s) of this "
+            f"version of the platform ({', '.join(missing)}): {migrate_hint}")

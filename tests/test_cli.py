@@ -50,6 +50,7 @@ def test_embedded_cluster_up_twice_status_and_down():
         status = run_cli("db", "status", env=env)
         assert status.returncode == 0
         assert "running" in status.stdout
+        assert "has no schema yet: run 'locations db migrate'" in " ".join(status.stdout.split())
         port = (tmp_path / "pg" / "port").read_text().strip()
         assert port in status.stdout
 
@@ -92,3 +93,71 @@ def test_a_role_without_the_privileges_gets_one_clear_line(fresh_engine):
         with fresh_engine.begin() as conn:
             conn.execute(text(f"DROP OWNED BY {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
+
+
+#: The versions table as the platform left it before migration 0016 (which depends on 0007).
+SCHEMA_BEFORE_0016 = ("UPDATE alembic_version SET version_num = '0015' WHERE version_num = '0016';"
+                      "INSERT INTO alembic_version VALUES ('0007')")
+
+
+def test_a_database_without_the_schema_says_to_migrate_then_migrates(pg_server):
+    """A database created by hand, as for a server of one's own: commands say to migrate,
+    in one line, instead of failing in SQL; `db migrate` installs PostGIS and the schema."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import _create_database, _drop_database
+
+    name = f"locations_test_bare_{uuid.uuid4().hex[:10]}"
+    url = _create_database(pg_server, name)
+    env = {"DATABASE_URL": url}
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "plots-generic.gpkg"
+    try:
+        status = run_cli("db", "status", env=env)
+        assert status.returncode == 0, status.stderr
+        assert "PostGIS is not installed" in " ".join(status.stdout.split())
+        for args in (("import", "plots", str(sample)), ("demo", "load")):
+            result = run_cli(*args, env=env)
+            message = " ".join(result.stderr.split())
+            assert result.returncode == 1, args
+            assert "Traceback" not in result.stderr, args
+            assert f"PostGIS is not installed in database {name}" in message, args
+            assert "run 'locations db migrate'" in message, args
+
+        migrated = run_cli("db", "migrate", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        status = run_cli("db", "status", env=env)
+        assert status.returncode == 0, status.stderr
+        assert "Schema up to date" in status.stdout
+        imported = run_cli("import", "plots", str(sample), "--dry-run", env=env)
+        assert "PostGIS" not in imported.stderr and "migrate" not in imported.stderr
+
+        # A schema one migration behind, as a `git pull` leaves it: named, with the cure.
+        engine = create_engine(make_url(url))
+        with engine.begin() as conn:
+            conn.execute(text(SCHEMA_BEFORE_0016))
+        engine.dispose()
+        behind = run_cli("export", "plots", "-o", "/dev/null.gpkg", env=env)
+        message = " ".join(behind.stderr.split())
+        assert behind.returncode == 1
+        assert f"schema of database {name} lacks 1 migration(s)" in message
+        assert "(0016): run 'locations db migrate'" in message
+    finally:
+        _drop_database(pg_server, name)
+
+
+def test_health_says_when_the_schema_needs_migrating(fresh_engine):
+    from fastapi.testclient import TestClient
+    from sqlalchemy import text
+
+    from api.app import create_app
+
+    with fresh_engine.begin() as conn:
+        conn.execute(text(SCHEMA_BEFORE_0016))
+    with TestClient(create_app(fresh_engine)) as client:
+        response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert "lacks 1 migration(s)" in response.json()["detail"]
