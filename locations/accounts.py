@@ -39,9 +39,53 @@ class Account:
         return self.may_edit_municipality(municipality_id) or self.may_analyse_region(region_id)
 
     @property
-    def sees_internal_fields(self) -> bool:
-        # Owner contacts and internal notes: for the people who keep the data, not the public.
-        return self.role in ("municipality", "agency", "admin")
+    def internal_reach(self) -> InternalReach | None:
+        """Whose plots' internal fields this account sees: the plots it may read the audit
+        trail of (which holds the same values), none for an investor."""
+        if self.role == "admin":
+            return EVERYWHERE
+        if self.role == "municipality":
+            return InternalReach(municipality_ids=self.municipality_ids)
+        if self.role == "agency":
+            return InternalReach(region_ids=self.region_ids)
+        return None
+
+
+@dataclass(frozen=True)
+class InternalReach:
+    """The plots whose internal fields (owner contact, internal note) a reader sees.
+
+    Owner contacts are often a private person's: a municipality's editors see those of
+    their own municipalities' plots, an agency's analysts those of their regions', as for
+    the audit trail; the public sees none. Other plots in the same answer carry the
+    columns empty, so that a file's layout does not depend on who asked.
+    """
+
+    everywhere: bool = False
+    municipality_ids: frozenset[int] = field(default_factory=frozenset)
+    region_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def columns_sql(self, plot: str = "p", municipality: str = "m") -> str:
+        """``owner_contact`` and ``internal_note`` as select-list items, empty outside the
+        reach; ``plot`` and ``municipality`` are the query's aliases of those tables."""
+        if self.everywhere:
+            return ", ".join(f"{plot}.{column}" for column in INTERNAL_COLUMNS)
+        # The ids are the account's own integers, so they go into the SQL as literals.
+        within = " OR ".join(
+            [f"{municipality}.id = ANY ('{{{_ids(self.municipality_ids)}}}'::int[])",
+             f"{municipality}.region_id = ANY ('{{{_ids(self.region_ids)}}}'::int[])"])
+        return ", ".join(f"CASE WHEN {within} THEN {plot}.{column} END AS {column}"
+                         for column in INTERNAL_COLUMNS)
+
+
+#: A plot's fields for the people who keep the data, not the public.
+INTERNAL_COLUMNS = ("owner_contact", "internal_note")
+#: Admins, and the command line, which runs with the database's own credentials.
+EVERYWHERE = InternalReach(everywhere=True)
+
+
+def _ids(ids: frozenset[int]) -> str:
+    return ",".join(str(int(i)) for i in sorted(ids))
 
 
 def hash_token(token: str) -> str:

@@ -1,7 +1,7 @@
 """Reads of the core model as GeoJSON features: regions, municipalities, zones, plots, infrastructure.
 
 Public reads never include a plot's internal fields (owner contact, internal
-note); callers that may see them ask with ``internal=True``.
+note); callers that may see some ask with their ``InternalReach``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from locations.accounts import InternalReach
 from locations.availability import STATUSES
 from locations.errors import InvalidInput, NotFound
 from locations.geojson import feature, feature_collection, geometry_sql
@@ -28,7 +29,6 @@ PLOT_PUBLIC_COLUMNS = """
     coalesce(p.power_mw, z.power_mw) AS power_mw, p.available_from, p.last_verified,
     p.version
 """
-PLOT_INTERNAL_COLUMNS = "p.owner_contact, p.internal_note"
 PLOT_JOINS = """
     FROM plot p
     JOIN zone z ON z.id = p.zone_id
@@ -102,7 +102,8 @@ def get_zone(conn: Connection, zone_id: int) -> dict[str, Any]:
     return feature(row)
 
 
-def get_plot(conn: Connection, plot_id: int, *, internal: bool = False) -> dict[str, Any]:
+def get_plot(conn: Connection, plot_id: int, *,
+             internal: InternalReach | None = None) -> dict[str, Any]:
     """One plot (retired ones included, marked by ``retired_at``).
 
     Raises:
@@ -110,7 +111,7 @@ def get_plot(conn: Connection, plot_id: int, *, internal: bool = False) -> dict[
     """
     columns = PLOT_PUBLIC_COLUMNS + ", p.retired_at"
     if internal:
-        columns += ", " + PLOT_INTERNAL_COLUMNS
+        columns += ", " + internal.columns_sql()
     row = conn.execute(
         text(f"SELECT {columns}, {geometry_sql('p.boundary')} AS geometry {PLOT_JOINS} WHERE p.id = :id"),
         {"id": plot_id},

@@ -26,6 +26,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
+from locations.accounts import InternalReach
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES, ZONE_COLUMNS
@@ -280,7 +281,6 @@ PLOT_SEARCH_COLUMNS = """
     p.readiness, p.brownfield, coalesce(p.power_mw, z.power_mw) AS power_mw,
     z.broadband, z.gas, z.rail_siding, p.available_from, p.last_verified, p.version
 """
-PLOT_INTERNAL_COLUMNS = "p.owner_contact, p.internal_note"
 
 #: Sent in the same string as a page query, so they cost no round trip of their own. A page
 #: is about 50 rows found by an index walk: starting parallel workers or compiling with JIT
@@ -436,7 +436,8 @@ class PlotQuery:
     params: dict[str, Any]
 
 
-def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False) -> PlotQuery:
+def plot_query(conn: Connection, filters: PlotFilter, *,
+               internal: InternalReach | None = None) -> PlotQuery:
     """Build the one query behind a search page (zone-level filters are resolved here).
 
     Raises:
@@ -472,7 +473,7 @@ def plot_query(conn: Connection, filters: PlotFilter, *, internal: bool = False)
     order = "p.id" if filters.sort == "id" else f"{key.expression} {direction}, p.id {direction}"
     columns = PLOT_SEARCH_COLUMNS
     if internal:
-        columns += ", " + PLOT_INTERNAL_COLUMNS
+        columns += ", " + internal.columns_sql()
     if distances:
         columns += ", " + ", ".join(f"pp.{c}" for c in PROXIMITY_COLUMNS)
     params["limit"] = filters.limit + 1
@@ -531,12 +532,12 @@ class PlotPage:
 
 
 def search_plot_page(conn: Connection, filters: PlotFilter, *,
-                     internal: bool = False) -> PlotPage:
+                     internal: InternalReach | None = None) -> PlotPage:
     """One page of plots meeting every filter.
 
     ``next_cursor`` is None on the last page; ``number_matched`` is counted only when
     ``filters.count`` is set. Internal fields (owner contact, internal note) appear
-    only with ``internal=True``.
+    only with ``internal``, filled on the plots within its reach.
 
     Raises:
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
@@ -556,7 +557,8 @@ def search_plot_page(conn: Connection, filters: PlotFilter, *,
     return PlotPage([feature for _, _, feature in rows], next_cursor, number_matched)
 
 
-def search_plots(conn: Connection, filters: PlotFilter, *, internal: bool = False) -> dict[str, Any]:
+def search_plots(conn: Connection, filters: PlotFilter, *,
+                 internal: InternalReach | None = None) -> dict[str, Any]:
     """One page of plots meeting every filter, as a FeatureCollection dict.
 
     The collection carries ``numberReturned``, ``next_cursor`` (None on the last

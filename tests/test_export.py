@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
+from locations.accounts import EVERYWHERE
 from locations.errors import InvalidInput
 from locations.importer import import_file
 from locations.imports.exports import ExportFilters, select, write
@@ -151,9 +152,13 @@ def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path:
 def test_internal_fields_only_when_asked(engine: Engine) -> None:
     with engine.connect() as conn:
         public = select(conn, "plots", ExportFilters(zone="PC Tezno"))
-        internal = select(conn, "plots", ExportFilters(zone="PC Tezno"), internal=True)
+        internal = select(conn, "plots", ExportFilters(zone="PC Tezno"), internal=EVERYWHERE)
+        stored = conn.execute(text(
+            "SELECT count(owner_contact) FROM plot p JOIN zone z ON z.id = p.zone_id "
+            "WHERE z.name = 'PC Tezno'")).scalar_one()
     assert "owner_contact" not in public.columns
     assert "owner_contact" in internal.columns
+    assert stored > 0 and internal["owner_contact"].notna().sum() == stored
 
 
 def _invoke_cli(engine: Engine, monkeypatch: pytest.MonkeyPatch, *commands: list[str]) -> list:

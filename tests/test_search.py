@@ -7,6 +7,8 @@ search code is never asked what the right answer is.
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import math
 from dataclasses import dataclass
@@ -471,6 +473,54 @@ def test_data_keepers_see_internal_fields(fresh_client, fresh_engine):
     assert "owner_contact" not in as_investor["properties"]
     bad = fresh_client.get("/plots", headers={"Authorization": "Bearer wrong"})
     assert bad.status_code == 401
+
+
+def test_internal_fields_are_filled_only_within_the_readers_reach(fresh_client, fresh_engine):
+    """An owner contact is often a private person's: an editor sees those of its own
+    municipality's plots, an analyst those of its region's, an admin all; in the same
+    answer other plots carry the fields empty. Search, one plot and the export agree."""
+    from locations.accounts import create_account
+
+    with fresh_engine.begin() as conn:
+        contacts = {row.id: row for row in conn.execute(text(
+            "SELECT p.id, p.owner_contact, m.name AS municipality, r.code AS region "
+            "FROM plot p JOIN zone z ON z.id = p.zone_id "
+            "JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id "
+            "WHERE p.owner_contact IS NOT NULL"))}
+        own = next(iter(contacts.values()))
+        editor = create_account(conn, "kranj-editor", "municipality",
+                                municipalities=[own.municipality])
+        analyst = create_account(conn, "analyst", "agency", regions=[own.region])
+        admin = create_account(conn, "admin", "admin")
+    assert {c.municipality for c in contacts.values()} - {own.municipality}, "demo too small"
+    assert {c.region for c in contacts.values()} - {own.region}, "demo too small"
+
+    def seen(token: str) -> dict[int, str | None]:
+        headers = {"Authorization": f"Bearer {token}"}
+        found = fresh_client.get("/plots", params={"limit": 1000}, headers=headers).json()
+        return {f["id"]: f["properties"]["owner_contact"] for f in found["features"]}
+
+    expected = {
+        editor: lambda c: c.municipality == own.municipality,
+        analyst: lambda c: c.region == own.region,
+        admin: lambda c: True,
+    }
+    for token, within in expected.items():
+        shown = seen(token)
+        for plot_id, contact in contacts.items():
+            assert shown[plot_id] == (contact.owner_contact if within(contact) else None)
+
+    other = next(c for c in contacts.values() if c.municipality != own.municipality)
+    headers = {"Authorization": f"Bearer {editor}"}
+    assert fresh_client.get(f"/plots/{other.id}", headers=headers).json()[
+        "properties"]["owner_contact"] is None
+    assert fresh_client.get(f"/plots/{own.id}", headers=headers).json()[
+        "properties"]["owner_contact"] == own.owner_contact
+    exported = fresh_client.get("/exports/plots", params={"f": "csv"}, headers=headers)
+    assert exported.status_code == 200
+    rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(exported.text))}
+    assert rows[own.id]["owner_contact"] == own.owner_contact
+    assert rows[other.id]["owner_contact"] == ""
 
 
 def test_plot_by_id_keeps_its_etag(client):

@@ -66,7 +66,7 @@ def _refuse_paging(given: set[str]) -> None:
 def _plots_file(engine, account, filters, fmt: formats.Format) -> FileResponse:
     """Every plot ``filters`` finds, up to LOCATIONS_MAX_EXPORT_ROWS, written as ``fmt``;
     internal fields for the accounts that see them, as in the search."""
-    internal = account is not None and account.sees_internal_fields
+    internal = account.internal_reach if account else None
     with read_connection(engine) as conn:
         frame = exports.select_plots(conn, filters, internal=internal,
                                      max_rows=get_settings().max_export_rows)

@@ -99,7 +99,7 @@ def search_plots(request: Request, engine: EngineDep, account: OptionalAccount) 
     ``count=true`` adds ``numberMatched`` (it reads every match)."""
     filters = filters_from_query(request)
     fmt = formats.choose_format(request.query_params.get("f"), request.headers.get("accept"))
-    internal = account is not None and account.sees_internal_fields
+    internal = account.internal_reach if account else None
     # The connection is taken here, in the endpoint's worker thread: as a dependency it
     # would cost two more trips through the thread pool on every search.
     with read_connection(engine) as conn:
@@ -124,7 +124,7 @@ def search_plots_by_body(
     or within ``within_m`` metres of it. The next page is the same body with ``cursor`` set
     from the ``next`` link's ``body``."""
     fmt = formats.choose_format(f, request.headers.get("accept"))
-    internal = account is not None and account.sees_internal_fields
+    internal = account.internal_reach if account else None
     with read_connection(engine) as conn:
         page = search.search_plot_page(conn, body, internal=internal)
     self_link = {"rel": "self", "href": str(request.url), "type": fmt.media_type, "method": "POST"}
@@ -138,6 +138,6 @@ def search_plots_by_body(
 
 @router.get("/plots/{plot_id}", response_class=GeoJSONResponse, summary="One plot")
 def get_plot(conn: ConnectionDep, account: OptionalAccount, plot_id: int) -> GeoJSONResponse:
-    internal = account is not None and account.sees_internal_fields
+    internal = account.internal_reach if account else None
     plot = features.get_plot(conn, plot_id, internal=internal)
     return GeoJSONResponse(plot, headers={"ETag": f'"{plot["properties"]["version"]}"'})
