@@ -9,6 +9,7 @@ CLI name downloads the same way.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import tempfile
@@ -29,6 +30,12 @@ from locations.errors import InvalidInput
 XLSX_MAX_CELL = 32_767
 #: Rows of an Excel sheet, the header included: a larger table is refused, not cut.
 XLSX_MAX_ROWS = 1_048_576
+#: The platform's date fields, in every layout (plots, zones, search results): a workbook
+#: gets them as date cells, which a spreadsheet sorts, filters and reckons with as dates.
+DATE_FIELDS = frozenset({"available_from", "last_verified"})
+#: GeoPackage 1.3, not the 1.4 of the GDAL bundled here: the GDAL of Debian 12, and the QGIS
+#: built on it, warn that a 1.4 file "may only be partially supported"; it uses nothing of 1.4.
+GEOPACKAGE_VERSION = {"VERSION": "1.3"}
 
 
 @dataclass(frozen=True)
@@ -179,7 +186,8 @@ def _geopackage(frame: gpd.GeoDataFrame, layer: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="locations-export-") as folder:
         path = Path(folder) / f"{layer}.gpkg"
         # Through Arrow: a million plots in 5.5 s instead of 13.7 s row by row.
-        pyogrio.write_dataframe(flat, path, layer=layer, driver="GPKG", use_arrow=True)
+        pyogrio.write_dataframe(flat, path, layer=layer, driver="GPKG", use_arrow=True,
+                                dataset_options=GEOPACKAGE_VERSION)
         return path.read_bytes()
 
 
@@ -214,13 +222,25 @@ def _xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
     """One workbook of ``sheets``, written row by row in one pass: opening a written
     workbook again to add a sheet held a million rows in memory (12 GB, 15 minutes)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     for sheet, table in sheets.items():
         worksheet = workbook.create_sheet(sheet[:31])
         worksheet.append([str(c) for c in table.columns])
+        # One formatted cell per date column, given each row's value: appending a date
+        # alone makes openpyxl style a new cell every time (a third slower in all).
+        dates = {i: WriteOnlyCell(worksheet) for i, column in enumerate(table.columns)
+                 if column in DATE_FIELDS}
+        for cell in dates.values():
+            cell.number_format = "yyyy-mm-dd"
         for row in table.itertuples(index=False, name=None):
-            worksheet.append([_cell(value) for value in row])
+            cells = [_cell(value) for value in row]
+            for i, cell in dates.items():
+                if isinstance(cells[i], str):
+                    cell.value = dt.date.fromisoformat(cells[i])
+                    cells[i] = cell
+            worksheet.append(cells)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -132,6 +133,9 @@ def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path:
     assert set(read["status"]) == {"available"}
     dictionary = gpd.read_file(gpkg, layer="dictionary")
     assert {"cadastral_ref", "status", "price_eur_m2"} <= set(dictionary["column"])
+    # GeoPackage 1.3: the GDAL of Debian 12 (and its QGIS) warns on opening a 1.4 file.
+    with sqlite3.connect(gpkg) as database:
+        assert database.execute("PRAGMA user_version").fetchone()[0] == 10300
 
     geojson = tmp_path / "out.geojson"
     files = write(frame, geojson, "plots")
@@ -147,6 +151,14 @@ def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path:
     # Written in one pass, the sheet states no size: count its rows as a reader does.
     assert sum(1 for _ in workbook["plots"].iter_rows()) == expected + 1
     assert len(gpd.pd.read_excel(xlsx, sheet_name="plots")) == expected
+    # Dates are date cells, which a spreadsheet sorts and reckons with, not text.
+    rows = workbook["plots"].iter_rows(min_row=2, values_only=True)
+    given = {row[header.index("id")]: row[header.index("available_from")] for row in rows}
+    stored = {plot_id: value if isinstance(value, str) else None
+              for plot_id, value in zip(frame["id"], frame["available_from"], strict=True)}
+    assert any(value is not None for value in given.values())
+    for plot_id, value in given.items():
+        assert (value.date().isoformat() if value is not None else None) == stored[plot_id]
 
 
 def test_internal_fields_only_when_asked(engine: Engine) -> None:
