@@ -66,9 +66,12 @@ def schema_problem(database: str, postgis: str | None, revisions: list[str]) -> 
             return (f"the schema of database {database} is at revision {revision}, which "
                     "this version of the platform does not know (a newer version migrated "
                     "it): update the platform")
-    # The branches depend on each other, so alembic_version keeps only the revisions no
-    # other applied one depends on: compare what they and their ancestors cover instead.
-    applied = {r.revision for r in scripts.iterate_revisions(tuple(revisions), "base")}
+    # The branches depend on each other, so alembic_version may or may not list a revision
+    # that another listed one depends on (0007 beside 0016, as a database migrated step by
+    # step keeps it): compare what each and its ancestors cover. Taken one at a time, as
+    # alembic refuses a set in which one revision is another's ancestor.
+    applied = {ancestor.revision for revision in revisions
+               for ancestor in scripts.iterate_revisions(revision, "base")}
     missing = sorted({r.revision for r in scripts.walk_revisions()} - applied)
     if not missing:
         return None

@@ -161,3 +161,14 @@ def test_health_says_when_the_schema_needs_migrating(fresh_engine):
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert "lacks 1 migration(s)" in response.json()["detail"]
+
+
+def test_a_database_migrated_step_by_step_counts_as_up_to_date():
+    """A database migrated one release at a time keeps 0007 beside 0016, which depends on
+    it; one migrated at once keeps 0016 alone. Both are up to date; one behind is not."""
+    from locations.migrate import schema_problem
+
+    assert schema_problem("db", "3.3.2", ["0003", "0005", "0007", "0016"]) is None
+    assert schema_problem("db", "3.3.2", ["0003", "0005", "0016"]) is None
+    behind = schema_problem("db", "3.3.2", ["0003", "0005", "0007", "0014"])
+    assert behind is not None and "lacks 2 migration(s)" in behind and "(0015, 0016)" in behind
