@@ -320,3 +320,21 @@ def test_a_role_that_may_not_create_schemas_still_imports(fresh_engine: Engine, 
                 conn.execute(text(f"ALTER TABLE {table} OWNER TO CURRENT_USER"))
             conn.execute(text(f"DROP OWNED BY {role}"))
             conn.execute(text(f"DROP ROLE {role}"))
+
+
+def test_accounts_stay_readable_while_a_first_load_holds_its_locks(fresh_engine: Engine) -> None:
+    """A first load drops keys until it commits, locking what they reference. Every
+    authenticated request, the status of the load's own import job among them, reads the
+    accounts: those must not wait for the load."""
+    from locations.imports import staging
+
+    with fresh_engine.connect() as loader, loader.begin():
+        restore = staging._drop_for_bulk_load(loader, incoming=10_000_000)
+        assert restore, "the load should have taken the bulk path"
+        with fresh_engine.connect() as request:
+            request.execute(text("SET lock_timeout = '2s'"))
+            assert request.execute(text(
+                "SELECT count(*) FROM account a LEFT JOIN account_municipality m "
+                "ON m.account_id = a.id")).scalar_one() >= 0
+            request.rollback()
+        loader.rollback()
