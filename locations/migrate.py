@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -25,8 +25,39 @@ def migrate(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema up to ``revision`` (default: every head, so feature branches all apply)."""
     config = alembic_config(engine)
     with engine.begin() as conn:
+        _forget_covered_revisions(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def _forget_covered_revisions(conn: Connection) -> None:
+    """Drop from ``alembic_version`` the revisions another listed one depends on.
+
+    Migrated one release at a time, a database keeps 0007 beside 0016, which depends on
+    it; alembic then refuses every later upgrade ("Requested revision 0016 overlaps with
+    other requested revisions 0007"). Forgetting the covered one leaves the table as a
+    migration in one go leaves it; every migration stays applied.
+    """
+    if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
+        return
+    revisions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    scripts = _scripts()
+    known = [r for r in revisions if _known(scripts, r)]
+    covered = {ancestor.revision for revision in known
+               for ancestor in scripts.iterate_revisions(revision, "base")
+               if ancestor.revision != revision}
+    redundant = sorted(covered.intersection(known))
+    if redundant:
+        conn.execute(text("DELETE FROM alembic_version WHERE version_num = ANY (:redundant)"),
+                     {"redundant": redundant})
+
+
+def _known(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        scripts.get_revision(revision)
+    except CommandError:
+        return False
+    return True
 
 
 def current_revisions(engine: Engine) -> list[str]:
@@ -60,9 +91,7 @@ def schema_problem(database: str, postgis: str | None, revisions: list[str]) -> 
         return f"database {database} has no schema yet: {migrate_hint}"
     scripts = _scripts()
     for revision in revisions:
-        try:
-            scripts.get_revision(revision)
-        except CommandError:
+        if not _known(scripts, revision):
             return (f"the schema of database {database} is at revision {revision}, which "
                     "this version of the platform does not know (a newer version migrated "
                     "it): update the platform")

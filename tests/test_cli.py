@@ -95,9 +95,18 @@ def test_a_role_without_the_privileges_gets_one_clear_line(fresh_engine):
             conn.execute(text(f"DROP ROLE {role}"))
 
 
-#: The versions table as the platform left it before migration 0016 (which depends on 0007).
-SCHEMA_BEFORE_0016 = ("UPDATE alembic_version SET version_num = '0015' WHERE version_num = '0016';"
-                      "INSERT INTO alembic_version VALUES ('0007')")
+def _one_migration_behind() -> tuple[str, str]:
+    """The newest migration, and SQL setting a migrated database's versions table back to
+    the migration before it (and what that one depends on), as a `git pull` leaves it."""
+    from locations.migrate import _scripts
+
+    scripts = _scripts()
+    newest = max(r.revision for r in scripts.walk_revisions())
+    script = scripts.get_revision(newest)
+    before = [script.down_revision, *(script.dependencies or ())]
+    values = ", ".join(f"('{revision}')" for revision in before)
+    return newest, (f"DELETE FROM alembic_version WHERE version_num = '{newest}';"
+                    f"INSERT INTO alembic_version VALUES {values}")
 
 
 def test_a_database_without_the_schema_says_to_migrate_then_migrates(pg_server):
@@ -135,15 +144,18 @@ def test_a_database_without_the_schema_says_to_migrate_then_migrates(pg_server):
         assert "PostGIS" not in imported.stderr and "migrate" not in imported.stderr
 
         # A schema one migration behind, as a `git pull` leaves it: named, with the cure.
+        newest, set_back = _one_migration_behind()
         engine = create_engine(make_url(url))
         with engine.begin() as conn:
-            conn.execute(text(SCHEMA_BEFORE_0016))
+            conn.execute(text(set_back))
         engine.dispose()
-        behind = run_cli("export", "plots", "-o", "/dev/null.gpkg", env=env)
+        output = Path(tempfile.mkdtemp(prefix="locations-cli-test-")) / "plots.gpkg"
+        behind = run_cli("export", "plots", "-o", str(output), env=env)
         message = " ".join(behind.stderr.split())
         assert behind.returncode == 1
         assert f"schema of database {name} lacks 1 migration(s)" in message
-        assert "(0016): run 'locations db migrate'" in message
+        assert f"({newest}): run 'locations db migrate'" in message
+        assert not output.exists()
     finally:
         _drop_database(pg_server, name)
 
@@ -155,7 +167,7 @@ def test_health_says_when_the_schema_needs_migrating(fresh_engine):
     from api.app import create_app
 
     with fresh_engine.begin() as conn:
-        conn.execute(text(SCHEMA_BEFORE_0016))
+        conn.execute(text(_one_migration_behind()[1]))
     with TestClient(create_app(fresh_engine)) as client:
         response = client.get("/health")
     assert response.status_code == 503
@@ -164,11 +176,31 @@ def test_health_says_when_the_schema_needs_migrating(fresh_engine):
 
 
 def test_a_database_migrated_step_by_step_counts_as_up_to_date():
-    """A database migrated one release at a time keeps 0007 beside 0016, which depends on
-    it; one migrated at once keeps 0016 alone. Both are up to date; one behind is not."""
+    """A database migrated one release at a time keeps 0007 beside the later migrations
+    that depend on it; one migrated at once does not. Both are up to date; behind is not."""
     from locations.migrate import schema_problem
 
-    assert schema_problem("db", "3.3.2", ["0003", "0005", "0007", "0016"]) is None
-    assert schema_problem("db", "3.3.2", ["0003", "0005", "0016"]) is None
+    newest, _ = _one_migration_behind()
+    assert schema_problem("db", "3.3.2", ["0003", "0005", "0007", newest]) is None
+    assert schema_problem("db", "3.3.2", ["0003", "0005", newest]) is None
     behind = schema_problem("db", "3.3.2", ["0003", "0005", "0007", "0014"])
-    assert behind is not None and "lacks 2 migration(s)" in behind and "(0015, 0016)" in behind
+    assert behind is not None and "(0015, 0016" in behind
+
+
+def test_a_database_migrated_step_by_step_migrates_on(fresh_engine):
+    """Alembic itself refused to upgrade a database that lists 0007 beside 0016 ("0016
+    overlaps with 0007"): the state one release at a time leaves. It now migrates on."""
+    from sqlalchemy import text
+
+    from locations.db import check_connection
+    from locations.migrate import migrate
+
+    with fresh_engine.begin() as conn:  # as 0016 left it, before 0017 existed
+        conn.execute(text("DROP TABLE import_job"))
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('0003'), ('0005'), ('0007'), "
+                          "('0016')"))
+    migrate(fresh_engine)
+    check_connection(fresh_engine)  # raises unless every migration is applied
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT to_regclass('import_job')")).scalar() == "import_job"

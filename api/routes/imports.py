@@ -1,15 +1,18 @@
-"""Imports: POST /imports uploads a GIS file, checked row by row, loaded all or nothing within the caller's scope."""
+"""Imports: POST /imports uploads a GIS file, checked row by row, loaded all or nothing within
+the caller's scope; with ``Prefer: respond-async`` it runs as a job, followed at /imports/{id}."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, Form, Header, Response, UploadFile
 
 from api.auth import CurrentAccount
-from api.deps import EngineDep
+from api.deps import ConnectionDep, EngineDep
+from locations import import_jobs
 from locations.errors import Forbidden, InvalidInput
 from locations.importer import import_file
 from locations.imports.sources import SUFFIXES
@@ -20,10 +23,20 @@ router = APIRouter(tags=["imports"])
 Target = Literal["regions", "municipalities", "zones", "plots", "infrastructure", "constraints"]
 
 
+def _save_upload(file: UploadFile, folder: Path, suffix: str) -> Path:
+    path = folder / f"upload{suffix}"
+    with path.open("wb") as handle:
+        while chunk := file.file.read(1 << 20):
+            handle.write(chunk)
+    return path
+
+
 @router.post("/imports", summary="Import a GIS file (all or nothing)")
 def create_import(
     engine: EngineDep,
     account: CurrentAccount,
+    background: BackgroundTasks,
+    response: Response,
     file: Annotated[UploadFile, File(description="GeoPackage, zipped Shapefile, GeoJSON, "
                                                  "FlatGeobuf, CSV (WKT or lon/lat) or XLSX")],
     target: Annotated[Target, Form()],
@@ -36,12 +49,18 @@ def create_import(
     dry_run: Annotated[bool, Form()] = False,
     make_valid: Annotated[bool, Form()] = False,
     skip_invalid: Annotated[bool, Form()] = False,
+    prefer: Annotated[str | None, Header(
+        description="respond-async: answer 202 at once and run the import as a job, "
+                    "followed at the Location given (for files that take minutes)")] = None,
 ) -> dict:
     """Check every row, then load: municipality editors only plots and zones of their own
     municipalities, agencies within their regions, admins everything.
 
     A file with any problem is refused whole (400, each problem with its row), unless
-    ``skip_invalid``; rows outside the caller's scope are 403.
+    ``skip_invalid``; rows outside the caller's scope are 403. With ``Prefer:
+    respond-async`` the answer is 202 with the job (``Location: /imports/{id}``): the
+    same checks and load run after the response, and the job tells its step, rows done
+    and, at the end, the same report or refusal.
     """
     name = Path(file.filename or "upload").name
     suffix = Path(name).suffix.lower()
@@ -51,18 +70,55 @@ def create_import(
         # Only shipped mappings: a path would let a caller read the server's files.
         raise InvalidInput("mapping", f"unknown mapping {mapping!r}; "
                                       f"shipped: {', '.join(available_mappings())}")
+    options: dict[str, Any] = {
+        "layer": layer, "crs": crs, "encoding": encoding, "mapping": mapping,
+        "dry_run": dry_run, "make_valid": make_valid, "skip_invalid": skip_invalid}
+    if prefer and "respond-async" in prefer.lower():
+        return _start_job(engine, account, target, file, name, suffix, options, background,
+                          response)
     with tempfile.TemporaryDirectory(prefix="locations-import-") as folder:
-        path = Path(folder) / f"upload{suffix}"
-        with path.open("wb") as handle:
-            while chunk := file.file.read(1 << 20):
-                handle.write(chunk)
-        report = import_file(
-            engine, target, path, layer=layer, crs=crs, encoding=encoding, mapping=mapping,
-            dry_run=dry_run, make_valid=make_valid, skip_invalid=skip_invalid, account=account,
-            display_name=name,
-        )
+        path = _save_upload(file, Path(folder), suffix)
+        report = import_file(engine, target, path, account=account, display_name=name,
+                             **options)
     if any(field == "scope" for _, field, _ in report.problems) and not report.written:
         raise Forbidden(f"{report.summary()}:\n{report.describe_problems()}")
     if report.rejected:
         raise InvalidInput("file", f"{report.summary()}:\n{report.describe_problems()}")
     return report.as_dict()
+
+
+def _start_job(engine, account, target: str, file: UploadFile, name: str, suffix: str,
+               options: dict[str, Any], background: BackgroundTasks,
+               response: Response) -> dict[str, Any]:
+    """Keep the upload, record the job, and run it after the response (202)."""
+    folder = Path(tempfile.mkdtemp(prefix="locations-import-job-"))
+    try:
+        path = _save_upload(file, folder, suffix)
+        with engine.begin() as conn:
+            job_id = import_jobs.create_job(conn, account, target, name, options)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    # A sync background task runs in the thread pool after the response: no request waits.
+    background.add_task(import_jobs.run_job, engine, job_id, path, account=account,
+                        remove=folder, target_name=target, display_name=name, **options)
+    response.status_code = 202
+    response.headers["Location"] = f"/imports/{job_id}"
+    response.headers["Preference-Applied"] = "respond-async"
+    with engine.connect() as conn:
+        return import_jobs.get_job(conn, job_id, account)
+
+
+@router.get("/imports", summary="Your import jobs, newest first")
+def list_imports(conn: ConnectionDep, account: CurrentAccount) -> dict[str, Any]:
+    """The caller's latest import jobs (an admin's: everyone's), each with its state and
+    summary; the report is at each job's ``href``."""
+    return {"jobs": import_jobs.list_jobs(conn, account)}
+
+
+@router.get("/imports/{job_id}", summary="An import job: where it stands, then its report")
+def get_import(conn: ConnectionDep, account: CurrentAccount, job_id: int) -> dict[str, Any]:
+    """``state``: queued, running (``step``, ``done`` of ``total``), succeeded (``report``),
+    refused (``report`` with each problem, or ``error``), failed, or interrupted (the server
+    stopped during it; nothing was written)."""
+    return import_jobs.get_job(conn, job_id, account)

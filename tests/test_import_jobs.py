@@ -1,0 +1,141 @@
+"""Imports over HTTP as jobs (``Prefer: respond-async``): 202 at once, then the job tells
+where the import stands and, at the end, the same report or refusal as a direct import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples" / "plots-generic.geojson"
+ASYNC = {"Prefer": "respond-async"}
+
+
+def _accounts(engine: Engine) -> dict[str, str]:
+    from locations.accounts import create_account
+
+    with engine.begin() as conn:
+        return {"kranj": create_account(conn, "kranj-editor", "municipality",
+                                        municipalities=["Kranj"]),
+                "maribor": create_account(conn, "maribor-editor", "municipality",
+                                          municipalities=["Maribor"]),
+                "admin": create_account(conn, "boss", "admin")}
+
+
+def _post(client, token: str, headers: dict[str, str] | None = None, **form: str):
+    with SAMPLE.open("rb") as handle:
+        return client.post("/imports", headers={"Authorization": f"Bearer {token}"} | (headers or {}),
+                           data={"target": "plots", **form},
+                           files={"file": ("plots.geojson", handle, "application/geo+json")})
+
+
+def _sample_plots(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM plot WHERE cadastral_ref LIKE 'SAMPLE-%'")).scalar_one()
+
+
+def test_an_async_import_answers_at_once_and_its_job_reports_as_a_direct_one(
+        fresh_client, fresh_engine: Engine) -> None:
+    tokens = _accounts(fresh_engine)
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    before = _sample_plots(fresh_engine)
+
+    started = _post(fresh_client, tokens["admin"], ASYNC)
+    assert started.status_code == 202, started.text
+    assert started.headers["Preference-Applied"] == "respond-async"
+    location = started.headers["Location"]
+    assert location == f"/imports/{started.json()['id']}"
+    assert started.json()["file"] == "plots.geojson"
+
+    # The test client returns once the job has run after the response.
+    job = fresh_client.get(location, headers=admin).json()
+    assert job["state"] == "succeeded", job
+    assert (job["report"]["created"], job["report"]["unchanged"]) == (5, 0)
+    assert job["step"] == "loading" and job["done"] == job["total"] == 1
+    assert job["started_at"] and job["finished_at"] and job["error"] is None
+    assert _sample_plots(fresh_engine) == before + 5
+    listed = fresh_client.get("/imports", headers=admin).json()["jobs"]
+    assert listed[0]["id"] == job["id"] and "5 plots were created" in listed[0]["summary"]
+
+
+def test_a_refused_async_import_writes_nothing_and_says_why_row_by_row(
+        fresh_client, fresh_engine: Engine) -> None:
+    tokens = _accounts(fresh_engine)
+    kranj = {"Authorization": f"Bearer {tokens['kranj']}"}
+    before = _sample_plots(fresh_engine)
+    # The sample holds plots of five municipalities: a Kranj editor may load only its own.
+    job = fresh_client.get(_post(fresh_client, tokens["kranj"], ASYNC).headers["Location"],
+                           headers=kranj).json()
+    assert job["state"] == "refused"
+    assert any(p["field"] == "scope" and "outside your scope" in p["reason"]
+               for p in job["report"]["problems"])
+    assert _sample_plots(fresh_engine) == before
+    # A file that cannot be read at all: the reason, in the job's error.
+    unknown = _post(fresh_client, tokens["kranj"], ASYNC, layer="nowhere")
+    job = fresh_client.get(unknown.headers["Location"], headers=kranj).json()
+    assert job["state"] == "refused" and "nowhere" in job["error"], job
+
+
+def test_a_job_is_its_accounts_alone(fresh_client, fresh_engine: Engine) -> None:
+    tokens = _accounts(fresh_engine)
+    location = _post(fresh_client, tokens["kranj"], ASYNC, dry_run="true",
+                     skip_invalid="true").headers["Location"]
+    as_other = fresh_client.get(location, headers={"Authorization": f"Bearer {tokens['maribor']}"})
+    assert as_other.status_code == 404
+    assert fresh_client.get(location).status_code == 401
+    assert fresh_client.get("/imports", headers={
+        "Authorization": f"Bearer {tokens['maribor']}"}).json()["jobs"] == []
+    as_admin = fresh_client.get(location, headers={"Authorization": f"Bearer {tokens['admin']}"})
+    assert as_admin.status_code == 200 and as_admin.json()["report"]["dry_run"] is True
+
+
+def test_a_job_whose_server_stopped_reads_as_interrupted(fresh_engine: Engine) -> None:
+    """The worker's session ends with its server: a job left 'running' without it says so,
+    and that nothing was written, instead of running for ever."""
+    from locations.accounts import Account
+    from locations.import_jobs import create_job, get_job
+
+    with fresh_engine.begin() as conn:
+        account_id = conn.execute(text(
+            "INSERT INTO account (name, role) VALUES ('a', 'admin') RETURNING id")).scalar_one()
+    account = Account(account_id, "a", "admin")
+    with fresh_engine.begin() as conn:
+        job_id = create_job(conn, account, "plots", "big.gpkg", {})
+    worker = fresh_engine.connect()
+    worker.execute(text(
+        "UPDATE import_job SET state = 'running', worker_pid = pg_backend_pid(), "
+        "worker_started = (SELECT backend_start FROM pg_stat_activity "
+        "WHERE pid = pg_backend_pid()) WHERE id = :id"), {"id": job_id})
+    worker.commit()
+    with fresh_engine.connect() as conn:
+        assert get_job(conn, job_id, account)["state"] == "running"
+    worker.invalidate()  # the server process is gone: its session with it
+    worker.close()
+    with fresh_engine.connect() as conn:
+        job = get_job(conn, job_id, account)
+    assert job["state"] == "interrupted" and "nothing was written" in job["error"]
+
+
+def test_progress_is_visible_while_the_import_runs(fresh_engine: Engine) -> None:
+    """Each step is written at once, on a connection that commits it, so another session
+    sees it while the import's own transaction still holds everything back."""
+    from locations.accounts import Account
+    from locations.import_jobs import _ProgressWriter, create_job, get_job
+
+    with fresh_engine.begin() as conn:
+        account_id = conn.execute(text(
+            "INSERT INTO account (name, role) VALUES ('a', 'admin') RETURNING id")).scalar_one()
+        account = Account(account_id, "a", "admin")
+        job_id = create_job(conn, account, "plots", "big.gpkg", {})
+    with fresh_engine.connect() as tracker:
+        tracker = tracker.execution_options(isolation_level="AUTOCOMMIT")
+        progress = _ProgressWriter(tracker, job_id)
+        progress("staging", 200_000, 1_000_000)
+        with fresh_engine.connect() as reader:
+            job = get_job(reader, job_id, account)
+        assert (job["step"], job["done"], job["total"]) == ("staging", 200_000, 1_000_000)
+        progress("staging", 300_000, 1_000_000)  # within half a second: not written again
+        progress("checking", 0, 1)  # a new step is
+        with fresh_engine.connect() as reader:
+            assert get_job(reader, job_id, account)["step"] == "checking"
