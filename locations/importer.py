@@ -48,6 +48,7 @@ class ImportReport:
     ignored_columns: list[str] = field(default_factory=list)
     encoding: str | None = None  # a CSV's text encoding; a shapefile's when it had to be told
     available_by_default: int = 0  # new plots without a status in the file, made available
+    not_brownfield_by_default: int = 0  # new plots without a brownfield value, greenfield
 
     @property
     def problem_rows(self) -> list[int]:
@@ -82,6 +83,9 @@ class ImportReport:
         if self.available_by_default:
             text_ += (f"; {self.available_by_default:,} new plot(s) had no status and {verb} "
                       "made available (give a status column to say otherwise)")
+        if self.not_brownfield_by_default:
+            text_ += (f"; {self.not_brownfield_by_default:,} new plot(s) had no brownfield "
+                      f"value and {verb} stored as not brownfield")
         return text_
 
     def as_dict(self) -> dict[str, Any]:
@@ -94,6 +98,7 @@ class ImportReport:
             "problems": [{"row": r, "field": f, "reason": m} for r, f, m in self.problems],
             "ignored_columns": self.ignored_columns, "encoding": self.encoding,
             "available_by_default": self.available_by_default,
+            "not_brownfield_by_default": self.not_brownfield_by_default,
             "summary": self.summary(),
         }
 
@@ -224,6 +229,7 @@ def import_file(
             report.created, report.updated, report.unchanged = (
                 counts.created, counts.updated, counts.unchanged)
             report.available_by_default = counts.available_by_default
+            report.not_brownfield_by_default = counts.not_brownfield_by_default
             if progress:
                 progress("loading", 1, 1)
             if dry_run:

@@ -78,6 +78,10 @@ def test_gurs_parcels_in_d96tm_land_at_their_positions(fresh_engine: Engine) -> 
     # Parcels come without a status: they are made available, and the report says so.
     assert {stored[r]["status"] for r in refs} == {"available"}
     assert report.available_by_default == 3
+    # Nor a brownfield value: stored as not brownfield, which the report says as well.
+    assert report.not_brownfield_by_default == 3
+    assert "3 new plot(s) had no brownfield value and were stored as not brownfield" in (
+        report.summary())
     assert "3 new plot(s) had no status and were made available" in report.summary()
     again = import_file(fresh_engine, "plots", path, mapping="gurs-parcels")
     assert again.unchanged == 3 and again.available_by_default == 0
@@ -184,6 +188,7 @@ def test_new_plots_without_a_status_are_counted_in_the_report(fresh_engine: Engi
     """Empty status cells of new plots: made available, counted (a dry run says it first)."""
     frame = gpd.read_file(SAMPLES / "plots-generic.gpkg")
     frame.loc[:1, "status"] = None
+    frame["brownfield"] = [None, None, None, True, False]  # no brownfield column in the sample
     path = tmp_path / "some-without-status.gpkg"
     frame.to_file(path, driver="GPKG")
     dry = import_file(fresh_engine, "plots", path, dry_run=True)
@@ -191,5 +196,6 @@ def test_new_plots_without_a_status_are_counted_in_the_report(fresh_engine: Engi
     assert "2 new plot(s) had no status and would be made available" in dry.summary()
     report = import_file(fresh_engine, "plots", path)
     assert report.as_dict()["available_by_default"] == 2
+    assert report.as_dict()["not_brownfield_by_default"] == 3
     stored = _stored(fresh_engine, list(frame["cadastral_ref"][:2]))
     assert {row["status"] for row in stored.values()} == {"available"}
