@@ -1,12 +1,12 @@
 """Import jobs: an import over HTTP that runs after the response, followed while it runs.
 
 A large file takes minutes, longer than a proxy or a client waits for one answer.
-The job is recorded first (``import_job``); the import then runs with a progress
-callback that writes its step and rows done, on a connection of its own that
-commits each update at once (the import's own transaction shows nothing until
-the end). That connection lives as long as the worker: a job still marked running
-whose worker session is gone was cut off by a stopped server, and its import's
-transaction, which ended with it, wrote nothing.
+The job is recorded first (``import_job``) on a connection of its own, the job's
+tracker, which then writes the import's step and rows done, committing each at
+once (the import's own transaction shows nothing until the end). The tracker lives
+from the job's creation to its end: a job still queued or running whose tracker
+session is gone was cut off by a stopped server, and its import's transaction,
+which ended with it, wrote nothing.
 """
 
 from __future__ import annotations
@@ -35,20 +35,35 @@ LISTED_JOBS = 50
 JOB_COLUMNS = """
     j.id, j.requested_by, j.target, j.file_name, j.options, j.state, j.step, j.done, j.total,
     j.report, j.error, j.created_at, j.started_at, j.finished_at,
-    (j.state = 'running' AND NOT EXISTS (
+    (j.state IN ('queued', 'running') AND NOT EXISTS (
         SELECT 1 FROM pg_stat_activity a
         WHERE a.pid = j.worker_pid AND a.backend_start = j.worker_started)) AS cut_off
 """
 
 
-def create_job(conn: Connection, account: Account, target: str, file_name: str,
+def create_job(tracker: Connection, account: Account, target: str, file_name: str,
                options: dict[str, Any]) -> int:
-    """Record a queued import of ``file_name`` into ``target`` for ``account``; its id."""
-    return conn.execute(text(
-        "INSERT INTO import_job (account_id, requested_by, target, file_name, options) "
-        "VALUES (:account_id, :name, :target, :file_name, CAST(:options AS jsonb)) RETURNING id"),
+    """Record a queued import of ``file_name`` into ``target`` for ``account``; its id.
+
+    ``tracker`` (in autocommit) is the connection ``run_job`` goes on with: the job counts
+    as alive while its session is.
+    """
+    return tracker.execute(text(
+        """
+        INSERT INTO import_job (account_id, requested_by, target, file_name, options,
+                                worker_pid, worker_started)
+        SELECT :account_id, :name, :target, :file_name, CAST(:options AS jsonb),
+               pg_backend_pid(), backend_start
+        FROM pg_stat_activity WHERE pid = pg_backend_pid()
+        RETURNING id
+        """),
         {"account_id": account.id, "name": account.name, "target": target,
          "file_name": file_name, "options": json.dumps(options)}).scalar_one()
+
+
+def tracker(engine: Engine) -> Connection:
+    """A connection for ``create_job`` and ``run_job``, committing each statement at once."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 class _ProgressWriter:
@@ -70,26 +85,21 @@ class _ProgressWriter:
             {"step": step, "done": done, "total": total, "id": self.job_id})
 
 
-def run_job(engine: Engine, job_id: int, path: Path, *, account: Account,
-            remove: Path | None = None, **options: Any) -> None:
-    """Run job ``job_id``: import ``path`` with ``options`` (those of ``import_file``) as
-    ``account``, and store the outcome on the job. Never raises: the outcome, failures
-    included, is the job's to tell. ``remove`` (the upload's folder) is deleted at the end.
+def run_job(job_tracker: Connection, engine: Engine, job_id: int, path: Path, *,
+            account: Account, remove: Path | None = None, **options: Any) -> None:
+    """Run job ``job_id``, created on ``job_tracker``: import ``path`` with ``options``
+    (those of ``import_file``) as ``account``, and store the outcome on the job. Never
+    raises: the outcome, failures included, is the job's to tell. The tracker is closed
+    and ``remove`` (the upload's folder) deleted at the end.
     """
     try:
-        with engine.connect() as tracker:
-            tracker = tracker.execution_options(isolation_level="AUTOCOMMIT")
-            tracker.execute(text(
-                """
-                UPDATE import_job SET state = 'running', started_at = now(),
-                       worker_pid = pg_backend_pid(),
-                       worker_started = (SELECT backend_start FROM pg_stat_activity
-                                         WHERE pid = pg_backend_pid())
-                WHERE id = :id
-                """), {"id": job_id})
+        with job_tracker:
+            job_tracker.execute(text(
+                "UPDATE import_job SET state = 'running', started_at = now() WHERE id = :id"),
+                {"id": job_id})
             state, report, error = _import(engine, job_id, path, account, options,
-                                           _ProgressWriter(tracker, job_id))
-            tracker.execute(text(
+                                           _ProgressWriter(job_tracker, job_id))
+            job_tracker.execute(text(
                 "UPDATE import_job SET state = :state, report = CAST(:report AS jsonb), "
                 "error = :error, finished_at = now() WHERE id = :id"),
                 {"state": state, "report": json.dumps(report) if report else None,
@@ -116,7 +126,8 @@ def _import(engine: Engine, job_id: int, path: Path, account: Account, options: 
         return "failed", None, ("the import failed on the server and wrote nothing; the "
                                 "server's log has the cause")
     forbidden = any(f == "scope" for _, f, _ in report.problems) and not report.written
-    return ("refused" if forbidden or report.rejected else "succeeded"), report.as_dict(), None
+    # A dry run whose file would be refused is told as refused too: its report says "would".
+    return ("refused" if forbidden or report.refused else "succeeded"), report.as_dict(), None
 
 
 def get_job(conn: Connection, job_id: int, account: Account) -> dict[str, Any]:
@@ -147,8 +158,8 @@ def _job(row: Any, with_report: bool = True) -> dict[str, Any]:
     state, error = row["state"], row["error"]
     if row["cut_off"]:
         state = "interrupted"
-        error = ("the server stopped during the import; its transaction ended with it, so "
-                 "nothing was written: upload the file again")
+        error = ("the server stopped before the import ended; its transaction ended with "
+                 "it, so nothing was written: upload the file again")
     job = {
         "id": row["id"], "state": state, "target": row["target"], "file": row["file_name"],
         "requested_by": row["requested_by"], "options": row["options"],

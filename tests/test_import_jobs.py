@@ -91,46 +91,42 @@ def test_a_job_is_its_accounts_alone(fresh_client, fresh_engine: Engine) -> None
 
 
 def test_a_job_whose_server_stopped_reads_as_interrupted(fresh_engine: Engine) -> None:
-    """The worker's session ends with its server: a job left 'running' without it says so,
-    and that nothing was written, instead of running for ever."""
+    """The job's tracker session ends with its server: a job left queued or running
+    without it says so, and that nothing was written, instead of waiting for ever."""
     from locations.accounts import Account
-    from locations.import_jobs import create_job, get_job
+    from locations.import_jobs import create_job, get_job, tracker
 
     with fresh_engine.begin() as conn:
         account_id = conn.execute(text(
             "INSERT INTO account (name, role) VALUES ('a', 'admin') RETURNING id")).scalar_one()
     account = Account(account_id, "a", "admin")
-    with fresh_engine.begin() as conn:
-        job_id = create_job(conn, account, "plots", "big.gpkg", {})
-    worker = fresh_engine.connect()
-    worker.execute(text(
-        "UPDATE import_job SET state = 'running', worker_pid = pg_backend_pid(), "
-        "worker_started = (SELECT backend_start FROM pg_stat_activity "
-        "WHERE pid = pg_backend_pid()) WHERE id = :id"), {"id": job_id})
-    worker.commit()
-    with fresh_engine.connect() as conn:
-        assert get_job(conn, job_id, account)["state"] == "running"
-    worker.invalidate()  # the server process is gone: its session with it
-    worker.close()
-    with fresh_engine.connect() as conn:
-        job = get_job(conn, job_id, account)
-    assert job["state"] == "interrupted" and "nothing was written" in job["error"]
+    for state in ("queued", "running"):
+        job_tracker = tracker(fresh_engine)
+        job_id = create_job(job_tracker, account, "plots", "big.gpkg", {})
+        job_tracker.execute(text("UPDATE import_job SET state = :state WHERE id = :id"),
+                            {"state": state, "id": job_id})
+        with fresh_engine.connect() as conn:
+            assert get_job(conn, job_id, account)["state"] == state
+        job_tracker.invalidate()  # the server process is gone: its session with it
+        job_tracker.close()
+        with fresh_engine.connect() as conn:
+            job = get_job(conn, job_id, account)
+        assert job["state"] == "interrupted" and "nothing was written" in job["error"]
 
 
 def test_progress_is_visible_while_the_import_runs(fresh_engine: Engine) -> None:
     """Each step is written at once, on a connection that commits it, so another session
     sees it while the import's own transaction still holds everything back."""
     from locations.accounts import Account
-    from locations.import_jobs import _ProgressWriter, create_job, get_job
+    from locations.import_jobs import _ProgressWriter, create_job, get_job, tracker
 
     with fresh_engine.begin() as conn:
         account_id = conn.execute(text(
             "INSERT INTO account (name, role) VALUES ('a', 'admin') RETURNING id")).scalar_one()
-        account = Account(account_id, "a", "admin")
-        job_id = create_job(conn, account, "plots", "big.gpkg", {})
-    with fresh_engine.connect() as tracker:
-        tracker = tracker.execution_options(isolation_level="AUTOCOMMIT")
-        progress = _ProgressWriter(tracker, job_id)
+    account = Account(account_id, "a", "admin")
+    with tracker(fresh_engine) as job_tracker:
+        job_id = create_job(job_tracker, account, "plots", "big.gpkg", {})
+        progress = _ProgressWriter(job_tracker, job_id)
         progress("staging", 200_000, 1_000_000)
         with fresh_engine.connect() as reader:
             job = get_job(reader, job_id, account)
@@ -139,3 +135,13 @@ def test_progress_is_visible_while_the_import_runs(fresh_engine: Engine) -> None
         progress("checking", 0, 1)  # a new step is
         with fresh_engine.connect() as reader:
             assert get_job(reader, job_id, account)["step"] == "checking"
+
+
+def test_a_dry_run_job_of_a_file_that_would_be_refused_says_so(fresh_client,
+                                                                 fresh_engine: Engine) -> None:
+    tokens = _accounts(fresh_engine)
+    kranj = {"Authorization": f"Bearer {tokens['kranj']}"}
+    location = _post(fresh_client, tokens["kranj"], ASYNC, dry_run="true").headers["Location"]
+    job = fresh_client.get(location, headers=kranj).json()
+    assert job["state"] == "refused" and job["report"]["dry_run"] is True
+    assert "nothing would be imported" in job["report"]["summary"]

@@ -2,10 +2,10 @@
 
 A large file takes minutes, longer than a proxy or a client waits for one answer.
 A job records who asked, for which file, and where it stands (step, rows done of
-the total), then the import's report or why it failed. The worker's own session
-(``worker_pid``, ``worker_started``) tells a job whose server stopped from one
-that still runs: the import's transaction ended with that session, so nothing
-of it was written.
+the total), then the import's report or why it failed. The session of the job's
+own connection, held from its creation to its end (``worker_pid``,
+``worker_started``), tells a job whose server stopped from one that still waits
+or runs: the import's transaction ended with that server, so nothing was written.
 
 Revision ID: 0017
 Revises: 0016
