@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, text
 
+from locations.errors import SchemaNotReady
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -42,7 +44,13 @@ def _forget_covered_revisions(conn: Connection) -> None:
         return
     revisions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     scripts = _scripts()
-    known = [r for r in revisions if _known(scripts, r)]
+    for revision in revisions:
+        if not _known(scripts, revision):
+            raise SchemaNotReady(
+                f"The schema of database {conn.engine.url.database} is at revision "
+                f"{revision}, which this version of the platform does not know (a newer "
+                "version migrated it): update the platform.")
+    known = list(revisions)
     covered = {ancestor.revision for revision in known
                for ancestor in scripts.iterate_revisions(revision, "base")
                if ancestor.revision != revision}

@@ -204,3 +204,17 @@ def test_a_database_migrated_step_by_step_migrates_on(fresh_engine):
     check_connection(fresh_engine)  # raises unless every migration is applied
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT to_regclass('import_job')")).scalar() == "import_job"
+
+
+def test_migrate_refuses_a_schema_from_a_newer_version(fresh_engine):
+    import pytest
+    from sqlalchemy import text
+
+    from locations.errors import SchemaNotReady
+    from locations.migrate import migrate
+
+    with fresh_engine.begin() as conn:
+        conn.execute(text("INSERT INTO alembic_version VALUES ('9999')"))
+    with pytest.raises(SchemaNotReady, match="revision 9999, which this version of the "
+                                             "platform does not know"):
+        migrate(fresh_engine)
