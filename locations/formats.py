@@ -20,6 +20,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
@@ -31,7 +32,8 @@ XLSX_MAX_CELL = 32_767
 #: Rows of an Excel sheet, the header included: a larger table is refused, not cut.
 XLSX_MAX_ROWS = 1_048_576
 #: The platform's date fields, in every layout (plots, zones, search results): a workbook
-#: gets them as date cells, which a spreadsheet sorts, filters and reckons with as dates.
+#: gets them as date cells and a GeoPackage as date fields, which a spreadsheet or a GIS
+#: sorts, filters and reckons with as dates.
 DATE_FIELDS = frozenset({"available_from", "last_verified"})
 #: GeoPackage 1.3, not the 1.4 of the GDAL bundled here: the GDAL of Debian 12, and the QGIS
 #: built on it, warn that a 1.4 file "may only be partially supported"; it uses nothing of 1.4.
@@ -182,6 +184,12 @@ def _row_count(collection: dict[str, Any] | gpd.GeoDataFrame) -> int:
 def _geopackage(frame: gpd.GeoDataFrame, layer: str) -> bytes:
     flat = gpd.GeoDataFrame(_flat(pd.DataFrame(frame.drop(columns=frame.geometry.name))),
                             geometry=frame.geometry, crs=frame.crs)
+    # Date fields, not text, so that a GIS filters and sorts them as dates. Cast by Arrow
+    # (a million in 0.02 s; through Python dates 0.7 s), which pyogrio writes as they are.
+    for column in DATE_FIELDS.intersection(flat.columns):
+        dates = pc.cast(pa.array(flat[column], type=pa.string(), from_pandas=True), pa.date32())
+        flat[column] = pd.Series(pd.array(dates, dtype=pd.ArrowDtype(pa.date32())),
+                                 index=flat.index)
     # GeoPackage is SQLite: it needs a real file to write into.
     with tempfile.TemporaryDirectory(prefix="locations-export-") as folder:
         path = Path(folder) / f"{layer}.gpkg"

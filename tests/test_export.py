@@ -136,6 +136,10 @@ def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path:
     # GeoPackage 1.3: the GDAL of Debian 12 (and its QGIS) warns on opening a 1.4 file.
     with sqlite3.connect(gpkg) as database:
         assert database.execute("PRAGMA user_version").fetchone()[0] == 10300
+    # Dates as date fields, which a GIS filters as dates.
+    assert dict(zip(*[pyogrio.read_info(gpkg, layer="plots")[k] for k in ("fields", "dtypes")],
+                    strict=True))["available_from"] == "datetime64[D]"
+    assert read["available_from"].notna().sum() == frame["available_from"].notna().sum() > 0
 
     geojson = tmp_path / "out.geojson"
     files = write(frame, geojson, "plots")
