@@ -65,6 +65,10 @@ BAD_CASES = {
     "required field missing": (lambda r: r.update(cadastral_ref=None), "cadastral_ref",
                                "required field missing"),
     "unknown zone": (lambda r: r.update(zone="No Such Zone"), "zone", "unknown zone No Such Zone"),
+    # A misspelt municipality, or one a lossy encoding mangled: where the zone is instead.
+    "zone in another municipality": (
+        lambda r: r.update(municipality="Ho?e-Slivnica"), "zone",
+        "zone PC Hrastje is not in municipality Ho?e-Slivnica but in Kranj"),
     "bad value": (lambda r: r.update(status="for sale"), "status", "not one of"),
     "negative price": (lambda r: r.update(price_eur_m2=-3.0), "price_eur_m2", "must be greater than 0"),
 }

@@ -320,7 +320,13 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
         f"""
         CREATE {work_table(conn)} import_zone AS
         SELECT k.zone_text, k.municipality_text,
-               array_agg(z.id ORDER BY z.id) FILTER (WHERE z.id IS NOT NULL) AS zone_ids
+               array_agg(z.id ORDER BY z.id) FILTER (
+                   WHERE k.municipality_text IS NULL OR lower(m.name) = lower(k.municipality_text)
+                      OR m.code = k.municipality_text OR m.id::text = k.municipality_text
+               ) AS zone_ids,
+               -- Where zones of that name are, for a row whose municipality holds none: a
+               -- misspelt municipality, or one a lossy encoding mangled ("Ho?e-Slivnica").
+               string_agg(DISTINCT m.name, ', ') AS zone_municipalities
         FROM (SELECT DISTINCT {zone_text} AS zone_text, {municipality_text} AS municipality_text
               FROM import_stage s) k
         -- A zone is named by its id or its name: one key column, so the join can hash
@@ -329,9 +335,6 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
                    UNION SELECT id, lower(name) FROM zone) named ON named.zone_key = lower(k.zone_text)
         LEFT JOIN zone z ON z.id = named.id
         LEFT JOIN municipality m ON m.id = z.municipality_id
-        WHERE k.municipality_text IS NULL OR z.id IS NULL
-           OR lower(m.name) = lower(k.municipality_text) OR m.code = k.municipality_text
-           OR m.id::text = k.municipality_text
         GROUP BY k.zone_text, k.municipality_text
         """
     ))
@@ -351,7 +354,7 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
         f"""
         CREATE {work_table(conn)} import_row AS
         WITH staged AS (
-            SELECT s.*, g.geom AS stored_geom, k.zone_ids
+            SELECT s.*, g.geom AS stored_geom, k.zone_ids, k.zone_municipalities
             FROM import_stage s
             CROSS JOIN LATERAL (SELECT {stored} AS geom) g
             -- coalesce, not IS NOT DISTINCT FROM: only an equality can be hash-joined.
@@ -374,6 +377,10 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
                     WHEN cardinality(l.zone_ids) > 1
                         THEN 'zone ' || {zone_text.replace("s.", "l.")} || ' is ambiguous: '
                              || 'add a municipality column'
+                    WHEN l.zone_id IS NULL AND l.zone_municipalities IS NOT NULL
+                        THEN 'zone ' || {zone_text.replace("s.", "l.")} || ' is not in '
+                             || 'municipality ' || {municipality_text.replace("s.", "l.")}
+                             || ' but in ' || l.zone_municipalities
                     WHEN l.zone_id IS NULL
                         THEN 'unknown zone ' || {zone_text.replace("s.", "l.")}
                END AS zone_problem,
