@@ -7,6 +7,11 @@ once (the import's own transaction shows nothing until the end). The tracker liv
 from the job's creation to its end: a job still queued or running whose tracker
 session is gone was cut off by a stopped server, and its import's transaction,
 which ended with it, wrote nothing.
+
+Jobs run a few at a time (``MAX_RUNNING_JOBS``), in threads of their own, and the
+rest wait queued: twenty files posted at once would otherwise take twenty of the
+request threads and forty pooled connections, and the API would stop answering.
+A waiting job holds only its tracker, a connection outside the request pool.
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ import json
 import logging
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from locations.accounts import Account
 from locations.errors import LocationsError, NotFound
@@ -31,6 +39,11 @@ logger = logging.getLogger("locations.imports")
 PROGRESS_EVERY_S = 0.5
 #: Jobs ``GET /imports`` lists, newest first.
 LISTED_JOBS = 50
+#: Imports running at once in one server process; more wait queued. Two cores here, and
+#: two bulk loads already contend for the same tables' locks.
+MAX_RUNNING_JOBS = 2
+
+_runner = ThreadPoolExecutor(max_workers=MAX_RUNNING_JOBS, thread_name_prefix="import-job")
 
 JOB_COLUMNS = """
     j.id, j.requested_by, j.target, j.file_name, j.options, j.state, j.step, j.done, j.total,
@@ -62,8 +75,22 @@ def create_job(tracker: Connection, account: Account, target: str, file_name: st
 
 
 def tracker(engine: Engine) -> Connection:
-    """A connection for ``create_job`` and ``run_job``, committing each statement at once."""
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    """A connection for ``create_job`` and ``run_job``, committing each statement at once;
+    outside ``engine``'s pool, which queued jobs would otherwise drain."""
+    return _tracker_engine(engine.url.render_as_string(hide_password=False)).connect(
+    ).execution_options(isolation_level="AUTOCOMMIT")
+
+
+@lru_cache(maxsize=8)
+def _tracker_engine(url: str) -> Engine:
+    return create_engine(url, poolclass=NullPool)
+
+
+def start_job(job_tracker: Connection, engine: Engine, job_id: int, path: Path, *,
+              account: Account, remove: Path | None = None, **options: Any) -> None:
+    """Queue job ``job_id`` (see ``run_job``) for the next free runner; returns at once."""
+    _runner.submit(run_job, job_tracker, engine, job_id, path, account=account,
+                   remove=remove, **options)
 
 
 class _ProgressWriter:

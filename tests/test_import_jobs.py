@@ -3,6 +3,8 @@ where the import stands and, at the end, the same report or refusal as a direct 
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -29,6 +31,16 @@ def _post(client, token: str, headers: dict[str, str] | None = None, **form: str
                            files={"file": ("plots.geojson", handle, "application/geo+json")})
 
 
+def _finished(client, location: str, headers: dict[str, str]) -> dict:
+    """The job at ``location`` once it has ended (jobs run in threads of their own)."""
+    deadline = time.monotonic() + 120
+    while True:
+        job = client.get(location, headers=headers).json()
+        if job["state"] not in ("queued", "running") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)
+
+
 def _sample_plots(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(text(
@@ -48,8 +60,7 @@ def test_an_async_import_answers_at_once_and_its_job_reports_as_a_direct_one(
     assert location == f"/imports/{started.json()['id']}"
     assert started.json()["file"] == "plots.geojson"
 
-    # The test client returns once the job has run after the response.
-    job = fresh_client.get(location, headers=admin).json()
+    job = _finished(fresh_client, location, admin)
     assert job["state"] == "succeeded", job
     assert (job["report"]["created"], job["report"]["unchanged"]) == (5, 0)
     assert job["step"] == "loading" and job["done"] == job["total"] == 1
@@ -65,15 +76,15 @@ def test_a_refused_async_import_writes_nothing_and_says_why_row_by_row(
     kranj = {"Authorization": f"Bearer {tokens['kranj']}"}
     before = _sample_plots(fresh_engine)
     # The sample holds plots of five municipalities: a Kranj editor may load only its own.
-    job = fresh_client.get(_post(fresh_client, tokens["kranj"], ASYNC).headers["Location"],
-                           headers=kranj).json()
+    job = _finished(fresh_client, _post(fresh_client, tokens["kranj"], ASYNC).headers["Location"],
+                    kranj)
     assert job["state"] == "refused"
     assert any(p["field"] == "scope" and "outside your scope" in p["reason"]
                for p in job["report"]["problems"])
     assert _sample_plots(fresh_engine) == before
     # A file that cannot be read at all: the reason, in the job's error.
     unknown = _post(fresh_client, tokens["kranj"], ASYNC, layer="nowhere")
-    job = fresh_client.get(unknown.headers["Location"], headers=kranj).json()
+    job = _finished(fresh_client, unknown.headers["Location"], kranj)
     assert job["state"] == "refused" and "nowhere" in job["error"], job
 
 
@@ -86,8 +97,8 @@ def test_a_job_is_its_accounts_alone(fresh_client, fresh_engine: Engine) -> None
     assert fresh_client.get(location).status_code == 401
     assert fresh_client.get("/imports", headers={
         "Authorization": f"Bearer {tokens['maribor']}"}).json()["jobs"] == []
-    as_admin = fresh_client.get(location, headers={"Authorization": f"Bearer {tokens['admin']}"})
-    assert as_admin.status_code == 200 and as_admin.json()["report"]["dry_run"] is True
+    as_admin = _finished(fresh_client, location, {"Authorization": f"Bearer {tokens['admin']}"})
+    assert as_admin["report"]["dry_run"] is True
 
 
 def test_a_job_whose_server_stopped_reads_as_interrupted(fresh_engine: Engine) -> None:
@@ -142,6 +153,37 @@ def test_a_dry_run_job_of_a_file_that_would_be_refused_says_so(fresh_client,
     tokens = _accounts(fresh_engine)
     kranj = {"Authorization": f"Bearer {tokens['kranj']}"}
     location = _post(fresh_client, tokens["kranj"], ASYNC, dry_run="true").headers["Location"]
-    job = fresh_client.get(location, headers=kranj).json()
+    job = _finished(fresh_client, location, kranj)
     assert job["state"] == "refused" and job["report"]["dry_run"] is True
     assert "nothing would be imported" in job["report"]["summary"]
+
+
+def test_jobs_beyond_the_runners_wait_queued_and_then_run(fresh_client, fresh_engine: Engine,
+                                                          monkeypatch) -> None:
+    """Posted all at once, jobs run a few at a time and the others wait queued, without
+    taking the API's threads or connections: it still answers meanwhile."""
+    from locations import import_jobs
+
+    release = threading.Event()
+    real_import = import_jobs.import_file
+
+    def held_import(*args, **kwargs):
+        assert release.wait(60)
+        return real_import(*args, **kwargs)
+
+    monkeypatch.setattr(import_jobs, "import_file", held_import)
+    tokens = _accounts(fresh_engine)
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    jobs = [_post(fresh_client, tokens["admin"], ASYNC, dry_run="true").headers["Location"]
+            for _ in range(import_jobs.MAX_RUNNING_JOBS + 2)]
+    deadline = time.monotonic() + 30
+    while True:
+        states = [fresh_client.get(job, headers=admin).json()["state"] for job in jobs]
+        if states.count("running") == import_jobs.MAX_RUNNING_JOBS or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert states.count("running") == import_jobs.MAX_RUNNING_JOBS, states
+    assert states.count("queued") == 2, states
+    assert fresh_client.get("/plots", params={"limit": 1}).status_code == 200
+    release.set()
+    assert [_finished(fresh_client, job, admin)["state"] for job in jobs] == ["succeeded"] * 4

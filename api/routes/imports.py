@@ -104,8 +104,8 @@ def _start_job(engine, account, target: str, file: UploadFile, name: str, suffix
             tracker.close()
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    # A sync background task runs in the thread pool after the response: no request waits.
-    background.add_task(import_jobs.run_job, tracker, engine, job_id, path, account=account,
+    # Queued after the response is sent: the import may not start before its 202 is out.
+    background.add_task(import_jobs.start_job, tracker, engine, job_id, path, account=account,
                         remove=folder, target_name=target, display_name=name, **options)
     response.status_code = 202
     response.headers["Location"] = f"/imports/{job_id}"
