@@ -43,29 +43,34 @@ def _forget_covered_revisions(conn: Connection) -> None:
     if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
         return
     revisions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    scripts = _scripts()
-    for revision in revisions:
-        if not _known(scripts, revision):
-            raise SchemaNotReady(
-                f"The schema of database {conn.engine.url.database} is at revision "
-                f"{revision}, which this version of the platform does not know (a newer "
-                "version migrated it): update the platform.")
-    known = list(revisions)
-    covered = {ancestor.revision for revision in known
-               for ancestor in scripts.iterate_revisions(revision, "base")
-               if ancestor.revision != revision}
-    redundant = sorted(covered.intersection(known))
+    unknown = _unknown_revision(str(conn.engine.url.database), revisions)
+    if unknown:
+        raise SchemaNotReady(unknown[0].upper() + unknown[1:] + ".")
+    covered = {ancestor for revision in revisions
+               for ancestor in _applied([revision]) if ancestor != revision}
+    redundant = sorted(covered.intersection(revisions))
     if redundant:
         conn.execute(text("DELETE FROM alembic_version WHERE version_num = ANY (:redundant)"),
                      {"redundant": redundant})
 
 
-def _known(scripts: ScriptDirectory, revision: str) -> bool:
-    try:
-        scripts.get_revision(revision)
-    except CommandError:
-        return False
-    return True
+def _unknown_revision(database: str, revisions: list[str]) -> str | None:
+    """What to say of a listed revision this version does not know, if there is one."""
+    for revision in revisions:
+        try:
+            _scripts().get_revision(revision)
+        except CommandError:
+            return (f"the schema of database {database} is at revision {revision}, which "
+                    "this version of the platform does not know (a newer version migrated "
+                    "it): update the platform")
+    return None
+
+
+def _applied(revisions: list[str]) -> set[str]:
+    """``revisions`` and every migration they stand on, dependencies included. Taken one
+    at a time: alembic refuses a set in which one revision is another's ancestor."""
+    return {ancestor.revision for revision in revisions
+            for ancestor in _scripts().iterate_revisions(revision, "base")}
 
 
 def current_revisions(engine: Engine) -> list[str]:
@@ -97,19 +102,13 @@ def schema_problem(database: str, postgis: str | None, revisions: list[str]) -> 
                 "first)")
     if not revisions:
         return f"database {database} has no schema yet: {migrate_hint}"
-    scripts = _scripts()
-    for revision in revisions:
-        if not _known(scripts, revision):
-            return (f"the schema of database {database} is at revision {revision}, which "
-                    "this version of the platform does not know (a newer version migrated "
-                    "it): update the platform")
+    unknown = _unknown_revision(database, revisions)
+    if unknown:
+        return unknown
     # The branches depend on each other, so alembic_version may or may not list a revision
     # that another listed one depends on (0007 beside 0016, as a database migrated step by
-    # step keeps it): compare what each and its ancestors cover. Taken one at a time, as
-    # alembic refuses a set in which one revision is another's ancestor.
-    applied = {ancestor.revision for revision in revisions
-               for ancestor in scripts.iterate_revisions(revision, "base")}
-    missing = sorted({r.revision for r in scripts.walk_revisions()} - applied)
+    # step keeps it): compare what they and their ancestors cover.
+    missing = sorted({r.revision for r in _scripts().walk_revisions()} - _applied(revisions))
     if not missing:
         return None
     return (f"the schema of database {database} lacks {len(missing)} migration(s) of this "
