@@ -26,6 +26,13 @@ def _expected_km(engine: Engine, refs: list[str], frame: gpd.GeoDataFrame) -> di
     return {ref: min(shapes[ref].distance(j) for j in junctions) / 1000 for ref in refs}
 
 
+def _plots_with_wrong_area_or_tile_copy(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT cadastral_ref FROM plot WHERE area_m2 IS DISTINCT FROM ST_Area(boundary) "
+            "OR NOT ST_Equals(boundary_3857, ST_Transform(boundary, 3857))")).scalars().all()
+
+
 def test_imported_plots_have_distances_and_their_zones_country(fresh_engine: Engine) -> None:
     frame = gpd.read_file(GENERIC)
     refs = list(frame["cadastral_ref"])
@@ -46,6 +53,14 @@ def test_imported_plots_have_distances_and_their_zones_country(fresh_engine: Eng
     for row in rows:
         assert row["country"] == row["zone_country"]
         assert row["motorway_km"] == pytest.approx(expected[row["cadastral_ref"]], abs=1e-6)
+    # The importer supplies each new plot's area and tile copy (0018): as plot's trigger would.
+    areas = frame.to_crs(3035).set_index("cadastral_ref").geometry.area
+    with fresh_engine.connect() as conn:
+        stored = dict(conn.execute(text(
+            "SELECT cadastral_ref, area_m2 FROM plot WHERE cadastral_ref = ANY(:refs)"),
+            {"refs": refs}).all())
+    assert stored == pytest.approx(areas.to_dict(), rel=1e-6)
+    assert _plots_with_wrong_area_or_tile_copy(fresh_engine) == []
 
 
 def test_a_moved_plot_is_measured_again_on_reimport(fresh_engine: Engine, tmp_path: Path) -> None:
@@ -68,6 +83,7 @@ def test_a_moved_plot_is_measured_again_on_reimport(fresh_engine: Engine, tmp_pa
             {"refs": written}).all())
     assert found and all(
         found[ref] == pytest.approx(expected[ref], abs=1e-6) for ref in found)
+    assert _plots_with_wrong_area_or_tile_copy(fresh_engine) == []
 
 
 def test_a_loader_that_gives_a_wrong_country_is_refused(fresh_engine: Engine) -> None:

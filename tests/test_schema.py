@@ -113,12 +113,9 @@ def test_unknown_zone_kind_and_infrastructure_kind_are_refused(empty_engine, zon
                           "VALUES ('teleporter', 'X', 'SRID=3035;POINT(4700000 2600000)')"))
 
 
-#: Stored geometry columns that PostgreSQL derives from another (never searched, never written).
-_DERIVED = """
-    EXISTS (SELECT 1 FROM information_schema.columns c
-            WHERE c.table_schema = 'public' AND c.table_name = g.f_table_name
-              AND c.column_name = g.f_geometry_column AND c.is_generated = 'ALWAYS')
-"""
+#: Stored geometry columns derived from another (never searched, never written by hand):
+#: plot boundaries in web mercator for vector tiles (0009), kept by plot's trigger (0018).
+_DERIVED = "(g.f_table_name, g.f_geometry_column) IN (('plot', 'boundary_3857'))"
 
 
 def test_every_geometry_column_has_a_gist_index(empty_engine):
@@ -139,5 +136,37 @@ def test_every_geometry_column_has_a_gist_index(empty_engine):
             f" WHERE f_table_schema = 'public' AND {_DERIVED}")).all()
     assert missing == []
     assert srids == {3035}
-    # The only derived copy: plot boundaries in web mercator for vector tiles (0009).
     assert [tuple(row) for row in derived] == [("plot", "boundary_3857", 3857)]
+
+
+def _derived(engine: Engine) -> tuple[float, bool]:
+    """The plot's area, and whether its web-mercator copy is its boundary transformed."""
+    with engine.connect() as conn:
+        return tuple(conn.execute(text(
+            "SELECT area_m2, ST_Equals(boundary_3857, ST_Transform(boundary, 3857)) "
+            "AND ST_SRID(boundary_3857) = 3857 FROM plot")).one())
+
+
+def test_area_and_tile_copy_follow_the_boundary_whoever_writes_them(empty_engine, zone_ids):
+    insert_plot(empty_engine, zone_ids["SI"])
+    assert _derived(empty_engine) == (pytest.approx(10_000), True)
+    # A new boundary (half the square): both follow.
+    half = "POLYGON((4700000 2600000, 4700050 2600000, 4700050 2600100, 4700000 2600100, 4700000 2600000))"
+    with empty_engine.begin() as conn:
+        conn.execute(text("UPDATE plot SET boundary = ST_Multi(ST_GeomFromText(:g, 3035))"),
+                     {"g": half})
+    assert _derived(empty_engine) == (pytest.approx(5_000), True)
+    # Values written by hand are replaced, by an update as by an insert without the importer's
+    # setting (which an update never honours).
+    with empty_engine.begin() as conn:
+        conn.execute(text("SET LOCAL locations.plot_geometry_given = 'on'"))
+        conn.execute(text("UPDATE plot SET area_m2 = 1, boundary_3857 = ST_Transform(boundary, 3857)"))
+    assert _derived(empty_engine) == (pytest.approx(5_000), True)
+    with empty_engine.begin() as conn:
+        conn.execute(text("DELETE FROM plot"))
+        conn.execute(text(
+            "INSERT INTO plot (zone_id, cadastral_ref, boundary, area_m2, boundary_3857) "
+            "VALUES (:z, '2100-1/2', ST_Multi(ST_GeomFromText(:g, 3035)), 1, "
+            "ST_Transform(ST_Multi(ST_GeomFromText(:g, 3035)), 3857))"),
+            {"z": zone_ids["SI"], "g": SQUARE})
+    assert _derived(empty_engine) == (pytest.approx(10_000), True)
