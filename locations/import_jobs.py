@@ -1,17 +1,20 @@
 """Import jobs: an import over HTTP that runs after the response, followed while it runs.
 
 A large file takes minutes, longer than a proxy or a client waits for one answer.
-The job is recorded first (``import_job``) on a connection of its own, the job's
-tracker, which then writes the import's step and rows done, committing each at
-once (the import's own transaction shows nothing until the end). The tracker lives
-from the job's creation to its end: a job still queued or running whose tracker
-session is gone was cut off by a stopped server, and its import's transaction,
-which ended with it, wrote nothing.
+The job is recorded first (``import_job``); when it runs, a connection of its own,
+the job's tracker, writes the import's step and rows done, committing each at once
+(the import's own transaction shows nothing until the end).
+
+A server beats for the jobs it holds, queued or running: every ``HEARTBEAT_EVERY_S``
+it writes their ``heartbeat_at``. A queued or running job whose last beat is older
+than ``STALE_AFTER_S`` was cut off by a stopped server, and its import's transaction,
+which ended with it, wrote nothing. The beat is a row, not a session, so this holds
+behind a connection pooler and with several servers on one database.
 
 Jobs run a few at a time (``MAX_RUNNING_JOBS``), in threads of their own, and the
 rest wait queued: twenty files posted at once would otherwise take twenty of the
 request threads and forty pooled connections, and the API would stop answering.
-A waiting job holds only its tracker, a connection outside the request pool.
+A waiting job holds no connection at all.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -43,31 +47,37 @@ LISTED_JOBS = 50
 #: two bulk loads already contend for the same tables' locks.
 MAX_RUNNING_JOBS = 2
 
+#: How often (seconds) a server writes the beat of the jobs it holds, and after how long
+#: without one a queued or running job counts as cut off: several beats, so that a busy
+#: database or a slow commit is not taken for a stopped server.
+HEARTBEAT_EVERY_S = 5.0
+STALE_AFTER_S = 30.0
+
 _runner = ThreadPoolExecutor(max_workers=MAX_RUNNING_JOBS, thread_name_prefix="import-job")
 
-JOB_COLUMNS = """
+
+def _job_columns() -> str:
+    """The columns a job is shown from, ``cut_off`` included (read at call time, so that
+    the allowance is the module's current one)."""
+    return f"""
     j.id, j.requested_by, j.target, j.file_name, j.options, j.state, j.step, j.done, j.total,
     j.report, j.error, j.created_at, j.started_at, j.finished_at,
-    (j.state IN ('queued', 'running') AND NOT EXISTS (
-        SELECT 1 FROM pg_stat_activity a
-        WHERE a.pid = j.worker_pid AND a.backend_start = j.worker_started)) AS cut_off
+    (j.state IN ('queued', 'running') AND (j.heartbeat_at IS NULL OR
+        j.heartbeat_at < now() - make_interval(secs => {float(STALE_AFTER_S)}))) AS cut_off
 """
 
 
-def create_job(tracker: Connection, account: Account, target: str, file_name: str,
+def create_job(conn: Connection, account: Account, target: str, file_name: str,
                options: dict[str, Any]) -> int:
     """Record a queued import of ``file_name`` into ``target`` for ``account``; its id.
 
-    ``tracker`` (in autocommit) is the connection ``run_job`` goes on with: the job counts
-    as alive while its session is.
+    Its first beat is its creation: ``start_job`` must follow within ``STALE_AFTER_S``.
     """
-    return tracker.execute(text(
+    return conn.execute(text(
         """
         INSERT INTO import_job (account_id, requested_by, target, file_name, options,
-                                worker_pid, worker_started)
-        SELECT :account_id, :name, :target, :file_name, CAST(:options AS jsonb),
-               pg_backend_pid(), backend_start
-        FROM pg_stat_activity WHERE pid = pg_backend_pid()
+                                heartbeat_at)
+        VALUES (:account_id, :name, :target, :file_name, CAST(:options AS jsonb), now())
         RETURNING id
         """),
         {"account_id": account.id, "name": account.name, "target": target,
@@ -75,10 +85,14 @@ def create_job(tracker: Connection, account: Account, target: str, file_name: st
 
 
 def tracker(engine: Engine) -> Connection:
-    """A connection for ``create_job`` and ``run_job``, committing each statement at once;
-    outside ``engine``'s pool, which queued jobs would otherwise drain."""
-    return _tracker_engine(engine.url.render_as_string(hide_password=False)).connect(
-    ).execution_options(isolation_level="AUTOCOMMIT")
+    """A connection committing each statement at once, outside ``engine``'s pool (which
+    running jobs would otherwise drain): a running job's progress and outcome."""
+    return _tracker_engine(_url(engine)).connect().execution_options(
+        isolation_level="AUTOCOMMIT")
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
 
 
 @lru_cache(maxsize=8)
@@ -86,11 +100,58 @@ def _tracker_engine(url: str) -> Engine:
     return create_engine(url, poolclass=NullPool)
 
 
-def start_job(job_tracker: Connection, engine: Engine, job_id: int, path: Path, *,
-              account: Account, remove: Path | None = None, **options: Any) -> None:
-    """Queue job ``job_id`` (see ``run_job``) for the next free runner; returns at once."""
-    _runner.submit(run_job, job_tracker, engine, job_id, path, account=account,
-                   remove=remove, **options)
+class _Heartbeat:
+    """The jobs this process holds, by database, and the thread that beats for them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.jobs: dict[str, set[int]] = {}
+        self.thread: threading.Thread | None = None
+        # Set by ``hold``: a new job is beaten for at once, not at the end of a wait.
+        self.wake = threading.Event()
+
+    def hold(self, engine: Engine, job_id: int) -> None:
+        with self.lock:
+            self.jobs.setdefault(_url(engine), set()).add(job_id)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._beat, name="import-job-heartbeat",
+                                               daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def release(self, engine: Engine, job_id: int) -> None:
+        with self.lock:
+            self.jobs.get(_url(engine), set()).discard(job_id)
+
+    def _beat(self) -> None:
+        while True:
+            self.wake.wait(HEARTBEAT_EVERY_S)
+            self.wake.clear()
+            with self.lock:
+                held = {url: sorted(ids) for url, ids in self.jobs.items() if ids}
+            for url, ids in held.items():
+                try:
+                    with _tracker_engine(url).begin() as conn:
+                        conn.execute(text("UPDATE import_job SET heartbeat_at = now() "
+                                          "WHERE id = ANY(:ids)"), {"ids": ids})
+                except Exception:  # the database away for a while: the next beat may reach it
+                    logger.warning("no heartbeat for import jobs %s", ids, exc_info=True)
+
+
+_heartbeat = _Heartbeat()
+
+
+def start_job(engine: Engine, job_id: int, path: Path, *, account: Account,
+              remove: Path | None = None, **options: Any) -> None:
+    """Queue job ``job_id`` (see ``run_job``) for the next free runner; returns at once.
+    From now until ``run_job`` ends, this process beats for the job."""
+    _heartbeat.hold(engine, job_id)
+    try:
+        _runner.submit(run_job, engine, job_id, path, account=account, remove=remove,
+                       **options)
+    except BaseException:
+        _heartbeat.release(engine, job_id)
+        raise
 
 
 class _ProgressWriter:
@@ -112,15 +173,15 @@ class _ProgressWriter:
             {"step": step, "done": done, "total": total, "id": self.job_id})
 
 
-def run_job(job_tracker: Connection, engine: Engine, job_id: int, path: Path, *,
-            account: Account, remove: Path | None = None, **options: Any) -> None:
-    """Run job ``job_id``, created on ``job_tracker``: import ``path`` with ``options``
-    (those of ``import_file``) as ``account``, and store the outcome on the job. Never
-    raises: the outcome, failures included, is the job's to tell. The tracker is closed
-    and ``remove`` (the upload's folder) deleted at the end.
+def run_job(engine: Engine, job_id: int, path: Path, *, account: Account,
+            remove: Path | None = None, **options: Any) -> None:
+    """Run job ``job_id``: import ``path`` with ``options`` (those of ``import_file``) as
+    ``account``, and store the outcome on the job. Never raises: the outcome, failures
+    included, is the job's to tell. ``remove`` (the upload's folder) is deleted at the end,
+    and the job's beat stops.
     """
     try:
-        with job_tracker:
+        with tracker(engine) as job_tracker:
             job_tracker.execute(text(
                 "UPDATE import_job SET state = 'running', started_at = now() WHERE id = :id"),
                 {"id": job_id})
@@ -133,9 +194,10 @@ def run_job(job_tracker: Connection, engine: Engine, job_id: int, path: Path, *,
                  "error": error, "id": job_id})
     except Exception:
         # Not even the outcome could be stored (the database went away): the job stays
-        # 'running' with a worker session that is gone, which reads as cut off.
+        # 'running', its beat stops, and it reads as cut off.
         logger.exception("import job %s could not record its outcome", job_id)
     finally:
+        _heartbeat.release(engine, job_id)
         if remove is not None:
             shutil.rmtree(remove, ignore_errors=True)
 
@@ -163,7 +225,7 @@ def get_job(conn: Connection, job_id: int, account: Account) -> dict[str, Any]:
     Raises:
         NotFound: no such job, or not the account's.
     """
-    row = conn.execute(text(f"SELECT {JOB_COLUMNS}, j.account_id FROM import_job j "
+    row = conn.execute(text(f"SELECT {_job_columns()}, j.account_id FROM import_job j "
                             "WHERE j.id = :id"), {"id": job_id}).mappings().first()
     if row is None or (account.role != "admin" and row["account_id"] != account.id):
         raise NotFound(f"import job {job_id} does not exist, or is not yours")
@@ -173,7 +235,7 @@ def get_job(conn: Connection, job_id: int, account: Account) -> dict[str, Any]:
 def list_jobs(conn: Connection, account: Account) -> list[dict[str, Any]]:
     """The account's latest jobs (an admin's: everyone's), newest first, without reports."""
     rows = conn.execute(text(
-        f"SELECT {JOB_COLUMNS} FROM import_job j "
+        f"SELECT {_job_columns()} FROM import_job j "
         "WHERE CAST(:everyone AS boolean) OR j.account_id = :account_id "
         "ORDER BY j.id DESC LIMIT :limit"),
         {"everyone": account.role == "admin", "account_id": account.id,

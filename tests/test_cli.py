@@ -190,14 +190,12 @@ def test_a_database_migrated_step_by_step_counts_as_up_to_date():
 def test_a_database_migrated_step_by_step_migrates_on(fresh_engine):
     """Alembic itself refused to upgrade a database that lists 0007 beside 0016 ("0016
     overlaps with 0007"): the state one release at a time leaves. It now migrates on."""
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
     from sqlalchemy import text
 
     from locations.db import check_connection
     from locations.migrate import migrate
-
-    from alembic.operations import Operations
-    from alembic.runtime.migration import MigrationContext
-
     from locations.migrations.siblings import load_migration
 
     with fresh_engine.begin() as conn:  # as 0016 left it, before 0017 existed

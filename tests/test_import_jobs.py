@@ -101,27 +101,44 @@ def test_a_job_is_its_accounts_alone(fresh_client, fresh_engine: Engine) -> None
     assert as_admin["report"]["dry_run"] is True
 
 
-def test_a_job_whose_server_stopped_reads_as_interrupted(fresh_engine: Engine) -> None:
-    """The job's tracker session ends with its server: a job left queued or running
-    without it says so, and that nothing was written, instead of waiting for ever."""
-    from locations.accounts import Account
-    from locations.import_jobs import create_job, get_job, tracker
+def _state_for(engine: Engine, job_id: int, account, seconds: float) -> set[str]:
+    """The states job ``job_id`` showed, read every 0.1 s for ``seconds``."""
+    from locations.import_jobs import get_job
 
+    seen, deadline = set(), time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            seen.add(get_job(conn, job_id, account)["state"])
+        time.sleep(0.1)
+    return seen
+
+
+def test_a_job_whose_server_stopped_reads_as_interrupted(fresh_engine: Engine,
+                                                          monkeypatch) -> None:
+    """A server beats for the jobs it holds. A job left queued or running without a beat
+    says so, and that nothing was written, instead of waiting for ever; one whose server
+    beats stays as it is however long it takes. The beat is a row, not a session, so a
+    connection pooler that keeps sessions open does not keep dead jobs alive."""
+    from locations import import_jobs
+    from locations.accounts import Account
+
+    monkeypatch.setattr(import_jobs, "HEARTBEAT_EVERY_S", 0.1)
+    monkeypatch.setattr(import_jobs, "STALE_AFTER_S", 1.0)
     with fresh_engine.begin() as conn:
         account_id = conn.execute(text(
             "INSERT INTO account (name, role) VALUES ('a', 'admin') RETURNING id")).scalar_one()
     account = Account(account_id, "a", "admin")
     for state in ("queued", "running"):
-        job_tracker = tracker(fresh_engine)
-        job_id = create_job(job_tracker, account, "plots", "big.gpkg", {})
-        job_tracker.execute(text("UPDATE import_job SET state = :state WHERE id = :id"),
-                            {"state": state, "id": job_id})
+        with fresh_engine.begin() as conn:
+            job_id = import_jobs.create_job(conn, account, "plots", "big.gpkg", {})
+            conn.execute(text("UPDATE import_job SET state = :state WHERE id = :id"),
+                         {"state": state, "id": job_id})
+        import_jobs._heartbeat.hold(fresh_engine, job_id)  # its server holds it ...
+        assert _state_for(fresh_engine, job_id, account, 2.0) == {state}
+        import_jobs._heartbeat.release(fresh_engine, job_id)  # ... and stops
+        assert "interrupted" in _state_for(fresh_engine, job_id, account, 2.0)
         with fresh_engine.connect() as conn:
-            assert get_job(conn, job_id, account)["state"] == state
-        job_tracker.invalidate()  # the server process is gone: its session with it
-        job_tracker.close()
-        with fresh_engine.connect() as conn:
-            job = get_job(conn, job_id, account)
+            job = import_jobs.get_job(conn, job_id, account)
         assert job["state"] == "interrupted" and "nothing was written" in job["error"]
 
 

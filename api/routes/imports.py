@@ -92,20 +92,15 @@ def _start_job(engine, account, target: str, file: UploadFile, name: str, suffix
                response: Response) -> dict[str, Any]:
     """Keep the upload, record the job, and run it after the response (202)."""
     folder = Path(tempfile.mkdtemp(prefix="locations-import-job-"))
-    tracker = None
     try:
         path = _save_upload(file, folder, suffix)
-        # The job's own connection, from its creation to its end: while its session lives,
-        # so does the job (see import_jobs).
-        tracker = import_jobs.tracker(engine)
-        job_id = import_jobs.create_job(tracker, account, target, name, options)
+        with engine.begin() as conn:
+            job_id = import_jobs.create_job(conn, account, target, name, options)
     except BaseException:
-        if tracker is not None:
-            tracker.close()
         shutil.rmtree(folder, ignore_errors=True)
         raise
     # Queued after the response is sent: the import may not start before its 202 is out.
-    background.add_task(import_jobs.start_job, tracker, engine, job_id, path, account=account,
+    background.add_task(import_jobs.start_job, engine, job_id, path, account=account,
                         remove=folder, target_name=target, display_name=name, **options)
     response.status_code = 202
     response.headers["Location"] = f"/imports/{job_id}"
