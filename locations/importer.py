@@ -173,6 +173,10 @@ def import_file(
     frame, keep = chosen.apply(source.attributes)
     frame = _match_field_names(frame[keep.to_numpy()], spec.field_names)
     wkb = source.wkb[keep.to_numpy()]
+    if len(source.attributes) == 0 and len(source.attributes.columns) == 0:
+        # A GeoJSON of no features has no columns either: "required column missing" would
+        # send its user looking for a column instead of the features.
+        raise InvalidInput("file", f"{name} holds no features: nothing to import")
     missing = [f.name for f in spec.fields if f.required and f.name not in frame.columns]
     if missing:
         raise InvalidInput(

@@ -212,6 +212,32 @@ def test_a_dry_run_of_a_bad_file_says_the_file_would_be_refused(fresh_engine: En
     assert "1 row(s) with problems skipped" in report.summary()
 
 
+def test_a_row_without_geometry_is_told_so_once(fresh_engine: Engine, tmp_path: Path) -> None:
+    """Without a geometry there is no position to find a zone by: the row's problem is its
+    geometry, not also "no zone given and the plot lies in none"."""
+    rows = _good_rows()
+    rows[2].update(zone=None, geometry=None)
+    report = import_file(fresh_engine, "plots", _write(tmp_path, rows))
+    assert report.problems == [(3, "geometry", "missing geometry")]
+
+
+def test_files_with_nothing_to_import_say_what_they_hold(fresh_engine: Engine,
+                                                         tmp_path: Path) -> None:
+    import zipfile
+
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}')
+    with pytest.raises(InvalidInput, match="empty.geojson holds no features: nothing to import"):
+        import_file(fresh_engine, "plots", empty)
+    archive = tmp_path / "parcels.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("readme.txt", "the parcels, as promised")
+        zipped.writestr("parcels.xls", "")
+    with pytest.raises(InvalidInput, match=r"parcels.zip holds no Shapefile \(.shp\) or other "
+                                           "GIS file; it holds: readme.txt, parcels.xls"):
+        import_file(fresh_engine, "plots", archive)
+
+
 def test_a_file_without_crs_is_refused(fresh_engine: Engine, tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(_good_rows(), geometry="geometry", crs=None)
     path = tmp_path / "nocrs.shp"

@@ -103,6 +103,11 @@ def _dataset(path: Path) -> str:
         raise InvalidInput("file", f"{path.name} is not a zip archive") from None
     folders = sorted({PurePosixPath(name).parent.as_posix() for name in names
                       if name.lower().endswith(".shp") and not name.startswith("__MACOSX/")})
+    if not folders and not any(name.lower().endswith(VECTOR_SUFFIXES) for name in names):
+        held = [name for name in names if not name.endswith("/")]
+        raise InvalidInput("file", f"{path.name} holds no Shapefile (.shp) or other GIS file; "
+                                   f"it holds: {', '.join(held[:10]) or 'nothing'}"
+                                   + (f" and {len(held) - 10} more" if len(held) > 10 else ""))
     if not folders or folders == ["."]:
         return str(path)
     if len(folders) > 1:

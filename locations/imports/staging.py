@@ -372,6 +372,10 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
                {_geometry_problem_sql(spec, "l.geom", "l.stored_geom")}
                    AS geometry_problem,
                CASE WHEN l.cadastral_ref IS NULL THEN NULL
+                    -- No geometry, no position to find a zone by: the geometry's problem
+                    -- says what is wrong.
+                    WHEN {zone_text.replace("s.", "l.")} IS NULL AND l.stored_geom IS NULL
+                        THEN NULL
                     WHEN {zone_text.replace("s.", "l.")} IS NULL AND l.zone_id IS NULL
                         THEN 'no zone given and the plot lies in none'
                     WHEN cardinality(l.zone_ids) > 1
