@@ -120,6 +120,7 @@ for _target in ("regions", "municipalities", "zones", "plots", "infrastructure",
 def _export(kind: str, output: Path, filters: ExportFilters, internal: bool) -> None:
     """Write the plots or zones ``filters`` find to ``output``, with their dictionary."""
     from locations.accounts import EVERYWHERE
+    from locations.errors import InvalidInput
     from locations.imports.exports import format_for, select, write
 
     with reported_errors():
@@ -128,7 +129,10 @@ def _export(kind: str, output: Path, filters: ExportFilters, internal: bool) -> 
         with console.status(f"Exporting {kind} ..."), engine.connect() as conn:
             # The command line runs with the database's own credentials: every plot's.
             frame = select(conn, kind, filters, internal=EVERYWHERE if internal else None)
-            files = write(frame, output, kind)
+            try:
+                files = write(frame, output, kind)
+            except PermissionError as exc:
+                raise InvalidInput("output", f"{output} cannot be written: {exc.strerror}") from None
     console.print(f"{len(frame):,} {kind} written to " + " and ".join(str(f) for f in files))
 
 

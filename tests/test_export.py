@@ -205,6 +205,17 @@ def test_cli_export_chooses_format_from_extension(engine: Engine, tmp_path: Path
     assert refused.exit_code == 1
 
 
+def test_cli_export_to_a_folder_that_is_not_there_says_so(engine: Engine, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    output = tmp_path / "exports" / "out.gpkg"
+    (result,) = _invoke_cli(engine, monkeypatch,
+                            ["export", "plots", "--region", "SI042", "-o", str(output)])
+    assert result.exit_code == 1
+    # The path itself may be wrapped at the terminal's width.
+    assert "there is no folder" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and not output.parent.exists()
+
+
 def test_an_export_larger_than_a_spreadsheet_is_refused_not_cut(
         engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Excel holds 1,048,575 rows under its header: a larger XLSX export would lose rows,

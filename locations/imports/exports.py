@@ -302,14 +302,20 @@ def dictionary_table(kind: str, present: list[str]) -> pd.DataFrame:
 
 
 def format_for(path: Path) -> str:
-    """The export format named by the file's extension.
+    """The export format named by the file's extension, for a file that can be written
+    there: checked before the search, which may take a while.
 
     Raises:
-        InvalidInput: an extension the exporter does not write.
+        InvalidInput: an extension the exporter does not write, or no folder to write in.
     """
     name = EXTENSIONS.get(path.suffix.lower())
     if name is None:
         raise InvalidInput("output", f"{path.name}: use one of {', '.join(EXTENSIONS)}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InvalidInput("output", f"{path}: there is no folder {folder}")
+    if path.is_dir():
+        raise InvalidInput("output", f"{path} is a folder; give a file name")
     return name
 
 
