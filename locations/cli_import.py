@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -76,10 +75,7 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
             err_console.print(f"... and {len(report.problems) - SHOWN_PROBLEMS} more"
                               + ("" if report_path else " (write them all with --report FILE)"))
     if report_path:
-        with report_path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["row", "field", "reason"])
-            writer.writerows(report.problems)
+        report_path.write_bytes(report.problems_csv())
     style = "bold red" if report.refused else "bold green"
     console.print(f"[{style}]{report.summary()}[/]")
     if report.rejected:

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from locations.accounts import Account
-from locations.errors import LocationsError, NotFound
+from locations.errors import Conflict, LocationsError, NotFound
 from locations.importer import ImportReport, import_file
 
 logger = logging.getLogger("locations.imports")
@@ -43,6 +43,9 @@ logger = logging.getLogger("locations.imports")
 PROGRESS_EVERY_S = 0.5
 #: Jobs ``GET /imports`` lists, newest first.
 LISTED_JOBS = 50
+#: Problems a job's report lists; all of them are at ``/imports/{id}/problems`` (CSV). A
+#: million-row file in the wrong CRS has a million, 82 MB of JSON in every poll.
+REPORTED_PROBLEMS = 1_000
 #: Imports running at once in one server process; more wait queued. Two cores here, and
 #: two bulk loads already contend for the same tables' locks.
 MAX_RUNNING_JOBS = 2
@@ -189,9 +192,9 @@ def run_job(engine: Engine, job_id: int, path: Path, *, account: Account,
                                            _ProgressWriter(job_tracker, job_id))
             job_tracker.execute(text(
                 "UPDATE import_job SET state = :state, report = CAST(:report AS jsonb), "
-                "error = :error, finished_at = now() WHERE id = :id"),
-                {"state": state, "report": json.dumps(report) if report else None,
-                 "error": error, "id": job_id})
+                "problems_csv = :problems, error = :error, finished_at = now() WHERE id = :id"),
+                {"state": state, "error": error, "id": job_id,
+                 **_stored_report(job_id, report)})
     except Exception:
         # Not even the outcome could be stored (the database went away): the job stays
         # 'running', its beat stops, and it reads as cut off.
@@ -202,8 +205,37 @@ def run_job(engine: Engine, job_id: int, path: Path, *, account: Account,
             shutil.rmtree(remove, ignore_errors=True)
 
 
+def _stored_report(job_id: int, report: ImportReport | None) -> dict[str, Any]:
+    """The job's ``report`` (JSON text, its first REPORTED_PROBLEMS problems) and
+    ``problems_csv`` (all of them) as the job row stores them."""
+    if report is None:
+        return {"report": None, "problems": None}
+    stored = report.as_dict()
+    stored["problems"] = stored["problems"][:REPORTED_PROBLEMS]
+    stored["problems_total"] = len(report.problems)
+    stored["problems_href"] = f"/imports/{job_id}/problems" if report.problems else None
+    return {"report": json.dumps(stored),
+            "problems": report.problems_csv() if report.problems else None}
+
+
+def problems_csv(conn: Connection, job_id: int, account: Account) -> bytes:
+    """Every problem of job ``job_id``'s file, as CSV (``row,field,reason``).
+
+    Raises:
+        NotFound: no such job, or not the account's.
+        Conflict: the job has not ended yet.
+    """
+    job = get_job(conn, job_id, account)
+    if job["state"] in ("queued", "running"):
+        raise Conflict(f"import job {job_id} is {job['state']}: its problems are known once "
+                       "it has ended")
+    stored = conn.execute(text("SELECT problems_csv FROM import_job WHERE id = :id"),
+                          {"id": job_id}).scalar_one()
+    return bytes(stored) if stored is not None else b"row,field,reason\n"
+
+
 def _import(engine: Engine, job_id: int, path: Path, account: Account, options: dict[str, Any],
-            progress: _ProgressWriter) -> tuple[str, dict[str, Any] | None, str | None]:
+            progress: _ProgressWriter) -> tuple[str, ImportReport | None, str | None]:
     """The import itself: (state, report, error) as the job stores them."""
     try:
         report: ImportReport = import_file(engine, path=path, account=account,
@@ -216,7 +248,7 @@ def _import(engine: Engine, job_id: int, path: Path, account: Account, options: 
                                 "server's log has the cause")
     forbidden = any(f == "scope" for _, f, _ in report.problems) and not report.written
     # A dry run whose file would be refused is told as refused too: its report says "would".
-    return ("refused" if forbidden or report.refused else "succeeded"), report.as_dict(), None
+    return ("refused" if forbidden or report.refused else "succeeded"), report, None
 
 
 def get_job(conn: Connection, job_id: int, account: Account) -> dict[str, Any]:

@@ -6,6 +6,8 @@ API (``POST /imports``) both call it.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,14 @@ class ImportReport:
         if len(self.problems) > limit:
             lines.append(f"... and {len(self.problems) - limit} more")
         return "\n".join(lines)
+
+    def problems_csv(self) -> bytes:
+        """Every problem as CSV (UTF-8): ``row,field,reason``, one line each."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["row", "field", "reason"])
+        writer.writerows(self.problems)
+        return buffer.getvalue().encode("utf-8")
 
     @property
     def refused(self) -> bool:

@@ -88,6 +88,32 @@ def test_a_refused_async_import_writes_nothing_and_says_why_row_by_row(
     assert job["state"] == "refused" and "nowhere" in job["error"], job
 
 
+def test_a_jobs_report_lists_the_first_problems_and_its_csv_all(fresh_client, fresh_engine: Engine,
+                                                                monkeypatch) -> None:
+    """A million-row file in a wrong CRS has a million problems: the report, sent at every
+    poll, lists the first ones and the total; every one is in the job's CSV."""
+    from locations import import_jobs
+
+    monkeypatch.setattr(import_jobs, "REPORTED_PROBLEMS", 2)
+    tokens = _accounts(fresh_engine)
+    kranj = {"Authorization": f"Bearer {tokens['kranj']}"}
+    maribor = {"Authorization": f"Bearer {tokens['maribor']}"}
+    location = _post(fresh_client, tokens["kranj"], ASYNC).headers["Location"]
+    job = _finished(fresh_client, location, kranj)
+    report = job["report"]
+    assert job["state"] == "refused" and len(report["problems"]) == 2
+    assert report["problems_total"] == report["problem_rows"] == 4  # one Kranj plot of five
+    assert report["problems_href"] == f"{location}/problems"
+    problems = fresh_client.get(report["problems_href"], headers=kranj)
+    assert problems.status_code == 200 and problems.headers["content-type"].startswith("text/csv")
+    lines = problems.text.splitlines()
+    assert lines[0] == "row,field,reason" and len(lines) == 1 + 4
+    assert all(line.endswith(",scope,outside your scope") for line in lines[1:])
+    assert [line.split(",")[:3] for line in lines[1:3]] == [
+        [str(p["row"]), p["field"], p["reason"]] for p in report["problems"]]
+    assert fresh_client.get(report["problems_href"], headers=maribor).status_code == 404
+
+
 def test_a_job_is_its_accounts_alone(fresh_client, fresh_engine: Engine) -> None:
     tokens = _accounts(fresh_engine)
     location = _post(fresh_client, tokens["kranj"], ASYNC, dry_run="true",
@@ -201,6 +227,8 @@ def test_jobs_beyond_the_runners_wait_queued_and_then_run(fresh_client, fresh_en
         time.sleep(0.05)
     assert states.count("running") == import_jobs.MAX_RUNNING_JOBS, states
     assert states.count("queued") == 2, states
+    # Its problems are known once a job has ended.
+    assert fresh_client.get(f"{jobs[0]}/problems", headers=admin).status_code == 409
     assert fresh_client.get("/plots", params={"limit": 1}).status_code == 200
     release.set()
     assert [_finished(fresh_client, job, admin)["state"] for job in jobs] == ["succeeded"] * 4

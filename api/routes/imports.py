@@ -119,6 +119,18 @@ def list_imports(conn: ConnectionDep, account: CurrentAccount) -> dict[str, Any]
 @router.get("/imports/{job_id}", summary="An import job: where it stands, then its report")
 def get_import(conn: ConnectionDep, account: CurrentAccount, job_id: int) -> dict[str, Any]:
     """``state``: queued, running (``step``, ``done`` of ``total``), succeeded (``report``),
-    refused (``report`` with each problem, or ``error``), failed, or interrupted (the server
-    stopped during it; nothing was written)."""
+    refused (``report`` with the first problems and ``problems_total``, or ``error``),
+    failed, or interrupted (the server stopped during it; nothing was written)."""
     return import_jobs.get_job(conn, job_id, account)
+
+
+@router.get("/imports/{job_id}/problems", summary="Every problem of an import job's file, as CSV",
+            response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def get_import_problems(conn: ConnectionDep, account: CurrentAccount, job_id: int) -> Response:
+    """``row,field,reason`` for every problem the job found (its report lists the first
+    1,000 and ``problems_total``); 409 while the job is queued or running."""
+    return Response(import_jobs.problems_csv(conn, job_id, account),
+                    media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="import-{job_id}-problems.csv"'})
