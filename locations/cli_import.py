@@ -78,7 +78,8 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
         report_path.write_bytes(report.problems_csv())
     style = "bold red" if report.refused else "bold green"
     console.print(f"[{style}]{report.summary()}[/]")
-    if report.rejected:
+    # A dry run that finds the file would be refused fails too: scripts check files with it.
+    if report.refused:
         raise typer.Exit(code=1)
 
 

@@ -272,12 +272,22 @@ def test_cli_exits_non_zero_and_names_the_rows(fresh_engine: Engine, tmp_path: P
     get_engine.cache_clear()
     try:
         result = CliRunner().invoke(app, ["import", "plots", str(path)])
+        # A dry run is how a script checks a file first: one that would be refused fails it.
+        dry = CliRunner().invoke(app, ["import", "plots", str(path), "--dry-run"])
+        skipping = CliRunner().invoke(app, ["import", "plots", str(path), "--dry-run",
+                                            "--skip-invalid"])
     finally:
         get_settings.cache_clear()
         get_engine.cache_clear()
     assert result.exit_code == 1
     assert "nothing imported" in result.output
     assert "gone" in result.output
+    assert dry.exit_code == 1
+    assert "nothing would be imported" in dry.output
+    assert "gone" in dry.output
+    # Skipping bad rows was asked for: the good ones would load, so the run succeeds.
+    assert skipping.exit_code == 0, skipping.output
+    assert "gone" in skipping.output
 
 
 def test_an_import_killed_mid_load_changes_nothing(fresh_engine: Engine, tmp_path: Path) -> None:
