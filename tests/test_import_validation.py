@@ -69,6 +69,10 @@ BAD_CASES = {
     "zone in another municipality": (
         lambda r: r.update(municipality="Ho?e-Slivnica"), "zone",
         "zone PC Hrastje is not in municipality Ho?e-Slivnica but in Kranj"),
+    # Within the region, 3 km from the zone it names: a zone mixed up, or a shifted position.
+    "far from its zone": (
+        lambda r: r.update(geometry=_square(HRASTJE[0], HRASTJE[1] + 3000)), "zone",
+        " km outside zone PC Hrastje"),
     "bad value": (lambda r: r.update(status="for sale"), "status", "not one of"),
     "negative price": (lambda r: r.update(price_eur_m2=-3.0), "price_eur_m2", "must be greater than 0"),
 }
@@ -87,6 +91,22 @@ def test_each_bad_row_is_named_and_nothing_is_written(fresh_engine: Engine, tmp_
     assert report.problem_rows == [3]
     assert any(f == field and reason in r for _, f, r in report.problems), report.problems
     assert _snapshot(fresh_engine) == before
+
+
+def test_a_plot_just_past_its_zones_edge_is_its_zones(fresh_engine: Engine,
+                                                      tmp_path: Path) -> None:
+    # Planning maps and the cadastre draw the same line metres apart: up to 100 m is the zone's.
+    with fresh_engine.connect() as conn:
+        # The zone's easternmost corner: nothing of the zone lies east of it.
+        east, y = conn.execute(text(
+            "SELECT ST_X(d.geom), ST_Y(d.geom) FROM zone, ST_DumpPoints(boundary) d "
+            "WHERE name = 'PC Hrastje' ORDER BY ST_X(d.geom) DESC LIMIT 1")).one()
+    rows = _good_rows(2)
+    rows[0]["geometry"] = _square(east + 60, y - 15)
+    rows[1]["geometry"] = _square(east + 160, y - 15)
+    report = import_file(fresh_engine, "plots", _write(tmp_path, rows))
+    assert report.problems == [(2, "zone", "the plot lies 160 m outside zone PC Hrastje")]
+    assert import_file(fresh_engine, "plots", _write(tmp_path, rows[:1])).created == 1
 
 
 def test_duplicate_keys_name_each_other(fresh_engine: Engine, tmp_path: Path) -> None:

@@ -40,6 +40,9 @@ COPY_CHUNKS_AT_LEAST = 8
 COPY_CHUNK_AT_LEAST = 5_000
 #: A geometry may reach this far (m) past its region's bounding box before it is "outside".
 EXTENT_MARGIN_M = 2_000
+#: A plot may lie this far (m) outside the zone it names: planning maps and the cadastre
+#: draw the same line a few metres apart; farther, the zone or the position is wrong.
+ZONE_REACH_M = 100
 #: EPSG:3035's area of use in lon/lat: what "outside" means when no region applies.
 EUROPE_LONLAT = (-35.58, 24.60, 44.83, 84.73)
 
@@ -387,6 +390,15 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
                              || ' but in ' || l.zone_municipalities
                     WHEN l.zone_id IS NULL
                         THEN 'unknown zone ' || {zone_text.replace("s.", "l.")}
+                    -- A plot named into a zone it is nowhere near: a zone name mixed up, or
+                    -- coordinates shifted. Its zone's occupancy and land supply would count
+                    -- it. Only within the region: outside, the extent check says why.
+                    WHEN l.stored_geom IS NOT NULL
+                         AND (coalesce(r.extent, m.extent) IS NULL
+                              OR l.stored_geom && coalesce(r.extent, m.extent))
+                         AND NOT ST_DWithin(z.boundary, l.stored_geom, {ZONE_REACH_M})
+                        THEN 'the plot lies ' || {_distance_sql('z.boundary', 'l.stored_geom')}
+                             || ' outside zone ' || z.name
                END AS zone_problem,
                {_scope_problem(scope, "m.id", "m.region_id")} AS scope_problem,
                coalesce(r.extent, m.extent) AS extent, 'region ' || r.code AS extent_name,
@@ -515,6 +527,13 @@ def _resolve_municipalities(conn: Connection, spec: Target, columns: list[str], 
         """
     ))
     _combine_reference_problems(conn, "region")
+
+
+def _distance_sql(a: str, b: str) -> str:
+    """SQL giving the distance between two geometries as a person reads it: 350 m, 5.2 km."""
+    distance = f"ST_Distance({a}, {b})"
+    return (f"CASE WHEN {distance} < 1000 THEN round({distance})::text || ' m' "
+            f"ELSE round(({distance} / 1000)::numeric, 1)::text || ' km' END")
 
 
 def _europe_extent() -> str:
