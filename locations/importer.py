@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from locations.accounts import Account
 from locations.errors import Forbidden, InvalidInput
 from locations.imports import staging
+from locations.imports.crs_hint import crs_hint
 from locations.imports.sources import read_source
 from locations.imports.staging import Progress, Scope
 from locations.imports.targets import target
@@ -51,6 +53,7 @@ class ImportReport:
     encoding: str | None = None  # a CSV's text encoding; a shapefile's when it had to be told
     available_by_default: int = 0  # new plots without a status in the file, made available
     not_brownfield_by_default: int = 0  # new plots without a brownfield value, greenfield
+    crs_hint: str | None = None  # most rows outside their regions: the CRS that would fit
 
     @property
     def problem_rows(self) -> list[int]:
@@ -85,7 +88,8 @@ class ImportReport:
         if self.refused:
             outcome = "would be imported" if self.dry_run else "imported"
             return (f"{self.file}: nothing {outcome}; {len(self.problems):,} problem(s) in "
-                    f"{len(self.problem_rows):,} of {self.rows:,} row(s)")
+                    f"{len(self.problem_rows):,} of {self.rows:,} row(s)"
+                    + (f". {self.crs_hint}" if self.crs_hint else ""))
         text_ = (f"{self.file}: {self.created:,} {self.target} {verb} created, "
                  f"{self.updated:,} updated, {self.unchanged:,} unchanged")
         if self.problems:
@@ -96,6 +100,8 @@ class ImportReport:
         if self.not_brownfield_by_default:
             text_ += (f"; {self.not_brownfield_by_default:,} new plot(s) had no brownfield "
                       f"value and {verb} stored as not brownfield")
+        if self.crs_hint:
+            text_ += f". {self.crs_hint}"
         return text_
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,6 +115,7 @@ class ImportReport:
             "ignored_columns": self.ignored_columns, "encoding": self.encoding,
             "available_by_default": self.available_by_default,
             "not_brownfield_by_default": self.not_brownfield_by_default,
+            "crs_hint": self.crs_hint,
             "summary": self.summary(),
         }
 
@@ -223,8 +230,21 @@ def import_file(
             staging.add_problems(conn, field_problems + read_problems)
             if progress:
                 progress("checking", 0, 1)
-            staging.resolve(conn, spec, columns, source.srid, make_valid=make_valid, scope=scope)
+            try:
+                staging.resolve(conn, spec, columns, source.srid, make_valid=make_valid,
+                                scope=scope)
+            except DBAPIError as exc:
+                # PROJ refusing a point fails the statement, not a row: the CRS given does
+                # not fit the coordinates (lon/lat rows are caught row by row before this).
+                message = str(getattr(getattr(exc.orig, "diag", None), "message_primary", ""))
+                if not message.startswith("transform:"):
+                    raise
+                raise InvalidInput("crs", f"{name}: the coordinates cannot be transformed from "
+                                          f"EPSG:{source.srid} ({message}): is the CRS right?"
+                                   ) from None
             report.problems = staging.problems(conn)
+            if report.problems:
+                report.crs_hint = crs_hint(conn, source.srid, report.rows, report.problems)
             if progress:
                 progress("checking", 1, 1)
             if report.problems and not skip_invalid:

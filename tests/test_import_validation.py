@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
@@ -20,6 +21,7 @@ from locations.errors import InvalidInput
 from locations.importer import import_file
 
 TO_LAEA = Transformer.from_crs(4326, 3035, always_xy=True)
+TO_LONLAT = Transformer.from_crs(3035, 4326, always_xy=True)
 HRASTJE = TO_LAEA.transform(14.3950, 46.2300)  # inside PC Hrastje (Kranj, SI042)
 TEZNO = TO_LAEA.transform(15.6700, 46.5300)  # inside PC Tezno (Maribor, SI032)
 
@@ -256,6 +258,52 @@ def test_files_with_nothing_to_import_say_what_they_hold(fresh_engine: Engine,
     with pytest.raises(InvalidInput, match=r"parcels.zip holds no Shapefile \(.shp\) or other "
                                            "GIS file; it holds: readme.txt, parcels.xls"):
         import_file(fresh_engine, "plots", archive)
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def test_a_wrong_crs_is_named_with_the_one_that_fits(fresh_engine: Engine, tmp_path: Path) -> None:
+    # Lon/lat read as Slovenian metres: every row outside its region, and which CRS fits.
+    report = import_file(fresh_engine, "plots", SAMPLES / "plots-wkt.csv", crs="EPSG:3794")
+    assert report.rejected and len(report.problem_rows) == report.rows == 5
+    assert report.crs_hint == ("5 of 5 row(s) lie outside their regions as EPSG:3794; read as "
+                               "EPSG:4326 (WGS 84, longitude/latitude) they would lie inside: "
+                               "is that the file's CRS?")
+    assert report.crs_hint in report.summary()
+    assert report.as_dict()["crs_hint"] == report.crs_hint
+
+    # Latitude written first.
+    rows = _good_rows(3)
+    swapped = [{**row, "geometry": shapely.transform(
+        row["geometry"], lambda xy: np.column_stack(TO_LONLAT.transform(xy[:, 0], xy[:, 1])[::-1]))}
+        for row in rows]
+    report = import_file(fresh_engine, "plots", _write(tmp_path, swapped, crs=4326))
+    assert "read as EPSG:4326 (WGS 84, longitude/latitude) with latitude written first" in (
+        report.crs_hint or "")
+
+
+def test_metres_read_as_degrees_are_refused_row_by_row(fresh_engine: Engine) -> None:
+    # PROJ would fail the whole statement on such a point: each row says what is wrong.
+    report = import_file(fresh_engine, "plots", SAMPLES / "gurs-parcels-3794.zip",
+                         mapping="gurs-parcels", crs="EPSG:4326")
+    assert report.rejected and len(report.problems) == 3
+    assert all(field == "geometry" and reason.startswith(
+        "coordinates beyond longitude -180..180 and latitude -90..90 (")
+        and reason.endswith("): is the CRS right?") for _, field, reason in report.problems)
+    assert "read as EPSG:3794 (Slovenia D96/TM)" in report.crs_hint
+
+
+def test_coordinates_no_projection_can_take_are_refused_with_the_crs(fresh_engine: Engine,
+                                                                      tmp_path: Path) -> None:
+    rows = _good_rows(1)
+    rows[0]["geometry"] = _square(1e8, 1e8)
+    path = _write(tmp_path, rows, crs=3794)
+    before = _snapshot(fresh_engine)
+    with pytest.raises(InvalidInput, match=r"plots.gpkg: the coordinates cannot be transformed "
+                                           r"from EPSG:3794 \(transform: .*\): is the CRS right\?"):
+        import_file(fresh_engine, "plots", path)
+    assert _snapshot(fresh_engine) == before
 
 
 def test_a_file_without_crs_is_refused(fresh_engine: Engine, tmp_path: Path) -> None:

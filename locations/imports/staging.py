@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+from pyproj import CRS
 from sqlalchemy import Connection, text
 
 from locations.imports.targets import POLYGONS, Target, normalise
@@ -40,6 +41,8 @@ COPY_CHUNKS_AT_LEAST = 8
 COPY_CHUNK_AT_LEAST = 5_000
 #: A geometry may reach this far (m) past its region's bounding box before it is "outside".
 EXTENT_MARGIN_M = 2_000
+#: The problem of a plot row that names no zone and lies in none.
+NO_ZONE = "no zone given and the plot lies in none"
 #: A plot may lie this far (m) outside the zone it names: planning maps and the cadastre
 #: draw the same line a few metres apart; farther, the zone or the position is wrong.
 ZONE_REACH_M = 100
@@ -213,6 +216,11 @@ def _stored_geometry_sql(spec: Target, srid: int, make_valid: bool) -> str:
                 f"CASE WHEN ST_IsValid({stored}) THEN {stored} "
                 f"ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid({stored}), 3)) END"
             )
+    if CRS.from_epsg(srid).is_geographic:
+        # Metres read as degrees (a wrong --crs) make ST_Transform fail the whole statement:
+        # such a row gets no stored geometry, and _geometry_problem_sql says why.
+        stored = (f"CASE WHEN ST_XMin(s.geom) >= -180 AND ST_XMax(s.geom) <= 180 "
+                  f"AND ST_YMin(s.geom) >= -90 AND ST_YMax(s.geom) <= 90 THEN {stored} END")
     return stored
 
 
@@ -228,6 +236,10 @@ def _geometry_problem_sql(spec: Target, source: str, stored: str) -> str:
             WHEN GeometryType(ST_Force2D({source})) NOT IN ({types})
                 THEN 'wrong geometry type ' || GeometryType(ST_Force2D({source}))
                      || ', expected {wanted}'
+            WHEN {stored} IS NULL
+                THEN 'coordinates beyond longitude -180..180 and latitude -90..90 '
+                     || '(' || round(ST_XMin({source})::numeric, 1) || ' '
+                     || round(ST_YMin({source})::numeric, 1) || '): is the CRS right?'
             WHEN ST_IsEmpty({stored}) THEN 'empty geometry after repair'
             WHEN NOT ST_IsValid({stored}) THEN 'invalid geometry: ' || ST_IsValidReason({stored})
         END"""
@@ -380,7 +392,7 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
                     WHEN {zone_text.replace("s.", "l.")} IS NULL AND l.stored_geom IS NULL
                         THEN NULL
                     WHEN {zone_text.replace("s.", "l.")} IS NULL AND l.zone_id IS NULL
-                        THEN 'no zone given and the plot lies in none'
+                        THEN '{NO_ZONE}'
                     WHEN cardinality(l.zone_ids) > 1
                         THEN 'zone ' || {zone_text.replace("s.", "l.")} || ' is ambiguous: '
                              || 'add a municipality column'

@@ -1,0 +1,95 @@
+"""A hint for a file whose rows lie outside their regions: the common CRS that would place them in.
+
+A wrong CRS is the commonest reason a whole file lands outside its regions: lon/lat
+read as metres, Slovenian D96/TM coordinates in a file that says nothing, an Austrian
+MGI zone mixed up with the next, or latitude written first. Each row's "outside the
+extent" problem is true but does not say what to do; this says which CRS fits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyproj import Transformer
+from sqlalchemy import Connection, text
+
+from locations.imports.staging import EXTENT_MARGIN_M, NO_ZONE
+from locations.settings import STORAGE_SRID
+
+#: CRSs the platform's sources use, with the names their users know them by.
+COMMON_CRS = {
+    4326: "WGS 84, longitude/latitude",
+    3794: "Slovenia D96/TM",
+    3912: "Slovenia D48/GK",
+    31254: "Austria MGI GK West",
+    31255: "Austria MGI GK Central",
+    31256: "Austria MGI GK East",
+    31257: "Austria MGI M28",
+    31258: "Austria MGI M31",
+    31259: "Austria MGI M34",
+    32633: "WGS 84 / UTM 33N",
+    3857: "Web Mercator",
+    3035: "ETRS89-LAEA Europe",
+}
+
+#: A hint is given when at least this share of the rows lie outside their regions.
+MOSTLY_OUTSIDE = 0.5
+
+#: ... and a CRS fits when it puts at least this share of the sampled rows inside.
+MOSTLY_INSIDE = 0.9
+#: Rows sampled to try each CRS on.
+SAMPLE = 500
+
+#: Ways a point may have been read; the second swaps the axes (latitude written first).
+_READINGS = [(srid, False) for srid in COMMON_CRS] + [(4326, True)]
+
+
+def crs_hint(conn: Connection, srid: int | None, rows: int,
+             problems: list[tuple[int, str, str]]) -> str | None:
+    """Which common CRS would put the staged rows inside the regions, when most lie outside.
+
+    Reads the staged geometries' extent (``import_stage``, in the file's coordinates) and
+    the regions' boxes; None when the rows are mostly inside or no common CRS fits.
+    """
+    # Rows placed wrong: outside their region's box, beyond what lon/lat can be, or (a file
+    # that names no zones) in no zone, as a whole municipality's parcels may be too, hence the region test below.
+    outside = len({row for row, field, reason in problems
+                   if reason.startswith(("outside the extent of", "coordinates beyond"))
+                   or reason == NO_ZONE})
+    if not srid or not rows or outside < MOSTLY_OUTSIDE * rows:
+        return None
+    # The centres of up to SAMPLE rows' boxes, spread over the file, in its coordinates.
+    step = max(1, rows // SAMPLE)
+    points = conn.execute(text(
+        "SELECT (ST_XMin(geom) + ST_XMax(geom)) / 2, (ST_YMin(geom) + ST_YMax(geom)) / 2 "
+        "FROM import_stage WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom) "
+        "AND row_no % :step = 0 LIMIT :sample"), {"step": step, "sample": SAMPLE}).all()
+    if not points:
+        return None
+    xs, ys = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    regions = conn.execute(text(
+        "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) "
+        f"FROM (SELECT ST_Expand(box2d(boundary), {EXTENT_MARGIN_M}) AS b FROM region) r"
+    )).all()
+
+    def share_inside(candidate: int, swapped: bool) -> float:
+        to_storage = Transformer.from_crs(candidate, STORAGE_SRID, always_xy=True)
+        # pyproj gives inf for a point outside what the projection can take: never inside.
+        east, north = to_storage.transform(*((ys, xs) if swapped else (xs, ys)))
+        inside = np.zeros(len(points), dtype=bool)
+        for x0, y0, x1, y1 in regions:
+            inside |= (east >= x0) & (east <= x1) & (north >= y0) & (north <= y1)
+        return float(inside.mean())
+
+    if share_inside(srid, False) >= MOSTLY_OUTSIDE:
+        return None  # in the regions, only not in zones: the CRS is not what is wrong
+    fits = []
+    for candidate, swapped in _READINGS:
+        if candidate == srid and not swapped:
+            continue
+        if share_inside(candidate, swapped) >= MOSTLY_INSIDE:
+            name = f"EPSG:{candidate} ({COMMON_CRS[candidate]})"
+            fits.append(f"{name} with latitude written first" if swapped else name)
+    if not fits:
+        return None
+    return (f"{outside:,} of {rows:,} row(s) lie outside their regions as EPSG:{srid}; "
+            f"read as {' or '.join(fits[:3])} they would lie inside: is that the file's CRS?")
