@@ -54,6 +54,7 @@ class ImportReport:
     available_by_default: int = 0  # new plots without a status in the file, made available
     not_brownfield_by_default: int = 0  # new plots without a brownfield value, greenfield
     crs_hint: str | None = None  # most rows outside their regions: the CRS that would fit
+    in_no_zone: int = 0  # rows of a cadastral file naming no zone and lying in none: left out
 
     @property
     def problem_rows(self) -> list[int]:
@@ -89,11 +90,16 @@ class ImportReport:
             outcome = "would be imported" if self.dry_run else "imported"
             return (f"{self.file}: nothing {outcome}; {len(self.problems):,} problem(s) in "
                     f"{len(self.problem_rows):,} of {self.rows:,} row(s)"
+                    + (f"; {self.in_no_zone:,} more lie in no business zone and would be left out"
+                       if self.in_no_zone else "")
                     + (f". {self.crs_hint}" if self.crs_hint else ""))
         text_ = (f"{self.file}: {self.created:,} {self.target} {verb} created, "
                  f"{self.updated:,} updated, {self.unchanged:,} unchanged")
         if self.problems:
             text_ += f"; {len(self.problem_rows):,} row(s) with problems skipped"
+        if self.in_no_zone:
+            text_ += (f"; {self.in_no_zone:,} row(s) lie in no business zone and {verb} "
+                      "left out")
         if self.available_by_default:
             text_ += (f"; {self.available_by_default:,} new plot(s) had no status and {verb} "
                       "made available (give a status column to say otherwise)")
@@ -115,7 +121,7 @@ class ImportReport:
             "ignored_columns": self.ignored_columns, "encoding": self.encoding,
             "available_by_default": self.available_by_default,
             "not_brownfield_by_default": self.not_brownfield_by_default,
-            "crs_hint": self.crs_hint,
+            "crs_hint": self.crs_hint, "in_no_zone": self.in_no_zone,
             "summary": self.summary(),
         }
 
@@ -231,8 +237,8 @@ def import_file(
             if progress:
                 progress("checking", 0, 1)
             try:
-                staging.resolve(conn, spec, columns, source.srid, make_valid=make_valid,
-                                scope=scope)
+                report.in_no_zone = staging.resolve(
+                    conn, spec, columns, source.srid, make_valid=make_valid, scope=scope)
             except DBAPIError as exc:
                 # PROJ refusing a point fails the statement, not a row: the CRS given does
                 # not fit the coordinates (lon/lat rows are caught row by row before this).

@@ -111,6 +111,29 @@ def test_a_plot_just_past_its_zones_edge_is_its_zones(fresh_engine: Engine,
     assert import_file(fresh_engine, "plots", _write(tmp_path, rows[:1])).created == 1
 
 
+def test_a_cadastral_file_loads_the_parcels_in_zones_and_leaves_out_the_rest(
+        fresh_engine: Engine, tmp_path: Path) -> None:
+    # A municipality's whole cadastre names no zones: most of its parcels lie in none.
+    rows = [{key: value for key, value in row.items() if key != "zone"} for row in _good_rows(3)]
+    x, y = HRASTJE
+    farms = [{"cadastral_ref": f"FARM-{i}", "status": "available", "price_eur_m2": 4.0,
+              "geometry": _square(x - 3000 - 100 * i, y + 2000)} for i in range(2)]
+    farms[1]["status"] = "meadow"  # not a status, but not the platform's business either
+    report = import_file(fresh_engine, "plots", _write(tmp_path, rows + farms))
+    assert report.written and not report.problems
+    assert (report.created, report.in_no_zone) == (3, 2)
+    assert "3 plots were created" in report.summary()
+    assert "2 row(s) lie in no business zone and were left out" in report.summary()
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT count(*) FROM plot WHERE cadastral_ref LIKE 'FARM-%'")).scalar_one() == 0
+
+    # No parcel in any zone: the file is wrong, or its CRS, and is refused.
+    report = import_file(fresh_engine, "plots", _write(tmp_path, farms[:1], name="farms.gpkg"))
+    assert report.rejected
+    assert report.problems == [(1, "zone", "no zone given and the plot lies in none")]
+
+
 def test_duplicate_keys_name_each_other(fresh_engine: Engine, tmp_path: Path) -> None:
     rows = _good_rows(5)
     rows[4]["cadastral_ref"] = rows[1]["cadastral_ref"]

@@ -265,8 +265,10 @@ def _col(columns: list[str], name: str, cast: str = "") -> str:
 
 
 def resolve(conn: Connection, spec: Target, columns: list[str], srid: int, *,
-            make_valid: bool, scope: Scope) -> None:
-    """Build ``import_row``: references resolved, geometry transformed and judged, problems recorded."""
+            make_valid: bool, scope: Scope) -> int:
+    """Build ``import_row``: references resolved, geometry transformed and judged, problems
+    recorded. Returns the rows left out as no business of the platform's (plots in no zone
+    of a cadastral file: ``_leave_out_plots_in_no_zone``)."""
     stored = _stored_geometry_sql(spec, srid, make_valid)
     resolver = {
         "plots": _resolve_plots,
@@ -276,7 +278,7 @@ def resolve(conn: Connection, spec: Target, columns: list[str], srid: int, *,
         "infrastructure": _resolve_free,
         "constraints": _resolve_free,
     }[spec.name]
-    resolver(conn, spec, columns, stored, scope)
+    left_out = resolver(conn, spec, columns, stored, scope) or 0
     # Statistics for the joins to come; geometry statistics would cost more than they help.
     conn.execute(text(f"ANALYZE import_row (row_no, {', '.join(spec.key)})"))
     conn.execute(text(
@@ -311,6 +313,7 @@ def resolve(conn: Connection, spec: Target, columns: list[str], srid: int, *,
         """
     ))
     _required_on_create(conn, spec, columns)
+    return left_out
 
 
 def _scope_problem(scope: Scope, municipality_sql: str, region_sql: str) -> str:
@@ -327,7 +330,7 @@ def _scope_problem(scope: Scope, municipality_sql: str, region_sql: str) -> str:
 
 
 def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: str,
-                   scope: Scope) -> None:
+                   scope: Scope) -> int:
     # A file names few zones: resolve each distinct (zone, municipality) once, then hash-join.
     zone_text = _col(columns, "zone")
     municipality_text = _col(columns, "municipality")
@@ -427,6 +430,7 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
         """
     ))
     conn.execute(text("RESET enable_mergejoin"))
+    left_out = _leave_out_plots_in_no_zone(conn) if by_point else 0
     _combine_reference_problems(conn, "zone")
     if scope.municipality_ids is not None or scope.region_ids is not None:
         # Re-keying a plot that belongs to another municipality is out of scope too.
@@ -442,6 +446,28 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
             WHERE {_scope_problem(scope, "m.id", "m.region_id")} IS NOT NULL
             """
         ))
+    return left_out
+
+
+def _leave_out_plots_in_no_zone(conn: Connection) -> int:
+    """Drop the rows that name no zone and lie in none, when some rows do lie in a zone;
+    return how many were dropped.
+
+    A cadastral file (GURS, BEV) covers a whole municipality, of which the business zones
+    are a small part: its other parcels are not plots of the platform, and no problem of
+    the file. Their field problems go with them: a bad value in a farm's parcel must not
+    refuse the file. When no row lies in a zone, they stay problems: the file, or its CRS,
+    is wrong, and the report says so (and crs_hint which CRS would fit).
+    """
+    if not conn.execute(text(
+            "SELECT EXISTS (SELECT 1 FROM import_row WHERE zone_id IS NOT NULL)")).scalar_one():
+        return 0
+    return conn.execute(text(
+        """
+        WITH dropped AS (DELETE FROM import_row WHERE zone_problem = :none RETURNING row_no),
+             cleared AS (DELETE FROM import_problem x USING dropped d WHERE x.row_no = d.row_no)
+        SELECT count(*) FROM dropped
+        """), {"none": NO_ZONE}).scalar_one()
 
 
 def _combine_reference_problems(conn: Connection, field: str) -> None:
