@@ -290,7 +290,7 @@ def test_a_wrong_crs_is_named_with_the_one_that_fits(fresh_engine: Engine, tmp_p
     # Lon/lat read as Slovenian metres: every row outside its region, and which CRS fits.
     report = import_file(fresh_engine, "plots", SAMPLES / "plots-wkt.csv", crs="EPSG:3794")
     assert report.rejected and len(report.problem_rows) == report.rows == 5
-    assert report.crs_hint == ("5 of 5 row(s) lie outside their regions as EPSG:3794; read as "
+    assert report.crs_hint == ("5 of 5 row(s) lie outside the regions as EPSG:3794; read as "
                                "EPSG:4326 (WGS 84, longitude/latitude) they would lie inside: "
                                "is that the file's CRS?")
     assert report.crs_hint in report.summary()
@@ -304,6 +304,17 @@ def test_a_wrong_crs_is_named_with_the_one_that_fits(fresh_engine: Engine, tmp_p
     report = import_file(fresh_engine, "plots", _write(tmp_path, swapped, crs=4326))
     assert "read as EPSG:4326 (WGS 84, longitude/latitude) with latitude written first" in (
         report.crs_hint or "")
+
+
+def test_a_wrong_crs_of_municipalities_is_named_too(fresh_engine: Engine, tmp_path: Path) -> None:
+    # Statistik Austria's Gemeinden in Austria Lambert, in a file that says LAEA.
+    gemeinden = gpd.read_file(SAMPLES / "statistik-austria-gemeinden.gpkg").to_crs(31287)
+    path = tmp_path / "gemeinden.gpkg"
+    gemeinden.set_crs(3035, allow_override=True).to_file(path)
+    report = import_file(fresh_engine, "municipalities", path,
+                         mapping="statistik-austria-gemeinden")
+    assert report.rejected
+    assert "read as EPSG:31287 (MGI / Austria Lambert)" in (report.crs_hint or "")
 
 
 def test_metres_read_as_degrees_are_refused_row_by_row(fresh_engine: Engine) -> None:

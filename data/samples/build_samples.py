@@ -16,6 +16,9 @@ import shapely
 from pyproj import Transformer
 
 HERE = Path(__file__).resolve().parent
+#: GeoPackage 1.3: the GDAL of Debian 12 (and the QGIS built on it) warns that 1.4, what a
+#: newer GDAL writes by default, "may only be partially supported".
+GPKG_1_3 = {"engine": "pyogrio", "dataset_options": {"VERSION": "1.3"}}
 SIDE_M = 40.0
 
 #: (lon, lat) of sample plots: each a few hundred metres inside a demo zone.
@@ -67,9 +70,12 @@ def zip_shapefile(gdf: gpd.GeoDataFrame, name: str) -> None:
 
 
 def main() -> None:
+    # A GeoPackage written over keeps its old header (GDAL opens it for update): start anew.
+    for old in HERE.glob("*.gpkg"):
+        old.unlink()
     # The generic layout in four formats and three CRSs.
     generic_plots(4326).to_file(HERE / "plots-generic.geojson", driver="GeoJSON")
-    generic_plots(3035).to_file(HERE / "plots-generic.gpkg", driver="GPKG", layer="plots")
+    generic_plots(3035).to_file(HERE / "plots-generic.gpkg", driver="GPKG", **GPKG_1_3, layer="plots")
     generic_plots(4326).to_file(HERE / "plots-generic.fgb", driver="FlatGeobuf")
     csv = pd.DataFrame(generic_plots(4326).drop(columns="geometry"))
     csv["wkt"] = shapely.to_wkt(generic_plots(4326).geometry.values, rounding_precision=8)
@@ -89,7 +95,7 @@ def main() -> None:
          "geometry": square(*SAMPLES_AT["Cargo Center Graz"], 31259, 60)},
         {"KG": 66132, "GNR": "88",
          "geometry": square(*SAMPLES_AT["Impulspark Lang-Lebring"], 31259, 60)},
-    ], 31259).to_file(HERE / "bev-parcels-31259.gpkg", driver="GPKG", layer="grundstuecke")
+    ], 31259).to_file(HERE / "bev-parcels-31259.gpkg", driver="GPKG", **GPKG_1_3, layer="grundstuecke")
 
     # Municipalities and regions in the official layouts.
     to_laea = Transformer.from_crs(4326, 3035, always_xy=True)
@@ -101,14 +107,14 @@ def main() -> None:
         return shapely.transform(box, lambda xy: list(zip(*out.transform(xy[:, 0], xy[:, 1]))))
 
     frame([{"OB_ID": 82, "OB_UIME": "Naklo", "geometry": km_square(14.3556, 46.2389, 2, 3794)}],
-          3794).to_file(HERE / "gurs-municipalities.gpkg", driver="GPKG", layer="OB")
+          3794).to_file(HERE / "gurs-municipalities.gpkg", driver="GPKG", **GPKG_1_3, layer="OB")
     frame([{"SR_ID": 9, "SR_UIME": "Gorenjska", "geometry": km_square(14.25, 46.35, 40, 3794)}],
-          3794).to_file(HERE / "gurs-regions.gpkg", driver="GPKG", layer="SR")
+          3794).to_file(HERE / "gurs-regions.gpkg", driver="GPKG", **GPKG_1_3, layer="SR")
     frame([{"g_id": "60625", "g_name": "Kalsdorf bei Graz",
             "geometry": km_square(15.4420, 47.0673, 2, 31258)}],
-          31258).to_file(HERE / "statistik-austria-gemeinden.gpkg", driver="GPKG", layer="gemeinden")
+          31258).to_file(HERE / "statistik-austria-gemeinden.gpkg", driver="GPKG", **GPKG_1_3, layer="gemeinden")
     frame([{"id": "601", "name": "Graz(Stadt)", "geometry": km_square(15.44, 47.07, 12, 31258)}],
-          31258).to_file(HERE / "statistik-austria-bezirke.gpkg", driver="GPKG", layer="bezirke")
+          31258).to_file(HERE / "statistik-austria-bezirke.gpkg", driver="GPKG", **GPKG_1_3, layer="bezirke")
     frame([
         {"NUTS_ID": "AT22", "NAME_LATN": "Steiermark", "LEVL_CODE": 2, "CNTR_CODE": "AT",
          "geometry": km_square(15.2, 47.2, 150, 3035)},

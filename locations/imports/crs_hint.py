@@ -12,7 +12,7 @@ import numpy as np
 from pyproj import Transformer
 from sqlalchemy import Connection, text
 
-from locations.imports.staging import EXTENT_MARGIN_M, NO_ZONE
+from locations.imports.staging import EXTENT_MARGIN_M
 from locations.settings import STORAGE_SRID
 
 #: CRSs the platform's sources use, with the names their users know them by.
@@ -26,6 +26,8 @@ COMMON_CRS = {
     31257: "Austria MGI M28",
     31258: "Austria MGI M31",
     31259: "Austria MGI M34",
+    31287: "MGI / Austria Lambert",
+    3416: "ETRS89 / Austria Lambert",
     32633: "WGS 84 / UTM 33N",
     3857: "Web Mercator",
     3035: "ETRS89-LAEA Europe",
@@ -43,6 +45,14 @@ SAMPLE = 500
 _READINGS = [(srid, False) for srid in COMMON_CRS] + [(4326, True)]
 
 
+def _placed_wrong(reason: str) -> bool:
+    """A row's problem that a wrong CRS gives: outside its region's box, beyond what lon/lat
+    can be, or, in a file naming no parents, in no zone, municipality or region (parcels
+    outside the zones are left out before this, so these are rows that lie in nothing)."""
+    return (reason.startswith(("outside the extent of", "coordinates beyond"))
+            or (reason.startswith("no ") and reason.endswith(" lies in none")))
+
+
 def crs_hint(conn: Connection, srid: int | None, rows: int,
              problems: list[tuple[int, str, str]]) -> str | None:
     """Which common CRS would put the staged rows inside the regions, when most lie outside.
@@ -50,11 +60,7 @@ def crs_hint(conn: Connection, srid: int | None, rows: int,
     Reads the staged geometries' extent (``import_stage``, in the file's coordinates) and
     the regions' boxes; None when the rows are mostly inside or no common CRS fits.
     """
-    # Rows placed wrong: outside their region's box, beyond what lon/lat can be, or (a file
-    # that names no zones) in no zone, as a whole municipality's parcels may be too, hence the region test below.
-    outside = len({row for row, field, reason in problems
-                   if reason.startswith(("outside the extent of", "coordinates beyond"))
-                   or reason == NO_ZONE})
+    outside = len({row for row, _, reason in problems if _placed_wrong(reason)})
     if not srid or not rows or outside < MOSTLY_OUTSIDE * rows:
         return None
     # The centres of up to SAMPLE rows' boxes, spread over the file, in its coordinates.
@@ -91,5 +97,5 @@ def crs_hint(conn: Connection, srid: int | None, rows: int,
             fits.append(f"{name} with latitude written first" if swapped else name)
     if not fits:
         return None
-    return (f"{outside:,} of {rows:,} row(s) lie outside their regions as EPSG:{srid}; "
+    return (f"{outside:,} of {rows:,} row(s) lie outside the regions as EPSG:{srid}; "
             f"read as {' or '.join(fits[:3])} they would lie inside: is that the file's CRS?")
