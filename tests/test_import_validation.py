@@ -128,6 +128,12 @@ def test_a_cadastral_file_loads_the_parcels_in_zones_and_leaves_out_the_rest(
         assert conn.execute(text(
             "SELECT count(*) FROM plot WHERE cadastral_ref LIKE 'FARM-%'")).scalar_one() == 0
 
+    # A file that names zones, with one cell left empty: a slip, not a cadastre.
+    named = _good_rows(2) + [{**farms[0], "zone": None}]
+    report = import_file(fresh_engine, "plots", _write(tmp_path, named, name="named.gpkg"))
+    assert report.rejected and report.in_no_zone == 0
+    assert report.problems == [(3, "zone", "no zone given and the plot lies in none")]
+
     # No parcel in any zone: the file is wrong, or its CRS, and is refused.
     report = import_file(fresh_engine, "plots", _write(tmp_path, farms[:1], name="farms.gpkg"))
     assert report.rejected

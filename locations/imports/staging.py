@@ -447,7 +447,9 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
         """
     ))
     conn.execute(text("RESET enable_mergejoin"))
-    left_out = _leave_out_plots_in_no_zone(conn) if by_point else 0
+    # Only a file without a zone column is a cadastre: an empty zone cell in a file that
+    # names zones is more likely a slip, and stays a problem.
+    left_out = _leave_out_plots_in_no_zone(conn) if by_point and "zone" not in columns else 0
     _combine_reference_problems(conn, "zone")
     if scope.municipality_ids is not None or scope.region_ids is not None:
         # Re-keying a plot that belongs to another municipality is out of scope too.
@@ -467,8 +469,8 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
 
 
 def _leave_out_plots_in_no_zone(conn: Connection) -> int:
-    """Drop the rows that name no zone and lie in none, when some rows do lie in a zone;
-    return how many were dropped.
+    """Drop the rows of a file without zone column that lie in no zone, when some rows do
+    lie in a zone; return how many were dropped.
 
     A cadastral file (GURS, BEV) covers a whole municipality, of which the business zones
     are a small part: its other parcels are not plots of the platform, and no problem of
