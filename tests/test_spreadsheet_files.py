@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from locations.errors import InvalidInput
 from locations.importer import import_file
 from tests.test_bulk_updates import kranj_plots, upload
 from tests.test_plot_updates import make_account
@@ -37,6 +38,31 @@ def test_an_excel_csv_of_infrastructure_keeps_its_letters_and_positions(
             "FROM infrastructure WHERE name IN ('Žabnica – Škofja Loka', 'Großgmain Straße')")).all())
     assert stops["Žabnica – Škofja Loka"] == pytest.approx([14.3962, 46.2311], abs=1e-6)
     assert stops["Großgmain Straße"] == pytest.approx([15.6712, 46.5309], abs=1e-6)
+
+
+def test_a_table_of_projected_points_needs_and_takes_its_crs(fresh_engine: Engine,
+                                                              tmp_path: Path) -> None:
+    # GURS writes points as E and N in D96/TM; these are the two stops above, in metres.
+    path = _excel_csv(tmp_path / "postaje-d96.csv", [
+        "kind;name;E;N",
+        "bus_stop;Hrastje D96;453427,46;121438,55",
+        "bus_stop;Tezno D96;551488,65;154802,28",
+        "bus_stop;Brez koordinat;;154802,28",
+    ])
+    with pytest.raises(InvalidInput, match="holds E/N coordinates, which carry no coordinate "
+                                           "reference system; pass it with --crs"):
+        import_file(fresh_engine, "infrastructure", path)
+    report = import_file(fresh_engine, "infrastructure", path, crs="EPSG:3794")
+    assert report.problems == [(3, "geometry", "E/N missing or not a number")]
+    report = import_file(fresh_engine, "infrastructure", path, crs="EPSG:3794",
+                         skip_invalid=True)
+    assert report.created == 2
+    with fresh_engine.connect() as conn:
+        stops = dict(conn.execute(text(
+            "SELECT name, ARRAY[ST_X(ST_Transform(geom, 4326)), ST_Y(ST_Transform(geom, 4326))] "
+            "FROM infrastructure WHERE name LIKE '% D96'")).all())
+    assert stops["Hrastje D96"] == pytest.approx([14.3962, 46.2311], abs=1e-5)
+    assert stops["Tezno D96"] == pytest.approx([15.6712, 46.5309], abs=1e-5)
 
 
 def test_plots_with_decimal_commas_and_day_first_dates_import(fresh_engine: Engine,

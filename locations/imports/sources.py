@@ -27,6 +27,10 @@ SUFFIXES = VECTOR_SUFFIXES + TABLE_SUFFIXES
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
 LON_COLUMNS = ("lon", "lng", "long", "longitude")
 LAT_COLUMNS = ("lat", "latitude")
+#: ... and as projected coordinates, in the CRS that --crs names: a cadastre's or a
+#: surveyor's table of points (GURS writes E and N in D96/TM, Austrian tables X and Y).
+X_COLUMNS = ("x", "e", "easting")
+Y_COLUMNS = ("y", "n", "northing")
 
 
 @dataclass
@@ -214,9 +218,23 @@ def _wkt_lies_at_lon_lat(geometry: np.ndarray, table: pd.DataFrame, lon_column: 
                        & (lat[present] <= north + LON_LAT_SLACK_DEG)))
 
 
+def _points(table: pd.DataFrame, x_column: str, y_column: str,
+            problems: list[tuple[int, str, str]]) -> np.ndarray:
+    """Points from two coordinate columns; a row missing either is a problem, named by them."""
+    x = numbers(table[x_column]).to_numpy(dtype=float)
+    y = numbers(table[y_column]).to_numpy(dtype=float)
+    bad = np.isnan(x) | np.isnan(y)
+    for index in np.flatnonzero(bad):
+        problems.append((int(index) + 1, "geometry",
+                         f"{x_column}/{y_column} missing or not a number"))
+    return np.where(bad, None, shapely.points(np.where(bad, 0, x), np.where(bad, 0, y)))
+
+
 def _has_geometry_columns(names: set[str]) -> bool:
     """Whether a row of column names is a table's header: it names the geometry's columns."""
-    return bool(names & set(WKT_COLUMNS)) or bool(names & set(LON_COLUMNS) and names & set(LAT_COLUMNS))
+    return (bool(names & set(WKT_COLUMNS))
+            or bool(names & set(LON_COLUMNS) and names & set(LAT_COLUMNS))
+            or bool(names & set(X_COLUMNS) and names & set(Y_COLUMNS)))
 
 
 def _read_table(path: Path, crs: str | None, given_encoding: str | None) -> SourceTable:
@@ -238,6 +256,8 @@ def _read_table(path: Path, crs: str | None, given_encoding: str | None) -> Sour
     wkt_column = next((lowered[c] for c in WKT_COLUMNS if c in lowered), None)
     lon_column = next((lowered[c] for c in LON_COLUMNS if c in lowered), None)
     lat_column = next((lowered[c] for c in LAT_COLUMNS if c in lowered), None)
+    x_column = next((lowered[c] for c in X_COLUMNS if c in lowered), None)
+    y_column = next((lowered[c] for c in Y_COLUMNS if c in lowered), None)
     problems: list[tuple[int, str, str]] = []
     if wkt_column is not None:
         text = table[wkt_column].map(lambda v: None if v is None or pd.isna(v) else str(v))
@@ -256,19 +276,22 @@ def _read_table(path: Path, crs: str | None, given_encoding: str | None) -> Sour
                 "pass it with --crs (e.g. --crs EPSG:4326 for lon/lat degrees)"
             )
     elif lon_column is not None and lat_column is not None:
-        lon = numbers(table[lon_column]).to_numpy(dtype=float)
-        lat = numbers(table[lat_column]).to_numpy(dtype=float)
-        bad = np.isnan(lon) | np.isnan(lat)
-        for index in np.flatnonzero(bad):
-            problems.append((int(index) + 1, "geometry", "lon/lat missing or not a number"))
-        geometry = shapely.points(np.where(bad, 0, lon), np.where(bad, 0, lat))
-        geometry = np.where(bad, None, geometry)
+        geometry = _points(table, lon_column, lat_column, problems)
         table = table.drop(columns=[lon_column, lat_column])
         srid, crs_source = (epsg_of(crs), "--crs") if crs else (4326, "lon/lat columns")
+    elif x_column is not None and y_column is not None:
+        if not crs:
+            raise InvalidInput(
+                "crs", f"{path.name} holds {x_column}/{y_column} coordinates, which carry no "
+                "coordinate reference system; pass it with --crs (e.g. --crs EPSG:3794 for "
+                "Slovenia's D96/TM, EPSG:31255 for Austria's MGI GK Central)")
+        geometry = _points(table, x_column, y_column, problems)
+        table = table.drop(columns=[x_column, y_column])
+        srid, crs_source = epsg_of(crs), "--crs"
     else:
         raise InvalidInput(
-            "geometry", f"{path.name} has no geometry: give a WKT column ({', '.join(WKT_COLUMNS)}) "
-            f"or lon and lat columns"
+            "geometry", f"{path.name} has no geometry: give a WKT column ({', '.join(WKT_COLUMNS)}), "
+            f"lon and lat columns, or x and y (or e and n) with --crs"
         )
     wkb = shapely.to_wkb(geometry)
     return SourceTable(table.reset_index(drop=True), wkb, srid, crs_source, None, problems,

@@ -656,7 +656,13 @@ def problems(conn: Connection) -> list[tuple[int, str, str]]:
     return [
         (row.row_no, row.field, row.reason)
         for row in conn.execute(text(
-            "SELECT DISTINCT row_no, field, reason FROM import_problem ORDER BY row_no, field, reason"
+            "SELECT DISTINCT row_no, field, reason FROM import_problem p "
+            # A row whose coordinates the reader could not take has no geometry: the reader's
+            # reason ("E/N missing or not a number", "not readable as WKT") says it better.
+            "WHERE NOT (reason = 'missing geometry' AND EXISTS ("
+            "    SELECT 1 FROM import_problem o WHERE o.row_no = p.row_no"
+            "    AND o.field = 'geometry' AND o.reason <> 'missing geometry')) "
+            "ORDER BY row_no, field, reason"
         ))
     ]
 
