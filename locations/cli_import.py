@@ -87,7 +87,7 @@ def _import_command(target: str):
     def command(
         file: Annotated[Path, typer.Argument(help="The file: .gpkg .zip (Shapefile) .shp .geojson "
                                                   ".fgb .csv .xlsx", dir_okay=False)],
-        layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file")] = None,
+        layer: Annotated[str | None, typer.Option(help="Layer of a multi-layer file, or sheet of a workbook")] = None,
         crs: Annotated[str | None, typer.Option(
             help="CRS of the coordinates (e.g. EPSG:3794) when the file has none or a wrong one")] = None,
         encoding: Annotated[str | None, typer.Option(

@@ -65,6 +65,25 @@ def test_a_table_of_projected_points_needs_and_takes_its_crs(fresh_engine: Engin
     assert stops["Tezno D96"] == pytest.approx([15.6712, 46.5309], abs=1e-5)
 
 
+def test_a_workbook_with_a_cover_sheet_asks_for_the_sheet(fresh_engine: Engine,
+                                                         tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = tmp_path / "postaje.xlsx"
+    with pd.ExcelWriter(path) as workbook:
+        pd.DataFrame({"Navodila": ["Postajališča so na listu 'postaje'."]}).to_excel(
+            workbook, sheet_name="navodila", index=False)
+        pd.DataFrame({"kind": ["bus_stop"], "name": ["Na drugem listu"], "lon": [14.3962],
+                      "lat": [46.2311]}).to_excel(workbook, sheet_name="postaje", index=False)
+    with pytest.raises(InvalidInput, match="its first sheet, 'navodila', has no geometry "
+                                           "columns; its sheets: navodila, postaje: choose one "
+                                           "with --layer"):
+        import_file(fresh_engine, "infrastructure", path)
+    with pytest.raises(InvalidInput, match="has no sheet 'stops'; its sheets: navodila, postaje"):
+        import_file(fresh_engine, "infrastructure", path, layer="stops")
+    assert import_file(fresh_engine, "infrastructure", path, layer="postaje").created == 1
+
+
 def test_plots_with_decimal_commas_and_day_first_dates_import(fresh_engine: Engine,
                                                                tmp_path: Path) -> None:
     square = "POLYGON ((14.3950 46.2300, 14.3954 46.2300, 14.3954 46.2303, 14.3950 46.2303, 14.3950 46.2300))"

@@ -17,7 +17,14 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from locations.errors import InvalidInput
-from locations.local_formats import ENCODINGS, codec_of, decode, numbers, with_header
+from locations.local_formats import (
+    ENCODINGS,
+    HEADER_WITHIN_ROWS,
+    codec_of,
+    decode,
+    numbers,
+    with_header,
+)
 
 VECTOR_SUFFIXES = (".gpkg", ".zip", ".shp", ".geojson", ".json", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx")
@@ -91,7 +98,7 @@ def read_source(path: Path, *, layer: str | None = None, crs: str | None = None,
     if not path.is_file():
         raise InvalidInput("file", f"{path} does not exist")
     if suffix in TABLE_SUFFIXES:
-        return _read_table(path, crs, encoding)
+        return _read_table(path, crs, encoding, layer)
     return _read_vector(path, layer, crs, encoding)
 
 
@@ -237,7 +244,28 @@ def _has_geometry_columns(names: set[str]) -> bool:
             or bool(names & set(X_COLUMNS) and names & set(Y_COLUMNS)))
 
 
-def _read_table(path: Path, crs: str | None, given_encoding: str | None) -> SourceTable:
+def _sheet(path: Path, sheet: str | None) -> pd.DataFrame:
+    """The cells of a workbook's sheet ``sheet`` (its name), or of its first sheet; a first
+    sheet without geometry columns in a workbook of several (a cover sheet, instructions)
+    asks which one to read, naming them all."""
+    workbook = pd.ExcelFile(path, engine="calamine")
+    names = [str(name) for name in workbook.sheet_names]
+    if sheet is not None and sheet not in names:
+        raise InvalidInput("layer", f"{path.name} has no sheet {sheet!r}; its sheets: "
+                                    f"{', '.join(names)}")
+    # calamine (Rust) reads a sheet of 100,000 plots in 2.7 s; openpyxl took 15.4 s.
+    cells = workbook.parse(sheet if sheet is not None else 0, dtype=object, header=None)
+    if sheet is None and len(names) > 1 and not any(
+            _has_geometry_columns({str(value).strip().lower() for value in row if pd.notna(value)})
+            for row in cells.head(HEADER_WITHIN_ROWS).itertuples(index=False)):
+        raise InvalidInput("layer", f"{path.name}: its first sheet, {names[0]!r}, has no geometry "
+                                    f"columns; its sheets: {', '.join(names)}: choose one with "
+                                    "--layer")
+    return cells
+
+
+def _read_table(path: Path, crs: str | None, given_encoding: str | None,
+                sheet: str | None = None) -> SourceTable:
     encoding = None
     try:
         if path.suffix.lower() == ".csv":
@@ -247,10 +275,7 @@ def _read_table(path: Path, crs: str | None, given_encoding: str | None) -> Sour
             table = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False,
                                 na_values=[""], sep=None, engine="python")
         else:
-            # calamine (Rust) reads a sheet of 100,000 plots in 2.7 s; openpyxl took 15.4 s.
-            table = with_header(pd.read_excel(path, dtype=object, sheet_name=0, header=None,
-                                              engine="calamine"),
-                                _has_geometry_columns)
+            table = with_header(_sheet(path, sheet), _has_geometry_columns)
     except (ValueError, OSError, zipfile.BadZipFile, pd.errors.ParserError) as exc:
         raise InvalidInput("file", f"{path.name} cannot be read as a table: {exc}") from None
     table.columns = [str(c).strip() for c in table.columns]
