@@ -198,7 +198,7 @@ def test_the_results_download_as_a_spreadsheet_holding_every_match(page, server,
         tab.click("a.download:text('Excel')")
     path = tmp_path / "plots.xlsx"
     started.value.save_as(path)
-    plots = pd.read_excel(path, sheet_name="plots")
+    plots = pd.read_excel(path, sheet_name="plots", engine="openpyxl")
     assert len(plots) == total
     assert set(plots["region_code"]) == {"SI032"} and set(plots["status"]) == {"available"}
     assert plots["area_m2"].min() >= 1000

@@ -94,7 +94,7 @@ def test_a_table_export_imports_back_without_naming_its_crs(fresh_engine: Engine
     assert (report.srid, report.updated, report.created) == (4326, 0, 0)
     assert report.unchanged > 50 and "lon/lat" in report.crs_source
 
-    table = gpd.pd.read_csv(path) if suffix == ".csv" else gpd.pd.read_excel(path)
+    table = gpd.pd.read_csv(path) if suffix == ".csv" else gpd.pd.read_excel(path, engine="openpyxl")
     metres = gpd.GeoSeries.from_wkt(table["wkt"], crs=4326).to_crs(3794)
     table["wkt"] = metres.to_wkt()
     projected = tmp_path / "projected.csv"
@@ -154,7 +154,7 @@ def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path:
     assert {"cadastral_ref", "lon", "lat", "wkt"} <= set(header)
     # Written in one pass, the sheet states no size: count its rows as a reader does.
     assert sum(1 for _ in workbook["plots"].iter_rows()) == expected + 1
-    assert len(gpd.pd.read_excel(xlsx, sheet_name="plots")) == expected
+    assert len(gpd.pd.read_excel(xlsx, sheet_name="plots", engine="openpyxl")) == expected
     # Dates are date cells, which a spreadsheet sorts and reckons with, not text.
     rows = workbook["plots"].iter_rows(min_row=2, values_only=True)
     given = {row[header.index("id")]: row[header.index("available_from")] for row in rows}
@@ -232,7 +232,7 @@ def test_an_export_larger_than_a_spreadsheet_is_refused_not_cut(
     assert not (tmp_path / "out.xlsx").exists()
     monkeypatch.setattr(formats, "XLSX_MAX_ROWS", len(frame) + 1)
     write(frame, tmp_path / "out.xlsx", "plots")
-    assert len(gpd.pd.read_excel(tmp_path / "out.xlsx", sheet_name="plots")) == len(frame)
+    assert len(gpd.pd.read_excel(tmp_path / "out.xlsx", sheet_name="plots", engine="openpyxl")) == len(frame)
 
 
 def test_post_imports_is_scoped_to_the_callers_municipalities(fresh_engine: Engine,
@@ -318,7 +318,7 @@ def test_an_api_export_of_zones(client, tmp_path: Path) -> None:
     assert response.status_code == 200, response.text
     path = tmp_path / "zones.xlsx"
     path.write_bytes(response.content)
-    zones = gpd.pd.read_excel(path, sheet_name="zones")
+    zones = gpd.pd.read_excel(path, sheet_name="zones", engine="openpyxl")
     assert len(zones) > 0 and set(zones["region_code"]) == {"SI032"}
     assert "dictionary" in load_workbook(path, read_only=True).sheetnames
 
@@ -372,13 +372,13 @@ def test_an_export_carries_the_distances_an_investor_compares_by(engine: Engine,
     with engine.connect() as conn:
         write(select(conn, "plots", ExportFilters(region="SI042")), path, "plots")
         stored = dict(conn.execute(text("SELECT plot_id, motorway_km FROM plot_proximity")).all())
-    plots = gpd.pd.read_excel(path, sheet_name="plots")
+    plots = gpd.pd.read_excel(path, sheet_name="plots", engine="openpyxl")
     assert plots["motorway_km"].notna().all()
     # To 10 m: two decimals of a km.
     assert dict(zip(plots["id"], plots["motorway_km"], strict=True)) == {
         plot_id: pytest.approx(stored[plot_id], abs=0.0051) for plot_id in plots["id"]}
     assert all(round(km, 2) == km for km in plots["motorway_km"])
-    dictionary = gpd.pd.read_excel(path, sheet_name="dictionary")
+    dictionary = gpd.pd.read_excel(path, sheet_name="dictionary", engine="openpyxl")
     assert {"motorway_km", "airport_km", "rail_station_km"} <= set(dictionary["column"])
 
 
