@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from pyproj import Transformer
+from pyproj.exceptions import CRSError, ProjError
 from sqlalchemy import Connection, text
 
 from locations.imports.staging import EXTENT_MARGIN_M
@@ -57,9 +58,19 @@ def crs_hint(conn: Connection, srid: int | None, rows: int,
              problems: list[tuple[int, str, str]]) -> str | None:
     """Which common CRS would put the staged rows inside the regions, when most lie outside.
 
-    Reads the staged geometries' extent (``import_stage``, in the file's coordinates) and
-    the regions' boxes; None when the rows are mostly inside or no common CRS fits.
+    Tries each CRS on the centres of up to SAMPLE staged rows (``import_stage``, in the
+    file's coordinates) against the regions' boxes; None when the rows are mostly inside
+    in the file's own CRS, or no common CRS fits. A hint is help, never a new failure: PROJ
+    refusing a CRS gives none.
     """
+    try:
+        return _hint(conn, srid, rows, problems)
+    except (CRSError, ProjError):
+        return None
+
+
+def _hint(conn: Connection, srid: int | None, rows: int,
+          problems: list[tuple[int, str, str]]) -> str | None:
     outside = len({row for row, _, reason in problems if _placed_wrong(reason)})
     if not srid or not rows or outside < MOSTLY_OUTSIDE * rows:
         return None
