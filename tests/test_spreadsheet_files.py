@@ -22,6 +22,14 @@ def _excel_csv(path: Path, lines: list[str]) -> Path:
     return path
 
 
+def _lon_lat_of(engine: Engine, *names: str) -> dict[str, list[float]]:
+    """Where the infrastructure of these names was stored, in lon/lat."""
+    with engine.connect() as conn:
+        return dict(conn.execute(text(
+            "SELECT name, ARRAY[ST_X(ST_Transform(geom, 4326)), ST_Y(ST_Transform(geom, 4326))] "
+            "FROM infrastructure WHERE name = ANY(:names)"), {"names": list(names)}).all())
+
+
 def test_an_excel_csv_of_infrastructure_keeps_its_letters_and_positions(
         fresh_engine: Engine, tmp_path: Path) -> None:
     path = _excel_csv(tmp_path / "postaje.csv", [
@@ -32,10 +40,7 @@ def test_an_excel_csv_of_infrastructure_keeps_its_letters_and_positions(
     report = import_file(fresh_engine, "infrastructure", path)
     assert report.written and not report.problems, report.describe_problems()
     assert report.encoding == "Windows-1250"
-    with fresh_engine.connect() as conn:
-        stops = dict(conn.execute(text(
-            "SELECT name, ARRAY[ST_X(ST_Transform(geom, 4326)), ST_Y(ST_Transform(geom, 4326))] "
-            "FROM infrastructure WHERE name IN ('Žabnica – Škofja Loka', 'Großgmain Straße')")).all())
+    stops = _lon_lat_of(fresh_engine, "Žabnica – Škofja Loka", "Großgmain Straße")
     assert stops["Žabnica – Škofja Loka"] == pytest.approx([14.3962, 46.2311], abs=1e-6)
     assert stops["Großgmain Straße"] == pytest.approx([15.6712, 46.5309], abs=1e-6)
 
@@ -57,10 +62,7 @@ def test_a_table_of_projected_points_needs_and_takes_its_crs(fresh_engine: Engin
     report = import_file(fresh_engine, "infrastructure", path, crs="EPSG:3794",
                          skip_invalid=True)
     assert report.created == 2
-    with fresh_engine.connect() as conn:
-        stops = dict(conn.execute(text(
-            "SELECT name, ARRAY[ST_X(ST_Transform(geom, 4326)), ST_Y(ST_Transform(geom, 4326))] "
-            "FROM infrastructure WHERE name LIKE '% D96'")).all())
+    stops = _lon_lat_of(fresh_engine, "Hrastje D96", "Tezno D96")
     assert stops["Hrastje D96"] == pytest.approx([14.3962, 46.2311], abs=1e-5)
     assert stops["Tezno D96"] == pytest.approx([15.6712, 46.5309], abs=1e-5)
 
