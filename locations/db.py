@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from locations.embedded import EmbeddedCluster
 from locations.errors import DatabaseUnavailable, SchemaNotReady
@@ -117,3 +117,8 @@ def fetch_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple
     with conn.connection.dbapi_connection.cursor() as cursor:
         cursor.execute(_driver_sql(sql), params)
         return cursor.fetchall()
+
+
+def server_message(exc: DBAPIError) -> str:
+    """PostgreSQL's (or PostGIS's) first message line of a failed statement, '' without one."""
+    return str(getattr(getattr(exc.orig, "diag", None), "message_primary", None) or "")

@@ -210,8 +210,7 @@ def _stored_report(job_id: int, report: ImportReport | None) -> dict[str, Any]:
     ``problems_csv`` (all of them) as the job row stores them."""
     if report is None:
         return {"report": None, "problems": None}
-    stored = report.as_dict()
-    stored["problems"] = stored["problems"][:REPORTED_PROBLEMS]
+    stored = report.as_dict(problems_limit=REPORTED_PROBLEMS)
     stored["problems_total"] = len(report.problems)
     stored["problems_href"] = f"/imports/{job_id}/problems" if report.problems else None
     return {"report": json.dumps(stored),

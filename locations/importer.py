@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from locations.accounts import Account
+from locations.db import server_message
 from locations.errors import Forbidden, InvalidInput
 from locations.imports import staging
 from locations.imports.crs_hint import crs_hint
@@ -110,14 +111,15 @@ class ImportReport:
             text_ += f". {self.crs_hint}"
         return text_
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, problems_limit: int | None = None) -> dict[str, Any]:
         return {
             "target": self.target, "file": self.file, "rows": self.rows,
             "crs": f"EPSG:{self.srid}" if self.srid else None, "crs_source": self.crs_source,
             "mapping": self.mapping, "dry_run": self.dry_run, "written": self.written,
             "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
             "problem_rows": len(self.problem_rows),
-            "problems": [{"row": r, "field": f, "reason": m} for r, f, m in self.problems],
+            "problems": [{"row": r, "field": f, "reason": m}
+                         for r, f, m in self.problems[:problems_limit]],
             "ignored_columns": self.ignored_columns, "encoding": self.encoding,
             "available_by_default": self.available_by_default,
             "not_brownfield_by_default": self.not_brownfield_by_default,
@@ -242,7 +244,7 @@ def import_file(
             except DBAPIError as exc:
                 # PROJ refusing a point fails the statement, not a row: the CRS given does
                 # not fit the coordinates (lon/lat rows are caught row by row before this).
-                message = str(getattr(getattr(exc.orig, "diag", None), "message_primary", ""))
+                message = server_message(exc)
                 if not message.startswith("transform:"):
                     raise
                 raise InvalidInput("crs", f"{name}: the coordinates cannot be transformed from "

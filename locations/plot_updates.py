@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from locations.accounts import Account
 from locations.availability import check_status, check_transition
+from locations.db import server_message
 from locations.errors import (
     Conflict,
     Forbidden,
@@ -617,9 +618,7 @@ def validate_plot_geometry(
             ).mappings().one()
     except DBAPIError as exc:
         # PostGIS explains a bad GeoJSON or an impossible transform in its first message line.
-        diag = getattr(exc.orig, "diag", None)
-        message = getattr(diag, "message_primary", None) or "the geometry cannot be read"
-        raise InvalidGeometry(message) from None
+        raise InvalidGeometry(server_message(exc) or "the geometry cannot be read") from None
     if not checked["valid"]:
         raise InvalidGeometry(f"not valid once transformed to EPSG:3035: {checked['reason']}")
     if checked["area_m2"] < 1:

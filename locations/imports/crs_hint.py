@@ -13,7 +13,12 @@ from pyproj import Transformer
 from pyproj.exceptions import CRSError, ProjError
 from sqlalchemy import Connection, text
 
-from locations.imports.staging import EXTENT_MARGIN_M
+from locations.imports.staging import (
+    BEYOND_LONLAT,
+    EXTENT_MARGIN_M,
+    LIES_IN_NONE,
+    OUTSIDE_EXTENT,
+)
 from locations.settings import STORAGE_SRID
 
 #: CRSs the platform's sources use, with the names their users know them by.
@@ -50,8 +55,8 @@ def _placed_wrong(reason: str) -> bool:
     """A row's problem that a wrong CRS gives: outside its region's box, beyond what lon/lat
     can be, or, in a file naming no parents, in no zone, municipality or region (parcels
     outside the zones are left out before this, so these are rows that lie in nothing)."""
-    return (reason.startswith(("outside the extent of", "coordinates beyond"))
-            or (reason.startswith("no ") and reason.endswith(" lies in none")))
+    return (reason.startswith((OUTSIDE_EXTENT, BEYOND_LONLAT))
+            or (reason.startswith("no ") and reason.endswith(LIES_IN_NONE)))
 
 
 def crs_hint(conn: Connection, srid: int | None, rows: int,

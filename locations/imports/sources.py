@@ -17,14 +17,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from locations.errors import InvalidInput
-from locations.local_formats import (
-    ENCODINGS,
-    HEADER_WITHIN_ROWS,
-    codec_of,
-    decode,
-    numbers,
-    with_header,
-)
+from locations.local_formats import ENCODINGS, codec_of, decode, numbers, with_header
 
 VECTOR_SUFFIXES = (".gpkg", ".zip", ".shp", ".geojson", ".json", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx")
@@ -244,10 +237,9 @@ def _has_geometry_columns(names: set[str]) -> bool:
             or bool(names & set(X_COLUMNS) and names & set(Y_COLUMNS)))
 
 
-def _sheet(path: Path, sheet: str | None) -> pd.DataFrame:
-    """The cells of a workbook's sheet ``sheet`` (its name), or of its first sheet; a first
-    sheet without geometry columns in a workbook of several (a cover sheet, instructions)
-    asks which one to read, naming them all."""
+def _sheet(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """The cells of a workbook's sheet ``sheet`` (its name), or of its first sheet, and the
+    names of all its sheets."""
     workbook = pd.ExcelFile(path, engine="calamine")
     names = [str(name) for name in workbook.sheet_names]
     if sheet is not None and sheet not in names:
@@ -256,18 +248,13 @@ def _sheet(path: Path, sheet: str | None) -> pd.DataFrame:
     # calamine (Rust) reads a sheet of 100,000 plots in 2.7 s; openpyxl took 15.4 s.
     cells = pd.read_excel(workbook, sheet_name=sheet if sheet is not None else 0, dtype=object,
                           header=None)
-    if sheet is None and len(names) > 1 and not any(
-            _has_geometry_columns({str(value).strip().lower() for value in row if pd.notna(value)})
-            for row in cells.head(HEADER_WITHIN_ROWS).itertuples(index=False)):
-        raise InvalidInput("layer", f"{path.name}: its first sheet, {names[0]!r}, has no geometry "
-                                    f"columns; its sheets: {', '.join(names)}: choose one with "
-                                    "--layer")
-    return cells
+    return cells, names
 
 
 def _read_table(path: Path, crs: str | None, given_encoding: str | None,
                 sheet: str | None = None) -> SourceTable:
     encoding = None
+    sheets: list[str] = []
     try:
         if path.suffix.lower() == ".csv":
             content, encoding = decode(path.read_bytes(), given_encoding)
@@ -276,7 +263,8 @@ def _read_table(path: Path, crs: str | None, given_encoding: str | None,
             table = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False,
                                 na_values=[""], sep=None, engine="python")
         else:
-            table = with_header(_sheet(path, sheet), _has_geometry_columns)
+            cells, sheets = _sheet(path, sheet)
+            table = with_header(cells, _has_geometry_columns)
     except (ValueError, OSError, zipfile.BadZipFile, pd.errors.ParserError) as exc:
         raise InvalidInput("file", f"{path.name} cannot be read as a table: {exc}") from None
     table.columns = [str(c).strip() for c in table.columns]
@@ -316,6 +304,11 @@ def _read_table(path: Path, crs: str | None, given_encoding: str | None,
         geometry = _points(table, x_column, y_column, problems)
         table = table.drop(columns=[x_column, y_column])
         srid, crs_source = epsg_of(crs), "--crs"
+    elif sheet is None and len(sheets) > 1:
+        # The first sheet of several holds no geometry: a cover, instructions. Which one?
+        raise InvalidInput("layer", f"{path.name}: its first sheet, {sheets[0]!r}, has no geometry "
+                                    f"columns; its sheets: {', '.join(sheets)}: choose one with "
+                                    "--layer")
     else:
         raise InvalidInput(
             "geometry", f"{path.name} has no geometry: give a WKT column ({', '.join(WKT_COLUMNS)}), "

@@ -41,8 +41,12 @@ COPY_CHUNKS_AT_LEAST = 8
 COPY_CHUNK_AT_LEAST = 5_000
 #: A geometry may reach this far (m) past its region's bounding box before it is "outside".
 EXTENT_MARGIN_M = 2_000
+#: How problems that a wrong CRS gives begin, or end: crs_hint looks for them.
+OUTSIDE_EXTENT = "outside the extent of"
+BEYOND_LONLAT = "coordinates beyond longitude -180..180 and latitude -90..90"
+LIES_IN_NONE = "lies in none"
 #: The problem of a plot row that names no zone and lies in none.
-NO_ZONE = "no zone given and the plot lies in none"
+NO_ZONE = f"no zone given and the plot {LIES_IN_NONE}"
 #: A plot may lie this far (m) outside the zone it names: planning maps and the cadastre
 #: draw the same line a few metres apart; farther, the zone or the position is wrong.
 ZONE_REACH_M = 100
@@ -237,8 +241,8 @@ def _geometry_problem_sql(spec: Target, source: str, stored: str) -> str:
                 THEN 'wrong geometry type ' || GeometryType(ST_Force2D({source}))
                      || ', expected {wanted}'
             WHEN {stored} IS NULL
-                THEN 'coordinates beyond longitude -180..180 and latitude -90..90 '
-                     || '(' || round(ST_XMin({source})::numeric, 1) || ' '
+                THEN '{BEYOND_LONLAT} ('
+                     || round(ST_XMin({source})::numeric, 1) || ' '
                      || round(ST_YMin({source})::numeric, 1) || '): is the CRS right?'
             WHEN ST_IsEmpty({stored}) THEN 'empty geometry after repair'
             WHEN NOT ST_IsValid({stored}) THEN 'invalid geometry: ' || ST_IsValidReason({stored})
@@ -282,14 +286,14 @@ def resolve(conn: Connection, spec: Target, columns: list[str], srid: int, *,
     # Statistics for the joins to come; geometry statistics would cost more than they help.
     conn.execute(text(f"ANALYZE import_row (row_no, {', '.join(spec.key)})"))
     conn.execute(text(
-        """
+        f"""
         INSERT INTO import_problem
         SELECT row_no, 'geometry', geometry_problem FROM import_row WHERE geometry_problem IS NOT NULL
         UNION ALL
         SELECT row_no, reference_field, reference_problem FROM import_row
         WHERE reference_problem IS NOT NULL
         UNION ALL
-        SELECT row_no, 'geometry', 'outside the extent of ' || extent_name
+        SELECT row_no, 'geometry', '{OUTSIDE_EXTENT} ' || extent_name
         FROM import_row
         WHERE geometry_problem IS NULL AND extent IS NOT NULL AND NOT (geom && extent)
         """
@@ -536,7 +540,7 @@ def _resolve_zones(conn: Connection, spec: Target, columns: list[str], stored: s
                         THEN 'municipality ' || {municipality_text.replace("s.", "st.")}
                              || ' is ambiguous: use its code'
                     WHEN m.id IS NULL AND {municipality_text.replace("s.", "st.")} IS NULL
-                        THEN 'no municipality given and the zone lies in none'
+                        THEN 'no municipality given and the zone {LIES_IN_NONE}'
                     WHEN m.id IS NULL
                         THEN 'unknown municipality ' || {municipality_text.replace("s.", "st.")}
                END AS municipality_problem,
@@ -573,7 +577,7 @@ def _resolve_municipalities(conn: Connection, spec: Target, columns: list[str], 
                {_geometry_problem_sql(spec, "st.geom", "st.stored_geom")}
                    AS geometry_problem,
                CASE WHEN r.id IS NULL AND {region_text.replace("s.", "st.")} IS NULL
-                        THEN 'no region given and the municipality lies in none'
+                        THEN 'no region given and the municipality {LIES_IN_NONE}'
                     WHEN r.id IS NULL THEN 'unknown region ' || {region_text.replace("s.", "st.")}
                END AS region_problem,
                NULL::text AS scope_problem,
