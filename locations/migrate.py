@@ -1,4 +1,10 @@
-"""Schema migrations: run Alembic programmatically so no alembic.ini is needed."""
+"""Schema migrations: run Alembic programmatically so no alembic.ini is needed.
+
+The history is linear: one head. Revisions 0001-0020 of the unreleased platform were
+squashed into the baseline 0100; a database they migrated to their last state is
+recognised by its ``alembic_version`` rows and stamped at the baseline through
+Alembic's own ``stamp`` (its schema is the baseline's), then upgraded as usual.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,17 @@ from sqlalchemy import Connection, Engine, text
 from locations.errors import SchemaNotReady
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0100"
+
+#: The squashed history: each old revision with the ones it stood on (down revision and
+#: dependencies). Kept to recognise databases those revisions migrated; never extended.
+SQUASHED_REVISIONS: dict[str, tuple[str, ...]] = {
+    "0001": (), "0002": ("0001",), "0003": ("0001",), "0005": ("0001",),
+    "0007": ("0001",), "0008": ("0001", "0002"), "0009": ("0008",),
+    "0010": ("0009", "0002"), "0011": ("0010",), "0012": ("0011",), "0013": ("0012",),
+    "0014": ("0013",), "0015": ("0014",), "0016": ("0015", "0007"), "0017": ("0016",),
+    "0018": ("0017",), "0019": ("0018",), "0020": ("0019",),
+}
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -23,40 +40,56 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def migrate(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema up to ``revision`` (default: every head, so feature branches all apply)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (default: the head)."""
     config = alembic_config(engine)
     with engine.begin() as conn:
-        _forget_covered_revisions(conn)
         config.attributes["connection"] = conn
+        revisions = _listed_revisions(conn)
+        unknown = _unknown_revision(str(conn.engine.url.database), revisions)
+        if unknown:
+            raise SchemaNotReady(unknown[0].upper() + unknown[1:] + ".")
+        if revisions and set(revisions) <= SQUASHED_REVISIONS.keys():
+            _adopt_squashed(config, str(conn.engine.url.database), revisions)
         command.upgrade(config, revision)
 
 
-def _forget_covered_revisions(conn: Connection) -> None:
-    """Drop from ``alembic_version`` the revisions another listed one depends on.
+def _adopt_squashed(config: Config, database: str, revisions: list[str]) -> None:
+    """Stamp a database the squashed revisions migrated at the baseline, or say why not."""
+    missing = sorted(SQUASHED_REVISIONS.keys() - _squashed_cover(revisions))
+    if missing:
+        raise SchemaNotReady(
+            f"The schema of database {database} stopped at an early revision of the "
+            f"platform (it lacks {', '.join(missing)}), from before the baseline 0100: "
+            "migrate it with the platform of commit 08199cc first ('locations db migrate' "
+            "there), then with this version.")
+    # purge: the rows of the squashed revisions go; Alembic writes the baseline's.
+    command.stamp(config, BASELINE, purge=True)
 
-    Migrated one release at a time, a database keeps 0007 beside 0016, which depends on
-    it; alembic then refuses every later upgrade ("Requested revision 0016 overlaps with
-    other requested revisions 0007"). Forgetting the covered one leaves the table as a
-    migration in one go leaves it; every migration stays applied.
-    """
+
+def _squashed_cover(revisions: list[str]) -> set[str]:
+    """``revisions`` of the squashed history and every one they stood on."""
+    covered: set[str] = set()
+    todo = list(revisions)
+    while todo:
+        revision = todo.pop()
+        if revision not in covered:
+            covered.add(revision)
+            todo.extend(SQUASHED_REVISIONS[revision])
+    return covered
+
+
+def _listed_revisions(conn: Connection) -> list[str]:
     if conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None:
-        return
-    revisions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    unknown = _unknown_revision(str(conn.engine.url.database), revisions)
-    if unknown:
-        raise SchemaNotReady(unknown[0].upper() + unknown[1:] + ".")
-    covered = {ancestor for revision in revisions
-               for ancestor in _applied([revision]) if ancestor != revision}
-    redundant = sorted(covered.intersection(revisions))
-    if redundant:
-        conn.execute(text("DELETE FROM alembic_version WHERE version_num = ANY (:redundant)"),
-                     {"redundant": redundant})
+        return []
+    return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def _unknown_revision(database: str, revisions: list[str]) -> str | None:
     """What to say of a listed revision this version does not know, if there is one."""
     for revision in revisions:
+        if revision in SQUASHED_REVISIONS:
+            continue
         try:
             _scripts().get_revision(revision)
         except CommandError:
@@ -64,13 +97,6 @@ def _unknown_revision(database: str, revisions: list[str]) -> str | None:
                     "this version of the platform does not know (a newer version migrated "
                     "it): update the platform")
     return None
-
-
-def _applied(revisions: list[str]) -> set[str]:
-    """``revisions`` and every migration they stand on, dependencies included. Taken one
-    at a time: alembic refuses a set in which one revision is another's ancestor."""
-    return {ancestor.revision for revision in revisions
-            for ancestor in _scripts().iterate_revisions(revision, "base")}
 
 
 def current_revisions(engine: Engine) -> list[str]:
@@ -85,6 +111,11 @@ def _scripts() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(config)
+
+
+def head() -> str:
+    """The one head of the history."""
+    return _scripts().get_current_head()
 
 
 def schema_problem(database: str, postgis: str | None, revisions: list[str]) -> str | None:
@@ -105,11 +136,13 @@ def schema_problem(database: str, postgis: str | None, revisions: list[str]) -> 
     unknown = _unknown_revision(database, revisions)
     if unknown:
         return unknown
-    # The branches depend on each other, so alembic_version may or may not list a revision
-    # that another listed one depends on (0007 beside 0016, as a database migrated step by
-    # step keeps it): compare what they and their ancestors cover.
-    missing = sorted({r.revision for r in _scripts().walk_revisions()} - _applied(revisions))
+    if set(revisions) <= SQUASHED_REVISIONS.keys():
+        return (f"the schema of database {database} predates the baseline revision "
+                f"{BASELINE}: {migrate_hint}")
+    missing = [script.revision for script in _scripts().iterate_revisions(head(), revisions[0])
+               if script.revision != revisions[0]]
     if not missing:
         return None
+    missing.reverse()
     return (f"the schema of database {database} lacks {len(missing)} migration(s) of this "
             f"version of the platform ({', '.join(missing)}): {migrate_hint}")

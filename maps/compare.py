@@ -12,6 +12,7 @@ from maps.page import PageContext, render_map, render_page
 from maps.style import (
     BIND_POPUP,
     BOUNDARY_STYLES,
+    TextTooltip,
     base_map,
     bounds_of,
     colour_for,
@@ -80,14 +81,14 @@ def build_compare_page(
                 style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.85,
                                           "color": BOUNDARY_STYLES["municipality"]["color"],
                                           "weight": 1, "className": "municipality"},
-                tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+                tooltip=TextTooltip(["name"]),
                 on_each_feature=BIND_POPUP,
             ).add_to(folium_map)
         if area_zones:
             folium.GeoJson(
                 zone_collection, name=t("zones"),
                 style_function=lambda f: {"fill": False, "color": "#1f2933", "weight": 1.5},
-                tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+                tooltip=TextTooltip(["name"]),
             ).add_to(folium_map)
         rendered.append(render_map(folium_map))
         available = sum(m["properties"].get("available_area_m2") or 0 for m in subset)

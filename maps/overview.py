@@ -22,6 +22,7 @@ from maps.style import (
     RAMP,
     STATUS_COLOURS,
     Legend,
+    TextTooltip,
     base_map,
     bounds_of,
     colour_for,
@@ -310,10 +311,10 @@ def build_overview(
     folium_map = base_map(bounds_of([zones or {}, regions]), basemap)
 
     folium.GeoJson(regions, name=t("regions"), style_function=lambda f: BOUNDARY_STYLES["region"],
-                   tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(folium_map)
+                   tooltip=TextTooltip(["name"])).add_to(folium_map)
     folium.GeoJson(municipalities, name=t("municipalities"), show=True,
                    style_function=lambda f: BOUNDARY_STYLES["municipality"],
-                   tooltip=folium.GeoJsonTooltip(["name"], labels=False)).add_to(folium_map)
+                   tooltip=TextTooltip(["name"])).add_to(folium_map)
 
     # Infrastructure first, so the zones are drawn on top of it.
     for label, (kinds, colour, radius) in INFRASTRUCTURE_LAYERS.items():
@@ -325,7 +326,7 @@ def build_overview(
             subset, name=t(label),
             marker=folium.CircleMarker(radius=radius, fill=True, fill_opacity=0.9, weight=1.5),
             style_function=lambda f, c=colour: {"color": "#fff", "fillColor": c, "weight": 1.5},
-            tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+            tooltip=TextTooltip(["name"]),
         ).add_to(folium_map)
 
     if served:
@@ -383,7 +384,7 @@ def _embed_zones(folium_map: folium.Map, zones: dict[str, Any], t: Translator, p
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.85,
                                   "color": "#1f2933", "weight": 1.5, "className": "zone"},
         highlight_function=lambda f: {"weight": 3},
-        tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+        tooltip=TextTooltip(["name"]),
         on_each_feature=BIND_POPUP,
     ).add_to(folium_map)
 

@@ -15,6 +15,7 @@ from maps.style import (
     BIND_POPUP,
     STATUS_COLOURS,
     STATUSES,
+    TextTooltip,
     base_map,
     bounds_of,
     point_layer,
@@ -61,7 +62,7 @@ def build_search_page(
                 "fillColor": STATUS_COLOURS.get(f["properties"]["status"], "#999"), "fillOpacity": 0.85,
                 "color": "#1f2933", "weight": 1.2, "className": "plot result",
             },
-            tooltip=folium.GeoJsonTooltip(["cadastral_ref", "zone_name"], labels=False),
+            tooltip=TextTooltip(["cadastral_ref", "zone_name"]),
             on_each_feature=BIND_POPUP,
         ).add_to(folium_map)
         # Plots are specks at region scale: a marker per result keeps every one findable.

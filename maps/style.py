@@ -104,6 +104,36 @@ def popup_html(title: str, rows: Sequence[tuple[str, str]], link: tuple[str, str
     return f'<div class="popup"><h3>{html.escape(title)}</h3><table>{body}</table>{anchor}</div>'
 
 
+class TextTooltip(folium.GeoJsonTooltip):
+    """A feature's tooltip showing ``fields`` of its properties as text, never as HTML.
+
+    folium's GeoJsonTooltip builds its table in the browser by pasting property values
+    into HTML, so a zone name or cadastral reference holding markup would run as script
+    in every visitor's browser. Here each value becomes a text node.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindTooltip(function (layer) {
+            var div = L.DomUtil.create('div');
+            var props = (layer.feature && layer.feature.properties) || {};
+            {{ this.fields | tojson }}.forEach(function (field) {
+                var value = props[field];
+                if (value === null || value === undefined || value === '') { return; }
+                var line = L.DomUtil.create('div', '', div);
+                line.textContent = String(value);
+            });
+            return div;
+        }, {{ this.tooltip_options | tojavascript }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        super().__init__(list(fields), labels=False)
+
+
 #: Binds each feature's prebuilt popup (properties.popup) when it has one.
 BIND_POPUP = folium.JsCode(
     "function (feature, layer) {"
@@ -188,6 +218,6 @@ def point_layer(
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#1f2933",
                                   "weight": 1.5, "fillOpacity": 0.9,
                                   "radius": f["properties"]["radius"], "className": class_name},
-        tooltip=folium.GeoJsonTooltip(["name"], labels=False),
+        tooltip=TextTooltip(["name"]),
         on_each_feature=BIND_POPUP,
     )

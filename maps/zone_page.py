@@ -11,6 +11,7 @@ from maps.page import PageContext, render_map, render_page
 from maps.style import (
     BIND_POPUP,
     STATUS_COLOURS,
+    TextTooltip,
     base_map,
     bounds_of,
     popup_html,
@@ -79,7 +80,7 @@ def build_zone_page(
             "color": "#1f2933", "weight": 1, "className": f"plot plot-{f['properties']['status']}",
         },
         highlight_function=lambda f: {"weight": 3},
-        tooltip=folium.GeoJsonTooltip(["cadastral_ref"], labels=False),
+        tooltip=TextTooltip(["cadastral_ref"]),
         on_each_feature=BIND_POPUP,
     ).add_to(folium_map)
     status_legend(t).add_to(folium_map)

@@ -1,0 +1,7 @@
+-- Maps support: a kept per-zone summary of its current plots, maintained set-based by
+-- triggers.
+CREATE TRIGGER zone_summary_update
+    AFTER UPDATE ON plot
+    REFERENCING OLD TABLE AS old_plots NEW TABLE AS new_plots
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION zone_summary_after_update();

@@ -1,0 +1,444 @@
+"""The platform's tables, declared once with SQLAlchemy Core and GeoAlchemy2.
+
+The code takes table and column names from here; migrations change the database,
+and a test runs ``alembic check`` so this declaration and a migrated database
+never drift apart. Geometry is stored in EPSG:3035 (``STORAGE_SRID``). Spatial
+indexes are declared explicitly (``spatial_index=False``) so each keeps the name
+the migrations gave it. Functions, triggers and views are not tables: they live
+one per file in ``locations/sql``.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2.types import Geometry
+from sqlalchemy import (
+    CHAR,
+    REAL,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    Double,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from locations.settings import STORAGE_SRID
+
+metadata = MetaData()
+
+
+account = Table(
+    'account', metadata,
+    Column('id', Integer, primary_key=True, autoincrement=True),
+    Column('name', Text, nullable=False),
+    Column('role', Text, nullable=False),
+    Column('token_hash', Text),
+    Column('created_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('revoked_at', DateTime(True)),
+    CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='account_name_check'),
+    CheckConstraint("role = ANY (ARRAY['investor'::text, 'municipality'::text, 'agency'::text, 'admin'::text])", name='account_role_check'),
+    PrimaryKeyConstraint('id', name='account_pkey'),
+    UniqueConstraint('name', name='account_name_key'),
+    UniqueConstraint('token_hash', name='account_token_hash_key')
+)
+
+auth_failure = Table(
+    'auth_failure', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('client', Text, nullable=False),
+    Column('occurred_at', DateTime(True), nullable=False, server_default=text('clock_timestamp()')),
+    PrimaryKeyConstraint('id', name='auth_failure_pkey'),
+    Index('auth_failure_client_time_idx', 'client', 'occurred_at')
+)
+
+constraint_area = Table(
+    'constraint_area', metadata,
+    Column('id', Integer, primary_key=True, autoincrement=True),
+    Column('kind', Text, nullable=False),
+    Column('severity', Text),
+    Column('name', Text, nullable=False),
+    Column('boundary', Geometry('MULTIPOLYGON', STORAGE_SRID, 2, spatial_index=False, nullable=False), nullable=False),
+    CheckConstraint('NOT st_isempty(boundary)', name='constraint_area_boundary_not_empty'),
+    CheckConstraint("kind = ANY (ARRAY['flood_risk'::text, 'natura2000'::text, 'water_protection'::text])", name='constraint_area_kind_check'),
+    CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='constraint_area_name_check'),
+    CheckConstraint("severity = ANY (ARRAY['high'::text, 'medium'::text, 'low'::text])", name='constraint_area_severity_check'),
+    CheckConstraint('st_isvalid(boundary)', name='constraint_area_boundary_valid'),
+    PrimaryKeyConstraint('id', name='constraint_area_pkey'),
+    UniqueConstraint('kind', 'name', name='constraint_area_kind_name_key'),
+    Index('constraint_area_boundary_gist', 'boundary', postgresql_using='gist')
+)
+
+infrastructure = Table(
+    'infrastructure', metadata,
+    Column('id', Integer, primary_key=True, autoincrement=True),
+    Column('kind', Text, nullable=False),
+    Column('name', Text, nullable=False),
+    Column('code', Text),
+    Column('geom', Geometry(srid=STORAGE_SRID, dimension=2, spatial_index=False, nullable=False), nullable=False),
+    Column('properties', JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    CheckConstraint('NOT st_isempty(geom)', name='infrastructure_geom_not_empty'),
+    CheckConstraint("geometrytype(geom) = ANY (ARRAY['POINT'::text, 'LINESTRING'::text, 'MULTILINESTRING'::text])", name='infrastructure_geom_type'),
+    CheckConstraint("kind = ANY (ARRAY['motorway_junction'::text, 'rail_station'::text, 'rail_freight_terminal'::text, 'airport'::text, 'port'::text, 'substation'::text, 'broadband_node'::text, 'university'::text, 'border_crossing'::text, 'bus_stop'::text])", name='infrastructure_kind_check'),
+    CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='infrastructure_name_check'),
+    CheckConstraint('st_isvalid(geom)', name='infrastructure_geom_valid'),
+    PrimaryKeyConstraint('id', name='infrastructure_pkey'),
+    UniqueConstraint('kind', 'name', name='infrastructure_kind_name_key'),
+    Index('infrastructure_airport_gist', 'geom', postgresql_using='gist', postgresql_where="(kind = 'airport'::text)"),
+    Index('infrastructure_geom_gist', 'geom', postgresql_using='gist'),
+    Index('infrastructure_kind_idx', 'kind'),
+    Index('infrastructure_motorway_gist', 'geom', postgresql_using='gist', postgresql_where="(kind = 'motorway_junction'::text)"),
+    Index('infrastructure_public_transport_gist', 'geom', postgresql_using='gist', postgresql_where="(kind = ANY (ARRAY['rail_station'::text, 'bus_stop'::text]))"),
+    Index('infrastructure_rail_freight_gist', 'geom', postgresql_using='gist', postgresql_where="(kind = 'rail_freight_terminal'::text)"),
+    Index('infrastructure_rail_station_gist', 'geom', postgresql_using='gist', postgresql_where="(kind = 'rail_station'::text)")
+)
+
+plot_proximity = Table(
+    'plot_proximity', metadata,
+    Column('plot_id', BigInteger, primary_key=True),
+    Column('motorway_km', Double(53)),
+    Column('rail_station_km', Double(53)),
+    Column('rail_freight_km', Double(53)),
+    Column('airport_km', Double(53)),
+    Column('public_transport_km', Double(53)),
+    Column('computed_at', DateTime(True), nullable=False, server_default=text('now()')),
+    PrimaryKeyConstraint('plot_id', name='plot_proximity_pkey'),
+    Index('plot_proximity_airport_idx', 'airport_km'),
+    Index('plot_proximity_motorway_idx', 'motorway_km'),
+    Index('plot_proximity_motorway_sort_idx', text("COALESCE(motorway_km, 'Infinity'::double precision)"), 'plot_id'),
+    Index('plot_proximity_rail_station_idx', 'rail_station_km')
+)
+
+plot_score = Table(
+    'plot_score', metadata,
+    Column('run_id', BigInteger, primary_key=True),
+    Column('plot_id', BigInteger, primary_key=True),
+    Column('total', REAL, nullable=False),
+    Column('completeness', REAL, nullable=False),
+    Column('passed', Boolean, nullable=False),
+    Column('gates_failed', ARRAY(Text()), nullable=False),
+    Column('raw', ARRAY(REAL()), nullable=False),
+    Column('score', ARRAY(REAL()), nullable=False),
+    CheckConstraint('completeness >= 0::double precision AND completeness <= 1::double precision', name='plot_score_completeness_check'),
+    CheckConstraint('total >= 0::double precision AND total <= 100::double precision', name='plot_score_total_check'),
+    PrimaryKeyConstraint('run_id', 'plot_id', name='plot_score_pkey')
+)
+
+region = Table(
+    'region', metadata,
+    Column('id', Integer, primary_key=True, autoincrement=True),
+    Column('code', Text, nullable=False),
+    Column('name', Text, nullable=False),
+    Column('country', CHAR(2), nullable=False),
+    Column('area_km2', Double(53)),
+    Column('boundary', Geometry('MULTIPOLYGON', STORAGE_SRID, 2, spatial_index=False)),
+    CheckConstraint('NOT st_isempty(boundary)', name='region_boundary_not_empty'),
+    CheckConstraint('area_km2 > 0::double precision', name='region_area_km2_check'),
+    CheckConstraint("code ~ '^[A-Z]{2}[0-9A-Z]{1,3}$'::text", name='region_code_check'),
+    CheckConstraint("country ~ '^[A-Z]{2}$'::text", name='region_country_check'),
+    CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='region_name_check'),
+    CheckConstraint('st_isvalid(boundary)', name='region_boundary_valid'),
+    PrimaryKeyConstraint('id', name='region_pkey'),
+    UniqueConstraint('code', name='region_code_key'),
+    Index('region_boundary_gist', 'boundary', postgresql_using='gist')
+)
+
+standard = Table(
+    'standard', metadata,
+    Column('id', Integer, primary_key=True, autoincrement=True),
+    Column('name', Text, nullable=False),
+    Column('version', Text, nullable=False),
+    Column('digest', Text, nullable=False),
+    Column('document', JSONB, nullable=False),
+    Column('registered_at', DateTime(True), nullable=False, server_default=text('now()')),
+    PrimaryKeyConstraint('id', name='standard_pkey'),
+    UniqueConstraint('name', 'version', 'digest', name='standard_name_version_digest_key')
+)
+
+account_region = Table(
+    'account_region', metadata,
+    Column('account_id', Integer, primary_key=True),
+    Column('region_id', Integer, primary_key=True),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE', name='account_region_account_id_fkey'),
+    ForeignKeyConstraint(['region_id'], ['region.id'], ondelete='CASCADE', name='account_region_region_id_fkey'),
+    PrimaryKeyConstraint('account_id', 'region_id', name='account_region_pkey')
+)
+
+import_job = Table(
+    'import_job', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('account_id', Integer),
+    Column('requested_by', Text, nullable=False),
+    Column('target', Text, nullable=False),
+    Column('file_name', Text, nullable=False),
+    Column('options', JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column('state', Text, nullable=False, server_default=text("'queued'::text")),
+    Column('step', Text),
+    Column('done', BigInteger),
+    Column('total', BigInteger),
+    Column('report', JSONB),
+    Column('error', Text),
+    Column('created_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('started_at', DateTime(True)),
+    Column('finished_at', DateTime(True)),
+    Column('heartbeat_at', DateTime(True)),
+    Column('problems_csv', LargeBinary),
+    CheckConstraint("(state = ANY (ARRAY['queued'::text, 'running'::text])) = (finished_at IS NULL)", name='import_job_finished_has_time'),
+    CheckConstraint("state = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'refused'::text, 'failed'::text])", name='import_job_state_check'),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='SET NULL', name='import_job_account_id_fkey'),
+    PrimaryKeyConstraint('id', name='import_job_pkey'),
+    Index('import_job_account_idx', 'account_id', 'id')
+)
+
+municipality = Table(
+    'municipality', metadata,
+    Column('id', Integer, primary_key=True, autoincrement=True),
+    Column('code', Text, nullable=False),
+    Column('name', Text, nullable=False),
+    Column('region_id', Integer, nullable=False),
+    Column('country', CHAR(2), nullable=False),
+    Column('population', Integer),
+    Column('area_km2', Double(53)),
+    Column('seat', Geometry('POINT', STORAGE_SRID, 2, spatial_index=False)),
+    Column('boundary', Geometry('MULTIPOLYGON', STORAGE_SRID, 2, spatial_index=False)),
+    CheckConstraint('NOT st_isempty(boundary)', name='municipality_boundary_not_empty'),
+    CheckConstraint('area_km2 > 0::double precision', name='municipality_area_km2_check'),
+    CheckConstraint("country ~ '^[A-Z]{2}$'::text", name='municipality_country_check'),
+    CheckConstraint('length(TRIM(BOTH FROM code)) > 0', name='municipality_code_check'),
+    CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='municipality_name_check'),
+    CheckConstraint('population >= 0', name='municipality_population_check'),
+    CheckConstraint('st_isvalid(boundary)', name='municipality_boundary_valid'),
+    ForeignKeyConstraint(['region_id'], ['region.id'], ondelete='RESTRICT', name='municipality_region_id_fkey'),
+    PrimaryKeyConstraint('id', name='municipality_pkey'),
+    UniqueConstraint('country', 'code', name='municipality_country_code_key'),
+    Index('municipality_boundary_gist', 'boundary', postgresql_using='gist'),
+    Index('municipality_region_idx', 'region_id'),
+    Index('municipality_seat_gist', 'seat', postgresql_using='gist')
+)
+
+score_run = Table(
+    'score_run', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('standard_id', Integer, nullable=False),
+    Column('profile', Text, nullable=False),
+    Column('region_code', Text),
+    Column('as_of', Date, nullable=False),
+    Column('requested_by', Text, nullable=False),
+    Column('status', Text, nullable=False, server_default=text("'running'::text")),
+    Column('started_at', DateTime(True), nullable=False, server_default=text('clock_timestamp()')),
+    Column('finished_at', DateTime(True)),
+    Column('criteria', ARRAY(Text()), nullable=False),
+    Column('weights', ARRAY(Double(precision=53)), nullable=False),
+    Column('plot_count', Integer),
+    Column('zone_count', Integer),
+    Column('error', Text),
+    CheckConstraint('cardinality(criteria) = cardinality(weights)', name='score_run_weights_match'),
+    CheckConstraint("status <> 'finished'::text OR finished_at IS NOT NULL", name='score_run_finished_has_time'),
+    CheckConstraint("status = ANY (ARRAY['running'::text, 'finished'::text, 'failed'::text])", name='score_run_status_check'),
+    ForeignKeyConstraint(['standard_id'], ['standard.id'], ondelete='RESTRICT', name='score_run_standard_id_fkey'),
+    PrimaryKeyConstraint('id', name='score_run_pkey'),
+    Index('score_run_latest_idx', 'profile', text('finished_at DESC'), postgresql_where="(status = 'finished'::text)")
+)
+
+account_municipality = Table(
+    'account_municipality', metadata,
+    Column('account_id', Integer, primary_key=True),
+    Column('municipality_id', Integer, primary_key=True),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE', name='account_municipality_account_id_fkey'),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE', name='account_municipality_municipality_id_fkey'),
+    PrimaryKeyConstraint('account_id', 'municipality_id', name='account_municipality_pkey')
+)
+
+zone = Table(
+    'zone', metadata,
+    Column('id', Integer, primary_key=True, autoincrement=True),
+    Column('municipality_id', Integer, nullable=False),
+    Column('name', Text, nullable=False),
+    Column('kind', Text, nullable=False),
+    Column('lifecycle', Text, nullable=False, server_default=text("'operational'::text")),
+    Column('allowed_uses', ARRAY(Text()), nullable=False, server_default=text("'{}'::text[]")),
+    Column('brownfield', Boolean, nullable=False, server_default=text('false')),
+    Column('power_mw', Double(53)),
+    Column('gas', Boolean),
+    Column('water', Boolean),
+    Column('sewage', Text),
+    Column('broadband', Text),
+    Column('rail_siding', Boolean),
+    Column('district_heating', Boolean),
+    Column('manager_name', Text),
+    Column('manager_email', Text),
+    Column('manager_phone', Text),
+    Column('description_en', Text),
+    Column('description_sl', Text),
+    Column('description_de', Text),
+    Column('property_sheet_url', Text),
+    Column('facts_source', Text),
+    Column('boundary', Geometry('MULTIPOLYGON', STORAGE_SRID, 2, spatial_index=False, nullable=False), nullable=False),
+    Column('area_m2', Double(53), Computed('st_area(boundary)', persisted=True)),
+    Column('last_verified', Date),
+    Column('version', Integer, nullable=False, server_default=text('1')),
+    Column('updated_at', DateTime(True), nullable=False, server_default=text('now()')),
+    CheckConstraint('NOT st_isempty(boundary)', name='zone_boundary_not_empty'),
+    CheckConstraint("allowed_uses <@ ARRAY['manufacturing'::text, 'logistics'::text, 'services'::text, 'technology'::text, 'retail'::text, 'mixed'::text]", name='zone_allowed_uses_check'),
+    CheckConstraint('area_m2 > 0::double precision', name='zone_area_positive'),
+    CheckConstraint("broadband = ANY (ARRAY['none'::text, 'basic'::text, 'fast'::text, 'ftth'::text])", name='zone_broadband_check'),
+    CheckConstraint("kind = ANY (ARRAY['industrial'::text, 'business'::text, 'logistics'::text, 'technology'::text, 'mixed'::text])", name='zone_kind_check'),
+    CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='zone_name_check'),
+    CheckConstraint("lifecycle = ANY (ARRAY['planned'::text, 'developing'::text, 'operational'::text])", name='zone_lifecycle_check'),
+    CheckConstraint('power_mw >= 0::double precision', name='zone_power_mw_check'),
+    CheckConstraint('power_mw <= 10000', name='zone_power_plausible'),
+    CheckConstraint("sewage = ANY (ARRAY['treated'::text, 'other'::text, 'none'::text])", name='zone_sewage_check'),
+    CheckConstraint('st_isvalid(boundary)', name='zone_boundary_valid'),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='RESTRICT', name='zone_municipality_id_fkey'),
+    PrimaryKeyConstraint('id', name='zone_pkey'),
+    UniqueConstraint('municipality_id', 'name', name='zone_municipality_id_name_key'),
+    Index('zone_boundary_gist', 'boundary', postgresql_using='gist'),
+    Index('zone_municipality_idx', 'municipality_id')
+)
+
+zone_score = Table(
+    'zone_score', metadata,
+    Column('run_id', BigInteger, primary_key=True),
+    Column('zone_id', Integer, primary_key=True),
+    Column('plot_count', Integer, nullable=False),
+    Column('available_plots', Integer, nullable=False),
+    Column('available_area_m2', Double(53), nullable=False),
+    Column('best_plot_id', BigInteger),
+    Column('best_total', REAL),
+    Column('mean_total', REAL),
+    Column('criteria', JSONB, nullable=False),
+    ForeignKeyConstraint(['run_id'], ['score_run.id'], ondelete='CASCADE', name='zone_score_run_id_fkey'),
+    PrimaryKeyConstraint('run_id', 'zone_id', name='zone_score_pkey')
+)
+
+plot = Table(
+    'plot', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('zone_id', Integer, nullable=False),
+    Column('country', CHAR(2), nullable=False),
+    Column('cadastral_ref', Text, nullable=False),
+    Column('boundary', Geometry('MULTIPOLYGON', STORAGE_SRID, 2, spatial_index=False, nullable=False), nullable=False),
+    Column('area_m2', Double(53), nullable=False),
+    Column('status', Text, nullable=False, server_default=text("'available'::text")),
+    Column('ownership', Text),
+    Column('offer', Text),
+    Column('price_eur_m2', Numeric(10, 2)),
+    Column('allowed_uses', ARRAY(Text()), nullable=False, server_default=text("'{}'::text[]")),
+    Column('readiness', Text),
+    Column('brownfield', Boolean, nullable=False, server_default=text('false')),
+    Column('power_mw', Double(53)),
+    Column('available_from', Date),
+    Column('last_verified', Date),
+    Column('owner_contact', Text),
+    Column('internal_note', Text),
+    Column('retired_at', DateTime(True)),
+    Column('version', Integer, nullable=False, server_default=text('1')),
+    Column('updated_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('boundary_3857', Geometry('MULTIPOLYGON', 3857, 2, spatial_index=False, nullable=False), nullable=False),
+    CheckConstraint('NOT st_isempty(boundary)', name='plot_boundary_not_empty'),
+    CheckConstraint("allowed_uses <@ ARRAY['manufacturing'::text, 'logistics'::text, 'services'::text, 'technology'::text, 'retail'::text, 'mixed'::text]", name='plot_allowed_uses_check'),
+    CheckConstraint('area_m2 > 0::double precision', name='plot_area_positive'),
+    CheckConstraint('length(TRIM(BOTH FROM cadastral_ref)) > 0', name='plot_cadastral_ref_check'),
+    CheckConstraint("offer = ANY (ARRAY['sale'::text, 'lease'::text, 'sale_or_lease'::text])", name='plot_offer_check'),
+    CheckConstraint("ownership = ANY (ARRAY['public'::text, 'private'::text, 'several'::text])", name='plot_ownership_check'),
+    CheckConstraint('power_mw >= 0::double precision', name='plot_power_mw_check'),
+    CheckConstraint('price_eur_m2 > 0::numeric', name='plot_price_eur_m2_check'),
+    CheckConstraint('price_eur_m2 <= 100000', name='plot_price_plausible'),
+    CheckConstraint('power_mw <= 10000', name='plot_power_plausible'),
+    CheckConstraint("readiness = ANY (ARRAY['registered'::text, 'serviced'::text, 'shovel_ready'::text])", name='plot_readiness_check'),
+    CheckConstraint('st_isvalid(boundary)', name='plot_boundary_valid'),
+    CheckConstraint("status = ANY (ARRAY['available'::text, 'reserved'::text, 'under_negotiation'::text, 'sold'::text, 'occupied'::text, 'not_for_sale'::text])", name='plot_status_known'),
+    ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='RESTRICT', name='plot_zone_id_fkey'),
+    PrimaryKeyConstraint('id', name='plot_pkey'),
+    UniqueConstraint('country', 'cadastral_ref', name='plot_cadastral_ref_unique_in_country'),
+    Index('plot_boundary_gist', 'boundary', postgresql_using='gist'),
+    Index('plot_last_verified_idx', 'last_verified'),
+    Index('plot_price_idx', 'price_eur_m2'),
+    Index('plot_search_area_idx', 'area_m2', 'id'),
+    Index('plot_search_price_idx', text("COALESCE(price_eur_m2, 'Infinity'::numeric)"), 'id'),
+    Index('plot_search_verified_desc_idx', text("COALESCE(last_verified, '-infinity'::date)"), 'id'),
+    Index('plot_search_zone_idx', 'zone_id', 'id'),
+    Index('plot_status_idx', 'status')
+)
+
+zone_event = Table(
+    'zone_event', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('zone_id', Integer, nullable=False),
+    Column('occurred_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('actor', Text, nullable=False),
+    Column('account_id', Integer),
+    Column('action', Text, nullable=False),
+    Column('old_values', JSONB),
+    Column('new_values', JSONB),
+    Column('note', Text),
+    CheckConstraint("action = ANY (ARRAY['update'::text, 'verify'::text])", name='zone_event_action_check'),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='SET NULL', name='zone_event_account_id_fkey'),
+    ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='RESTRICT', name='zone_event_zone_id_fkey'),
+    PrimaryKeyConstraint('id', name='zone_event_pkey'),
+    Index('zone_event_time_idx', 'occurred_at'),
+    Index('zone_event_zone_idx', 'zone_id', 'id')
+)
+
+zone_summary = Table(
+    'zone_summary', metadata,
+    Column('zone_id', Integer, primary_key=True),
+    Column('plot_count', Integer, nullable=False, server_default=text('0')),
+    Column('plot_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('available_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('taken_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('available_count', Integer, nullable=False, server_default=text('0')),
+    Column('reserved_count', Integer, nullable=False, server_default=text('0')),
+    Column('under_negotiation_count', Integer, nullable=False, server_default=text('0')),
+    Column('sold_count', Integer, nullable=False, server_default=text('0')),
+    Column('occupied_count', Integer, nullable=False, server_default=text('0')),
+    Column('not_for_sale_count', Integer, nullable=False, server_default=text('0')),
+    Column('occupancy_share', Double(53), Computed('\nCASE\n    WHEN ((plot_count > 0) AND (plot_area_m2 > (0)::numeric)) THEN ((taken_area_m2 / plot_area_m2))::double precision\n    ELSE NULL::double precision\nEND', persisted=True)),
+    Column('updated_at', DateTime(True), nullable=False, server_default=text('now()')),
+    ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='CASCADE', name='zone_summary_zone_id_fkey'),
+    PrimaryKeyConstraint('zone_id', name='zone_summary_pkey')
+)
+
+plot_event = Table(
+    'plot_event', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('plot_id', BigInteger, nullable=False),
+    Column('occurred_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('actor', Text, nullable=False),
+    Column('account_id', Integer),
+    Column('action', Text, nullable=False),
+    Column('old_values', JSONB),
+    Column('new_values', JSONB),
+    Column('note', Text),
+    CheckConstraint("action = ANY (ARRAY['create'::text, 'update'::text, 'verify'::text, 'retire'::text, 'import'::text])", name='plot_event_action_check'),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='SET NULL', name='plot_event_account_id_fkey'),
+    ForeignKeyConstraint(['plot_id'], ['plot.id'], ondelete='RESTRICT', name='plot_event_plot_id_fkey'),
+    PrimaryKeyConstraint('id', name='plot_event_pkey'),
+    Index('plot_event_plot_idx', 'plot_id', 'id'),
+    Index('plot_event_time_idx', 'occurred_at')
+)
+
+plot_site_metrics = Table(
+    'plot_site_metrics', metadata,
+    Column('plot_id', BigInteger, primary_key=True),
+    Column('compactness', Double(53), nullable=False),
+    Column('constraint_share', Double(53), nullable=False),
+    Column('flood_high_share', Double(53), nullable=False),
+    Column('labour_pool', BigInteger),
+    Column('computed_at', DateTime(True), nullable=False, server_default=text('now()')),
+    ForeignKeyConstraint(['plot_id'], ['plot.id'], ondelete='CASCADE', name='plot_site_metrics_plot_id_fkey'),
+    PrimaryKeyConstraint('plot_id', name='plot_site_metrics_pkey')
+)

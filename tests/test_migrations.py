@@ -1,0 +1,161 @@
+"""The schema history: one head, a database of the squashed history carried over with every
+row, fresh and upgraded databases alike to the last index, and the declared tables and
+the named SQL files equal to what the migrations build."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from locations import sql
+from locations.migrate import _scripts, migrate
+from locations.settings import get_settings
+from tests.conftest import _create_database, _drop_database
+
+ROOT = Path(__file__).resolve().parent.parent
+#: A database as the platform of commit 08199cc left it (revisions 0001-0020 applied, the
+#: way a database migrated release by release lists them: 0003, 0005, 0020) with a little
+#: data in every kind of table: regions, plots, scores, events, accounts, an import job.
+BEFORE_BASELINE = ROOT / "tests" / "fixtures" / "database_before_baseline.sql"
+
+
+def _pg_env(url: str) -> dict[str, str]:
+    parsed = make_url(url)
+    env = dict(os.environ, PGHOST=parsed.host or "", PGPORT=str(parsed.port or 5432),
+               PGUSER=parsed.username or "", PGDATABASE=parsed.database or "")
+    if parsed.password:
+        env["PGPASSWORD"] = parsed.password
+    return env
+
+
+def _tool(name: str) -> str:
+    return str(Path(get_settings().pg_bin) / name)
+
+
+def _schema_dump(url: str) -> str:
+    dump = subprocess.run([_tool("pg_dump"), "--schema-only", "--no-owner", "--no-privileges"],
+                          env=_pg_env(url), capture_output=True, text=True, check=True).stdout
+    # psql's \restrict key is random per dump; the rest must be equal line by line.
+    return "\n".join(line for line in dump.splitlines()
+                     if not re.match(r"\\(un)?restrict ", line))
+
+
+@pytest.fixture
+def database(pg_server):
+    """A new empty database on the test server: its URL; dropped afterwards."""
+    name = f"locations_test_mig_{uuid.uuid4().hex[:10]}"
+    url = _create_database(pg_server, name)
+    yield url
+    _drop_database(pg_server, name)
+
+
+def _restore_before_baseline(url: str) -> None:
+    subprocess.run([_tool("psql"), "-q", "-X", "-v", "ON_ERROR_STOP=1", "-f",
+                    str(BEFORE_BASELINE)], env=_pg_env(url), capture_output=True, text=True,
+                   check=True)
+
+
+def _rows(url: str) -> dict[str, list[tuple]]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        tables = conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename NOT IN ('alembic_version', 'spatial_ref_sys') ORDER BY 1")).scalars()
+        rows = {table: sorted(conn.execute(text(f'SELECT t::text FROM "{table}" t')).scalars())
+                for table in list(tables)}
+    engine.dispose()
+    return rows
+
+
+def test_the_history_has_one_head():
+    assert len(_scripts().get_heads()) == 1
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "alembic"), "heads"], cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.split() == [_scripts().get_current_head(), "(head)"]
+
+
+def test_a_database_of_the_squashed_history_keeps_every_row_and_equals_a_fresh_one(
+        pg_server, database):
+    _restore_before_baseline(database)
+    before = _rows(database)
+    # The fixture is not empty: every table but the import workspace holds rows.
+    assert sum(len(rows) for rows in before.values()) > 200
+    migrate(create_engine(database))
+
+    assert _rows(database) == before
+    engine = create_engine(database)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() \
+            == [_scripts().get_current_head()]
+    engine.dispose()
+
+    fresh = _create_database(pg_server, f"locations_test_mig_{uuid.uuid4().hex[:10]}")
+    try:
+        migrate(create_engine(fresh))
+        assert _schema_dump(fresh) == _schema_dump(database)
+    finally:
+        _drop_database(pg_server, make_url(fresh).database)
+
+
+def test_an_early_database_of_the_squashed_history_is_refused_with_the_way_forward(database):
+    from locations.errors import SchemaNotReady
+
+    _restore_before_baseline(database)
+    engine = create_engine(database)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0014' "
+                          "WHERE version_num = '0020'"))
+    with pytest.raises(SchemaNotReady, match=r"lacks 0007, 0015, 0016, 0017, 0018, 0019, 0020.*"
+                                             r"commit 08199cc"):
+        migrate(engine)
+    with engine.connect() as conn:  # nothing changed
+        assert sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()) \
+            == ["0003", "0005", "0014"]
+    engine.dispose()
+
+
+def test_alembic_check_finds_the_declared_tables_equal_to_a_migrated_database(database):
+    migrate(create_engine(database))
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "alembic"), "check"], cwd=ROOT,
+                            env=dict(os.environ, DATABASE_URL=database),
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No new upgrade operations detected" in result.stdout
+
+
+def test_every_function_trigger_and_view_is_its_named_file_at_its_latest_version(engine):
+    """Each object's current text is in one file; the database holds exactly those."""
+    with engine.connect() as conn:
+        functions = dict(conn.execute(text(
+            "SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
+            "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid "
+            "AND d.deptype = 'e')")).all())
+        triggers = dict(conn.execute(text(
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal"
+        )).all())
+        views = set(conn.execute(text(
+            "SELECT viewname FROM pg_views WHERE schemaname = 'public' "
+            "AND viewname NOT IN ('geometry_columns', 'geography_columns')")).scalars())
+    files = sql.current_versions()
+    assert {name for kind, name in files if kind == "functions"} == set(functions)
+    assert {name for kind, name in files if kind == "triggers"} == set(triggers)
+    assert {name for kind, name in files if kind == "views"} == views
+    for (kind, name), version in files.items():
+        source = sql.text_of(kind, name, version)
+        if kind == "functions":
+            body = functions[name].split("$function$")[1]
+            assert body in source, f"{name}: the database's body is not {name}.v{version}.sql"
+        elif kind == "triggers":
+            def words(ddl):
+                return re.sub(r"\bpublic\.", "", " ".join(ddl.split()))
+            statement = "\n".join(line for line in source.splitlines()
+                                  if not line.startswith("--"))
+            assert words(triggers[name]) + ";" == words(statement)
