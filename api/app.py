@@ -7,7 +7,9 @@ from sqlalchemy import Engine
 
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
+from api.security_headers import SecurityHeaders
 from api.routes import (
+    docs,
     exports,
     health,
     imports,
@@ -45,6 +47,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             "Business zones, plot availability and infrastructure of Gorenjska, Podravje and "
             "Styria on PostGIS. Geometries are GeoJSON in CRS84 (RFC 7946)."
         ),
+        # Served by api/routes/docs.py from the platform's own assets, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = engine if engine is not None else get_engine()
     register_error_handlers(app)
@@ -52,6 +57,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
 
+    # Outermost, so that every answer carries the headers, errors and refusals included.
+    app.add_middleware(SecurityHeaders, settings=settings)
+
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(docs.router)
     return app

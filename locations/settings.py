@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The project's root folder: where ``data/`` and the embedded cluster live.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +35,41 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / "data"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Proxies whose X-Forwarded-For `locations serve` believes, as addresses or CIDRs,
+    # comma-separated ("10.0.0.7, 172.16.0.0/12"): the client is then the right-most
+    # address the header names that is not one of them. Default none: the connecting
+    # address, since anyone can send the header and pose as any address, e.g. to spend
+    # another's failed-authentication allowance.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: str | list[str]) -> list[str]:
+        items = value.replace(",", " ").split() if isinstance(value, str) else value
+        networks = []
+        for item in items:
+            try:
+                # strict=False: "10.0.0.7" is the network 10.0.0.7/32.
+                networks.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{item!r} is not a proxy's address or CIDR network, e.g. "
+                                 "10.0.0.7 or 10.0.0.0/8 ('*' would believe every client)"
+                                 ) from None
+        return networks
+
     max_body_bytes: int = 20 * 1024 * 1024
     # GIS files uploaded to POST /imports: a region's cadastral file runs to hundreds of MB.
     max_upload_bytes: int = 1024 * 1024 * 1024
     # Plots in one download (GET /exports/plots): a whole search is built in memory, so an
     # unbounded one from anybody is a way to tie up the server. The CLI has no limit.
     max_export_rows: int = 250_000
+    # Content-Security-Policy on every page; off only to test what escaping alone achieves.
+    csp: bool = True
+    # Who may show the pages in a frame (CSP frame-ancestors): municipalities embed the map
+    # in their own sites, e.g. "'self' https://www.kranj.si". Default: this site only.
+    frame_ancestors: str = "'self'"
+    # Where the optional base-map tiles (?basemap=osm) come from, space-separated.
+    basemap_hosts: str = "https://tile.openstreetmap.org"
 
 
 @lru_cache

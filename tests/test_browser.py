@@ -294,3 +294,17 @@ def test_the_overview_draws_zones_from_tiles_and_a_click_opens_the_zones_facts(p
     tab.wait_for_load_state("networkidle")
     assert tab.locator("h1").first.inner_text().startswith(zone["name"])
     watch.check()
+
+
+@pytest.mark.parametrize("path, rendered", [
+    ("/docs", ".swagger-ui .opblock"),
+    ("/redoc", "[role=navigation] li, .menu-content li"),
+])
+def test_the_api_documentation_renders_offline_from_the_platform_alone(page, server, path,
+                                                                        rendered):
+    tab, watch = page
+    open_page(tab, server + path)
+    tab.wait_for_selector(rendered, timeout=20_000)
+    assert tab.locator(rendered).count() > 5  # the operations are listed
+    shoot(tab, path.strip("/"))
+    watch.check()  # no console error, no failed request, no request to another host

@@ -1,0 +1,113 @@
+"""Security headers on every answer, and a Content-Security-Policy on every HTML page.
+
+The pages carry inline scripts that the server writes itself (folium's map code, a
+page's own few lines). Rather than allowing inline script wholesale, each HTML answer
+is read once and the SHA-256 of each of its inline scripts goes into the page's
+``script-src``: a script the server wrote runs, and markup smuggled in through data
+(which the templates escape anyway) cannot add one that would. Inline event handler
+attributes (``onclick=``) are never allowed, so pages attach their handlers in script.
+
+Settings: ``LOCATIONS_CSP`` (on by default; off only to test what escaping alone
+achieves), ``LOCATIONS_FRAME_ANCESTORS`` (who may embed the pages: municipalities put
+the map in their own sites; default ``'self'``) and ``LOCATIONS_BASEMAP_HOSTS`` (where
+optional base-map tiles come from).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from locations.settings import Settings
+
+#: An inline script: a <script> element without a src attribute, and its text.
+_INLINE_SCRIPT = re.compile(
+    rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def script_hashes(html: bytes) -> list[str]:
+    """CSP source expressions for every inline script of ``html``, in page order."""
+    hashes = []
+    for match in _INLINE_SCRIPT.finditer(html):
+        digest = base64.b64encode(hashlib.sha256(match.group(1)).digest()).decode()
+        source = f"'sha256-{digest}'"
+        if source not in hashes:
+            hashes.append(source)
+    return hashes
+
+
+def content_security_policy(settings: Settings, hashes: list[str]) -> str:
+    """The policy of one page whose inline scripts have ``hashes``."""
+    basemaps = " ".join(settings.basemap_hosts.replace(",", " ").split())
+    directives = {
+        "default-src": "'self'",
+        "script-src": " ".join(["'self'", *hashes]),
+        # Leaflet and folium position and colour elements through style attributes.
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": f"'self' data: blob: {basemaps}".strip(),
+        "font-src": "'self' data:",
+        "connect-src": "'self'",
+        # ReDoc renders in a web worker it starts from a blob.
+        "worker-src": "'self' blob:",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": settings.frame_ancestors,
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+class SecurityHeaders:
+    """Adds the headers; reads an HTML body once to hash its inline scripts."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def _common(self, headers: MutableHeaders) -> None:
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        # Browsers without frame-ancestors support honour only this older header.
+        if self.settings.frame_ancestors.strip() == "'self'":
+            headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        elif self.settings.frame_ancestors.strip() == "'none'":
+            headers.setdefault("X-Frame-Options", "DENY")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def wrapped_send(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                self._common(headers)
+                is_html = headers.get("content-type", "").startswith("text/html")
+                if not (is_html and self.settings.csp):
+                    await send(message)
+                    return
+                start = message  # held until the whole page is known
+                return
+            if message["type"] == "http.response.body" and start is not None:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                body = b"".join(chunks)
+                headers = MutableHeaders(scope=start)
+                headers["Content-Security-Policy"] = content_security_policy(
+                    self.settings, script_hashes(body))
+                if scope.get("method") != "HEAD":
+                    headers["Content-Length"] = str(len(body))
+                await send(start)
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, wrapped_send)

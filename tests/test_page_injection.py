@@ -1,0 +1,176 @@
+"""Hostile text in the data never runs as script on any page, with or without the CSP.
+
+Every text column of the tables a page can show is filled with markup that would run
+script if it reached the page as HTML: in the server's templates, in folium's inline
+map data, or in the tooltips and popups the browser builds. Every HTML page of the
+router is then opened in Chromium, its map features hovered and clicked, once with the
+Content-Security-Policy on and once off (so escaping alone is shown to hold), and the
+page must show the literal text and run none of it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+import uvicorn
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from playwright.sync_api import sync_playwright
+from sqlalchemy import Text, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from locations import tables
+from tests.conftest import _create_database, _drop_database
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+#: Tables whose text may reach a page.
+SHOWN = [tables.region, tables.municipality, tables.zone, tables.plot, tables.infrastructure,
+         tables.constraint_area]
+#: The literal part a visitor must see, and the two ways it would run if pasted as HTML.
+LITERAL = '<b>"Kranj" & \'Co\'</b>'
+
+
+def hostile(column: str) -> str:
+    return (f"{LITERAL}<img src=x onerror=\"window.__ran.push('img {column}')\">"
+            f"<script>window.__ran.push('script {column}')</script></script><svg onload="
+            f"\"window.__ran.push('svg {column}')\">")
+
+
+@pytest.fixture(scope="module")
+def hostile_db(pg_server, template_db):
+    """A copy of the demo where every text value that can be hostile is."""
+    name = f"locations_test_hostile_{uuid.uuid4().hex[:8]}"
+    url = _create_database(pg_server, name, template=template_db)
+    engine = create_engine(url)
+    filled = []
+    with engine.connect() as conn:
+        for table in SHOWN:
+            for column in table.columns:
+                if not isinstance(column.type, Text):
+                    continue
+                savepoint = conn.begin()
+                try:
+                    # The row id keeps values distinct where they must be unique.
+                    conn.execute(text(
+                        f"UPDATE {table.name} SET {column.name} = :value || ' #' || id"),
+                        {"value": hostile(f"{table.name}.{column.name}")})
+                    savepoint.commit()
+                    filled.append(f"{table.name}.{column.name}")
+                except DBAPIError:  # a code or vocabulary the database checks
+                    savepoint.rollback()
+    # The names and references visitors read first are among the filled columns.
+    assert {"zone.name", "plot.cadastral_ref", "municipality.name", "region.name",
+            "zone.description_en", "zone.manager_name"} <= set(filled)
+    yield engine
+    engine.dispose()
+    _drop_database(pg_server, make_url(url).database)
+
+
+def _serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def _routes(routes):
+    """Every route, into included routers (FastAPI keeps them as nested objects)."""
+    for route in routes:
+        nested = getattr(getattr(route, "original_router", None), "routes", None)
+        if nested is not None:
+            yield from _routes(nested)
+        else:
+            yield route
+
+
+def page_urls(app, engine) -> list[str]:
+    """Every HTML page of the router, its path parameters filled from the hostile data."""
+    with engine.connect() as conn:
+        zone_id, plot_id, region = conn.execute(text(
+            "SELECT z.id, p.id, r.code FROM plot p JOIN zone z ON z.id = p.zone_id "
+            "JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id "
+            "WHERE p.status = 'available' ORDER BY p.id LIMIT 1")).one()
+    values = {"zone_id": zone_id, "plot_id": plot_id, "region_code": region}
+    extra_queries = {"/maps/search": f"?region={region}&status=available",
+                     "/maps/zones/{zone_id}": f"?plot={plot_id}"}
+    urls = []
+    for route in _routes(app.routes):
+        if not (isinstance(route, APIRoute) and "GET" in route.methods
+                and route.response_class is HTMLResponse):
+            continue
+        missing = [p for p in route.param_convertors if p not in values]
+        assert not missing, f"add a value for {missing} of {route.path} to this test"
+        path = route.path.format(**values)
+        urls.append(path + extra_queries.get(route.path, ""))
+    return urls
+
+
+WATCH = """
+window.__ran = [];
+window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+    e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+@pytest.mark.parametrize("csp", [True, False], ids=["csp-on", "csp-off"])
+def test_no_page_runs_hostile_text_and_each_shows_it_literally(hostile_db, monkeypatch, csp):
+    from api.app import create_app
+    from locations.settings import get_settings
+
+    monkeypatch.setenv("LOCATIONS_CSP", "1" if csp else "0")
+    get_settings.cache_clear()
+    try:
+        app = create_app(hostile_db)
+    finally:
+        get_settings.cache_clear()
+    server, thread, base = _serve(app)
+    urls = page_urls(app, hostile_db)
+    assert {"/", "/maps/overview", "/maps/compare", "/docs"} <= {u.split("?")[0] for u in urls}
+    shown_literally = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1200, "height": 800})
+            context.add_init_script(WATCH)
+            tab = context.new_page()
+            for url in urls:
+                response = tab.goto(base + url)
+                assert response.status == 200, url
+                assert ("content-security-policy" in response.headers) is csp
+                tab.wait_for_load_state("networkidle")
+                # Tooltips and popups are built in the browser when a feature is touched.
+                features = tab.locator("path.leaflet-interactive")
+                for index in range(min(features.count(), 6)):
+                    feature = features.nth(index)
+                    if feature.is_visible():
+                        feature.dispatch_event("mouseover")
+                        feature.dispatch_event("click")
+                tab.wait_for_timeout(150)
+                ran = tab.evaluate("window.__ran")
+                assert ran == [], f"{url} ran hostile text: {ran}"
+                violations = tab.evaluate("window.__csp")
+                assert violations == [], f"{url}: the CSP blocked the page's own {violations}"
+                if LITERAL in tab.inner_text("body"):
+                    shown_literally.append(url.split("?")[0])
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    # The names reach the visitor as the very characters stored.
+    assert {"/", "/maps/search", "/maps/zones/{zone_id}"} & set(
+        p if not p.startswith("/maps/zones/") else "/maps/zones/{zone_id}"
+        for p in shown_literally) == {"/", "/maps/search", "/maps/zones/{zone_id}"}

@@ -1,0 +1,72 @@
+"""Every answer carries the security headers; every page a policy that allows only its own
+scripts, and the frames the operator allows."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+PAGE_TYPES = {
+    "start page": "/",
+    "map page": "/maps/overview",
+    "API documentation": "/docs",
+    "JSON": "/regions",
+    "GeoJSON": "/plots?limit=1",
+    "error": "/plots/999999999",
+}
+
+
+@pytest.mark.parametrize("kind", PAGE_TYPES)
+def test_every_answer_has_the_basic_headers(client, kind):
+    response = client.get(PAGE_TYPES[kind])
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+@pytest.mark.parametrize("path", ["/", "/maps/overview", "/maps/compare", "/docs", "/redoc"])
+def test_pages_allow_only_their_own_scripts(client, path):
+    response = client.get(path)
+    policy = dict(part.strip().split(" ", 1) for part in
+                  response.headers["content-security-policy"].split(";"))
+    assert "'unsafe-inline'" not in policy["script-src"]
+    assert "'unsafe-eval'" not in policy["script-src"]
+    assert policy["script-src"].startswith("'self'")
+    assert policy["frame-ancestors"] == "'self'"
+    assert policy["object-src"] == "'none'"
+    # Each inline script of the page is allowed by its hash, and nothing else is.
+    if "<script>" in response.text:
+        assert "'sha256-" in policy["script-src"]
+    assert "https://tile.openstreetmap.org" in policy["img-src"]
+
+
+def test_json_answers_carry_no_page_policy(client):
+    assert "content-security-policy" not in client.get("/regions").headers
+
+
+def test_an_operator_lets_a_municipality_embed_the_map(engine, monkeypatch):
+    from api.app import create_app
+    from locations.settings import get_settings
+
+    monkeypatch.setenv("LOCATIONS_FRAME_ANCESTORS", "'self' https://www.kranj.si")
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app(engine)) as client:
+            response = client.get("/maps/overview")
+    finally:
+        get_settings.cache_clear()
+    assert "frame-ancestors 'self' https://www.kranj.si" in \
+        response.headers["content-security-policy"]
+    # X-Frame-Options cannot name another site: left out, the CSP decides.
+    assert "x-frame-options" not in response.headers
+
+
+def test_the_documentation_comes_from_the_platform(client):
+    page = client.get("/docs").text
+    assert "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert "cdn.jsdelivr.net" not in page
+    assert client.get("/static/vendor/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+    redoc = client.get("/redoc").text
+    assert "fonts.googleapis.com" not in redoc and "cdn" not in redoc
+    bundle = client.get("/docs/redoc.standalone.js")
+    assert bundle.status_code == 200 and b"cdn.redoc.ly" not in bundle.content
