@@ -2,22 +2,33 @@
 
 The cluster lives in a folder of the project (``.data/pg``): ``cluster/`` is the
 data directory, ``server.log`` its log, ``port`` the loopback port chosen at
-initialisation. PostgreSQL refuses to run as root, so when this process is
+initialisation, ``password`` the superuser's password (mode 600, owned by the user
+running the platform). PostgreSQL refuses to run as root, so when this process is
 root every server command runs as the ``postgres`` system user.
+
+Connections come over loopback TCP only and must give the role's password
+(scram-sha-256): an account on the machine that does not have it is refused. Clusters
+initialised by older versions trusted every local connection; :meth:`EmbeddedCluster.start`
+gives them a password and the same pg_hba.conf, keeping their data.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg2
+from sqlalchemy.engine import URL
 
 from locations.errors import DatabaseUnavailable
 
@@ -34,6 +45,21 @@ BULK_LOAD_SETTINGS = (
     ("max_wal_senders", "0"),
 )
 
+#: The only role the platform connects as.
+SUPERUSER = "postgres"
+
+#: The whole pg_hba.conf: loopback TCP with a password, nothing else. Any role, so one an
+#: operator makes (a read-only role for a report) can log in, but only with its own
+#: password: a role without one cannot. No ``local`` line (the server has no Unix socket)
+#: and no ``replication`` line (nothing streams from this cluster; ``all`` in the database
+#: column does not match replication connections).
+PG_HBA = """\
+# Written by locations (locations/embedded.py), rewritten at every start.
+# TYPE  DATABASE  USER  ADDRESS        METHOD
+host    all       all   127.0.0.1/32   scram-sha-256
+host    all       all   ::1/128        scram-sha-256
+"""
+
 
 @dataclass(frozen=True)
 class EmbeddedStatus:
@@ -43,9 +69,18 @@ class EmbeddedStatus:
     initialised: bool
     running: bool
     port: int | None
+    # Kept out of repr so a logged or printed status never shows it.
+    password: str | None = field(default=None, repr=False)
 
     def url(self, database: str) -> str:
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
+        """The SQLAlchemy URL of ``database``, password included: print it with
+        ``make_url(...).render_as_string(hide_password=True)``, never as it is. Without a
+        password file (a cluster of an older version not started since), none is put in;
+        such a cluster still trusts loopback until its next start."""
+        return URL.create(
+            "postgresql+psycopg2", username=SUPERUSER, password=self.password,
+            host="127.0.0.1", port=self.port, database=database,
+        ).render_as_string(hide_password=False)
 
 
 class EmbeddedCluster:
@@ -69,12 +104,24 @@ class EmbeddedCluster:
     def port_file(self) -> Path:
         return self.folder / "port"
 
+    @property
+    def password_file(self) -> Path:
+        return self.folder / "password"
+
+    @property
+    def hba_file(self) -> Path:
+        return self.data_dir / "pg_hba.conf"
+
     # -- running commands as the right user -------------------------------------------------
 
-    def _as_server_user(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+    def _as_server_user(
+        self, args: list[str], check: bool = True, input: str | None = None
+    ) -> subprocess.CompletedProcess:
         if os.geteuid() == 0:
             args = ["runuser", "-u", "postgres", "--", *args]
-        return subprocess.run(args, check=check, capture_output=True, text=True, cwd="/")
+        return subprocess.run(
+            args, check=check, capture_output=True, text=True, cwd="/", input=input
+        )
 
     def _require_binaries(self) -> None:
         if not (self.pg_bin / "initdb").exists():
@@ -103,7 +150,18 @@ class EmbeddedCluster:
                 [str(self.pg_bin / "pg_ctl"), "status", "-D", str(self.data_dir)], check=False
             )
             running = result.returncode == 0
-        return EmbeddedStatus(self.folder, initialised, running, port)
+        return EmbeddedStatus(self.folder, initialised, running, port, self._read_password())
+
+    def _read_password(self) -> str | None:
+        try:
+            return self.password_file.read_text().strip() or None
+        except FileNotFoundError:
+            return None
+        except PermissionError:
+            raise DatabaseUnavailable(
+                f"Cannot read {self.password_file}, the embedded PostgreSQL's password: run "
+                "the platform as the user who set the cluster up, or set DATABASE_URL."
+            ) from None
 
     def init(self) -> None:
         """Create the cluster if it does not exist yet (harmless when it does)."""
@@ -111,6 +169,9 @@ class EmbeddedCluster:
         if (self.data_dir / "PG_VERSION").exists():
             return
         self.folder.mkdir(parents=True, exist_ok=True)
+        # A password file left from a cluster whose data dir was deleted is not this one's:
+        # kept, it would stop the new superuser from getting a password.
+        self.password_file.unlink(missing_ok=True)
         self.port_file.write_text(str(_free_port()))
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres", "postgres")
@@ -120,8 +181,9 @@ class EmbeddedCluster:
             [
                 str(self.pg_bin / "initdb"),
                 "-D", str(self.data_dir),
-                "-U", "postgres",
-                "--auth=trust",
+                "-U", SUPERUSER,
+                # Nothing is let in until the password and pg_hba.conf below are in place.
+                "--auth-local=peer", "--auth-host=reject",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
             ]
@@ -141,11 +203,13 @@ class EmbeddedCluster:
         conf = self.data_dir / "postgresql.auto.conf"
         with conf.open("a") as handle:
             handle.write("\n".join(settings) + "\n")
+        self._secure(running=False, port=None)
 
     def start(self, database: str) -> EmbeddedStatus:
         """Initialise if needed, start if stopped, and make sure ``database`` has PostGIS."""
         self.init()
         current = self.status()
+        self._secure(current.running, current.port)
         if not current.running:
             result = self._as_server_user(
                 [
@@ -162,9 +226,74 @@ class EmbeddedCluster:
                     f"(port {current.port}).\n{result.stderr.strip()}\n{log_tail}"
                 )
         current = self.status()
-        _wait_until_accepting(current.port)
-        _ensure_database(current.port, database)
+        _wait_until_accepting(current.port, current.password)
+        _ensure_database(current.port, current.password, database)
         return current
+
+    # -- authentication -------------------------------------------------------------------------
+
+    def _secure(self, running: bool, port: int | None) -> None:
+        """Give the superuser a password if it has none on file, and put our pg_hba.conf in.
+
+        The order survives an interruption at any step: the role gets its password before
+        the file is written (a missing file means "set one", never "the role has none"), and
+        pg_hba.conf stops trusting only once the password is on file.
+        """
+        if not self.password_file.exists():
+            password = secrets.token_urlsafe(32)
+            # The role gets a SCRAM verifier, not the password: no statement that could end
+            # up in server.log (a failing one is logged) carries the password itself.
+            verifier = _scram_verifier(password)
+            if running:
+                self._set_verifier_online(port, verifier)
+            else:
+                self._set_verifier_offline(verifier)
+            _write_private(self.password_file, password)
+        if self.hba_file.read_text() != PG_HBA:
+            # Rewritten in place, so the file keeps its owner (postgres) and mode.
+            self.hba_file.write_text(PG_HBA)
+            if running:
+                self._as_server_user(
+                    [str(self.pg_bin / "pg_ctl"), "reload", "-s", "-D", str(self.data_dir)]
+                )
+
+    def _set_verifier_offline(self, verifier: str) -> None:
+        # Single-user mode needs no connection and so no authentication: it sets the password
+        # of a new cluster, of a stopped old one that trusted loopback, and of one whose
+        # password file was lost, without the server ever listening in between.
+        result = self._as_server_user(
+            [str(self.pg_bin / "postgres"), "--single", "-D", str(self.data_dir), "postgres"],
+            check=False,
+            input=f"ALTER ROLE {SUPERUSER} PASSWORD '{verifier}';\n",
+        )
+        errors = [line for line in result.stderr.splitlines()
+                  if line.startswith(("ERROR", "FATAL", "PANIC"))]
+        if result.returncode != 0 or errors:
+            # Only the error lines: a STATEMENT line would echo the verifier.
+            raise DatabaseUnavailable(
+                f"Could not set the password of the embedded PostgreSQL in {self.folder}: "
+                + ("; ".join(errors) or f"postgres --single exited with {result.returncode}")
+            )
+
+    def _set_verifier_online(self, port: int | None, verifier: str) -> None:
+        # A running cluster without a password file is one an older version made, started
+        # before this version: its pg_hba.conf still trusts loopback, which lets us in once.
+        try:
+            conn = psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER,
+                                    dbname="postgres", connect_timeout=5)
+        except psycopg2.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
+            raise DatabaseUnavailable(
+                f"The embedded PostgreSQL in {self.folder} runs but its password file "
+                f"{self.password_file} is missing ({reason}). Stop it with 'locations db "
+                "down', then 'locations db up' sets a new password."
+            ) from None
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f"ALTER ROLE {SUPERUSER} PASSWORD %s", (verifier,))
+        finally:
+            conn.close()
 
     def stop(self) -> bool:
         """Stop the server; returns False when it was not running."""
@@ -191,35 +320,77 @@ def _allow_traversal(folder: Path) -> None:
             break
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by this process's user only, all or nothing."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _scram_verifier(password: str, iterations: int = 4096) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for ``password`` (RFC 5802, RFC 7677).
+
+    PostgreSQL stores a password given in this form as it is. ``password`` must need no
+    SASLprep normalisation (token_urlsafe output is plain ASCII).
+    """
+    salt = secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    stored_key = hashlib.sha256(hmac.digest(salted, b"Client Key", "sha256")).digest()
+    server_key = hmac.digest(salted, b"Server Key", "sha256")
+
+    def b64(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _wait_until_accepting(port: int | None, timeout_s: float = 30) -> None:
+def _connect(port: int | None, password: str | None, database: str):
+    return psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER, password=password,
+                            dbname=database)
+
+
+_REFUSALS = ("password authentication failed", "no password supplied", "no pg_hba.conf entry")
+
+
+def _wait_until_accepting(port: int | None, password: str | None, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres").close()
+            _connect(port, password, "postgres").close()
             return
-        except psycopg2.OperationalError:
-            if time.monotonic() > deadline:
+        except psycopg2.OperationalError as exc:
+            reason = " ".join(str(exc).split())
+            # A refused password will not be accepted by waiting; libpq's reason names the
+            # refusal and never contains the password.
+            refused = any(words in reason for words in _REFUSALS)
+            if refused or time.monotonic() > deadline:
                 raise DatabaseUnavailable(
-                    f"The embedded PostgreSQL on 127.0.0.1:{port} does not accept connections."
+                    f"The embedded PostgreSQL on 127.0.0.1:{port} does not accept "
+                    f"connections: {reason}"
                 ) from None
             time.sleep(0.2)
 
 
-def _ensure_database(port: int | None, database: str) -> None:
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+def _ensure_database(port: int | None, password: str | None, database: str) -> None:
+    conn = _connect(port, password, "postgres")
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
         if cur.fetchone() is None:
             cur.execute(f'CREATE DATABASE "{database}"')
     conn.close()
-    conn = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname=database)
+    conn = _connect(port, password, database)
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
