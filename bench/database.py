@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def embedded_url(database: str) -> str:
-    """The URL of ``database`` on the project's embedded cluster (``locations db up``)."""
-    port = (ROOT / ".data" / "pg" / "port").read_text().strip()
-    return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/{database}"
+    """The URL of ``database`` on the project's embedded cluster (``locations db up``), with
+    the cluster's password."""
+    from locations.db import embedded_cluster
+
+    return embedded_cluster().status().url(database)
 
 
 def migrated_database(url: str | URL, *, replace: bool = True) -> Engine:

@@ -23,6 +23,20 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import Engine, create_engine, text
 
+from locations.vocabulary import (
+    BROADBAND,
+    CONSTRAINT_KIND,
+    OFFER,
+    OWNERSHIP,
+    PLOT_STATUS,
+    READINESS,
+    SEVERITY,
+    SEWAGE,
+    USE,
+    ZONE_KIND,
+    ZONE_LIFECYCLE,
+)
+
 #: (name, region code, lat, lon, population) of the towns zones gather around.
 TOWNS: list[tuple[str, str, float, float, int]] = [
     ("Kranj", "SI042", 46.2389, 14.3556, 57000),
@@ -82,10 +96,10 @@ AIRPORTS = [("Ljubljana Jože Pučnik", 46.2237, 14.4576), ("Maribor Edvard Rusj
 FREIGHT_TOWNS = ("Kranj", "Jesenice", "Maribor", "Ptuj", "Werndorf", "Graz", "Leoben", "Kapfenberg",
                  "Knittelfeld", "Leibnitz", "Liezen")
 
-STATUSES = ("available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale")
+STATUSES = PLOT_STATUS.codes
 STATUS_SHARES = (0.40, 0.10, 0.07, 0.13, 0.25, 0.05)
-USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
-ZONE_KINDS = ("industrial", "business", "logistics", "technology", "mixed")
+USES = USE.codes
+ZONE_KINDS = ZONE_KIND.codes
 
 #: Service strip left between neighbouring plots, metres.
 STRIP_M = 4.0
@@ -288,14 +302,14 @@ def _load_places(cursor: Any, rng: np.random.Generator, towns: pd.DataFrame,
         "municipality_id": zone_town + 1,
         "name": [f"{towns.at[t, 'name']} Business Zone {z}" for z, t in zip(zone_ids, zone_town)],
         "kind": _choice(rng, ZONE_KINDS, (0.4, 0.2, 0.2, 0.1, 0.1), n_zones),
-        "lifecycle": _choice(rng, ("planned", "developing", "operational"), (0.1, 0.2, 0.7), n_zones),
+        "lifecycle": _choice(rng, ZONE_LIFECYCLE.codes, (0.1, 0.2, 0.7), n_zones),
         "allowed_uses": uses,
         "brownfield": rng.random(n_zones) < 0.1,
         "power_mw": np.round(rng.uniform(1, 40, n_zones), 1),
         "gas": rng.random(n_zones) < 0.7,
         "water": rng.random(n_zones) < 0.95,
-        "sewage": _choice(rng, ("treated", "other", "none"), (0.8, 0.15, 0.05), n_zones),
-        "broadband": _choice(rng, ("none", "basic", "fast", "ftth"), (0.05, 0.2, 0.35, 0.4), n_zones),
+        "sewage": _choice(rng, SEWAGE.codes, (0.8, 0.15, 0.05), n_zones),
+        "broadband": _choice(rng, BROADBAND.codes, (0.05, 0.2, 0.35, 0.4), n_zones),
         "rail_siding": rng.random(n_zones) < 0.15,
         "district_heating": rng.random(n_zones) < 0.2,
         "manager_name": "Zone management",
@@ -357,10 +371,10 @@ def _load_infrastructure(cursor: Any, rng: np.random.Generator, towns: pd.DataFr
 
 def _load_constraints(cursor: Any, rng: np.random.Generator, towns: pd.DataFrame) -> int:
     picks = rng.choice(len(towns), size=min(12, len(towns)), replace=False)
-    kinds = ("flood_risk", "natura2000", "water_protection")
+    kinds = CONSTRAINT_KIND.codes
     frame = pd.DataFrame({
         "kind": [kinds[i % 3] for i in range(len(picks))],
-        "severity": _choice(rng, ("high", "medium", "low"), None, len(picks)),
+        "severity": _choice(rng, SEVERITY.codes, None, len(picks)),
         "name": [f"{towns.at[t, 'name']} {kinds[i % 3].replace('_', ' ')}" for i, t in enumerate(picks)],
         "boundary": _ewkb(shapely.multipolygons(
             shapely.buffer(shapely.points(towns.loc[picks, "x"] + rng.uniform(-4000, 4000, len(picks)),
@@ -393,11 +407,11 @@ def _plot_facts(rng: np.random.Generator, zone_of_plot: np.ndarray, zone_town: n
         "cadastral_ref": pd.Series(zone_of_plot + 1).astype(str).radd("S")
         + "/" + pd.Series(within + 1).astype(str),
         "status": _choice(rng, STATUSES, STATUS_SHARES, n),
-        "ownership": _choice(rng, ("public", "private", "several"), (0.45, 0.45, 0.10), n),
-        "offer": _choice(rng, ("sale", "lease", "sale_or_lease"), (0.5, 0.2, 0.3), n),
+        "ownership": _choice(rng, OWNERSHIP.codes, (0.45, 0.45, 0.10), n),
+        "offer": _choice(rng, OFFER.codes, (0.5, 0.2, 0.3), n),
         "price_eur_m2": price,
         "allowed_uses": use_literals[use_masks],
-        "readiness": _choice(rng, ("registered", "serviced", "shovel_ready"), (0.3, 0.5, 0.2), n),
+        "readiness": _choice(rng, READINESS.codes, (0.3, 0.5, 0.2), n),
         "brownfield": rng.random(n) < 0.1,
         "power_mw": power,
         "available_from": np.where(rng.random(n) < 0.3, available_from.date, None),

@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 from locations.errors import Conflict, InvalidInput
+from locations.vocabulary import PLOT_STATUS, STATUS_TRANSITIONS
 
-#: Every status a plot can have (the schema's plot_status_known check holds the same list).
-STATUSES = ("available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale")
+#: Every status a plot can have, and which may follow which (defined in the vocabulary).
+STATUSES = PLOT_STATUS.codes
+TRANSITIONS = STATUS_TRANSITIONS
 
-#: The allowed next statuses of each status. Why each edge exists:
-#: - an offer is reserved, negotiated or sold directly, and any of these can fall through
-#:   back to available;
-#: - a reservation can turn into negotiation and negotiation back into a reservation
-#:   (e.g. waiting for a permit);
-#: - a sold plot is built on (occupied) or the sale is reversed (available again);
-#: - an occupied plot only becomes available when the company leaves (vacated);
-#: - a plot taken off the market (not_for_sale) comes back as available, never straight
-#:   into a deal, so that the offer is published before it is negotiated.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "available": ("reserved", "under_negotiation", "sold", "not_for_sale"),
-    "reserved": ("available", "under_negotiation", "sold"),
-    "under_negotiation": ("available", "reserved", "sold"),
-    "sold": ("occupied", "available"),
-    "occupied": ("available",),
-    "not_for_sale": ("available",),
-}
 
 
 class ForbiddenTransition(Conflict):

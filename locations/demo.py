@@ -33,6 +33,8 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon
 from sqlalchemy import Engine, text
 
+from locations.vocabulary import TAKEN_STATUSES
+
 CRS = "EPSG:3035"
 DEFAULT_FACTS_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "facts.yaml"
 DEFAULT_REFERENCE_DATE = date(2026, 10, 1)
@@ -238,7 +240,7 @@ def _plot_attributes(zone: dict[str, Any], country: str, areas: np.ndarray,
     out: list[dict[str, Any]] = []
     for i in range(n):
         s = status[i] if status[i] != "available" else _pick(rng, rest)
-        on_market = s in ("available", "reserved", "under_negotiation")
+        on_market = s not in (*TAKEN_STATUSES, "not_for_sale")
         if s in ("occupied", "sold"):
             ownership = _pick(rng, {"private": 0.8, "several": 0.2})
         else:

@@ -14,11 +14,9 @@ from locations.accounts import InternalReach
 from locations.availability import STATUSES
 from locations.errors import InvalidInput, NotFound
 from locations.geojson import feature, feature_collection, geometry_sql
+from locations.vocabulary import INFRASTRUCTURE_KIND
 
-INFRASTRUCTURE_KINDS = (
-    "motorway_junction", "rail_station", "rail_freight_terminal", "airport", "port",
-    "substation", "broadband_node", "university", "border_crossing", "bus_stop",
-)
+INFRASTRUCTURE_KINDS = INFRASTRUCTURE_KIND.codes
 
 #: Plot columns anybody may read, as SQL over ``p`` (plot), ``z`` (zone), ``m``, ``r``.
 PLOT_PUBLIC_COLUMNS = """

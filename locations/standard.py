@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from locations.errors import InvalidInput, NotFound
 from locations.settings import get_settings
+from locations.vocabulary import BROADBAND, PLOT_STATUS, READINESS, USE
 
 #: Plot uses a profile may ask the zoning for (the schema's ``allowed_uses`` values).
-USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
-PLOT_STATUSES = ("available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale")
+USES = USE.codes
+PLOT_STATUSES = PLOT_STATUS.codes
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ MEASURES: dict[str, Measure] = {
     "airport_km": Measure("km", "plot", "km to the nearest airport"),
     "public_transport_km": Measure("km", "plot", "km to the nearest rail station or bus stop"),
     "power_mw": Measure("MW", "plot", "MW available to the plot (plot value, else zone value)"),
-    "broadband": Measure("class", "zone", "the zone's broadband", ("none", "basic", "fast", "ftth")),
+    "broadband": Measure("class", "zone", "the zone's broadband", BROADBAND.codes),
     "water": Measure("yes/no", "zone", "water supply in the zone", YES_NO),
     "sewage": Measure("class", "zone", "wastewater disposal", ("none", "other", "treated")),
     "gas": Measure("yes/no", "zone", "natural gas in the zone", YES_NO),
@@ -59,7 +60,7 @@ MEASURES: dict[str, Measure] = {
     "compactness": Measure("ratio", "plot", "4*pi*area/perimeter^2"),
     "expansion_ha": Measure("ha", "zone", "largest contiguous available area in the zone"),
     "readiness": Measure(
-        "tier", "plot", "readiness tier", ("registered", "serviced", "shovel_ready")),
+        "tier", "plot", "readiness tier", READINESS.codes),
     "ownership": Measure("class", "plot", "ownership", ("several", "private", "public")),
     "constraint_share": Measure(
         "share", "plot", "share of the plot in flood-risk, Natura 2000 or water-protection areas"),

@@ -36,7 +36,38 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from locations.settings import STORAGE_SRID
+from locations.vocabulary import (
+    BROADBAND,
+    CONSTRAINT_KIND,
+    INFRASTRUCTURE_KIND,
+    OFFER,
+    OWNERSHIP,
+    PLOT_STATUS,
+    READINESS,
+    ROLE,
+    SEVERITY,
+    SEWAGE,
+    STORAGE_SRID,
+    USE,
+    ZONE_KIND,
+    ZONE_LIFECYCLE,
+    Vocabulary,
+)
+
+
+def _texts(words: Vocabulary) -> str:
+    return ", ".join(f"'{code}'::text" for code in words.codes)
+
+
+def one_of(column: str, words: Vocabulary) -> str:
+    """A CHECK that ``column`` holds one of the vocabulary's codes (or NULL)."""
+    return f"{column} = ANY (ARRAY[{_texts(words)}])"
+
+
+def all_of(column: str, words: Vocabulary) -> str:
+    """A CHECK that every element of the array ``column`` is one of the codes."""
+    return f"{column} <@ ARRAY[{_texts(words)}]"
+
 
 metadata = MetaData()
 
@@ -50,7 +81,7 @@ account = Table(
     Column('created_at', DateTime(True), nullable=False, server_default=text('now()')),
     Column('revoked_at', DateTime(True)),
     CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='account_name_check'),
-    CheckConstraint("role = ANY (ARRAY['investor'::text, 'municipality'::text, 'agency'::text, 'admin'::text])", name='account_role_check'),
+    CheckConstraint(one_of('role', ROLE), name='account_role_check'),
     PrimaryKeyConstraint('id', name='account_pkey'),
     UniqueConstraint('name', name='account_name_key'),
     UniqueConstraint('token_hash', name='account_token_hash_key')
@@ -73,9 +104,9 @@ constraint_area = Table(
     Column('name', Text, nullable=False),
     Column('boundary', Geometry('MULTIPOLYGON', STORAGE_SRID, 2, spatial_index=False, nullable=False), nullable=False),
     CheckConstraint('NOT st_isempty(boundary)', name='constraint_area_boundary_not_empty'),
-    CheckConstraint("kind = ANY (ARRAY['flood_risk'::text, 'natura2000'::text, 'water_protection'::text])", name='constraint_area_kind_check'),
+    CheckConstraint(one_of('kind', CONSTRAINT_KIND), name='constraint_area_kind_check'),
     CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='constraint_area_name_check'),
-    CheckConstraint("severity = ANY (ARRAY['high'::text, 'medium'::text, 'low'::text])", name='constraint_area_severity_check'),
+    CheckConstraint(one_of('severity', SEVERITY), name='constraint_area_severity_check'),
     CheckConstraint('st_isvalid(boundary)', name='constraint_area_boundary_valid'),
     PrimaryKeyConstraint('id', name='constraint_area_pkey'),
     UniqueConstraint('kind', 'name', name='constraint_area_kind_name_key'),
@@ -92,7 +123,7 @@ infrastructure = Table(
     Column('properties', JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     CheckConstraint('NOT st_isempty(geom)', name='infrastructure_geom_not_empty'),
     CheckConstraint("geometrytype(geom) = ANY (ARRAY['POINT'::text, 'LINESTRING'::text, 'MULTILINESTRING'::text])", name='infrastructure_geom_type'),
-    CheckConstraint("kind = ANY (ARRAY['motorway_junction'::text, 'rail_station'::text, 'rail_freight_terminal'::text, 'airport'::text, 'port'::text, 'substation'::text, 'broadband_node'::text, 'university'::text, 'border_crossing'::text, 'bus_stop'::text])", name='infrastructure_kind_check'),
+    CheckConstraint(one_of('kind', INFRASTRUCTURE_KIND), name='infrastructure_kind_check'),
     CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='infrastructure_name_check'),
     CheckConstraint('st_isvalid(geom)', name='infrastructure_geom_valid'),
     PrimaryKeyConstraint('id', name='infrastructure_pkey'),
@@ -292,15 +323,15 @@ zone = Table(
     Column('version', Integer, nullable=False, server_default=text('1')),
     Column('updated_at', DateTime(True), nullable=False, server_default=text('now()')),
     CheckConstraint('NOT st_isempty(boundary)', name='zone_boundary_not_empty'),
-    CheckConstraint("allowed_uses <@ ARRAY['manufacturing'::text, 'logistics'::text, 'services'::text, 'technology'::text, 'retail'::text, 'mixed'::text]", name='zone_allowed_uses_check'),
+    CheckConstraint(all_of('allowed_uses', USE), name='zone_allowed_uses_check'),
     CheckConstraint('area_m2 > 0::double precision', name='zone_area_positive'),
-    CheckConstraint("broadband = ANY (ARRAY['none'::text, 'basic'::text, 'fast'::text, 'ftth'::text])", name='zone_broadband_check'),
-    CheckConstraint("kind = ANY (ARRAY['industrial'::text, 'business'::text, 'logistics'::text, 'technology'::text, 'mixed'::text])", name='zone_kind_check'),
+    CheckConstraint(one_of('broadband', BROADBAND), name='zone_broadband_check'),
+    CheckConstraint(one_of('kind', ZONE_KIND), name='zone_kind_check'),
     CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='zone_name_check'),
-    CheckConstraint("lifecycle = ANY (ARRAY['planned'::text, 'developing'::text, 'operational'::text])", name='zone_lifecycle_check'),
+    CheckConstraint(one_of('lifecycle', ZONE_LIFECYCLE), name='zone_lifecycle_check'),
     CheckConstraint('power_mw >= 0::double precision', name='zone_power_mw_check'),
     CheckConstraint('power_mw <= 10000', name='zone_power_plausible'),
-    CheckConstraint("sewage = ANY (ARRAY['treated'::text, 'other'::text, 'none'::text])", name='zone_sewage_check'),
+    CheckConstraint(one_of('sewage', SEWAGE), name='zone_sewage_check'),
     CheckConstraint('st_isvalid(boundary)', name='zone_boundary_valid'),
     ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='RESTRICT', name='zone_municipality_id_fkey'),
     PrimaryKeyConstraint('id', name='zone_pkey'),
@@ -349,18 +380,18 @@ plot = Table(
     Column('updated_at', DateTime(True), nullable=False, server_default=text('now()')),
     Column('boundary_3857', Geometry('MULTIPOLYGON', 3857, 2, spatial_index=False, nullable=False), nullable=False),
     CheckConstraint('NOT st_isempty(boundary)', name='plot_boundary_not_empty'),
-    CheckConstraint("allowed_uses <@ ARRAY['manufacturing'::text, 'logistics'::text, 'services'::text, 'technology'::text, 'retail'::text, 'mixed'::text]", name='plot_allowed_uses_check'),
+    CheckConstraint(all_of('allowed_uses', USE), name='plot_allowed_uses_check'),
     CheckConstraint('area_m2 > 0::double precision', name='plot_area_positive'),
     CheckConstraint('length(TRIM(BOTH FROM cadastral_ref)) > 0', name='plot_cadastral_ref_check'),
-    CheckConstraint("offer = ANY (ARRAY['sale'::text, 'lease'::text, 'sale_or_lease'::text])", name='plot_offer_check'),
-    CheckConstraint("ownership = ANY (ARRAY['public'::text, 'private'::text, 'several'::text])", name='plot_ownership_check'),
+    CheckConstraint(one_of('offer', OFFER), name='plot_offer_check'),
+    CheckConstraint(one_of('ownership', OWNERSHIP), name='plot_ownership_check'),
     CheckConstraint('power_mw >= 0::double precision', name='plot_power_mw_check'),
     CheckConstraint('price_eur_m2 > 0::numeric', name='plot_price_eur_m2_check'),
     CheckConstraint('price_eur_m2 <= 100000', name='plot_price_plausible'),
     CheckConstraint('power_mw <= 10000', name='plot_power_plausible'),
-    CheckConstraint("readiness = ANY (ARRAY['registered'::text, 'serviced'::text, 'shovel_ready'::text])", name='plot_readiness_check'),
+    CheckConstraint(one_of('readiness', READINESS), name='plot_readiness_check'),
     CheckConstraint('st_isvalid(boundary)', name='plot_boundary_valid'),
-    CheckConstraint("status = ANY (ARRAY['available'::text, 'reserved'::text, 'under_negotiation'::text, 'sold'::text, 'occupied'::text, 'not_for_sale'::text])", name='plot_status_known'),
+    CheckConstraint(one_of('status', PLOT_STATUS), name='plot_status_known'),
     ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='RESTRICT', name='plot_zone_id_fkey'),
     PrimaryKeyConstraint('id', name='plot_pkey'),
     UniqueConstraint('country', 'cadastral_ref', name='plot_cadastral_ref_unique_in_country'),

@@ -6,6 +6,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from locations.vocabulary import VOCABULARIES
+
 LANGUAGES = ("en", "sl", "de")
 DEFAULT_LANGUAGE = "en"
 
@@ -92,26 +94,6 @@ LABELS: dict[str, dict[str, str]] = {
         "plots_by_status": "Plots by availability",
         "zoom_for_plots": "Zoom in to see single plots.",
         "map_no_basemap": "Map without a base map: boundaries, zones and plots only.",
-        "status_available": "available",
-        "status_reserved": "reserved",
-        "status_under_negotiation": "under negotiation",
-        "status_sold": "sold",
-        "status_occupied": "occupied",
-        "status_not_for_sale": "not for sale",
-        "kind_industrial": "industrial",
-        "kind_business": "business",
-        "kind_logistics": "logistics",
-        "kind_technology": "technology",
-        "kind_mixed": "mixed",
-        "lifecycle_planned": "planned",
-        "lifecycle_developing": "being developed",
-        "lifecycle_operational": "operational",
-        "readiness_registered": "registered",
-        "readiness_serviced": "serviced",
-        "readiness_shovel_ready": "shovel-ready",
-        "offer_sale": "for sale",
-        "offer_lease": "for lease",
-        "offer_sale_or_lease": "for sale or lease",
         "region_gorenjska": "Gorenjska",
         "region_podravje": "Podravje",
         "region_styria": "Styria",
@@ -198,26 +180,6 @@ LABELS: dict[str, dict[str, str]] = {
         "plots_by_status": "Zemljišča po razpoložljivosti",
         "zoom_for_plots": "Približajte za posamezna zemljišča.",
         "map_no_basemap": "Zemljevid brez podlage: le meje, cone in zemljišča.",
-        "status_available": "prosto",
-        "status_reserved": "rezervirano",
-        "status_under_negotiation": "v pogajanjih",
-        "status_sold": "prodano",
-        "status_occupied": "zasedeno",
-        "status_not_for_sale": "ni naprodaj",
-        "kind_industrial": "industrijska",
-        "kind_business": "poslovna",
-        "kind_logistics": "logistična",
-        "kind_technology": "tehnološka",
-        "kind_mixed": "mešana",
-        "lifecycle_planned": "načrtovana",
-        "lifecycle_developing": "v izgradnji",
-        "lifecycle_operational": "delujoča",
-        "readiness_registered": "vpisano",
-        "readiness_serviced": "komunalno opremljeno",
-        "readiness_shovel_ready": "pripravljeno za gradnjo",
-        "offer_sale": "naprodaj",
-        "offer_lease": "v najem",
-        "offer_sale_or_lease": "naprodaj ali v najem",
         "region_gorenjska": "Gorenjska",
         "region_podravje": "Podravje",
         "region_styria": "Štajerska (Avstrija)",
@@ -305,26 +267,6 @@ LABELS: dict[str, dict[str, str]] = {
         "plots_by_status": "Grundstücke nach Verfügbarkeit",
         "zoom_for_plots": "Hineinzoomen, um einzelne Grundstücke zu sehen.",
         "map_no_basemap": "Karte ohne Hintergrundkarte: nur Grenzen, Gebiete und Grundstücke.",
-        "status_available": "verfügbar",
-        "status_reserved": "reserviert",
-        "status_under_negotiation": "in Verhandlung",
-        "status_sold": "verkauft",
-        "status_occupied": "belegt",
-        "status_not_for_sale": "nicht zu verkaufen",
-        "kind_industrial": "Industrie",
-        "kind_business": "Gewerbe",
-        "kind_logistics": "Logistik",
-        "kind_technology": "Technologie",
-        "kind_mixed": "gemischt",
-        "lifecycle_planned": "geplant",
-        "lifecycle_developing": "in Erschließung",
-        "lifecycle_operational": "in Betrieb",
-        "readiness_registered": "eingetragen",
-        "readiness_serviced": "erschlossen",
-        "readiness_shovel_ready": "sofort bebaubar",
-        "offer_sale": "zu verkaufen",
-        "offer_lease": "zu pachten",
-        "offer_sale_or_lease": "Kauf oder Pacht",
         "region_gorenjska": "Gorenjska (Oberkrain)",
         "region_podravje": "Podravje (Drauregion)",
         "region_styria": "Steiermark",
@@ -389,11 +331,14 @@ class Translator:
         label = LABELS.get(self.lang, {}).get(key) or LABELS["en"].get(key) or key
         return label.format(**values) if values else label
 
-    def value(self, prefix: str, code: str | None) -> str:
-        """A coded value (status, kind, readiness ...) in words."""
+    def value(self, vocabulary: str, code: str | None) -> str:
+        """A coded value (status, kind, readiness ...) in words, from the vocabulary."""
         if code is None:
             return self("unknown")
-        return self(f"{prefix}_{code}")
+        words = VOCABULARIES.get(vocabulary)
+        if words is None or code not in words:
+            return code  # an unknown code is shown as it is, never breaks a page
+        return words.label(code, self.lang)
 
     def number(self, value: float | None, decimals: int = 0) -> str:
         return format_number(value, self.lang, decimals)

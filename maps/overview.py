@@ -12,6 +12,7 @@ from folium.plugins import VectorGridProtobuf
 from folium.template import Template
 
 from locations.search import READINESS_TIERS
+from locations.vocabulary import ZONE_KIND, ZONE_LIFECYCLE
 from maps.i18n import _MONTHS_EN, Translator, format_number
 from maps.page import PageContext, render_map, render_page
 from maps.queries import ZoneScale
@@ -53,8 +54,8 @@ PLOT_TILE_MIN_ZOOM = 13
 #: Zone tiles are drawn from this zoom's data further in (zones are large next to plots).
 ZONE_TILE_MAX_NATIVE_ZOOM = 14
 
-ZONE_KINDS = ("industrial", "business", "logistics", "technology", "mixed")
-ZONE_LIFECYCLES = ("planned", "developing", "operational")
+ZONE_KINDS = ZONE_KIND.codes
+ZONE_LIFECYCLES = ZONE_LIFECYCLE.codes
 
 
 def measure_value(zone: dict[str, Any], measure: str) -> float | None:

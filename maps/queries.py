@@ -14,6 +14,7 @@ from locations import features, search
 from locations.errors import InvalidInput
 from locations.geojson import feature_collection, geometry_sql
 from locations.tiles import scores_available
+from locations.vocabulary import INFRASTRUCTURE_KIND
 
 #: Most rows a search page lists and draws; the count above the table says how many matched.
 SEARCH_PAGE_LIMIT = 500
@@ -196,7 +197,7 @@ def zones(conn: Connection, profile: str | None = None) -> dict[str, Any]:
 
 def infrastructure(conn: Connection) -> dict[str, Any]:
     return features.list_infrastructure(
-        conn, ["motorway_junction", "rail_station", "rail_freight_terminal", "airport"]
+        conn, list(INFRASTRUCTURE_KIND.codes[:4])
     )
 
 
