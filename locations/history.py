@@ -6,11 +6,12 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, String, cast, func, nulls_first, or_, select, text
 
 from locations.accounts import Account
 from locations.errors import Forbidden, InvalidInput, NotFound
 from locations.geojson import jsonable
+from locations.tables import municipality, plot, plot_event, zone
 
 MAX_CHANGES = 10_000
 
@@ -26,31 +27,24 @@ def plot_history(conn: Connection, account: Account, plot_id: int) -> dict[str, 
         NotFound: no such plot.
         Forbidden: the account may not read this municipality's audit trail.
     """
-    plot = conn.execute(
-        text(
-            """
-            SELECT p.id, p.cadastral_ref, z.municipality_id, m.region_id, m.name AS municipality
-            FROM plot p JOIN zone z ON z.id = p.zone_id JOIN municipality m ON m.id = z.municipality_id
-            WHERE p.id = :id
-            """
-        ),
-        {"id": plot_id},
+    found = conn.execute(
+        select(plot.c.id, plot.c.cadastral_ref, zone.c.municipality_id,
+               municipality.c.region_id, municipality.c.name.label("municipality"))
+        .join(zone, zone.c.id == plot.c.zone_id)
+        .join(municipality, municipality.c.id == zone.c.municipality_id)
+        .where(plot.c.id == plot_id)
     ).mappings().first()
-    if plot is None:
+    if found is None:
         raise NotFound(f"plot {plot_id} does not exist")
-    _check_reader(account, plot["municipality_id"], plot["region_id"], plot["municipality"])
+    _check_reader(account, found["municipality_id"], found["region_id"], found["municipality"])
+    e = plot_event.c
     events = conn.execute(
-        text(
-            """
-            SELECT id, occurred_at, actor, action, old_values, new_values, note
-            FROM plot_event WHERE plot_id = :id ORDER BY occurred_at, id
-            """
-        ),
-        {"id": plot_id},
+        select(e.id, e.occurred_at, e.actor, e.action, e.old_values, e.new_values, e.note)
+        .where(e.plot_id == plot_id).order_by(e.occurred_at, e.id)
     ).mappings()
     return {
         "plot_id": plot_id,
-        "cadastral_ref": plot["cadastral_ref"],
+        "cadastral_ref": found["cadastral_ref"],
         "events": [_event(row) for row in events],
     }
 
@@ -61,12 +55,11 @@ def resolve_municipality(conn: Connection, id_or_name: str) -> Mapping[str, Any]
     Raises:
         NotFound: none matches; InvalidInput: the name is ambiguous.
     """
+    wanted = str(id_or_name).strip()
+    m = municipality.c
     rows = conn.execute(
-        text(
-            "SELECT id, name, region_id FROM municipality "
-            "WHERE id::text = :v OR lower(name) = lower(:v)"
-        ),
-        {"v": str(id_or_name).strip()},
+        select(m.id, m.name, m.region_id)
+        .where(or_(cast(m.id, String) == wanted, func.lower(m.name) == func.lower(wanted)))
     ).mappings().all()
     if not rows:
         raise NotFound(f"no municipality {id_or_name!r}")
@@ -138,19 +131,15 @@ def stale_plots(
     place = resolve_municipality(conn, municipality)
     if account is not None:
         _check_reader(account, place["id"], place["region_id"], place["name"])
+    p, z = plot.c, zone.c
     rows = conn.execute(
-        text(
-            """
-            SELECT p.id, p.cadastral_ref, z.name AS zone_name, p.status, p.last_verified,
-                   p.version
-            FROM plot p JOIN zone z ON z.id = p.zone_id
-            WHERE z.municipality_id = :m AND p.retired_at IS NULL
-              AND (p.last_verified IS NULL
-                   OR p.last_verified < current_date - make_interval(months => :months))
-            ORDER BY p.last_verified NULLS FIRST, z.name, p.cadastral_ref
-            """
-        ),
-        {"m": place["id"], "months": months},
+        select(p.id, p.cadastral_ref, z.name.label("zone_name"), p.status, p.last_verified,
+               p.version)
+        .join(zone, z.id == p.zone_id)
+        .where(z.municipality_id == place["id"], p.retired_at.is_(None),
+               or_(p.last_verified.is_(None),
+                   p.last_verified < func.current_date() - func.make_interval(0, months)))
+        .order_by(nulls_first(p.last_verified), z.name, p.cadastral_ref)
     ).mappings()
     plots = [_event(row) for row in rows]
     return {
