@@ -14,6 +14,7 @@ from locations.accounts import (
     Account,
     auth_retry_after,
     authenticate,
+    authorise,
     record_auth_failure,
 )
 from locations.errors import Forbidden, TooManyRequests, Unauthenticated
@@ -22,7 +23,9 @@ bearer = HTTPBearer(auto_error=False, description="Token from 'locations account
 
 
 def client_address(request: Request) -> str:
-    # Behind a proxy, run uvicorn with --proxy-headers so this is the real client, not the proxy.
+    # The connecting address, or behind a proxy listed in LOCATIONS_TRUSTED_PROXIES the
+    # right-most address that proxy chain did not add: `locations serve` has uvicorn
+    # believe X-Forwarded-For from those proxies only (cli.uvicorn_proxy_options).
     return request.client.host if request.client else "unknown"
 
 
@@ -33,8 +36,11 @@ async def optional_account(
 ) -> Account | None:
     """The caller's account, None for anonymous callers; a wrong token is 401, never anonymous.
 
-    A client address that failed too often recently gets 429 with Retry-After, whatever
-    it presents, so tokens cannot be guessed; the count lives in the database.
+    A valid token is always accepted: tokens are 256-bit random, so guessing is hopeless
+    anyway, and a limit that refused valid tokens would let anybody lock out whoever
+    shares an address. A wrong token from an address that failed too often recently gets
+    429 with Retry-After instead of 401: a client that keeps failing is told to stop, and
+    its failures stop being written. The count lives in the database.
     """
     if credentials is None:
         # Anonymous reads (most requests) never leave the event loop for the thread pool.
@@ -45,18 +51,20 @@ async def optional_account(
 
 def _authenticated_account(engine: Engine, client: str, token: str) -> Account:
     with engine.begin() as conn:
-        wait = auth_retry_after(conn, client)
-        if wait:
-            raise TooManyRequests(
-                f"too many failed authentications from this address; retry in {wait} s", wait
-            )
+        # Validity first: the limit counts failures, it never stands in a valid token's way.
         account = authenticate(conn, token)
-        if account is None:
+        if account is not None:
+            return account
+        wait = auth_retry_after(conn, client)
+        if not wait:
+            # While limited, failures are not recorded: the wait never grows past the window.
             record_auth_failure(conn, client)
-    if account is None:
-        # The token itself is never repeated, logged or stored: only its hash is ever compared.
-        raise Unauthenticated("invalid or revoked token")
-    return account
+    if wait:
+        raise TooManyRequests(
+            f"too many failed authentications from this address; retry in {wait} s", wait
+        )
+    # The token itself is never repeated, logged or stored: only its hash is ever compared.
+    raise Unauthenticated("invalid or revoked token")
 
 
 def current_account(account: Annotated[Account | None, Depends(optional_account)]) -> Account:
@@ -76,7 +84,20 @@ def require_roles(*roles: str):
     return check
 
 
+def allowed_to(action: str):
+    """A dependency admitting only accounts whose role may ``action`` at all
+    (``accounts.authorise``); where they may is checked per item by the core."""
+
+    async def check(account: Annotated[Account, Depends(current_account)]) -> Account:
+        authorise(account, action)
+        return account
+
+    return check
+
+
 OptionalAccount = Annotated[Account | None, Depends(optional_account)]
 CurrentAccount = Annotated[Account, Depends(current_account)]
 #: Municipality editors and admins: the roles that write plots and zones (scope checked per item).
-Editor = Annotated[Account, Depends(require_roles("municipality", "admin"))]
+Editor = Annotated[Account, Depends(allowed_to("edit"))]
+#: The roles that import files (which targets, and rows in which scope, the importer checks).
+Importer = Annotated[Account, Depends(allowed_to("import"))]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
-from locations.errors import Conflict, InvalidInput, NotFound
+from locations.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 ROLES = ("investor", "municipality", "agency", "admin")
 
@@ -86,6 +88,42 @@ EVERYWHERE = InternalReach(everywhere=True)
 
 def _ids(ids: frozenset[int]) -> str:
     return ",".join(str(int(i)) for i in sorted(ids))
+
+
+# -- who may write or run what, where ---------------------------------------------------------
+
+#: The roles that may do each kind of write or run at all; ``authorise`` then checks where.
+#: Which targets each role may import is ``importer.TARGETS_BY_ROLE``, row by row in scope.
+ACTION_ROLES = {
+    "edit": ("municipality", "admin"),  # plots and zones, of one's own municipalities
+    "import": ("municipality", "agency", "admin"),  # GIS files, within one's scope
+    "score": ("agency", "admin"),  # scoring runs, which set the public rankings of their regions
+}
+
+
+def authorise(account: Account, action: str, *, municipality_id: int | None = None,
+              region_ids: Iterable[int] | None = None, what: str = "") -> None:
+    """Refuse (Forbidden) unless ``account`` may ``action`` (see ``ACTION_ROLES``) where it acts.
+
+    The one decision for writes and runs: the role first, then the scope. ``municipality_id``
+    is the municipality an edit touches; ``region_ids`` every region a run touches, so a
+    run over all regions passes every region there is and needs an admin or an account
+    covering them all. With neither, only the role is checked (routes do that before
+    reading a body). ``what`` names the thing in the refusal, e.g. "region SI042".
+    """
+    roles = ACTION_ROLES[action]
+    if account.role not in roles:
+        raise Forbidden(f"role {account.role!r} may not {action}; needs one of: {', '.join(roles)}")
+    if account.role == "admin":
+        return
+    if municipality_id is not None and not account.may_edit_municipality(municipality_id):
+        raise Forbidden(f"account {account.name!r} may not {action} {what or 'there'}: "
+                        "it is outside the account's municipalities")
+    if region_ids is not None:
+        own = account.region_ids if account.role == "agency" else frozenset()
+        if not set(region_ids) <= own:
+            raise Forbidden(f"account {account.name!r} may not {action} {what or 'there'}: "
+                            "it reaches beyond the account's regions")
 
 
 def hash_token(token: str) -> str:
@@ -244,13 +282,31 @@ def _region_id(conn: Connection, code: str) -> int:
 
 # -- failed authentications ------------------------------------------------------------------
 
-#: A client address may fail this many times within the window before it has to wait.
+#: A client address may fail this many times within the window; then its wrong tokens get
+#: 429 until the oldest failure ages out. A valid token is accepted whatever its address
+#: did (checked first), so nobody can lock another caller out by failing in its name.
 MAX_AUTH_FAILURES = 10
 AUTH_FAILURE_WINDOW_SECONDS = 600
 
 
+def failure_key(client: str) -> str:
+    """What failures from the address ``client`` are counted under: the address itself, and
+    for IPv6 its /64, since one host commonly holds a whole /64 and could otherwise try
+    from a fresh address every time. Tokens carry no account id to count by as well."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client  # not an address (e.g. a test client's name): counted as given
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def auth_retry_after(conn: Connection, client: str) -> int:
-    """Seconds ``client`` must wait before it may try a credential again (0: it may now).
+    """Seconds ``client`` must wait before a wrong token is answered 401 again rather than
+    429 (0: not limited).
 
     Counted in the database so every worker and machine behind a load balancer agrees.
     """
@@ -263,7 +319,7 @@ def auth_retry_after(conn: Connection, client: str) -> int:
               AND occurred_at > clock_timestamp() - make_interval(secs => :window)
             """
         ),
-        {"c": client, "window": AUTH_FAILURE_WINDOW_SECONDS},
+        {"c": failure_key(client), "window": AUTH_FAILURE_WINDOW_SECONDS},
     ).mappings().one()
     if row["failures"] < MAX_AUTH_FAILURES:
         return 0
@@ -283,4 +339,5 @@ def record_auth_failure(conn: Connection, client: str) -> None:
              "WHERE occurred_at < clock_timestamp() - make_interval(secs => :window)"),
         {"window": AUTH_FAILURE_WINDOW_SECONDS},
     )
-    conn.execute(text("INSERT INTO auth_failure (client) VALUES (:c)"), {"c": client})
+    conn.execute(text("INSERT INTO auth_failure (client) VALUES (:c)"),
+                 {"c": failure_key(client)})

@@ -153,6 +153,16 @@ def demo_load() -> None:
     console.print("Demo scored for: " + ", ".join(profiles))
 
 
+def uvicorn_proxy_options(settings) -> dict:
+    """How uvicorn treats X-Forwarded-For and -Proto: believed only from the proxies in
+    LOCATIONS_TRUSTED_PROXIES (the client is the right-most address they did not add),
+    never by default. uvicorn's own default believes any local client, which could then
+    pose as any address; its FORWARDED_ALLOW_IPS is not read."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
+
+
 @app.command("serve")
 @explained
 def serve(
@@ -172,7 +182,8 @@ def serve(
     port = port or settings.port
     console.print(f"Serving on http://{host}:{port} (API docs at /docs)")
     # The app is imported by name: the core never imports the API layer.
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                **uvicorn_proxy_options(settings))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from locations.accounts import Account, authorise
 from locations.errors import InvalidInput, NotFound
 from locations.standard import (
     DEFAULT_STANDARD,
@@ -373,19 +374,29 @@ def start_run(
     region: str | None = None,
     requested_by: str = "cli",
     as_of: dt.date | None = None,
+    account: Account | None = None,
 ) -> int:
     """Record a new run (status ``running``) and return its id; :func:`execute_run` does the work.
 
+    ``account`` is the caller over HTTP, checked against every region the run scores (a
+    run without ``region`` scores, and sets the public ranking of, all of them); None is
+    the command line's operator, who may score anything.
+
     Raises:
         InvalidInput: unknown profile or region.
+        Forbidden: ``account`` may not score every region the run covers.
     """
     standard.profile(profile)
     weights = standard.criterion_weights(profile)
     with engine.begin() as conn:
-        if region is not None and conn.execute(
-            text("SELECT 1 FROM region WHERE code = :c"), {"c": region}
-        ).first() is None:
+        region_ids = conn.execute(
+            text("SELECT id FROM region WHERE CAST(:c AS text) IS NULL OR code = :c"),
+            {"c": region}).scalars().all()
+        if region is not None and not region_ids:
             raise InvalidInput("region", f"unknown region {region!r}")
+        if account is not None:
+            authorise(account, "score", region_ids=region_ids,
+                      what=f"region {region}" if region is not None else "all regions")
         standard_id = register_standard(conn, standard)
         return conn.execute(
             text("""

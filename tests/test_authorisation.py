@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -144,3 +146,104 @@ def test_audit_reads_by_every_role_and_scope(fresh_client, fresh_engine):
                      "/municipalities/Kranj/stale?months=12"):
             response = fresh_client.get(path, headers=headers)
             assert response.status_code == expected, (caller, path, response.text)
+
+
+# -- imports and scoring runs ---------------------------------------------------------------------
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples" / "plots-generic.geojson"
+
+
+def sample_plots(*refs: str) -> bytes:
+    """The sample file's plots with those cadastral references, as a GeoJSON file."""
+    collection = json.loads(SAMPLE.read_text())
+    collection["features"] = [f for f in collection["features"]
+                              if f["properties"]["cadastral_ref"] in refs]
+    assert len(collection["features"]) == len(refs)
+    return json.dumps(collection).encode()
+
+
+def post_import(client: TestClient, headers: dict, file: bytes, target: str = "plots"):
+    return client.post("/imports", headers=headers, data={"target": target},
+                       files={"file": ("plots.geojson", file, "application/geo+json")})
+
+
+def test_imports_by_every_role_and_scope(fresh_client, fresh_engine):
+    kranj_plot = sample_plots("SAMPLE-1/1")  # PC Hrastje, Kranj (Gorenjska, SI042)
+    loka_plot = sample_plots("SAMPLE-2/1")  # IC Trata, Skofja Loka (Gorenjska)
+    maribor_plot = sample_plots("SAMPLE-3/1")  # PC Tezno, Maribor (Podravje, SI032)
+    kranj = make_account(fresh_engine, "kranj", "municipality", municipalities=["Kranj"])
+    gorenjska = make_account(fresh_engine, "gorenjska", "agency", regions=["SI042"])
+    denied = [
+        ("anonymous", {}, kranj_plot, "plots", 401),
+        ("unknown token", {"Authorization": "Bearer not-a-token"}, kranj_plot, "plots", 401),
+        ("investor", make_account(fresh_engine, "investor", "investor"), kranj_plot, "plots", 403),
+        ("editor of another municipality",
+         make_account(fresh_engine, "maribor", "municipality", municipalities=["Maribor"]),
+         kranj_plot, "plots", 403),
+        ("editor, another municipality's plot", kranj, loka_plot, "plots", 403),
+        ("editor, a target only admins import", kranj, kranj_plot, "infrastructure", 403),
+        ("agency of another region", make_account(fresh_engine, "graz", "agency", regions=["AT221"]),
+         kranj_plot, "plots", 403),
+        ("agency, another region's plot", gorenjska, maribor_plot, "plots", 403),
+        ("agency, a target only admins import", gorenjska, kranj_plot, "regions", 403),
+    ]
+    before = fingerprint(fresh_engine)
+    for caller, headers, file, target, expected in denied:
+        response = post_import(fresh_client, headers, file, target)
+        assert response.status_code == expected, (caller, response.text)
+        assert fingerprint(fresh_engine) == before, f"{caller} changed something"
+
+    allowed = [("own editor", kranj, kranj_plot), ("agency of the region", gorenjska, loka_plot),
+               ("admin", make_account(fresh_engine, "admin", "admin"), maribor_plot)]
+    for caller, headers, file in allowed:
+        response = post_import(fresh_client, headers, file)
+        assert response.status_code == 200, (caller, response.text)
+        assert response.json()["created"] == 1, caller
+        assert fingerprint(fresh_engine) != before, f"{caller} changed nothing"
+        before = fingerprint(fresh_engine)
+
+
+def score_runs(engine: Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT region_code, requested_by, status FROM score_run "
+                                 "ORDER BY id")).all()
+
+
+def test_scoring_runs_by_every_role_with_and_without_region(fresh_client, fresh_engine):
+    """A run without a region scores, and sets the public ranking of, every region: an
+    agency may start one only if it covers them all, as it may name only its own."""
+    with fresh_engine.connect() as conn:
+        every_region = conn.execute(text("SELECT code FROM region ORDER BY code")).scalars().all()
+    gorenjska = make_account(fresh_engine, "gorenjska", "agency", regions=["SI042"])
+    kranj = make_account(fresh_engine, "kranj", "municipality", municipalities=["Kranj"])
+    investor = make_account(fresh_engine, "investor", "investor")
+    admin = make_account(fresh_engine, "admin", "admin")
+    cases = [
+        ("anonymous", {}, None, 401),
+        ("anonymous", {}, "SI042", 401),
+        ("unknown token", {"Authorization": "Bearer not-a-token"}, None, 401),
+        ("investor", investor, None, 403),
+        ("investor", investor, "SI042", 403),
+        ("municipality editor", kranj, None, 403),
+        ("municipality editor", kranj, "SI042", 403),
+        ("agency", gorenjska, "AT221", 403),
+        ("agency", gorenjska, None, 403),
+        ("agency", gorenjska, "XX999", 400),
+        ("agency", gorenjska, "SI042", 202),
+        ("agency of every region",
+         make_account(fresh_engine, "all-agency", "agency", regions=every_region), None, 202),
+        ("admin", admin, "AT221", 202),
+        ("admin", admin, None, 202),
+    ]
+    for caller, headers, region, expected in cases:
+        before = score_runs(fresh_engine)
+        body = {"profile": "logistics"} | ({"region": region} if region else {})
+        response = fresh_client.post("/scores/runs", json=body, headers=headers)
+        assert response.status_code == expected, (caller, region, response.text)
+        after = score_runs(fresh_engine)
+        if expected != 202:
+            assert after == before, f"{caller} started a run over {region or 'all regions'}"
+            continue
+        assert len(after) == len(before) + 1
+        assert after[-1][:2] == (region, response.json()["requested_by"])
+        assert after[-1][2] == "finished", (caller, region)

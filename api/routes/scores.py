@@ -8,13 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from api.auth import require_roles
+from api.auth import allowed_to
 from api.deps import ConnectionDep, EngineDep
 from locations import scoring
 from locations.accounts import Account
-from locations.errors import Forbidden
 from locations.standard import DEFAULT_STANDARD, find_standard
 
 router = APIRouter(tags=["scoring"])
@@ -62,18 +61,16 @@ def start_run(
     engine: EngineDep,
     background: BackgroundTasks,
     response: Response,
-    account: Annotated[Account, Depends(require_roles("agency", "admin"))],
+    account: Annotated[Account, Depends(allowed_to("score"))],
 ) -> dict[str, Any]:
-    """Record the run and score in the background; follow it at ``/scores/runs/{id}``."""
+    """Record the run and score in the background; follow it at ``/scores/runs/{id}``.
+
+    An agency scores its own regions: a run without ``region`` covers (and ranks) every
+    region, so it needs an admin or an account covering them all."""
     standard = find_standard(request.standard, request.version)
-    if request.region is not None and account.role == "agency":
-        with engine.connect() as conn:
-            region_id = conn.execute(text("SELECT id FROM region WHERE code = :c"),
-                                     {"c": request.region}).scalar()
-        if region_id is not None and not account.may_analyse_region(region_id):
-            raise Forbidden(f"account {account.name!r} may not analyse region {request.region}")
+    # The scope is checked by start_run itself, against every region the run covers.
     run_id = scoring.start_run(engine, standard, request.profile, region=request.region,
-                               requested_by=account.name, as_of=request.as_of)
+                               requested_by=account.name, as_of=request.as_of, account=account)
     # A sync background task runs in the thread pool after the response: no request waits.
     background.add_task(_execute_quietly, engine, run_id)
     response.headers["Location"] = f"/scores/runs/{run_id}"
