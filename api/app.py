@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
+from api.deps import plain_parameters
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
+from api.responses import error_responses
 from api.security_headers import SecurityHeaders
 from api.routes import (
     docs,
@@ -33,6 +35,9 @@ from locations.settings import get_settings
 ROUTERS = [health.router, regions.router, municipalities.router, zones.router, plots.router,
            infrastructure.router, plot_updates.router, tiles.router, pages.router, imports.router,
            exports.router, standards.router, scores.router, rankings.router]
+#: Error answers shared by every route of a router whose module does not document its own.
+ROUTER_ERRORS = {id(imports.router): error_responses(401, 403, 404, 409, 429),
+                 id(scores.router): error_responses(401, 403, 404, 429)}
 #: Routes that take a file upload, with the larger upload limit (``max_upload_bytes``).
 UPLOAD_PATHS = ("/imports", "/imports/plot-updates")
 
@@ -50,6 +55,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         # Served by api/routes/docs.py from the platform's own assets, not from a CDN.
         docs_url=None,
         redoc_url=None,
+        # No path or query parameter may hold a control character (NUL breaks PostgreSQL):
+        # any route may answer 400 for that, and 422 when request validation refuses.
+        dependencies=[Depends(plain_parameters)],
+        responses=error_responses(400, 422),
     )
     app.state.engine = engine if engine is not None else get_engine()
     register_error_handlers(app)
@@ -61,6 +70,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, settings=settings)
 
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ROUTER_ERRORS.get(id(router)))
     app.include_router(docs.router)
     return app

@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Connection, Engine
+
+from locations.errors import InvalidInput
+from locations.values import BIGINT_MAX, INT_MAX, text_problem
 
 
 async def get_engine(request: Request) -> Engine:
@@ -40,3 +43,24 @@ def get_connection(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[C
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ConnectionDep = Annotated[Connection, Depends(get_connection)]
+
+# Ids in paths bounded to their column's type: beyond it PostgreSQL overflows (a 500), and
+# no row can have such an id anyway.
+PlotId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="A plot's id")]
+ZoneId = Annotated[int, Path(ge=1, le=INT_MAX, description="A zone's id")]
+
+
+async def plain_parameters(request: Request) -> None:
+    """Refuse a path or query parameter holding a control character, NUL above all, which
+    PostgreSQL cannot take in text: 400 naming the parameter, before any route reads it.
+
+    async: a few string scans, no blocking work, so it never waits for the thread pool.
+
+    Raises:
+        InvalidInput: on the first such parameter.
+    """
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        if (problem := text_problem(name)) is not None:
+            raise InvalidInput("query", f"a parameter's name {problem}")
+        if (problem := text_problem(str(value))) is not None:
+            raise InvalidInput(name, problem)

@@ -19,6 +19,8 @@ STATUS_BY_ERROR: dict[type[errors.LocationsError], int] = {
     errors.InvalidInput: 400,
     # A geometry the database refuses is a well-formed request it cannot process.
     errors.InvalidGeometry: 422,
+    # So is a number beyond what the database keeps (its CHECK constraints' bounds).
+    errors.OutOfRange: 422,
     errors.TooManyRequests: 429,
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,

@@ -23,6 +23,7 @@ from locations.errors import Conflict, Forbidden, InvalidInput
 from locations.geojson import jsonable
 from locations.local_formats import decode, with_header
 from locations.plot_updates import PLOT_FIELDS, changed_fields, parse_fields, update_plot
+from locations.values import text_problem
 
 KEY = "cadastral_ref"
 EXTRA_COLUMNS = ("country", "version", "note")
@@ -76,13 +77,16 @@ def read_table(content: bytes, filename: str) -> ChangeRows:
         raise InvalidInput("file", f"{len(frame)} rows; at most {MAX_ROWS} per file")
     rows = ChangeRows()
     rows.first_line = header_line + 1
-    for record in frame.to_dict("records"):
-        rows.append({
-            column: str(value).strip()
-            for column, value in record.items()
-            if value is not None and not (isinstance(value, float) and pd.isna(value))
-            and str(value).strip() != ""
-        })
+    for line, record in enumerate(frame.to_dict("records"), start=rows.first_line):
+        cells = {column: str(value) for column, value in record.items()
+                 if value is not None and not (isinstance(value, float) and pd.isna(value))}
+        # Every cell, the key and the note too, before any reaches SQL (NUL was a 500); as
+        # read, since str.strip() takes some control characters (NEL, U+001F) for spaces.
+        for column, value in cells.items():
+            if (problem := text_problem(value)) is not None:
+                raise InvalidInput("file", f"line {line}, column {column}: {problem}")
+        rows.append({column: value.strip() for column, value in cells.items()
+                     if value.strip() != ""})
     return rows
 
 

@@ -28,6 +28,11 @@ class InvalidInput(LocationsError):
         self.reason = reason
 
 
+class OutOfRange(InvalidInput):
+    """A number beyond the bounds the database keeps (a price above 100,000 EUR/m², a power
+    above 10,000 MW): well-formed, but no plot can have it."""
+
+
 class InvalidGeometry(InvalidInput):
     """A geometry PostGIS refuses: invalid, unknown CRS, outside its zone, overlapping a plot."""
 

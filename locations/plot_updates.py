@@ -27,10 +27,18 @@ from locations.errors import (
     InvalidGeometry,
     InvalidInput,
     NotFound,
+    OutOfRange,
     PreconditionFailed,
 )
 from locations.geojson import geometry_sql, jsonable
 from locations.local_formats import DATE_FORMATS, number_text, parse_date
+from locations.values import (
+    MAX_POWER_MW,
+    MAX_PRICE_EUR_M2,
+    MIN_PRICE_EUR_M2,
+    check_text,
+    out_of_range,
+)
 
 #: Edges of a plot may stray this far out of its zone or into a neighbour: cadastral
 #: outlines from different sources rarely agree to the centimetre.
@@ -53,7 +61,7 @@ def _choice(*allowed: str) -> Callable[[str, Any], Any]:
     return parse
 
 
-def _number(minimum: float, *, strict: bool) -> Callable[[str, Any], Any]:
+def _number(minimum: float, maximum: float) -> Callable[[str, Any], Any]:
     def parse(field: str, value: Any) -> Any:
         if value is None:
             return None
@@ -64,8 +72,11 @@ def _number(minimum: float, *, strict: bool) -> Callable[[str, Any], Any]:
             raise InvalidInput(field, f"{value!r} is not a number") from None
         if not math.isfinite(number):
             raise InvalidInput(field, "must be a finite number")
-        if number < minimum or (strict and number == minimum):
-            raise InvalidInput(field, f"must be {'>' if strict else '>='} {minimum:g}")
+        if number < minimum:
+            raise InvalidInput(field, f"must be at least {minimum:g}")
+        if number > maximum:
+            # The database's CHECK constraint would refuse it too, after the work was done.
+            raise OutOfRange(field, f"must be at most {maximum:,}")
         return number
 
     return parse
@@ -106,7 +117,7 @@ def _uses(field: str, value: Any) -> Any:
 def _text(field: str, value: Any) -> Any:
     if value is None:
         return None
-    value = str(value).strip()
+    value = check_text(field, str(value)).strip()
     return value or None
 
 
@@ -114,32 +125,44 @@ def _status(field: str, value: Any) -> Any:
     return check_status(value)
 
 
+#: The values of each field that takes one of a few (the API documents them as its enums).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "offer": ("sale", "lease", "sale_or_lease"),
+    "ownership": ("public", "private", "several"),
+    "readiness": ("registered", "serviced", "shovel_ready"),
+    "kind": ("industrial", "business", "logistics", "technology", "mixed"),
+    "lifecycle": ("planned", "developing", "operational"),
+    "sewage": ("treated", "other", "none"),
+    "broadband": ("none", "basic", "fast", "ftth"),
+}
+
 #: What a municipality may change on a plot, and how each value is checked.
 PLOT_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "status": _status,
-    "price_eur_m2": _number(0, strict=True),
-    "offer": _choice("sale", "lease", "sale_or_lease"),
+    # Stored to the cent: a smaller price would be stored as 0, which the database refuses.
+    "price_eur_m2": _number(MIN_PRICE_EUR_M2, MAX_PRICE_EUR_M2),
+    "offer": _choice(*CHOICES["offer"]),
     "available_from": _date,
-    "ownership": _choice("public", "private", "several"),
-    "readiness": _choice("registered", "serviced", "shovel_ready"),
+    "ownership": _choice(*CHOICES["ownership"]),
+    "readiness": _choice(*CHOICES["readiness"]),
     "allowed_uses": _uses,
     "brownfield": _boolean,
-    "power_mw": _number(0, strict=False),
+    "power_mw": _number(0, MAX_POWER_MW),
     "owner_contact": _text,
     "internal_note": _text,
 }
 
 #: What a municipality may change on a zone: its facts, infrastructure and manager contact.
 ZONE_FIELDS: dict[str, Callable[[str, Any], Any]] = {
-    "kind": _choice("industrial", "business", "logistics", "technology", "mixed"),
-    "lifecycle": _choice("planned", "developing", "operational"),
+    "kind": _choice(*CHOICES["kind"]),
+    "lifecycle": _choice(*CHOICES["lifecycle"]),
     "allowed_uses": _uses,
     "brownfield": _boolean,
-    "power_mw": _number(0, strict=False),
+    "power_mw": _number(0, MAX_POWER_MW),
     "gas": _boolean,
     "water": _boolean,
-    "sewage": _choice("treated", "other", "none"),
-    "broadband": _choice("none", "basic", "fast", "ftth"),
+    "sewage": _choice(*CHOICES["sewage"]),
+    "broadband": _choice(*CHOICES["broadband"]),
     "rail_siding": _boolean,
     "district_heating": _boolean,
     "manager_name": _text,
@@ -403,7 +426,9 @@ def create_plot(
             ),
             {"zone": zone_id, "ref": reference, "boundary": boundary, **parsed},
         ).scalar_one()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if (refusal := out_of_range(exc)) is not None:
+            raise refusal from None
         # Two people created the same reference at once: the unique constraint decides.
         raise Conflict(f"cadastral reference {reference!r} was just taken by another plot") from None
     created = conn.execute(
@@ -428,13 +453,20 @@ def _guarded_update(
     re-check ``version = :expected`` against the new row, match nothing, and lose.
     """
     assert table in ("plot", "zone")  # fixed by the callers above, never input
-    new_version = conn.execute(
-        text(
-            f"UPDATE {table} SET {set_clause}version = version + 1, updated_at = now() "
-            "WHERE id = :row_id AND version = :expected_version RETURNING version"
-        ),
-        {**params, "row_id": row_id, "expected_version": expected_version},
-    ).scalar()
+    try:
+        new_version = conn.execute(
+            text(
+                f"UPDATE {table} SET {set_clause}version = version + 1, updated_at = now() "
+                "WHERE id = :row_id AND version = :expected_version RETURNING version"
+            ),
+            {**params, "row_id": row_id, "expected_version": expected_version},
+        ).scalar()
+    except IntegrityError as exc:
+        # The field rules keep within the CHECK constraints' bounds; should they ever
+        # differ, the refusal still names the field rather than failing as a 500.
+        if (refusal := out_of_range(exc)) is not None:
+            raise refusal from None
+        raise
     if new_version is None:
         raise PreconditionFailed(
             f"the {table} was changed by someone else a moment ago; read it again and retry"
@@ -535,6 +567,35 @@ def parse_srid(crs: str | int | None) -> int:
     return int(value)
 
 
+def check_coordinates(geometry: Any) -> None:
+    """Refuse GeoJSON coordinates that are not finite JSON numbers.
+
+    PostGIS reads ``["15.6", "46.2"]`` as numbers, so a client sending strings would get
+    its outline stored as if it had sent numbers, and learn nothing of its mistake.
+
+    Raises:
+        InvalidGeometry: naming the first offending value.
+    """
+    if isinstance(geometry, str):
+        try:
+            geometry = json.loads(geometry)
+        except ValueError:
+            return  # not JSON at all: PostGIS says why
+    if not isinstance(geometry, Mapping):
+        return
+    pending = [geometry.get("coordinates")]
+    while pending:
+        value = pending.pop()
+        if value is None:
+            continue
+        if isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidGeometry(f"coordinates must be numbers, not {value!r}"[:200])
+        elif not math.isfinite(value):
+            raise InvalidGeometry(f"coordinates must be finite numbers, not {value}")
+
+
 def validate_plot_geometry(
     conn: Connection,
     geometry: Any,
@@ -553,6 +614,7 @@ def validate_plot_geometry(
     """
     if isinstance(geometry, Mapping) and "crs" in geometry:
         raise InvalidGeometry("declare the CRS in the request's 'crs' field, not inside the geometry")
+    check_coordinates(geometry)
     srid = parse_srid(crs)
     known = conn.execute(
         text("SELECT 1 FROM spatial_ref_sys WHERE auth_name = 'EPSG' AND auth_srid = :srid"),

@@ -32,6 +32,7 @@ from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES, ZONE_COLUMNS
 from locations.geojson import feature_collection, geometry_sql
 from locations.proximity import PROXIMITY_COLUMNS
+from locations.values import IntegerId, PlainText, parse_id
 
 Status = Literal["available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale"]
 Use = Literal["manufacturing", "logistics", "services", "technology", "retail", "mixed"]
@@ -98,9 +99,11 @@ class PlotFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    region: list[str] = Field(default_factory=list, description="Region codes or NUTS prefixes (AT22)")
-    municipality: list[str] = Field(default_factory=list, description="Municipality names or ids")
-    zone: list[int] = Field(default_factory=list, description="Zone ids")
+    region: list[PlainText] = Field(default_factory=list,
+                                    description="Region codes or NUTS prefixes (AT22)")
+    municipality: list[PlainText] = Field(default_factory=list,
+                                          description="Municipality names or ids")
+    zone: list[IntegerId] = Field(default_factory=list, description="Zone ids")
     status: list[Status] = Field(default_factory=list, description="Any of these statuses")
     min_area_m2: float | None = Field(None, ge=0)
     max_area_m2: float | None = Field(None, ge=0)
@@ -119,7 +122,7 @@ class PlotFilter(BaseModel):
     max_rail_freight_km: float | None = Field(None, ge=0)
     max_public_transport_km: float | None = Field(None, ge=0)
     bbox: list[float] | None = Field(None, description="minx, miny, maxx, maxy in bbox_crs")
-    bbox_crs: str | None = Field(None, description="Default CRS84 (lon/lat)")
+    bbox_crs: PlainText | None = Field(None, description="Default CRS84 (lon/lat)")
     geometry: dict[str, Any] | None = Field(None, description="GeoJSON geometry in CRS84")
     within_m: float | None = Field(
         None, ge=0, le=100_000, description="With geometry: plots within this many metres of it"
@@ -128,7 +131,7 @@ class PlotFilter(BaseModel):
     profile: str | None = Field(None, description="With sort=score: the scoring profile",
                                 pattern=r"^[a-z][a-z_]*$", max_length=40)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: str | None = None
+    cursor: PlainText | None = None
     count: bool = False
     distances: bool = Field(False, description="Return the distances to infrastructure")
 
@@ -307,9 +310,7 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | No
         params["region_patterns"] = [code + "%" for code in filters.region]
         clauses.append("r.code LIKE ANY (CAST(:region_patterns AS text[]))")
     if filters.municipality:
-        if any("\x00" in m for m in filters.municipality):
-            raise InvalidInput("municipality", "must not contain NUL characters")
-        ids = [int(m) for m in filters.municipality if m.strip().isdigit()]
+        ids = [number for m in filters.municipality if (number := parse_id(m)) is not None]
         params |= {"municipality_ids": ids,
                    "municipality_names": [m.strip().lower() for m in filters.municipality]}
         clauses.append("(m.id = ANY (CAST(:municipality_ids AS int[]))"
@@ -577,8 +578,8 @@ class ZoneFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    region: list[str] = Field(default_factory=list)
-    municipality: list[str] = Field(default_factory=list)
+    region: list[PlainText] = Field(default_factory=list)
+    municipality: list[PlainText] = Field(default_factory=list)
     kind: list[ZoneKind] = Field(default_factory=list)
     has_available: bool | None = None
     min_available_area_m2: float | None = Field(None, ge=0)

@@ -13,6 +13,7 @@ from starlette.background import BackgroundTask
 
 from api.auth import OptionalAccount
 from api.deps import EngineDep, read_connection
+from api.responses import AUTH_ERRORS, DOWNLOADS, OPTIONAL_TOKEN, error_responses
 from api.routes.plots import PlotSearch, filters_from_query, query_parameter_docs
 from api.routes.zones import ZoneSearch
 from locations import formats
@@ -21,6 +22,8 @@ from locations.imports import exports
 from locations.settings import get_settings
 
 router = APIRouter(tags=["exports"])
+#: The plot exports take an optional bearer token, as the plot search does.
+PLOT_EXPORT_ERRORS = DOWNLOADS | error_responses(*AUTH_ERRORS)
 
 #: Search parameters about pages and their order: an export holds every match, in the order
 #: of its layout (region, municipality, zone, cadastral reference).
@@ -45,8 +48,10 @@ def _file(frame, kind: str, fmt: formats.Format) -> FileResponse:
 
 
 @router.get("/exports/plots", summary="Every plot a search finds, as one file",
+            response_class=FileResponse,
+            responses=PLOT_EXPORT_ERRORS,
             openapi_extra={"parameters": [p for p in query_parameter_docs()
-                                          if p["name"] not in PAGE_PARAMETERS]})
+                                          if p["name"] not in PAGE_PARAMETERS]} | OPTIONAL_TOKEN)
 def export_plots(request: Request, engine: EngineDep, account: OptionalAccount) -> FileResponse:
     """The filters of ``GET /plots``; the file holds every match, not a page. ``f``: gpkg,
     geojson (default), csv or xlsx. Accounts that see internal fields get them."""
@@ -73,7 +78,9 @@ def _plots_file(engine, account, filters, fmt: formats.Format) -> FileResponse:
     return _file(frame, "plots", fmt)
 
 
-@router.post("/exports/plots", summary="Every plot a search with a geometry finds, as one file")
+@router.post("/exports/plots", summary="Every plot a search with a geometry finds, as one file",
+             response_class=FileResponse,
+             responses=PLOT_EXPORT_ERRORS, openapi_extra=OPTIONAL_TOKEN)
 def export_plots_by_body(
     request: Request,
     engine: EngineDep,
@@ -88,7 +95,8 @@ def export_plots_by_body(
     return _plots_file(engine, account, body, fmt)
 
 
-@router.get("/exports/zones", summary="Every zone a zone search finds, as one file")
+@router.get("/exports/zones", summary="Every zone a zone search finds, as one file",
+            response_class=FileResponse, responses=DOWNLOADS)
 def export_zones(
     request: Request,
     engine: EngineDep,

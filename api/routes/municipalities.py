@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import CurrentAccount
 from api.deps import ConnectionDep
-from api.responses import GeoJSONResponse
+from api.responses import AUTH_ERRORS, GeoJSONResponse, error_responses
 from locations import features, history
 
 router = APIRouter(tags=["municipalities"])
@@ -23,8 +23,13 @@ def list_municipalities(
     return GeoJSONResponse(features.list_municipalities(conn, region=region))
 
 
+#: A municipality's audit trail is for its editors, its region's analysts and admins.
+READER_ERRORS = error_responses(*AUTH_ERRORS, 403, 404)
+
+
 @router.get("/municipalities/{municipality}/changes",
-            summary="Plot and zone changes in a municipality, oldest first")
+            summary="Plot and zone changes in a municipality, oldest first",
+            responses=READER_ERRORS)
 def municipality_changes(
     conn: ConnectionDep,
     account: CurrentAccount,
@@ -36,7 +41,7 @@ def municipality_changes(
 
 
 @router.get("/municipalities/{municipality}/stale",
-            summary="Live plots nobody verified for `months` months")
+            summary="Live plots nobody verified for `months` months", responses=READER_ERRORS)
 def municipality_stale_plots(
     conn: ConnectionDep,
     account: CurrentAccount,

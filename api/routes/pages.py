@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import ConnectionDep
+from api.deps import ConnectionDep, ZoneId
+from api.responses import error_responses
 from locations import features, search
 from locations.errors import InvalidInput
 from locations.tiles import scores_available
@@ -110,11 +111,12 @@ def overview_page(
     ))
 
 
-@router.get("/maps/zones/{zone_id}", response_class=HTMLResponse, summary="A zone's page")
+@router.get("/maps/zones/{zone_id}", response_class=HTMLResponse, summary="A zone's page",
+            responses=error_responses(404))
 def zone_page(
     request: Request,
     conn: ConnectionDep,
-    zone_id: int,
+    zone_id: ZoneId,
     plot: Annotated[int | None, Query(description="Open this plot's popup")] = None,
     profile: Annotated[str | None, Query(description="Scoring profile for plot scores")] = None,
     basemap: Basemap = None,

@@ -7,17 +7,19 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Header, Query, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from api.auth import CurrentAccount, Editor
-from api.deps import EngineDep
-from api.responses import GeoJSONResponse
+from api.deps import EngineDep, PlotId, ZoneId
+from api.responses import AUTH_ERRORS, WRITE_ERRORS, GeoJSONResponse, error_responses
 from locations import bulk_updates, features, history, plot_updates
 from locations.accounts import EVERYWHERE
 from locations.availability import STATUSES
 from locations.errors import InvalidInput, PreconditionRequired
+from locations.values import MAX_POWER_MW, MAX_PRICE_EUR_M2, MIN_PRICE_EUR_M2, PlainText
 
 router = APIRouter(tags=["plot updates"])
+WRITE = error_responses(*WRITE_ERRORS)
 
 IfMatch = Annotated[
     str | None,
@@ -26,33 +28,58 @@ IfMatch = Annotated[
 NOTE = Field(default=None, max_length=2000, description="Why: kept in the audit trail")
 
 
+
+
+def _one_of(values: tuple[str, ...]) -> Any:
+    """Text documented as one of ``values``. The field rules refuse any other value (400
+    naming the field), as they do for bulk files and the CLI."""
+    return Annotated[PlainText, WithJsonSchema({"type": "string", "enum": list(values)})]
+
+
+def _within(minimum: float, maximum: float) -> Any:
+    """A number within the database's bounds: above ``maximum`` refused here (422), below
+    ``minimum`` by the field rules (400 naming the field), as it always was."""
+    return Annotated[float, Field(le=maximum),
+                     WithJsonSchema({"type": "number", "minimum": minimum, "maximum": maximum})]
+
+
+Status = _one_of(STATUSES)
+Use = _one_of(plot_updates.USES)
+Price = _within(MIN_PRICE_EUR_M2, MAX_PRICE_EUR_M2)
+Power = _within(0, MAX_POWER_MW)
+Offer, Ownership, Readiness, ZoneKind, Lifecycle, Sewage, Broadband = (
+    _one_of(plot_updates.CHOICES[field]) for field in
+    ("offer", "ownership", "readiness", "kind", "lifecycle", "sewage", "broadband"))
+
+
 class PlotChange(BaseModel):
     """Fields to change; leave out what stays, send null to clear an optional value."""
 
     model_config = ConfigDict(extra="forbid")
 
-    status: str | None = Field(default=None, description="One of: " + ", ".join(STATUSES))
-    price_eur_m2: float | None = Field(default=None, description="Asking price, EUR per m²")
-    offer: str | None = Field(default=None, description="sale, lease or sale_or_lease")
+    status: Status | None = None
+    price_eur_m2: Price | None = Field(default=None, description="Asking price, EUR per m²")
+    offer: Offer | None = None
     available_from: dt.date | None = None
-    ownership: str | None = Field(default=None, description="public, private or several")
-    readiness: str | None = Field(default=None, description="registered, serviced, shovel_ready")
-    allowed_uses: list[str] | None = None
+    ownership: Ownership | None = None
+    readiness: Readiness | None = None
+    allowed_uses: list[Use] | None = None
     brownfield: bool | None = None
-    power_mw: float | None = None
-    owner_contact: str | None = Field(default=None, max_length=500)
-    internal_note: str | None = Field(default=None, max_length=2000)
+    power_mw: Power | None = None
+    owner_contact: PlainText | None = Field(default=None, max_length=500)
+    internal_note: PlainText | None = Field(default=None, max_length=2000)
     geometry: dict[str, Any] | None = Field(
         default=None, description="New outline: GeoJSON Polygon or MultiPolygon in `crs`"
     )
-    crs: str | None = Field(default=None, description="CRS of `geometry`, default CRS84 (lon/lat)")
-    note: str | None = NOTE
+    crs: PlainText | None = Field(default=None,
+                                  description="CRS of `geometry`, default CRS84 (lon/lat)")
+    note: PlainText | None = NOTE
 
 
 class NewPlot(PlotChange):
     """A new plot in the zone: its cadastral reference and outline, and any plot field."""
 
-    cadastral_ref: str = Field(min_length=1, max_length=100)
+    cadastral_ref: PlainText = Field(min_length=1, max_length=100)
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon in `crs`")
 
 
@@ -61,32 +88,32 @@ class ZoneChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str | None = None
-    lifecycle: str | None = None
-    allowed_uses: list[str] | None = None
+    kind: ZoneKind | None = None
+    lifecycle: Lifecycle | None = None
+    allowed_uses: list[Use] | None = None
     brownfield: bool | None = None
-    power_mw: float | None = None
+    power_mw: Power | None = None
     gas: bool | None = None
     water: bool | None = None
-    sewage: str | None = None
-    broadband: str | None = None
+    sewage: Sewage | None = None
+    broadband: Broadband | None = None
     rail_siding: bool | None = None
     district_heating: bool | None = None
-    manager_name: str | None = Field(default=None, max_length=200)
-    manager_email: str | None = Field(default=None, max_length=200)
-    manager_phone: str | None = Field(default=None, max_length=50)
-    description_en: str | None = Field(default=None, max_length=5000)
-    description_sl: str | None = Field(default=None, max_length=5000)
-    description_de: str | None = Field(default=None, max_length=5000)
-    property_sheet_url: str | None = Field(default=None, max_length=500)
-    facts_source: str | None = Field(default=None, max_length=500)
-    note: str | None = NOTE
+    manager_name: PlainText | None = Field(default=None, max_length=200)
+    manager_email: PlainText | None = Field(default=None, max_length=200)
+    manager_phone: PlainText | None = Field(default=None, max_length=50)
+    description_en: PlainText | None = Field(default=None, max_length=5000)
+    description_sl: PlainText | None = Field(default=None, max_length=5000)
+    description_de: PlainText | None = Field(default=None, max_length=5000)
+    property_sheet_url: PlainText | None = Field(default=None, max_length=500)
+    facts_source: PlainText | None = Field(default=None, max_length=500)
+    note: PlainText | None = NOTE
 
 
 class Note(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = NOTE
+    note: PlainText | None = NOTE
 
 
 def expected_version(if_match: str | None) -> int:
@@ -117,9 +144,10 @@ def _plot_response(conn, plot_id: int, status_code: int = 200) -> GeoJSONRespons
     return GeoJSONResponse(plot, status_code=status_code, headers=headers)
 
 
-@router.patch("/plots/{plot_id}", response_class=GeoJSONResponse, summary="Change a plot")
+@router.patch("/plots/{plot_id}", response_class=GeoJSONResponse, summary="Change a plot",
+              responses=WRITE)
 def patch_plot(
-    engine: EngineDep, account: Editor, plot_id: int, change: PlotChange, if_match: IfMatch = None
+    engine: EngineDep, account: Editor, plot_id: PlotId, change: PlotChange, if_match: IfMatch = None
 ) -> GeoJSONResponse:
     """Status (checked against the state machine), price, offer, dates, facts, outline."""
     values = change.model_dump(exclude_unset=True)
@@ -135,9 +163,10 @@ def patch_plot(
 
 
 @router.post("/plots/{plot_id}/verify", response_class=GeoJSONResponse,
-             summary="Confirm a plot's facts unchanged (resets its freshness)")
+             summary="Confirm a plot's facts unchanged (resets its freshness)",
+             responses=WRITE)
 def verify_plot(
-    engine: EngineDep, account: Editor, plot_id: int, body: Note | None = None,
+    engine: EngineDep, account: Editor, plot_id: PlotId, body: Note | None = None,
     if_match: IfMatch = None,
 ) -> GeoJSONResponse:
     with engine.begin() as conn:
@@ -147,9 +176,10 @@ def verify_plot(
 
 
 @router.post("/plots/{plot_id}/retire", response_class=GeoJSONResponse,
-             summary="Retire a plot (soft: kept with its history)")
+             summary="Retire a plot (soft: kept with its history)",
+             responses=WRITE)
 def retire_plot(
-    engine: EngineDep, account: Editor, plot_id: int, body: Note | None = None,
+    engine: EngineDep, account: Editor, plot_id: PlotId, body: Note | None = None,
     if_match: IfMatch = None,
 ) -> GeoJSONResponse:
     with engine.begin() as conn:
@@ -159,9 +189,10 @@ def retire_plot(
 
 
 @router.post("/zones/{zone_id}/plots", response_class=GeoJSONResponse, status_code=201,
-             summary="Add a plot to a zone (If-Match: the zone's ETag)")
+             summary="Add a plot to a zone (If-Match: the zone's ETag)",
+             responses=WRITE)
 def create_plot(
-    engine: EngineDep, account: Editor, zone_id: int, new_plot: NewPlot, if_match: IfMatch = None
+    engine: EngineDep, account: Editor, zone_id: ZoneId, new_plot: NewPlot, if_match: IfMatch = None
 ) -> GeoJSONResponse:
     values = new_plot.model_dump(exclude_unset=True)
     for key in ("note", "geometry", "crs", "cadastral_ref"):
@@ -174,9 +205,10 @@ def create_plot(
         return _plot_response(conn, plot_id, status_code=201)
 
 
-@router.patch("/zones/{zone_id}", response_class=GeoJSONResponse, summary="Change a zone's facts")
+@router.patch("/zones/{zone_id}", response_class=GeoJSONResponse, summary="Change a zone's facts",
+              responses=WRITE)
 def patch_zone(
-    engine: EngineDep, account: Editor, zone_id: int, change: ZoneChange, if_match: IfMatch = None
+    engine: EngineDep, account: Editor, zone_id: ZoneId, change: ZoneChange, if_match: IfMatch = None
 ) -> GeoJSONResponse:
     values = change.model_dump(exclude_unset=True)
     note = values.pop("note", None)
@@ -187,19 +219,21 @@ def patch_zone(
     return GeoJSONResponse(zone, headers={"ETag": f'"{zone["properties"]["version"]}"'})
 
 
-@router.get("/plots/{plot_id}/history", summary="A plot's audit trail, oldest first")
-def plot_history(engine: EngineDep, account: CurrentAccount, plot_id: int) -> dict[str, Any]:
+@router.get("/plots/{plot_id}/history", summary="A plot's audit trail, oldest first",
+            responses=error_responses(*AUTH_ERRORS, 403, 404))
+def plot_history(engine: EngineDep, account: CurrentAccount, plot_id: PlotId) -> dict[str, Any]:
     with engine.connect() as conn:
         return history.plot_history(conn, account, plot_id)
 
 
-@router.post("/imports/plot-updates", summary="Bulk plot updates from CSV or XLSX")
+@router.post("/imports/plot-updates", summary="Bulk plot updates from CSV or XLSX",
+             responses=error_responses(*AUTH_ERRORS, 403, 412))
 def import_plot_updates(
     engine: EngineDep,
     account: Editor,
     file: Annotated[UploadFile, File(description="CSV or XLSX keyed by cadastral_ref")],
     dry_run: Annotated[bool, Query(description="Only report what would change")] = False,
-    note: Annotated[str | None, Query(max_length=2000, description="Audit note")] = None,
+    note: Annotated[PlainText | None, Query(max_length=2000, description="Audit note")] = None,
 ) -> dict[str, Any]:
     """A dry run reports each row's changes and problems; applying is all or nothing."""
     rows = bulk_updates.read_table(file.file.read(), file.filename or "")

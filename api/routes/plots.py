@@ -10,12 +10,13 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.auth import OptionalAccount
-from api.deps import ConnectionDep, EngineDep, read_connection
-from api.responses import GeoJSONResponse
+from api.deps import ConnectionDep, EngineDep, PlotId, read_connection
+from api.responses import AUTH_ERRORS, DOWNLOADS, OPTIONAL_TOKEN, GeoJSONResponse, error_responses
 from locations import features, formats, search
 from locations.errors import InvalidInput
 
-router = APIRouter(tags=["plots"])
+# Every plot route takes an optional bearer token: a wrong one is refused, never anonymous.
+router = APIRouter(tags=["plots"], responses=error_responses(*AUTH_ERRORS))
 
 #: Query parameters of GET /plots; anything else is refused, so a typo never widens a search.
 QUERY_PARAMETERS = (set(search.PlotFilter.model_fields) - {"geometry", "within_m", "bbox_crs"}) | {
@@ -92,8 +93,8 @@ def filters_from_query(request: Request) -> search.PlotFilter:
             [error | {"loc": ("query", *error["loc"])} for error in exc.errors()]) from None
 
 
-@router.get("/plots", response_class=GeoJSONResponse, summary="Search plots",
-            openapi_extra={"parameters": query_parameter_docs()})
+@router.get("/plots", response_class=GeoJSONResponse, summary="Search plots", responses=DOWNLOADS,
+            openapi_extra={"parameters": query_parameter_docs()} | OPTIONAL_TOKEN)
 def search_plots(request: Request, engine: EngineDep, account: OptionalAccount) -> Response:
     """Plots meeting every filter given (AND), one page at a time: follow the ``next`` link.
     ``count=true`` adds ``numberMatched`` (it reads every match)."""
@@ -112,7 +113,8 @@ def search_plots(request: Request, engine: EngineDep, account: OptionalAccount) 
     return _reply(page, fmt, self_link, next_link)
 
 
-@router.post("/plots/search", response_class=GeoJSONResponse, summary="Search plots (JSON body)")
+@router.post("/plots/search", response_class=GeoJSONResponse, summary="Search plots (JSON body)",
+             responses=DOWNLOADS, openapi_extra=OPTIONAL_TOKEN)
 def search_plots_by_body(
     request: Request,
     engine: EngineDep,
@@ -136,8 +138,9 @@ def search_plots_by_body(
     return _reply(page, fmt, self_link, next_link)
 
 
-@router.get("/plots/{plot_id}", response_class=GeoJSONResponse, summary="One plot")
-def get_plot(conn: ConnectionDep, account: OptionalAccount, plot_id: int) -> GeoJSONResponse:
+@router.get("/plots/{plot_id}", response_class=GeoJSONResponse, summary="One plot",
+            responses=error_responses(404), openapi_extra=OPTIONAL_TOKEN)
+def get_plot(conn: ConnectionDep, account: OptionalAccount, plot_id: PlotId) -> GeoJSONResponse:
     internal = account.internal_reach if account else None
     plot = features.get_plot(conn, plot_id, internal=internal)
     return GeoJSONResponse(plot, headers={"ETag": f'"{plot["properties"]["version"]}"'})

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from api.responses import error_responses
 from locations.standard import available_standards, find_standard
 
 router = APIRouter(tags=["scoring"])
@@ -16,7 +17,8 @@ def list_standards() -> dict[str, Any]:
     return {"standards": [standard.summary() for standard in available_standards()]}
 
 
-@router.get("/standards/{name}", summary="One standard: criteria, rules, gates, profiles, weights")
+@router.get("/standards/{name}", summary="One standard: criteria, rules, gates, profiles, weights",
+            responses=error_responses(404))
 def get_standard(
     name: str,
     version: Annotated[str | None, Query(description="A version (default: the newest)")] = None,

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from api.deps import ConnectionDep
-from api.responses import GeoJSONResponse
+from api.deps import ConnectionDep, ZoneId
+from api.responses import DOWNLOADS, GeoJSONResponse, error_responses
 from locations import features, formats, search
 from locations.errors import InvalidInput
 
@@ -38,7 +38,8 @@ def zone_filter(
 ZoneSearch = Annotated[search.ZoneFilter, Depends(zone_filter)]
 
 
-@router.get("/zones", response_class=GeoJSONResponse, summary="Zones with occupancy aggregates")
+@router.get("/zones", response_class=GeoJSONResponse, summary="Zones with occupancy aggregates",
+            responses=DOWNLOADS)
 def list_zones(
     request: Request,
     conn: ConnectionDep,
@@ -57,7 +58,8 @@ def list_zones(
                     headers=headers)
 
 
-@router.get("/zones/{zone_id}", response_class=GeoJSONResponse, summary="One zone")
-def get_zone(conn: ConnectionDep, zone_id: int) -> GeoJSONResponse:
+@router.get("/zones/{zone_id}", response_class=GeoJSONResponse, summary="One zone",
+            responses=error_responses(404))
+def get_zone(conn: ConnectionDep, zone_id: ZoneId) -> GeoJSONResponse:
     zone = features.get_zone(conn, zone_id)
     return GeoJSONResponse(zone, headers={"ETag": f'"{zone["properties"]["version"]}"'})

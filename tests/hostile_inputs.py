@@ -1,0 +1,67 @@
+"""Hostile inputs, kept in one place: each was a 500, a poisoned row or a silent misreading.
+
+Every one must be answered with a 4xx that names the field (or a harmless empty answer
+where a search merely finds nothing), and nothing may be written. Used by
+tests/test_hostile_input.py; add a value here when a new one is found.
+"""
+
+from __future__ import annotations
+
+#: Text that no text field, query parameter or path segment may carry: (value, why).
+TEXT = [
+    ("\x00", "NUL: PostgreSQL stores none in text, psycopg2 refuses it before sending (a 500)"),
+    ("Kranj\x00", "NUL after a real name: a check of the first character alone passes it"),
+    ("\x1b[2J\x1b[H", "ANSI escape: clears the terminal of whoever prints the audit trail"),
+    ("paid\x08\x08\x08\x08free", "backspaces: what a terminal or log shows is not what is stored"),
+    ("\x07", "BEL: rings on every terminal that prints it"),
+    ("\x7f", "DEL"),
+    ("\x85", "NEL, a C1 control: a line break to some readers, not to others"),
+    ("\x9b2J", "CSI, the 8-bit form of the terminal escape"),
+    ("\ud800", "a lone surrogate: no UTF-8 can carry it (encoding it for PostgreSQL fails)"),
+]
+
+#: Integers as a query string or path carries them: ids and filters. (value, why)
+INTEGERS = [
+    ("2147483648", "integer's maximum + 1: overflowed the zone and municipality filters (a 500)"),
+    ("9223372036854775808", "bigint's maximum + 1: overflowed a plot id"),
+    ("-9223372036854775809", "below bigint's minimum"),
+    ("1" + "0" * 100, "a googol: any integer column overflows"),
+    ("²", "superscript two: str.isdigit() says digit, int() refuses it (a 500)"),
+    ("١", "Arabic-Indic one: str.isdigit() says digit and int() reads 1, another id"),
+    ("１", "fullwidth one: as above"),
+    ("1_000", "int() accepts digit separators, PostgreSQL does not"),
+    ("0x1F", "hexadecimal"),
+    ("1e3", "a float's notation"),
+    ("-0", "negative zero"),
+    ("", "empty"),
+]
+
+#: Prices in EUR per m² that no plot can have: (value, why).
+PRICES = [
+    (1e9, "overflowed numeric(10,2) mid-write (a 500)"),
+    (100_000.01, "just above what the database keeps (CHECK plot_price_plausible)"),
+    (1e300, "far beyond"),
+    (float("inf"), "infinity (JSON has none; Python's json writes Infinity)"),
+    (float("nan"), "not a number"),
+    (0.001, "stored to the cent it becomes 0.00, which the database refuses"),
+    (0, "a price is above 0"),
+    (-3, "negative"),
+]
+
+#: Power in MW that no plot or zone can have: (value, why).
+POWERS = [
+    (1e300, "was accepted for a zone, then overflowed every scoring sum of its region"),
+    (10_000.5, "just above what the database keeps (CHECK *_power_plausible)"),
+    (float("inf"), "infinity"),
+    (-1, "negative"),
+]
+
+#: What a coordinate of a real outline becomes: (how, why). Applied to every coordinate.
+COORDINATES = [
+    (str, "the number as a string: PostGIS read \"15.6\" as 15.6, so it was stored unnoticed"),
+    (lambda x: x > 0, "a boolean"),
+    (lambda x: None, "null"),
+    (lambda x: float("nan"), "NaN (Python's json writes it)"),
+    (lambda x: 1e308, "beyond any CRS"),
+    (lambda x: [x], "an array where a number belongs"),
+]
