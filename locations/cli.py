@@ -34,6 +34,9 @@ app.add_typer(scoring_app)  # `locations standard ...` and `locations score ...`
 from locations.cli_maps import map_app
 
 app.add_typer(map_app, name="map")  # `locations map export overview|zone ID|search|compare`
+from locations.cli_inquiries import inquiries_app
+
+app.add_typer(inquiries_app, name="inquiries")  # `locations inquiries purge|delete|send`
 
 
 @db_app.command("up")

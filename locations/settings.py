@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     frame_ancestors: str = "'self'"
     # Where the optional base-map tiles (?basemap=osm) come from, space-separated.
     basemap_hosts: str = "https://tile.openstreetmap.org"
+    # Outgoing mail: an investor's inquiry is e-mailed to the zone manager through this
+    # server, smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://.
+    # Unset: no mail; inquiries are stored and in the API (GET /inquiries) all the same.
+    smtp_url: str | None = None
+    # The sender of that mail: an address of the platform's own domain, which the server
+    # accepts and receivers do not take for spoofing.
+    smtp_from: str = "noreply@localhost"
+    # Days an inquiry's personal data (name, e-mail, message ...) is kept; `locations
+    # inquiries purge` (run it daily) deletes older inquiries.
+    inquiry_retention_days: int = Field(default=365, ge=1)
 
 
 @lru_cache

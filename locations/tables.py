@@ -40,6 +40,7 @@ from locations.vocabulary import (
     BROADBAND,
     CONSTRAINT_KIND,
     INFRASTRUCTURE_KIND,
+    LANGUAGES,
     OFFER,
     OWNERSHIP,
     PLOT_STATUS,
@@ -460,6 +461,49 @@ plot_event = Table(
     PrimaryKeyConstraint('id', name='plot_event_pkey'),
     Index('plot_event_plot_idx', 'plot_id', 'id'),
     Index('plot_event_time_idx', 'occurred_at')
+)
+
+inquiry = Table(
+    'inquiry', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('plot_id', BigInteger, nullable=False),
+    Column('received_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('lang', Text, nullable=False),
+    Column('name', Text, nullable=False),
+    Column('company', Text, nullable=False),
+    Column('email', Text, nullable=False),
+    Column('phone', Text),
+    Column('message', Text, nullable=False),
+    Column('consent_text', Text, nullable=False),
+    Column('notify_to', Text),
+    Column('notification', Text, nullable=False, server_default=text("'pending'::text")),
+    Column('notified_at', DateTime(True)),
+    Column('notification_error', Text),
+    CheckConstraint("lang = ANY (ARRAY[" + ", ".join(f"'{code}'::text" for code in LANGUAGES)
+                    + "])", name='inquiry_lang_check'),
+    CheckConstraint('length(btrim(name)) BETWEEN 1 AND 200', name='inquiry_name_check'),
+    CheckConstraint('length(btrim(company)) BETWEEN 1 AND 200', name='inquiry_company_check'),
+    CheckConstraint('length(email) BETWEEN 3 AND 254', name='inquiry_email_check'),
+    CheckConstraint('length(phone) <= 40', name='inquiry_phone_check'),
+    CheckConstraint('length(btrim(message)) BETWEEN 1 AND 5000', name='inquiry_message_check'),
+    CheckConstraint("notification = ANY (ARRAY['pending'::text, 'sent'::text, 'failed'::text, "
+                    "'off'::text, 'no_recipient'::text])", name='inquiry_notification_check'),
+    CheckConstraint("(notification = 'sent'::text) = (notified_at IS NOT NULL)",
+                    name='inquiry_sent_has_time'),
+    ForeignKeyConstraint(['plot_id'], ['plot.id'], ondelete='CASCADE', name='inquiry_plot_id_fkey'),
+    PrimaryKeyConstraint('id', name='inquiry_pkey'),
+    Index('inquiry_plot_idx', 'plot_id', 'id'),
+    Index('inquiry_received_idx', 'received_at'),
+    Index('inquiry_email_idx', text('lower(email)'))
+)
+
+inquiry_attempt = Table(
+    'inquiry_attempt', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('client', Text, nullable=False),
+    Column('occurred_at', DateTime(True), nullable=False, server_default=text('clock_timestamp()')),
+    PrimaryKeyConstraint('id', name='inquiry_attempt_pkey'),
+    Index('inquiry_attempt_client_time_idx', 'client', 'occurred_at')
 )
 
 plot_site_metrics = Table(

@@ -89,7 +89,9 @@ def test_a_database_of_the_squashed_history_keeps_every_row_and_equals_a_fresh_o
     assert sum(len(rows) for rows in before.values()) > 200
     migrate(create_engine(database))
 
-    assert _rows(database) == before
+    # Every row of every table kept; tables added since (e.g. inquiry) may be new and empty.
+    after = _rows(database)
+    assert {table: after[table] for table in before} == before
     engine = create_engine(database)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() \
