@@ -38,7 +38,7 @@ def codec_of(encoding: str) -> str:
     """
     try:
         return codecs.lookup(encoding.strip()).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise InvalidInput("encoding", f"{encoding!r} is not an encoding Python knows; e.g. "
                                        "utf-8, cp1250 (Windows-1250), iso-8859-2") from None
 

@@ -38,6 +38,7 @@ from locations.values import (
     MIN_PRICE_EUR_M2,
     check_text,
     out_of_range,
+    parse_id,
 )
 
 #: Edges of a plot may stray this far out of its zone or into a neighbour: cadastral
@@ -562,9 +563,11 @@ def parse_srid(crs: str | int | None) -> int:
         return 4326
     for prefix in ("URN:OGC:DEF:CRS:EPSG::", "EPSG:"):
         value = value.removeprefix(prefix)
-    if not value.isdigit():
+    # parse_id, not isdigit(): 'EPSG:²' was a 500, and a code beyond PostgreSQL's integer too.
+    srid = parse_id(value)
+    if srid is None:
         raise InvalidGeometry(f"{crs!r} is not a CRS; give an EPSG code such as 'EPSG:3794'", "crs")
-    return int(value)
+    return srid
 
 
 def check_coordinates(geometry: Any) -> None:

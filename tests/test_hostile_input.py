@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -164,6 +165,27 @@ def test_bulk_update_files_refuse_control_characters(api, admin, hostile_engine,
             assert "line 2" in response.json()["detail"]
 
 
+#: A small file the import accepts as it is (two stops given by lon/lat).
+IMPORT_SAMPLE = Path(__file__).parent.parent / "data" / "samples" / "infrastructure-lonlat.csv"
+IMPORT_OPTION_VALUES = [value for value, _ in hostile_inputs.TEXT + hostile_inputs.INTEGERS
+                        if value and survives_a_url(value)]
+
+
+@pytest.mark.parametrize("value", IMPORT_OPTION_VALUES, ids=[repr(v)[:40] for v in IMPORT_OPTION_VALUES])
+def test_import_options_refuse_hostile_values(api, admin, hostile_engine, unchanged, value):
+    def stops() -> int:
+        with hostile_engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM infrastructure")).scalar_one()
+
+    before = stops()
+    for option in ("crs", "encoding"):
+        response = api.post("/imports", headers=admin,
+                            files={"file": (IMPORT_SAMPLE.name, IMPORT_SAMPLE.read_bytes())},
+                            data={"target": "infrastructure", option: value})
+        assert_refused(response, option)
+    assert stops() == before
+
+
 def test_the_cli_refuses_a_nul_in_a_file_without_a_traceback(hostile_engine, plot, tmp_path,
                                                             unchanged):
     with hostile_engine.connect() as conn:
@@ -202,6 +224,16 @@ def test_integers_out_of_range_or_in_other_scripts_are_never_a_server_error(api,
     for path in (f"/plots/{url_text(value)}", f"/zones/{url_text(value)}"):
         response = send(api, "PATCH", path, {"note": "x"}, admin | {"If-Match": '"1"'})
         assert 400 <= response.status_code < 500, (path, response.text)
+
+
+@pytest.mark.parametrize("value", [v for v, _ in hostile_inputs.INTEGERS],
+                         ids=_ids(hostile_inputs.INTEGERS))
+def test_an_epsg_code_that_is_no_integer_is_refused(api, admin, plot, unchanged, value):
+    # The plot's own outline: only the CRS can be the reason for a refusal.
+    outline = api.get(f"/plots/{plot}").json()["geometry"]
+    response = send(api, "PATCH", f"/plots/{plot}", {"geometry": outline, "crs": f"EPSG:{value}"},
+                    admin | if_match(api, f"/plots/{plot}"))
+    assert_refused(response, "crs")
 
 
 def test_an_id_in_another_script_is_a_name_not_another_id(api):

@@ -18,6 +18,7 @@ from pyproj.exceptions import CRSError
 
 from locations.errors import InvalidInput
 from locations.local_formats import ENCODINGS, codec_of, decode, numbers, with_header
+from locations.values import check_text, parse_id
 
 VECTOR_SUFFIXES = (".gpkg", ".zip", ".shp", ".geojson", ".json", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx")
@@ -58,8 +59,10 @@ def epsg_of(crs_text: str) -> int:
     Raises:
         InvalidInput: PROJ does not know it, or it has no EPSG code.
     """
+    # parse_id, not isdigit(): "²" passes isdigit() and then fails int() (a 500).
+    code = parse_id(str(crs_text))
     try:
-        crs = CRS.from_user_input(int(crs_text) if str(crs_text).isdigit() else crs_text)
+        crs = CRS.from_user_input(code if code is not None else check_text("crs", str(crs_text)))
     except CRSError as exc:
         raise InvalidInput("crs", f"{crs_text!r} is not a CRS that PROJ knows: {exc}") from None
     code = crs.to_epsg(min_confidence=70)
