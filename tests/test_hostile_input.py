@@ -214,9 +214,9 @@ INTEGER_URLS = [
 
 @pytest.mark.parametrize("value", [v for v, _ in hostile_inputs.INTEGERS],
                          ids=_ids(hostile_inputs.INTEGERS))
-def test_integers_out_of_range_or_in_other_scripts_are_never_a_server_error(api, admin, unchanged,
-                                                                          value):
-    for template in INTEGER_URLS:
+def test_integers_out_of_range_or_in_other_scripts_are_never_a_server_error(api, admin, zone,
+                                                                          unchanged, value):
+    for template in [*INTEGER_URLS, f"/maps/zones/{zone}?plot={{}}"]:
         response = api.get(template.format(url_text(value)), headers=admin)
         assert response.status_code < 500, (template, response.text)
         if response.status_code >= 400:

@@ -14,6 +14,7 @@ from api.responses import error_responses
 from locations import features, search
 from locations.errors import InvalidInput
 from locations.tiles import scores_available
+from locations.values import BIGINT_MAX
 from maps import queries
 from maps.assets import NODE_MODULES, STATIC_DIR, STATIC_URL, VENDOR_URL
 from maps.compare import build_compare_page
@@ -117,7 +118,8 @@ def zone_page(
     request: Request,
     conn: ConnectionDep,
     zone_id: ZoneId,
-    plot: Annotated[int | None, Query(description="Open this plot's popup")] = None,
+    plot: Annotated[int | None, Query(ge=1, le=BIGINT_MAX,
+                                      description="Open this plot's popup")] = None,
     profile: Annotated[str | None, Query(description="Scoring profile for plot scores")] = None,
     basemap: Basemap = None,
     lang: Lang = None,
