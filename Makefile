@@ -6,7 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin
+# pango (and a font) for WeasyPrint, which prints a plot's exposé.
+SYSTEM_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin \
+                   libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 TEST_PACKAGES := chromium chromium-driver docker-compose
 
 .PHONY: run test setup system-packages test-packages venv assets db demo serve bench clean-db

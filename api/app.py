@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from api.deps import plain_parameters
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
+from api import ogc
 from api.responses import error_responses
 from api.security_headers import SecurityHeaders
 from api.routes import (
@@ -16,8 +17,10 @@ from api.routes import (
     health,
     imports,
     infrastructure,
+    inquiries,
     municipalities,
     pages,
+    plot_pages,
     plot_updates,
     plots,
     rankings,
@@ -33,8 +36,12 @@ from locations.settings import get_settings
 
 #: Routers in the order they appear in the OpenAPI document.
 ROUTERS = [health.router, regions.router, municipalities.router, zones.router, plots.router,
-           infrastructure.router, plot_updates.router, tiles.router, pages.router, imports.router,
-           exports.router, standards.router, scores.router, rankings.router]
+           infrastructure.router, plot_updates.router, tiles.router,
+           # Before pages: "/" is the OGC landing page for JSON clients only.
+           ogc.landing_router, ogc.router, ogc.tiles_router, pages.router,
+           plot_pages.router, imports.router,
+           exports.router, standards.router, scores.router, rankings.router,
+           inquiries.router]
 #: Error answers shared by every route of a router whose module does not document its own.
 ROUTER_ERRORS = {id(imports.router): error_responses(401, 403, 404, 409, 429),
                  id(scores.router): error_responses(401, 403, 404, 429)}

@@ -19,7 +19,8 @@ from maps.style import (
 )
 
 
-def plot_popup(plot: dict[str, Any], zone: dict[str, Any], t: Translator) -> str:
+def plot_popup(plot: dict[str, Any], zone: dict[str, Any], t: Translator,
+               link: tuple[str, str] | None = None) -> str:
     contact = " · ".join(v for v in (zone.get("manager_name"), zone.get("manager_email"),
                                       zone.get("manager_phone")) if v)
     rows = [
@@ -33,7 +34,7 @@ def plot_popup(plot: dict[str, Any], zone: dict[str, Any], t: Translator) -> str
         (t("last_verified"), t.date(plot.get("last_verified"))),
         (t("manager"), contact or t("unknown")),
     ]
-    return popup_html(f"{t('cadastral_ref')} {plot['cadastral_ref']}", rows)
+    return popup_html(f"{t('cadastral_ref')} {plot['cadastral_ref']}", rows, link)
 
 
 def zone_facts(zone: dict[str, Any], t: Translator) -> list[tuple[str, str]]:
@@ -72,7 +73,10 @@ def build_zone_page(
                                   "interactive": False},
     ).add_to(folium_map)
     for plot in plots["features"]:
-        plot["properties"]["popup"] = plot_popup(plot["properties"], facts, t)
+        # The plot's page, scored by this page's profile (none asked: both take one default).
+        sheet = page.url(f"/maps/plots/{plot['id']}", profile=page.query.get("profile"))
+        plot["properties"]["popup"] = plot_popup(plot["properties"], facts, t,
+                                                  (t("open_plot"), sheet))
     folium.GeoJson(
         plots, name=t("plots"),
         style_function=lambda f: {

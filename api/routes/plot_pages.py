@@ -1,0 +1,82 @@
+"""A plot's page (the property sheet) and its printable exposé (PDF)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import ConnectionDep, PlotId
+from api.responses import error_responses
+from api.routes.pages import AcceptLanguage, Basemap, Lang, _html, _page
+from maps import queries
+from maps.plot_page import (
+    build_plot_page,
+    default_profile,
+    municipality_outline,
+    read_plot_sheet,
+)
+
+router = APIRouter(tags=["pages"])
+
+Profile = Annotated[
+    str | None,
+    Query(description="Scoring profile of the score shown (default: the first scored profile, "
+                      "as on the zone page and the overview)",
+          pattern=r"^([a-z][a-z_]*)?$", max_length=40),
+]
+
+PDF_RESPONSE = {200: {"description": "The exposé, A4, at most two pages",
+                      "content": {"application/pdf": {"schema": {"type": "string",
+                                                                 "format": "binary"}}}}}
+
+
+@router.get("/maps/plots/{plot_id}", response_class=HTMLResponse,
+            summary="A plot's page: facts, constraints, distances, score, map, contact",
+            responses=error_responses(400, 404))
+def plot_page(
+    request: Request,
+    conn: ConnectionDep,
+    plot_id: PlotId,
+    profile: Profile = None,
+    basemap: Basemap = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    page = _page(request, lang, accept_language)
+    sheet = read_plot_sheet(conn, plot_id, profile or default_profile(conn))
+    return _html(build_plot_page(page.t, page, sheet=sheet, profiles=queries.profiles(conn),
+                                 basemap=basemap))
+
+
+@router.get("/maps/plots/{plot_id}/expose.pdf", response_class=Response,
+            summary="A plot's exposé: A4 PDF with facts, score breakdown, map and contact",
+            responses={**PDF_RESPONSE, **error_responses(400, 404)})
+def plot_expose(
+    request: Request,
+    conn: ConnectionDep,
+    plot_id: PlotId,
+    profile: Profile = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    # WeasyPrint and matplotlib load only when the first exposé is asked for: every other
+    # page and the command line start without them.
+    from maps.expose import build_expose
+
+    page = _page(request, lang, accept_language)
+    sheet = read_plot_sheet(conn, plot_id, profile or default_profile(conn))
+    municipality = municipality_outline(conn, sheet.facts["municipality_id"])
+    path = page.url(f"/maps/plots/{plot_id}", profile=sheet.profile)
+    page_url = str(request.base_url).rstrip("/") + path
+    pdf = build_expose(page.t, sheet=sheet, municipality=municipality, today=dt.date.today(),
+                       page_url=page_url)
+    # Only safe characters in the header: a cadastral reference is data.
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", sheet.facts["cadastral_ref"]).strip("-")[:60] or "plot"
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="expose-{name}-{page.t.lang}.pdf"',
+        "Cache-Control": "no-cache",
+    })
