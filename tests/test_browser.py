@@ -308,3 +308,13 @@ def test_the_api_documentation_renders_offline_from_the_platform_alone(page, ser
     assert tab.locator(rendered).count() > 5  # the operations are listed
     shoot(tab, path.strip("/"))
     watch.check()  # no console error, no failed request, no request to another host
+
+
+def test_choosing_a_measure_recolours_the_map_without_a_button(page, server):
+    """The select submits its form by the page's own script (no onchange= under the CSP)."""
+    tab, watch = page
+    open_page(tab, server + "/maps/overview")
+    with tab.expect_navigation():
+        tab.select_option("select[name=measure]", "available")
+    assert "measure=available" in tab.url
+    watch.check()
