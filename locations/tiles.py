@@ -149,13 +149,39 @@ def scores_available(conn: Connection) -> bool:
     return conn.execute(text("SELECT to_regclass('current_plot_score') IS NOT NULL")).scalar_one()
 
 
-def _tile(conn: Connection, sql: str, params: dict, layer: str) -> Tile:
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def empty_tile(layers: tuple[str, ...]) -> bytes:
+    """An MVT holding each of ``layers`` with no features.
+
+    ST_AsMVT of no rows is zero bytes: a valid protobuf, but GDAL and other clients
+    cannot open a zero-byte tile, and a tile that names its layers tells a client what
+    it would hold here. Encoded by hand: version 2, name, extent (MVT 2.1, fields 15, 1, 5).
+    """
+    tile = b""
+    for name in layers:
+        encoded = name.encode()
+        layer = (b"\x78\x02" + b"\x0a" + _varint(len(encoded)) + encoded
+                 + b"\x28" + _varint(EXTENT))
+        tile += b"\x1a" + _varint(len(layer)) + layer
+    return tile
+
+
+def _tile(conn: Connection, sql: str, params: dict, layer: str,
+          layers: tuple[str, ...] | None = None) -> Tile:
     # A tile reads a few thousand rows by index: starting parallel workers for the dense
     # ones cost more than it saved (z13 p95 about halved without them). Transaction-local,
     # and sent with the tile query so that it costs no round trip of its own.
     sql = NO_PARALLEL_WORKERS + sql
     ((mvt,),) = fetch_rows(conn, sql, params)
-    content = bytes(mvt or b"")
+    content = bytes(mvt or b"") or empty_tile(layers or (layer,))
     # A strong validator from the bytes themselves: any change to a plot changes it,
     # and any worker computes the same one without shared state.
     etag = '"' + hashlib.blake2b(content, digest_size=12).hexdigest() + '"'
@@ -179,7 +205,9 @@ def zone_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = No
         if not scores_available(conn):
             raise InvalidInput("profile", "no scores have been computed in this database")
         params["profile"] = profile
-    return _tile(conn, _zones_sql(points=z < PLOT_MIN_ZOOM, scored=scored), params, "zones")
+    points = z < PLOT_MIN_ZOOM
+    return _tile(conn, _zones_sql(points=points, scored=scored), params, "zones",
+                 ("zones", "zone_points") if points else ("zones",))
 
 
 def plot_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = None) -> Tile:
