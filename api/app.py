@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
+from api import ogc
 from api.deps import plain_parameters
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
-from api import ogc
 from api.responses import error_responses
 from api.security_headers import SecurityHeaders
 from api.routes import (
@@ -26,6 +26,7 @@ from api.routes import (
     rankings,
     regions,
     scores,
+    shortlist,
     standards,
     tiles,
     zones,
@@ -39,7 +40,7 @@ ROUTERS = [health.router, regions.router, municipalities.router, zones.router, p
            infrastructure.router, plot_updates.router, tiles.router,
            # Before pages: "/" is the OGC landing page for JSON clients only.
            ogc.landing_router, ogc.router, ogc.tiles_router, pages.router,
-           plot_pages.router, imports.router,
+           plot_pages.router, shortlist.router, imports.router,
            exports.router, standards.router, scores.router, rankings.router,
            inquiries.router]
 #: Error answers shared by every route of a router whose module does not document its own.

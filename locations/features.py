@@ -1,7 +1,9 @@
 """Reads of the core model as GeoJSON features: regions, municipalities, zones, plots, infrastructure.
 
 Public reads never include a plot's internal fields (owner contact, internal
-note); callers that may see some ask with their ``InternalReach``.
+note); callers that may see some ask with their ``InternalReach``. Geometries are
+CRS84 unless a read is given another ``crs``; lists read the part a ``Window`` says
+(a bbox, a page), by default all of it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,19 @@ from sqlalchemy import Connection, text
 from locations.accounts import InternalReach
 from locations.availability import STATUSES
 from locations.errors import InvalidInput, NotFound
-from locations.geojson import feature, feature_collection, geometry_sql
-from locations.vocabulary import INFRASTRUCTURE_KIND
+from locations.geojson import (
+    EVERYTHING,
+    GEOJSON_CRS,
+    OutputCrs,
+    Window,
+    feature,
+    feature_collection,
+    geometry_sql,
+)
+from locations.vocabulary import CONSTRAINT_KIND, INFRASTRUCTURE_KIND
 
 INFRASTRUCTURE_KINDS = INFRASTRUCTURE_KIND.codes
+CONSTRAINT_KINDS = CONSTRAINT_KIND.codes
 
 #: Plot columns anybody may read, as SQL over ``p`` (plot), ``z`` (zone), ``m``, ``r``.
 PLOT_PUBLIC_COLUMNS = """
@@ -45,38 +56,43 @@ ZONE_COLUMNS = """
 """
 
 
-def list_regions(conn: Connection) -> dict[str, Any]:
+def list_regions(conn: Connection, *, crs: OutputCrs = GEOJSON_CRS,
+                 window: Window = EVERYTHING) -> dict[str, Any]:
     rows = conn.execute(
         text(
             f"""
             SELECT r.id, r.code, r.name, r.country, r.area_km2,
                    (SELECT count(*) FROM municipality m WHERE m.region_id = r.id)
                        AS municipality_count,
-                   {geometry_sql("r.boundary")} AS geometry
-            FROM region r ORDER BY r.code
+                   {geometry_sql("r.boundary", crs)} AS geometry
+            FROM region r WHERE {window.where("r.boundary", "r.id")}
+            ORDER BY r.code {window.limit_sql()}
             """
-        )
+        ),
+        window.params(),
     ).mappings()
     return feature_collection(rows)
 
 
-def list_municipalities(conn: Connection, region: str | None = None) -> dict[str, Any]:
+def list_municipalities(conn: Connection, region: str | None = None, *,
+                        crs: OutputCrs = GEOJSON_CRS, window: Window = EVERYTHING) -> dict[str, Any]:
     rows = conn.execute(
         text(
             f"""
             SELECT m.id, m.code, m.name, m.country, r.code AS region_code, m.population,
-                   m.area_km2, {geometry_sql("m.boundary")} AS geometry
+                   m.area_km2, {geometry_sql("m.boundary", crs)} AS geometry
             FROM municipality m JOIN region r ON r.id = m.region_id
             WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
-            ORDER BY r.code, m.name
+              AND {window.where("m.boundary", "m.id")}
+            ORDER BY r.code, m.name, m.id {window.limit_sql()}
             """
         ),
-        {"region": region},
+        {"region": region, **window.params()},
     ).mappings()
     return feature_collection(rows)
 
 
-def get_zone(conn: Connection, zone_id: int) -> dict[str, Any]:
+def get_zone(conn: Connection, zone_id: int, *, crs: OutputCrs = GEOJSON_CRS) -> dict[str, Any]:
     """One zone with its facts and plot aggregates.
 
     Raises:
@@ -85,7 +101,7 @@ def get_zone(conn: Connection, zone_id: int) -> dict[str, Any]:
     row = conn.execute(
         text(
             f"""
-            SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary")} AS geometry
+            SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary", crs)} AS geometry
             FROM zone z
             JOIN municipality m ON m.id = z.municipality_id
             JOIN region r ON r.id = m.region_id
@@ -100,8 +116,8 @@ def get_zone(conn: Connection, zone_id: int) -> dict[str, Any]:
     return feature(row)
 
 
-def get_plot(conn: Connection, plot_id: int, *,
-             internal: InternalReach | None = None) -> dict[str, Any]:
+def get_plot(conn: Connection, plot_id: int, *, internal: InternalReach | None = None,
+             crs: OutputCrs = GEOJSON_CRS) -> dict[str, Any]:
     """One plot (retired ones included, marked by ``retired_at``).
 
     Raises:
@@ -111,7 +127,7 @@ def get_plot(conn: Connection, plot_id: int, *,
     if internal:
         columns += ", " + internal.columns_sql()
     row = conn.execute(
-        text(f"SELECT {columns}, {geometry_sql('p.boundary')} AS geometry {PLOT_JOINS} WHERE p.id = :id"),
+        text(f"SELECT {columns}, {geometry_sql('p.boundary', crs)} AS geometry {PLOT_JOINS} WHERE p.id = :id"),
         {"id": plot_id},
     ).mappings().first()
     if row is None:
@@ -119,7 +135,8 @@ def get_plot(conn: Connection, plot_id: int, *,
     return feature(row)
 
 
-def list_infrastructure(conn: Connection, kind: list[str] | None = None) -> dict[str, Any]:
+def list_infrastructure(conn: Connection, kind: list[str] | None = None, *,
+                        crs: OutputCrs = GEOJSON_CRS, window: Window = EVERYTHING) -> dict[str, Any]:
     """Infrastructure, optionally only of the given kinds.
 
     Raises:
@@ -132,13 +149,39 @@ def list_infrastructure(conn: Connection, kind: list[str] | None = None) -> dict
         text(
             f"""
             SELECT i.id, i.kind, i.name, i.code, i.properties,
-                   {geometry_sql("i.geom")} AS geometry
+                   {geometry_sql("i.geom", crs)} AS geometry
             FROM infrastructure i
             WHERE (CAST(:kinds AS text[]) IS NULL OR i.kind = ANY(CAST(:kinds AS text[])))
-            ORDER BY i.kind, i.name
+              AND {window.where("i.geom", "i.id")}
+            ORDER BY i.kind, i.name, i.id {window.limit_sql()}
             """
         ),
-        {"kinds": kind or None},
+        {"kinds": kind or None, **window.params()},
+    ).mappings()
+    return feature_collection(rows)
+
+
+def list_constraint_areas(conn: Connection, kind: list[str] | None = None, *,
+                          crs: OutputCrs = GEOJSON_CRS, window: Window = EVERYTHING) -> dict[str, Any]:
+    """Flood risk, Natura 2000 and water protection areas, optionally only of the given kinds.
+
+    Raises:
+        InvalidInput: an unknown kind.
+    """
+    for value in kind or []:
+        if value not in CONSTRAINT_KINDS:
+            raise InvalidInput("kind", f"unknown kind {value!r}; allowed: {', '.join(CONSTRAINT_KINDS)}")
+    rows = conn.execute(
+        text(
+            f"""
+            SELECT c.id, c.kind, c.severity, c.name, {geometry_sql("c.boundary", crs)} AS geometry
+            FROM constraint_area c
+            WHERE (CAST(:kinds AS text[]) IS NULL OR c.kind = ANY(CAST(:kinds AS text[])))
+              AND {window.where("c.boundary", "c.id")}
+            ORDER BY c.kind, c.name, c.id {window.limit_sql()}
+            """
+        ),
+        {"kinds": kind or None, **window.params()},
     ).mappings()
     return feature_collection(rows)
 

@@ -30,7 +30,15 @@ from locations.accounts import InternalReach
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES, ZONE_COLUMNS
-from locations.geojson import feature_collection, geometry_sql
+from locations.geojson import (
+    EVERYTHING,
+    GEOJSON_CRS,
+    OutputCrs,
+    Window,
+    bbox_sql,
+    feature_collection,
+    geometry_sql,
+)
 from locations.proximity import PROXIMITY_COLUMNS
 from locations.values import IntegerId, PlainText, parse_id
 
@@ -121,6 +129,8 @@ class PlotFilter(BaseModel):
     max_rail_km: float | None = Field(None, ge=0, description="To the nearest rail station")
     max_rail_freight_km: float | None = Field(None, ge=0)
     max_public_transport_km: float | None = Field(None, ge=0)
+    verified_since: dt.date | None = Field(None, description="Last verified on or after this day")
+    verified_until: dt.date | None = Field(None, description="Last verified on or before this day")
     bbox: list[float] | None = Field(None, description="minx, miny, maxx, maxy in bbox_crs")
     bbox_crs: PlainText | None = Field(None, description="Default CRS84 (lon/lat)")
     geometry: dict[str, Any] | None = Field(None, description="GeoJSON geometry in CRS84")
@@ -186,7 +196,7 @@ def _to_lonlat(crs: pyproj.CRS) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
 
 
-def _bbox_lonlat(bbox: list[float], bbox_crs: str | None) -> str | None:
+def bbox_lonlat(bbox: list[float], bbox_crs: str | None) -> str | None:
     """The bbox as a lon/lat polygon (WKT) cut to where the storage CRS is defined.
 
     Its edges are cut into 32 pieces before leaving their CRS, so they bend as they
@@ -402,14 +412,15 @@ def conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[s
         if value is not None:
             where.append(f"pp.{column} <= :{name}")
             params[name] = value
+    if filters.verified_since is not None:
+        where.append("p.last_verified >= :verified_since")
+        params["verified_since"] = filters.verified_since
+    if filters.verified_until is not None:
+        where.append("p.last_verified <= :verified_until")
+        params["verified_until"] = filters.verified_until
     if filters.bbox is not None:
-        params["bbox_wkt"] = _bbox_lonlat(filters.bbox, filters.bbox_crs)
-        if params["bbox_wkt"] is None:
-            where.append("false")
-        else:
-            # 0.05° pieces: a straight lon/lat edge bends by well under a metre within one.
-            where.append("ST_Intersects(p.boundary, ST_Transform(ST_Segmentize("
-                         "ST_GeomFromText(:bbox_wkt, 4326), 0.05), 3035))")
+        params["bbox_wkt"] = bbox_lonlat(filters.bbox, filters.bbox_crs)
+        where.append("false" if params["bbox_wkt"] is None else bbox_sql("p.boundary"))
     elif filters.bbox_crs is not None:
         _bbox_crs(filters.bbox_crs)
     if filters.geometry is not None:
@@ -425,6 +436,9 @@ def conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[s
     if (filters.min_area_m2 is not None and filters.max_area_m2 is not None
             and filters.min_area_m2 > filters.max_area_m2):
         raise InvalidInput("min_area_m2", "is above max_area_m2")
+    if (filters.verified_since is not None and filters.verified_until is not None
+            and filters.verified_since > filters.verified_until):
+        raise InvalidInput("verified_since", "is after verified_until")
     return where, params
 
 
@@ -438,7 +452,7 @@ class PlotQuery:
 
 
 def plot_query(conn: Connection, filters: PlotFilter, *,
-               internal: InternalReach | None = None) -> PlotQuery:
+               internal: InternalReach | None = None, crs: OutputCrs = GEOJSON_CRS) -> PlotQuery:
     """Build the one query behind a search page (zone-level filters are resolved here).
 
     Raises:
@@ -489,7 +503,7 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
         )
         SELECT p.id, page.sort_key::text AS sort_key,
                json_build_object('type', 'Feature', 'id', p.id,
-                                 'geometry', {geometry_sql("p.boundary")}::json,
+                                 'geometry', {geometry_sql("p.boundary", crs)}::json,
                                  'properties', to_json(properties))::text AS feature
         FROM page
         JOIN plot p ON p.id = page.id
@@ -533,8 +547,8 @@ class PlotPage:
 
 
 def search_plot_page(conn: Connection, filters: PlotFilter, *,
-                     internal: InternalReach | None = None) -> PlotPage:
-    """One page of plots meeting every filter.
+                     internal: InternalReach | None = None, crs: OutputCrs = GEOJSON_CRS) -> PlotPage:
+    """One page of plots meeting every filter, geometries in ``crs`` (default CRS84).
 
     ``next_cursor`` is None on the last page; ``number_matched`` is counted only when
     ``filters.count`` is set. Internal fields (owner contact, internal note) appear
@@ -543,7 +557,7 @@ def search_plot_page(conn: Connection, filters: PlotFilter, *,
     Raises:
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
-    query = plot_query(conn, filters, internal=internal)
+    query = plot_query(conn, filters, internal=internal, crs=crs)
     rows = fetch_rows(conn, query.sql, query.params)  # (id, sort_key, feature)
     next_cursor = None
     if len(rows) > filters.limit:
@@ -585,8 +599,10 @@ class ZoneFilter(BaseModel):
     min_available_area_m2: float | None = Field(None, ge=0)
 
 
-def search_zones(conn: Connection, filters: ZoneFilter) -> dict[str, Any]:
-    """Zones meeting the filters, each with its plot aggregates, as a FeatureCollection.
+def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJSON_CRS,
+                 window: Window = EVERYTHING) -> dict[str, Any]:
+    """Zones meeting the filters, each with its plot aggregates, as a FeatureCollection
+    (geometries in ``crs``, the part ``window`` says: by default all of them).
 
     Aggregates per zone (retired plots left out): ``plot_count``, ``plot_area_m2``,
     ``available_area_m2``, ``plots_by_status`` and ``occupancy_share`` (share of
@@ -597,15 +613,15 @@ def search_zones(conn: Connection, filters: ZoneFilter) -> dict[str, Any]:
     """
     where, params = zone_conditions(conn, filters)
     sql = f"""
-        SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary")} AS geometry
+        SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary", crs)} AS geometry
         FROM zone z
         JOIN municipality m ON m.id = z.municipality_id
         JOIN region r ON r.id = m.region_id
         {ZONE_AGGREGATE_JOIN}
-        WHERE {where}
-        ORDER BY r.code, m.name, z.name
+        WHERE {where} AND {window.where("z.boundary", "z.id")}
+        ORDER BY r.code, m.name, z.name, z.id {window.limit_sql()}
     """
-    return feature_collection(conn.execute(text(sql), params).mappings())
+    return feature_collection(conn.execute(text(sql), params | window.params()).mappings())
 
 
 def zone_conditions(conn: Connection, filters: ZoneFilter) -> tuple[str, dict[str, Any]]:

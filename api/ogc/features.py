@@ -1,0 +1,322 @@
+"""OGC API - Features: landing page, conformance, collections, items and single items.
+
+Items are read by ``locations.ogc``, which hands plots to the plot search (the same
+filters, keyset pages and internal-field rules as GET /plots) and the other collections
+to the platform's feature reads; nothing here queries the database itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
+
+from api.auth import OptionalAccount
+from api.deps import EngineDep, read_connection
+from api.ogc.common import (
+    GEOJSON,
+    HTML,
+    JSON,
+    accept_prefers_json,
+    base_url,
+    html_answer,
+    json_answer,
+    link,
+    self_links,
+    wants_html,
+)
+from api.responses import AUTH_ERRORS, OPTIONAL_TOKEN, error_responses
+from locations import ogc
+from locations.errors import InvalidInput, NotFound
+
+TITLE = "Business-zone location platform"
+DESCRIPTION = ("Business zones, plots and their availability, infrastructure and constraint "
+               "areas of Gorenjska, Podravje and Styria, as OGC API - Features and Tiles.")
+
+#: Exactly the classes the tests exercise (tests/test_ogc.py), no more.
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+]
+#: FastAPI writes OpenAPI 3.1; GDAL and QGIS read it for the items' query parameters.
+OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.1"
+TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+
+router = APIRouter(tags=["OGC API"])
+
+
+def _asks_for_ogc(scope: Scope) -> bool:
+    """Whether a request for ``/`` wants the OGC landing page rather than the start page:
+    ``f=json`` or ``f=html``, or an Accept preferring JSON (GDAL, QGIS, OWSLib)."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    for pair in query.split("&"):
+        if pair in ("f=json", "f=html"):
+            return True
+    accept = ", ".join(value.decode("latin-1") for name, value in scope.get("headers", [])
+                       if name == b"accept")
+    return accept_prefers_json(accept)
+
+
+class LandingRoute(APIRoute):
+    """``/`` for OGC API clients only: other requests fall through to the next route with
+    the same path, the investor's start page (api/routes/pages.py)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and not _asks_for_ogc(scope):
+            return Match.NONE, {}
+        return match, child
+
+
+landing_router = APIRouter(tags=["OGC API"], route_class=LandingRoute)
+
+
+@landing_router.get("/", summary="OGC API landing page (JSON clients, or f=json / f=html)",
+                    include_in_schema=False)
+def landing(request: Request) -> Response:
+    root = base_url(request)
+    html = wants_html(request)
+    links = [
+        link(f"{root}/?f=json", "self" if not html else "alternate", JSON, "This document"),
+        link(f"{root}/?f=html", "alternate" if not html else "self", HTML, "This document as HTML"),
+        link(f"{root}/openapi.json", "service-desc", OPENAPI_TYPE, "The API definition"),
+        link(f"{root}/docs", "service-doc", HTML, "The API documentation"),
+        link(f"{root}/conformance", "conformance", JSON, "Conformance classes"),
+        link(f"{root}/collections", "data", JSON, "The feature collections"),
+        link(f"{root}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+             JSON, "Tile matrix sets"),
+    ]
+    if html:
+        return html_answer("landing.html", root=root, title=TITLE, description=DESCRIPTION,
+                           links=links)
+    # The same URL is the start page for browsers: caches must keep the two apart.
+    return json_answer({"title": TITLE, "description": DESCRIPTION, "links": links},
+                       headers={"Vary": "Accept"})
+
+
+@router.get("/conformance", summary="OGC API conformance classes")
+def conformance(request: Request) -> Response:
+    _only(request, {"f"})
+    if wants_html(request):
+        return html_answer("conformance.html", root=base_url(request), title="Conformance",
+                           classes=CONFORMANCE, links=self_links(request, True))
+    return json_answer({"conformsTo": CONFORMANCE})
+
+
+def _collection_document(request: Request, target: ogc.Collection,
+                         extent: dict[str, Any]) -> dict[str, Any]:
+    root = base_url(request)
+    here = f"{root}/collections/{target.id}"
+    links = [
+        link(here, "self", JSON, "This collection"),
+        link(f"{here}?f=html", "alternate", HTML, "This collection as HTML"),
+        link(f"{here}/items", "items", GEOJSON, "The features"),
+        link(f"{here}/items?f=html", "items", HTML, "The features as HTML"),
+    ]
+    if target.tiles:
+        links.append(link(f"{here}/tiles", TILESETS_REL, JSON, "Vector tiles"))
+    return {"id": target.id, "title": target.title, "description": target.description,
+            "itemType": "feature", "extent": extent, "crs": list(ogc.SUPPORTED_CRS),
+            "storageCrs": ogc.STORAGE_CRS, "links": links}
+
+
+@router.get("/collections", summary="The feature collections")
+def collections(request: Request, engine: EngineDep) -> Response:
+    _only(request, {"f"})
+    with read_connection(engine) as conn:
+        extents = ogc.extents(conn)
+    documents = [_collection_document(request, c, extents[c.id]) for c in ogc.COLLECTIONS.values()]
+    html = wants_html(request)
+    links = self_links(request, html)
+    if html:
+        return html_answer("collections.html", root=base_url(request), title="Collections",
+                           collections=documents, links=links)
+    return json_answer({"links": links, "collections": documents,
+                        "crs": list(ogc.SUPPORTED_CRS)})
+
+
+@router.get("/collections/{collection_id}", summary="One feature collection",
+            responses=error_responses(404))
+def collection(request: Request, engine: EngineDep, collection_id: str) -> Response:
+    _only(request, {"f"})
+    target = ogc.collection(collection_id)
+    with read_connection(engine) as conn:
+        extent = ogc.extents(conn)[target.id]
+    document = _collection_document(request, target, extent)
+    if wants_html(request):
+        return html_answer("collection.html", root=base_url(request), title=target.title,
+                           collection=document, links=document["links"])
+    return json_answer(document)
+
+
+def _only(request: Request, allowed: set[str]) -> None:
+    """Refuse a query parameter the route does not take (OGC API Features: 400)."""
+    for name in request.query_params:
+        if name not in allowed:
+            raise InvalidInput(name, f"unknown parameter; allowed: {', '.join(sorted(allowed))}")
+
+
+def _crs_header(crs: ogc.Crs) -> dict[str, str]:
+    return {"Content-Crs": f"<{crs.uri}>"}
+
+
+def items(request: Request, engine: EngineDep, account: OptionalAccount,
+          collection_id: str) -> Response:
+    """One page of a collection's features: follow the ``next`` link for the next page."""
+    html = wants_html(request)
+    query = ogc.items_request(collection_id, request.query_params.multi_items())
+    internal = account.internal_reach if account else None
+    with read_connection(engine) as conn:
+        page = ogc.read_items(conn, query, internal=internal)
+    own_type = HTML if html else GEOJSON
+    links = self_links(request, html, GEOJSON)
+    next_href = previous_href = None
+    if page.next_start is not None:
+        start = {"cursor": page.next_start} if query.collection.keyset else {
+            "offset": page.next_start}
+        next_href = str(request.url.include_query_params(**start))
+        links.append(link(next_href, "next", own_type, "The next page"))
+    if page.previous_start is not None:
+        previous_href = str(request.url.include_query_params(offset=page.previous_start))
+        links.append(link(previous_href, "prev", own_type, "The previous page"))
+    root = base_url(request)
+    links.append(link(f"{root}/collections/{collection_id}", "collection", JSON,
+                      "The collection"))
+    headers = _crs_header(query.crs)
+    if html:
+        features = [json.loads(f) if isinstance(f, str) else f for f in page.features]
+        columns = list(dict.fromkeys(name for f in features for name in f["properties"]))
+        return html_answer("items.html", headers, root=root, title=query.collection.title,
+                           collection_id=collection_id, features=features, columns=columns,
+                           returned=len(features), matched=page.number_matched,
+                           next=next_href, prev=previous_href, links=links)
+    head: dict[str, Any] = {"type": "FeatureCollection",
+                            "timeStamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "numberReturned": len(page.features)}
+    if page.number_matched is not None:
+        head["numberMatched"] = page.number_matched
+    head["links"] = links
+    # Plots arrive as GeoJSON text written by PostgreSQL: spliced in, never re-parsed.
+    opening = json.dumps(head, ensure_ascii=False)[:-1]
+    body = f'{opening}, "features": [{",".join(ogc.feature_text(f) for f in page.features)}]}}'
+    return Response(body.encode(), media_type=GEOJSON, headers=headers)
+
+
+def item(request: Request, engine: EngineDep, account: OptionalAccount, collection_id: str,
+         feature_id: str) -> Response:
+    """One feature; ``crs`` as for the items."""
+    _only(request, {"f", "crs"})
+    html = wants_html(request)
+    crs = ogc.crs_named(request.query_params.get("crs"), "crs")
+    number = int(feature_id) if feature_id.isdigit() and len(feature_id) < 19 else None
+    if number is None:
+        raise NotFound(f"{collection_id} has no feature {feature_id!r}")
+    internal = account.internal_reach if account else None
+    with read_connection(engine) as conn:
+        feature = ogc.read_item(conn, collection_id, number, crs, internal=internal)
+    root = base_url(request)
+    links = self_links(request, html, GEOJSON) + [
+        link(f"{root}/collections/{collection_id}", "collection", JSON, "The collection")]
+    if html:
+        return html_answer("item.html", _crs_header(crs), root=root,
+                           title=f"{ogc.collection(collection_id).title}: {feature['id']}",
+                           feature=feature, links=links)
+    return json_answer(feature | {"links": links}, GEOJSON, headers=_crs_header(crs))
+
+
+def _parameter_docs(target: ogc.Collection) -> list[dict[str, Any]]:
+    """OpenAPI entries for the items' query string: OGC's own, then the queryables (GDAL
+    sends an equality of a property named here to the server instead of filtering itself)."""
+    common = [
+        {"name": "limit", "in": "query", "required": False,
+         "description": f"Features per page (at most {ogc.MAX_LIMIT}; more is refused with 400)",
+         "schema": {"type": "integer", "minimum": 1, "maximum": ogc.MAX_LIMIT,
+                    "default": ogc.DEFAULT_LIMIT}},
+        {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
+         "description": "minx,miny,maxx,maxy in bbox-crs, in that CRS's axis order "
+                        "(CRS84: lon/lat; EPSG:4326: lat/lon)",
+         "schema": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}},
+        {"name": "bbox-crs", "in": "query", "required": False, "description": "The bbox's CRS",
+         "schema": {"type": "string", "format": "uri", "enum": list(ogc.SUPPORTED_CRS)}},
+        {"name": "crs", "in": "query", "required": False,
+         "description": "The CRS of the geometries answered (Content-Crs says it)",
+         "schema": {"type": "string", "format": "uri", "enum": list(ogc.SUPPORTED_CRS)}},
+        {"name": "f", "in": "query", "required": False, "description": "json or html; or Accept",
+         "schema": {"type": "string", "enum": ["json", "html"]}},
+    ]
+    if target.temporal:
+        common.append({"name": "datetime", "in": "query", "required": False,
+                       "description": f"An RFC 3339 date, date-time or interval (start/end, .. "
+                                      f"for an open end) that {target.temporal} falls in",
+                       "schema": {"type": "string"}})
+    if target.keyset:
+        common += [{"name": "cursor", "in": "query", "required": False,
+                    "description": "Where the page starts: from the 'next' link",
+                    "schema": {"type": "string"}},
+                   {"name": "count", "in": "query", "required": False,
+                    "description": "Add numberMatched even when it costs a count of every match",
+                    "schema": {"type": "boolean"}}]
+    else:
+        common.append({"name": "offset", "in": "query", "required": False,
+                       "description": "Features to skip: from the 'next' and 'prev' links",
+                       "schema": {"type": "integer", "minimum": 0,
+                                  "maximum": ogc.MAX_OFFSET}})
+    queryables = []
+    for name, queryable in target.queryables.items():
+        entry = {"name": name, "in": "query", "required": False,
+                 "description": queryable.description, "schema": queryable.schema}
+        if queryable.many:
+            entry |= {"style": "form", "explode": False}
+        queryables.append(entry)
+    return common + queryables
+
+
+def _items_endpoint(collection_id: str):
+    def endpoint(request: Request, engine: EngineDep, account: OptionalAccount) -> Response:
+        return items(request, engine, account, collection_id)
+    return endpoint
+
+
+def _item_endpoint(collection_id: str):
+    def endpoint(request: Request, engine: EngineDep, account: OptionalAccount,
+                 feature_id: str) -> Response:
+        return item(request, engine, account, collection_id, feature_id)
+    return endpoint
+
+
+ITEM_ANSWERS = {200: {"description": "GeoJSON, or HTML with f=html",
+                      "content": {GEOJSON: {}, HTML: {}}}}
+
+# One route per collection, so the API definition lists each collection's own queryables
+# under its own path, where GDAL and QGIS look for them.
+for _target in ogc.COLLECTIONS.values():
+    router.add_api_route(
+        f"/collections/{_target.id}/items", _items_endpoint(_target.id), methods=["GET"],
+        summary=f"{_target.title}: features", response_class=Response,
+        description=_target.description,
+        responses=ITEM_ANSWERS | error_responses(*AUTH_ERRORS),
+        openapi_extra={"parameters": _parameter_docs(_target)} | OPTIONAL_TOKEN)
+    router.add_api_route(
+        f"/collections/{_target.id}/items/{{feature_id}}", _item_endpoint(_target.id),
+        methods=["GET"], summary=f"{_target.title}: one feature", response_class=Response,
+        responses=ITEM_ANSWERS | error_responses(404, *AUTH_ERRORS),
+        openapi_extra={"parameters": _parameter_docs(_target)[3:5]} | OPTIONAL_TOKEN)
+
+
+@router.get("/collections/{collection_id}/items", include_in_schema=False)
+def unknown_collection_items(collection_id: str) -> Response:
+    ogc.collection(collection_id)  # raises NotFound, naming the collections there are
+    raise NotFound(collection_id)

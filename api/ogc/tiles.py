@@ -1,0 +1,174 @@
+"""OGC API - Tiles for plots and zones in WebMercatorQuad, with tile-set metadata and TileJSON.
+
+A tile here is the tile of /tiles/plots/{z}/{x}/{y}.pbf or /tiles/zones/...: the same
+route function answers both (api/routes/tiles.py), ETag and Cache-Control included;
+OGC's {tileMatrix}/{tileRow}/{tileCol} is z/y/x.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
+
+from api.deps import EngineDep
+from api.ogc.common import JSON, base_url, json_answer, link
+from api.routes import tiles as tile_routes
+from locations import tiles
+from locations.errors import InvalidInput, NotFound
+
+TMS_ID = "WebMercatorQuad"
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+MVT = tile_routes.MVT_MEDIA_TYPE
+TILEJSON = "application/vnd.mapbox.tile+json"
+HALF_WORLD = 20037508.3427892
+TILE_SIZE = 256
+#: The scale denominator's standard pixel: 0.28 mm.
+PIXEL_METRES = 0.00028
+
+#: What each tile set holds: its layers and the zooms each appears at.
+TILESETS = {
+    "plots": {"title": "Plots (zones below zoom 13)", "layers": [
+        {"id": "plots", "minzoom": tiles.PLOT_MIN_ZOOM, "maxzoom": tiles.MAX_ZOOM,
+         "fields": {"plot_id": "Number", "status": "String"}},
+        {"id": "zones", "minzoom": 0, "maxzoom": tiles.PLOT_MIN_ZOOM - 1,
+         "fields": {"zone_id": "Number", "name": "String", "kind": "String"}},
+    ], "tile": tile_routes.plot_tile},
+    "zones": {"title": "Business zones", "layers": [
+        {"id": "zones", "minzoom": 0, "maxzoom": tiles.MAX_ZOOM,
+         "fields": {"zone_id": "Number", "name": "String", "kind": "String",
+                    "available_area_m2": "Number", "occupancy": "Number"}},
+        {"id": "zone_points", "minzoom": 0, "maxzoom": tiles.PLOT_MIN_ZOOM - 1,
+         "fields": {"zone_id": "Number", "name": "String"}},
+    ], "tile": tile_routes.zone_tile},
+}
+
+router = APIRouter(tags=["OGC API - Tiles"])
+
+
+def _tileset(collection_id: str) -> dict[str, Any]:
+    try:
+        return TILESETS[collection_id]
+    except KeyError:
+        raise NotFound(f"no tiles of {collection_id!r}; there are: "
+                       f"{', '.join(TILESETS)}") from None
+
+
+def _tile_matrix(z: int) -> dict[str, Any]:
+    cell = 2 * HALF_WORLD / TILE_SIZE / (1 << z)
+    return {"id": str(z), "scaleDenominator": cell / PIXEL_METRES, "cellSize": cell,
+            "cornerOfOrigin": "topLeft", "pointOfOrigin": [-HALF_WORLD, HALF_WORLD],
+            "tileWidth": TILE_SIZE, "tileHeight": TILE_SIZE,
+            "matrixWidth": 1 << z, "matrixHeight": 1 << z}
+
+
+@router.get("/tileMatrixSets", summary="The tile matrix sets tiles are offered in")
+def tile_matrix_sets(request: Request) -> Response:
+    root = base_url(request)
+    return json_answer({"tileMatrixSets": [{
+        "id": TMS_ID, "title": "Google Maps Compatible for the World", "uri": TMS_URI,
+        "links": [link(f"{root}/tileMatrixSets/{TMS_ID}", "self", JSON, "The definition")]}]})
+
+
+@router.get(f"/tileMatrixSets/{TMS_ID}", summary="WebMercatorQuad, defined")
+def web_mercator_quad(request: Request) -> Response:
+    return json_answer({
+        "id": TMS_ID, "title": "Google Maps Compatible for the World", "uri": TMS_URI,
+        "crs": WEB_MERCATOR, "orderedAxes": ["X", "Y"],
+        "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+        "tileMatrices": [_tile_matrix(z) for z in range(tiles.MAX_ZOOM + 1)],
+        "links": [link(str(request.url), "self", JSON, "This definition")]})
+
+
+def _template(root: str, collection_id: str) -> str:
+    return f"{root}/collections/{collection_id}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
+
+
+def _tileset_summary(root: str, collection_id: str) -> dict[str, Any]:
+    here = f"{root}/collections/{collection_id}/tiles/{TMS_ID}"
+    return {"title": TILESETS[collection_id]["title"], "dataType": "vector", "crs": WEB_MERCATOR,
+            "tileMatrixSetURI": TMS_URI, "links": [
+                link(here, "self", JSON, "The tile set"),
+                link(f"{root}/tileMatrixSets/{TMS_ID}",
+                     "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON, TMS_ID),
+                link(_template(root, collection_id), "item", MVT, "A tile", templated=True)]}
+
+
+@router.get("/collections/{collection_id}/tiles", summary="The tile sets of a collection")
+def tilesets(request: Request, collection_id: str) -> Response:
+    _tileset(collection_id)
+    root = base_url(request)
+    return json_answer({
+        "links": [link(str(request.url), "self", JSON, "These tile sets"),
+                  link(f"{root}/collections/{collection_id}", "collection", JSON,
+                       "The collection")],
+        "tilesets": [_tileset_summary(root, collection_id)]})
+
+
+@router.get(f"/collections/{{collection_id}}/tiles/{TMS_ID}",
+            summary="A collection's tile set in WebMercatorQuad")
+def tileset(request: Request, collection_id: str) -> Response:
+    info = _tileset(collection_id)
+    root = base_url(request)
+    summary = _tileset_summary(root, collection_id)
+    summary["links"] += [
+        link(f"{root}/collections/{collection_id}/tiles/{TMS_ID}/tilejson.json", "describedby",
+             TILEJSON, "TileJSON"),
+        link(f"{root}/collections/{collection_id}", "collection", JSON, "The collection")]
+    return json_answer(summary | {
+        "layers": [{"id": layer["id"], "dataType": "vector", "geometryDimension": 2,
+                    "minTileMatrix": str(layer["minzoom"]), "maxTileMatrix": str(layer["maxzoom"]),
+                    "propertiesSchema": {"type": "object", "properties": {
+                        name: {"type": "number" if kind == "Number" else "string"}
+                        for name, kind in layer["fields"].items()}}}
+                   for layer in info["layers"]],
+        "tileMatrixSetLimits": [], "centerPoint": {"coordinates": [15.0, 46.5],
+                                                   "tileMatrix": "9", "crs": "CRS84"}})
+
+
+@router.get(f"/collections/{{collection_id}}/tiles/{TMS_ID}/tilejson.json",
+            summary="TileJSON 3.0 of a collection's tiles")
+def tilejson(request: Request, collection_id: str) -> Response:
+    info = _tileset(collection_id)
+    root = base_url(request)
+    url = f"{root}/collections/{collection_id}/tiles/{TMS_ID}/{{z}}/{{y}}/{{x}}"
+    return json_answer({
+        "tilejson": "3.0.0", "name": info["title"], "scheme": "xyz", "tiles": [url],
+        "minzoom": 0, "maxzoom": tiles.MAX_ZOOM,
+        # Gorenjska, Podravje and Styria, with room around them.
+        "bounds": [12.5, 45.5, 17.5, 48.0], "center": [15.0, 46.5, 9],
+        "vector_layers": [{"id": layer["id"], "fields": layer["fields"],
+                           "minzoom": layer["minzoom"], "maxzoom": layer["maxzoom"]}
+                          for layer in info["layers"]]}, TILEJSON)
+
+
+def _coordinate(value: str, name: str) -> int:
+    if not value.isdigit() or len(value) > 8:
+        raise InvalidInput(name, f"{value!r} is not a tile {name} number")
+    return int(value)
+
+
+@router.get(f"/collections/{{collection_id}}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
+            summary="A vector tile (MVT) of a collection", response_class=Response,
+            responses={200: {"content": {MVT: {}}}, 304: {"description": "Not modified"}})
+def tile(engine: EngineDep, collection_id: str, tileMatrix: str, tileRow: str,
+         tileCol: str,
+         f: Annotated[str | None, Query(description="mvt, the only encoding; GDAL's MVT driver "
+                                                     "opens a URL ending in mvt or pbf")] = None,
+         if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """An empty tile is a 200 with the tile's layers and no features, never zero bytes."""
+    if f not in (None, "mvt"):
+        raise InvalidInput("f", "tiles are Mapbox Vector Tiles only: f=mvt")
+    info = _tileset(collection_id)
+    z = _coordinate(tileMatrix, "tileMatrix")
+    y = _coordinate(tileRow, "tileRow")
+    x = _coordinate(tileCol, "tileCol")
+    # Outside the tile matrix set there is no such tile: 404, naming the part.
+    if z > tiles.MAX_ZOOM:
+        raise NotFound(f"tileMatrix {z} is not in {TMS_ID} (0 to {tiles.MAX_ZOOM})")
+    for name, value in (("tileRow", y), ("tileCol", x)):
+        if value >= 1 << z:
+            raise NotFound(f"{name} {value} is outside tileMatrix {z} (0 to {(1 << z) - 1})")
+    return info["tile"](engine, z, x, y, profile=None, if_none_match=if_none_match)
