@@ -1,17 +1,115 @@
-"""Domain errors mapped once to HTTP statuses and a JSON body that says what is wrong."""
+"""Domain errors mapped once to HTTP statuses and a JSON body that says what is wrong;
+database failures told apart: an outage is 503 with Retry-After, anything else a generic 500."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
+import psycopg2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from locations import errors
 
 logger = logging.getLogger("locations.api")
+
+#: Seconds a client should wait after a 503: about what a PostgreSQL restart or failover takes.
+RETRY_AFTER_SECONDS = 5
+OUTAGE_DETAIL = "the database is unavailable; retry later"
+INTERNAL_DETAIL = "the request could not be completed"
+
+#: SQLSTATEs that say the server is away or cannot take us now, not that the request was wrong
+#: (besides class 08, connection exceptions): admin_shutdown, crash_shutdown,
+#: cannot_connect_now (starting up or shutting down), too_many_connections.
+OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+#: libpq's and psycopg2's words for a lost or refused connection; most carry no SQLSTATE.
+OUTAGE_MESSAGES = (
+    "server closed the connection unexpectedly",
+    "connection refused",
+    "could not connect",
+    "connection already closed",
+    "connection not open",
+    "no connection to the server",
+    "terminating connection",
+    "the database system is",
+    "could not receive data from server",
+    "could not send data to server",
+    "connection has been closed unexpectedly",
+    "ssl syscall error",
+    "timeout expired",
+    "could not translate host name",
+)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, the driver error SQLAlchemy wrapped, and what it was raised from or during:
+    a lost connection often surfaces as a second error (setting autocommit, resetting the
+    connection on its way back to the pool) raised while handling the first."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen or len(seen) > 16:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, DBAPIError) and isinstance(current.orig, BaseException):
+            pending.append(current.orig)
+        pending.append(current.__cause__)
+        if not current.__suppress_context__:
+            pending.append(current.__context__)
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached (now): down, restarting, out of
+    connections, or the connection lost; not a statement the database refused."""
+    for cause in _causes(exc):
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        # The pool's own signals: a connection found dead on checkout, or none to be had.
+        if isinstance(cause, (DisconnectionError, PoolTimeout)):
+            return True
+        if isinstance(cause, psycopg2.Error):
+            code = cause.pgcode or ""
+            if code.startswith("08") or code in OUTAGE_SQLSTATES:
+                return True
+            # The driver's own errors ("connection already closed"), and libpq's, which
+            # come without a SQLSTATE because no server answered.
+            if isinstance(cause, psycopg2.InterfaceError) or (
+                    not code and isinstance(cause, psycopg2.OperationalError)):
+                return True
+            message = str(cause).lower()
+            if any(words in message for words in OUTAGE_MESSAGES):
+                return True
+    return False
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` came from the database layer: the driver or SQLAlchemy."""
+    return any(isinstance(cause, (psycopg2.Error, SQLAlchemyError)) for cause in _causes(exc))
+
+
+def database_failure_response(exc: BaseException, method: str, path: str) -> JSONResponse:
+    """503 with Retry-After for an outage, a generic 500 otherwise. The client learns neither
+    host, SQL nor driver text; the log keeps them."""
+    if is_database_outage(exc):
+        first_line = str(exc).strip().partition("\n")[0]
+        logger.warning("database unavailable on %s %s: %s: %s", method, path,
+                       type(exc).__name__, first_line)
+        return outage_response()
+    logger.error("database error on %s %s", method, path, exc_info=exc)
+    return JSONResponse({"detail": INTERNAL_DETAIL}, status_code=500)
+
+
+def outage_response() -> JSONResponse:
+    """503: the request may well succeed once the database is back."""
+    return JSONResponse({"detail": OUTAGE_DETAIL}, status_code=503,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
 
 STATUS_BY_ERROR: dict[type[errors.LocationsError], int] = {
     errors.DatabaseUnavailable: 503,
@@ -38,6 +136,7 @@ def _status_for(exc: errors.LocationsError) -> int:
 
 
 def register_error_handlers(app: FastAPI) -> None:
+    """Map domain and validation errors to their statuses, and database failures to 503/500."""
     @app.exception_handler(errors.LocationsError)
     async def domain_error(request: Request, exc: errors.LocationsError) -> JSONResponse:
         status = _status_for(exc)
@@ -47,6 +146,13 @@ def register_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(exc, errors.TooManyRequests):
             headers = {"Retry-After": str(exc.retry_after)}
+        if isinstance(exc, errors.DatabaseUnavailable):
+            if not isinstance(exc, errors.SchemaNotReady):
+                # Its text names the host and port: for the operator's log, not the client.
+                logger.warning("database unavailable on %s %s: %s", request.method,
+                               request.url.path, exc)
+                return outage_response()
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -59,12 +165,10 @@ def register_error_handlers(app: FastAPI) -> None:
         detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
 
-    @app.exception_handler(DBAPIError)
-    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        # Never leak SQL or server internals to the client; keep them in the log.
-        logger.exception("database error on %s %s", request.method, request.url.path)
-        if exc.connection_invalidated or "could not connect" in str(exc.orig):
-            # The pool has been invalidated: the next request reconnects.
-            return JSONResponse({"detail": "the database is unavailable"}, status_code=503,
-                                headers={"Retry-After": "1"})
-        return JSONResponse({"detail": "the request could not be completed"}, status_code=500)
+    # Database errors are answered by the DatabaseErrors middleware rather than by a handler
+    # here: the fast paths run queries on the driver's cursor, whose psycopg2 errors no
+    # SQLAlchemy exception class catches, and a lost connection may first show when the
+    # connection is handed back, after the endpoint returned.
+    from api.middleware import DatabaseErrors
+
+    app.add_middleware(DatabaseErrors)

@@ -1,4 +1,5 @@
-"""ASGI middleware: request body size limit (plain ASGI, so it costs nothing on reads)."""
+"""ASGI middleware (plain ASGI, so it costs nothing on reads): request body size limit, and
+database failures answered as JSON (503 with Retry-After for an outage)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import database_failure_response, is_database_error
 
 
 class _BodyTooLarge(HTTPException):
@@ -80,3 +83,38 @@ class BodySizeLimit:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+class DatabaseErrors:
+    """Answer a request that failed in the database layer: 503 with ``Retry-After`` when the
+    database is unreachable, a generic 500 otherwise; JSON either way, without internals.
+
+    Middleware rather than an exception handler, because it sees every route the same way:
+    the fast paths' psycopg2 errors from the driver's cursor (no SQLAlchemy class matches
+    them), and errors raised while a dependency closes its connection. Other exceptions
+    pass on untouched, as does one raised after the response started (it cannot change).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if response_started or not is_database_error(exc):
+                raise
+            response = database_failure_response(exc, scope.get("method", ""),
+                                                 scope.get("path", ""))
+            await response(scope, receive, send)

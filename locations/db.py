@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InvalidatePoolError, OperationalError
 
 from locations.embedded import EmbeddedCluster
 from locations.errors import DatabaseUnavailable, SchemaNotReady
@@ -45,13 +47,23 @@ def database_url(settings: Settings | None = None) -> str:
     return status.url(settings.embedded_db)
 
 
+#: A pooled connection idle longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 1.0
+#: When each pool last lost a connection on the driver's cursor (``fetch_rows``), where
+#: SQLAlchemy does not see it: its connections returned before then are pinged before use.
+_DISCONNECT_SEEN: WeakKeyDictionary = WeakKeyDictionary()
+
+
 @lru_cache
 def get_engine(url: str | None = None) -> Engine:
     """A pooled engine for ``url`` (default: the configured database)."""
-    # No pre-ping: it costs a round trip on every request. A connection the server dropped
-    # (restart, failover) fails one request with 503 and SQLAlchemy then invalidates the
-    # whole pool, so the next request connects afresh (the "optimistic" disconnect handling).
-    return create_engine(
+    # No pre-ping on every checkout: it costs a round trip per request, and under load the
+    # pool's connections are rarely idle for long. Only a connection idle for a while, or
+    # returned before a disconnect was seen, is pinged (``_ping_idle_connections``): a
+    # database restarted while the site was quiet costs no request, and one that goes away
+    # under load fails the requests in flight with 503 while the pool drops its dead
+    # connections (SQLAlchemy invalidates the whole pool on the first disconnect it sees).
+    engine = create_engine(
         url or database_url(),
         pool_pre_ping=False,
         pool_recycle=3600,
@@ -59,6 +71,34 @@ def get_engine(url: str | None = None) -> Engine:
         max_overflow=20,
         connect_args={"connect_timeout": 5, "application_name": "locations"},
     )
+    _ping_idle_connections(engine, IDLE_PING_SECONDS)
+    return engine
+
+
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection idle for ``idle_seconds`` or more, or returned before
+    ``fetch_rows`` last lost one, as it is checked out; when the ping fails, drop every
+    pooled connection and connect afresh."""
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checked_in(dbapi_connection, record) -> None:
+        # ``info`` lives as long as the driver's connection: a fresh one starts unpinged.
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _checked_out(dbapi_connection, record, proxy) -> None:
+        checked_in = record.info.get("checked_in")
+        if checked_in is None:
+            return
+        recently_used = time.monotonic() - checked_in < idle_seconds
+        if recently_used and checked_in > _DISCONNECT_SEEN.get(engine.pool, 0.0):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The server went away since: its other connections are as dead as this one.
+            # The pool then retries with a new connection, or raises if none can be made.
+            raise InvalidatePoolError(f"pooled connection found dead: {exc}") from exc
 
 
 def check_connection(engine: Engine, *, schema: bool = True) -> str:
@@ -76,7 +116,7 @@ def check_connection(engine: Engine, *, schema: bool = True) -> str:
                 "to_regclass('alembic_version') IS NOT NULL")).one()
             revisions = conn.execute(text(
                 "SELECT version_num FROM alembic_version")).scalars().all() if versioned else []
-    except OperationalError as exc:
+    except (OperationalError, InterfaceError) as exc:
         url = make_url(engine.url)
         hint = (
             "start it with 'locations db up'"
@@ -112,11 +152,21 @@ def fetch_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple
     """Rows of ``sql`` (with ``:name`` parameters, as for ``text()``), run on the driver's cursor.
 
     For the hottest read paths only (a search page, a tile): SQLAlchemy's statement
-    handling costs about 0.5 ms a call, a sixth of a whole search page.
+    handling costs about 0.5 ms a call, a sixth of a whole search page. Its errors are the
+    driver's (psycopg2), not SQLAlchemy's; the API maps both (``api.middleware``).
     """
-    with conn.connection.dbapi_connection.cursor() as cursor:
-        cursor.execute(_driver_sql(sql), params)
-        return cursor.fetchall()
+    driver = conn.connection.dbapi_connection
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(_driver_sql(sql), params)
+            return cursor.fetchall()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # SQLAlchemy never sees this error, so nothing else would notice a lost connection:
+        # drop it here, and have the pool check its others before it hands them out.
+        if conn.dialect.is_disconnect(exc, driver, None):
+            _DISCONNECT_SEEN[conn.engine.pool] = time.monotonic()
+            conn.invalidate(exc)
+        raise
 
 
 def server_message(exc: DBAPIError) -> str:

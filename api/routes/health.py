@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import EngineDep
+from api.errors import OUTAGE_DETAIL, RETRY_AFTER_SECONDS, logger
 from locations.db import check_connection
-from locations.errors import DatabaseUnavailable
+from locations.errors import DatabaseUnavailable, SchemaNotReady
 
 router = APIRouter(tags=["health"])
 
@@ -17,5 +18,11 @@ def health(engine: EngineDep) -> JSONResponse:
     try:
         postgis = check_connection(engine)
     except DatabaseUnavailable as exc:
-        return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+        detail = str(exc)
+        if not isinstance(exc, SchemaNotReady):
+            # The reason names host and port: the log keeps it, the client learns the fact.
+            logger.warning("health: %s", detail)
+            detail = OUTAGE_DETAIL
+        return JSONResponse({"status": "unavailable", "detail": detail}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return JSONResponse({"status": "ok", "database": "reachable", "postgis": postgis})
