@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 
 from locations.errors import Conflict, Forbidden, InvalidInput, NotFound
+from locations.vocabulary import ROLE
 
-ROLES = ("investor", "municipality", "agency", "admin")
+ROLES = ROLE.codes
 
 
 @dataclass(frozen=True)

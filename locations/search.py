@@ -26,6 +26,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
+from locations import vocabulary
 from locations.accounts import InternalReach
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
@@ -42,20 +43,21 @@ from locations.geojson import (
 from locations.proximity import PROXIMITY_COLUMNS
 from locations.values import IntegerId, PlainText, parse_id
 
-Status = Literal["available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale"]
-Use = Literal["manufacturing", "logistics", "services", "technology", "retail", "mixed"]
-Readiness = Literal["registered", "serviced", "shovel_ready"]
-Ownership = Literal["public", "private", "several"]
-Broadband = Literal["none", "basic", "fast", "ftth"]
-ZoneKind = Literal["industrial", "business", "logistics", "technology", "mixed"]
+# The filters' closed lists, from the vocabulary (a tuple subscript is a Literal of each code).
+Status = Literal[vocabulary.PLOT_STATUS.codes]
+Use = Literal[vocabulary.USE.codes]
+Readiness = Literal[vocabulary.READINESS.codes]
+Ownership = Literal[vocabulary.OWNERSHIP.codes]
+Broadband = Literal[vocabulary.BROADBAND.codes]
+ZoneKind = Literal[vocabulary.ZONE_KIND.codes]
 Sort = Literal[
     "id", "area", "-area", "price", "-price", "distance", "-distance",
     "last_verified", "-last_verified", "score", "-score",
 ]
 
 #: Ordered tiers: a minimum ``readiness`` or ``broadband`` admits that tier and better ones.
-READINESS_TIERS: tuple[str, ...] = ("registered", "serviced", "shovel_ready")
-BROADBAND_TIERS: tuple[str, ...] = ("none", "basic", "fast", "ftth")
+READINESS_TIERS: tuple[str, ...] = vocabulary.READINESS.codes
+BROADBAND_TIERS: tuple[str, ...] = vocabulary.BROADBAND.codes
 
 #: Where EPSG:3035 (the storage CRS) is defined, lon/lat: every stored plot lies inside.
 STORAGE_AREA_OF_USE = shapely.box(-35.58, 24.60, 44.83, 84.73)
@@ -112,6 +114,7 @@ class PlotFilter(BaseModel):
     municipality: list[PlainText] = Field(default_factory=list,
                                           description="Municipality names or ids")
     zone: list[IntegerId] = Field(default_factory=list, description="Zone ids")
+    zone_kind: list[ZoneKind] = Field(default_factory=list, description="Any of these zone kinds")
     status: list[Status] = Field(default_factory=list, description="Any of these statuses")
     min_area_m2: float | None = Field(None, ge=0)
     max_area_m2: float | None = Field(None, ge=0)
@@ -325,6 +328,9 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | No
                    "municipality_names": [m.strip().lower() for m in filters.municipality]}
         clauses.append("(m.id = ANY (CAST(:municipality_ids AS int[]))"
                        " OR lower(m.name) = ANY (CAST(:municipality_names AS text[])))")
+    if filters.zone_kind:
+        params["zone_kinds"] = list(filters.zone_kind)
+        clauses.append("z.kind = ANY (CAST(:zone_kinds AS text[]))")
     if filters.zone:
         if len(clauses) == 0 and filters.broadband is None and filters.gas is None \
                 and filters.rail_siding is None:
