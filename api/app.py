@@ -26,6 +26,7 @@ from api.routes import (
     rankings,
     regions,
     scores,
+    shortlist,
     standards,
     tiles,
     zones,
@@ -39,7 +40,7 @@ ROUTERS = [health.router, regions.router, municipalities.router, zones.router, p
            infrastructure.router, plot_updates.router, tiles.router,
            # Before pages: "/" is the OGC landing page for JSON clients only.
            ogc.landing_router, ogc.router, ogc.tiles_router, pages.router,
-           plot_pages.router, imports.router,
+           plot_pages.router, shortlist.router, imports.router,
            exports.router, standards.router, scores.router, rankings.router,
            inquiries.router]
 #: Error answers shared by every route of a router whose module does not document its own.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,6 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
 from locations import features, search
-from locations.errors import InvalidInput
 from locations.geojson import feature_collection, geometry_sql
 from locations.tiles import scores_available
 from locations.vocabulary import INFRASTRUCTURE_KIND
@@ -23,43 +23,135 @@ SEARCH_PAGE_LIMIT = 500
 OUTLINE_TOLERANCE_M = 10.0
 
 
+#: The page's sort choices, as ``sort`` of the search: best score, cheapest, largest, nearest.
+SORTS = ("-score", "price", "-area", "distance")
+
+#: Form fields typed in hectares and the search filter (m²) each fills.
+HECTARE_FIELDS = {"min_area_ha": "min_area_m2", "max_area_ha": "max_area_m2"}
+
+#: Form fields given once per value.
+LIST_FIELDS = ("region", "municipality", "zone_kind", "status", "use")
+
+#: Single-valued form fields passed to the search as typed (numbers, tiers, yes/no); the area
+#: in m² too, as links made before the form took hectares have it (hectares win over it).
+SINGLE_FIELDS = ("min_area_m2", "max_area_m2", "max_price_eur_m2", "readiness", "min_power_mw", "broadband", "gas",
+                 "rail_siding", "brownfield", *search.DISTANCE_FILTERS)
+
+
 @dataclass
-class PlotFilters:
-    """What an investor asks of a plot: the plot search's main filters."""
+class SearchForm:
+    """The search page's query string: the search's own ``PlotFilter`` (one filter model for
+    the API and the pages) plus what the form needs to show it again."""
 
-    region: str | None = None
-    min_area_m2: float | None = None
-    max_area_m2: float | None = None
-    status: list[str] = field(default_factory=list)
-    min_power_mw: float | None = None
-    max_motorway_km: float | None = None
-    profile: str | None = None
+    filters: search.PlotFilter
+    #: The form as typed, to fill it in again (a bad value stays visible beside its message).
+    values: dict[str, Any] = field(default_factory=dict)
+    #: Form field -> (message key, the search parameter it fills).
+    errors: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    def check(self) -> None:
-        """Raises InvalidInput naming the first filter that cannot be right."""
-        from maps.style import STATUSES
+    @property
+    def profile(self) -> str | None:
+        return self.filters.profile
 
-        for name in ("min_area_m2", "max_area_m2", "min_power_mw", "max_motorway_km"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise InvalidInput(name, "must not be negative")
-        if (self.min_area_m2 is not None and self.max_area_m2 is not None
-                and self.min_area_m2 > self.max_area_m2):
-            raise InvalidInput("max_area_m2", "must not be smaller than min_area_m2")
-        for status in self.status:
-            if status not in STATUSES:
-                raise InvalidInput("status", f"unknown status {status!r}; allowed: {', '.join(STATUSES)}")
+    def value(self, name: str) -> Any:
+        return self.values.get(name, [] if name in LIST_FIELDS else "")
 
     def as_query(self) -> dict[str, Any]:
-        """The filters as URL query parameters (empty ones left out)."""
-        query = {k: v for k, v in vars(self).items() if v not in (None, "", [])}
-        return query
+        """The search as GET /plots query parameters (empty ones left out)."""
+        return {k: v for k, v in self.filters.model_dump(
+            exclude={"limit", "count", "distances", "cursor"}, exclude_defaults=True).items()
+            if v not in (None, "", [])}
+
+    @classmethod
+    def from_filters(cls, **values: Any) -> SearchForm:
+        """A form from search parameters in the API's units (``locations map export``)."""
+        region = values.pop("region", None)
+        values["region"] = [region] if isinstance(region, str) else region or []
+        values = {k: v for k, v in values.items() if v is not None}
+        return cls(search.PlotFilter(**values, sort="-area", limit=SEARCH_PAGE_LIMIT, count=True,
+                                     distances=True), values=values)
+
+
+#: Kept for callers that build the page from API-unit parameters (``locations map export``).
+PlotFilters = SearchForm.from_filters
+
+
+def _error_key(error_type: str) -> str:
+    if error_type in ("float_parsing", "float_type", "greater_than_equal", "finite_number",
+                      "int_parsing", "less_than_equal"):
+        return "error_number"
+    return "error_choice"
+
+
+def read_search_form(params: Any, default_profile: str | None) -> SearchForm:
+    """The page's query string (a multi-dict) as the search's filters, each bad value kept
+    as a message key beside its form field rather than refused as a whole."""
+    values: dict[str, Any] = {}
+    query: dict[str, Any] = {}
+    errors: dict[str, tuple[str, str]] = {}
+    for name in LIST_FIELDS:
+        given = [v.strip() for v in params.getlist(name) if v.strip()]
+        values[name] = given
+        if given:
+            query[name] = given
+    for name in SINGLE_FIELDS:
+        raw = (params.get(name) or "").strip()
+        values[name] = raw
+        if raw:
+            # A decimal comma as sl and de write it.
+            query[name] = raw.replace(",", ".") if name not in ("readiness", "broadband") else raw
+    for name, target in HECTARE_FIELDS.items():
+        raw = (params.get(name) or "").strip()
+        values[name] = raw
+        if not raw:
+            continue
+        try:
+            hectares = float(raw.replace(",", "."))
+        except ValueError:
+            hectares = math.nan
+        if not math.isfinite(hectares) or hectares < 0:
+            errors[name] = ("error_number", target)
+        else:
+            query[target] = hectares * 10_000
+    profile = (params.get("profile") or "").strip() or default_profile
+    sort = (params.get("sort") or "").strip() or ("-score" if profile else "-area")
+    values |= {"profile": profile or "", "sort": sort}
+    if sort not in SORTS:
+        errors["sort"] = ("error_choice", "sort")
+        sort = "-area"
+    if sort == "-score" and not profile:
+        sort = "-area"
+    try:
+        filters = search.PlotFilter.model_validate(
+            query | {"profile": profile, "sort": sort, "limit": SEARCH_PAGE_LIMIT, "count": True,
+                     "distances": True})
+    except ValidationError as exc:
+        reverse = {v: k for k, v in HECTARE_FIELDS.items()}
+        for error in exc.errors():
+            target = str(error["loc"][0]) if error["loc"] else "filters"
+            errors.setdefault(reverse.get(target, target), (_error_key(error["type"]), target))
+            query.pop(target, None)
+        filters = search.PlotFilter.model_validate(
+            query | {"profile": None if "profile" in errors else profile,
+                     "sort": "-area" if "profile" in errors else sort,
+                     "limit": SEARCH_PAGE_LIMIT, "count": True, "distances": True})
+    return SearchForm(filters, values, errors)
+
+
+#: What the search's own refusal of a parameter means to the investor, and where it shows.
+SEARCH_ERRORS = {"region": "error_region", "municipality": "error_municipality",
+                 "min_area_m2": "error_min_above_max", "profile": "error_profile"}
 
 
 def regions(conn: Connection) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(
         text("SELECT id, code, name, country FROM region ORDER BY country DESC, code")
     ).mappings()]
+
+
+def municipality_names(conn: Connection) -> list[str]:
+    """Municipality names, offered as the search form's suggestions."""
+    return list(conn.execute(text("SELECT DISTINCT name FROM municipality ORDER BY 1")).scalars())
 
 
 def region_outlines(conn: Connection) -> dict[str, Any]:
@@ -223,26 +315,15 @@ def zone_plots(conn: Connection, zone_id: int, profile: str | None = None) -> di
     return feature_collection(rows)
 
 
-def search_plots(conn: Connection, filters: PlotFilters,
-                 limit: int = SEARCH_PAGE_LIMIT) -> tuple[dict[str, Any], int]:
-    """Plots matching ``filters`` (largest first) and how many match in all, by the plot search
-    itself (``locations.search``), so the page and GET /plots always agree.
+def search_plots(conn: Connection, form: SearchForm) -> tuple[dict[str, Any], int]:
+    """Plots matching the form's filters and how many match in all, by the plot search itself
+    (``locations.search``) with the same filter model, so the page and GET /plots always agree.
 
     Raises:
-        InvalidInput: a filter that cannot hold (negative area, unknown region or status ...).
+        InvalidInput: a filter the search refuses (unknown region, min area above max ...);
+            ``field`` is the search's parameter, as GET /plots names it.
     """
-    filters.check()
-    try:
-        query = search.PlotFilter(
-            region=[filters.region] if filters.region else [], status=filters.status,
-            min_area_m2=filters.min_area_m2, max_area_m2=filters.max_area_m2,
-            min_power_mw=filters.min_power_mw, max_motorway_km=filters.max_motorway_km,
-            sort="-area", limit=limit, count=True, distances=True,
-        )
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise InvalidInput(".".join(str(p) for p in error["loc"]) or "filters", error["msg"]) from None
-    results = search.search_plots(conn, query)
+    results = search.search_plots(conn, form.filters)
     plots = results["features"]
     if plots:
         # A point inside each plot for its marker, computed once for the page in one call.
@@ -250,7 +331,7 @@ def search_plots(conn: Connection, filters: PlotFilters,
         points = shapely.point_on_surface(shapes)
         for plot, x, y in zip(plots, shapely.get_x(points), shapely.get_y(points), strict=True):
             plot["properties"]["lon"], plot["properties"]["lat"] = float(x), float(y)
-    scores = _plot_scores(conn, [plot["id"] for plot in plots], filters.profile)
+    scores = _plot_scores(conn, [plot["id"] for plot in plots], form.profile)
     for plot in plots:
         plot["properties"]["score"] = scores.get(plot["id"])
     return results, results.get("numberMatched", len(plots))

@@ -162,8 +162,9 @@ def test_the_zone_page_draws_every_plot_and_a_click_opens_its_popup(page, server
 def test_the_search_form_returns_the_same_plots_as_the_api(page, server, client):
     tab, watch = page
     open_page(tab, f"{server}/?lang=en")
-    tab.select_option("select[name=region]", "SI042")
-    tab.fill("input[name=min_area_m2]", "5000")
+    # Regions are ticked (several at any level), the area typed in hectares (0.5 ha = 5,000 m²).
+    tab.check("input[name=region][value=SI042]")
+    tab.fill("input[name=min_area_ha]", "0.5")
     tab.fill("input[name=max_motorway_km]", "10")
     tab.check("input[name=status][value=available]")
     tab.check("input[name=status][value=reserved]")

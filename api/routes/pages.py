@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import QueryParams
 
 from api.deps import ConnectionDep, ZoneId
 from api.responses import error_responses
@@ -77,8 +78,12 @@ def _html(content: str) -> HTMLResponse:
 def start_page(request: Request, conn: ConnectionDep, lang: Lang = None,
                accept_language: AcceptLanguage = None) -> HTMLResponse:
     page = _page(request, lang, accept_language)
-    return _html(build_start_page(page.t, page, regions=queries.regions(conn),
-                                  profiles=queries.profiles(conn)))
+    profiles = queries.profiles(conn)
+    # An investor starts from what is on offer; a profile chosen earlier is kept.
+    start = QueryParams({"status": "available", "profile": request.query_params.get("profile", "")})
+    form = queries.read_search_form(start, profiles[0] if profiles else None)
+    return _html(build_start_page(page.t, page, filters=form, regions=queries.regions(conn),
+                                  profiles=profiles, municipalities=queries.municipality_names(conn)))
 
 
 def _profiles_and_choice(conn, measure: str, profile: str | None) -> tuple[list[str], str | None]:
@@ -134,33 +139,38 @@ def zone_page(
                                  basemap=basemap))
 
 
-@router.get("/maps/search", response_class=HTMLResponse, summary="Plot search: map and table")
+@router.get("/maps/search", response_class=HTMLResponse, summary="Plot search: map and table",
+            responses=error_responses(400))
 def search_page(
     request: Request,
     conn: ConnectionDep,
-    region: Annotated[str | None, Query(description="Region code, e.g. SI042")] = None,
-    min_area_m2: FormNumber = None,
-    max_area_m2: FormNumber = None,
-    status: Annotated[list[str] | None, Query(description="Availability statuses")] = None,
-    min_power_mw: FormNumber = None,
-    max_motorway_km: FormNumber = None,
-    profile: Annotated[str | None, Query()] = None,
     basemap: Basemap = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
+    """Every filter of GET /plots (area in hectares in the form), read by the search's own
+    filter model (``maps.queries.read_search_form``); a bad value is answered beside its field."""
     page = _page(request, lang, accept_language)
-    filters = queries.PlotFilters(
-        region=region or None, min_area_m2=_number("min_area_m2", min_area_m2),
-        max_area_m2=_number("max_area_m2", max_area_m2), status=status or [],
-        min_power_mw=_number("min_power_mw", min_power_mw),
-        max_motorway_km=_number("max_motorway_km", max_motorway_km),
-        profile=profile or None,
-    )
-    results, total = queries.search_plots(conn, filters)
-    return _html(build_search_page(page.t, page, filters=filters, results=results, total=total,
-                                   regions=queries.regions(conn), profiles=queries.profiles(conn),
-                                   basemap=basemap))
+    profiles = queries.profiles(conn)
+    form = queries.read_search_form(request.query_params, profiles[0] if profiles else None)
+    if form.profile and form.profile not in profiles:
+        form.errors["profile"] = ("error_choice", "profile")
+    results: dict = {"type": "FeatureCollection", "features": []}
+    total = 0
+    if not form.errors:
+        try:
+            results, total = queries.search_plots(conn, form)
+        except InvalidInput as exc:
+            # The search names its own parameter; the form shows it beside the field that fills it.
+            field = next((name for name, target in queries.HECTARE_FIELDS.items()
+                          if target == exc.field), exc.field)
+            form.errors[field] = (queries.SEARCH_ERRORS.get(exc.field, "error_invalid"), exc.field)
+    response = _html(build_search_page(
+        page.t, page, filters=form, results=results, total=total, regions=queries.regions(conn),
+        profiles=profiles, municipalities=queries.municipality_names(conn), basemap=basemap))
+    if form.errors:
+        response.status_code = 400
+    return response
 
 
 @router.get("/maps/compare", response_class=HTMLResponse, summary="Regions side by side")
