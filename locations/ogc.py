@@ -468,14 +468,13 @@ def _validated(model: type, values: dict[str, Any], target: Collection) -> Any:
 
 
 def _checked_plain(values: dict[str, Any], target: Collection) -> dict[str, Any]:
-    # The small collections' keyword filters: kinds are checked by the read itself.
+    """The small collections' keyword filters, each value one the collection knows."""
     for name, queryable in target.queryables.items():
         enum = queryable.schema.get("items", queryable.schema).get("enum")
-        for value in values.get(queryable.field) or []:
+        given = values.get(queryable.field)
+        for value in given if isinstance(given, list) else [given] if given else []:
             if enum and value not in enum:
                 raise InvalidInput(name, f"unknown value {value!r}; allowed: {', '.join(enum)}")
-    if "region" in values:
-        values["region"] = values["region"] or None
     return values
 
 

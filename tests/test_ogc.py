@@ -122,9 +122,11 @@ def test_gdal_lists_every_collection(server):
 
 
 def test_gdal_reports_the_plot_count_without_reading_every_page(server, client):
-    summary = gdal("ogrinfo", "-ro", "-so", f"OAPIF:{server}/", "plots").stdout
-    count = int(re.search(r"Feature Count: (\d+)", summary).group(1))
+    summary = gdal("ogrinfo", "--debug", "on", "-ro", "-so", f"OAPIF:{server}/", "plots")
+    count = int(re.search(r"Feature Count: (\d+)", summary.stdout).group(1))
     assert count == len(search_ids(client))
+    # numberMatched of the first page told it: one page read, not all of them.
+    assert len(re.findall(r"Fetch\(\S*/collections/plots/items", summary.stderr)) == 1
 
 
 @pytest.mark.parametrize("where, spat, page_size", [

@@ -99,12 +99,16 @@ def self_links(request: Request, html: bool, json_type: str = JSON) -> list[dict
             link(as_html, "alternate", HTML, "This document as HTML")]
 
 
+#: JSON and HTML come from the same URL by Accept: caches must keep them apart.
+VARY = {"Vary": "Accept"}
+
+
 def json_answer(content: Any, media_type: str = JSON,
                 headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(content, media_type=media_type, headers=headers)
+    return JSONResponse(content, media_type=media_type, headers=VARY | (headers or {}))
 
 
 def html_answer(template: str, headers: dict[str, str] | None = None,
                 **context: Any) -> HTMLResponse:
     page = ENVIRONMENT.get_template(template).render(**context)
-    return HTMLResponse(page, headers={"Cache-Control": "no-cache", **(headers or {})})
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache", **VARY, **(headers or {})})

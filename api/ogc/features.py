@@ -23,6 +23,7 @@ from api.ogc.common import (
     GEOJSON,
     HTML,
     JSON,
+    VARY,
     accept_prefers_json,
     base_url,
     html_answer,
@@ -102,9 +103,8 @@ def landing(request: Request) -> Response:
     if html:
         return html_answer("landing.html", root=root, title=TITLE, description=DESCRIPTION,
                            links=links)
-    # The same URL is the start page for browsers: caches must keep the two apart.
-    return json_answer({"title": TITLE, "description": DESCRIPTION, "links": links},
-                       headers={"Vary": "Accept"})
+    # Vary: Accept (json_answer) keeps it apart from the start page at the same URL.
+    return json_answer({"title": TITLE, "description": DESCRIPTION, "links": links})
 
 
 @router.get("/conformance", summary="OGC API conformance classes")
@@ -212,7 +212,7 @@ def items(request: Request, engine: EngineDep, account: OptionalAccount,
     # Plots arrive as GeoJSON text written by PostgreSQL: spliced in, never re-parsed.
     opening = json.dumps(head, ensure_ascii=False)[:-1]
     body = f'{opening}, "features": [{",".join(ogc.feature_text(f) for f in page.features)}]}}'
-    return Response(body.encode(), media_type=GEOJSON, headers=headers)
+    return Response(body.encode(), media_type=GEOJSON, headers=VARY | headers)
 
 
 def item(request: Request, engine: EngineDep, account: OptionalAccount, collection_id: str,

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
-from api.deps import EngineDep
+from api.deps import EngineDep, read_connection
 from api.ogc.common import JSON, base_url, json_answer, link
 from api.routes import tiles as tile_routes
-from locations import tiles
+from locations import ogc, tiles
 from locations.errors import InvalidInput, NotFound
 
 TMS_ID = "WebMercatorQuad"
@@ -124,21 +124,23 @@ def tileset(request: Request, collection_id: str) -> Response:
                         name: {"type": "number" if kind == "Number" else "string"}
                         for name, kind in layer["fields"].items()}}}
                    for layer in info["layers"]],
-        "tileMatrixSetLimits": [], "centerPoint": {"coordinates": [15.0, 46.5],
-                                                   "tileMatrix": "9", "crs": "CRS84"}})
+        "centerPoint": {"coordinates": [15.0, 46.5], "tileMatrix": "9", "crs": ogc.CRS84_URI}})
 
 
 @router.get(f"/collections/{{collection_id}}/tiles/{TMS_ID}/tilejson.json",
             summary="TileJSON 3.0 of a collection's tiles")
-def tilejson(request: Request, collection_id: str) -> Response:
+def tilejson(request: Request, engine: EngineDep, collection_id: str) -> Response:
     info = _tileset(collection_id)
     root = base_url(request)
+    with read_connection(engine) as conn:
+        bounds = ogc.extents(conn)[collection_id]["spatial"]["bbox"]
     url = f"{root}/collections/{collection_id}/tiles/{TMS_ID}/{{z}}/{{y}}/{{x}}"
     return json_answer({
         "tilejson": "3.0.0", "name": info["title"], "scheme": "xyz", "tiles": [url],
         "minzoom": 0, "maxzoom": tiles.MAX_ZOOM,
-        # Gorenjska, Podravje and Styria, with room around them.
-        "bounds": [12.5, 45.5, 17.5, 48.0], "center": [15.0, 46.5, 9],
+        # The collection's own extent; the whole world while it holds nothing.
+        "bounds": bounds[0] if bounds else [-180, -85.05, 180, 85.05],
+        "center": [15.0, 46.5, 9],
         "vector_layers": [{"id": layer["id"], "fields": layer["fields"],
                            "minzoom": layer["minzoom"], "maxzoom": layer["maxzoom"]}
                           for layer in info["layers"]]}, TILEJSON)
