@@ -107,6 +107,8 @@ def test_investor_searches_shortlists_compares_and_downloads(browser, server, la
     assert query["region"] == ["AT22"] and query["min_area_ha"] == ["2"]
     assert query["max_motorway_km"] == ["5"] and query["sort"] == ["-score"]
     profile = query["profile"][0]
+    # The URL holds the search and nothing left empty: it can be shared as it is.
+    assert "municipality" not in query and "max_price_eur_m2" not in query
     rows = tab.locator("#results tbody tr[data-plot-id]")
     assert rows.count() >= 3
     regions = {c.strip() for c in tab.locator("#results td.region").all_text_contents()}
@@ -172,11 +174,21 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, server, scored_engine, zon
     problems = _watch(tab, server)
     tab.goto(server + path.format(zone=zone_id, plots=plots))
     tab.wait_for_load_state("networkidle")
-    assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+    # What sticks out, named in the failure (a box inside a scrolling box does not count).
+    wide = tab.evaluate("""[...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > 391 && !e.parentElement.closest('.compare-scroll, .leaflet-container'))
+        .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""")
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 390, wide
     heights = tab.evaluate("[...document.querySelectorAll('.folium-map')].map(m => m.offsetHeight)")
     if name not in ("start", "shortlist"):
         assert heights, "the page has a map"
     assert all(height > 200 for height in heights), heights
-    shoot(tab, f"phone-{name}", full=True)
+    if name == "search":
+        # 39 result cards make a page too tall to shoot whole in time: the map and the first cards.
+        shoot(tab, "phone-search")
+        tab.locator("#results").scroll_into_view_if_needed()
+        shoot(tab, "phone-search-cards")
+    else:
+        shoot(tab, f"phone-{name}", full=True)
     assert problems == []
     context.close()

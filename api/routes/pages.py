@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -36,27 +35,6 @@ Basemap = Annotated[
     Literal["osm"] | None,
     Query(description="Draw an internet base map under the data (off by default: works offline)"),
 ]
-
-
-#: A number typed into the search form: a browser sends a field left empty as "".
-FormNumber = Annotated[str | None, Query(description="A number; empty means no limit")]
-
-
-def _number(field: str, value: str | None) -> float | None:
-    """The form field as a number, None when left empty.
-
-    Raises:
-        InvalidInput: not a number, or negative.
-    """
-    if value is None or not value.strip():
-        return None
-    try:
-        number = float(value.replace(",", "."))
-    except ValueError:
-        raise InvalidInput(field, f"{value!r} is not a number") from None
-    if not math.isfinite(number) or number < 0:
-        raise InvalidInput(field, "must be a number of 0 or more")
-    return number
 
 
 def _page(request: Request, lang: str | None, accept_language: str | None) -> PageContext:
