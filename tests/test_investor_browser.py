@@ -118,6 +118,13 @@ def test_investor_searches_shortlists_compares_and_downloads(browser, server, la
     # A row under the pointer outlines its plot on the map.
     rows.nth(0).hover()
     assert tab.locator("path.result[stroke='#d9480f']").count() >= 1
+    # And the pointer on a plot (its outline or marker, as Leaflet tells it) marks its row.
+    third = rows.nth(2).get_attribute("data-plot-id")
+    tab.mouse.move(0, 0)
+    tab.evaluate("""id => Object.keys(window).filter(k => k.startsWith('geo_json_') && window[k] && window[k].eachLayer).forEach(k =>
+        window[k].eachLayer(l => { if (String(l.feature.properties.id) === id) l.fire('mouseover'); }))""",
+                 third)
+    assert rows.nth(2).get_attribute("class") == "highlight"
     shoot(tab, f"investor-search-{lang}")
     picked = []
     for index in range(3):
