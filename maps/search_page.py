@@ -87,11 +87,14 @@ def build_search_page(
     highlight each other, each row with its shortlist button."""
     folium_map = base_map(bounds_of([results]) or [[46.0, 13.7], [47.6, 16.2]], basemap)
     layer_names = []
+    scored_by = (f'<p class="muted">{escape(t("scored_by", profile=profile_name(t, filters.profile)))}</p>'
+                 if filters.profile else "")
     for plot in results["features"]:
         props = plot["properties"]
         props["popup"] = plot_popup(props, {}, t).replace(
             "</table>",
-            f'</table><p><a href="{escape(page.url("/maps/plots/" + str(props["id"]), profile=filters.profile))}">'
+            # The popup's score is named with its profile, as the table's column is.
+            f'</table>{scored_by}<p><a href="{escape(page.url("/maps/plots/" + str(props["id"]), profile=filters.profile))}">'
             f"{escape(t('open_plot'))} →</a><br>"
             f'<a href="{escape(page.url("/maps/zones/" + str(props["zone_id"]), plot=props["id"], profile=filters.profile))}">'
             f"{escape(t('open_zone'))} →</a></p>",

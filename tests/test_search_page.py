@@ -5,6 +5,7 @@ language; and the shortlist's comparison and its Excel file."""
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -215,3 +216,12 @@ def test_shortlist_compares_and_its_excel_file_has_the_pages_scores(scored, prof
 def test_shortlist_refuses_more_than_five(client):
     response = client.get("/maps/shortlist", params={"plots": "1,2,3,4,5,6"})
     assert response.status_code in (400, 422)
+
+
+def test_a_popup_names_the_profile_of_its_score(scored, profile):
+    page = scored.get("/maps/search", params={"region": "AT22", "profile": profile, "lang": "de"})
+    doc = lxml.html.fromstring(page.text)
+    name = doc.xpath(f"//select[@name='profile']/option[@value='{profile}']")[0].text_content()
+    # Popups travel in the map's script as JSON: the profile's name is in each one.
+    needle = json.dumps(LABELS["de"]["scored_by"].format(profile=name))[1:-1]
+    assert page.text.count(needle) >= len(_page_ids(page)) > 0
