@@ -21,7 +21,9 @@ from locations.accounts import Account
 from locations.availability import check_transition
 from locations.errors import Conflict, Forbidden, InvalidInput
 from locations.geojson import jsonable
-from locations.local_formats import decode, with_header
+from locations.imports.sources import table_text
+from locations.limits import length_problem
+from locations.local_formats import with_header
 from locations.plot_updates import PLOT_FIELDS, changed_fields, parse_fields, update_plot
 from locations.values import text_problem
 
@@ -54,9 +56,9 @@ def read_table(content: bytes, filename: str) -> ChangeRows:
             header_line += len(cells) - len(frame) - 1
         elif suffix in (".csv", ".txt", ""):
             # Spreadsheets in Slovenia and Austria write ';' as the separator (sniffed), and
-            # Excel there writes Windows-1250 (local_formats.decode).
-            frame = pd.read_csv(io.StringIO(decode(content)[0]), dtype=str, sep=None,
-                                engine="python", keep_default_na=False)
+            # Excel there writes Windows-1250, or UTF-16 as "Unicode text" (table_text).
+            frame = pd.read_csv(io.StringIO(table_text(content, None, filename)[0]), dtype=str,
+                                sep=None, engine="python", keep_default_na=False)
         else:
             raise InvalidInput("file", f"{filename!r} is neither .csv nor .xlsx")
     except InvalidInput:
@@ -156,6 +158,9 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
         }
         entry["version"] = plot["version"]
         entry["note"] = row.get("note")
+        # The audit event would refuse it at apply, after the rows before it were written.
+        if (problem := length_problem("note", row.get("note", ""))) is not None:
+            entry["problems"].append(f"note: {problem}")
     problems = sum(1 for entry in report_rows if entry["problems"])
     return {
         "rows": [jsonable_row(entry) for entry in report_rows],

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -63,13 +64,14 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
                   f"{report.rows:,} row(s)"
                   + (f"; text read as {report.encoding}" if report.encoding else ""))
     if report.ignored_columns:
-        console.print(f"Columns not imported: {', '.join(report.ignored_columns)}")
+        console.print(f"Columns not imported: {escape(', '.join(report.ignored_columns))}")
     if report.problems:
         table = Table(title=f"{len(report.problems)} problem(s) in {len(report.problem_rows)} row(s)")
         for column in ("row", "field", "reason"):
             table.add_column(column)
         for row, field, reason in report.problems[:SHOWN_PROBLEMS]:
-            table.add_row(str(row), field, reason)
+            # Reasons quote the file's cells: "[/b]" there is text, not Rich's markup.
+            table.add_row(str(row), escape(field), escape(reason))
         err_console.print(table)
         if len(report.problems) > SHOWN_PROBLEMS:
             err_console.print(f"... and {len(report.problems) - SHOWN_PROBLEMS} more"
@@ -77,7 +79,7 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
     if report_path:
         report_path.write_bytes(report.problems_csv())
     style = "bold red" if report.refused else "bold green"
-    console.print(f"[{style}]{report.summary()}[/]")
+    console.print(f"[{style}]{escape(report.summary())}[/]")
     # A dry run that finds the file would be refused fails too: scripts check files with it.
     if report.refused:
         raise typer.Exit(code=1)

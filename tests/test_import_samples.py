@@ -19,6 +19,25 @@ GENERIC_ZONES = {
 }
 
 
+def make_room_for_samples(engine: Engine, east_m: float = 85) -> None:
+    """Retire the demo's plots under the sample squares (40 m, and the parcels' 60 m east of
+    them) and ``east_m`` east of their centres: the demo fills its zones with plots, and an
+    import may not draw a plot over a live one."""
+    import shapely
+
+    from tests.test_import_validation import retire_plots_under
+
+    centres = gpd.read_file(SAMPLES / "plots-generic.gpkg").to_crs(3035).geometry.centroid
+    retire_plots_under(engine, shapely.union_all(
+        [shapely.box(c.x - 25, c.y - 25, c.x + east_m, c.y + 25) for c in centres]))
+
+
+@pytest.fixture(autouse=True)
+def _room_for_samples(request: pytest.FixtureRequest) -> None:
+    if "fresh_engine" in request.fixturenames:
+        make_room_for_samples(request.getfixturevalue("fresh_engine"))
+
+
 def _expected_centroids(path: Path, key: str, layer: str | None = None) -> dict[str, tuple[float, float]]:
     """Centroids in EPSG:3035 worked out with pyproj from the file itself."""
     frame = gpd.read_file(path, layer=layer).to_crs(3035)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import zipfile
 from dataclasses import dataclass, field
@@ -254,13 +255,58 @@ def _sheet(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
     return cells, names
 
 
+#: Byte order marks and the encoding each announces; UTF-32's first, as they begin with UTF-16's.
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+
+
+def table_text(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
+    """The text of a CSV file and the name of the encoding it was read in.
+
+    A byte order mark names the encoding: Excel's "Unicode text" is UTF-16 with one, which
+    read as Windows-1250 was a garble of letters and NULs. Without a mark, ``encoding`` or
+    else UTF-8 or Windows-1250 (``local_formats.decode``); a text in which every other byte
+    is NUL is UTF-16 without its mark, and is refused saying which encoding to give.
+
+    Raises:
+        InvalidInput: the text is not in the encoding its mark or ``encoding`` names, or
+            looks like UTF-16 without a mark.
+    """
+    for mark, codec, label in BYTE_ORDER_MARKS:
+        if not raw.startswith(mark):
+            continue
+        if encoding and not codec_of(encoding).startswith(codec.split("-sig")[0]):
+            raise InvalidInput("encoding", f"{name} begins with the byte order mark of {label}, "
+                                           f"not {encoding}: leave the encoding out, or save the "
+                                           "file as CSV UTF-8")
+        try:
+            return raw.decode(codec), label
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("encoding", f"{name} begins with the byte order mark of {label} "
+                                           f"but is not {label} from byte {exc.start} on: save it "
+                                           "as CSV UTF-8") from None
+    head = raw[:4096]
+    if not encoding and len(head) >= 8:
+        # Latin text in UTF-16 has a NUL in every other byte: odd ones little-endian.
+        odd, even = head[1::2].count(0) / (len(head) // 2), head[0::2].count(0) / (len(head) // 2)
+        if max(odd, even) > 0.4:
+            variant = "utf-16-le" if odd > even else "utf-16-be"
+            raise InvalidInput("encoding", f"{name} looks like UTF-16 text without a byte order "
+                                           f"mark: save it as CSV UTF-8, or give its encoding "
+                                           f"(--encoding {variant}, encoding in POST /imports)")
+    return decode(raw, encoding)
+
+
 def _read_table(path: Path, crs: str | None, given_encoding: str | None,
                 sheet: str | None = None) -> SourceTable:
     encoding = None
     sheets: list[str] = []
     try:
         if path.suffix.lower() == ".csv":
-            content, encoding = decode(path.read_bytes(), given_encoding)
+            content, encoding = table_text(path.read_bytes(), given_encoding, path.name)
             # Text as written: codes like "052" must keep their leading zeros. The separator
             # is sniffed: Slovenian and Austrian spreadsheets write ';'.
             table = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False,

@@ -30,6 +30,15 @@ from pyproj import CRS
 from sqlalchemy import Connection, text
 
 from locations.imports.targets import POLYGONS, Target, normalise
+from locations.limits import (
+    EDGE_TOLERANCE_M,
+    MAX_PLOT_AREA_M2,
+    core_sql,
+    outline_problem_sql,
+    overlap_sql,
+    zone_outline_lock_sql,
+    zone_problem_sql,
+)
 from locations.settings import STORAGE_SRID
 
 #: Rows per COPY chunk: large enough for bulk speed, small enough for a live progress bar.
@@ -298,6 +307,11 @@ def resolve(conn: Connection, spec: Target, columns: list[str], srid: int, *,
         WHERE geometry_problem IS NULL AND extent IS NOT NULL AND NOT (geom && extent)
         """
     ))
+    if spec.name == "plots":
+        conn.execute(text(
+            "INSERT INTO import_problem SELECT row_no, 'geometry', outline_problem FROM import_row "
+            "WHERE geometry_problem IS NULL AND outline_problem IS NOT NULL "
+            "AND (extent IS NULL OR geom && extent)"))
     key = ", ".join(spec.key)
     # Rows sharing a natural key: each is told which other rows hold the same key.
     conn.execute(text(
@@ -317,6 +331,8 @@ def resolve(conn: Connection, spec: Target, columns: list[str], srid: int, *,
         """
     ))
     _required_on_create(conn, spec, columns)
+    if spec.name == "plots":
+        _overlapping_plots(conn)
     return left_out
 
 
@@ -410,6 +426,8 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
                m.region_id, l.stored_geom AS geom,
                {_geometry_problem_sql(spec, "l.geom", "l.stored_geom")}
                    AS geometry_problem,
+               -- Recorded only for a row inside its region: outside, a wrong CRS is likelier.
+               {outline_problem_sql("l.stored_geom")} AS outline_problem,
                CASE WHEN l.cadastral_ref IS NULL THEN NULL
                     -- No geometry, no position to find a zone by: the geometry's problem
                     -- says what is wrong.
@@ -435,6 +453,15 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
                          AND NOT ST_DWithin(z.boundary, l.stored_geom, {ZONE_REACH_M})
                         THEN 'the plot lies ' || {_distance_sql('z.boundary', 'l.stored_geom')}
                              || ' outside zone ' || z.name
+                    -- Larger than its zone, or reaching far past it: an outline the size of
+                    -- a country would make the zone report it as its own land supply. Not
+                    -- for an outline too large for any plot: its geometry problem says so.
+                    WHEN l.stored_geom IS NULL OR ST_Area(l.stored_geom) > {MAX_PLOT_AREA_M2}
+                        THEN NULL
+                    WHEN coalesce(r.extent, m.extent) IS NULL
+                         OR l.stored_geom && coalesce(r.extent, m.extent)
+                        THEN {zone_problem_sql("l.stored_geom", "z.area_m2", "zb.box", "z.name",
+                                               ZONE_REACH_M)}
                END AS zone_problem,
                {_scope_problem(scope, "m.id", "m.region_id")} AS scope_problem,
                coalesce(r.extent, m.extent) AS extent, 'region ' || r.code AS extent_name,
@@ -446,6 +473,8 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
                {"".join(f", l.{c}" for c in columns if c not in ("cadastral_ref", "zone"))}
         FROM located l
         LEFT JOIN zone z ON z.id = l.zone_id
+        -- Each zone's box computed once, not a (TOASTed) boundary read per row.
+        LEFT JOIN (SELECT id, box2d(boundary) AS box FROM zone) zb ON zb.id = l.zone_id
         LEFT JOIN {MUNICIPALITY_EXTENTS} m ON m.id = z.municipality_id
         LEFT JOIN {REGION_EXTENTS} r ON r.id = m.region_id
         """
@@ -470,6 +499,107 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
             """
         ))
     return left_out
+
+
+#: Up to this many new or moved plots in a file, every pair is checked for overlap; beyond,
+#: only identical outlines (see ``_overlapping_plots``).
+OVERLAP_FULL_CHECK_ROWS = 100_000
+
+
+def _overlapping_plots(conn: Connection) -> None:
+    """Record, for each plot of the file that overlaps another, which ones and by how much:
+    the API's rule (``limits.overlap_sql``, edges may stray EDGE_TOLERANCE_M), against the
+    plots as they will be once the file is in.
+
+    Only the rows that will be written and bring a new outline are checked (a new plot, or
+    one whose boundary changes): an unchanged outline lay beside the others already, so a
+    nightly re-import of a million unchanged plots checks nothing. Each is checked against
+    the other such rows of the file and against the live plots the file leaves as they are
+    (its unchanged rows among them), found through the GiST indexes, one built here on the
+    changed rows. Whether two interiors meet at all is asked first, of whole outlines: the
+    tolerance's buffer is computed only for the few pairs that do.
+
+    That costs a GiST probe and GEOS's predicates per plot and neighbour: 25-45 µs a plot
+    here (parcels that share edges cost the most), half a minute or more for a million new
+    plots, as much as the rest of their import. Beyond OVERLAP_FULL_CHECK_ROWS new or moved
+    plots (a region's first load; a municipality's file or a cadastre's parcels in zones is
+    far smaller) only identical outlines are sought, by hashing: the same parcel twice,
+    in the file or beside a live plot.
+    """
+    conn.execute(text(
+        f"""
+        CREATE {work_table(conn)} import_moved AS
+        SELECT r.row_no, r.country, r.cadastral_ref, r.zone_id, r.geom FROM import_row r
+        WHERE r.geom IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
+          AND NOT EXISTS (SELECT 1 FROM plot p WHERE p.country = r.country
+                          AND p.cadastral_ref = r.cadastral_ref AND p.boundary = r.geom)
+        """
+    ))
+    # The API's writers of outlines in these zones wait until this import ends, and this
+    # import for those already drawing: neither may draw over the other unseen.
+    conn.execute(text(
+        f"SELECT count({zone_outline_lock_sql('zone_id')}) "
+        "FROM (SELECT DISTINCT zone_id FROM import_moved ORDER BY zone_id) z"))
+    full = conn.execute(text("SELECT count(*) FROM import_moved")).scalar_one() \
+        <= OVERLAP_FULL_CHECK_ROWS
+    if full:
+        conn.execute(text("CREATE INDEX ON import_moved USING gist (geom)"))
+    conn.execute(text("ANALYZE import_moved"))
+    others = conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM plot WHERE retired_at IS NULL)")).scalar_one()
+    # Pairs whose interiors meet (or, beyond the full check, whose outlines are the same):
+    # those of the file once (a < b, both ways below), then the live plots left as they are.
+    meet = "b.geom && a.geom AND ST_Intersects(a.geom, b.geom) AND NOT ST_Touches(a.geom, b.geom)"
+    # PostGIS's = (same points in the same order) hashes: a million in about a second.
+    same = "b.geom = a.geom"
+    conn.execute(text(
+        f"""
+        CREATE {work_table(conn)} import_overlap AS
+        SELECT a.row_no, a.geom, b.row_no AS other_row, NULL::bigint AS other_plot,
+               b.cadastral_ref AS other_ref, b.geom AS other_geom
+        FROM import_moved a JOIN import_moved b ON b.row_no > a.row_no AND {meet if full else same}
+        """
+    ))
+    if others:
+        conn.execute(text(
+            f"""
+            INSERT INTO import_overlap
+            SELECT a.row_no, a.geom, NULL, b.id, b.cadastral_ref, b.geom
+            FROM import_moved a
+            JOIN (SELECT id, country, cadastral_ref, boundary AS geom FROM plot
+                  WHERE retired_at IS NULL) b ON {meet if full else same}
+            WHERE NOT EXISTS (SELECT 1 FROM import_moved k
+                              WHERE k.country = b.country AND k.cadastral_ref = b.cadastral_ref)
+            """
+        ))
+    # Each plot judged by its own outline shrunk by the tolerance, as the API judges one
+    # drawn beside the others: a pair of the file in both directions.
+    conn.execute(text(
+        f"""
+        INSERT INTO import_problem
+        SELECT row_no, 'geometry',
+               'the plot overlaps ' || string_agg(other, '; ' ORDER BY other_row, other_plot)
+               || ' (edges may stray {EDGE_TOLERANCE_M} m)'
+        FROM (SELECT d.row_no, d.other_row, d.other_plot,
+                     CASE WHEN d.other_row IS NOT NULL
+                          THEN 'row ' || d.other_row || ' (' || d.other_ref || ') of the file'
+                          ELSE 'plot ' || d.other_plot || ' (' || d.other_ref || ')' END
+                     || ' by ' || round(ST_Area(ST_Intersection(d.geom, d.other_geom))::numeric, 1)
+                     || ' m²' AS other
+              FROM (SELECT *, {core_sql("geom")} AS core
+                    FROM (SELECT row_no, geom, other_row, other_plot, other_ref, other_geom
+                          FROM import_overlap
+                          UNION ALL
+                          SELECT o.other_row, o.other_geom, o.row_no, NULL, r.cadastral_ref, o.geom
+                          FROM import_overlap o JOIN import_row r ON r.row_no = o.row_no
+                          WHERE o.other_row IS NOT NULL) pairs
+                    OFFSET 0  -- each core buffered once, not once per use below
+                   ) d
+              WHERE {overlap_sql("d.other_geom", "d.core")}) found
+        GROUP BY row_no
+        """
+    ))
 
 
 def _leave_out_plots_in_no_zone(conn: Connection) -> int:
@@ -1078,8 +1208,17 @@ def _renew_empty_tables(conn: Connection) -> None:
     """
     if conn.execute(text("SELECT EXISTS (SELECT 1 FROM plot)")).scalar_one():
         return
-    # plot's truncate trigger renews plot_proximity; plot_site_metrics keeps a key to plot.
-    tables = ["plot", "plot_site_metrics"]
+    # plot's truncate trigger renews plot_proximity. The tables that keep a key to plot
+    # (plot_site_metrics, inquiry) go with it, as TRUNCATE demands: only when empty, which
+    # a key to no plot at all should make them, checked as for the events below.
+    referencing = conn.execute(text(
+        "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+        "AND confrelid = 'plot'::regclass AND conrelid <> 'plot'::regclass "
+        "AND conrelid <> 'plot_event'::regclass")).scalars().all()
+    for table in referencing:
+        if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {table})")).scalar_one():
+            return
+    tables = ["plot", *referencing]
     # Events outlive nothing here: a plot with events cannot be deleted, so no plots means
     # no events; checked all the same, as history must never be lost to a speed-up.
     if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM plot_event)")).scalar_one():

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from locations.formats import FORMULA_START
+from locations.limits import length_problem, max_chars
 from locations.local_formats import DATE_FORMATS, parse_date
 from locations.local_formats import numbers as as_numbers
+from locations.values import INT_MAX, MAX_POWER_MW, MAX_PRICE_EUR_M2, MIN_PRICE_EUR_M2, text_problem
 
 PLOT_STATUSES = ("available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale")
 USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
@@ -38,6 +42,9 @@ class FieldSpec:
     kind: str = "text"
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    #: At most: the database's own bound (a CHECK, or the type's range), refused here so that
+    #: a dry run refuses what the load would.
+    maximum: float | None = None
     positive: bool = False
     required: bool = False
     doc: str = ""
@@ -83,7 +90,7 @@ TARGETS: dict[str, Target] = {
             FieldSpec("name", required=True),
             FieldSpec("region", doc="region code; default: the region the municipality lies in"),
             FieldSpec("country", doc="default: the region's country"),
-            FieldSpec("population", "integer", minimum=0),
+            FieldSpec("population", "integer", minimum=0, maximum=INT_MAX),
             FieldSpec("area_km2", "number", positive=True),
         ),
         key=("country", "code"), geometry_types=POLYGONS,
@@ -97,7 +104,7 @@ TARGETS: dict[str, Target] = {
             _enum("lifecycle", ("planned", "developing", "operational")),
             FieldSpec("allowed_uses", "uses"),
             FieldSpec("brownfield", "bool"),
-            FieldSpec("power_mw", "number", minimum=0),
+            FieldSpec("power_mw", "number", minimum=0, maximum=MAX_POWER_MW),
             FieldSpec("gas", "bool"),
             FieldSpec("water", "bool"),
             _enum("sewage", ("treated", "other", "none")),
@@ -125,11 +132,13 @@ TARGETS: dict[str, Target] = {
             _enum("status", PLOT_STATUSES),
             _enum("ownership", ("public", "private", "several")),
             _enum("offer", ("sale", "lease", "sale_or_lease")),
-            FieldSpec("price_eur_m2", "number", positive=True),
+            # Stored to the cent: below 0.01 it would be stored as 0, which the table refuses.
+            FieldSpec("price_eur_m2", "number", positive=True, minimum=MIN_PRICE_EUR_M2,
+                      maximum=MAX_PRICE_EUR_M2),
             FieldSpec("allowed_uses", "uses", doc="comma-separated"),
             _enum("readiness", ("registered", "serviced", "shovel_ready")),
             FieldSpec("brownfield", "bool"),
-            FieldSpec("power_mw", "number", minimum=0),
+            FieldSpec("power_mw", "number", minimum=0, maximum=MAX_POWER_MW),
             FieldSpec("available_from", "date"),
             FieldSpec("last_verified", "date"),
             FieldSpec("owner_contact"),
@@ -254,6 +263,44 @@ def _as_text_columnwise(column: pd.Series) -> pd.Series | None:
     return _none_where_missing(stripped, missing)
 
 
+#: Any control character (C0, DEL, C1): the cells holding one, found by Arrow (RE2) a column
+#: at a time, are judged by ``values.text_problem``, which allows tab and line breaks.
+ANY_CONTROL = "[\\x00-\\x1f\\x7f-\\x9f]"
+#: Text that an export quoted lest a spreadsheet run it as a formula (``formats``): "'=..."
+QUOTED_FORMULA = "^'" + FORMULA_START.removeprefix("^")
+
+
+def _plain_text(text: pd.Series, field: str, problems: list[tuple[int, str, str]],
+                index: pd.Index) -> pd.Series:
+    """``text`` with each cell that holds a forbidden control character or is longer than
+    ``field`` may be (``limits``) reported; such a control character is taken out of its
+    cell, so that it reaches neither the staging table (PostgreSQL takes no NUL) nor the
+    other problems' messages. The quote an export put before a formula-like text is taken
+    off. Column-wise: a few regexes and a length over the column."""
+    values = pa.array(text.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    suspect = pc.match_substring_regex(values, ANY_CONTROL)
+    too_long = pc.greater(pc.utf8_length(values), max_chars(field))
+    flagged = np.flatnonzero(
+        pc.or_kleene(suspect, too_long).fill_null(False).to_numpy(zero_copy_only=False))
+    quoted = np.flatnonzero(pc.match_substring_regex(values, QUOTED_FORMULA)
+                            .fill_null(False).to_numpy(zero_copy_only=False))
+    if not len(flagged) and not len(quoted):
+        return text
+    cleaned = text.to_numpy(dtype=object, na_value=None).copy()
+    for position in quoted:
+        cleaned[position] = cleaned[position][1:].strip() or None
+    for position in flagged:
+        value = cleaned[position]
+        if value is None:  # a quote before nothing but spaces
+            continue
+        for problem in (text_problem(value), length_problem(field, value)):
+            if problem is not None:
+                problems.append((int(index[position]) + 1, field, problem))
+        if text_problem(value) is not None:
+            cleaned[position] = re.sub(ANY_CONTROL, "", value).strip() or None
+    return pd.Series(cleaned, index=text.index, dtype=object)
+
+
 def normalise(
     frame: pd.DataFrame, spec: Target
 ) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
@@ -285,6 +332,8 @@ def normalise(
                 if numeric else _as_text(column))
         if field.required:
             report(text.isna(), field.name, "required field missing")
+        if not numeric:
+            text = _plain_text(text, field.name, problems, frame.index)
         present = text.notna()
         if field.kind == "enum":
             canonical = _by_distinct(
@@ -303,8 +352,13 @@ def normalise(
             if field.positive:
                 report(present & (numbers <= 0), field.name, "must be greater than 0")
             if field.minimum is not None:
-                report(present & (numbers < field.minimum), field.name,
+                # A price of -3 is told it must be above 0, not that as well.
+                report(present & (numbers < field.minimum)
+                       & ~(field.positive & (numbers <= 0)), field.name,
                        f"must be at least {field.minimum:g}")
+            if field.maximum is not None:
+                report(present & (numbers > field.maximum), field.name,
+                       f"must be at most {field.maximum:,g}")
             values = numbers.to_numpy(dtype=float, na_value=np.nan)
             missing = np.isnan(values)
             if field.kind == "integer":
