@@ -95,6 +95,14 @@ def test_plots_with_decimal_commas_and_day_first_dates_import(fresh_engine: Engi
         f'XL-1;PC Hrastje;95,50;1. 03. 2027;22.11.2026;"{square}"',
         f'XL-2;PC Hrastje;80;2027-04-15;;"{moved}"',
     ])
+
+    import geopandas as gpd
+
+    from tests.test_import_validation import retire_plots_under
+
+    # Room under the two squares: an import may not draw over a live demo plot.
+    retire_plots_under(fresh_engine, gpd.GeoSeries.from_wkt([square, moved], crs=4326)
+                       .to_crs(3035).union_all())
     report = import_file(fresh_engine, "plots", path, crs="EPSG:4326")
     assert report.created == 2, report.describe_problems()
     with fresh_engine.connect() as conn:
