@@ -91,9 +91,9 @@ def search_table_score(client: TestClient, plot_id: int, lang: str = "en") -> st
     """The score the search page's table shows for the plot, as text."""
     page = client.get("/maps/search", params={"region": "SI032", "status": "available",
                                               "profile": "logistics", "lang": lang}).text
-    row = re.search(rf'<tr data-plot-id="{plot_id}">(.*?)</tr>', page, re.DOTALL)
+    row = re.search(rf'<tr data-plot-id="{plot_id}"[^>]*>(.*?)</tr>', page, re.DOTALL)
     assert row, "the plot is among the search results"
-    return re.findall(r'<td class="num">([^<]*)</td>', row.group(1))[-1]
+    return re.search(r'<td [^>]*class="num score">([^<]*)</td>', row.group(1)).group(1)
 
 
 def page_score(html_text: str) -> str:

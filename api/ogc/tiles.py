@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from api.deps import EngineDep, read_connection
 from api.ogc.common import JSON, base_url, json_answer, link
+from api.responses import error_responses
 from api.routes import tiles as tile_routes
 from locations import ogc, tiles
 from locations.errors import InvalidInput, NotFound
@@ -96,7 +97,8 @@ def _tileset_summary(root: str, collection_id: str) -> dict[str, Any]:
                 link(_template(root, collection_id), "item", MVT, "A tile", templated=True)]}
 
 
-@router.get("/collections/{collection_id}/tiles", summary="The tile sets of a collection")
+@router.get("/collections/{collection_id}/tiles", summary="The tile sets of a collection",
+            responses=error_responses(404))
 def tilesets(request: Request, collection_id: str) -> Response:
     _tileset(collection_id)
     root = base_url(request)
@@ -108,7 +110,7 @@ def tilesets(request: Request, collection_id: str) -> Response:
 
 
 @router.get(f"/collections/{{collection_id}}/tiles/{TMS_ID}",
-            summary="A collection's tile set in WebMercatorQuad")
+            summary="A collection's tile set in WebMercatorQuad", responses=error_responses(404))
 def tileset(request: Request, collection_id: str) -> Response:
     info = _tileset(collection_id)
     root = base_url(request)
@@ -128,7 +130,7 @@ def tileset(request: Request, collection_id: str) -> Response:
 
 
 @router.get(f"/collections/{{collection_id}}/tiles/{TMS_ID}/tilejson.json",
-            summary="TileJSON 3.0 of a collection's tiles")
+            summary="TileJSON 3.0 of a collection's tiles", responses=error_responses(404))
 def tilejson(request: Request, engine: EngineDep, collection_id: str) -> Response:
     info = _tileset(collection_id)
     root = base_url(request)
@@ -154,7 +156,8 @@ def _coordinate(value: str, name: str) -> int:
 
 @router.get(f"/collections/{{collection_id}}/tiles/{TMS_ID}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
             summary="A vector tile (MVT) of a collection", response_class=Response,
-            responses={200: {"content": {MVT: {}}}, 304: {"description": "Not modified"}})
+            responses={200: {"content": {MVT: {}}}, 304: {"description": "Not modified"},
+                       **error_responses(400, 404)})
 def tile(engine: EngineDep, collection_id: str, tileMatrix: str, tileRow: str,
          tileCol: str,
          f: Annotated[str | None, Query(description="mvt, the only encoding; GDAL's MVT driver "
