@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from locations import vocabulary as v
 from locations.accounts import Account
 from locations.availability import check_status, check_transition
 from locations.db import server_message
@@ -49,7 +50,7 @@ from locations.values import (
     parse_id,
 )
 
-USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
+USES = v.USE.codes
 
 
 # -- field rules: one parser per editable field, shared by PATCH, bulk files and the CLI --------
@@ -132,13 +133,13 @@ def _status(field: str, value: Any) -> Any:
 
 #: The values of each field that takes one of a few (the API documents them as its enums).
 CHOICES: dict[str, tuple[str, ...]] = {
-    "offer": ("sale", "lease", "sale_or_lease"),
-    "ownership": ("public", "private", "several"),
-    "readiness": ("registered", "serviced", "shovel_ready"),
-    "kind": ("industrial", "business", "logistics", "technology", "mixed"),
-    "lifecycle": ("planned", "developing", "operational"),
-    "sewage": ("treated", "other", "none"),
-    "broadband": ("none", "basic", "fast", "ftth"),
+    "offer": v.OFFER.codes,
+    "ownership": v.OWNERSHIP.codes,
+    "readiness": v.READINESS.codes,
+    "kind": v.ZONE_KIND.codes,
+    "lifecycle": v.ZONE_LIFECYCLE.codes,
+    "sewage": v.SEWAGE.codes,
+    "broadband": v.BROADBAND.codes,
 }
 
 #: What a municipality may change on a plot, and how each value is checked.

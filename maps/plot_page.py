@@ -17,6 +17,7 @@ from locations import features, scoring
 from locations.errors import NotFound
 from locations.geojson import feature_collection, geometry_sql
 from locations.standard import find_standard
+from locations.vocabulary import CONSTRAINT_KIND
 from maps import queries
 from maps.i18n import LABELS, Translator
 from maps.page import PageContext, render_map, render_page
@@ -295,7 +296,7 @@ def distance_rows(sheet: PlotSheet, t: Translator) -> list[tuple[str, str]]:
 def constraint_rows(sheet: PlotSheet, t: Translator) -> list[tuple[str, str]]:
     """Each kind of constraint area: the ones the plot touches with their share, or none."""
     rows = []
-    for kind in ("flood_risk", "natura2000", "water_protection"):
+    for kind in CONSTRAINT_KIND.codes:
         if sheet.constraints is None:
             rows.append((t.value("constraint", kind), t("constraints_unknown")))
             continue

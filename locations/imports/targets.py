@@ -14,18 +14,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from locations import vocabulary as v
 from locations.formats import FORMULA_START
 from locations.limits import length_problem, max_chars
 from locations.local_formats import DATE_FORMATS, parse_date
 from locations.local_formats import numbers as as_numbers
 from locations.values import INT_MAX, MAX_POWER_MW, MAX_PRICE_EUR_M2, MIN_PRICE_EUR_M2, text_problem
 
-PLOT_STATUSES = ("available", "reserved", "under_negotiation", "sold", "occupied", "not_for_sale")
-USES = ("manufacturing", "logistics", "services", "technology", "retail", "mixed")
-INFRASTRUCTURE_KINDS = (
-    "motorway_junction", "rail_station", "rail_freight_terminal", "airport", "port",
-    "substation", "broadband_node", "university", "border_crossing", "bus_stop",
-)
+PLOT_STATUSES = v.PLOT_STATUS.codes
+USES = v.USE.codes
+INFRASTRUCTURE_KINDS = v.INFRASTRUCTURE_KIND.codes
 
 POLYGONS = ("POLYGON", "MULTIPOLYGON")
 POINTS_AND_LINES = ("POINT", "LINESTRING", "MULTILINESTRING")
@@ -100,15 +98,15 @@ TARGETS: dict[str, Target] = {
         (
             FieldSpec("name", required=True),
             FieldSpec("municipality", doc="name, code or id; default: the municipality it lies in"),
-            _enum("kind", ("industrial", "business", "logistics", "technology", "mixed")),
-            _enum("lifecycle", ("planned", "developing", "operational")),
+            _enum("kind", v.ZONE_KIND.codes),
+            _enum("lifecycle", v.ZONE_LIFECYCLE.codes),
             FieldSpec("allowed_uses", "uses"),
             FieldSpec("brownfield", "bool"),
             FieldSpec("power_mw", "number", minimum=0, maximum=MAX_POWER_MW),
             FieldSpec("gas", "bool"),
             FieldSpec("water", "bool"),
-            _enum("sewage", ("treated", "other", "none")),
-            _enum("broadband", ("none", "basic", "fast", "ftth")),
+            _enum("sewage", v.SEWAGE.codes),
+            _enum("broadband", v.BROADBAND.codes),
             FieldSpec("rail_siding", "bool"),
             FieldSpec("district_heating", "bool"),
             FieldSpec("manager_name"),
@@ -130,13 +128,13 @@ TARGETS: dict[str, Target] = {
             FieldSpec("zone", doc="zone name or id; default: the zone the plot lies in"),
             FieldSpec("municipality", doc="municipality name or code, when a zone name is ambiguous"),
             _enum("status", PLOT_STATUSES),
-            _enum("ownership", ("public", "private", "several")),
-            _enum("offer", ("sale", "lease", "sale_or_lease")),
+            _enum("ownership", v.OWNERSHIP.codes),
+            _enum("offer", v.OFFER.codes),
             # Stored to the cent: below 0.01 it would be stored as 0, which the table refuses.
             FieldSpec("price_eur_m2", "number", positive=True, minimum=MIN_PRICE_EUR_M2,
                       maximum=MAX_PRICE_EUR_M2),
             FieldSpec("allowed_uses", "uses", doc="comma-separated"),
-            _enum("readiness", ("registered", "serviced", "shovel_ready")),
+            _enum("readiness", v.READINESS.codes),
             FieldSpec("brownfield", "bool"),
             FieldSpec("power_mw", "number", minimum=0, maximum=MAX_POWER_MW),
             FieldSpec("available_from", "date"),
@@ -158,9 +156,9 @@ TARGETS: dict[str, Target] = {
     "constraints": Target(
         "constraints", "constraint_area",
         (
-            _enum("kind", ("flood_risk", "natura2000", "water_protection"), required=True),
+            _enum("kind", v.CONSTRAINT_KIND.codes, required=True),
             FieldSpec("name", required=True),
-            _enum("severity", ("high", "medium", "low")),
+            _enum("severity", v.SEVERITY.codes),
         ),
         key=("kind", "name"), geometry_types=POLYGONS,
     ),
