@@ -186,6 +186,19 @@ def _plot_boxes(zone: dict[str, Any], width: float, height: float) -> np.ndarray
     return np.array(boxes)
 
 
+def _unparcelled(zone: dict[str, Any], outline: Polygon) -> Polygon | None:
+    """The zone's serviced land not yet parcelled (``unparcelled`` in the facts), or None."""
+    spec = zone.get("unparcelled")
+    if not spec:
+        return None
+    x, y = (float(c[0]) for c in _project([spec["lon"]], [spec["lat"]]))
+    west, south, east, north = (float(m) for m in spec["box_m"])
+    box = shapely.box(x + west, y + south, x + east, y + north)
+    if not outline.contains(box):
+        raise ValueError(f"the unparcelled land of {zone['name']} lies outside the zone")
+    return box
+
+
 def _cadastral_refs(zone: dict[str, Any], country: str, n: int) -> list[str]:
     """Illustrative references in the national style; the zone's own unit keeps them unique."""
     rng = _rng("cadastre", zone["name"])
@@ -388,18 +401,24 @@ def build_demo(facts_path: Path | None = None) -> DemoDataSet:
 
         boxes = _plot_boxes(zone, width, height)
         polygons = _rectangles(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], cx, cy, theta)
-        plot_geoms.append(polygons)
         areas = shapely.area(polygons)
         refs = _cadastral_refs(zone, muni["country"], len(polygons))
-        for ref, attrs in zip(refs, _plot_attributes(zone, muni["country"], areas, reference),
-                              strict=True):
-            plot_rows.append({
-                "zone_name": zone["name"],
-                "municipality_code": str(muni["code"]),
-                "country": muni["country"],
-                "cadastral_ref": ref,
-                **attrs,
-            })
+        attributes = _plot_attributes(zone, muni["country"], areas, reference)
+        # Plots on unparcelled land are left out after everything is drawn, so every
+        # other plot keeps its reference and attributes.
+        unparcelled = _unparcelled(zone, outline)
+        keep = (np.ones(len(polygons), dtype=bool) if unparcelled is None
+                else ~shapely.intersects(polygons, unparcelled))
+        plot_geoms.append(polygons[keep])
+        for ref, attrs, kept in zip(refs, attributes, keep, strict=True):
+            if kept:
+                plot_rows.append({
+                    "zone_name": zone["name"],
+                    "municipality_code": str(muni["code"]),
+                    "country": muni["country"],
+                    "cadastral_ref": ref,
+                    **attrs,
+                })
 
     all_plots = np.concatenate(plot_geoms)
     plot_multi = shapely.multipolygons(all_plots, indices=np.arange(len(all_plots)))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
@@ -107,6 +110,22 @@ def test_cargo_center_graz_position() -> None:
     assert shapely.Point(x0, y0).distance(zone.centroid) < 2_000
     assert lat == pytest.approx(46.925, abs=0.02)
     assert lon == pytest.approx(15.470, abs=0.03)
+
+
+def test_sample_plots_lie_on_unparcelled_land(demo: DemoDataSet) -> None:
+    """The shipped samples (data/samples) import into the demo: no demo plot under them."""
+    samples = Path(__file__).resolve().parent.parent / "data" / "samples"
+    shapes = gpd.GeoSeries(pd.concat([
+        gpd.read_file(samples / name).to_crs(CRS).geometry
+        for name in ("plots-generic.gpkg", "gurs-parcels-3794.zip", "bev-parcels-31259.gpkg")
+    ]), crs=CRS)
+    assert len(shapes) == 10
+    left, right = demo.plots.sindex.query(shapes.buffer(2.0), predicate="intersects")
+    assert len(left) == 0, sorted(demo.plots["cadastral_ref"].iloc[right])
+    zones = demo.zones.set_index("name").geometry
+    # A square and a parcel in each of the five zones the samples name.
+    for name in ("PC Hrastje", "IC Trata", "PC Tezno", "Cargo Center Graz", "Impulspark Lang-Lebring"):
+        assert shapes.within(zones[name]).sum() == 2, name
 
 
 def test_several_hundred_plots(demo: DemoDataSet) -> None:

@@ -20,9 +20,10 @@ GENERIC_ZONES = {
 
 
 def make_room_for_samples(engine: Engine, east_m: float = 85) -> None:
-    """Retire the demo's plots under the sample squares (40 m, and the parcels' 60 m east of
-    them) and ``east_m`` east of their centres: the demo fills its zones with plots, and an
-    import may not draw a plot over a live one."""
+    """Retire live plots under the sample squares (40 m, and the parcels' 60 m east of them)
+    and up to ``east_m`` east of their centres. The demo leaves the first 85 m unparcelled
+    (``unparcelled`` in data/demo/facts.yaml); a test that moves the samples further east,
+    or puts plots there first, needs room made, as an import may not draw over a live plot."""
     import shapely
 
     from tests.test_import_validation import retire_plots_under
@@ -30,12 +31,6 @@ def make_room_for_samples(engine: Engine, east_m: float = 85) -> None:
     centres = gpd.read_file(SAMPLES / "plots-generic.gpkg").to_crs(3035).geometry.centroid
     retire_plots_under(engine, shapely.union_all(
         [shapely.box(c.x - 25, c.y - 25, c.x + east_m, c.y + 25) for c in centres]))
-
-
-@pytest.fixture(autouse=True)
-def _room_for_samples(request: pytest.FixtureRequest) -> None:
-    if "fresh_engine" in request.fixturenames:
-        make_room_for_samples(request.getfixturevalue("fresh_engine"))
 
 
 def _expected_centroids(path: Path, key: str, layer: str | None = None) -> dict[str, tuple[float, float]]:
@@ -56,6 +51,37 @@ def _stored(engine: Engine, refs: list[str]) -> dict[str, dict]:
             """
         ), {"refs": refs}).mappings().all()
     return {r["cadastral_ref"]: dict(r) for r in rows}
+
+
+def test_readme_samples_import_into_the_demo_as_loaded(fresh_engine: Engine) -> None:
+    """A new user's first imports (README) succeed on the demo as loaded, no room made:
+    the demo leaves the samples' land unparcelled."""
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT count(*) FROM plot WHERE retired_at IS NOT NULL")).scalar_one() == 0
+    for name, mapping, crs, created in (
+        ("plots-generic.gpkg", None, None, 5),
+        ("gurs-parcels-3794.zip", "gurs-parcels", None, 3),
+        ("bev-parcels-31259.gpkg", "bev-parcels", None, 2),
+    ):
+        dry = import_file(fresh_engine, "plots", SAMPLES / name, mapping=mapping, crs=crs,
+                          dry_run=True)
+        assert not dry.problems and dry.created == created, (name, dry.describe_problems())
+        report = import_file(fresh_engine, "plots", SAMPLES / name, mapping=mapping, crs=crs)
+        assert report.written and report.created == created, (name, report.describe_problems())
+    # The same plots in the other formats and CRSs are the stored ones, not overlaps.
+    for name, crs in (("plots-generic.geojson", None), ("plots-generic.fgb", None),
+                      ("plots-wkt.csv", "EPSG:4326")):
+        again = import_file(fresh_engine, "plots", SAMPLES / name, crs=crs)
+        assert (again.created, again.updated, again.unchanged) == (0, 0, 5), name
+    with fresh_engine.connect() as conn:
+        live = conn.execute(text(
+            "SELECT count(*) FROM plot WHERE retired_at IS NULL AND (cadastral_ref LIKE 'SAMPLE-%' "
+            "OR cadastral_ref = ANY(:refs))"),
+            {"refs": ["2105-901/1", "2031-77/3", "678-1502", "63283-512/3", "66132-88"]}).scalar_one()
+        retired = conn.execute(text(
+            "SELECT count(*) FROM plot WHERE retired_at IS NOT NULL")).scalar_one()
+    assert (live, retired) == (10, 0)
 
 
 @pytest.mark.parametrize("name, crs", [

@@ -21,7 +21,8 @@ HERE = Path(__file__).resolve().parent
 GPKG_1_3 = {"engine": "pyogrio", "dataset_options": {"VERSION": "1.3"}}
 SIDE_M = 40.0
 
-#: (lon, lat) of sample plots: each a few hundred metres inside a demo zone.
+#: (lon, lat) of sample plots: each a few hundred metres inside a demo zone, on land the demo
+#: leaves unparcelled (`unparcelled` in data/demo/facts.yaml: keep the two in step).
 SAMPLES_AT = {
     "PC Hrastje": (14.3950, 46.2300),
     "IC Trata": (14.3180, 46.1720),
