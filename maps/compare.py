@@ -102,5 +102,6 @@ def build_compare_page(
                               fmt(colours.vmax) if values else "–")
     measures = [(key, t(label)) for key, label in MEASURES.items() if key != "score" or profiles]
     return render_page("compare.html", page, rendered, panels=panels,
-                       legend=Markup(f'<div class="map-legend">{legend}</div>'),
+                       # Focusable like the maps' legends: narrow screens fold it until focused.
+                       legend=Markup(f'<div class="map-legend" tabindex="0">{legend}</div>'),
                        measures=measures, measure=measure, profiles=profiles or [], profile=profile)

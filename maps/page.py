@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -62,8 +63,11 @@ def render_map(folium_map: folium.Map) -> RenderedMap:
     assets = localise(root)
     # Rendering the figure lets every element put its parts in the figure's head, body and script.
     root.render()
+    # folium's own viewport tag forbids zooming (user-scalable=no), which fails WCAG 1.4.4;
+    # base.html has the page's viewport tag.
+    header = re.sub(r'<meta name="viewport"[^>]*>', "", root.header.render())
     return RenderedMap(
-        header=Markup(root.header.render()),
+        header=Markup(header),
         html=Markup(root.html.render()),
         script=Markup(root.script.render()),
         assets=assets,

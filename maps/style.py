@@ -151,6 +151,8 @@ class Legend(MacroElement):
         var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
         {{ this.get_name() }}.onAdd = function () {
             var div = L.DomUtil.create('div', 'map-legend');
+            // Focusable, so that a keyboard can unfold it where narrow screens fold it away.
+            div.tabIndex = 0;
             div.innerHTML = {{ this.html|tojson }};
             return div;
         };
@@ -172,13 +174,14 @@ def status_legend(t: Translator) -> Legend:
         f"{html.escape(t.value('status', status))}</div>"
         for status, colour in STATUS_COLOURS.items()
     )
-    return Legend(f"<h4>{html.escape(t('legend_status'))}</h4>{items}")
+    # A title, not a heading: a legend starts no section, and an h4 broke the pages' heading order.
+    return Legend(f'<p class="legend-title">{html.escape(t("legend_status"))}</p>{items}')
 
 
 def ramp_legend_html(title: str, low: str, high: str) -> str:
     gradient = ", ".join(RAMP)
     return (
-        f"<h4>{html.escape(title)}</h4>"
+        f'<p class="legend-title">{html.escape(title)}</p>'
         f'<div class="ramp" style="background: linear-gradient(to right, {gradient})"></div>'
         f'<div class="ramp-labels"><span>{html.escape(low)}</span><span>{html.escape(high)}</span></div>'
         f'<div><span class="swatch" style="background:{NO_DATA_COLOUR}"></span>–</div>'
