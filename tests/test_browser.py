@@ -319,3 +319,13 @@ def test_choosing_a_measure_recolours_the_map_without_a_button(page, server):
         tab.select_option("select[name=measure]", "available")
     assert "measure=available" in tab.url
     watch.check()
+
+
+@pytest.mark.parametrize("width", [800, 1024, 1300])
+def test_the_results_page_never_scrolls_sideways_on_a_laptop(page, server, width):
+    """Between phone cards and a wide screen the table scrolls inside itself."""
+    tab, watch = page
+    tab.set_viewport_size({"width": width, "height": 900})
+    open_page(tab, server + "/maps/search?region=AT22&status=available")
+    assert tab.evaluate("document.documentElement.scrollWidth") <= width
+    watch.check()
