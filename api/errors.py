@@ -4,6 +4,7 @@ database failures told apart: an outage is 503 with Retry-After, anything else a
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterator
 
 import psycopg2
@@ -101,8 +102,25 @@ def database_failure_response(exc: BaseException, method: str, path: str) -> JSO
         logger.warning("database unavailable on %s %s: %s: %s", method, path,
                        type(exc).__name__, first_line)
         return outage_response()
-    logger.error("database error on %s %s", method, path, exc_info=exc)
+    logger.error("database error on %s %s: %s", method, path, redacted(exc))
     return JSONResponse({"detail": INTERNAL_DETAIL}, status_code=500)
+
+
+def redacted(exc: BaseException) -> str:
+    """What the log needs of a database error, without the data it carries.
+
+    PostgreSQL's DETAIL ("Failing row contains (...)") and the statement's parameters hold
+    the row's values, an owner's contact among them: the log keeps the server's one-line
+    message, the SQLSTATE, the constraint, the statement and where in the code it failed.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    message = str(getattr(diag, "message_primary", None) or str(orig).partition("\n")[0])
+    statement = getattr(exc, "statement", None)
+    where = "".join(traceback.format_tb(exc.__traceback__)[-3:]) if exc.__traceback__ else ""
+    return (f"{type(orig).__name__}: {message} (SQLSTATE {getattr(orig, 'pgcode', None)}, "
+            f"constraint {getattr(diag, 'constraint_name', None)})"
+            + (f"\n[SQL: {statement}]" if statement else "") + (f"\n{where}" if where else ""))
 
 
 def outage_response() -> JSONResponse:
