@@ -147,7 +147,8 @@ def upload_tmp(tmp_path: Path, monkeypatch) -> Path:
 
 
 def stream_upload(url: str, size: int, headers: dict[str, str] | None = None,
-                  stop_after: int | None = None, timeout: float = 20) -> tuple[bytes, int, float]:
+                  stop_after: int | None = None, timeout: float = 20,
+                  path: str = "/imports") -> tuple[bytes, int, float]:
     """POST a ``size``-byte file to /imports as it is made up, piece by piece, until the
     server answers; the answer's head, the file bytes that went out, and the seconds
     taken. With ``stop_after`` the client hangs up after that many bytes instead."""
@@ -157,7 +158,7 @@ def stream_upload(url: str, size: int, headers: dict[str, str] | None = None,
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
             'filename="region.gpkg"\r\nContent-Type: application/octet-stream\r\n\r\n').encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
-    lines = ["POST /imports HTTP/1.1", f"Host: {host}:{port}",
+    lines = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}",
              f"Content-Type: multipart/form-data; boundary={boundary}",
              f"Content-Length: {len(head) + size + len(tail)}",
              *(f"{name}: {value}" for name, value in (headers or {}).items())]
@@ -201,6 +202,21 @@ def test_an_upload_is_refused_before_its_body_is_read(fresh_engine, upload_tmp):
             answer, sent, seconds = stream_upload(url, size, headers)
             assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
             # Only what the kernel's socket buffers hold on loopback (a few MB) went out.
+            assert sent < size // 4, f"{sent} of {size} bytes were sent before the answer"
+            assert seconds < 5, seconds
+            assert list(upload_tmp.iterdir()) == []
+
+
+def test_a_bulk_update_file_is_refused_before_it_is_read(fresh_engine, upload_tmp):
+    """The same for POST /imports/plot-updates: an anonymous or investor's 50 MB file is
+    answered while it is still being sent, and nothing of it is kept."""
+    size = 50 * 1024 * 1024
+    investor = make_account(fresh_engine, "investor", "investor")
+    with serving(fresh_engine, Settings()) as url:
+        for headers, status in ((None, b"401"), (investor, b"403")):
+            answer, sent, seconds = stream_upload(url, size, headers,
+                                                  path="/imports/plot-updates")
+            assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
             assert sent < size // 4, f"{sent} of {size} bytes were sent before the answer"
             assert seconds < 5, seconds
             assert list(upload_tmp.iterdir()) == []

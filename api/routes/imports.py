@@ -79,8 +79,9 @@ class _FormToDisk:
     """Callbacks of a multipart parser: fields into memory, the one file part (``file``)
     into ``folder`` as it arrives, refused by its name's suffix before any of it is kept."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, suffixes: tuple[str, ...] | None = SUFFIXES) -> None:
         self.folder = folder
+        self.suffixes = suffixes  # None: any name; the reader of the file decides
         self.fields: dict[str, str] = {}
         self.upload: Upload | None = None
         self.handle: BinaryIO | None = None
@@ -125,8 +126,9 @@ class _FormToDisk:
             raise InvalidInput("file", "send one file, as the form field 'file'")
         name = Path(options[b"filename"].decode("utf-8", "replace")).name or "upload"
         suffix = Path(name).suffix.lower()
-        if suffix not in SUFFIXES:
-            raise InvalidInput("file", f"{name}: unknown format; use one of {', '.join(SUFFIXES)}")
+        if self.suffixes is not None and suffix not in self.suffixes:
+            raise InvalidInput("file",
+                               f"{name}: unknown format; use one of {', '.join(self.suffixes)}")
         self.upload = Upload(name, self.folder / f"upload{suffix}")
         self.handle = self.upload.path.open("wb")
 
@@ -155,7 +157,8 @@ class _FormToDisk:
             self.handle.close()
 
 
-async def receive_form(request: Request, folder: Path) -> tuple[dict[str, str], Upload | None]:
+async def receive_form(request: Request, folder: Path, suffixes: tuple[str, ...] | None = SUFFIXES,
+                       ) -> tuple[dict[str, str], Upload | None]:
     """Read a multipart/form-data body as it streams in: its fields, and its file written to
     ``folder`` (removing ``folder`` is the caller's). Called only once the caller is known,
     so an anonymous or unauthorised upload is refused before its body is read; its size is
@@ -168,7 +171,7 @@ async def receive_form(request: Request, folder: Path) -> tuple[dict[str, str], 
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise InvalidInput("file", "send the file and the fields as multipart/form-data")
-    form = _FormToDisk(folder)
+    form = _FormToDisk(folder, suffixes)
     try:
         parser = MultipartParser(options[b"boundary"], form.callbacks())
         async for chunk in request.stream():

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentAccount, Editor
 from api.deps import EngineDep, PlotId, ZoneId
 from api.responses import AUTH_ERRORS, WRITE_ERRORS, GeoJSONResponse, error_responses
+from api.routes.imports import receive_form
 from locations import bulk_updates, features, history, plot_updates
 from locations.accounts import EVERYWHERE
 from locations.availability import STATUSES
@@ -226,18 +231,41 @@ def plot_history(engine: EngineDep, account: CurrentAccount, plot_id: PlotId) ->
         return history.plot_history(conn, account, plot_id)
 
 
+#: The bulk file as OpenAPI states it; the route reads the body itself, after the caller.
+_BULK_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {
+        "type": "string", "contentMediaType": "application/octet-stream",
+        "description": "CSV or XLSX keyed by cadastral_ref"}}}}}}}
+
+
 @router.post("/imports/plot-updates", summary="Bulk plot updates from CSV or XLSX",
-             responses=error_responses(*AUTH_ERRORS, 403, 412))
-def import_plot_updates(
+             responses=error_responses(*AUTH_ERRORS, 403, 412), openapi_extra=_BULK_BODY)
+async def import_plot_updates(
+    request: Request,
     engine: EngineDep,
     account: Editor,
-    file: Annotated[UploadFile, File(description="CSV or XLSX keyed by cadastral_ref")],
     dry_run: Annotated[bool, Query(description="Only report what would change")] = False,
     note: Annotated[PlainText | None, Query(max_length=2000, description="Audit note")] = None,
 ) -> dict[str, Any]:
-    """A dry run reports each row's changes and problems; applying is all or nothing."""
-    rows = bulk_updates.read_table(file.file.read(), file.filename or "")
-    with engine.begin() as conn:
-        if dry_run:
-            return bulk_updates.plan_updates(conn, account, rows)
-        return bulk_updates.apply_updates(conn, account, rows, note=note or file.filename)
+    """A dry run reports each row's changes and problems; applying is all or nothing.
+
+    The caller's token and role are checked before the body is read (an anonymous upload
+    is refused at once), and the file streams to a folder removed on every path."""
+    folder = Path(await run_in_threadpool(tempfile.mkdtemp, prefix="locations-bulk-"))
+    try:
+        fields, upload = await receive_form(request, folder, suffixes=None)
+        if upload is None:
+            raise InvalidInput("file", "send the CSV or XLSX as the form field 'file'")
+        content = await run_in_threadpool(upload.path.read_bytes)
+        rows = await run_in_threadpool(bulk_updates.read_table, content, upload.name)
+        del content  # the rows are what the update needs; the bytes can go now
+    finally:
+        await run_in_threadpool(shutil.rmtree, folder, True)
+
+    def write() -> dict[str, Any]:
+        with engine.begin() as conn:
+            if dry_run:
+                return bulk_updates.plan_updates(conn, account, rows)
+            return bulk_updates.apply_updates(conn, account, rows, note=note or upload.name)
+
+    return await run_in_threadpool(write)
