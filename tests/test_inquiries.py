@@ -5,10 +5,8 @@ and other sites, and deleted after the retention period or on request."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -16,13 +14,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from locations import inquiries
 from locations.settings import get_settings
+from tests.servers import free_port, serving
 from tests.test_plot_updates import make_account
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -33,12 +31,6 @@ HOSTILE = '</textarea><script>alert("x")</script><img src=x onerror=alert(1)> & 
 def body(mail: EmailMessage) -> str:
     """A mail's text as written, with SMTP's CRLF line ends back to \\n."""
     return mail.get_content().replace("\r\n", "\n")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Inbox:
@@ -413,20 +405,8 @@ def test_hostile_text_is_shown_literally_in_the_page_the_api_and_the_mail(
 @pytest.fixture
 def live_server(fresh_engine) -> Iterator[str]:
     """The platform on a free loopback port over a private copy of the demo database."""
-    from api.app import create_app
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(fresh_engine), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(fresh_engine) as url:
+        yield url
 
 
 def test_an_investor_sends_an_inquiry_in_german_in_chromium(live_server, fresh_engine, smtp,

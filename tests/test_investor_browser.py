@@ -6,20 +6,17 @@ Screenshots go to ``artifacts/`` (git-ignored)."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-import uvicorn
 from openpyxl import load_workbook
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import create_engine, text
 
 from tests.conftest import _create_database, _drop_database
+from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 
@@ -39,23 +36,8 @@ def scored_engine(pg_server, template_db):
 
 @pytest.fixture(scope="module")
 def server(scored_engine) -> Iterator[str]:
-    from api.app import create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(scored_engine), host="127.0.0.1", port=port,
-                            log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with serving(scored_engine) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

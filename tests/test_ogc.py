@@ -11,23 +11,19 @@ import datetime as dt
 import math
 import os
 import re
-import socket
 import sqlite3
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import mapbox_vector_tile
 import pyproj
 import pytest
 import shapely
-import uvicorn
 from shapely import wkb
 from sqlalchemy import text
 
 from api.ogc.features import CONFORMANCE
+from tests.servers import serving
 
 COLLECTIONS = ["plots", "zones", "municipalities", "regions", "infrastructure",
                "constraint_areas"]
@@ -45,29 +41,6 @@ CRS = {
     "http://www.opengis.net/def/crs/EPSG/0/31259": "EPSG:31259",
     "http://www.opengis.net/def/crs/EPSG/0/3857": "EPSG:3857",
 }
-
-
-@contextmanager
-def serving(engine) -> Iterator[str]:
-    """The platform on a free loopback port, over ``engine``."""
-    from api.app import create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not instance.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,9 @@ page must show the literal text and run none of it.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 
 import pytest
-import uvicorn
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from playwright.sync_api import sync_playwright
@@ -26,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from locations import tables
 from tests.conftest import _create_database, _drop_database
+from tests.servers import serving_app
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 #: Tables whose text may reach a page.
@@ -69,21 +66,6 @@ def hostile_db(pg_server, template_db):
     yield engine
     engine.dispose()
     _drop_database(pg_server, make_url(url).database)
-
-
-def _serve(app) -> tuple[uvicorn.Server, threading.Thread, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def _routes(routes):
@@ -137,11 +119,10 @@ def test_no_page_runs_hostile_text_and_each_shows_it_literally(hostile_db, monke
         app = create_app(hostile_db)
     finally:
         get_settings.cache_clear()
-    server, thread, base = _serve(app)
     urls = page_urls(app, hostile_db)
     assert {"/", "/maps/overview", "/maps/compare", "/docs"} <= {u.split("?")[0] for u in urls}
     shown_literally = []
-    try:
+    with serving_app(app) as base:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context(viewport={"width": 1200, "height": 800})
@@ -167,9 +148,6 @@ def test_no_page_runs_hostile_text_and_each_shows_it_literally(hostile_db, monke
                 if LITERAL in tab.inner_text("body"):
                     shown_literally.append(url.split("?")[0])
             browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     # The names reach the visitor as the very characters stored.
     assert {"/", "/maps/search", "/maps/zones/{zone_id}"} & set(
         p if not p.startswith("/maps/zones/") else "/maps/zones/{zone_id}"

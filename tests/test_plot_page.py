@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.server
 import io
 import re
-import socket
 import threading
 import time
 import uuid
@@ -21,13 +20,13 @@ from typing import ClassVar
 from urllib.parse import urlparse
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import create_engine, text
 
 from maps.assets import STATIC_DIR
 from tests.conftest import _create_database, _drop_database
+from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Watch
 
 LANGS = ("en", "sl", "de")
@@ -330,22 +329,8 @@ def test_a_document_naming_other_urls_renders_without_fetching_them(local_http):
 @pytest.fixture(scope="module")
 def scored_server(scored_engine) -> Iterator[str]:
     """The platform on a free loopback port over the scored demo."""
-    from api.app import create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(scored_engine), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(scored_engine) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

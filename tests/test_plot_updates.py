@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -10,7 +9,6 @@ import httpx
 import numpy as np
 import pytest
 import shapely
-import uvicorn
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 from shapely import box, union_all
@@ -19,6 +17,7 @@ from shapely.geometry import mapping
 from sqlalchemy import Engine, text
 
 from locations.accounts import create_account
+from tests.servers import serving
 
 #: The state machine as the README documents it, restated here so the test checks the code
 #: against the documentation rather than against itself.
@@ -231,22 +230,8 @@ def test_every_transition_is_allowed_or_refused_as_documented(fresh_client, fres
 @pytest.fixture
 def live_server(fresh_engine: Engine):
     """The API served by a real uvicorn on a free port, on the test's private database."""
-    from api.app import create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(fresh_engine), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(fresh_engine) as url:
+        yield url
 
 
 def test_twenty_concurrent_patches_with_one_etag_have_exactly_one_winner(fresh_engine, live_server):
