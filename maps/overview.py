@@ -131,8 +131,9 @@ class TilePlotPopup(MacroElement):
                         + (q.readiness ? row(labels.readiness, labels.readiness_values[q.readiness] || q.readiness) : '')
                         + (p.score !== undefined ? row(labels.score, number(p.score, 1)) : '')
                         + row(labels.zone, q.zone_name)
-                        + '</table><p><a href="' + labels.zone_url.replace('ZONE', q.zone_id)
-                        + '&plot=' + q.id + '">' + esc(labels.open_zone) + ' →</a></p></div>';
+                        // Ids go into the link URL-encoded, never as markup (esc() leaves quotes).
+                        + '</table><p><a href="' + labels.zone_url.replace('ZONE', encodeURIComponent(q.zone_id))
+                        + '&amp;plot=' + encodeURIComponent(q.id) + '">' + esc(labels.open_zone) + ' →</a></p></div>';
                     popup.setContent(html);
                 })
                 .catch(function () {
