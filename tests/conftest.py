@@ -27,6 +27,7 @@ from locations.migrate import migrate
 from locations.settings import get_settings
 
 TEMPLATE_DB = "locations_test_template"
+SCORED_TEMPLATE_DB = "locations_test_scored_template"
 
 
 def _admin_engine(server_url: str) -> Engine:
@@ -85,6 +86,28 @@ def template_db(pg_server: str) -> str:
     load_demo(engine)
     engine.dispose()
     return TEMPLATE_DB
+
+
+@pytest.fixture(scope="session")
+def scored_template_db(pg_server: str, template_db: str) -> str:
+    """Name of a template holding the demo scored for every profile (what `make run`
+    loads), scored once for the whole session."""
+    from locations.demo import score_demo
+
+    url = _create_database(pg_server, SCORED_TEMPLATE_DB, template=template_db)
+    engine = create_engine(url)
+    score_demo(engine)
+    engine.dispose()
+    return SCORED_TEMPLATE_DB
+
+
+@pytest.fixture(scope="module")
+def scored_engine(pg_server: str, scored_template_db: str) -> Iterator[Engine]:
+    """A module's own copy of the scored demo."""
+    name, engine = _engine_from_template(pg_server, scored_template_db, "locations_test_scored")
+    yield engine
+    engine.dispose()
+    _drop_database(pg_server, name)
 
 
 def _engine_from_template(pg_server: str, template: str, prefix: str) -> tuple[str, Engine]:

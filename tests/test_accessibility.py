@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 # The investor test's fixtures: the demo scored for every profile, served by uvicorn, and Chromium.
-from tests.test_investor_browser import browser, scored_engine, server  # noqa: F401
+from tests.test_investor_browser import browser, server  # noqa: F401
 
 AXE = Path(__file__).resolve().parent.parent / "maps" / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.1 A and AA, and axe's best practices (heading order, landmarks, one h1) besides.
@@ -19,7 +19,7 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 
 @pytest.fixture(scope="module")
-def ids(scored_engine) -> dict:  # noqa: F811
+def ids(scored_engine) -> dict:
     """A zone with plots in it, and three plots of Styria to shortlist."""
     with scored_engine.connect() as conn:
         zone = conn.execute(text("SELECT id FROM zone WHERE name = 'PC Hrastje'")).scalar_one()

@@ -6,32 +6,16 @@ Screenshots go to ``artifacts/`` (git-ignored)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, sync_playwright
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from tests.conftest import _create_database, _drop_database
 from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-
-
-@pytest.fixture(scope="module")
-def scored_engine(pg_server, template_db):
-    """A copy of the demo scored for every profile (what `make run` loads)."""
-    from locations.demo import score_demo
-
-    name = f"locations_test_investor_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(_create_database(pg_server, name, template=template_db),
-                           pool_size=10, max_overflow=5)
-    score_demo(engine)
-    yield engine
-    engine.dispose()
-    _drop_database(pg_server, name)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import io
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from html import unescape
 from typing import ClassVar
@@ -22,10 +21,9 @@ from urllib.parse import urlparse
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from maps.assets import STATIC_DIR
-from tests.conftest import _create_database, _drop_database
 from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Watch
 
@@ -43,20 +41,6 @@ def decimal(value: float, lang: str, places: int = 1) -> str:
     """A number as the language writes it (en 3.3, sl/de 3,3), written out here independently."""
     text_value = f"{value:.{places}f}"
     return text_value if lang == "en" else text_value.replace(".", ",")
-
-
-@pytest.fixture(scope="module")
-def scored_engine(pg_server, template_db):
-    """A copy of the demo scored for every profile of the standard (what `make run` loads)."""
-    from locations.demo import score_demo
-
-    name = f"locations_test_plotpage_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(_create_database(pg_server, name, template=template_db),
-                           pool_size=10, max_overflow=5)
-    score_demo(engine)
-    yield engine
-    engine.dispose()
-    _drop_database(pg_server, name)
 
 
 @pytest.fixture(scope="module")

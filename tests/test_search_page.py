@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
 from collections.abc import Iterator
 
 import lxml.html
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from maps.i18n import LABELS
-from tests.conftest import _create_database, _drop_database
 
 
 def _page_ids(response) -> list[int]:
@@ -28,20 +26,6 @@ def _api_ids(client, params: list[tuple[str, str]]) -> list[int]:
     response = client.get("/plots", params=params + [("limit", "500")])
     assert response.status_code == 200, response.text
     return [feature["id"] for feature in response.json()["features"]]
-
-
-@pytest.fixture(scope="module")
-def scored_engine(pg_server, template_db):
-    """A copy of the demo scored for every profile (what `make run` loads)."""
-    from locations.demo import score_demo
-
-    name = f"locations_test_searchpage_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(_create_database(pg_server, name, template=template_db),
-                           pool_size=10, max_overflow=5)
-    score_demo(engine)
-    yield engine
-    engine.dispose()
-    _drop_database(pg_server, name)
 
 
 @pytest.fixture(scope="module")
