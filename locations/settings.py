@@ -13,9 +13,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 #: The project's root folder: where ``data/`` and the embedded cluster live.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: Geometries are stored in ETRS89-LAEA (defined in the vocabulary; importable from here too).
-from locations.vocabulary import STORAGE_SRID  # noqa: E402,F401
-
 
 class Settings(BaseSettings):
     """Everything configurable about the platform.

@@ -19,7 +19,7 @@ from locations.imports.staging import (
     LIES_IN_NONE,
     OUTSIDE_EXTENT,
 )
-from locations.settings import STORAGE_SRID
+from locations.vocabulary import STORAGE_SRID
 
 #: CRSs the platform's sources use, with the names their users know them by.
 COMMON_CRS = {

@@ -32,7 +32,8 @@ from locations.accounts import InternalReach
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN
 from locations.search import PlotFilter, ZoneFilter, conditions, zone_conditions
-from locations.settings import STORAGE_SRID, get_settings
+from locations.settings import get_settings
+from locations.vocabulary import STORAGE_SRID
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -39,7 +39,7 @@ from locations.limits import (
     zone_outline_lock_sql,
     zone_problem_sql,
 )
-from locations.settings import STORAGE_SRID
+from locations.vocabulary import STORAGE_SRID
 
 #: Rows per COPY chunk: large enough for bulk speed, small enough for a live progress bar.
 COPY_CHUNK = 100_000
