@@ -168,9 +168,6 @@ def post_import(client: TestClient, headers: dict, file: bytes, target: str = "p
 
 
 def test_imports_by_every_role_and_scope(fresh_client, fresh_engine):
-    from tests.test_import_samples import make_room_for_samples
-
-    make_room_for_samples(fresh_engine)  # the samples may not draw over live demo plots
     kranj_plot = sample_plots("SAMPLE-1/1")  # PC Hrastje, Kranj (Gorenjska, SI042)
     loka_plot = sample_plots("SAMPLE-2/1")  # IC Trata, Skofja Loka (Gorenjska)
     maribor_plot = sample_plots("SAMPLE-3/1")  # PC Tezno, Maribor (Podravje, SI032)

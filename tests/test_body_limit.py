@@ -48,9 +48,6 @@ def test_a_gis_file_may_be_larger_than_a_json_body_up_to_the_upload_limit(fresh_
     under its own limit, and names the setting and the CLI when a file is too large."""
     from api.app import create_app
     from locations.accounts import create_account
-    from tests.test_import_samples import make_room_for_samples
-
-    make_room_for_samples(fresh_engine)  # the samples may not draw over live demo plots
     with fresh_engine.begin() as conn:
         admin = create_account(conn, "boss", "admin")
     sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "plots-generic.gpkg"

@@ -80,9 +80,6 @@ def test_a_role_without_the_privileges_gets_one_clear_line(fresh_engine):
     url = fresh_engine.url.set(username=role, password="reader").render_as_string(
         hide_password=False)
     sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "plots-generic.gpkg"
-    from tests.test_import_samples import make_room_for_samples
-
-    make_room_for_samples(fresh_engine)  # the samples may not draw over live demo plots
     try:
         result = run_cli("import", "plots", str(sample), env={"DATABASE_URL": url})
         assert result.returncode == 1

@@ -7,22 +7,12 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, text
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples" / "plots-generic.geojson"
 ASYNC = {"Prefer": "respond-async"}
 
 
-
-@pytest.fixture(autouse=True)
-def _room_for_samples(request: pytest.FixtureRequest) -> None:
-    # The demo fills its zones with plots and an import may not draw over a live one: make
-    # room under the sample plots, as a municipality would retire what was there.
-    if "fresh_engine" in request.fixturenames:
-        from tests.test_import_samples import make_room_for_samples
-
-        make_room_for_samples(request.getfixturevalue("fresh_engine"))
 
 def _accounts(engine: Engine) -> dict[str, str]:
     from locations.accounts import create_account
