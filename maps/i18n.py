@@ -806,6 +806,20 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+def _merge_families() -> None:
+    """Adds each page family's labels (``maps/labels/``) to the catalogue; a key is defined once."""
+    from maps.labels import catalogues
+
+    for family, labels in catalogues().items():
+        for lang, entries in labels.items():
+            clash = set(entries) & set(LABELS[lang])
+            if clash:
+                raise RuntimeError(f"maps/labels/{family}.py redefines {sorted(clash)} ({lang})")
+            LABELS[lang].update(entries)
+
+
+_merge_families()
+
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # Grouping and decimal separators: Slovenian and German both group with a dot.
