@@ -35,8 +35,8 @@ PLOT_PUBLIC_COLUMNS = """
     m.id AS municipality_id, m.name AS municipality_name, r.code AS region_code,
     round(p.area_m2::numeric, 1)::float AS area_m2, p.status, p.ownership, p.offer,
     p.price_eur_m2, p.allowed_uses, p.readiness, p.brownfield,
-    coalesce(p.power_mw, z.power_mw) AS power_mw, p.available_from, p.last_verified,
-    p.version
+    coalesce(p.power_mw, z.power_mw) AS power_mw, p.max_building_height_m,
+    p.available_from, p.last_verified, p.version
 """
 PLOT_JOINS = """
     FROM plot p

@@ -218,6 +218,7 @@ _DESCRIPTIONS = {
     "readiness": "Minimum readiness: registered < serviced < shovel_ready",
     "ownership": "Any of these ownerships", "brownfield": "Brownfield or not",
     "min_power_mw": "Power at least this (MW; the plot's own, else its zone's)",
+    "min_building_height_m": "Permitted building height at least this (m; unknown left out)",
     "broadband": "Minimum broadband of the zone: none < basic < fast < ftth",
     "gas": "The zone has gas", "rail_siding": "The zone has a rail siding",
     "max_motorway_km": "At most this far from a motorway junction (km)",

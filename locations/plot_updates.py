@@ -42,8 +42,10 @@ from locations.limits import (
 )
 from locations.local_formats import DATE_FORMATS, number_text, parse_date
 from locations.values import (
+    MAX_BUILDING_HEIGHT_M,
     MAX_POWER_MW,
     MAX_PRICE_EUR_M2,
+    MIN_BUILDING_HEIGHT_M,
     MIN_PRICE_EUR_M2,
     check_text,
     out_of_range,
@@ -154,6 +156,7 @@ PLOT_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "allowed_uses": _uses,
     "brownfield": _boolean,
     "power_mw": _number(0, MAX_POWER_MW),
+    "max_building_height_m": _number(MIN_BUILDING_HEIGHT_M, MAX_BUILDING_HEIGHT_M),
     "owner_contact": _text,
     "internal_note": _text,
 }

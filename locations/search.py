@@ -41,7 +41,7 @@ from locations.geojson import (
     geometry_sql,
 )
 from locations.proximity import PROXIMITY_COLUMNS
-from locations.values import IntegerId, PlainText, parse_id
+from locations.values import MAX_BUILDING_HEIGHT_M, IntegerId, PlainText, parse_id
 
 # The filters' closed lists, from the vocabulary (a tuple subscript is a Literal of each code).
 Status = Literal[vocabulary.PLOT_STATUS.codes]
@@ -124,6 +124,9 @@ class PlotFilter(BaseModel):
     ownership: list[Ownership] = Field(default_factory=list)
     brownfield: bool | None = None
     min_power_mw: float | None = Field(None, ge=0)
+    min_building_height_m: float | None = Field(
+        None, ge=0, le=MAX_BUILDING_HEIGHT_M,
+        description="Permitted building height at least (m; plots with none given are left out)")
     broadband: Broadband | None = Field(None, description="Minimum broadband of the zone")
     gas: bool | None = None
     rail_siding: bool | None = None
@@ -295,7 +298,8 @@ PLOT_SEARCH_COLUMNS = """
     CASE WHEN cardinality(p.allowed_uses) > 0 THEN p.allowed_uses ELSE z.allowed_uses END
         AS allowed_uses,
     p.readiness, p.brownfield, coalesce(p.power_mw, z.power_mw) AS power_mw,
-    z.broadband, z.gas, z.rail_siding, p.available_from, p.last_verified, p.version
+    z.broadband, z.gas, z.rail_siding, p.available_from, p.last_verified, p.version,
+    p.max_building_height_m
 """
 
 #: Sent in the same string as a page query, so they cost no round trip of their own. A page
@@ -413,6 +417,10 @@ def conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[s
         # A plot without its own figure has the zone's connection capacity.
         where.append("coalesce(p.power_mw, z.power_mw) >= :min_power")
         params["min_power"] = filters.min_power_mw
+    if filters.min_building_height_m is not None:
+        # Unknown heights are left out: the filter promises the height holds.
+        where.append("p.max_building_height_m >= :min_height")
+        params["min_height"] = filters.min_building_height_m
     for name, column in DISTANCE_FILTERS.items():
         value = getattr(filters, name)
         if value is not None:

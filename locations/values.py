@@ -27,11 +27,16 @@ MAX_PRICE_EUR_M2 = 100_000
 #: A price is stored to the cent (numeric(10,2)) and must be above 0.
 MIN_PRICE_EUR_M2 = 0.01
 MAX_POWER_MW = 10_000
+#: Migration 0103's bound of a plot's permitted building height (metres above ground).
+MAX_BUILDING_HEIGHT_M = 1_000
+#: ... and at least: a cap below a storey's height is a slip (centimetres for metres).
+MIN_BUILDING_HEIGHT_M = 1
 #: Those CHECK constraints, and the field and bound each keeps.
 PLAUSIBILITY_CHECKS = {
     "plot_price_plausible": ("price_eur_m2", MAX_PRICE_EUR_M2),
     "plot_power_plausible": ("power_mw", MAX_POWER_MW),
     "zone_power_plausible": ("power_mw", MAX_POWER_MW),
+    "plot_building_height_plausible": ("max_building_height_m", MAX_BUILDING_HEIGHT_M),
 }
 
 #: Control characters (C0, DEL, C1) except tab, line feed and carriage return, which a

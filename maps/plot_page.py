@@ -273,6 +273,8 @@ def fact_sections(sheet: PlotSheet, t: Translator) -> list[tuple[str, list[tuple
          else t("unknown")),
         (t("readiness"), t.value("readiness", plot.get("readiness"))),
         (t("uses"), uses),
+        (t("building_height"), t("unknown") if plot.get("max_building_height_m") is None
+         else f"{t.number(plot['max_building_height_m'], 1)} m"),
         (t("ownership"), t.value("ownership", plot.get("ownership"))),
         (t("brownfield"), brownfield),
         (t("last_verified"), verified),
@@ -418,6 +420,7 @@ def missing_facts(sheet: PlotSheet, t: Translator) -> list[str]:
         (t("readiness"), plot.get("readiness")),
         (t("ownership"), plot.get("ownership")),
         (t("power"), plot.get("power_mw")),
+        (t("building_height"), plot.get("max_building_height_m")),
         (t("gas"), zone.get("gas")),
         (t("water"), zone.get("water")),
         (t("sewage"), zone.get("sewage")),

@@ -34,7 +34,8 @@ LIST_FIELDS = ("region", "municipality", "zone_kind", "status", "use")
 
 #: Single-valued form fields passed to the search as typed (numbers, tiers, yes/no); the area
 #: in m² too, as links made before the form took hectares have it (hectares win over it).
-SINGLE_FIELDS = ("min_area_m2", "max_area_m2", "max_price_eur_m2", "readiness", "min_power_mw", "broadband", "gas",
+SINGLE_FIELDS = ("min_area_m2", "max_area_m2", "max_price_eur_m2", "readiness", "min_power_mw",
+                 "min_building_height_m", "broadband", "gas",
                  "rail_siding", "brownfield", *search.DISTANCE_FILTERS)
 
 

@@ -100,6 +100,10 @@ def comparison(sheets: list[PlotSheet], t: Translator) -> list[Section]:
             [t.value("readiness", f.get("readiness")) for f in facts]),
         Row("power_mw", t("power"), ["–" if p is None else f"{t.number(p, 1)} MW" for p in power],
             [_rounded(p, 1) for p in power], "high"),
+        Row("max_building_height_m", t("building_height"),
+            ["–" if f.get("max_building_height_m") is None
+             else f"{t.number(f['max_building_height_m'], 1)} m" for f in facts],
+            [_rounded(f.get("max_building_height_m"), 1) for f in facts], "high"),
         Row("broadband", t("broadband"), [t.value("broadband", z.get("broadband")) for z in zones],
             [t.value("broadband", z.get("broadband")) for z in zones]),
         Row("gas", t("gas"), [t.yes_no(z.get("gas")) for z in zones],

@@ -21,7 +21,14 @@ from locations import bulk_updates, features, history, plot_updates
 from locations.accounts import EVERYWHERE
 from locations.availability import STATUSES
 from locations.errors import InvalidInput, PreconditionRequired
-from locations.values import MAX_POWER_MW, MAX_PRICE_EUR_M2, MIN_PRICE_EUR_M2, PlainText
+from locations.values import (
+    MAX_BUILDING_HEIGHT_M,
+    MAX_POWER_MW,
+    MAX_PRICE_EUR_M2,
+    MIN_BUILDING_HEIGHT_M,
+    MIN_PRICE_EUR_M2,
+    PlainText,
+)
 
 router = APIRouter(tags=["plot updates"])
 WRITE = error_responses(*WRITE_ERRORS)
@@ -52,6 +59,7 @@ Status = _one_of(STATUSES)
 Use = _one_of(plot_updates.USES)
 Price = _within(MIN_PRICE_EUR_M2, MAX_PRICE_EUR_M2)
 Power = _within(0, MAX_POWER_MW)
+Height = _within(MIN_BUILDING_HEIGHT_M, MAX_BUILDING_HEIGHT_M)
 Offer, Ownership, Readiness, ZoneKind, Lifecycle, Sewage, Broadband = (
     _one_of(plot_updates.CHOICES[field]) for field in
     ("offer", "ownership", "readiness", "kind", "lifecycle", "sewage", "broadband"))
@@ -71,6 +79,8 @@ class PlotChange(BaseModel):
     allowed_uses: list[Use] | None = None
     brownfield: bool | None = None
     power_mw: Power | None = None
+    max_building_height_m: Height | None = Field(
+        default=None, description="Permitted building height, metres above ground")
     owner_contact: PlainText | None = Field(default=None, max_length=500)
     internal_note: PlainText | None = Field(default=None, max_length=2000)
     geometry: dict[str, Any] | None = Field(

@@ -77,7 +77,7 @@ PLOT_EXPORT_SQL = """
            r.code AS region_code, p.country, round(p.area_m2::numeric, 1)::float AS area_m2,
            p.status, p.ownership, p.offer, p.price_eur_m2::float AS price_eur_m2,
            array_to_string(p.allowed_uses, ';') AS allowed_uses, p.readiness, p.brownfield,
-           p.power_mw, p.available_from::text AS available_from,
+           p.power_mw, p.max_building_height_m, p.available_from::text AS available_from,
            p.last_verified::text AS last_verified, {distances}, p.version {internal},
            ST_AsBinary(p.boundary) AS boundary
 """ + PLOT_EXPORT_FROM + """

@@ -810,6 +810,7 @@ COLUMN_CASTS: dict[str, dict[str, str]] = {
         "status": "", "ownership": "", "offer": "", "price_eur_m2": "::numeric",
         "allowed_uses": "", "readiness": "", "brownfield": "::boolean",
         "power_mw": "::double precision", "available_from": "::date",
+        "max_building_height_m": "::double precision",
         "last_verified": "::date", "owner_contact": "", "internal_note": "",
     },
     "zones": {

@@ -19,7 +19,15 @@ from locations.formats import FORMULA_START
 from locations.limits import length_problem, max_chars
 from locations.local_formats import DATE_FORMATS, parse_date
 from locations.local_formats import numbers as as_numbers
-from locations.values import INT_MAX, MAX_POWER_MW, MAX_PRICE_EUR_M2, MIN_PRICE_EUR_M2, text_problem
+from locations.values import (
+    INT_MAX,
+    MAX_BUILDING_HEIGHT_M,
+    MAX_POWER_MW,
+    MAX_PRICE_EUR_M2,
+    MIN_BUILDING_HEIGHT_M,
+    MIN_PRICE_EUR_M2,
+    text_problem,
+)
 
 PLOT_STATUSES = v.PLOT_STATUS.codes
 USES = v.USE.codes
@@ -137,6 +145,8 @@ TARGETS: dict[str, Target] = {
             _enum("readiness", v.READINESS.codes),
             FieldSpec("brownfield", "bool"),
             FieldSpec("power_mw", "number", minimum=0, maximum=MAX_POWER_MW),
+            FieldSpec("max_building_height_m", "number", minimum=MIN_BUILDING_HEIGHT_M,
+                      maximum=MAX_BUILDING_HEIGHT_M, doc="permitted building height, metres"),
             FieldSpec("available_from", "date"),
             FieldSpec("last_verified", "date"),
             FieldSpec("owner_contact"),
