@@ -59,10 +59,14 @@ def update(
 @plots_app.command("stale")
 def stale(
     municipality: Annotated[str, typer.Option(help="Municipality name or id, e.g. Kranj")],
-    months: Annotated[int, typer.Option(help="Not verified for this many months")] = 12,
+    months: Annotated[int | None, typer.Option(
+        help="Not verified for this many months (default: LOCATIONS_STALE_MONTHS, 12)")] = None,
 ) -> None:
     """List the live plots nobody verified for MONTHS months: the reminder list."""
     from locations.history import stale_plots
+    from locations.settings import get_settings
+
+    months = get_settings().stale_months if months is None else months
 
     with reported_errors(), connected_engine().connect() as conn:
         result = stale_plots(conn, None, municipality, months)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, String, cast, func, nulls_first, or_, select, text
 
-from locations.accounts import Account
+from locations.accounts import INTERNAL_COLUMNS, Account
 from locations.errors import Forbidden, InvalidInput, NotFound
 from locations.geojson import jsonable
 from locations.tables import municipality, plot, plot_event, zone
@@ -155,3 +155,117 @@ def _check_reader(account: Account, municipality_id: int, region_id: int, name: 
     # the municipality's data read it.
     if not account.may_read_municipality(municipality_id, region_id):
         raise Forbidden(f"account {account.name!r} may not read the records of {name}")
+
+
+# -- the history as the pages show it: newest first, filtered, public or internal ----------------
+
+#: Events a page lists at most (a plot changed daily for years stays within it).
+MAX_PAGE_EVENTS = 1_000
+
+
+def plot_changes(
+    conn: Connection,
+    account: Account | None,
+    plot_id: int,
+    *,
+    actor: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    limit: int = MAX_PAGE_EVENTS,
+) -> dict[str, Any]:
+    """A plot's events, newest first, for its history page, filtered by person and day.
+
+    The people who may read the municipality's records (``Account.may_read_municipality``)
+    see every event with who, what and why. Everyone else sees when and what of the
+    published fields only: no names, no notes, no owner contact or internal note, and no
+    event that changed nothing else (the same reach as ``InternalReach``). ``actor`` is
+    then ignored: the public cannot tell people apart.
+
+    Raises:
+        NotFound: no such plot.
+        InvalidInput: ``since`` after ``until``.
+    """
+    if since is not None and until is not None and since > until:
+        raise InvalidInput("since", "the first day is after the last day")
+    found = conn.execute(
+        select(plot.c.id, plot.c.cadastral_ref, plot.c.retired_at, zone.c.municipality_id,
+               municipality.c.region_id, municipality.c.name.label("municipality"))
+        .join(zone, zone.c.id == plot.c.zone_id)
+        .join(municipality, municipality.c.id == zone.c.municipality_id)
+        .where(plot.c.id == plot_id)
+    ).mappings().first()
+    if found is None:
+        raise NotFound(f"plot {plot_id} does not exist")
+    internal = account is not None and account.may_read_municipality(
+        found["municipality_id"], found["region_id"])
+    e = plot_event.c
+    query = select(e.id, e.occurred_at, e.actor, e.action, e.old_values, e.new_values, e.note)
+    query = query.where(e.plot_id == plot_id)
+    if internal and actor:
+        query = query.where(e.actor == actor)
+    # Days are the municipality's calendar days; the database's time zone decides them.
+    if since is not None:
+        query = query.where(func.date(e.occurred_at) >= since)
+    if until is not None:
+        query = query.where(func.date(e.occurred_at) <= until)
+    rows = conn.execute(query.order_by(e.occurred_at.desc(), e.id.desc()).limit(limit)).mappings()
+    events = []
+    for row in rows:
+        event = _event(row)
+        if not internal:
+            event = _public_event(event)
+            if event is None:
+                continue
+        events.append(event)
+    actors = []
+    if internal:
+        actors = list(conn.execute(
+            select(e.actor).where(e.plot_id == plot_id).distinct().order_by(e.actor)
+        ).scalars())
+    return {
+        "plot_id": plot_id,
+        "cadastral_ref": found["cadastral_ref"],
+        "municipality": found["municipality"],
+        "retired_at": jsonable(found["retired_at"]),
+        "internal": internal,
+        "actors": actors,
+        "events": events,
+    }
+
+
+def _public_event(event: dict[str, Any]) -> dict[str, Any] | None:
+    """``event`` as the public may see it, or None when it changed only internal fields."""
+    old = {k: v for k, v in (event["old_values"] or {}).items() if k not in INTERNAL_COLUMNS}
+    new = {k: v for k, v in (event["new_values"] or {}).items() if k not in INTERNAL_COLUMNS}
+    if not old and not new:
+        return None
+    return {**event, "actor": None, "note": None, "old_values": old, "new_values": new}
+
+
+def recent_changes(
+    conn: Connection, account: Account, municipality_ids: list[int], limit: int = 20
+) -> list[dict[str, Any]]:
+    """The latest plot events in ``municipality_ids``, newest first, each with its plot.
+
+    Raises:
+        Forbidden: the account may not read one of these municipalities' records.
+    """
+    if not municipality_ids:
+        return []
+    m, z, p, e = municipality.c, zone.c, plot.c, plot_event.c
+    places = conn.execute(
+        select(m.id, m.name, m.region_id).where(m.id.in_(municipality_ids))).mappings()
+    for place in places:
+        _check_reader(account, place["id"], place["region_id"], place["name"])
+    rows = conn.execute(
+        select(e.id, e.plot_id, p.cadastral_ref, z.name.label("zone_name"),
+               m.name.label("municipality"), e.occurred_at, e.actor, e.action,
+               e.old_values, e.new_values, e.note)
+        .join(plot, p.id == e.plot_id)
+        .join(zone, z.id == p.zone_id)
+        .join(municipality, m.id == z.municipality_id)
+        .where(z.municipality_id.in_(municipality_ids))
+        .order_by(e.occurred_at.desc(), e.id.desc())
+        .limit(limit)
+    ).mappings()
+    return [_event(row) for row in rows]

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Days an inquiry's personal data (name, e-mail, message ...) is kept; `locations
     # inquiries purge` (run it daily) deletes older inquiries.
     inquiry_retention_days: int = Field(default=365, ge=1)
+    # A plot nobody verified for this many months is stale: the municipality's list of its
+    # plots shows it first, and `locations plots stale` lists it by default.
+    stale_months: int = Field(default=12, ge=1, le=240)
 
 
 @lru_cache
