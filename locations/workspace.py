@@ -25,26 +25,26 @@ from locations.geojson import jsonable
 from locations.limits import MAX_NAME_CHARS, max_chars
 from locations.tables import municipality, plot, plot_event, zone
 from locations.values import (
+    MAX_BUILDING_HEIGHT_M,
     MAX_POWER_MW,
     MAX_PRICE_EUR_M2,
+    MIN_BUILDING_HEIGHT_M,
     MIN_PRICE_EUR_M2,
     text_problem,
 )
 from locations.vocabulary import PLOT_STATUS
 
 #: What the plot form edits, in the form's order; each is a ``plot_updates.PLOT_FIELDS`` rule.
-#: A building height joins when the plots have that column (``plot_updates`` knows it).
-FORM_FIELDS: tuple[str, ...] = tuple(
-    name for name in ("status", "price_eur_m2", "offer", "available_from", "readiness",
-                      "allowed_uses", "power_mw", "max_building_height_m", "owner_contact",
-                      "internal_note")
-    if name in plot_updates.PLOT_FIELDS)
+FORM_FIELDS: tuple[str, ...] = ("status", "price_eur_m2", "offer", "available_from",
+                                "readiness", "allowed_uses", "power_mw",
+                                "max_building_height_m", "owner_contact", "internal_note")
 #: Fields whose form value is a list (checkboxes).
 LIST_FIELDS = ("allowed_uses",)
 #: Numbers of the form, with the bounds the field rules keep (for the page's message).
 NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
     "price_eur_m2": (MIN_PRICE_EUR_M2, MAX_PRICE_EUR_M2),
     "power_mw": (0, MAX_POWER_MW),
+    "max_building_height_m": (MIN_BUILDING_HEIGHT_M, MAX_BUILDING_HEIGHT_M),
 }
 #: The reason for a change, kept with the event.
 NOTE_FIELD = "note"
@@ -299,8 +299,8 @@ def read_note(raw: Any) -> tuple[str | None, Problem | None]:
 
 
 def _problem(name: str, exc: InvalidInput) -> Problem:
-    if name in NUMBER_BOUNDS or name == "max_building_height_m":
-        low, high = NUMBER_BOUNDS.get(name, (0, None))
+    if name in NUMBER_BOUNDS:
+        low, high = NUMBER_BOUNDS[name]
         return Problem("number", {"min": low, "max": high})
     if name == "available_from":
         return Problem("date")

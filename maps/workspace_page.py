@@ -26,7 +26,7 @@ FIELD_LABELS = {
     "available_from": "available_from", "readiness": "readiness", "allowed_uses": "uses",
     "power_mw": "power", "ownership": "ownership", "brownfield": "brownfield",
     "owner_contact": "ws_field_owner_contact", "internal_note": "ws_field_internal_note",
-    "max_building_height_m": "ws_field_building_height", "last_verified": "last_verified",
+    "max_building_height_m": "building_height", "last_verified": "last_verified",
     "retired_at": "ws_field_retired_at", "area_m2": "area", "boundary": "ws_field_boundary",
     "cadastral_ref": "cadastral_ref",
 }

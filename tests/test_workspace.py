@@ -141,20 +141,22 @@ def test_the_form_reads_every_field_and_names_each_problem():
     parsed, problems = workspace.read_form({
         "status": "reserved", "price_eur_m2": "80,5", "offer": "lease",
         "available_from": "1. 3. 2027", "readiness": "serviced",
-        "allowed_uses": ["logistics", "manufacturing"], "power_mw": "", "owner_contact": " ",
+        "allowed_uses": ["logistics", "manufacturing"], "power_mw": "",
+        "max_building_height_m": "18,5", "owner_contact": " ",
         "internal_note": "call first"})
     assert problems == {}
     assert parsed["price_eur_m2"] == 80.5
     assert parsed["available_from"] == dt.date(2027, 3, 1)
     assert parsed["power_mw"] is None and parsed["owner_contact"] is None
+    assert parsed["max_building_height_m"] == 18.5
     _, problems = workspace.read_form({
         "status": "", "price_eur_m2": "cheap", "offer": "gift", "available_from": "soon",
         "readiness": "serviced", "allowed_uses": ["casino"], "power_mw": "20000",
-        "owner_contact": "a\x00b", "internal_note": "x" * 6000})
+        "max_building_height_m": "0,5", "owner_contact": "a\x00b", "internal_note": "x" * 6000})
     assert {name: p.code for name, p in problems.items()} == {
         "status": "cleared", "price_eur_m2": "number", "offer": "choice",
         "available_from": "date", "allowed_uses": "choice", "power_mw": "number",
-        "owner_contact": "control", "internal_note": "too_long"}
+        "max_building_height_m": "number", "owner_contact": "control", "internal_note": "too_long"}
     assert workspace.transition_problem("occupied", "reserved").params["allowed"] == (
         "available",)
     assert workspace.transition_problem("available", "reserved") is None
