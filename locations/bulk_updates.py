@@ -5,6 +5,10 @@ The file has a ``cadastral_ref`` column and any of the editable plot fields
 ``country`` (to tell apart equal references in SI and AT), ``version`` (the
 version the sender last saw: a plot changed since then is refused) and ``note``
 (kept in the audit trail). An empty cell leaves the value as it is.
+
+Coded values (status, offer, ownership, readiness, uses) may be written as their codes or
+as the labels the pages show, in Slovenian, German or English ("rezervirano",
+"reserviert", "reserved"): a municipality fills the sheet in with the words it reads.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from locations import vocabulary as v
 from locations.accounts import Account
 from locations.availability import check_transition
 from locations.errors import Conflict, Forbidden, InvalidInput
@@ -30,6 +35,31 @@ from locations.values import text_problem
 KEY = "cadastral_ref"
 EXTRA_COLUMNS = ("country", "version", "note")
 MAX_ROWS = 50_000
+#: The plot fields whose values are codes of a vocabulary, and the one holding a list of them.
+CODED_FIELDS = {"status": v.PLOT_STATUS, "offer": v.OFFER, "ownership": v.OWNERSHIP,
+                "readiness": v.READINESS}
+LIST_FIELDS = {"allowed_uses": v.USE}
+#: Yes and no as sheets in Slovenia and Austria write them.
+_BOOLEAN_WORDS = {"da": "true", "ne": "false", "ja": "true", "nein": "false",
+                  "wahr": "true", "falsch": "false"}
+
+
+def with_codes(row: Mapping[str, str]) -> dict[str, str]:
+    """``row`` with every label of a coded field replaced by its code; a word that names
+    no code (or several) stays as written, for the field's rule to refuse by name."""
+    coded = dict(row)
+    for field, vocab in CODED_FIELDS.items():
+        if field in coded:
+            coded[field] = vocab.code_for(coded[field]) or coded[field]
+    for field, vocab in LIST_FIELDS.items():
+        if field in coded:
+            # Labels may hold commas of their own in no vocabulary; ';' or ',' separate.
+            items = [item.strip() for item in coded[field].replace(",", ";").split(";")]
+            coded[field] = ";".join(vocab.code_for(item) or item for item in items if item)
+    if "brownfield" in coded:
+        coded["brownfield"] = _BOOLEAN_WORDS.get(coded["brownfield"].strip().lower(),
+                                                 coded["brownfield"])
+    return coded
 
 
 class ChangeRows(list):
@@ -139,7 +169,8 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
             entry["problems"].append(
                 f"version {row['version']} is stale: the plot is at version {plot['version']}"
             )
-        values = {field: value for field, value in row.items() if field in PLOT_FIELDS}
+        values = {field: value for field, value in with_codes(row).items()
+                  if field in PLOT_FIELDS}
         parsed = {}
         # Each field on its own, so the report lists every problem of the row, not the first.
         for field, value in values.items():
@@ -193,7 +224,8 @@ def apply_updates(
     for entry, row in zip(report["rows"], rows, strict=True):
         if not entry["changes"]:
             continue
-        values = {field: row[field] for field in entry["changes"]}
+        coded = with_codes(row)
+        values = {field: coded[field] for field in entry["changes"]}
         update_plot(conn, account, entry["plot_id"], entry["version"], values,
                     note=entry.get("note") or note, action="import")
     report["applied"] = True

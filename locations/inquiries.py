@@ -280,7 +280,7 @@ def notification_message(row: Mapping[str, Any], settings: Settings) -> EmailMes
 _COLUMNS = """
     i.id, i.received_at, i.lang, i.name, i.company, i.email, i.phone, i.message,
     i.consent_text, i.notify_to, i.notification, i.notified_at, i.notification_error,
-    p.id AS plot_id, p.cadastral_ref, p.country, z.id AS zone_id, z.name AS zone_name,
+    i.status, p.id AS plot_id, p.cadastral_ref, p.country, z.id AS zone_id, z.name AS zone_name,
     m.id AS municipality_id, m.name AS municipality_name, r.code AS region_code
 """
 _JOINS = """
@@ -311,7 +311,7 @@ def _scope(account: Account) -> tuple[str, dict[str, Any]]:
 
 def _inquiry(row: Mapping[str, Any]) -> dict[str, Any]:
     item = {k: row[k] for k in ("id", "received_at", "lang", "name", "company", "email",
-                                "phone", "message", "consent_text")}
+                                "phone", "message", "consent_text", "status")}
     item["plot"] = {"id": row["plot_id"], "cadastral_ref": row["cadastral_ref"],
                     "zone_id": row["zone_id"], "zone_name": row["zone_name"],
                     "municipality_id": row["municipality_id"],
@@ -323,8 +323,10 @@ def _inquiry(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def list_inquiries(conn: Connection, account: Account, *, plot_id: int | None = None,
-                   before: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The inquiries ``account`` reads, newest first; ``before`` an id to page on from."""
+                   before: int | None = None, limit: int = 50,
+                   status: str | None = None) -> list[dict[str, Any]]:
+    """The inquiries ``account`` reads, newest first; ``before`` an id to page on from,
+    ``status`` where they stand in the inbox (new, answered, closed; None: all)."""
     scope, params = _scope(account)
     rows = conn.execute(text(
         f"""
@@ -332,8 +334,10 @@ def list_inquiries(conn: Connection, account: Account, *, plot_id: int | None = 
         WHERE {scope}
           AND (CAST(:plot AS bigint) IS NULL OR i.plot_id = :plot)
           AND (CAST(:before AS bigint) IS NULL OR i.id < :before)
+          AND (CAST(:status AS text) IS NULL OR i.status = :status)
         ORDER BY i.id DESC LIMIT :limit
-        """), {**params, "plot": plot_id, "before": before, "limit": limit}).mappings()
+        """), {**params, "plot": plot_id, "before": before, "limit": limit,
+               "status": status}).mappings()
     return [_inquiry(row) for row in rows]
 
 

@@ -26,6 +26,18 @@ MAX_PLOT_VERTICES = 10_000
 #: outlines from different sources rarely agree to the centimetre.
 EDGE_TOLERANCE_M = 0.5
 
+#: A plot's photo or document (PDF, JPEG, PNG) at most, in bytes: a site plan or a zoning
+#: extract as PDF, a photo from a phone. The pages and the exposé show them as they are.
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+#: Photos and documents per plot at most: the page lists them all, the exposé the photos.
+MAX_ATTACHMENTS_PER_PLOT = 20
+#: Pixels of an attached image at most (width x height): a phone's 50-megapixel photo fits;
+#: a small file claiming more is a decompression bomb (a few KB that unpack to gigabytes).
+MAX_IMAGE_PIXELS = 60_000_000
+#: A file kept between its preview (dry run) and its application, in bytes, and for how long.
+MAX_STAGED_BYTES = 100 * 1024 * 1024
+STAGED_UPLOAD_HOURS = 1
+
 #: Characters at most: a reference or code (a key, and indexed), a name (indexed too,
 #: within PostgreSQL's B-tree entry limit), any other text (notes, descriptions, contacts).
 MAX_REFERENCE_CHARS = 100

@@ -36,10 +36,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from locations.limits import MAX_ATTACHMENT_BYTES, MAX_STAGED_BYTES
 from locations.vocabulary import (
+    ATTACHMENT_KIND,
     BROADBAND,
     CONSTRAINT_KIND,
     INFRASTRUCTURE_KIND,
+    INQUIRY_STATUS,
     LANGUAGES,
     OFFER,
     OWNERSHIP,
@@ -482,6 +485,8 @@ inquiry = Table(
     Column('notification', Text, nullable=False, server_default=text("'pending'::text")),
     Column('notified_at', DateTime(True)),
     Column('notification_error', Text),
+    Column('status', Text, nullable=False, server_default=text("'new'::text")),
+    CheckConstraint(one_of('status', INQUIRY_STATUS), name='inquiry_status_check'),
     CheckConstraint("lang = ANY (ARRAY[" + ", ".join(f"'{code}'::text" for code in LANGUAGES)
                     + "])", name='inquiry_lang_check'),
     CheckConstraint('length(btrim(name)) BETWEEN 1 AND 200', name='inquiry_name_check'),
@@ -519,4 +524,81 @@ plot_site_metrics = Table(
     Column('computed_at', DateTime(True), nullable=False, server_default=text('now()')),
     ForeignKeyConstraint(['plot_id'], ['plot.id'], ondelete='CASCADE', name='plot_site_metrics_plot_id_fkey'),
     PrimaryKeyConstraint('plot_id', name='plot_site_metrics_pkey')
+)
+
+plot_attachment = Table(
+    'plot_attachment', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('plot_id', BigInteger, nullable=False),
+    Column('kind', Text, nullable=False),
+    Column('file_name', Text, nullable=False),
+    Column('title', Text),
+    Column('byte_size', Integer, nullable=False),
+    Column('width', Integer),
+    Column('height', Integer),
+    Column('sha256', Text, nullable=False),
+    Column('content', LargeBinary, nullable=False),
+    Column('created_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('account_id', Integer),
+    Column('created_by', Text, nullable=False),
+    CheckConstraint(one_of('kind', ATTACHMENT_KIND), name='plot_attachment_kind_check'),
+    CheckConstraint('length(btrim(file_name)) BETWEEN 1 AND 200',
+                    name='plot_attachment_file_name_check'),
+    CheckConstraint('length(title) <= 200', name='plot_attachment_title_check'),
+    CheckConstraint(f'byte_size = octet_length(content) AND byte_size BETWEEN 1 AND '
+                    f'{MAX_ATTACHMENT_BYTES}', name='plot_attachment_size_check'),
+    ForeignKeyConstraint(['plot_id'], ['plot.id'], ondelete='CASCADE',
+                         name='plot_attachment_plot_id_fkey'),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='SET NULL',
+                         name='plot_attachment_account_id_fkey'),
+    PrimaryKeyConstraint('id', name='plot_attachment_pkey'),
+    Index('plot_attachment_plot_idx', 'plot_id', 'id')
+)
+
+inquiry_event = Table(
+    'inquiry_event', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('inquiry_id', BigInteger, nullable=False),
+    Column('occurred_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('account_id', Integer),
+    Column('actor', Text, nullable=False),
+    Column('old_status', Text, nullable=False),
+    Column('new_status', Text, nullable=False),
+    Column('via', Text, nullable=False),
+    CheckConstraint(one_of('old_status', INQUIRY_STATUS), name='inquiry_event_old_status_check'),
+    CheckConstraint(one_of('new_status', INQUIRY_STATUS), name='inquiry_event_new_status_check'),
+    CheckConstraint("via = ANY (ARRAY['page'::text, 'mail'::text, 'mailto'::text])",
+                    name='inquiry_event_via_check'),
+    ForeignKeyConstraint(['inquiry_id'], ['inquiry.id'], ondelete='CASCADE',
+                         name='inquiry_event_inquiry_id_fkey'),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='SET NULL',
+                         name='inquiry_event_account_id_fkey'),
+    PrimaryKeyConstraint('id', name='inquiry_event_pkey'),
+    Index('inquiry_event_inquiry_idx', 'inquiry_id', 'id')
+)
+
+staged_upload = Table(
+    'staged_upload', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('token_hash', Text, nullable=False),
+    Column('purpose', Text, nullable=False),
+    Column('account_id', Integer, nullable=False),
+    Column('session_hash', Text, nullable=False),
+    Column('file_name', Text, nullable=False),
+    Column('options', JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column('content', LargeBinary, nullable=False),
+    Column('job_id', BigInteger),
+    Column('created_at', DateTime(True), nullable=False, server_default=text('now()')),
+    CheckConstraint("purpose = ANY (ARRAY['plot_updates'::text, 'import'::text])",
+                    name='staged_upload_purpose_check'),
+    CheckConstraint(f'octet_length(content) <= {MAX_STAGED_BYTES}',
+                    name='staged_upload_size_check'),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE',
+                         name='staged_upload_account_id_fkey'),
+    ForeignKeyConstraint(['job_id'], ['import_job.id'], ondelete='CASCADE',
+                         name='staged_upload_job_id_fkey'),
+    PrimaryKeyConstraint('id', name='staged_upload_pkey'),
+    UniqueConstraint('token_hash', name='staged_upload_token_hash_key'),
+    Index('staged_upload_created_idx', 'created_at'),
+    Index('staged_upload_job_idx', 'job_id')
 )

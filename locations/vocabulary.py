@@ -9,6 +9,8 @@ module, the pages' labels and the database's CHECK constraints take them from he
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 LANGUAGES = ("en", "sl", "de")
@@ -36,11 +38,52 @@ class Vocabulary:
     def label(self, code: str, lang: str = "en") -> str:
         return self.labels[code][LANGUAGES.index(lang)]
 
+    def code_for(self, word: str) -> str | None:
+        """The code ``word`` names: a code itself, or its label in en, sl or de, in any case,
+        with ``-``, ``_`` and spaces alike, and without its accents ("Rezervirano",
+        "in verhandlung", "mesano"); None when it names none, or several (then only the
+        exact spelling counts, never a guess)."""
+        if word in self.labels:
+            return word
+        exact, folded = _spellings(self)
+        key = _key(word)
+        if len(exact.get(key, ())) == 1:
+            return next(iter(exact[key]))
+        found = folded.get(_fold(key), set())
+        return next(iter(found)) if len(found) == 1 else None
+
     def at_least(self, code: str) -> tuple[str, ...]:
         """``code`` and every better tier (only for ordered vocabularies)."""
         if not self.ordered:
             raise TypeError(f"{self.name} has no order")
         return self.codes[self.codes.index(code):]
+
+
+def _key(word: str) -> str:
+    """``word`` as spellings are compared: lower case, separators one space."""
+    return re.sub(r"[\s_-]+", " ", unicodedata.normalize("NFC", str(word)).casefold()).strip()
+
+
+def _fold(key: str) -> str:
+    """``key`` without accents (č -> c, ö -> o, ß stays): a keyboard without them."""
+    return "".join(c for c in unicodedata.normalize("NFD", key)
+                   if not unicodedata.combining(c))
+
+
+_SPELLINGS: dict[str, tuple[dict[str, set[str]], dict[str, set[str]]]] = {}
+
+
+def _spellings(vocab: Vocabulary) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Every code and label of ``vocab`` by its compared spelling, and by its folded one."""
+    if vocab.name not in _SPELLINGS:
+        exact: dict[str, set[str]] = {}
+        folded: dict[str, set[str]] = {}
+        for code, labels in vocab.labels.items():
+            for spelling in (code, *labels):
+                exact.setdefault(_key(spelling), set()).add(code)
+                folded.setdefault(_fold(_key(spelling)), set()).add(code)
+        _SPELLINGS[vocab.name] = (exact, folded)
+    return _SPELLINGS[vocab.name]
 
 
 PLOT_STATUS = Vocabulary("status", {
@@ -159,10 +202,25 @@ ROLE = Vocabulary("role", {
     "admin": ("administrator", "skrbnik", "Administration"),
 })
 
+#: Where an investor's inquiry stands in its municipality's inbox.
+INQUIRY_STATUS = Vocabulary("inquiry_status", {
+    "new": ("new", "novo", "neu"),
+    "answered": ("answered", "odgovorjeno", "beantwortet"),
+    "closed": ("closed", "zaprto", "erledigt"),
+})
+
+#: What a plot's attached file is, told by its content (never by its name).
+ATTACHMENT_KIND = Vocabulary("attachment", {
+    "pdf": ("PDF document", "dokument PDF", "PDF-Dokument"),
+    "jpeg": ("photo (JPEG)", "fotografija (JPEG)", "Foto (JPEG)"),
+    "png": ("image (PNG)", "slika (PNG)", "Bild (PNG)"),
+})
+
 #: Every vocabulary by the prefix pages use for its labels (``t.value("status", code)``).
 VOCABULARIES: dict[str, Vocabulary] = {v.name: v for v in (
     PLOT_STATUS, ZONE_KIND, ZONE_LIFECYCLE, USE, READINESS, BROADBAND, OFFER, OWNERSHIP,
-    SEWAGE, INFRASTRUCTURE_KIND, CONSTRAINT_KIND, SEVERITY, ROLE)}
+    SEWAGE, INFRASTRUCTURE_KIND, CONSTRAINT_KIND, SEVERITY, ROLE, INQUIRY_STATUS,
+    ATTACHMENT_KIND)}
 
 #: Where each vocabulary is enforced in the database: (table, column) pairs whose CHECK
 #: constraint must allow exactly these codes.
@@ -180,6 +238,9 @@ DATABASE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "constraint": (("constraint_area", "kind"),),
     "severity": (("constraint_area", "severity"),),
     "role": (("account", "role"),),
+    "inquiry_status": (("inquiry", "status"), ("inquiry_event", "old_status"),
+                       ("inquiry_event", "new_status")),
+    "attachment": (("plot_attachment", "kind"),),
 }
 
 #: Geometry is stored in ETRS89-LAEA (metres, equal area across Slovenia and Austria).

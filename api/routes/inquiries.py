@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, BackgroundTasks, Form, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth import CurrentAccount, client_address
 from api.deps import ConnectionDep, EngineDep, PlotId, read_connection
@@ -18,6 +18,7 @@ from api.responses import ERROR_BODY, error_responses
 from locations import inquiries
 from locations.settings import get_settings
 from locations.values import BIGINT_MAX
+from locations.vocabulary import INQUIRY_STATUS
 from maps.i18n import Translator, negotiate
 from maps.inquiry_page import build_inquiry_page, consent_text
 from maps.page import PageContext
@@ -173,6 +174,8 @@ class Inquiry(BaseModel):
     phone: str | None
     message: str
     consent_text: str
+    status: Literal[INQUIRY_STATUS.codes] = Field(  # type: ignore[valid-type]
+        description="Where it stands in the municipality's inbox (/maps/my/inquiries)")
     plot: InquiryPlot
     notification: Notification
 
