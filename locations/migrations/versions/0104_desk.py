@@ -7,14 +7,14 @@ it stands in the inbox (new, answered, closed); ``inquiry_event`` records each c
 it, who and when. ``staged_upload`` keeps a file between its preview (dry run) and its
 application, bound to the session that sent it, for an hour at most.
 
-Revision ID: 0103
-Revises: 0102
+Revision ID: 0104
+Revises: 0103
 """
 
 from alembic import op
 
-revision = "0103"
-down_revision = "0102"
+revision = "0104"
+down_revision = "0103"
 branch_labels = None
 depends_on = None
 
