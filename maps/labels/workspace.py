@@ -19,7 +19,6 @@ LABELS = {
         "ws_never": "never",
         "ws_stale": "to verify",
         "ws_verify": "Still current",
-        "ws_verify_plot": "Plot {ref} is still current",
         "ws_verify_hint": "Confirms that every fact of the plot still holds; its date of last "
                           "verification becomes today.",
         "ws_recent_changes": "Recent changes",
@@ -103,7 +102,7 @@ LABELS = {
     "sl": {
         "ws_my_plots": "Moja zemljišča",
         "ws_read_only": "Ta zemljišča lahko pregledujete; spreminjajo jih le uredniki občine.",
-        "ws_stale_count": "Nepreverjena {months} mesecev",
+        "ws_stale_count": "Nepreverjena {months} mesecev ali dlje",
         "ws_filter": "Filtriraj",
         "ws_text_filter": "Parcelna številka ali cona",
         "ws_only_stale": "Le dolgo nepreverjena zemljišča",
@@ -115,7 +114,6 @@ LABELS = {
         "ws_never": "nikoli",
         "ws_stale": "preveriti",
         "ws_verify": "Še vedno velja",
-        "ws_verify_plot": "Podatki o zemljišču {ref} še vedno veljajo",
         "ws_verify_hint": "Potrdi, da vsi podatki o zemljišču še vedno veljajo; datum zadnjega "
                           "preverjanja postane današnji.",
         "ws_recent_changes": "Zadnje spremembe",
@@ -212,7 +210,6 @@ LABELS = {
         "ws_never": "nie",
         "ws_stale": "zu prüfen",
         "ws_verify": "Noch aktuell",
-        "ws_verify_plot": "Grundstück {ref} ist noch aktuell",
         "ws_verify_hint": "Bestätigt, dass alle Angaben zum Grundstück noch stimmen; das Datum "
                           "der letzten Prüfung wird heute.",
         "ws_recent_changes": "Letzte Änderungen",
