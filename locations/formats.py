@@ -157,9 +157,11 @@ def _table(frame: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def render(collection: dict[str, Any] | gpd.GeoDataFrame, fmt: Format | str,
-           *, layer: str = "plots", sheets: dict[str, pd.DataFrame] | None = None) -> bytes:
+           *, layer: str = "plots", sheets: dict[str, pd.DataFrame] | None = None,
+           headings: dict[str, str] | None = None) -> bytes:
     """``collection`` written in ``fmt``, as the bytes of the file; an XLSX also gets the
-    further ``sheets`` (e.g. a data dictionary).
+    further ``sheets`` (e.g. a data dictionary). ``headings`` renames the columns of a CSV
+    or XLSX (codes to the words of a language); the other formats keep the codes.
 
     Raises:
         InvalidInput: more rows than an XLSX sheet holds.
@@ -174,11 +176,12 @@ def render(collection: dict[str, Any] | gpd.GeoDataFrame, fmt: Format | str,
             return _geojson(collection.to_crs(4326))
         return json.dumps(collection, ensure_ascii=False).encode()
     frame = to_geodataframe(collection)
-    if fmt.name == "csv":
-        return _csv(_table(frame))
     if fmt.name == "gpkg":
         return _geopackage(frame, layer)
-    return _xlsx({layer: _table(frame), **(sheets or {})})
+    table = _table(frame)
+    if fmt.name == "csv":
+        return _csv(table.rename(columns=headings) if headings else table)
+    return _xlsx({layer: table, **(sheets or {})}, headings or {})
 
 
 def _row_count(collection: dict[str, Any] | gpd.GeoDataFrame) -> int:
@@ -241,16 +244,17 @@ def _geojson(frame: gpd.GeoDataFrame) -> bytes:
         return path.read_bytes()
 
 
-def _xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+def _xlsx(sheets: dict[str, pd.DataFrame], headings: dict[str, str] | None = None) -> bytes:
     """One workbook of ``sheets``, written row by row in one pass: opening a written
-    workbook again to add a sheet held a million rows in memory (12 GB, 15 minutes)."""
+    workbook again to add a sheet held a million rows in memory (12 GB, 15 minutes).
+    ``headings`` gives the first row's words for column codes (dates found by the code)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     for sheet, table in sheets.items():
         worksheet = workbook.create_sheet(sheet[:31])
-        worksheet.append([str(c) for c in table.columns])
+        worksheet.append([str((headings or {}).get(c, c)) for c in table.columns])
         # One formatted cell per date column, given each row's value: appending a date
         # alone makes openpyxl style a new cell every time (a third slower in all).
         dates = {i: WriteOnlyCell(worksheet) for i, column in enumerate(table.columns)

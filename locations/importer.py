@@ -147,18 +147,33 @@ def scope_of(account: Account | None, target_name: str) -> Scope:
     return Scope(region_ids=frozenset(account.region_ids))
 
 
-def _match_field_names(frame: Any, field_names: tuple[str, ...]) -> Any:
-    """Accept fields in any letter case, and as Shapefile's 10-character cut (``cadastral_``)."""
+def _match_field_names(frame: Any, field_names: tuple[str, ...], target_name: str) -> Any:
+    """Accept fields in any letter case, as Shapefile's 10-character cut (``cadastral_``),
+    and as the headings of a download in any language ("Cena (€/m²)" is ``price_eur_m2``)."""
+    headed = _headings(target_name)
     renames = {}
     for name in field_names:
         if name in frame.columns:
             continue
         for column in frame.columns:
-            lowered = str(column).lower()
-            if lowered == name or (len(name) > 10 and lowered == name[:10]):
+            lowered = str(column).strip().lower()
+            if (lowered == name or (len(name) > 10 and lowered == name[:10])
+                    or headed.get(lowered) == name):
                 renames[column] = name
                 break
     return frame.rename(columns=renames) if renames else frame
+
+
+def _headings(target_name: str) -> dict[str, str]:
+    """The headings of ``target_name``'s downloads in every language, lowered, to their codes."""
+    from locations.imports.exports import dictionary
+
+    try:
+        columns = dictionary(target_name)
+    except InvalidInput:  # only plots and zones are downloaded with headings
+        return {}
+    return {label.strip().lower(): column["name"] for column in columns
+            for label in (column.get("label") or {}).values()}
 
 
 def import_file(
@@ -196,7 +211,7 @@ def import_file(
         progress("reading", 0, 1)
     source = read_source(path, layer=layer, crs=crs, encoding=encoding)
     frame, keep = chosen.apply(source.attributes)
-    frame = _match_field_names(frame[keep.to_numpy()], spec.field_names)
+    frame = _match_field_names(frame[keep.to_numpy()], spec.field_names, target_name)
     wkb = source.wkb[keep.to_numpy()]
     if len(source.attributes) == 0 and len(source.attributes.columns) == 0:
         # A GeoJSON of no features has no columns either: "required column missing" would

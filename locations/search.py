@@ -85,7 +85,7 @@ class SortKey:
     descending: bool
 
 
-def _sort_key(sort: str) -> SortKey:
+def sort_key(sort: str) -> SortKey:
     descending = sort.startswith("-")
     name = sort.lstrip("-")
     # Unknown values sort last in either direction: the sentinel is the far end of the order.
@@ -275,7 +275,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         raise problem from None
     if cursor_sort != sort:
         raise InvalidInput("cursor", f"the cursor belongs to sort={cursor_sort}, not sort={sort}")
-    sql_type = _sort_key(sort).sql_type
+    sql_type = sort_key(sort).sql_type
     try:
         if sql_type == "bigint":
             value: Any = int(key)
@@ -473,7 +473,7 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
     where, params = conditions(conn, filters)
-    key = _sort_key(filters.sort)
+    key = sort_key(filters.sort)
     distances = filters.wants_distances()
     proximity_join = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id" if (
         distances or "pp." in key.expression) else ""

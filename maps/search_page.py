@@ -119,10 +119,9 @@ def build_search_page(
         folium.LayerControl(collapsed=True).add_to(folium_map)
     status_legend(t).add_to(folium_map)
     rows = [plot["properties"] for plot in results["features"]]
-    # Every match as a file, not the page's first rows: the export takes the search's filters
-    # (the scoring profile only orders the page).
-    query = urlencode({k: v for k, v in filters.as_query().items() if k not in ("profile", "sort")},
-                      doseq=True)
+    # Every match as a file, not the page's first rows, as the page shows them: in its order,
+    # with the score for its profile, headings in its language.
+    query = urlencode({**filters.as_query(), "lang": t.lang}, doseq=True)
     downloads = {label: f"{page.base_url}/exports/plots?{query}{'&' if query else ''}f={fmt}"
                  for label, fmt in DOWNLOADS} if total <= get_settings().max_export_rows else {}
     return render_page(

@@ -31,7 +31,7 @@ from locations import formats
 from locations.accounts import InternalReach
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN
-from locations.search import PlotFilter, ZoneFilter, conditions, zone_conditions
+from locations.search import PlotFilter, ZoneFilter, conditions, sort_key, zone_conditions
 from locations.settings import get_settings
 from locations.vocabulary import STORAGE_SRID
 
@@ -77,12 +77,17 @@ PLOT_EXPORT_SQL = """
            r.code AS region_code, p.country, round(p.area_m2::numeric, 1)::float AS area_m2,
            p.status, p.ownership, p.offer, p.price_eur_m2::float AS price_eur_m2,
            array_to_string(p.allowed_uses, ';') AS allowed_uses, p.readiness, p.brownfield,
-           p.power_mw, p.max_building_height_m, p.available_from::text AS available_from,
-           p.last_verified::text AS last_verified, {distances}, p.version {internal},
+           p.power_mw, coalesce(p.power_mw, z.power_mw) AS power_mw_in_effect,
+           CASE WHEN p.power_mw IS NOT NULL THEN 'plot'
+                WHEN z.power_mw IS NOT NULL THEN 'zone' END AS power_source,
+           p.max_building_height_m, p.available_from::text AS available_from,
+           p.last_verified::text AS last_verified, {distances}, p.version {score} {internal},
            ST_AsBinary(p.boundary) AS boundary
 """ + PLOT_EXPORT_FROM + """
-    ORDER BY r.code, m.name, z.name, p.cadastral_ref
+    ORDER BY {order}
 """
+#: The layout's own order, when the search gives none: region, municipality, zone, reference.
+LAYOUT_ORDER = "r.code, m.name, z.name, p.cadastral_ref"
 
 ZONE_EXPORT_SQL = f"""
     SELECT z.id, z.name, m.name AS municipality, m.code AS municipality_code,
@@ -163,7 +168,24 @@ def select_plots(conn: Connection, filters: PlotFilter, *,
     """
     where, parameters = conditions(conn, filters)
     proximity = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id"
+    score = ""
+    if filters.profile:
+        # As the search page shows it: the plot's current score for the chosen profile.
+        _check_profile(conn, filters.profile)
+        proximity += (" LEFT JOIN current_plot_score cs"
+                      " ON cs.plot_id = p.id AND cs.profile = :score_profile")
+        parameters = parameters | {"score_profile": filters.profile}
+        score = (", round(cs.total::numeric, 1)::float AS score,"
+                 " CAST(:score_profile AS text) AS score_profile")
+    order = LAYOUT_ORDER
+    if filters.sort != "id":
+        # The page's order (its sort key, then the id, as the search pages it).
+        key = sort_key(filters.sort)
+        if "cs." in key.expression and not filters.profile:
+            raise InvalidInput("profile", "sort=score needs a profile, e.g. profile=logistics")
+        order = f"{key.expression} {'DESC' if key.descending else 'ASC'}, p.id"
     sql = PLOT_EXPORT_SQL.format(
+        score=score, order=order,
         internal=", " + internal.columns_sql() if internal else "",
         # To 10 m, in float arithmetic: through numeric it cost a million plots 2 s more.
         distances=", ".join(f"round(pp.{column} * 100) / 100 AS {column}"
@@ -180,6 +202,19 @@ def select_plots(conn: Connection, filters: PlotFilter, *,
                            f"{max_rows:,} (LOCATIONS_MAX_EXPORT_ROWS). Narrow the search, or "
                            "export it with `locations export plots`, which has no limit")
     return _frame(_copy_out(conn, sql, parameters))
+
+
+def _check_profile(conn: Connection, profile: str) -> None:
+    """Refuses a profile nothing has been scored for: its column would be silently empty.
+
+    Raises:
+        InvalidInput: on ``profile``, naming the profiles that have scores.
+    """
+    scored = list(conn.execute(text(
+        "SELECT DISTINCT profile FROM score_run WHERE status = 'finished' ORDER BY 1")).scalars())
+    if profile not in scored:
+        raise InvalidInput("profile", f"no current scores for {profile!r}; scored: "
+                                      f"{', '.join(scored) or 'none yet (locations score)'}")
 
 
 def select(conn: Connection, kind: str, filters: ExportFilters, *,
@@ -289,10 +324,13 @@ def dictionary(kind: str) -> list[dict[str, Any]]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["columns"]
 
 
-def dictionary_table(kind: str, present: list[str]) -> pd.DataFrame:
-    """The dictionary rows for the columns a file actually has, as a plain table."""
+def dictionary_table(kind: str, present: list[str], lang: str | None = None) -> pd.DataFrame:
+    """The dictionary rows for the columns a file actually has, as a plain table; with
+    ``lang``, each column's heading in that language first, its code beside it."""
     entries = [c for c in dictionary(kind) if c["name"] in present]
+    headings = {"heading": [heading(c, lang) for c in entries]} if lang else {}
     return pd.DataFrame({
+        **headings,
         "column": [c["name"] for c in entries],
         "type": [c.get("type", "") for c in entries],
         "unit": [c.get("unit", "") for c in entries],
@@ -300,6 +338,22 @@ def dictionary_table(kind: str, present: list[str]) -> pd.DataFrame:
         "importable": [bool(c.get("import")) for c in entries],
         "description": [c.get("description", "") for c in entries],
     })
+
+
+def _write_headed(frame: gpd.GeoDataFrame, path: Path, kind: str, fmt: str,
+                  lang: str) -> list[Path]:
+    web = frame.to_crs(4326)
+    present = list(frame.columns.drop(frame.geometry.name)) + ["lon", "lat", "wkt"]
+    names = headings(kind, lang)
+    table = dictionary_table(kind, present, lang)
+    if fmt == "xlsx":
+        path.write_bytes(formats.render(web, fmt, layer=kind, sheets={"dictionary": table},
+                                        headings=names))
+        return [path]
+    path.write_bytes(formats.render(web, fmt, layer=kind, headings=names))
+    sidecar = path.with_name(path.stem + ".dictionary.csv")
+    table.to_csv(sidecar, index=False)
+    return [path, sidecar]
 
 
 def format_for(path: Path) -> str:
@@ -320,13 +374,28 @@ def format_for(path: Path) -> str:
     return name
 
 
-def write(frame: gpd.GeoDataFrame, path: Path, kind: str) -> list[Path]:
+def heading(column: Mapping[str, Any], lang: str | None) -> str:
+    """A column's heading in ``lang`` (its dictionary label), or its code without one."""
+    return (column.get("label") or {}).get(lang or "", column["name"])
+
+
+def headings(kind: str, lang: str) -> dict[str, str]:
+    """Each column code of ``kind``'s exports and its heading in ``lang``."""
+    return {column["name"]: heading(column, lang) for column in dictionary(kind)}
+
+
+def write(frame: gpd.GeoDataFrame, path: Path, kind: str, lang: str | None = None) -> list[Path]:
     """Write ``frame`` to ``path`` (format from the extension) with its dictionary; returns the files.
 
     GeoPackage and XLSX carry the dictionary inside (a ``dictionary`` table or
-    sheet); GeoJSON and CSV get a sidecar ``<name>.dictionary.csv``.
+    sheet); GeoJSON and CSV get a sidecar ``<name>.dictionary.csv``. With ``lang``, the
+    tables people read (CSV and XLSX) have headings in that language, and the dictionary
+    gives each heading's code; GeoPackage and GeoJSON keep the codes GIS tools match on.
+    The importer takes the headings in any language back as their codes.
     """
     fmt = format_for(path)
+    if lang and fmt in ("csv", "xlsx"):
+        return _write_headed(frame, path, kind, fmt, lang)
     if fmt == "gpkg":
         path.write_bytes(formats.render(frame, "gpkg", layer=kind))
         present = list(frame.columns.drop(frame.geometry.name))
