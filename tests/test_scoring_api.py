@@ -13,7 +13,7 @@ import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 from shapely.geometry import shape
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from locations.accounts import create_account
 from locations.settings import PROJECT_ROOT
@@ -73,8 +73,11 @@ def test_only_agency_and_admin_may_start_runs(fresh_client: TestClient, fresh_en
     assert started.status_code == 202
     # The answer comes before the work: the run is recorded as running, then finishes.
     assert started.json()["status"] == "running"
-    run = fresh_client.get(started.headers["Location"]).json()
+    run = fresh_client.get(started.headers["Location"], headers=bearer(keys["agency"])).json()
     assert run["status"] == "finished" and run["requested_by"] == "gorenjska agency"
+    # Anybody may follow it, but only accounts see who started it.
+    public = fresh_client.get(started.headers["Location"]).json()
+    assert public["status"] == "finished" and "requested_by" not in public
     assert run["standard"] == "location-standard" and run["version"] == "1"
     assert run["region"] == "SI042" and run["plot_count"] > 0
     bad = fresh_client.post("/scores/runs", json={"profile": "warehousing"},
@@ -235,3 +238,22 @@ def test_plot_search_sorts_by_score(fresh_client: TestClient, scored: dict[str, 
     assert seen == sorted(seen)
     missing = fresh_client.get("/plots", params={"sort": "score"})
     assert missing.status_code == 400 and missing.json()["field"] == "profile"
+
+
+def test_a_failed_runs_database_message_is_for_accounts_only(fresh_client: TestClient,
+                                                             fresh_engine: Engine) -> None:
+    keys = tokens(fresh_engine)
+    started = fresh_client.post("/scores/runs", json={"profile": "logistics", "region": "SI042"},
+                                headers=bearer(keys["agency"]))
+    run_id = int(started.headers["Location"].rsplit("/", 1)[1])
+    with fresh_engine.begin() as conn:  # as a run that overflowed would have stored it
+        conn.execute(text(
+            "UPDATE score_run SET status = 'failed', finished_at = now(), "
+            "error = 'numeric field overflow in table plot_score (value 1e300)' WHERE id = :id"),
+            {"id": run_id})
+    public = fresh_client.get(f"/scores/runs/{run_id}")
+    assert public.status_code == 200
+    assert "overflow" not in public.text and "plot_score" not in public.text
+    assert public.json()["status"] == "failed" and public.json()["error"]
+    told = fresh_client.get(f"/scores/runs/{run_id}", headers=bearer(keys["agency"])).json()
+    assert "overflow" in told["error"]

@@ -10,7 +10,8 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from api.auth import allowed_to
+from api.auth import OptionalAccount, allowed_to
+from api.responses import OPTIONAL_TOKEN
 from api.deps import ConnectionDep, EngineDep
 from locations import scoring
 from locations.accounts import Account
@@ -78,6 +79,14 @@ def start_run(
         return scoring.get_run(conn, run_id)
 
 
-@router.get("/scores/runs/{run_id}", summary="A scoring run: standard, profile, who, when, status")
-def get_run(conn: ConnectionDep, run_id: int) -> dict[str, Any]:
-    return scoring.get_run(conn, run_id)
+@router.get("/scores/runs/{run_id}", summary="A scoring run: standard, profile, who, when, status",
+            openapi_extra=OPTIONAL_TOKEN)
+def get_run(conn: ConnectionDep, run_id: int, account: OptionalAccount) -> dict[str, Any]:
+    """Anybody may follow a run; who started it and why it failed (a database message may
+    name tables and values) only accounts see."""
+    run = scoring.get_run(conn, run_id)
+    if account is None:
+        run.pop("requested_by", None)
+        if run.get("error"):
+            run["error"] = "the run failed; accounts can read why"
+    return run
