@@ -3,8 +3,9 @@
 The file has a ``cadastral_ref`` column and any of the editable plot fields
 (``status``, ``price_eur_m2``, ``offer``, ``available_from`` ...), plus optional
 ``country`` (to tell apart equal references in SI and AT), ``version`` (the
-version the sender last saw: a plot changed since then is refused) and ``note``
-(kept in the audit trail). An empty cell leaves the value as it is.
+version the sender last saw: a plot changed since then is refused), ``note``
+(kept in the audit trail) and ``effective_date`` (the day the row's change happened,
+when it is recorded later). An empty cell leaves the value as it is.
 
 Coded values (status, offer, ownership, readiness, uses) may be written as their codes or
 as the labels the pages show, in Slovenian, German or English ("rezervirano",
@@ -29,11 +30,18 @@ from locations.geojson import jsonable
 from locations.imports.sources import table_text
 from locations.limits import length_problem
 from locations.local_formats import with_header
-from locations.plot_updates import PLOT_FIELDS, changed_fields, parse_fields, update_plot
+from locations.plot_updates import (
+    PLOT_FIELDS,
+    changed_fields,
+    check_effective_date,
+    parse_effective_date,
+    parse_fields,
+    update_plot,
+)
 from locations.values import text_problem
 
 KEY = "cadastral_ref"
-EXTRA_COLUMNS = ("country", "version", "note")
+EXTRA_COLUMNS = ("country", "version", "note", "effective_date")
 MAX_ROWS = 50_000
 #: The plot fields whose values are codes of a vocabulary, and the one holding a list of them.
 CODED_FIELDS = {"status": v.PLOT_STATUS, "offer": v.OFFER, "ownership": v.OWNERSHIP,
@@ -189,6 +197,12 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
         }
         entry["version"] = plot["version"]
         entry["note"] = row.get("note")
+        if "effective_date" in row:
+            try:
+                entry["effective_date"] = check_effective_date(
+                    conn, plot["id"], parse_effective_date(row["effective_date"]))
+            except InvalidInput as exc:
+                entry["problems"].append(f"{exc.field}: {exc.reason}")
         # The audit event would refuse it at apply, after the rows before it were written.
         if (problem := length_problem("note", row.get("note", ""))) is not None:
             entry["problems"].append(f"note: {problem}")
@@ -227,7 +241,8 @@ def apply_updates(
         coded = with_codes(row)
         values = {field: coded[field] for field in entry["changes"]}
         update_plot(conn, account, entry["plot_id"], entry["version"], values,
-                    note=entry.get("note") or note, action="import")
+                    note=entry.get("note") or note, action="import",
+                    effective_date=entry.get("effective_date"))
     report["applied"] = True
     return report
 

@@ -37,7 +37,8 @@ PHASES = {"reading": "Reading the file", "staging": "Checking fields, copying ro
 
 def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
                 encoding: str | None, mapping: str | None, dry_run: bool, make_valid: bool,
-                skip_invalid: bool, actor: str | None, report_path: Path | None) -> None:
+                skip_invalid: bool, actor: str | None, report_path: Path | None,
+                effective_date: str | None = None) -> None:
     from locations.importer import import_file
 
     with reported_errors():
@@ -58,7 +59,7 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
                 engine, target, file, layer=layer, crs=crs, encoding=encoding, mapping=mapping,
                 dry_run=dry_run, make_valid=make_valid, skip_invalid=skip_invalid,
                 actor=actor or "cli import",
-                progress=progress,
+                progress=progress, effective_date=effective_date,
             )
     console.print(f"CRS EPSG:{report.srid} (from {report.crs_source}); mapping {report.mapping}; "
                   f"{report.rows:,} row(s)"
@@ -104,9 +105,12 @@ def _import_command(target: str):
             "--skip-invalid", help="Load the good rows and report the others")] = False,
         actor: Annotated[str | None, typer.Option(help="Who the audit trail names")] = None,
         report: Annotated[Path | None, typer.Option(help="Write every problem to this CSV")] = None,
+        effective_date: Annotated[str | None, typer.Option(
+            help="plots: the day the file's state took effect (e.g. 2022-01-01 for a first "
+                 "load's opening stock), when loaded later; default today")] = None,
     ) -> None:
         _run_import(target, file, layer, crs, encoding, mapping, dry_run, make_valid, skip_invalid,
-                    actor, report)
+                    actor, report, effective_date)
 
     command.__doc__ = f"Import {target} from FILE (natural keys upserted; nothing written on any problem)."
     return command

@@ -21,7 +21,8 @@ def _event(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def plot_history(conn: Connection, account: Account, plot_id: int) -> dict[str, Any]:
-    """Every event of a plot, oldest first, each with who, when, what changed (old -> new), note.
+    """Every event of a plot, oldest first, each with who, when (written, and effective: the
+    day the change happened), what changed (old -> new), note.
 
     Raises:
         NotFound: no such plot.
@@ -39,7 +40,8 @@ def plot_history(conn: Connection, account: Account, plot_id: int) -> dict[str, 
     _check_reader(account, found["municipality_id"], found["region_id"], found["municipality"])
     e = plot_event.c
     events = conn.execute(
-        select(e.id, e.occurred_at, e.actor, e.action, e.old_values, e.new_values, e.note)
+        select(e.id, e.occurred_at, e.effective_date, e.actor, e.action, e.old_values,
+               e.new_values, e.note)
         .where(e.plot_id == plot_id).order_by(e.occurred_at, e.id)
     ).mappings()
     return {
@@ -87,7 +89,8 @@ def municipality_changes(
             """
             SELECT * FROM (
                 SELECT 'plot' AS subject, e.plot_id AS subject_id, p.cadastral_ref AS label,
-                       e.id, e.occurred_at, e.actor, e.action, e.old_values, e.new_values, e.note
+                       e.id, e.occurred_at, e.effective_date, e.actor, e.action, e.old_values,
+                       e.new_values, e.note
                 FROM plot_event e
                 JOIN plot p ON p.id = e.plot_id
                 JOIN zone z ON z.id = p.zone_id
@@ -95,7 +98,8 @@ def municipality_changes(
                   AND (CAST(:since AS timestamptz) IS NULL OR e.occurred_at > :since)
                 UNION ALL
                 SELECT 'zone', e.zone_id, z.name,
-                       e.id, e.occurred_at, e.actor, e.action, e.old_values, e.new_values, e.note
+                       e.id, e.occurred_at, (e.occurred_at AT TIME ZONE 'UTC')::date, e.actor,
+                       e.action, e.old_values, e.new_values, e.note
                 FROM zone_event e
                 JOIN zone z ON z.id = e.zone_id
                 WHERE z.municipality_id = :m

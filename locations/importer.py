@@ -24,6 +24,7 @@ from locations.imports.sources import read_source
 from locations.imports.staging import Progress, Scope
 from locations.imports.targets import target
 from locations.mappings import load_mapping
+from locations.plot_updates import check_effective_date, parse_effective_date
 
 #: Targets each role may import; scoped roles only inside their municipalities or regions.
 TARGETS_BY_ROLE = {
@@ -192,12 +193,14 @@ def import_file(
     actor: str | None = None,
     display_name: str | None = None,
     progress: Progress | None = None,
+    effective_date: Any = None,
 ) -> ImportReport:
     """Import ``path`` into ``target_name`` (regions ... constraints), all or nothing.
 
     Every row is checked before anything is written. With problems, nothing is
     written unless ``skip_invalid`` (then the good rows load and the rest are
-    reported). A dry run checks and counts, then rolls back.
+    reported). A dry run checks and counts, then rolls back. ``effective_date``: the day
+    the plots' state took effect (their audit events' effective date; default today).
 
     Raises:
         InvalidInput: the file cannot be used at all (format, CRS, layer, missing column).
@@ -247,6 +250,7 @@ def import_file(
             # Each large statement here runs once: compiling it costs more than it saves
             # (0.3 to 1.2 s a statement at 1M rows).
             conn.execute(text("SET LOCAL jit = off"))
+            effective = check_effective_date(conn, None, parse_effective_date(effective_date))
             workspace = staging.open_workspace(conn)
             # The fields are checked (targets.normalise) chunk by chunk as they are staged.
             columns, field_problems = staging.stage(conn, spec, frame, wkb, progress)
@@ -279,7 +283,7 @@ def import_file(
                 conn, spec, columns,
                 actor=actor or (account.name if account else "import"),
                 account_id=account.id if account else None,
-                note=f"import of {name}", progress=progress,
+                note=f"import of {name}", progress=progress, effective_date=effective,
             )
             # Rows a new record could not be created for are problems too.
             report.problems = staging.problems(conn)

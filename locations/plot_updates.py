@@ -42,6 +42,7 @@ from locations.limits import (
 )
 from locations.local_formats import DATE_FORMATS, number_text, parse_date
 from locations.values import (
+    EARLIEST_EFFECTIVE_DATE,
     MAX_BUILDING_HEIGHT_M,
     MAX_POWER_MW,
     MAX_PRICE_EUR_M2,
@@ -222,6 +223,61 @@ def changed_fields(current: Mapping[str, Any], parsed: Mapping[str, Any]) -> dic
 # -- checks shared by every write ------------------------------------------------------------------
 
 
+#: Events that record no change of the plot: an effective date says nothing about them.
+_NO_CHANGE_ACTIONS = ("verify",)
+
+
+def parse_effective_date(value: Any) -> dt.date | None:
+    """An effective date as written in a form, a file or JSON (None: not given).
+
+    Raises:
+        InvalidInput: not a date, or before EARLIEST_EFFECTIVE_DATE.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    parsed = _date("effective_date", value)
+    if isinstance(parsed, dt.datetime):
+        parsed = parsed.date()
+    if parsed < EARLIEST_EFFECTIVE_DATE:
+        raise InvalidInput("effective_date", f"{parsed} is before {EARLIEST_EFFECTIVE_DATE}: "
+                                             "not a change the platform can record")
+    return parsed
+
+
+def check_effective_date(
+    conn: Connection, plot_id: int | None, effective_date: dt.date | None
+) -> dt.date:
+    """The day a change took effect: ``effective_date``, or today when it is not given.
+
+    A change cannot take effect in the future (it is recorded as done), nor before the
+    plot's latest recorded change: the history would then say the plot went through its
+    statuses in another order than the one its editors recorded.
+
+    Raises:
+        InvalidInput: naming ``effective_date`` and why.
+    """
+    row = conn.execute(
+        text(
+            """
+            SELECT current_date AS today,
+                   (SELECT max(effective_date) FROM plot_event
+                    WHERE plot_id = CAST(:plot AS bigint)
+                      AND action <> ALL (CAST(:no_change AS text[]))) AS latest
+            """
+        ),
+        {"plot": plot_id, "no_change": list(_NO_CHANGE_ACTIONS)},
+    ).mappings().one()
+    if effective_date is None:
+        return row["today"]
+    if effective_date > row["today"]:
+        raise InvalidInput("effective_date", f"{effective_date} is in the future; a change "
+                                             "is recorded once it has happened")
+    if row["latest"] is not None and effective_date < row["latest"]:
+        raise InvalidInput("effective_date", f"{effective_date} is before the plot's latest "
+                                             f"recorded change ({row['latest']})")
+    return effective_date
+
+
 def check_version(kind: str, current_version: int, expected_version: int) -> None:
     """Raises PreconditionFailed when the caller's ETag is not the current version."""
     if current_version != expected_version:
@@ -266,13 +322,16 @@ def _record_plot_event(
     old: Mapping[str, Any] | None,
     new: Mapping[str, Any] | None,
     note: str | None,
+    effective_date: dt.date | None = None,
 ) -> None:
     conn.execute(
         text(
             """
-            INSERT INTO plot_event (plot_id, actor, account_id, action, old_values, new_values, note)
+            INSERT INTO plot_event (plot_id, actor, account_id, action, old_values, new_values,
+                                    note, effective_date)
             VALUES (:plot, :actor, :account, :action,
-                    CAST(:old AS jsonb), CAST(:new AS jsonb), :note)
+                    CAST(:old AS jsonb), CAST(:new AS jsonb), :note,
+                    coalesce(CAST(:effective AS date), current_date))
             """
         ),
         {
@@ -280,6 +339,7 @@ def _record_plot_event(
             "old": json.dumps(old) if old is not None else None,
             "new": json.dumps(new) if new is not None else None,
             "note": _text("note", note),
+            "effective": effective_date,
         },
     )
 
@@ -303,11 +363,14 @@ def update_plot(
     geometry: Any = None,
     crs: str | int | None = None,
     action: str = "update",
+    effective_date: Any = None,
 ) -> int:
     """Change a plot's fields (and optionally its boundary); returns its new version.
 
     An update also counts as a verification: the municipality has just looked at the plot.
     Nothing is written (and the version stays) when no value really changes.
+    ``effective_date`` is the day the change happened (default today), when it was
+    recorded later: land-supply monitoring counts the change in that day's month.
 
     Raises:
         NotFound, Forbidden, PreconditionFailed, Conflict (retired plot, forbidden status
@@ -321,6 +384,7 @@ def update_plot(
     parsed = parse_fields(values, PLOT_FIELDS)
     if "status" in parsed:
         check_transition(current["status"], parsed["status"])
+    effective = check_effective_date(conn, plot_id, parse_effective_date(effective_date))
     changes = changed_fields(current, parsed)
     boundary = None
     if geometry is not None:
@@ -339,7 +403,7 @@ def update_plot(
         conn, "plot", plot_id, expected_version,
         set_clause + "last_verified = current_date, ", params,
     )
-    _record_plot_event(conn, plot_id, account, action, old, new, note)
+    _record_plot_event(conn, plot_id, account, action, old, new, note, effective)
     return new_version
 
 
@@ -365,16 +429,19 @@ def verify_plot(
 
 
 def retire_plot(
-    conn: Connection, account: Account, plot_id: int, expected_version: int, note: str | None = None
+    conn: Connection, account: Account, plot_id: int, expected_version: int, note: str | None = None,
+    effective_date: Any = None,
 ) -> int:
-    """Retire a plot (merged, split, no longer offered as a unit): kept with its history, hidden
-    from the zone's aggregates. Returns the new version.
+    """Retire a plot (merged, split, no longer offered as a unit): kept with its history,
+    hidden from the zone's aggregates. Returns the new version. ``effective_date``: the
+    day it left the market, when that was before today.
     """
     current = _plot_for_write(conn, plot_id)
     check_scope(account, current["municipality_id"], current["municipality_name"], f"plot {plot_id}")
     check_version("plot", current["version"], expected_version)
     if current["retired_at"] is not None:
         raise Conflict(f"plot {plot_id} is already retired")
+    effective = check_effective_date(conn, plot_id, parse_effective_date(effective_date))
     new_version = _guarded_update(
         conn, "plot", plot_id, expected_version, "retired_at = now(), ", {}
     )
@@ -383,7 +450,7 @@ def retire_plot(
     ).scalar_one()
     _record_plot_event(
         conn, plot_id, account, "retire", {"retired_at": None},
-        {"retired_at": jsonable(retired_at)}, note,
+        {"retired_at": jsonable(retired_at)}, note, effective,
     )
     return new_version
 
@@ -399,9 +466,11 @@ def create_plot(
     crs: str | int | None = None,
     values: Mapping[str, Any] | None = None,
     note: str | None = None,
+    effective_date: Any = None,
 ) -> int:
     """Add a plot to a zone; returns its id. The zone's version guards against a zone boundary
-    that changed since the caller looked at it.
+    that changed since the caller looked at it. ``effective_date``: the day the plot came
+    about (default today).
 
     Raises:
         NotFound, Forbidden, PreconditionFailed, Conflict (cadastral reference taken),
@@ -414,6 +483,7 @@ def create_plot(
     if reference is None:
         raise InvalidInput("cadastral_ref", "a new plot needs its cadastral reference")
     parsed = parse_fields(values or {}, PLOT_FIELDS)
+    effective = check_effective_date(conn, None, parse_effective_date(effective_date))
     taken = conn.execute(
         text("SELECT id FROM plot WHERE country = :country AND cadastral_ref = :ref"),
         {"country": zone["country"], "ref": reference},
@@ -448,7 +518,7 @@ def create_plot(
         {"id": plot_id},
     ).mappings().one()
     new_values = dict(created) | {field: jsonable(value) for field, value in parsed.items()}
-    _record_plot_event(conn, plot_id, account, "create", None, new_values, note)
+    _record_plot_event(conn, plot_id, account, "create", None, new_values, note, effective)
     return plot_id
 
 

@@ -461,10 +461,13 @@ plot_event = Table(
     Column('old_values', JSONB),
     Column('new_values', JSONB),
     Column('note', Text),
+    Column('effective_date', Date, nullable=False, server_default=text('CURRENT_DATE')),
     CheckConstraint("action = ANY (ARRAY['create'::text, 'update'::text, 'verify'::text, 'retire'::text, 'import'::text])", name='plot_event_action_check'),
+    CheckConstraint("effective_date >= '1990-01-01'::date AND effective_date <= ((occurred_at AT TIME ZONE 'UTC'::text)::date + 1)", name='plot_event_effective_date_plausible'),
     ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='SET NULL', name='plot_event_account_id_fkey'),
     ForeignKeyConstraint(['plot_id'], ['plot.id'], ondelete='RESTRICT', name='plot_event_plot_id_fkey'),
     PrimaryKeyConstraint('id', name='plot_event_pkey'),
+    Index('plot_event_plot_effective_idx', 'plot_id', 'effective_date', 'id'),
     Index('plot_event_plot_idx', 'plot_id', 'id'),
     Index('plot_event_time_idx', 'occurred_at')
 )

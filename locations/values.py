@@ -9,6 +9,7 @@ shared by PATCH, bulk files and the CLI, and the search filters all check with t
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated
 
@@ -31,6 +32,9 @@ MAX_POWER_MW = 10_000
 MAX_BUILDING_HEIGHT_M = 1_000
 #: ... and at least: a cap below a storey's height is a slip (centimetres for metres).
 MIN_BUILDING_HEIGHT_M = 1
+#: The earliest effective date of a plot event (migration 0105's CHECK
+#: plot_event_effective_date_plausible): older changes are history before the platform.
+EARLIEST_EFFECTIVE_DATE = dt.date(1990, 1, 1)
 #: Those CHECK constraints, and the field and bound each keeps.
 PLAUSIBILITY_CHECKS = {
     "plot_price_plausible": ("price_eur_m2", MAX_PRICE_EUR_M2),

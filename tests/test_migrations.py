@@ -115,6 +115,13 @@ def test_a_database_of_the_squashed_history_keeps_every_row_and_equals_a_fresh_o
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() \
             == [_scripts().get_current_head()]
+        # Events written before effective dates existed took effect when they were written.
+        assert conn.execute(text(
+            "SELECT count(*), count(*) FILTER (WHERE effective_date "
+            "= (occurred_at AT TIME ZONE 'UTC')::date) FROM plot_event")).one()[1] > 0
+        assert conn.execute(text(
+            "SELECT count(*) FROM plot_event WHERE effective_date "
+            "<> (occurred_at AT TIME ZONE 'UTC')::date")).scalar_one() == 0
     engine.dispose()
 
     fresh = _create_database(pg_server, f"locations_test_mig_{uuid.uuid4().hex[:10]}")

@@ -3,6 +3,7 @@ the caller's scope; with ``Prefer: respond-async`` it runs as a job, followed at
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -43,6 +44,10 @@ class ImportForm(BaseModel):
     dry_run: bool = False
     make_valid: bool = False
     skip_invalid: bool = False
+    effective_date: dt.date | None = Field(
+        default=None, description="plots: the day the file's state took effect (e.g. the "
+                                  "status as of a first load's day), when it is loaded later; "
+                                  "default today")
 
 
 def _request_body_schema() -> dict[str, Any]:
@@ -242,7 +247,8 @@ async def create_import(
             # Only shipped mappings: a path would let a caller read the server's files.
             raise InvalidInput("mapping", f"unknown mapping {form.mapping!r}; "
                                           f"shipped: {', '.join(available_mappings())}")
-        options: dict[str, Any] = form.model_dump(exclude={"target"})
+        # JSON-ready (a date as text): a job keeps its options in the database.
+        options: dict[str, Any] = form.model_dump(exclude={"target"}, mode="json")
         if prefer and "respond-async" in prefer.lower():
             job = await run_in_threadpool(_start_job, engine, account, form.target, upload,
                                           folder, options, background, response)

@@ -38,6 +38,12 @@ IfMatch = Annotated[
     Header(description='The ETag you read, e.g. "3"; a stale one gives 412, none gives 428'),
 ]
 NOTE = Field(default=None, max_length=2000, description="Why: kept in the audit trail")
+EFFECTIVE_DATE = Field(
+    default=None,
+    description="The day the change happened, when it is recorded later (default today; "
+                "not in the future, not before the plot's latest recorded change). "
+                "Land-supply monitoring counts the change in this day's month.",
+)
 
 
 
@@ -89,6 +95,7 @@ class PlotChange(BaseModel):
     crs: PlainText | None = Field(default=None,
                                   description="CRS of `geometry`, default CRS84 (lon/lat)")
     note: PlainText | None = NOTE
+    effective_date: dt.date | None = EFFECTIVE_DATE
 
 
 class NewPlot(PlotChange):
@@ -131,6 +138,10 @@ class Note(BaseModel):
     note: PlainText | None = NOTE
 
 
+class Retirement(Note):
+    effective_date: dt.date | None = EFFECTIVE_DATE
+
+
 def expected_version(if_match: str | None) -> int:
     """The version named by an If-Match header.
 
@@ -169,10 +180,11 @@ def patch_plot(
     note = values.pop("note", None)
     geometry = values.pop("geometry", None)
     crs = values.pop("crs", None)
+    effective_date = values.pop("effective_date", None)
     with engine.begin() as conn:
         plot_updates.update_plot(
             conn, account, plot_id, expected_version(if_match), values,
-            note=note, geometry=geometry, crs=crs,
+            note=note, geometry=geometry, crs=crs, effective_date=effective_date,
         )
         return _plot_response(conn, plot_id)
 
@@ -194,12 +206,13 @@ def verify_plot(
              summary="Retire a plot (soft: kept with its history)",
              responses=WRITE)
 def retire_plot(
-    engine: EngineDep, account: Editor, plot_id: PlotId, body: Note | None = None,
+    engine: EngineDep, account: Editor, plot_id: PlotId, body: Retirement | None = None,
     if_match: IfMatch = None,
 ) -> GeoJSONResponse:
     with engine.begin() as conn:
         plot_updates.retire_plot(conn, account, plot_id, expected_version(if_match),
-                                 body.note if body else None)
+                                 body.note if body else None,
+                                 effective_date=body.effective_date if body else None)
         return _plot_response(conn, plot_id)
 
 
@@ -210,12 +223,13 @@ def create_plot(
     engine: EngineDep, account: Editor, zone_id: ZoneId, new_plot: NewPlot, if_match: IfMatch = None
 ) -> GeoJSONResponse:
     values = new_plot.model_dump(exclude_unset=True)
-    for key in ("note", "geometry", "crs", "cadastral_ref"):
+    for key in ("note", "geometry", "crs", "cadastral_ref", "effective_date"):
         values.pop(key, None)
     with engine.begin() as conn:
         plot_id = plot_updates.create_plot(
             conn, account, zone_id, expected_version(if_match), new_plot.cadastral_ref,
             new_plot.geometry, crs=new_plot.crs, values=values, note=new_plot.note,
+            effective_date=new_plot.effective_date,
         )
         return _plot_response(conn, plot_id, status_code=201)
 
