@@ -20,6 +20,7 @@ from api.routes import (
     inquiries,
     municipalities,
     pages,
+    plot_files,
     plot_pages,
     plot_updates,
     plots,
@@ -42,7 +43,7 @@ ROUTERS = [health.router, regions.router, municipalities.router, zones.router, p
            ogc.landing_router, ogc.router, ogc.tiles_router, pages.router,
            plot_pages.router, shortlist.router, imports.router,
            exports.router, standards.router, scores.router, rankings.router,
-           inquiries.router]
+           inquiries.router, plot_files.router]
 #: Error answers shared by every route of a router whose module does not document its own.
 ROUTER_ERRORS = {id(imports.router): error_responses(401, 403, 404, 409, 429),
                  id(scores.router): error_responses(401, 403, 404, 429)}

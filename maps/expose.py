@@ -30,6 +30,7 @@ from weasyprint import HTML
 from weasyprint.document import Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from locations.attachments import MEDIA_TYPES
 from maps.assets import STATIC_DIR
 from maps.i18n import Translator
 from maps.page import TEMPLATES
@@ -251,8 +252,19 @@ def surroundings_map(sheet: PlotSheet, t: Translator, municipality: dict[str, An
 # ---- the document --------------------------------------------------------------------------
 
 
+def photo_uris(photos: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The plot's photos (``locations.attachments.images``) as data: URIs with their captions:
+    the exposé carries them, WeasyPrint fetches nothing."""
+    uris = []
+    for photo in photos:
+        encoded = base64.b64encode(photo["content"]).decode("ascii")
+        uris.append((f"data:{MEDIA_TYPES[photo['kind']]};base64,{encoded}", photo["title"] or ""))
+    return uris
+
+
 def expose_html(t: Translator, *, sheet: PlotSheet, maps: tuple[str, str], today: dt.date,
-                page_url: str, compact: bool = False) -> str:
+                page_url: str, compact: bool = False,
+                photos: list[tuple[str, str]] | None = None) -> str:
     """The exposé as HTML for WeasyPrint (every value escaped by the template engine);
     ``maps`` are the site and surroundings maps as data: URIs."""
     legend = [("this", THIS_PLOT_COLOUR, t("this_plot")),
@@ -267,13 +279,17 @@ def expose_html(t: Translator, *, sheet: PlotSheet, maps: tuple[str, str], today
         title=t("expose_title", ref=sheet.facts["cadastral_ref"]),
         site_png=maps[0], surroundings_png=maps[1],
         legend=legend, today=today, page_url=page_url, compact=compact,
+        expose_photos=photos or [],
     )
 
 
 def build_expose(t: Translator, *, sheet: PlotSheet, municipality: dict[str, Any],
-                 today: dt.date, page_url: str) -> bytes:
-    """The exposé of ``sheet`` in ``t``'s language as PDF bytes, at most ``MAX_PAGES`` pages."""
+                 today: dt.date, page_url: str,
+                 photos: list[dict[str, Any]] | None = None) -> bytes:
+    """The exposé of ``sheet`` in ``t``'s language as PDF bytes, at most ``MAX_PAGES`` pages,
+    with ``photos`` (``locations.attachments.images``) when the plot has some."""
     options = {"sheet": sheet, "today": today, "page_url": page_url,
+               "photos": photo_uris(photos or []),
                "maps": (site_map(sheet, t), surroundings_map(sheet, t, municipality))}
     document = render(expose_html(t, **options))
     if len(document.pages) > MAX_PAGES:

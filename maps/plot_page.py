@@ -7,13 +7,13 @@ The same reads and wording feed the printable exposé (``maps/expose.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import folium
 from sqlalchemy import Connection, text
 
-from locations import features, scoring
+from locations import attachments, features, scoring
 from locations.errors import NotFound
 from locations.geojson import feature_collection, geometry_sql
 from locations.standard import find_standard
@@ -84,6 +84,8 @@ class PlotSheet:
     breakdown: dict[str, Any] | None
     #: Criterion id -> measure, from the standard the score was made with.
     measures: dict[str, str]
+    #: The plot's photos and documents, without their content (``locations.attachments``).
+    files: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def facts(self) -> dict[str, Any]:
@@ -179,7 +181,8 @@ def read_plot_sheet(conn: Connection, plot_id: int, profile: str | None) -> Plot
     """), {"id": plot_id, "limit": NEIGHBOURS}).mappings())
     return PlotSheet(plot=plot, zone=zone, zone_plots=zone_plots, constraints=constraints,
                      infrastructure=infrastructure, profile=profile, score=score,
-                     breakdown=breakdown, measures=measures)
+                     breakdown=breakdown, measures=measures,
+                     files=attachments.list_for_plot(conn, plot_id))
 
 
 def _measures(name: str, version: str) -> dict[str, str]:
@@ -460,6 +463,8 @@ def sheet_context(sheet: PlotSheet, t: Translator) -> dict[str, Any]:
         "missing_facts": missing_facts(sheet, t),
         "description": zone.get(f"description_{t.lang}") or zone.get("description_en"),
         "status_colour": STATUS_COLOURS.get(sheet.facts["status"], "#999"),
+        "photos": [f for f in sheet.files if f["kind"] in attachments.IMAGE_KINDS],
+        "documents": [f for f in sheet.files if f["kind"] not in attachments.IMAGE_KINDS],
     }
 
 

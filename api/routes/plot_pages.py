@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import ConnectionDep, PlotId
 from api.responses import error_responses
 from api.routes.pages import AcceptLanguage, Basemap, Lang, _html, _page
+from locations import attachments
 from maps import queries
 from maps.plot_page import (
     build_plot_page,
@@ -21,6 +22,8 @@ from maps.plot_page import (
 )
 
 router = APIRouter(tags=["pages"])
+#: Photos the exposé shows at most (the plot's first ones): it keeps to two pages.
+EXPOSE_PHOTOS = 3
 
 Profile = Annotated[
     str | None,
@@ -72,8 +75,9 @@ def plot_expose(
     municipality = municipality_outline(conn, sheet.facts["municipality_id"])
     path = page.url(f"/maps/plots/{plot_id}", profile=sheet.profile)
     page_url = str(request.base_url).rstrip("/") + path
+    photos = attachments.images(conn, plot_id, EXPOSE_PHOTOS)
     pdf = build_expose(page.t, sheet=sheet, municipality=municipality, today=dt.date.today(),
-                       page_url=page_url)
+                       page_url=page_url, photos=photos)
     # Only safe characters in the header: a cadastral reference is data.
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", sheet.facts["cadastral_ref"]).strip("-")[:60] or "plot"
     return Response(pdf, media_type="application/pdf", headers={
