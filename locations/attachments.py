@@ -170,7 +170,7 @@ def clean_file_name(name: str, kind: str) -> str:
 def _plot(conn: Connection, plot_id: int) -> Mapping[str, Any]:
     row = conn.execute(text(
         """
-        SELECT p.id, p.retired_at, z.municipality_id, m.name AS municipality_name
+        SELECT p.id, p.cadastral_ref, p.retired_at, z.municipality_id, m.name AS municipality_name
         FROM plot p JOIN zone z ON z.id = p.zone_id JOIN municipality m ON m.id = z.municipality_id
         WHERE p.id = :id
         """), {"id": plot_id}).mappings().first()
