@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
-from api import ogc
+from api import ogc, sessions
 from api.deps import plain_parameters
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
 from api.responses import error_responses
-from api.security_headers import SecurityHeaders
 from api.routes import (
+    admin_accounts,
     docs,
     exports,
     health,
@@ -28,10 +28,12 @@ from api.routes import (
     regions,
     scores,
     shortlist,
+    sign_in,
     standards,
     tiles,
     zones,
 )
+from api.security_headers import SecurityHeaders
 from locations import __version__
 from locations.db import get_engine
 from locations.settings import get_settings
@@ -43,7 +45,7 @@ ROUTERS = [health.router, regions.router, municipalities.router, zones.router, p
            ogc.landing_router, ogc.router, ogc.tiles_router, pages.router,
            plot_pages.router, shortlist.router, imports.router,
            exports.router, standards.router, scores.router, rankings.router,
-           inquiries.router, plot_files.router]
+           inquiries.router, plot_files.router, sign_in.router, admin_accounts.router]
 #: Error answers shared by every route of a router whose module does not document its own.
 ROUTER_ERRORS = {id(imports.router): error_responses(401, 403, 404, 409, 429),
                  id(scores.router): error_responses(401, 403, 404, 429)}
@@ -74,6 +76,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes, upload_paths=UPLOAD_PATHS)
+
+    # Who is signed in (looked up when asked for), and the cookies the answer sets.
+    sessions.register(app)
 
     # Outermost, so that every answer carries the headers, errors and refusals included.
     app.add_middleware(SecurityHeaders, settings=settings)

@@ -229,18 +229,20 @@ def account_by_name(conn: Connection, name: str) -> Account:
 
 
 def revoke_account(conn: Connection, name: str) -> None:
-    """Revoke the account's token for good.
+    """Revoke the account for good: its token, password, invitations and browser sessions.
 
     Raises:
         NotFound: no live account of that name.
     """
     revoked = conn.execute(
-        text("UPDATE account SET revoked_at = now(), token_hash = NULL "
+        text("UPDATE account SET revoked_at = now(), token_hash = NULL, password_hash = NULL "
              "WHERE name = :n AND revoked_at IS NULL RETURNING id"),
         {"n": name},
     ).first()
     if revoked is None:
         raise NotFound(f"no active account named {name!r}")
+    for table in ("account_session", "account_invitation"):
+        conn.execute(text(f"DELETE FROM {table} WHERE account_id = :a"), {"a": revoked[0]})
 
 
 def list_accounts(conn: Connection) -> list[dict]:
@@ -305,9 +307,9 @@ def failure_key(client: str) -> str:
     return str(address)
 
 
-def auth_retry_after(conn: Connection, client: str) -> int:
+def auth_retry_after(conn: Connection, client: str, limit: int = MAX_AUTH_FAILURES) -> int:
     """Seconds ``client`` must wait before a wrong token is answered 401 again rather than
-    429 (0: not limited).
+    429 (0: not limited): once it failed ``limit`` times within the window.
 
     Counted in the database so every worker and machine behind a load balancer agrees.
     """
@@ -322,7 +324,7 @@ def auth_retry_after(conn: Connection, client: str) -> int:
         ),
         {"c": failure_key(client), "window": AUTH_FAILURE_WINDOW_SECONDS},
     ).mappings().one()
-    if row["failures"] < MAX_AUTH_FAILURES:
+    if row["failures"] < limit:
         return 0
     # Free again when the oldest failure in the window ages out of it.
     wait = conn.execute(

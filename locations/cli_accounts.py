@@ -1,4 +1,5 @@
-"""The ``locations accounts`` commands: create an account (its token shown once), list, revoke."""
+"""The ``locations accounts`` commands: create an account (its invitation link and token
+shown once), list, reset (a new invitation), revoke."""
 
 from __future__ import annotations
 
@@ -9,7 +10,29 @@ from rich.table import Table
 
 from locations.cli_support import connected_engine, console, reported_errors
 
-accounts_app = typer.Typer(help="Accounts, roles and their bearer tokens.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts, roles, their sign-in and bearer tokens.",
+                           no_args_is_help=True)
+
+
+def _ask_password() -> str:
+    """A new password typed twice (never echoed), refused until it is acceptable."""
+    from locations.sign_in import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
+
+    while True:
+        password = typer.prompt("Password", hide_input=True)
+        repeated = typer.prompt("Password again", hide_input=True)
+        problem = password_problem(password, repeated)
+        if problem is None:
+            return password
+        console.print(f"[red]The password is refused ({problem.replace('_', ' ')}); it needs "
+                      f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters, typed the "
+                      "same twice.[/red]")
+
+
+def _invitation_link(token: str) -> str:
+    from locations.settings import get_settings
+
+    return f"{get_settings().site_url}/maps/invitations/{token}"
 
 
 @accounts_app.command("create")
@@ -22,14 +45,33 @@ def create(
     region: Annotated[
         list[str] | None, typer.Option(help="Region code an agency analyst reads, e.g. SI042; repeatable")
     ] = None,
+    password: Annotated[
+        bool, typer.Option("--password", help="Type the password here (asked twice, hidden) "
+                                               "instead of printing an invitation link")
+    ] = False,
 ) -> None:
-    """Create an account and print its bearer token, alone on the last line, this once only."""
-    from locations.accounts import create_account
+    """Create an account; print the invitation link where its person sets a password (or
+    ask for the password with --password), then its bearer token for scripts, alone on the
+    last line. Both are shown this once only; only their hashes are stored."""
+    from locations.accounts import account_by_name, create_account
+    from locations.settings import get_settings
+    from locations.sign_in import invite, set_password
 
+    typed = _ask_password() if password else None
     with reported_errors(), connected_engine().begin() as conn:
         token = create_account(conn, name, role, municipalities=municipality, regions=region)
-    console.print(f"Account {name!r} ({role}) created. Its token is shown once only; "
-                  "only its hash is stored. Send it as 'Authorization: Bearer <token>'.")
+        if typed is not None:
+            set_password(conn, account_by_name(conn, name).id, typed)
+        else:
+            invitation = invite(conn, name, get_settings().invitation_hours)
+    console.print(f"Account {name!r} ({role}) created.")
+    if typed is None:
+        console.print(f"Send this invitation link to the person; it works once, for "
+                      f"{get_settings().invitation_hours} hours, to set a password:")
+        typer.echo(_invitation_link(invitation))
+    else:
+        console.print("Its password is set: sign in at /maps/sign-in.")
+    console.print("Its API token for scripts (send it as 'Authorization: Bearer <token>'):")
     # Plain echo, not rich: the token must come out byte for byte, alone on its line.
     typer.echo(token)
 
@@ -51,9 +93,25 @@ def list_() -> None:
     console.print(table)
 
 
+@accounts_app.command("reset")
+def reset(name: Annotated[str, typer.Argument(help="Account name")]) -> None:
+    """Print a new invitation link for the account: its password is cleared and it is
+    signed out everywhere until the person sets a new password through the link (its API
+    token keeps working)."""
+    from locations.settings import get_settings
+    from locations.sign_in import reset as reset_account
+
+    with reported_errors(), connected_engine().begin() as conn:
+        token = reset_account(conn, name, get_settings().invitation_hours)
+    console.print(f"Account {name!r}: password cleared, signed out everywhere. Send this "
+                  f"invitation link to the person; it works once, for "
+                  f"{get_settings().invitation_hours} hours:")
+    typer.echo(_invitation_link(token))
+
+
 @accounts_app.command("revoke")
 def revoke(name: Annotated[str, typer.Argument(help="Account name")]) -> None:
-    """Revoke an account: its token stops working at once, for good."""
+    """Revoke an account: its token, password and sessions stop working at once, for good."""
     from locations.accounts import revoke_account
 
     with reported_errors(), connected_engine().begin() as conn:

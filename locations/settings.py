@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     # A plot nobody verified for this many months is stale: the municipality's list of its
     # plots shows it first, and `locations plots stale` lists it by default.
     stale_months: int = Field(default=12, ge=1, le=240)
+    # Browser sessions of people signed in: ended after this many minutes without a
+    # request, and this many hours after signing in whatever happens.
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    # Hours an invitation link (`locations accounts create` / `reset`) stays valid.
+    invitation_hours: int = Field(default=72, ge=1)
+    # The platform's address as people reach it, for the invitation links the command
+    # line prints, e.g. "https://lokacije.example.si". Default: http://host:port.
+    public_url: str | None = None
+
+    @property
+    def site_url(self) -> str:
+        """Where people reach the platform, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 @lru_cache

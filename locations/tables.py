@@ -84,11 +84,42 @@ account = Table(
     Column('token_hash', Text),
     Column('created_at', DateTime(True), nullable=False, server_default=text('now()')),
     Column('revoked_at', DateTime(True)),
+    # argon2id (locations.sign_in); NULL: no password set yet, or reset by an admin.
+    Column('password_hash', Text),
     CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='account_name_check'),
     CheckConstraint(one_of('role', ROLE), name='account_role_check'),
     PrimaryKeyConstraint('id', name='account_pkey'),
     UniqueConstraint('name', name='account_name_key'),
     UniqueConstraint('token_hash', name='account_token_hash_key')
+)
+
+account_invitation = Table(
+    'account_invitation', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('account_id', Integer, nullable=False),
+    Column('token_hash', Text, nullable=False),
+    Column('created_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('expires_at', DateTime(True), nullable=False),
+    Column('used_at', DateTime(True)),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE',
+                         name='account_invitation_account_id_fkey'),
+    PrimaryKeyConstraint('id', name='account_invitation_pkey'),
+    UniqueConstraint('token_hash', name='account_invitation_token_hash_key'),
+    Index('account_invitation_account_idx', 'account_id')
+)
+
+account_session = Table(
+    'account_session', metadata,
+    Column('id', BigInteger, primary_key=True, autoincrement=True),
+    Column('account_id', Integer, nullable=False),
+    Column('token_hash', Text, nullable=False),
+    Column('created_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('last_seen_at', DateTime(True), nullable=False, server_default=text('now()')),
+    ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='CASCADE',
+                         name='account_session_account_id_fkey'),
+    PrimaryKeyConstraint('id', name='account_session_pkey'),
+    UniqueConstraint('token_hash', name='account_session_token_hash_key'),
+    Index('account_session_account_idx', 'account_id')
 )
 
 auth_failure = Table(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -20,6 +22,21 @@ TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """The person signed in, as the page header shows them, with the form token of the
+    header's sign-out button."""
+
+    name: str
+    role: str
+    csrf: str
+
+
+#: Set per request by ``api.sessions``: a function giving the person signed in, or None.
+#: Called only when a page is rendered, so that other requests never look the session up.
+VISITOR: ContextVar[Callable[[], Visitor | None] | None] = ContextVar("visitor", default=None)
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,10 @@ class PageContext:
         """A link to another page of the platform, keeping the language."""
         params = {"lang": self.t.lang, **{k: v for k, v in query.items() if v not in (None, "")}}
         return f"{self.base_url}{path}?{urlencode(params, doseq=True)}"
+
+    def here(self) -> str:
+        """This page's path and query, without the language: where signing in comes back to."""
+        return self.path + (f"?{urlencode(self.query, doseq=True)}" if self.query else "")
 
     def language_links(self) -> dict[str, str]:
         links = {}
@@ -78,6 +99,9 @@ def render_page(template: str, page: PageContext, maps: list[RenderedMap], **con
     """The HTML of ``template`` around ``maps``, with assets linked (served) or inlined (standalone)."""
     names = [name for rendered in maps for name in rendered.assets]
     assets = page_assets(list(dict.fromkeys(names)))
+    # A file saved for later shows nobody's name; a page served shows who is signed in.
+    who = VISITOR.get()
+    visitor = who() if who is not None and not page.standalone else None
     return TEMPLATES.get_template(template).render(
         page=page,
         t=page.t,
@@ -85,5 +109,6 @@ def render_page(template: str, page: PageContext, maps: list[RenderedMap], **con
         maps=maps,
         assets=assets,
         inline=(lambda asset: Markup(inline_text(asset))) if page.standalone else None,
+        visitor=visitor,
         **context,
     )

@@ -19,11 +19,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving_app(app) -> Iterator[str]:
-    """``app`` on a free loopback port while the block runs: its base URL."""
+def serving_app(app, **options) -> Iterator[str]:
+    """``app`` on a free loopback port while the block runs: its base URL. ``options``
+    go to uvicorn (e.g. ``cli.uvicorn_proxy_options``)."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                          log_level="warning"))
+                                          log_level="warning", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

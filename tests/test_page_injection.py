@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from locations import tables
+from locations.accounts import create_account
+from locations.sign_in import invite
 from tests.conftest import _create_database, _drop_database
 from tests.servers import serving_app
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -85,7 +87,12 @@ def page_urls(app, engine) -> list[str]:
             "SELECT z.id, p.id, r.code FROM plot p JOIN zone z ON z.id = p.zone_id "
             "JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id "
             "WHERE p.status = 'available' ORDER BY p.id LIMIT 1")).one()
-    values = {"zone_id": zone_id, "plot_id": plot_id, "region_code": region}
+    # An invitation of an account whose name is hostile: its page shows the name.
+    name = f"{hostile('account.name')} #{uuid.uuid4().hex[:6]}"
+    with engine.begin() as conn:
+        create_account(conn, name, "investor")
+        token = invite(conn, name, hours=1)
+    values = {"zone_id": zone_id, "plot_id": plot_id, "region_code": region, "token": token}
     extra_queries = {"/maps/search": f"?region={region}&status=available",
                      "/maps/zones/{zone_id}": f"?plot={plot_id}"}
     urls = []
