@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,6 +30,8 @@ transfer_app.add_typer(import_app, name="import")
 transfer_app.add_typer(export_app, name="export")
 
 SHOWN_PROBLEMS = 50
+#: The targets whose imports are judged by what they do to what depends on them.
+BOUNDARY_TARGETS = ("regions", "municipalities")
 
 
 PHASES = {"reading": "Reading the file", "staging": "Checking fields, copying rows to the database",
@@ -38,7 +41,8 @@ PHASES = {"reading": "Reading the file", "staging": "Checking fields, copying ro
 def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
                 encoding: str | None, mapping: str | None, dry_run: bool, make_valid: bool,
                 skip_invalid: bool, actor: str | None, report_path: Path | None,
-                effective_date: str | None = None) -> None:
+                effective_date: str | None = None, rename: bool = False,
+                reassign: bool = False) -> None:
     from locations.importer import import_file
 
     with reported_errors():
@@ -58,7 +62,7 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
             report = import_file(
                 engine, target, file, layer=layer, crs=crs, encoding=encoding, mapping=mapping,
                 dry_run=dry_run, make_valid=make_valid, skip_invalid=skip_invalid,
-                actor=actor or "cli import",
+                rename=rename, reassign=reassign, actor=actor or "cli import",
                 progress=progress, effective_date=effective_date,
             )
     console.print(f"CRS EPSG:{report.srid} (from {report.crs_source}); mapping {report.mapping}; "
@@ -66,6 +70,13 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
                   + (f"; text read as {report.encoding}" if report.encoding else ""))
     if report.ignored_columns:
         console.print(f"Columns not imported: {escape(', '.join(report.ignored_columns))}")
+    for note in report.notes:
+        console.print(f"Mapping: {escape(note)}")
+    if report.boundary_changes is not None and report.boundary_changes.lines():
+        # What the new boundaries do to what depends on them: the point of a dry run.
+        console.print("What the new boundaries change:")
+        for line in report.boundary_changes.lines():
+            console.print(f"  - {escape(line)}")
     if report.problems:
         table = Table(title=f"{len(report.problems)} problem(s) in {len(report.problem_rows)} row(s)")
         for column in ("row", "field", "reason"):
@@ -108,15 +119,28 @@ def _import_command(target: str):
         effective_date: Annotated[str | None, typer.Option(
             help="plots: the day the file's state took effect (e.g. 2022-01-01 for a first "
                  "load's opening stock), when loaded later; default today")] = None,
+        rename: Annotated[bool, typer.Option(
+            "--rename", help="Accept the file's names for codes named otherwise here "
+                             "(without it, such a file is refused, each code listed)")] = False,
+        reassign: Annotated[bool, typer.Option(
+            "--reassign", help="Move the zones, plots or municipalities the new boundaries "
+                               "leave outside to where they lie, each move in their history "
+                               "(without it, such a file is refused, each one named)")] = False,
     ) -> None:
         _run_import(target, file, layer, crs, encoding, mapping, dry_run, make_valid, skip_invalid,
-                    actor, report, effective_date)
+                    actor, report, effective_date, rename=rename, reassign=reassign)
 
     command.__doc__ = f"Import {target} from FILE (natural keys upserted; nothing written on any problem)."
+    if target not in BOUNDARY_TARGETS:
+        # Only boundaries rename and strand things: the other targets do not offer the options.
+        signature = inspect.signature(command)
+        command.__signature__ = signature.replace(parameters=[
+            p for p in signature.parameters.values() if p.name not in ("rename", "reassign")])
     return command
 
 
-for _target in ("regions", "municipalities", "zones", "plots", "infrastructure", "constraints"):
+for _target in ("regions", "municipalities", "seats", "zones", "plots", "infrastructure",
+                "constraints"):
     import_app.command(_target)(_import_command(_target))
 
 

@@ -61,7 +61,7 @@ def list_regions(conn: Connection, *, crs: OutputCrs = GEOJSON_CRS,
     rows = conn.execute(
         text(
             f"""
-            SELECT r.id, r.code, r.name, r.country, r.area_km2,
+            SELECT r.id, r.code, r.name, r.country, r.area_km2, r.official_area_km2,
                    (SELECT count(*) FROM municipality m WHERE m.region_id = r.id)
                        AS municipality_count,
                    {geometry_sql("r.boundary", crs)} AS geometry
@@ -80,7 +80,14 @@ def list_municipalities(conn: Connection, region: str | None = None, *,
         text(
             f"""
             SELECT m.id, m.code, m.name, m.country, r.code AS region_code, m.population,
-                   m.area_km2, {geometry_sql("m.boundary", crs)} AS geometry
+                   m.area_km2, m.official_area_km2,
+                   -- The town's position (labels, distances): its seat, or where none is
+                   -- known an official centroid, marked as such.
+                   round(ST_X(ST_Transform(m.seat, 4326))::numeric, 6) AS seat_lon,
+                   round(ST_Y(ST_Transform(m.seat, 4326))::numeric, 6) AS seat_lat,
+                   CASE WHEN m.seat IS NOT NULL THEN coalesce(m.seat_kind, 'seat') END
+                       AS seat_kind,
+                   {geometry_sql("m.boundary", crs)} AS geometry
             FROM municipality m JOIN region r ON r.id = m.region_id
             WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
               AND {window.where("m.boundary", "m.id")}

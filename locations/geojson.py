@@ -29,10 +29,17 @@ GEOJSON_CRS = OutputCrs()
 
 
 def geometry_sql(column: str, crs: OutputCrs = GEOJSON_CRS) -> str:
-    """SQL giving ``column`` (stored in EPSG:3035) as GeoJSON text in ``crs`` (default CRS84)."""
+    """SQL giving ``column`` (stored in EPSG:3035) as GeoJSON text in ``crs`` (default CRS84).
+
+    Polygons follow RFC 7946's right-hand rule: outer rings counter-clockwise, holes
+    clockwise. Official boundaries come in either orientation (most of GURS's statistical
+    regions are clockwise), and d3, Leaflet's and Mapbox's tools take a clockwise outer
+    ring as a hole in the whole world. In a CRS with north first, the rings are turned
+    before the axes are swapped: counter-clockwise on the ground."""
     if crs == GEOJSON_CRS:
-        return f"ST_AsGeoJSON(ST_Transform({column}, 4326), {COORDINATE_DECIMALS})"
-    geometry = f"ST_Transform({column}, {int(crs.srid)})"
+        return (f"ST_AsGeoJSON(ST_ForcePolygonCCW(ST_Transform({column}, 4326)), "
+                f"{COORDINATE_DECIMALS})")
+    geometry = f"ST_ForcePolygonCCW(ST_Transform({column}, {int(crs.srid)}))"
     if crs.north_first:
         geometry = f"ST_FlipCoordinates({geometry})"
     # Option 0: no "crs" member in the geometry; the response's Content-Crs names the CRS.

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from locations.accounts import Account
 from locations.db import server_message
 from locations.errors import Forbidden, InvalidInput
-from locations.imports import staging
+from locations.imports import boundaries, staging
 from locations.imports.crs_hint import crs_hint
 from locations.imports.sources import read_source
 from locations.imports.staging import Progress, Scope
@@ -28,7 +28,8 @@ from locations.plot_updates import check_effective_date, parse_effective_date
 
 #: Targets each role may import; scoped roles only inside their municipalities or regions.
 TARGETS_BY_ROLE = {
-    "admin": ("regions", "municipalities", "zones", "plots", "infrastructure", "constraints"),
+    "admin": ("regions", "municipalities", "seats", "zones", "plots", "infrastructure",
+              "constraints"),
     "agency": ("zones", "plots"),
     "municipality": ("zones", "plots"),
 }
@@ -57,6 +58,9 @@ class ImportReport:
     not_brownfield_by_default: int = 0  # new plots without a brownfield value, greenfield
     crs_hint: str | None = None  # most rows outside their regions: the CRS that would fit
     in_no_zone: int = 0  # rows of a cadastral file naming no zone and lying in none: left out
+    notes: list[str] = field(default_factory=list)  # mapped fields the file lacks, left out
+    #: Regions and municipalities: what the new boundaries do to what depends on them.
+    boundary_changes: boundaries.BoundaryReport | None = None
 
     @property
     def problem_rows(self) -> list[int]:
@@ -108,6 +112,21 @@ class ImportReport:
         if self.not_brownfield_by_default:
             text_ += (f"; {self.not_brownfield_by_default:,} new plot(s) had no brownfield "
                       f"value and {verb} stored as not brownfield")
+        changes = self.boundary_changes
+        if changes is not None:
+            renamed = sum(1 for r in changes.renamed if r.get("accepted"))
+            findings = (
+                (renamed, f"code(s) {verb} renamed"),
+                (len(changes.reassigned), f"{verb} moved by position (reassigned)"),
+                (len(changes.missing),
+                 "code(s) of the database are not in the file and are kept (merged?)"),
+                (len(changes.overlaps), "overlap(s) with other boundaries of that level"),
+                (len(changes.area_differences),
+                 "official area(s) differ from the boundary's by over 1 %"),
+            )
+            for count, what in findings:
+                if count:
+                    text_ += f"; {count:,} {what}"
         if self.crs_hint:
             text_ += f". {self.crs_hint}"
         return text_
@@ -125,6 +144,9 @@ class ImportReport:
             "available_by_default": self.available_by_default,
             "not_brownfield_by_default": self.not_brownfield_by_default,
             "crs_hint": self.crs_hint, "in_no_zone": self.in_no_zone,
+            "notes": self.notes,
+            "boundary_changes": (self.boundary_changes.as_dict() if self.boundary_changes
+                                 else None),
             "summary": self.summary(),
         }
 
@@ -148,18 +170,22 @@ def scope_of(account: Account | None, target_name: str) -> Scope:
     return Scope(region_ids=frozenset(account.region_ids))
 
 
-def _match_field_names(frame: Any, field_names: tuple[str, ...], target_name: str) -> Any:
+def _match_field_names(frame: Any, spec: Any, target_name: str) -> Any:
     """Accept fields in any letter case, as Shapefile's 10-character cut (``cadastral_``),
-    and as the headings of a download in any language ("Cena (€/m²)" is ``price_eur_m2``)."""
+    under their aliases (``area_km2`` for ``official_area_km2``), and as the headings of a
+    download in any language ("Cena (€/m²)" is ``price_eur_m2``)."""
     headed = _headings(target_name)
     renames = {}
-    for name in field_names:
+    for field_spec in spec.fields:
+        name = field_spec.name
         if name in frame.columns:
             continue
-        for column in frame.columns:
-            lowered = str(column).strip().lower()
-            if (lowered == name or (len(name) > 10 and lowered == name[:10])
-                    or headed.get(lowered) == name):
+        for candidate in (name, *field_spec.aliases):
+            column = next((c for c in frame.columns if c not in renames and (
+                str(c).strip().lower() == candidate
+                or (len(candidate) > 10 and str(c).strip().lower() == candidate[:10])
+                or (candidate == name and headed.get(str(c).strip().lower()) == name))), None)
+            if column is not None:
                 renames[column] = name
                 break
     return frame.rename(columns=renames) if renames else frame
@@ -189,6 +215,8 @@ def import_file(
     dry_run: bool = False,
     make_valid: bool = False,
     skip_invalid: bool = False,
+    rename: bool = False,
+    reassign: bool = False,
     account: Account | None = None,
     actor: str | None = None,
     display_name: str | None = None,
@@ -202,6 +230,12 @@ def import_file(
     reported). A dry run checks and counts, then rolls back. ``effective_date``: the day
     the plots' state took effect (their audit events' effective date; default today).
 
+    Regions and municipalities are also judged by what they do to what depends on
+    them (``imports.boundaries``): a code whose name would change is refused unless
+    ``rename``; zones, plots or municipalities the new boundaries leave outside are
+    refused unless ``reassign``, which moves each to where it lies (audited). Those
+    refusals hold with ``skip_invalid`` too: they are about the database, not a row.
+
     Raises:
         InvalidInput: the file cannot be used at all (format, CRS, layer, missing column).
         Forbidden: the account may not import this target.
@@ -212,9 +246,11 @@ def import_file(
     name = display_name or path.name
     if progress:
         progress("reading", 0, 1)
-    source = read_source(path, layer=layer, crs=crs, encoding=encoding)
-    frame, keep = chosen.apply(source.attributes)
-    frame = _match_field_names(frame[keep.to_numpy()], spec.field_names, target_name)
+    source = read_source(path, layer=layer, crs=crs, encoding=encoding,
+                         coordinates=chosen.coordinates)
+    frame, keep, mapping_notes = chosen.apply(
+        source.attributes, required=tuple(f.name for f in spec.fields if f.required))
+    frame = _match_field_names(frame[keep.to_numpy()], spec, target_name)
     wkb = source.wkb[keep.to_numpy()]
     if len(source.attributes) == 0 and len(source.attributes.columns) == 0:
         # A GeoJSON of no features has no columns either: "required column missing" would
@@ -231,7 +267,7 @@ def import_file(
     report = ImportReport(
         target=target_name, file=name, rows=len(frame), srid=source.srid,
         crs_source=source.crs_source, mapping=chosen.name, dry_run=dry_run,
-        skip_invalid=skip_invalid, encoding=source.encoding,
+        skip_invalid=skip_invalid, encoding=source.encoding, notes=mapping_notes,
         ignored_columns=sorted(
             str(c) for c in frame.columns
             if c not in spec.field_names and c not in chosen.source_columns()
@@ -279,12 +315,21 @@ def import_file(
                 return report
             if progress:
                 progress("loading", 0, 1)
+            who = actor or (account.name if account else "import")
+            boundary_report = (boundaries.before_load(conn, target_name, rename=rename)
+                               if target_name in boundaries.BOUNDARY_TABLES else None)
             counts = staging.load(
-                conn, spec, columns,
-                actor=actor or (account.name if account else "import"),
-                account_id=account.id if account else None,
+                conn, spec, columns, actor=who, account_id=account.id if account else None,
                 note=f"import of {name}", progress=progress, effective_date=effective,
             )
+            if boundary_report is not None:
+                before = len(staging.problems(conn))
+                boundaries.after_load(conn, target_name, boundary_report, reassign=reassign,
+                                      actor=who, account_id=account.id if account else None,
+                                      note=f"import of {name}")
+                report.boundary_changes = boundary_report
+                if len(staging.problems(conn)) > before:
+                    report.skip_invalid = False
             # Rows a new record could not be created for are problems too.
             report.problems = staging.problems(conn)
             report.created, report.updated, report.unchanged = (
@@ -293,7 +338,7 @@ def import_file(
             report.not_brownfield_by_default = counts.not_brownfield_by_default
             if progress:
                 progress("loading", 1, 1)
-            if dry_run:
+            if dry_run or (report.problems and not report.skip_invalid):
                 transaction.rollback()
             else:
                 staging.close_workspace(conn, workspace)

@@ -15,9 +15,20 @@ A mapping is a small YAML file (shipped ones live in ``data/mappings/``)::
 
 A field given as a bare column name copies that column; a template with
 ``{COLUMN}`` or ``{COLUMN:format}`` placeholders (Python format specs, e.g.
-``{OB_ID:0>3}``) builds the value from several columns. Every row is handled
-column-wise (pandas), never one Python call per row, so a million-row file maps
-in about a second.
+``{OB_ID:0>3}``) builds the value from several columns. A field may list
+alternatives, the layouts in circulation of the same source: the first whose
+columns the file has is taken (``code: ["{g_id:0>5}", "{iso:0>5}"]`` reads
+Statistik Austria's own file and its redistributions alike). Column names match in
+any letter case. A field the target does not require whose columns the file lacks is
+left out, and the report says so; a required one is an error naming what was sought.
+
+Points may come from two coordinate columns the mapping names, in a CRS it names
+(GURS's centroids)::
+
+    coordinates: {x: CEN_E, y: CEN_N, crs: "EPSG:3794"}
+
+Every row is handled column-wise (pandas), never one Python call per row, so a
+million-row file maps in about a second.
 """
 
 from __future__ import annotations
@@ -34,9 +45,19 @@ import yaml
 from locations.errors import InvalidInput
 from locations.settings import get_settings
 
-TARGETS = ("regions", "municipalities", "zones", "plots", "infrastructure", "constraints")
+TARGETS = ("regions", "municipalities", "seats", "zones", "plots", "infrastructure",
+           "constraints")
 
 _PLACEHOLDER = re.compile(r"\{[^{}]+\}")
+
+
+@dataclass(frozen=True)
+class Coordinates:
+    """Two columns holding a point's coordinates, and their CRS (None: ``--crs`` names it)."""
+
+    x: str
+    y: str
+    crs: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,29 +66,54 @@ class Mapping:
 
     name: str
     target: str | None
-    fields: dict[str, str] = field(default_factory=dict)
+    #: Per platform field, its alternatives (column or template), the first that fits wins.
+    fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)
     where: dict[str, Any] = field(default_factory=dict)
+    coordinates: Coordinates | None = None
     description: str = ""
 
     def source_columns(self) -> set[str]:
-        """Every source column the mapping reads."""
+        """Every source column the mapping may read (of every alternative)."""
         columns = set(self.where)
-        for spec in self.fields.values():
-            columns |= _template_columns(spec) if _PLACEHOLDER.search(spec) else {spec}
+        for alternatives in self.fields.values():
+            for spec in alternatives:
+                columns |= _spec_columns(spec)
+        if self.coordinates is not None:
+            columns |= {self.coordinates.x, self.coordinates.y}
         return columns
 
-    def apply(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-        """The platform's fields built from ``table``, and the mask of rows kept by ``where``.
+    def apply(self, table: pd.DataFrame, required: tuple[str, ...] = ()
+              ) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+        """The platform's fields built from ``table``, the mask of rows kept by ``where``,
+        and notes on the mapped fields left out (their columns are not in the file).
 
         Columns the mapping does not name pass through unchanged, so a generic
         file with a mapping for only its odd columns still works.
 
         Raises:
-            InvalidInput: a column the mapping needs is not in the file.
+            InvalidInput: a column ``where`` needs, or every alternative of a ``required``
+                field, is not in the file.
         """
-        missing = sorted(c for c in self.source_columns() if c not in table.columns)
+        # Column names in any letter case: a shapefile's GURS columns are upper case, the
+        # same table exported as CSV by some tools lower case.
+        by_lower = {str(c).lower(): c for c in table.columns}
+        table = table.rename(columns={by_lower[c.lower()]: c for c in self.source_columns()
+                                      if c not in table.columns and c.lower() in by_lower})
+        missing = sorted(c for c in self.where if c not in table.columns)
+        notes: list[str] = []
+        chosen: dict[str, str] = {}
+        for target_field, alternatives in self.fields.items():
+            spec = next((a for a in alternatives if _spec_columns(a) <= set(table.columns)), None)
+            if spec is not None:
+                chosen[target_field] = spec
+            elif target_field in required:
+                missing.append(" or ".join(
+                    "+".join(sorted(_spec_columns(a))) for a in alternatives))
+            else:
+                notes.append(f"{target_field} left out: the file has no "
+                             + " or ".join("+".join(sorted(_spec_columns(a))) for a in alternatives))
         if missing:
             raise InvalidInput(
                 "mapping",
@@ -78,7 +124,7 @@ class Mapping:
         for column, wanted in self.where.items():
             keep &= table[column].astype(str).str.strip() == str(wanted)
         mapped = table.copy()
-        for target_field, spec in self.fields.items():
+        for target_field, spec in chosen.items():
             if _PLACEHOLDER.search(spec):
                 mapped[target_field] = _render_template(spec, table)
             else:
@@ -93,7 +139,7 @@ class Mapping:
                 )
         for target_field, value in self.constants.items():
             mapped[target_field] = value
-        return mapped, keep
+        return mapped, keep, notes
 
 
 IDENTITY = Mapping(name="generic", target=None)
@@ -151,26 +197,48 @@ def parse_mapping(raw: Any, default_name: str = "mapping") -> Mapping:
         if not isinstance(value, dict):
             raise InvalidInput("mapping", f"{name}.{key}: must be a dictionary")
         sections[key] = value
-    for target_field, spec in sections["fields"].items():
-        if not isinstance(spec, str) or not spec.strip():
-            raise InvalidInput("mapping", f"{name}.fields.{target_field}: must be a column name or template")
-        if _PLACEHOLDER.search(spec):
-            try:
-                list(string.Formatter().parse(spec))
-            except ValueError as exc:
-                raise InvalidInput("mapping", f"{name}.fields.{target_field}: {exc}") from None
+    fields: dict[str, tuple[str, ...]] = {}
+    for target_field, given in sections["fields"].items():
+        alternatives = given if isinstance(given, list) else [given]
+        if not alternatives or not all(isinstance(a, str) and a.strip() for a in alternatives):
+            raise InvalidInput("mapping", f"{name}.fields.{target_field}: must be a column name "
+                                          "or template, or a list of them")
+        for spec in alternatives:
+            if _PLACEHOLDER.search(spec):
+                try:
+                    list(string.Formatter().parse(spec))
+                except ValueError as exc:
+                    raise InvalidInput("mapping", f"{name}.fields.{target_field}: {exc}") from None
+        fields[str(target_field)] = tuple(str(a) for a in alternatives)
     for target_field, table in sections["values"].items():
         if not isinstance(table, dict):
             raise InvalidInput("mapping", f"{name}.values.{target_field}: must map source values to values")
+    coordinates = raw.get("coordinates")
+    if coordinates is not None:
+        if not isinstance(coordinates, dict) or not all(
+                isinstance(coordinates.get(k), str) and coordinates[k].strip() for k in ("x", "y")):
+            raise InvalidInput("mapping", f"{name}.coordinates: must name the columns x and y "
+                                          "(and may name their crs)")
+        crs = coordinates.get("crs")
+        if crs is not None and not isinstance(crs, (str, int)):
+            raise InvalidInput("mapping", f"{name}.coordinates.crs: an EPSG code such as EPSG:3794")
+        coordinates = Coordinates(coordinates["x"], coordinates["y"],
+                                  str(crs) if crs is not None else None)
     return Mapping(
         name=name,
         target=target,
-        fields={str(k): str(v) for k, v in sections["fields"].items()},
+        fields=fields,
         values={str(k): v for k, v in sections["values"].items()},
         constants={str(k): v for k, v in sections["constants"].items()},
         where={str(k): v for k, v in sections["where"].items()},
+        coordinates=coordinates,
         description=str(raw.get("description") or ""),
     )
+
+
+def _spec_columns(spec: str) -> set[str]:
+    """The columns a field's spec reads: a template's placeholders, or the column itself."""
+    return _template_columns(spec) if _PLACEHOLDER.search(spec) else {spec}
 
 
 def _template_columns(template: str) -> set[str]:

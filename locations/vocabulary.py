@@ -195,6 +195,13 @@ SEVERITY = Vocabulary("severity", {
     "low": ("low", "nizka", "niedrig"),
 })
 
+#: What a municipality's point is: the seat (its town, as a map labels it) or, where no
+#: seat is known, the official centroid of its polygon (GURS's CEN_E/CEN_N).
+SEAT_KIND = Vocabulary("seat_kind", {
+    "seat": ("seat", "sedež občine", "Gemeindesitz"),
+    "centroid": ("centroid", "centroid", "Schwerpunkt"),
+})
+
 ROLE = Vocabulary("role", {
     "investor": ("investor", "investitor", "Investor"),
     "municipality": ("municipality editor", "urednik občine", "Gemeinde-Redaktion"),
@@ -220,7 +227,7 @@ ATTACHMENT_KIND = Vocabulary("attachment", {
 VOCABULARIES: dict[str, Vocabulary] = {v.name: v for v in (
     PLOT_STATUS, ZONE_KIND, ZONE_LIFECYCLE, USE, READINESS, BROADBAND, OFFER, OWNERSHIP,
     SEWAGE, INFRASTRUCTURE_KIND, CONSTRAINT_KIND, SEVERITY, ROLE, INQUIRY_STATUS,
-    ATTACHMENT_KIND)}
+    ATTACHMENT_KIND, SEAT_KIND)}
 
 #: Where each vocabulary is enforced in the database: (table, column) pairs whose CHECK
 #: constraint must allow exactly these codes.
@@ -241,6 +248,7 @@ DATABASE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "inquiry_status": (("inquiry", "status"), ("inquiry_event", "old_status"),
                        ("inquiry_event", "new_status")),
     "attachment": (("plot_attachment", "kind"),),
+    "seat_kind": (("municipality", "seat_kind"),),
 }
 
 #: Geometry is stored in ETRS89-LAEA (metres, equal area across Slovenia and Austria).

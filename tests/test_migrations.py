@@ -62,8 +62,13 @@ def _restore_before_baseline(url: str) -> None:
                    check=True)
 
 
+#: Columns a later revision derives anew from the rows' own data, on purpose: 0107 makes a
+#: region's and a municipality's area its boundary's.
+DERIVED_SINCE = {("region", "area_km2"), ("municipality", "area_km2")}
+
+
 def _columns(url: str) -> dict[str, list[str]]:
-    """Each table's columns, in their order."""
+    """Each table's columns, in their order, but those DERIVED_SINCE."""
     engine = create_engine(url)
     with engine.connect() as conn:
         found: dict[str, list[str]] = {}
@@ -73,7 +78,8 @@ def _columns(url: str) -> dict[str, list[str]]:
                 "AND table_name NOT IN ('alembic_version', 'spatial_ref_sys') "
                 "AND table_name IN (SELECT tablename FROM pg_tables WHERE schemaname = 'public') "
                 "ORDER BY table_name, ordinal_position")):
-            found.setdefault(table, []).append(column)
+            if (table, column) not in DERIVED_SINCE:
+                found.setdefault(table, []).append(column)
     engine.dispose()
     return found
 

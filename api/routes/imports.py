@@ -28,7 +28,8 @@ from locations.mappings import available_mappings
 
 router = APIRouter(tags=["imports"])
 
-Target = Literal["regions", "municipalities", "zones", "plots", "infrastructure", "constraints"]
+Target = Literal["regions", "municipalities", "seats", "zones", "plots", "infrastructure",
+                 "constraints"]
 
 
 class ImportForm(BaseModel):
@@ -48,6 +49,13 @@ class ImportForm(BaseModel):
         default=None, description="plots: the day the file's state took effect (e.g. the "
                                   "status as of a first load's day), when it is loaded later; "
                                   "default today")
+    rename: bool = Field(default=False, description=(
+        "regions and municipalities: accept the file's names for codes named otherwise here "
+        "(without it, such a file is refused, each code listed)"))
+    reassign: bool = Field(default=False, description=(
+        "regions and municipalities: move the zones, plots or municipalities the new "
+        "boundaries leave outside to where they lie, each move in their history (without it, "
+        "such a file is refused, each one named)"))
 
 
 def _request_body_schema() -> dict[str, Any]:

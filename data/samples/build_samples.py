@@ -16,6 +16,8 @@ import shapely
 from pyproj import Transformer
 
 HERE = Path(__file__).resolve().parent
+#: Real boundaries, cut from the published files (see the README there).
+FIXTURES = HERE.parent.parent / "tests" / "fixtures" / "boundaries"
 #: GeoPackage 1.3: the GDAL of Debian 12 (and the QGIS built on it) warns that 1.4, what a
 #: newer GDAL writes by default, "may only be partially supported".
 GPKG_1_3 = {"engine": "pyogrio", "dataset_options": {"VERSION": "1.3"}}
@@ -109,8 +111,12 @@ def main() -> None:
 
     frame([{"OB_ID": 82, "OB_UIME": "Naklo", "geometry": km_square(14.3556, 46.2389, 2, 3794)}],
           3794).to_file(HERE / "gurs-municipalities.gpkg", driver="GPKG", **GPKG_1_3, layer="OB")
-    frame([{"SR_ID": 9, "SR_UIME": "Gorenjska", "geometry": km_square(14.25, 46.35, 40, 3794)}],
-          3794).to_file(HERE / "gurs-regions.gpkg", driver="GPKG", **GPKG_1_3, layer="SR")
+    # Regions on their real boundaries: a made-up square of a region would leave the demo's
+    # municipalities outside it, which an import refuses (the fixtures credit the sources).
+    gurs = gpd.read_file(FIXTURES / "gurs-rpe-statistical-regions.geojson").to_crs(3794)
+    gurs[gurs["SR_ID"] == 9][["SR_ID", "SR_UIME", "POV_KM2", "CEN_E", "CEN_N", "geometry"]].to_file(
+        HERE / "gurs-regions.gpkg", driver="GPKG", **GPKG_1_3, layer="SR")
+    graz = gpd.read_file(FIXTURES / "at-bezirke-graz.geojson").to_crs(3035).union_all()
     frame([{"g_id": "60625", "g_name": "Kalsdorf bei Graz",
             "geometry": km_square(15.4420, 47.0673, 2, 31258)}],
           31258).to_file(HERE / "statistik-austria-gemeinden.gpkg", driver="GPKG", **GPKG_1_3, layer="gemeinden")
@@ -120,7 +126,7 @@ def main() -> None:
         {"NUTS_ID": "AT22", "NAME_LATN": "Steiermark", "LEVL_CODE": 2, "CNTR_CODE": "AT",
          "geometry": km_square(15.2, 47.2, 150, 3035)},
         {"NUTS_ID": "AT221", "NAME_LATN": "Graz", "LEVL_CODE": 3, "CNTR_CODE": "AT",
-         "geometry": km_square(15.44, 47.07, 40, 3035)},
+         "geometry": graz},
     ], 3035).to_file(HERE / "gisco-nuts.geojson", driver="GeoJSON")
 
     # Point and area layers: lon/lat tables and a GeoJSON.

@@ -19,6 +19,7 @@ from pyproj.exceptions import CRSError
 
 from locations.errors import InvalidInput
 from locations.local_formats import ENCODINGS, codec_of, decode, numbers, with_header
+from locations.mappings import Coordinates
 from locations.values import check_text, parse_id
 
 VECTOR_SUFFIXES = (".gpkg", ".zip", ".shp", ".geojson", ".json", ".fgb")
@@ -75,11 +76,15 @@ def epsg_of(crs_text: str) -> int:
 
 
 def read_source(path: Path, *, layer: str | None = None, crs: str | None = None,
-                encoding: str | None = None) -> SourceTable:
+                encoding: str | None = None, coordinates: Coordinates | None = None
+                ) -> SourceTable:
     """Read ``path`` whole; its format comes from the extension.
 
     The CRS is the file's own, or ``crs`` when given (it overrides a wrong
     ``.prj``); lon/lat columns are WGS84. A file with neither is refused.
+    ``coordinates`` (a mapping's) names two columns whose points are the geometry, in
+    their own CRS unless ``crs`` is given, whatever else the file holds (GURS's
+    municipalities carry their centroid's CEN_E/CEN_N beside the polygon).
     ``encoding`` names the text's encoding where the file cannot (CSV, a shapefile's
     ``.dbf``); without it, UTF-8 or else Windows-1250 (``local_formats``).
 
@@ -95,8 +100,35 @@ def read_source(path: Path, *, layer: str | None = None, crs: str | None = None,
     if not path.is_file():
         raise InvalidInput("file", f"{path} does not exist")
     if suffix in TABLE_SUFFIXES:
-        return _read_table(path, crs, encoding, layer)
-    return _read_vector(path, layer, crs, encoding)
+        return _read_table(path, crs, encoding, layer, coordinates)
+    source = _read_vector(path, layer, None if coordinates else crs, encoding,
+                          need_crs=coordinates is None)
+    if coordinates is not None:
+        source = _points_from_columns(source, coordinates, crs, path.name)
+    return source
+
+
+def _points_from_columns(source: SourceTable, coordinates: Coordinates, crs: str | None,
+                         name: str) -> SourceTable:
+    """``source`` with its geometry replaced by the points of the ``coordinates`` columns."""
+    lowered = {str(c).lower(): c for c in source.attributes.columns}
+    x_column = lowered.get(coordinates.x.lower())
+    y_column = lowered.get(coordinates.y.lower())
+    if x_column is None or y_column is None:
+        raise InvalidInput("mapping", f"{name}: the mapping reads points from columns "
+                                      f"{coordinates.x} and {coordinates.y}, which the file "
+                                      f"does not have; it has: "
+                                      f"{', '.join(map(str, source.attributes.columns))}")
+    given = crs or coordinates.crs
+    if not given:
+        raise InvalidInput("crs", f"{name}: {coordinates.x}/{coordinates.y} carry no coordinate "
+                                  "reference system; pass it with --crs")
+    problems = [p for p in source.problems if p[1] != "geometry"]
+    geometry = _points(source.attributes, x_column, y_column, problems)
+    attributes = source.attributes.drop(columns=[x_column, y_column])
+    return SourceTable(attributes.reset_index(drop=True), shapely.to_wkb(geometry),
+                       epsg_of(given), "--crs" if crs else "mapping's coordinates",
+                       source.layer, problems, source.encoding)
 
 
 def _dataset(path: Path) -> str:
@@ -140,7 +172,7 @@ def _valid_text(meta: dict, table: pa.Table) -> bool:
 
 
 def _read_vector(path: Path, layer: str | None, crs: str | None,
-                 given_encoding: str | None) -> SourceTable:
+                 given_encoding: str | None, need_crs: bool = True) -> SourceTable:
     dataset = _dataset(path)
     try:
         layers = pyogrio.list_layers(dataset)
@@ -183,7 +215,10 @@ def _read_vector(path: Path, layer: str | None, crs: str | None,
     geometry = table.column(geometry_name).to_numpy(zero_copy_only=False)
     # Dates as datetime64, so that they are turned into text column-wise, not cell by cell.
     attributes = table.drop_columns([geometry_name]).to_pandas(date_as_object=False)
-    srid, crs_source = _choose_srid(meta.get("crs"), crs, path.name)
+    if need_crs or crs or meta.get("crs"):
+        srid, crs_source = _choose_srid(meta.get("crs"), crs, path.name)
+    else:
+        srid, crs_source = None, ""  # the points come from columns of a CRS of their own
     return SourceTable(attributes, geometry, srid, crs_source, layer, encoding=encoding)
 
 
@@ -301,7 +336,8 @@ def table_text(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
 
 
 def _read_table(path: Path, crs: str | None, given_encoding: str | None,
-                sheet: str | None = None) -> SourceTable:
+                sheet: str | None = None, coordinates: Coordinates | None = None
+                ) -> SourceTable:
     encoding = None
     sheets: list[str] = []
     try:
@@ -318,6 +354,12 @@ def _read_table(path: Path, crs: str | None, given_encoding: str | None,
         raise InvalidInput("file", f"{path.name} cannot be read as a table: {exc}") from None
     table.columns = [str(c).strip() for c in table.columns]
     lowered = {c.lower(): c for c in table.columns}
+    if coordinates is not None:
+        # The mapping names the point's columns: the table's other columns, WKT or lon/lat
+        # among them, are attributes.
+        return _points_from_columns(
+            SourceTable(table.reset_index(drop=True), np.full(len(table), None, dtype=object),
+                        None, "", None, [], encoding), coordinates, crs, path.name)
     wkt_column = next((lowered[c] for c in WKT_COLUMNS if c in lowered), None)
     lon_column = next((lowered[c] for c in LON_COLUMNS if c in lowered), None)
     lat_column = next((lowered[c] for c in LAT_COLUMNS if c in lowered), None)

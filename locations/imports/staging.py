@@ -289,6 +289,7 @@ def resolve(conn: Connection, spec: Target, columns: list[str], srid: int, *,
         "zones": _resolve_zones,
         "municipalities": _resolve_municipalities,
         "regions": _resolve_regions,
+        "seats": _resolve_seats,
         "infrastructure": _resolve_free,
         "constraints": _resolve_free,
     }[spec.name]
@@ -753,6 +754,56 @@ def _resolve_regions(conn: Connection, spec: Target, columns: list[str], stored:
     ))
 
 
+#: A seat or centroid may lie this far (m) outside its municipality: a centroid of a
+#: crescent-shaped municipality lies outside it, and borders are simplified. Farther, the
+#: code or the CRS is wrong.
+SEAT_REACH_M = 2_000
+
+
+def _resolve_seats(conn: Connection, spec: Target, columns: list[str], stored: str,
+                   scope: Scope) -> None:
+    """Seats (or centroids) onto the municipalities of their codes: a code names one
+    municipality, in the country given or the only one that has it."""
+    country_text = _col(columns, "country")
+    conn.execute(text(
+        f"""
+        CREATE {work_table(conn)} import_row AS
+        WITH staged AS (
+            SELECT s.*, g.geom AS stored_geom,
+                   ARRAY(SELECT m.id FROM municipality m
+                         WHERE m.code = s.code
+                           AND ({country_text} IS NULL OR m.country = upper({country_text}))
+                         ORDER BY m.id) AS municipality_ids
+            FROM import_stage s CROSS JOIN LATERAL (SELECT {stored} AS geom) g
+        )
+        SELECT st.row_no, st.code, coalesce(m.country, upper({country_text.replace("s.", "st.")}))
+                   AS country,
+               m.id AS municipality_id, st.stored_geom AS geom,
+               coalesce({_col(columns, "kind").replace("s.", "st.")}, 'seat') AS kind,
+               {_geometry_problem_sql(spec, "st.geom", "st.stored_geom")} AS geometry_problem,
+               CASE WHEN st.code IS NULL THEN NULL
+                    WHEN cardinality(st.municipality_ids) > 1
+                        THEN 'municipality code ' || st.code || ' is in several countries: '
+                             || 'add a country column'
+                    WHEN m.id IS NULL
+                        THEN 'no municipality with code ' || st.code
+                             || coalesce(' in ' || upper({country_text.replace("s.", "st.")}), '')
+                    WHEN st.stored_geom IS NOT NULL AND ST_IsValid(st.stored_geom)
+                         AND NOT ST_DWithin(mb.boundary, st.stored_geom, {SEAT_REACH_M})
+                        THEN 'the point lies ' || {_distance_sql("mb.boundary", "st.stored_geom")}
+                             || ' outside municipality ' || mb.name
+                             || ': is the code or the CRS right?'
+               END AS reference_problem,
+               'code' AS reference_field,
+               m.extent, 'municipality ' || mb.name AS extent_name
+        FROM staged st
+        LEFT JOIN {MUNICIPALITY_EXTENTS} m
+               ON cardinality(st.municipality_ids) = 1 AND m.id = st.municipality_ids[1]
+        LEFT JOIN municipality mb ON mb.id = m.id
+        """
+    ))
+
+
 def _resolve_free(conn: Connection, spec: Target, columns: list[str], stored: str,
                   scope: Scope) -> None:
     # Infrastructure and constraint areas belong to no municipality: they must lie near the regions.
@@ -822,8 +873,9 @@ COLUMN_CASTS: dict[str, dict[str, str]] = {
         "manager_phone": "", "description_en": "", "description_sl": "", "description_de": "",
         "property_sheet_url": "", "last_verified": "::date",
     },
-    "municipalities": {"population": "::integer", "area_km2": "::double precision"},
-    "regions": {"area_km2": "::double precision"},
+    "municipalities": {"population": "::integer", "official_area_km2": "::double precision"},
+    "regions": {"official_area_km2": "::double precision"},
+    "seats": {},
     "infrastructure": {"code": ""},
     "constraints": {"severity": ""},
 }
@@ -837,11 +889,12 @@ BASE_COLUMNS: dict[str, dict[str, str]] = {
     "regions": {"code": "r.code", "name": "r.name", "country": "r.country", "boundary": "r.geom"},
     "infrastructure": {"kind": "r.kind", "name": "r.name", "geom": "r.geom"},
     "constraints": {"kind": "r.kind", "name": "r.name", "boundary": "r.geom"},
+    "seats": {"seat": "r.geom", "seat_kind": "r.kind"},
 }
 
 CONFLICT_KEYS = {
     "plots": "country, cadastral_ref", "zones": "municipality_id, name",
-    "municipalities": "country, code", "regions": "code",
+    "municipalities": "country, code", "regions": "code", "seats": "country, code",
     "infrastructure": "kind, name", "constraints": "kind, name",
 }
 
@@ -941,6 +994,8 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
     if spec.name == "plots":
         return _load_plots(conn, spec, columns, actor=actor, account_id=account_id, note=note,
                            progress=progress, effective_date=effective_date)
+    if spec.name == "seats":
+        return _load_seats(conn)
     _fill_empty_cells(conn, spec, columns)
     values = _written_values(spec, columns)
     names = list(values)
@@ -978,6 +1033,27 @@ def load(conn: Connection, spec: Target, columns: list[str], *, actor: str,
     good = _good_row_count(conn)
     return LoadCounts(created=written[0], updated=written[1],
                       unchanged=good - written[0] - written[1])
+
+
+def _load_seats(conn: Connection) -> LoadCounts:
+    """Each municipality's seat: a seat replaces what was there, a centroid only stands in
+    where no seat is known (a seat the demo or a person set has no kind: it is a seat)."""
+    updated = conn.execute(text(
+        """
+        WITH written AS (
+            UPDATE municipality t SET seat = r.geom, seat_kind = r.kind
+            FROM import_row r
+            WHERE t.id = r.municipality_id
+              AND NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
+              AND (r.kind = 'seat' OR t.seat IS NULL OR t.seat_kind = 'centroid')
+              AND (t.seat IS NULL OR NOT ST_DWithin(t.seat, r.geom, :same)
+                   OR t.seat_kind IS DISTINCT FROM r.kind)
+            RETURNING t.id
+        )
+        SELECT count(*) FROM written
+        """), {"same": SAME_SHAPE_M}).scalar_one()
+    good = _good_row_count(conn)
+    return LoadCounts(created=0, updated=updated, unchanged=good - updated)
 
 
 #: The steps of a plot load, told to ``progress`` as each starts: a million plots take

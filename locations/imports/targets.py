@@ -35,6 +35,7 @@ INFRASTRUCTURE_KINDS = v.INFRASTRUCTURE_KIND.codes
 
 POLYGONS = ("POLYGON", "MULTIPOLYGON")
 POINTS_AND_LINES = ("POINT", "LINESTRING", "MULTILINESTRING")
+POINTS = ("POINT",)
 
 _TRUE = {"true", "t", "yes", "y", "1", "ja", "da", "wahr"}
 _FALSE = {"false", "f", "no", "n", "0", "nein", "ne", "falsch"}
@@ -54,6 +55,8 @@ class FieldSpec:
     positive: bool = False
     required: bool = False
     doc: str = ""
+    #: Other column names a file may give the field under (an older layout's).
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ def _enum(name: str, choices: tuple[str, ...], **kw) -> FieldSpec:
     return FieldSpec(name, "enum", choices=choices, **kw)
 
 
+#: The area a file states (km²); the platform's own area_km2 is the boundary's, computed.
+OFFICIAL_AREA = FieldSpec("official_area_km2", "number", positive=True, aliases=("area_km2",),
+                          doc="the area the source states, kept beside the computed one")
+
 TARGETS: dict[str, Target] = {
     "regions": Target(
         "regions", "region",
@@ -85,7 +92,7 @@ TARGETS: dict[str, Target] = {
             FieldSpec("code", required=True, doc="NUTS-style code, e.g. SI042 or AT221"),
             FieldSpec("name", required=True),
             FieldSpec("country", doc="ISO 3166 two letters; default: the code's first two"),
-            FieldSpec("area_km2", "number", positive=True),
+            OFFICIAL_AREA,
         ),
         key=("code",), geometry_types=POLYGONS,
     ),
@@ -97,9 +104,18 @@ TARGETS: dict[str, Target] = {
             FieldSpec("region", doc="region code; default: the region the municipality lies in"),
             FieldSpec("country", doc="default: the region's country"),
             FieldSpec("population", "integer", minimum=0, maximum=INT_MAX),
-            FieldSpec("area_km2", "number", positive=True),
+            OFFICIAL_AREA,
         ),
         key=("country", "code"), geometry_types=POLYGONS,
+    ),
+    "seats": Target(
+        "seats", "municipality",
+        (
+            FieldSpec("code", required=True, doc="the code of a municipality in the platform"),
+            FieldSpec("country", doc="default: the country of the one municipality of that code"),
+            _enum("kind", v.SEAT_KIND.codes, doc="seat (default) or centroid"),
+        ),
+        key=("country", "code"), geometry_types=POINTS,
     ),
     "zones": Target(
         "zones", "zone",
