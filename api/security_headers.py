@@ -9,8 +9,9 @@ attributes (``onclick=``) are never allowed, so pages attach their handlers in s
 
 Settings: ``LOCATIONS_CSP`` (on by default; off only to test what escaping alone
 achieves), ``LOCATIONS_FRAME_ANCESTORS`` (who may embed the pages: municipalities put
-the map in their own sites; default ``'self'``) and ``LOCATIONS_BASEMAP_HOSTS`` (where
-optional base-map tiles come from).
+the map in their own sites; default ``'self'``) and ``LOCATIONS_BASEMAP`` (an online base
+map: only when one is set may images come from its host, and from
+``LOCATIONS_BASEMAP_HOSTS`` besides).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def script_hashes(html: bytes) -> list[str]:
 
 def content_security_policy(settings: Settings, hashes: list[str]) -> str:
     """The policy of one page whose inline scripts have ``hashes``."""
-    basemaps = " ".join(settings.basemap_hosts.replace(",", " ").split())
+    basemaps = " ".join(settings.basemap_sources)
     directives = {
         "default-src": "'self'",
         "script-src": " ".join(["'self'", *hashes]),

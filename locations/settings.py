@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The project's root folder: where ``data/`` and the embedded cluster live.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: A host name a tile URL may name (a {s} subdomain stands in as a letter).
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")
+#: A CSP host source: scheme, host (a leading *. for any subdomain) and an optional port.
+_CSP_HOST = re.compile(r"https?://(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -65,8 +72,62 @@ class Settings(BaseSettings):
     # Who may show the pages in a frame (CSP frame-ancestors): municipalities embed the map
     # in their own sites, e.g. "'self' https://www.kranj.si". Default: this site only.
     frame_ancestors: str = "'self'"
-    # Where the optional base-map tiles (?basemap=osm) come from, space-separated.
-    basemap_hosts: str = "https://tile.openstreetmap.org"
+    # An online base map under the data: "none" (the default: pages then ask no other host
+    # for anything, work offline and tell no third party who is looking), or a tile URL
+    # template such as https://tiles.example.org/{z}/{x}/{y}.png ({s}, {r} allowed), with
+    # the attribution its terms require (text; links as <a href="https://...">text</a>).
+    # The CSP admits the template's host for images only when a base map is set.
+    basemap: str = "none"
+    basemap_attribution: str = ""
+    # More hosts the base map's tiles may come from (redirects, a CDN), space-separated;
+    # ignored without a base map. It used to name the hosts for ?basemap=osm, which the
+    # setting above replaces.
+    basemap_hosts: str = ""
+
+    @field_validator("basemap", mode="before")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str:
+        template = (value or "").strip()
+        if template.lower() in ("", "none"):
+            return "none"
+        parts = urlsplit(template)
+        host = (parts.hostname or "").replace("{s}", "a")
+        if (parts.scheme not in ("https", "http") or not _HOST.fullmatch(host) or "@" in parts.netloc
+                or any(c in template for c in " \t\n;,'\"<>")
+                or not all(p in template for p in ("{z}", "{x}", "{y}"))):
+            raise ValueError(
+                f"{template!r} is not a tile URL template: give 'none' or an http(s) URL with "
+                "{z}, {x} and {y}, e.g. "
+                "https://mapsneu.wien.gv.at/basemap/geolandbasemap/normal/google3857/{z}/{y}/{x}.png")
+        return template
+
+    @field_validator("basemap_hosts", mode="before")
+    @classmethod
+    def _csp_hosts(cls, value: str | None) -> str:
+        hosts = (value or "").replace(",", " ").split()
+        for host in hosts:
+            if not _CSP_HOST.fullmatch(host):
+                raise ValueError(f"{host!r} is not a host for the base map's tiles, "
+                                 "e.g. https://tiles.example.org or https://*.example.org")
+        return " ".join(hosts)
+
+    @model_validator(mode="after")
+    def _attributed(self) -> Settings:
+        if self.basemap != "none" and not self.basemap_attribution.strip():
+            raise ValueError("LOCATIONS_BASEMAP_ATTRIBUTION is required with LOCATIONS_BASEMAP: "
+                             "tile providers' terms ask for it, e.g. 'Grundkarte: basemap.at'")
+        return self
+
+    @property
+    def basemap_sources(self) -> list[str]:
+        """CSP sources of the base map's tiles: none without a base map."""
+        if self.basemap == "none":
+            return []
+        parts = urlsplit(self.basemap)
+        # {s} picks one of a few subdomains: a wildcard admits all of them.
+        own = f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+        return list(dict.fromkeys([own, *self.basemap_hosts.split()]))
+
     # Outgoing mail: an investor's inquiry is e-mailed to the zone manager through this
     # server, smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://.
     # Unset: no mail; inquiries are stored and in the API (GET /inquiries) all the same.

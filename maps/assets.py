@@ -22,6 +22,10 @@ MAPS_DIR = Path(__file__).resolve().parent
 NODE_MODULES = MAPS_DIR / "node_modules"
 STATIC_DIR = MAPS_DIR / "static"
 
+#: Natural Earth's 1:10m countries as TopoJSON (npm ``world-atlas``): the maps' neighbouring
+#: countries and state borders, cut to the regions' surroundings by maps/countries.py.
+NATURAL_EARTH_COUNTRIES = NODE_MODULES / "world-atlas" / "countries-10m.json"
+
 #: URL prefixes the API mounts: third-party packages and the platform's own files.
 VENDOR_URL = "/static/vendor"
 STATIC_URL = "/static"

@@ -7,6 +7,7 @@ from typing import Any
 import folium
 from markupsafe import Markup
 
+from maps.context import MapContext
 from maps.i18n import Translator
 from maps.page import PageContext, render_map, render_page
 from maps.style import (
@@ -46,7 +47,7 @@ def build_compare_page(
     measure: str = "available",
     profiles: list[str] | None = None,
     profile: str | None = None,
-    basemap: str | None = None,
+    context: MapContext | None = None,
 ) -> str:
     """Three maps side by side on one colour scale, so a darker municipality means more everywhere."""
     values = [v for v in (_value(m["properties"], measure) for m in municipalities["features"])
@@ -74,7 +75,7 @@ def build_compare_page(
             ])
         collection = {"type": "FeatureCollection", "features": subset}
         zone_collection = {"type": "FeatureCollection", "features": area_zones}
-        folium_map = base_map(bounds_of([collection]), basemap)
+        folium_map = base_map(bounds_of([collection]), context)
         if subset:
             folium.GeoJson(
                 collection, name=t("municipalities"),

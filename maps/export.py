@@ -14,6 +14,7 @@ from maps.i18n import Translator
 from maps.overview import MEASURES, build_overview
 from maps.page import PageContext
 from maps.search_page import build_search_page
+from maps.style import bounds_of
 from maps.zone_page import build_zone_page
 
 
@@ -34,7 +35,7 @@ def export_page(
         NotFound: the zone does not exist.
     """
     t = Translator(lang)
-    context = PageContext(t=t, path=f"/maps/{page}", base_url=base_url, standalone=True)
+    page_context = PageContext(t=t, path=f"/maps/{page}", base_url=base_url, standalone=True)
     if page == "overview":
         if measure not in MEASURES:
             raise InvalidInput("measure", f"must be one of {', '.join(MEASURES)}")
@@ -42,8 +43,8 @@ def export_page(
         profile = profiles[0] if measure == "score" and profiles else None
         # No plot tiles: a file has no server behind it; zones, boundaries and infrastructure suffice.
         return build_overview(
-            t, context, zones=queries.zones(conn, profile), regions=queries.region_outlines(conn),
-            municipalities=queries.municipality_supply(conn),
+            t, page_context, zones=queries.zones(conn, profile),
+            context=queries.map_context(conn, t, standalone=True, base_url=base_url),
             infrastructure=queries.infrastructure(conn), measure=measure, profile=profile,
             profiles=profiles, tiles_url=None,
         )
@@ -51,13 +52,19 @@ def export_page(
         if zone_id is None:
             raise InvalidInput("zone_id", "a zone page needs the zone's id")
         zone = features.get_zone(conn, zone_id)
-        return build_zone_page(t, context, zone=zone, plots=queries.zone_plots(conn, zone_id))
+        plots = queries.zone_plots(conn, zone_id)
+        return build_zone_page(t, page_context, zone=zone, plots=plots, context=queries.map_context(
+            conn, t, bounds_of([{"features": [zone]}, plots]), standalone=True))
     if page == "search":
         plot_filters = queries.PlotFilters(**(filters or {}))
         results, total = queries.search_plots(conn, plot_filters)
-        return build_search_page(t, context, filters=plot_filters, results=results, total=total,
-                                 regions=queries.regions(conn), profiles=queries.profiles(conn))
+        return build_search_page(t, page_context, filters=plot_filters, results=results, total=total,
+                                 regions=queries.regions(conn), profiles=queries.profiles(conn),
+                                 context=queries.map_context(conn, t, bounds_of([results]),
+                                                             standalone=True))
     if page == "compare":
-        return build_compare_page(t, context, municipalities=queries.municipality_supply(conn),
-                                  zones=search.search_zones(conn, search.ZoneFilter()))
+        return build_compare_page(t, page_context, municipalities=queries.municipality_supply(conn),
+                                  zones=search.search_zones(conn, search.ZoneFilter()),
+                                  context=queries.map_context(conn, t, standalone=True,
+                                                              municipalities={"features": []}))
     raise InvalidInput("page", "must be overview, zone, search or compare")

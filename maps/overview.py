@@ -12,13 +12,14 @@ from folium.plugins import VectorGridProtobuf
 from folium.template import Template
 
 from locations.search import READINESS_TIERS
+from locations.settings import get_settings
 from locations.vocabulary import ZONE_KIND, ZONE_LIFECYCLE
+from maps.context import MapContext
 from maps.i18n import _MONTHS_EN, Translator, format_number
 from maps.page import PageContext, render_map, render_page
 from maps.queries import ZoneScale
 from maps.style import (
     BIND_POPUP,
-    BOUNDARY_STYLES,
     NO_DATA_COLOUR,
     RAMP,
     STATUS_COLOURS,
@@ -27,6 +28,8 @@ from maps.style import (
     base_map,
     bounds_of,
     colour_for,
+    infrastructure_layer,
+    map_key,
     point_layer,
     popup_html,
     ramp,
@@ -41,12 +44,12 @@ MEASURES = {
     "score": "measure_score",
 }
 
-#: Infrastructure layers: label key -> (kinds, colour, radius).
+#: Infrastructure layers: label key -> the kind drawn (its symbol from maps.style).
 INFRASTRUCTURE_LAYERS = {
-    "infra_motorway_junction": (("motorway_junction",), "#c0392b", 4),
-    "infra_rail": (("rail_station",), "#52606d", 3.5),
-    "infra_rail_freight_terminal": (("rail_freight_terminal",), "#8e44ad", 5),
-    "infra_airport": (("airport",), "#2471a3", 6),
+    "infra_motorway_junction": "motorway_junction",
+    "infra_rail": "rail_station",
+    "infra_rail_freight_terminal": "rail_freight_terminal",
+    "infra_airport": "airport",
 }
 
 #: Plot tiles start where single plots are drawn (locations.tiles.PLOT_MIN_ZOOM).
@@ -287,8 +290,7 @@ def build_overview(
     t: Translator,
     page: PageContext,
     *,
-    regions: dict[str, Any],
-    municipalities: dict[str, Any],
+    context: MapContext,
     infrastructure: dict[str, Any],
     zones: dict[str, Any] | None = None,
     scale: ZoneScale | None = None,
@@ -297,7 +299,6 @@ def build_overview(
     profiles: list[str] | None = None,
     tiles_url: str | None = "/tiles/plots/{z}/{x}/{y}.pbf",
     zone_tiles_url: str = "/tiles/zones/{z}/{x}/{y}.pbf",
-    basemap: str | None = None,
 ) -> str:
     """The overview page's HTML.
 
@@ -310,26 +311,17 @@ def build_overview(
         raise ValueError("a served overview needs the zones' scale")
     if not served and zones is None:
         raise ValueError("a standalone overview needs the zones")
-    folium_map = base_map(bounds_of([zones or {}, regions]), basemap)
+    folium_map = base_map(bounds_of([zones or {}, context.regions or {}]), context)
 
-    folium.GeoJson(regions, name=t("regions"), style_function=lambda f: BOUNDARY_STYLES["region"],
-                   tooltip=TextTooltip(["name"])).add_to(folium_map)
-    folium.GeoJson(municipalities, name=t("municipalities"), show=True,
-                   style_function=lambda f: BOUNDARY_STYLES["municipality"],
-                   tooltip=TextTooltip(["name"])).add_to(folium_map)
-
-    # Infrastructure first, so the zones are drawn on top of it.
-    for label, (kinds, colour, radius) in INFRASTRUCTURE_LAYERS.items():
-        subset = {"type": "FeatureCollection",
-                  "features": [f for f in infrastructure["features"] if f["properties"]["kind"] in kinds]}
-        if not subset["features"]:
-            continue
-        folium.GeoJson(
-            subset, name=t(label),
-            marker=folium.CircleMarker(radius=radius, fill=True, fill_opacity=0.9, weight=1.5),
-            style_function=lambda f, c=colour: {"color": "#fff", "fillColor": c, "weight": 1.5},
-            tooltip=TextTooltip(["name"]),
-        ).add_to(folium_map)
+    drawn = []
+    for label, kind in INFRASTRUCTURE_LAYERS.items():
+        items = [{"name": f["properties"]["name"], "lon": f["geometry"]["coordinates"][0],
+                  "lat": f["geometry"]["coordinates"][1]}
+                 for f in infrastructure["features"]
+                 if f["properties"]["kind"] == kind and f["geometry"]["type"] == "Point"]
+        if items:
+            infrastructure_layer(items, t(label), kind).add_to(folium_map)
+            drawn.append(kind)
 
     if served:
         assert scale is not None
@@ -359,6 +351,7 @@ def build_overview(
                             fmt(high) if high is not None else "–")).add_to(folium_map)
     if served:
         status_legend(t).add_to(folium_map)
+    map_key(t, drawn, neighbours=get_settings().basemap == "none").add_to(folium_map)
     folium.LayerControl(collapsed=False).add_to(folium_map)
 
     measures = [(key, t(label)) for key, label in MEASURES.items() if key != "score" or profiles]

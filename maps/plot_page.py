@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import folium
+from markupsafe import Markup
 from sqlalchemy import Connection, text
 
 from locations import attachments, features, scoring
@@ -19,16 +20,23 @@ from locations.geojson import feature_collection, geometry_sql
 from locations.standard import find_standard
 from locations.vocabulary import CONSTRAINT_KIND
 from maps import queries
+from maps.context import MapContext
 from maps.i18n import LABELS, Translator
 from maps.page import PageContext, render_map, render_page
 from maps.style import (
     BIND_POPUP,
+    BOUNDARY_STYLES,
+    INFRASTRUCTURE_SYMBOLS,
+    OTHER_INFRASTRUCTURE_SYMBOL,
     STATUS_COLOURS,
+    TOWN_SYMBOL,
     TextTooltip,
     base_map,
     bounds_of,
-    point_layer,
+    infrastructure_layer,
+    line_svg,
     popup_html,
+    symbol_svg,
 )
 
 #: The five distances of ``plot_proximity``, in the order the sheet lists them.
@@ -46,18 +54,13 @@ FRAME_RADIUS_KM = 1.0
 #: Constraint areas are drawn this far (m) around the zone's box.
 CONSTRAINT_CLIP_M = 1_000
 #: Constraint areas on the maps, by kind.
-CONSTRAINT_COLOURS = {"flood_risk": "#2b7bb9", "natura2000": "#3f9b4b",
+# Natura 2000 in brown, not its usual green: green on these maps is an available plot.
+CONSTRAINT_COLOURS = {"flood_risk": "#2b7bb9", "natura2000": "#8c510a",
                       "water_protection": "#7a5cc0"}
 
 #: How each kind of infrastructure is drawn (fill colour), here and in the exposé.
-INFRASTRUCTURE_COLOURS = {
-    "motorway_junction": "#c0392b",
-    "rail_station": "#1f5fa8",
-    "rail_freight_terminal": "#7d3c98",
-    "airport": "#0e7c86",
-    "bus_stop": "#a56a00",
-}
-OTHER_INFRASTRUCTURE_COLOUR = "#52606d"
+INFRASTRUCTURE_COLOURS = {kind: colour for kind, (colour, _shape) in INFRASTRUCTURE_SYMBOLS.items()}
+OTHER_INFRASTRUCTURE_COLOUR = OTHER_INFRASTRUCTURE_SYMBOL[0]
 #: The plot itself stands out from its neighbours, coloured by status.
 THIS_PLOT_COLOUR = "#0b3d91"
 
@@ -472,13 +475,13 @@ def sheet_context(sheet: PlotSheet, t: Translator) -> dict[str, Any]:
 
 
 def _plot_map(sheet: PlotSheet, t: Translator, page: PageContext,
-              basemap: str | None) -> folium.Map:
+              context: MapContext | None) -> folium.Map:
     """The plot in its zone: the zone's outline, its other plots by status, the plot outlined,
     and infrastructure around it; framed on the zone and what lies within a few km."""
     near = [i for i in sheet.infrastructure if i["distance_km"] <= FRAME_RADIUS_KM]
     frame = {"features": [{"geometry": {"type": "Point", "coordinates": [i["lon"], i["lat"]]}}
                           for i in near]}
-    folium_map = base_map(bounds_of([{"features": [sheet.zone, sheet.plot]}, frame]), basemap)
+    folium_map = base_map(bounds_of([{"features": [sheet.zone, sheet.plot]}, frame]), context)
     folium.GeoJson(
         sheet.zone, name=t("zone"),
         style_function=lambda f: {"color": "#1f2933", "weight": 2.5, "fill": False,
@@ -535,22 +538,25 @@ def _plot_map(sheet: PlotSheet, t: Translator, page: PageContext,
                 continue
             items.append({**item, "popup": popup_html(
                 item["name"], [(t.value("infrastructure", kind), _km(t, item["distance_km"]))])})
-        colour = INFRASTRUCTURE_COLOURS.get(kind, OTHER_INFRASTRUCTURE_COLOUR)
-        point_layer(items, t.value("infrastructure", kind), fill=lambda _item, c=colour: c,
-                    radius=lambda _item: 7, class_name=f"infra infra-{kind}").add_to(folium_map)
+        infrastructure_layer(items, t.value("infrastructure", kind), kind).add_to(folium_map)
     return folium_map
 
 
-def map_legend(sheet: PlotSheet, t: Translator) -> list[tuple[str, str, str]]:
-    """(css class, colour, label) of what the map draws, for a legend beside it in the page."""
-    items = [("this", THIS_PLOT_COLOUR, t("this_plot")),
-             ("zone", "#1f2933", t("zone_outline"))]
+def map_legend(sheet: PlotSheet, t: Translator) -> list[tuple[str, str, str, Markup | None]]:
+    """(css class, colour, label, symbol) of what the map draws, for a legend beside it in the
+    page; infrastructure shows its symbol (maps.style), the rest a swatch of its colour."""
+    items = [("this", THIS_PLOT_COLOUR, t("this_plot"), None),
+             ("zone", "#1f2933", t("zone_outline"), None)]
     if len(sheet.zone_plots["features"]) > 1:
-        items.append(("others", "#9aa5b1", t("other_plots")))
-    items += constraint_legend(sheet, t)
+        items.append(("others", "#9aa5b1", t("other_plots"), None))
+    items += [(*item, None) for item in constraint_legend(sheet, t)]
     for kind in dict.fromkeys(i["kind"] for i in sheet.infrastructure):
         items.append(("infra", INFRASTRUCTURE_COLOURS.get(kind, OTHER_INFRASTRUCTURE_COLOUR),
-                      t.value("infrastructure", kind)))
+                      t.value("infrastructure", kind), Markup(symbol_svg(kind))))
+    # The context around the zone (maps.context): its municipality's border and the towns.
+    items += [("municipality", BOUNDARY_STYLES["municipality"]["color"],
+               t("key_municipality_border"), Markup(line_svg("municipality"))),
+              ("town", "#1f2933", t("key_town"), Markup(TOWN_SYMBOL))]
     return items
 
 
@@ -561,9 +567,9 @@ def constraint_legend(sheet: PlotSheet, t: Translator) -> list[tuple[str, str, s
 
 
 def build_plot_page(t: Translator, page: PageContext, *, sheet: PlotSheet, profiles: list[str],
-                    basemap: str | None = None) -> str:
-    """The property sheet's HTML."""
-    folium_map = _plot_map(sheet, t, page, basemap)
+                    context: MapContext | None = None) -> str:
+    """The property sheet's HTML, its map over ``context`` (borders, towns, countries)."""
+    folium_map = _plot_map(sheet, t, page, context)
     plot_id = sheet.plot["id"]
     return render_page(
         "plot.html", page, [render_map(folium_map)], **sheet_context(sheet, t),

@@ -15,6 +15,9 @@ from locations import features, search
 from locations.geojson import feature_collection, geometry_sql
 from locations.tiles import scores_available
 from locations.vocabulary import INFRASTRUCTURE_KIND
+from maps.context import MapContext
+from maps.countries import country_context
+from maps.i18n import Translator
 
 #: Most rows a search page lists and draws; the count above the table says how many matched.
 SEARCH_PAGE_LIMIT = 500
@@ -155,14 +158,88 @@ def municipality_names(conn: Connection) -> list[str]:
     return list(conn.execute(text("SELECT DISTINCT name FROM municipality ORDER BY 1")).scalars())
 
 
-def region_outlines(conn: Connection) -> dict[str, Any]:
+#: A map's frame: [[south, west], [north, east]] in degrees, as ``maps.style.bounds_of`` gives.
+Frame = list[list[float]]
+
+#: Around a frame, the context drawn reaches this far (m): a border or town just off the
+#: data still shows when the map is panned a little.
+CONTEXT_MARGIN_M = 15_000
+
+#: Within a frame (as SQL): everything when no frame is given.
+_IN_FRAME = """(CAST(:west AS float8) IS NULL OR ST_Intersects({column}, ST_Expand(ST_Transform(
+    ST_MakeEnvelope(:west, :south, :east, :north, 4326), 3035), :margin)))"""
+
+
+def _frame_parameters(frame: Frame | None) -> dict[str, float | None]:
+    if not frame:
+        return {"west": None, "south": None, "east": None, "north": None,
+                "margin": CONTEXT_MARGIN_M}
+    (south, west), (north, east) = frame
+    return {"west": west, "south": south, "east": east, "north": north,
+            "margin": CONTEXT_MARGIN_M}
+
+
+def region_outlines(conn: Connection, frame: Frame | None = None) -> dict[str, Any]:
+    """Region boundaries with their names (within ``frame`` and its margin, if given)."""
     rows = conn.execute(text(f"""
         SELECT r.id, r.code, r.name, r.country,
                {geometry_sql(f"ST_SimplifyPreserveTopology(r.boundary, {OUTLINE_TOLERANCE_M * 5})")}
                    AS geometry
-        FROM region r WHERE r.boundary IS NOT NULL ORDER BY r.code
-    """)).mappings()
+        FROM region r WHERE r.boundary IS NOT NULL AND {_IN_FRAME.format(column="r.boundary")}
+        ORDER BY r.code
+    """), _frame_parameters(frame)).mappings()
     return feature_collection(rows)
+
+
+def towns(conn: Connection, frame: Frame | None = None) -> list[dict[str, Any]]:
+    """The municipalities' seats as towns to label, the most populous first."""
+    return [dict(row) for row in conn.execute(text(f"""
+        SELECT m.name, ST_Y(pt) AS lat, ST_X(pt) AS lon, m.population
+        FROM municipality m, ST_Transform(m.seat, 4326) AS pt
+        WHERE m.seat IS NOT NULL AND {_IN_FRAME.format(column="m.seat")}
+        ORDER BY m.population DESC NULLS LAST, m.name
+    """), _frame_parameters(frame)).mappings()]
+
+
+def context_window(conn: Connection) -> tuple[int, int, int, int]:
+    """Whole degrees (west, south, east, north) around the regions: the neighbouring
+    countries drawn on every map, enough to zoom out a few steps from the overview."""
+    extent = conn.execute(text("""
+        SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+        FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(boundary)::geometry, 3035), 4326) AS e
+              FROM region) x
+    """)).one()
+    if extent[0] is None:
+        # No region yet: Slovenia and Austria, where the platform began.
+        return (9, 44, 18, 50)
+    west, south, east, north = extent
+    return (max(-180, math.floor(west - 2.5)), max(-90, math.floor(south - 1.5)),
+            min(180, math.ceil(east + 2.5)), min(90, math.ceil(north + 1.5)))
+
+
+def home_countries(conn: Connection) -> tuple[str, ...]:
+    """The countries the platform's regions lie in."""
+    return tuple(conn.execute(text("SELECT DISTINCT country FROM region ORDER BY 1")).scalars())
+
+
+def map_context(conn: Connection, t: Translator, frame: Frame | None = None, *,
+                standalone: bool = False, base_url: str = "",
+                municipalities: dict[str, Any] | None = None) -> MapContext:
+    """Everything a map shows around its data within ``frame`` (all of it without one):
+    regions, municipalities, towns and the countries (by URL when served, embedded in a
+    standalone file). ``municipalities``: outlines the caller has read already."""
+    window = context_window(conn)
+    return MapContext(
+        t=t,
+        regions=region_outlines(conn, frame),
+        municipalities=municipalities if municipalities is not None
+        else municipality_outlines(conn, frame),
+        towns=towns(conn, frame),
+        countries=country_context(window) if standalone else None,
+        countries_url=None if standalone
+        else f"{base_url}/maps/context/countries.geojson?bbox={','.join(map(str, window))}",
+        home=home_countries(conn),
+    )
 
 
 def profiles(conn: Connection) -> list[str]:
@@ -175,14 +252,16 @@ def profiles(conn: Connection) -> list[str]:
         "SELECT DISTINCT profile FROM score_run WHERE status = 'finished' ORDER BY 1")).scalars())
 
 
-def municipality_outlines(conn: Connection) -> dict[str, Any]:
-    """Municipality boundaries with their names only: what the overview draws."""
+def municipality_outlines(conn: Connection, frame: Frame | None = None) -> dict[str, Any]:
+    """Municipality boundaries with their names only (within ``frame`` and its margin)."""
     rows = conn.execute(text(f"""
         SELECT m.id, m.code, m.name,
                {geometry_sql(f"ST_SimplifyPreserveTopology(m.boundary, {OUTLINE_TOLERANCE_M})")}
                    AS geometry
-        FROM municipality m WHERE m.boundary IS NOT NULL ORDER BY m.name
-    """)).mappings()
+        FROM municipality m
+        WHERE m.boundary IS NOT NULL AND {_IN_FRAME.format(column="m.boundary")}
+        ORDER BY m.name
+    """), _frame_parameters(frame)).mappings()
     return feature_collection(rows)
 
 

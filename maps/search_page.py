@@ -11,6 +11,7 @@ from markupsafe import escape
 from locations import search
 from locations.settings import get_settings
 from locations.vocabulary import VOCABULARIES
+from maps.context import MapContext
 from maps.i18n import Translator
 from maps.page import PageContext, render_map, render_page
 from maps.plot_page import profile_name
@@ -22,6 +23,7 @@ from maps.style import (
     TextTooltip,
     base_map,
     bounds_of,
+    map_key,
     point_layer,
     status_legend,
 )
@@ -81,11 +83,11 @@ def build_search_page(
     regions: list[dict[str, Any]],
     profiles: list[str],
     municipalities: list[str] = (),
-    basemap: str | None = None,
+    context: MapContext | None = None,
 ) -> str:
     """The results page: the form (filled in), the matching plots on a map and in a table that
     highlight each other, each row with its shortlist button."""
-    folium_map = base_map(bounds_of([results]) or [[46.0, 13.7], [47.6, 16.2]], basemap)
+    folium_map = base_map(bounds_of([results]) or [[46.0, 13.7], [47.6, 16.2]], context)
     layer_names = []
     scored_by = (f'<p class="muted">{escape(t("scored_by", profile=profile_name(t, filters.profile)))}</p>'
                  if filters.profile else "")
@@ -118,6 +120,8 @@ def build_search_page(
         layer_names = [outlines.get_name(), markers.get_name()]
         folium.LayerControl(collapsed=True).add_to(folium_map)
     status_legend(t).add_to(folium_map)
+    if context is not None:
+        map_key(t, neighbours=get_settings().basemap == "none").add_to(folium_map)
     rows = [plot["properties"] for plot in results["features"]]
     # Every match as a file, not the page's first rows, as the page shows them: in its order,
     # with the score for its profile, headings in its language.

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import folium
 from branca.colormap import LinearColormap
 from branca.element import MacroElement
 from folium.template import Template
 
+from locations.settings import get_settings
 from maps.i18n import Translator
+
+if TYPE_CHECKING:
+    from maps.context import MapContext
 
 #: Availability in colours an investor reads at once: green is free, warm is in play, grey is gone.
 STATUS_COLOURS = {
@@ -24,17 +30,72 @@ STATUS_COLOURS = {
 }
 STATUSES = tuple(STATUS_COLOURS)
 
-#: One ramp for every measure: light (little) to dark green (much).
-RAMP = ("#f7fcf5", "#c7e9c0", "#74c476", "#238b45", "#00441b")
+#: One ramp for every measure: light (little) to dark blue (much). Not green: green is an
+#: available plot, and a zone dark green for "much" read as "free" beside the plots.
+RAMP = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
 NO_DATA_COLOUR = "#e4e7eb"
 
+#: Borders, from the state's (Natural Earth) to the municipalities' (the database).
 BOUNDARY_STYLES = {
-    "region": {"color": "#334e68", "weight": 2.5, "fill": False, "dashArray": None},
+    "state": {"color": "#102a43", "weight": 3, "opacity": 0.85, "fill": False,
+              "dashArray": "12 4 2 4"},
+    "region": {"color": "#334e68", "weight": 2.2, "fill": False, "dashArray": None},
     "municipality": {"color": "#829ab1", "weight": 1, "fill": False, "dashArray": "4 3"},
 }
+#: Land where there is no base map: the platform's own countries, their neighbours; the
+#: map's background (maps.css) is the sea.
+HOME_COUNTRY_COLOUR = "#fdfcf9"
+NEIGHBOUR_COUNTRY_COLOUR = "#e9e6de"
 
-#: Optional internet base map (off by default: the pages must work with no internet).
-BASEMAPS = {"osm": ("OpenStreetMap", None)}
+#: How each kind of infrastructure is drawn on every map and in the exposé: a fill colour and
+#: a shape, so that the symbol is told apart by more than its colour (and by none of the
+#: plots' status colours). Kinds not listed are grey circles.
+INFRASTRUCTURE_SYMBOLS = {
+    "motorway_junction": ("#c0392b", "diamond"),
+    "rail_station": ("#1f2933", "square"),
+    "rail_freight_terminal": ("#7d3c98", "square"),
+    "airport": ("#0e7c86", "triangle"),
+    "port": ("#1f5fa8", "triangle"),
+    "bus_stop": ("#a56a00", "circle"),
+}
+OTHER_INFRASTRUCTURE_SYMBOL = ("#52606d", "circle")
+#: SVG shapes in a 16 x 16 box, white-edged to stand out on any fill.
+_SHAPES = {
+    "circle": '<circle cx="8" cy="8" r="5.5"/>',
+    "square": '<rect x="3" y="3" width="10" height="10"/>',
+    "diamond": '<path d="M8 1.5 14.5 8 8 14.5 1.5 8z"/>',
+    "triangle": '<path d="M8 2 14.5 13.5h-13z"/>',
+}
+
+
+def infrastructure_symbol(kind: str) -> tuple[str, str]:
+    """(fill colour, shape) of a kind of infrastructure."""
+    return INFRASTRUCTURE_SYMBOLS.get(kind, OTHER_INFRASTRUCTURE_SYMBOL)
+
+
+def symbol_svg(kind: str, size: int = 16) -> str:
+    """The kind's symbol as inline SVG (decorative: its label is written beside it)."""
+    colour, shape = infrastructure_symbol(kind)
+    return (f'<svg class="symbol" width="{size}" height="{size}" viewBox="0 0 16 16" '
+            f'aria-hidden="true" focusable="false"><g fill="{colour}" stroke="#fff" '
+            f'stroke-width="1.5">{_SHAPES[shape]}</g></svg>')
+
+
+def attribution_html(text: str) -> str:
+    """The base map's attribution as Leaflet shows it: text escaped, only links of the form
+    ``<a href="https://...">text</a>`` kept as links (the setting is the operator's, but a
+    page never carries markup it did not mean)."""
+    parts, end = [], 0
+    for match in _LINK.finditer(text):
+        parts.append(html.escape(html.unescape(text[end:match.start()])))
+        parts.append(f'<a href="{html.escape(match.group(1), quote=True)}">'
+                     f"{html.escape(html.unescape(match.group(2)))}</a>")
+        end = match.end()
+    parts.append(html.escape(html.unescape(text[end:])))
+    return "".join(parts)
+
+
+_LINK = re.compile(r'<a href="(https?://[^"<>\s]+)">([^<>]*)</a>')
 
 
 def ramp(vmin: float, vmax: float) -> LinearColormap:
@@ -50,8 +111,11 @@ def colour_for(colours: LinearColormap, value: float | None) -> str:
     return colours.rgb_hex_str(min(max(value, colours.vmin), colours.vmax))
 
 
-def base_map(bounds: Sequence[Sequence[float]] | None, basemap: str | None = None, **options) -> folium.Map:
-    """A map fitted to ``bounds`` ([[south, west], [north, east]]) with no internet tiles unless asked."""
+def base_map(bounds: Sequence[Sequence[float]] | None, context: MapContext | None = None,
+             **options) -> folium.Map:
+    """A map fitted to ``bounds`` ([[south, west], [north, east]]) over its geographic
+    ``context`` (countries, borders, towns), on the operator's online base map only when
+    ``LOCATIONS_BASEMAP`` names one."""
     center = None
     if bounds:
         center = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
@@ -63,9 +127,13 @@ def base_map(bounds: Sequence[Sequence[float]] | None, basemap: str | None = Non
     # and the plot tiles (from zoom 13) would stop the map from showing a whole region.
     folium_map.options["min_zoom"] = 5
     folium_map.options["max_zoom"] = 19
-    if basemap in BASEMAPS:
-        tiles, attr = BASEMAPS[basemap]
-        folium.TileLayer(tiles, attr=attr, name=basemap, control=False).add_to(folium_map)
+    settings = get_settings()
+    online = settings.basemap != "none"
+    if online:
+        folium.TileLayer(settings.basemap, attr=attribution_html(settings.basemap_attribution),
+                         name="basemap", control=False, max_zoom=19).add_to(folium_map)
+    if context is not None:
+        context.add_to(folium_map, filled=not online)
     if bounds:
         folium_map.fit_bounds(bounds)
     return folium_map
@@ -191,6 +259,63 @@ def ramp_legend_html(title: str, low: str, high: str) -> str:
 def status_style_js() -> str:
     """A JavaScript object literal of the status colours, for vector-tile styling."""
     return json.dumps(STATUS_COLOURS)
+
+
+def infrastructure_layer(items: Sequence[dict], name: str, kind: str, *,
+                         show: bool = True) -> folium.GeoJson:
+    """Infrastructure of one ``kind`` (items with ``lat``, ``lon``, ``name`` and an optional
+    ``popup``) drawn as the kind's symbol, named on hover."""
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": {"type": "Point",
+                                             "coordinates": [item["lon"], item["lat"]]},
+             "properties": {"name": item.get("name"), "popup": item.get("popup")}}
+            for item in items if item.get("lat") is not None
+        ],
+    }
+    return folium.GeoJson(
+        collection, name=name, show=show,
+        # Not a keyboard stop, as the circles before them were not: a focusable symbol
+        # would be a button without a name (the plot page lists each distance as text).
+        marker=folium.Marker(icon=folium.DivIcon(
+            html=symbol_svg(kind), icon_size=(16, 16), icon_anchor=(8, 8),
+            class_name=f"infra-symbol infra-{kind}"), keyboard=False),
+        tooltip=TextTooltip(["name"]),
+        on_each_feature=BIND_POPUP,
+    )
+
+
+#: A town (a municipality's seat) as the key shows it.
+TOWN_SYMBOL = '<span class="town-dot" aria-hidden="true"></span>'
+
+
+def line_svg(boundary: str) -> str:
+    """A short stretch of a border (``BOUNDARY_STYLES``' key) for a map key."""
+    style = BOUNDARY_STYLES[boundary]
+    dash = f' stroke-dasharray="{style["dashArray"]}"' if style.get("dashArray") else ""
+    return (f'<svg class="symbol" width="28" height="12" aria-hidden="true" focusable="false">'
+            f'<line x1="0" y1="6" x2="28" y2="6" stroke="{style["color"]}" '
+            f'stroke-width="{style["weight"]}"{dash}/></svg>')
+
+
+def map_key(t: Translator, kinds: Sequence[str] = (), *, context: bool = True,
+            neighbours: bool = True) -> Legend:
+    """The map key: the context's lines and towns and each infrastructure symbol drawn."""
+    rows = []
+    if context:
+        rows += [(line_svg("state"), t("key_state_border")),
+                 (line_svg("region"), t("key_region_border")),
+                 (line_svg("municipality"), t("key_municipality_border")),
+                 (TOWN_SYMBOL, t("key_town"))]
+        if neighbours:
+            swatch = f'<span class="swatch" style="background:{NEIGHBOUR_COUNTRY_COLOUR}"></span>'
+            rows.append((swatch, t("key_neighbour")))
+    rows += [(symbol_svg(kind), t.value("infrastructure", kind)) for kind in kinds]
+    items = "".join(f'<div class="key-row">{symbol}<span>{html.escape(label)}</span></div>'
+                    for symbol, label in rows)
+    return Legend(f'<p class="legend-title">{html.escape(t("map_key"))}</p>{items}',
+                  position="bottomleft")
 
 
 def point_layer(

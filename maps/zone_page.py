@@ -6,6 +6,7 @@ from typing import Any
 
 import folium
 
+from maps.context import MapContext
 from maps.i18n import Translator
 from maps.page import PageContext, render_map, render_page
 from maps.style import (
@@ -62,11 +63,11 @@ def build_zone_page(
     zone: dict[str, Any],
     plots: dict[str, Any],
     focus_plot: int | None = None,
-    basemap: str | None = None,
+    context: MapContext | None = None,
 ) -> str:
     """The zone page's HTML; ``zone`` is a zone Feature, ``plots`` its plots' FeatureCollection."""
     facts = zone["properties"]
-    folium_map = base_map(bounds_of([{"features": [zone]}, plots]), basemap)
+    folium_map = base_map(bounds_of([{"features": [zone]}, plots]), context)
     folium.GeoJson(
         zone, name=t("zone"),
         style_function=lambda f: {"color": "#1f2933", "weight": 2.5, "fill": False, "dashArray": "6 4",

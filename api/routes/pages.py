@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import gzip
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import QueryParams
 
 from api.deps import ConnectionDep, ZoneId
 from api.responses import error_responses
 from locations import features, search
-from locations.errors import InvalidInput
+from locations.errors import InvalidInput, NotFound
 from locations.tiles import scores_available
 from locations.values import BIGINT_MAX
 from maps import queries
 from maps.assets import NODE_MODULES, STATIC_DIR, STATIC_URL, VENDOR_URL
 from maps.compare import build_compare_page
+from maps.countries import check_window, country_context_json
 from maps.i18n import Translator, negotiate
 from maps.overview import build_overview
 from maps.page import PageContext
 from maps.search_page import build_search_page, build_start_page
+from maps.style import bounds_of
 from maps.zone_page import build_zone_page
 
 router = APIRouter(tags=["pages"])
@@ -31,10 +35,10 @@ router.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR, check_dir=False), nam
 
 Lang = Annotated[Literal["en", "sl", "de"] | None, Query(description="Page language; default from Accept-Language")]
 AcceptLanguage = Annotated[str | None, Header()]
-Basemap = Annotated[
-    Literal["osm"] | None,
-    Query(description="Draw an internet base map under the data (off by default: works offline)"),
-]
+#: The countries around the regions, cut out of Natural Earth once per window (maps/countries.py).
+CountryWindow = Annotated[str, Query(
+    description="west,south,east,north in whole degrees (at most 40 each way), as the pages ask",
+    pattern=r"^-?[0-9]{1,3},-?[0-9]{1,2},-?[0-9]{1,3},-?[0-9]{1,2}$", max_length=20)]
 
 
 def _page(request: Request, lang: str | None, accept_language: str | None) -> PageContext:
@@ -78,7 +82,6 @@ def overview_page(
     conn: ConnectionDep,
     measure: Annotated[Literal["occupancy", "available", "score"], Query()] = "occupancy",
     profile: Annotated[str | None, Query(description="Scoring profile for measure=score")] = None,
-    basemap: Basemap = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
@@ -88,11 +91,40 @@ def overview_page(
     return _html(build_overview(
         page.t, page,
         scale=queries.zone_scale(conn, measure, profile if measure == "score" else None),
-        regions=queries.region_outlines(conn),
-        municipalities=queries.municipality_outlines(conn),
+        context=queries.map_context(conn, page.t),
         infrastructure=queries.infrastructure(conn),
-        measure=measure, profile=profile, profiles=profiles, basemap=basemap,
+        measure=measure, profile=profile, profiles=profiles,
     ))
+
+
+@router.get("/maps/context/countries.geojson", summary="Countries and state borders around the regions",
+            responses={200: {"content": {"application/json": {}}}, **error_responses(400, 404)})
+def country_outlines(bbox: CountryWindow, accept_encoding: Annotated[str | None, Header()] = None
+                     ) -> Response:
+    """Natural Earth's countries clipped to ``bbox`` and the borders between them (GeoJSON in
+    ``countries`` and ``borders``), simplified for maps at region scale; what every map page
+    draws under its data. Made once per window and cached by the browser for a day."""
+    window = tuple(int(part) for part in bbox.split(","))
+    try:
+        check_window(window)
+    except ValueError as exc:
+        raise InvalidInput("bbox", str(exc)) from None
+    try:
+        body = country_context_json(window)
+    except FileNotFoundError as exc:
+        # The npm assets were not installed: the maps draw without the countries.
+        raise NotFound(str(exc)) from None
+    headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
+    if "gzip" in (accept_encoding or ""):
+        body = _gzipped(window)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@lru_cache(maxsize=8)
+def _gzipped(window: tuple[int, ...]) -> bytes:
+    # About a quarter of the size: the outlines are the biggest thing a map page fetches.
+    return gzip.compress(country_context_json(window), mtime=0)
 
 
 @router.get("/maps/zones/{zone_id}", response_class=HTMLResponse, summary="A zone's page",
@@ -104,7 +136,6 @@ def zone_page(
     plot: Annotated[int | None, Query(ge=1, le=BIGINT_MAX,
                                       description="Open this plot's popup")] = None,
     profile: Annotated[str | None, Query(description="Scoring profile for plot scores")] = None,
-    basemap: Basemap = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
@@ -113,8 +144,9 @@ def zone_page(
     if profile is None and scores_available(conn):
         profile = next(iter(queries.profiles(conn)), None)
     plots = queries.zone_plots(conn, zone_id, profile)
+    context = queries.map_context(conn, page.t, bounds_of([{"features": [zone]}, plots]))
     return _html(build_zone_page(page.t, page, zone=zone, plots=plots, focus_plot=plot,
-                                 basemap=basemap))
+                                 context=context))
 
 
 @router.get("/maps/search", response_class=HTMLResponse, summary="Plot search: map and table",
@@ -122,7 +154,6 @@ def zone_page(
 def search_page(
     request: Request,
     conn: ConnectionDep,
-    basemap: Basemap = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
@@ -145,7 +176,8 @@ def search_page(
             form.errors[field] = (queries.SEARCH_ERRORS.get(exc.field, "error_invalid"), exc.field)
     response = _html(build_search_page(
         page.t, page, filters=form, results=results, total=total, regions=queries.regions(conn),
-        profiles=profiles, municipalities=queries.municipality_names(conn), basemap=basemap))
+        profiles=profiles, municipalities=queries.municipality_names(conn),
+        context=queries.map_context(conn, page.t, bounds_of([results]))))
     if form.errors:
         response.status_code = 400
     return response
@@ -157,7 +189,6 @@ def compare_page(
     conn: ConnectionDep,
     measure: Annotated[Literal["available", "score"], Query()] = "available",
     profile: Annotated[str | None, Query()] = None,
-    basemap: Basemap = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
@@ -168,5 +199,6 @@ def compare_page(
         municipalities=queries.municipality_supply(conn, profile=profile),
         zones=search.search_zones(conn, search.ZoneFilter()), measure=measure,
         profiles=profiles, profile=profile,
-        basemap=basemap,
+        # The municipalities are the maps' own data there, shaded by the measure.
+        context=queries.map_context(conn, page.t, municipalities={"features": []}),
     ))

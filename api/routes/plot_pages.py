@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ConnectionDep, PlotId
 from api.responses import error_responses
-from api.routes.pages import AcceptLanguage, Basemap, Lang, _html, _page
+from api.routes.pages import AcceptLanguage, Lang, _html, _page
 from locations import attachments
 from maps import queries
 from maps.plot_page import (
@@ -20,6 +20,7 @@ from maps.plot_page import (
     municipality_outline,
     read_plot_sheet,
 )
+from maps.style import bounds_of
 
 router = APIRouter(tags=["pages"])
 #: Photos the exposé shows at most (the plot's first ones): it keeps to two pages.
@@ -45,14 +46,14 @@ def plot_page(
     conn: ConnectionDep,
     plot_id: PlotId,
     profile: Profile = None,
-    basemap: Basemap = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
     page = _page(request, lang, accept_language)
     sheet = read_plot_sheet(conn, plot_id, profile or default_profile(conn))
+    context = queries.map_context(conn, page.t, bounds_of([{"features": [sheet.zone]}]))
     return _html(build_plot_page(page.t, page, sheet=sheet, profiles=queries.profiles(conn),
-                                 basemap=basemap))
+                                 context=context))
 
 
 @router.get("/maps/plots/{plot_id}/expose.pdf", response_class=Response,

@@ -1,0 +1,43 @@
+"""Labels of the maps' geographic context: country names, borders, towns and the map key."""
+
+LABELS = {
+    "en": {
+        "country_AT": "Austria", "country_SI": "Slovenia", "country_IT": "Italy",
+        "country_HR": "Croatia", "country_HU": "Hungary", "country_DE": "Germany",
+        "country_CZ": "Czechia", "country_SK": "Slovakia", "country_CH": "Switzerland",
+        "country_LI": "Liechtenstein", "country_BA": "Bosnia and Herzegovina",
+        "country_RS": "Serbia", "country_PL": "Poland",
+        "map_key": "Map key",
+        "key_state_border": "State border",
+        "key_region_border": "Region border",
+        "key_municipality_border": "Municipality border",
+        "key_town": "Town (municipality seat)",
+        "key_neighbour": "Neighbouring country",
+    },
+    "sl": {
+        "country_AT": "Avstrija", "country_SI": "Slovenija", "country_IT": "Italija",
+        "country_HR": "Hrvaška", "country_HU": "Madžarska", "country_DE": "Nemčija",
+        "country_CZ": "Češka", "country_SK": "Slovaška", "country_CH": "Švica",
+        "country_LI": "Lihtenštajn", "country_BA": "Bosna in Hercegovina",
+        "country_RS": "Srbija", "country_PL": "Poljska",
+        "map_key": "Legenda",
+        "key_state_border": "Državna meja",
+        "key_region_border": "Meja regije",
+        "key_municipality_border": "Meja občine",
+        "key_town": "Kraj (sedež občine)",
+        "key_neighbour": "Sosednja država",
+    },
+    "de": {
+        "country_AT": "Österreich", "country_SI": "Slowenien", "country_IT": "Italien",
+        "country_HR": "Kroatien", "country_HU": "Ungarn", "country_DE": "Deutschland",
+        "country_CZ": "Tschechien", "country_SK": "Slowakei", "country_CH": "Schweiz",
+        "country_LI": "Liechtenstein", "country_BA": "Bosnien und Herzegowina",
+        "country_RS": "Serbien", "country_PL": "Polen",
+        "map_key": "Legende",
+        "key_state_border": "Staatsgrenze",
+        "key_region_border": "Regionsgrenze",
+        "key_municipality_border": "Gemeindegrenze",
+        "key_town": "Ort (Gemeindesitz)",
+        "key_neighbour": "Nachbarstaat",
+    },
+}
