@@ -1,4 +1,5 @@
-"""Domain errors mapped once to HTTP statuses and a JSON body that says what is wrong;
+"""Domain errors mapped once to HTTP statuses and a JSON body that says what is wrong (for a
+person's browser on a page, an HTML page in its language);
 database failures told apart: an outage is 503 with Retry-After, anything else a generic 500."""
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ import traceback
 from collections.abc import Iterator
 
 import psycopg2
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
 
 from locations import errors
 
@@ -153,10 +155,29 @@ def _status_for(exc: errors.LocationsError) -> int:
     return 400
 
 
+async def error_page(request: Request, exc: errors.LocationsError, status: int,
+                     headers: dict | None) -> HTMLResponse:
+    """A page refused to a person's browser: an HTML page in its language, with the header
+    (who is signed in), rather than the JSON a script gets."""
+    from api.sessions import StaleForm
+    from maps.error_page import build_error_page
+    from maps.i18n import Translator, negotiate
+    from maps.page import PageContext
+
+    page = PageContext(t=Translator(negotiate(request.query_params.get("lang"),
+                                              request.headers.get("accept-language"))),
+                       path=request.url.path)
+    # In the thread pool: the header may look the session up in the database.
+    content = await run_in_threadpool(build_error_page, page, status, str(exc),
+                                      stale_form=isinstance(exc, StaleForm))
+    return HTMLResponse(content, status_code=status,
+                        headers={**(headers or {}), "Cache-Control": "no-store"})
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Map domain and validation errors to their statuses, and database failures to 503/500."""
     @app.exception_handler(errors.LocationsError)
-    async def domain_error(request: Request, exc: errors.LocationsError) -> JSONResponse:
+    async def domain_error(request: Request, exc: errors.LocationsError) -> Response:
         status = _status_for(exc)
         body: dict = {"detail": str(exc)}
         if isinstance(exc, errors.InvalidInput):
@@ -171,6 +192,11 @@ def register_error_handlers(app: FastAPI) -> None:
                                request.url.path, exc)
                 return outage_response()
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if status in (400, 401, 403, 404, 409) and request.url.path.startswith("/maps/"):
+            from api.sessions import browser_asks
+
+            if browser_asks(request):
+                return await error_page(request, exc, status, headers)
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -216,7 +216,7 @@ def _here(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
-def _browser(request: Request) -> bool:
+def browser_asks(request: Request) -> bool:
     """Whether a person's browser asks (it names HTML in Accept for every page and form),
     not a script (``*/*`` or JSON)."""
     return "text/html" in request.headers.get("accept", "")
@@ -226,7 +226,7 @@ async def require_person(request: Request, person: SignedInDep) -> Account:
     """The person signed in; nobody: a browser is sent (303) to the sign-in page, which
     comes back here, a script is answered 401."""
     if person is None:
-        if _browser(request):
+        if browser_asks(request):
             raise SignInRequired(_here(request), request.query_params.get("lang"))
         raise Unauthenticated("this page is for people signed in: sign in at /maps/sign-in")
     return person
@@ -264,12 +264,16 @@ def csrf_token(request: Request) -> str:
     return visit_of(request).csrf()
 
 
+class StaleForm(Forbidden):
+    """A form without its token, or with another session's (403)."""
+
+
 async def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
     """Refuse a form whose token is missing or not this session's (403, nothing done).
 
     Raises:
-        Forbidden: the token is missing or wrong (another site's form, or one shown
-            before signing in or out).
+        StaleForm: (a ``Forbidden``) the token is missing or wrong (another site's form,
+            or one shown before signing in or out).
     """
     sent = form.get(CSRF_FIELD)
     visit = visit_of(request)
@@ -277,7 +281,7 @@ async def check_csrf(request: Request, form: Mapping[str, Any]) -> None:
         await run_in_threadpool(visit.resolve)
     expected = visit.csrf()
     if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise Forbidden("the form's security token is missing or out of date: "
+        raise StaleForm("the form's security token is missing or out of date: "
                         "reload the page and send the form again")
 
 

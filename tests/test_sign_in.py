@@ -365,6 +365,18 @@ def test_an_admin_creates_resets_and_revokes_accounts_in_the_browser(browser, se
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Accounts"
 
+    # A form whose token was lost (or another site's) changes nothing.
+    page.fill("#account-name", "Forged editor")
+    page.eval_on_selector("form.person-form input[name=csrf]", "input => input.remove()")
+    page.click("form.person-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Not allowed"
+    assert "nothing was changed" in page.locator("main").inner_text()
+    with people_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM account WHERE name = 'Forged editor'")
+                            ).scalar_one() == 0
+    page.goto(server + "/maps/admin/accounts?lang=en")
+
     # Create a Maribor editor: the link is shown once, on this answer only.
     page.fill("#account-name", "Maribor editor")
     page.select_option("#account-role", "municipality")
@@ -388,9 +400,13 @@ def test_an_admin_creates_resets_and_revokes_accounts_in_the_browser(browser, se
     tab.click("form.person-form button[type=submit]")
     tab.wait_for_load_state()
     assert tab.locator("header.site .person").inner_text() == "Maribor editor"
-    # Not an admin: the accounts page is refused.
-    refused = tab.goto(server + "/maps/admin/accounts")
+    # Not an admin: the accounts page is refused, on a page in the person's language.
+    refused = tab.goto(server + "/maps/admin/accounts?lang=sl")
     assert refused.status == 403
+    assert tab.locator("h1").inner_text() == "Ni dovoljeno"
+    assert tab.locator("header.site .person").inner_text() == "Maribor editor"
+    assert axe_violations(tab) == []
+    shoot(tab, "accounts-403-sl")
 
     # Reset: a new link; the person is signed out and the old password no longer works.
     row = page.locator("tr[data-account='Maribor editor']")
