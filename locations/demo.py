@@ -11,7 +11,9 @@ give byte-identical output on every machine and every run.
 
 ``load_demo`` upserts the result in one transaction with one set-based
 ``INSERT ... SELECT FROM jsonb_to_recordset ... ON CONFLICT`` per table, keyed by
-natural keys, so loading twice leaves the same rows.
+natural keys, so loading twice leaves the same rows; it then writes the plots' audit trail
+of 2022 to the reference date (``locations.demo_history``), so that land-supply monitoring
+has years to show.
 """
 
 from __future__ import annotations
@@ -33,11 +35,15 @@ from pyproj import Transformer
 from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon
 from sqlalchemy import Engine, text
 
+from locations.demo_history import write_history
 from locations.vocabulary import TAKEN_STATUSES
 
 CRS = "EPSG:3035"
 DEFAULT_FACTS_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "facts.yaml"
 DEFAULT_REFERENCE_DATE = date(2026, 10, 1)
+#: The demo's audit trail starts with the first loads of 2022 (``locations.demo_history``).
+HISTORY_START = date(2022, 1, 1)
+DEMO_HISTORY_ACTOR = "demo history"
 
 # Municipalities without a known area get a disc of this size to clip their cell.
 DEFAULT_MUNICIPALITY_KM2 = 30.0
@@ -725,14 +731,28 @@ def load_demo(engine: Engine, demo: DemoDataSet | None = None) -> dict[str, int]
     counts: dict[str, int] = {}
     with engine.begin() as conn:
         for table, sql, rows in statements:
-            counts[table] = len(conn.execute(text(sql), {"rows": rows}).fetchall())
+            ids = conn.execute(text(sql), {"rows": rows}).scalars().all()
+            counts[table] = len(ids)
             # A row lost in a join (unknown region, municipality or zone) must not pass silently;
             # raising here rolls the whole load back.
             if counts[table] != expected[table]:
                 raise ValueError(
                     f"demo load wrote {counts[table]} of {expected[table]} rows into {table}"
                 )
+            if table == "plot":
+                plot_ids = list(ids)
+        counts["plot_event"] = _write_demo_history(conn, plot_ids)
     return counts
+
+
+def _write_demo_history(conn: Any, plot_ids: list[int]) -> int:
+    """The demo plots' audit trail from 2022 to the reference date, so that land-supply
+    monitoring has years to show. A second load writes it afresh: the demo's own events go
+    first (a municipality's changes made meanwhile stay)."""
+    conn.execute(text("DELETE FROM plot_event WHERE actor = :actor AND plot_id = ANY(:ids)"),
+                 {"actor": DEMO_HISTORY_ACTOR, "ids": plot_ids})
+    return write_history(conn, plot_ids, start=HISTORY_START, end=DEFAULT_REFERENCE_DATE,
+                         actor=DEMO_HISTORY_ACTOR, note="demo: illustrative history")
 
 
 def score_demo(engine: Engine) -> list[str]:

@@ -316,6 +316,40 @@ def test_the_patch_takes_an_effective_date_into_the_history(history, history_cli
     events = history_client.get(f"/plots/{plot}/history", headers=headers).json()["events"]
     assert events[-1]["effective_date"] == "2025-12-01"
     assert events[-1]["new_values"] == {"status": "reserved"}
-    late = history_client.patch(f"/plots/{plot}", headers={**headers, "If-Match": '"%d"' % (
-        int(etag.strip('"')) + 1)}, json={"status": "available", "effective_date": "2030-01-01"})
+    next_etag = f'"{int(etag.strip(chr(34))) + 1}"'
+    late = history_client.patch(f"/plots/{plot}", headers={**headers, "If-Match": next_etag},
+                                json={"status": "available", "effective_date": "2030-01-01"})
     assert late.status_code == 400 and "effective_date" in late.text
+
+
+# -- the demo's history ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", ["SI042", "SI032", "AT22"])
+def test_the_demo_history_ends_in_the_plots_as_they_are(engine, region):
+    """The reconstructed stock today equals the plot table's, tier by tier: the demo's trail
+    is a history of these very plots, not figures of its own."""
+    with engine.connect() as conn:
+        series = land_supply.supply_series(conn, region)
+        current = dict(conn.execute(text(
+            "SELECT coalesce(p.readiness, 'unknown'), sum(p.area_m2) FROM plot p "
+            "JOIN zone z ON z.id = p.zone_id JOIN municipality m ON m.id = z.municipality_id "
+            "JOIN region r ON r.id = m.region_id "
+            "WHERE r.code LIKE :code || '%' AND p.retired_at IS NULL AND p.status = 'available' "
+            "GROUP BY 1"), {"code": region}).all())
+        on_market = conn.execute(text(
+            "SELECT sum(p.area_m2) FROM plot p "
+            "JOIN zone z ON z.id = p.zone_id JOIN municipality m ON m.id = z.municipality_id "
+            "JOIN region r ON r.id = m.region_id WHERE r.code LIKE :code || '%' "
+            "AND p.retired_at IS NULL AND p.status IN ('available', 'reserved', "
+            "'under_negotiation')"), {"code": region}).scalar_one()
+    for tier in land_supply.TIERS:
+        assert series.summary.available_m2[tier] == pytest.approx(current.get(tier, 0), abs=1)
+    assert series.summary.on_market_m2 == pytest.approx(on_market, abs=1)
+    # Several years with something happening, starting with the first loads of 2022.
+    assert series.start == dt.date(2022, 1, 1)
+    years_with_take_up = {m.month.year for m in series.months if m.take_up_m2 > 0}
+    years_with_new_supply = {m.month.year for m in series.months if m.new_supply_m2 > 0}
+    assert {2022, 2023, 2024, 2025} <= years_with_take_up
+    assert len(years_with_new_supply) >= 3
+    assert series.summary.years_of_supply is not None and series.summary.years_of_supply > 0
