@@ -12,10 +12,14 @@ from api.middleware import BodySizeLimit
 from api.responses import error_responses
 from api.routes import (
     admin_accounts,
+    attachments,
+    bulk_pages,
     docs,
     exports,
     health,
+    import_pages,
     imports,
+    inbox_pages,
     infrastructure,
     inquiries,
     municipalities,
@@ -45,12 +49,13 @@ ROUTERS = [health.router, regions.router, municipalities.router, zones.router, p
            ogc.landing_router, ogc.router, ogc.tiles_router, pages.router,
            plot_pages.router, shortlist.router, imports.router,
            exports.router, standards.router, scores.router, rankings.router,
-           inquiries.router, plot_files.router, sign_in.router, admin_accounts.router]
+           inquiries.router, plot_files.router, sign_in.router, admin_accounts.router,
+           attachments.router, bulk_pages.router, inbox_pages.router, import_pages.router]
 #: Error answers shared by every route of a router whose module does not document its own.
 ROUTER_ERRORS = {id(imports.router): error_responses(401, 403, 404, 409, 429),
                  id(scores.router): error_responses(401, 403, 404, 429)}
 #: Routes that take a file upload, with the larger upload limit (``max_upload_bytes``).
-UPLOAD_PATHS = ("/imports", "/imports/plot-updates")
+UPLOAD_PATHS = ("/imports", "/imports/plot-updates", "/maps/admin/imports")
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:

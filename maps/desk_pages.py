@@ -1,0 +1,130 @@
+"""A municipality's desk in the browser: bulk updates with their preview, the inquiry inbox,
+a plot's photos and documents, and the admins' import jobs.
+
+Builders only: they take what the core found and return the page's HTML. Every value
+reaches the page through the template engine's escaping; the pages need no script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from locations import attachments
+from locations.bulk_updates import CODED_FIELDS, EXTRA_COLUMNS, KEY, LIST_FIELDS
+from locations.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_PLOT
+from locations.mappings import available_mappings
+from locations.plot_updates import PLOT_FIELDS
+from locations.vocabulary import INQUIRY_STATUS, PLOT_STATUS
+from maps.i18n import Translator
+from maps.page import PageContext, render_page
+
+#: The stylesheet of the desk's pages, besides the platform's.
+HEAD = "desk.css"
+#: The targets of an import, in the order the form offers them.
+IMPORT_TARGETS = ("plots", "zones", "municipalities", "regions", "infrastructure", "constraints")
+
+
+def _render(template: str, page: PageContext, **context: Any) -> str:
+    return render_page(template, page, [], **context)
+
+
+# -- bulk updates ------------------------------------------------------------------------------
+
+def shown_value(t: Translator, field: str, value: Any) -> str:
+    """A value of a bulk change as the pages word it: coded values by their label."""
+    if value is None or value == [] or value == "":
+        return "–"
+    if field in CODED_FIELDS:
+        return t.value(CODED_FIELDS[field].name, value)
+    if field in LIST_FIELDS:
+        return ", ".join(t.value(LIST_FIELDS[field].name, item) for item in value)
+    if isinstance(value, bool):
+        return t.yes_no(value)
+    if isinstance(value, float):
+        return t.number(value, 2)
+    if field == "available_from":
+        return t.date(value)
+    return str(value)
+
+
+def field_label(t: Translator, field: str) -> str:
+    return t(f"desk_field_{field}")
+
+
+def build_bulk_page(t: Translator, page: PageContext, *, csrf: str,
+                    report: Mapping[str, Any] | None = None, token: str | None = None,
+                    file_name: str | None = None, error: str | None = None,
+                    applied: bool = False) -> str:
+    """The upload form; with ``report`` the preview (or, ``applied``, what was done)."""
+    rows = []
+    for row in (report or {}).get("rows", []):
+        changes = [(field_label(t, field), shown_value(t, field, change["old"]),
+                    shown_value(t, field, change["new"]))
+                   for field, change in row["changes"].items()]
+        rows.append({**row, "shown_changes": changes})
+    return _render(
+        "desk_bulk.html", page, csrf=csrf, report=report, rows=rows, token=token,
+        file_name=file_name, error=error, applied=applied, key=KEY,
+        columns=[KEY, *PLOT_FIELDS, *EXTRA_COLUMNS],
+        example_status=[PLOT_STATUS.label("reserved", lang) for lang in ("sl", "de", "en")],
+        head=HEAD,
+    )
+
+
+# -- the inquiry inbox -------------------------------------------------------------------------
+
+def build_inbox_page(t: Translator, page: PageContext, *, inquiries: list[dict[str, Any]],
+                     counts: Mapping[str, int], status: str | None) -> str:
+    return _render("desk_inbox.html", page, inquiries=inquiries, counts=counts,
+                   status=status, statuses=INQUIRY_STATUS.codes, head=HEAD)
+
+
+def build_inquiry_page(t: Translator, page: PageContext, *, inquiry: Mapping[str, Any],
+                       events: list[dict[str, Any]], csrf: str, may_change: bool,
+                       mailto: str | None, draft: str | None, smtp: bool,
+                       error: str | None = None, notice: str | None = None) -> str:
+    return _render("desk_inquiry.html", page, inquiry=inquiry, events=events, csrf=csrf,
+                   may_change=may_change, mailto=mailto, draft=draft, smtp=smtp, error=error,
+                   notice=notice, statuses=INQUIRY_STATUS.codes, head=HEAD)
+
+
+# -- a plot's photos and documents --------------------------------------------------------------
+
+def build_attachments_page(t: Translator, page: PageContext, *, plot: Mapping[str, Any],
+                           files: list[dict[str, Any]], csrf: str, error: str | None = None,
+                           notice: str | None = None) -> str:
+    return _render("desk_attachments.html", page, plot=plot, files=files, csrf=csrf,
+                   error=error, notice=notice, head=HEAD,
+                   max_mb=MAX_ATTACHMENT_BYTES // 1024 // 1024,
+                   max_files=MAX_ATTACHMENTS_PER_PLOT, image_kinds=attachments.IMAGE_KINDS)
+
+
+def file_size(t: Translator, size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{t.number(size / 1024 / 1024, 1)} MB"
+    return f"{t.number(max(size / 1024, 0.1), 1)} kB"
+
+
+# -- import jobs -------------------------------------------------------------------------------
+
+def build_imports_page(t: Translator, page: PageContext, *, jobs: list[dict[str, Any]],
+                       csrf: str, error: str | None = None,
+                       form: Mapping[str, str] | None = None) -> str:
+    return _render("desk_imports.html", page, jobs=jobs, csrf=csrf, error=error,
+                   form=form or {}, targets=IMPORT_TARGETS, mappings=available_mappings(),
+                   head=HEAD)
+
+
+def build_import_job_page(t: Translator, page: PageContext, *, job: Mapping[str, Any],
+                          csrf: str, startable: bool, error: str | None = None) -> str:
+    report = job.get("report") or {}
+    running = job["state"] in ("queued", "running")
+    return _render("desk_import_job.html", page, job=job, report=report, csrf=csrf,
+                   startable=startable, running=running, error=error,
+                   dry_run=bool((job.get("options") or {}).get("dry_run")), head=HEAD)
+
+
+def build_refusal_page(t: Translator, page: PageContext, *, status: int, message: str) -> str:
+    """What a person sees instead of a desk page they may not open, or of a thing gone."""
+    return _render("desk_refused.html", page, status=status, message=message, head=HEAD)
