@@ -241,11 +241,11 @@ def test_strangers_and_forged_forms_change_nothing(browser, server, desk_engine,
     assert plot_row(desk_engine, plot["id"])["status"] == "available"
     # Nobody signed in is sent to sign in, and a GET changes nothing.
     anonymous = browser.new_context()
-    assert anonymous.request.get(f"{server}/maps/my/inquiries",
-                                 max_redirects=0).status == 303
+    assert anonymous.request.get(f"{server}/maps/my/inquiries", max_redirects=0,
+                                 headers={"Accept": "text/html"}).status == 303
     answer = anonymous.request.post(f"{server}/maps/my/inquiries/{inquiry}/status",
                                     form={"status": "closed"}, max_redirects=0)
-    assert answer.status in (303, 403)
+    assert answer.status in (303, 401, 403)
     for context in (kranj, maribor, agency, anonymous):
         context.close()
 

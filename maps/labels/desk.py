@@ -6,7 +6,6 @@ from __future__ import annotations
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "desk_nav": "Municipality desk",
-        "desk_my_plots": "My plots",
         "desk_refused_title": "This cannot be done",
         "desk_back_to_form": "Back to the plot's form",
         # bulk updates
@@ -128,7 +127,6 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "sl": {
         "desk_nav": "Delovna miza občine",
-        "desk_my_plots": "Moja zemljišča",
         "desk_refused_title": "Tega ni mogoče storiti",
         "desk_back_to_form": "Nazaj na obrazec zemljišča",
         "desk_bulk_title": "Skupinske spremembe",
@@ -246,7 +244,6 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "de": {
         "desk_nav": "Arbeitsplatz der Gemeinde",
-        "desk_my_plots": "Meine Grundstücke",
         "desk_refused_title": "Das ist nicht möglich",
         "desk_back_to_form": "Zurück zum Formular des Grundstücks",
         "desk_bulk_title": "Sammeländerungen",
