@@ -12,8 +12,8 @@ window. An arc that two countries share is their state border, drawn as a line o
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -84,7 +84,6 @@ def _arc_index(i: int) -> int:
     return i if i >= 0 else ~i
 
 
-@lru_cache(maxsize=8)
 def country_context(window: Window) -> CountryContext:
     """The countries and state borders within ``window`` (west, south, east, north degrees).
 
@@ -128,10 +127,21 @@ def country_context(window: Window) -> CountryContext:
             users.setdefault(i, set()).add(code)
         parts = []
         for polygon in polygons:
+            # An island or coast wholly outside the window is never drawn: not built at all.
+            outer = np.concatenate([arcs[_arc_index(i)] for i in polygon[0]])
+            if (outer[:, 0].max() < west or outer[:, 0].min() > east
+                    or outer[:, 1].max() < south or outer[:, 1].min() > north):
+                continue
             rings = [r for r in (ring(ring_arcs) for ring_arcs in polygon) if len(r) >= 4]
             if rings:
                 parts.append(shapely.polygons(rings[0], holes=rings[1:] or None))
-        shape = shapely.intersection(shapely.make_valid(shapely.multipolygons(parts)), box)
+        if not parts:
+            continue
+        shape = shapely.multipolygons(parts)
+        # Simplifying arcs one by one can make a ring touch itself: repaired only then.
+        if not shape.is_valid:
+            shape = shapely.make_valid(shape)
+        shape = shapely.intersection(shape, box)
         shape = shapely.set_precision(shape, PRECISION_DEG)
         if shape.is_empty or shape.area == 0:
             continue
@@ -161,7 +171,21 @@ def country_context(window: Window) -> CountryContext:
                           {"type": "FeatureCollection", "features": borders})
 
 
-@lru_cache(maxsize=8)
+_served: dict[Window, bytes] = {}
+_making = threading.Lock()
+
+
 def country_context_json(window: Window) -> bytes:
-    """``country_context`` as the bytes a page fetches (kept: served many times)."""
-    return country_context(window).as_json()
+    """``country_context`` as the bytes a page fetches, made once per process and kept
+    (a second caller waits for the first rather than making them again)."""
+    with _making:
+        if window not in _served:
+            _served[window] = country_context(window).as_json()
+        return _served[window]
+
+
+def prepare(window: Window) -> None:
+    """Start making ``window``'s countries in the background, if not made yet: a page that
+    names them is sent first, and its browser asks for them a moment later."""
+    if window not in _served:
+        threading.Thread(target=country_context_json, args=(window,), daemon=True).start()

@@ -16,7 +16,7 @@ from locations.geojson import feature_collection, geometry_sql
 from locations.tiles import scores_available
 from locations.vocabulary import INFRASTRUCTURE_KIND
 from maps.context import MapContext
-from maps.countries import country_context
+from maps.countries import country_context, prepare
 from maps.i18n import Translator
 
 #: Most rows a search page lists and draws; the count above the table says how many matched.
@@ -229,6 +229,8 @@ def map_context(conn: Connection, t: Translator, frame: Frame | None = None, *,
     regions, municipalities, towns and the countries (by URL when served, embedded in a
     standalone file). ``municipalities``: outlines the caller has read already."""
     window = context_window(conn)
+    if not standalone:
+        prepare(window)
     return MapContext(
         t=t,
         regions=region_outlines(conn, frame),

@@ -99,16 +99,23 @@ def overview_page(
 
 @router.get("/maps/context/countries.geojson", summary="Countries and state borders around the regions",
             responses={200: {"content": {"application/json": {}}}, **error_responses(400, 404)})
-def country_outlines(bbox: CountryWindow, accept_encoding: Annotated[str | None, Header()] = None
-                     ) -> Response:
+def country_outlines(conn: ConnectionDep, bbox: CountryWindow,
+                     accept_encoding: Annotated[str | None, Header()] = None) -> Response:
     """Natural Earth's countries clipped to ``bbox`` and the borders between them (GeoJSON in
     ``countries`` and ``borders``), simplified for maps at region scale; what every map page
-    draws under its data. Made once per window and cached by the browser for a day."""
+    draws under its data. Made once per window and cached by the browser for a day.
+
+    Only the window around the platform's regions is served (the one its pages name): each
+    other window would cost the server a second's work, for anybody who asked."""
     window = tuple(int(part) for part in bbox.split(","))
     try:
         check_window(window)
     except ValueError as exc:
         raise InvalidInput("bbox", str(exc)) from None
+    served = queries.context_window(conn)
+    if window != served:
+        raise InvalidInput("bbox", "the maps of this platform draw the countries within "
+                                   + ",".join(map(str, served)))
     try:
         body = country_context_json(window)
     except FileNotFoundError as exc:
