@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
@@ -9,6 +13,7 @@ from api import ogc, sessions
 from api.deps import plain_parameters
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
+from api.read_your_writes import ReadYourWrites
 from api.responses import error_responses
 from api.routes import (
     admin_accounts,
@@ -39,7 +44,9 @@ from api.routes import (
 )
 from api.security_headers import SecurityHeaders
 from locations import __version__
-from locations.db import get_engine
+from locations import replicas
+from locations.db import get_engine, read_replica_urls
+from locations.replicas import ReadPool
 from locations.settings import get_settings
 
 #: Routers in the order they appear in the OpenAPI document.
@@ -58,10 +65,29 @@ ROUTER_ERRORS = {id(imports.router): error_responses(401, 403, 404, 409, 429),
 UPLOAD_PATHS = ("/imports", "/imports/plot-updates", "/maps/admin/imports")
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
-    """Build the API on ``engine`` (default: the configured database)."""
+def create_app(engine: Engine | None = None, read_replicas: list[str] | None = None) -> FastAPI:
+    """Build the API on ``engine`` (default: the configured database); reads go to the
+    ``read_replicas`` URLs (default: ``locations.db.read_replica_urls``) while they are
+    healthy. Tests that pass an engine get no replicas unless they name them."""
     settings = get_settings()
+    primary = engine if engine is not None else get_engine()
+    if read_replicas is None:
+        read_replicas = read_replica_urls(settings) if engine is None else []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if read_replicas:
+            pool = ReadPool(primary, read_replicas, settings.replica_max_lag_s)
+            await to_thread.run_sync(pool.start)
+            replicas.attach(pool)
+        try:
+            yield
+        finally:
+            if read_replicas:
+                await to_thread.run_sync(replicas.detach, primary)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Business-zone location platform",
         version=__version__,
         description=(
@@ -76,7 +102,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         dependencies=[Depends(plain_parameters)],
         responses=error_responses(400, 422),
     )
-    app.state.engine = engine if engine is not None else get_engine()
+    app.state.engine = primary
     register_error_handlers(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
@@ -84,6 +110,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     # Who is signed in (looked up when asked for), and the cookies the answer sets.
     sessions.register(app)
+
+    # A writer's next reads go to a node that has its write (with replicas only).
+    app.add_middleware(ReadYourWrites, engine=primary)
 
     # Outermost, so that every answer carries the headers, errors and refusals included.
     app.add_middleware(SecurityHeaders, settings=settings)

@@ -8,7 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
+from locations import replicas
 from locations.errors import InvalidInput
 from locations.values import BIGINT_MAX, INT_MAX, text_problem
 
@@ -23,8 +25,18 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
     """A read connection in autocommit: no BEGIN and ROLLBACK round trips around every
     read. Each statement sees its own snapshot; settings a query needs are sent with it
     (``SET LOCAL ...;`` in the same string). Writes open their own transaction with
-    ``engine.begin()``."""
-    with engine.connect() as conn:
+    ``engine.begin()``. With read replicas (``locations.replicas``), a healthy one that has
+    replayed the caller's last write serves."""
+    target, pool, replica = replicas.route(engine)
+    try:
+        connection = target.connect()
+    except DBAPIError as exc:
+        if pool is None or replica is None:
+            raise
+        # The replica went away since its last check: skip it, the primary serves.
+        pool.mark_down(replica, exc)
+        connection = engine.connect()
+    with connection as conn:
         # Set on the driver's connection, not through SQLAlchemy's isolation_level, whose
         # reset on return costs a round trip (SET default_transaction_isolation) per request.
         driver = conn.connection.dbapi_connection

@@ -41,8 +41,13 @@ app.add_typer(inquiries_app, name="inquiries")  # `locations inquiries purge|del
 
 @db_app.command("up")
 @explained
-def db_up() -> None:
-    """Start the embedded PostGIS (initialising it on first use). Harmless when it runs."""
+def db_up(
+    replica: Annotated[int, typer.Option(
+        min=0, max=9, help="Also make and start this many hot standbys (streaming replicas) "
+                           "that serve reads; existing ones start anyway")] = 0,
+) -> None:
+    """Start the embedded PostGIS (initialising it on first use), and its replicas. Harmless
+    when they run."""
     from locations.db import embedded_cluster
     from locations.settings import get_settings
 
@@ -53,12 +58,20 @@ def db_up() -> None:
         return
     cluster = embedded_cluster(settings)
     was_running = cluster.status().running
-    status = cluster.start(settings.embedded_db)
-    verb = "already running" if was_running else "started"
+    if replica and not cluster.streams and was_running:
+        console.print("Restarting the embedded PostGIS once, to write the WAL replicas stream.")
+    primary, *standbys = cluster.start_with_replicas(settings.embedded_db, replica)
+    verb = "already running" if was_running and cluster.status().running else "started"
     console.print(
-        f"Embedded PostGIS {verb}: 127.0.0.1:{status.port}, database "
-        f"'{settings.embedded_db}', files in {status.folder}"
+        f"Embedded PostGIS {verb}: 127.0.0.1:{primary.port}, database "
+        f"'{settings.embedded_db}', files in {primary.folder}"
     )
+    for number, standby in enumerate(standbys, start=1):
+        console.print(f"Replica {number}: 127.0.0.1:{standby.port} (hot standby, reads), "
+                      f"files in {standby.folder}")
+    if standbys:
+        console.print("`locations serve` sends reads to the replicas while they keep up "
+                      "(LOCATIONS_REPLICA_MAX_LAG_S), writes to the primary.")
 
 
 @db_app.command("down")
@@ -67,8 +80,9 @@ def db_down() -> None:
     """Stop the embedded PostGIS."""
     from locations.db import embedded_cluster
 
-    if embedded_cluster().stop():
-        console.print("Embedded PostGIS stopped.")
+    stopped = embedded_cluster().stop_all()
+    if stopped:
+        console.print(f"Embedded PostGIS stopped ({', '.join(stopped)}).")
     else:
         console.print("Embedded PostGIS was not running.")
 
@@ -92,9 +106,31 @@ def db_status() -> None:
     state = "running" if status.running else "stopped"
     console.print(f"Embedded PostGIS: {state} on 127.0.0.1:{status.port}, "
                   f"database '{settings.embedded_db}', files in {status.folder}")
+    for standby in embedded_cluster(settings).replicas():
+        console.print(f"Replica {standby.number}: {_replica_state(standby, settings)}")
     if not status.running:
         raise typer.Exit(code=1)
     _report_schema()
+
+
+def _replica_state(standby, settings) -> str:
+    """Running or not, port, and its lag behind the primary."""
+    from locations.replicas import ReadPool
+
+    status = standby.status()
+    if not status.running:
+        return f"stopped (127.0.0.1:{status.port}, files in {status.folder})"
+    from locations.db import get_engine
+
+    pool = ReadPool(get_engine(), [status.url(settings.embedded_db)], settings.replica_max_lag_s)
+    try:
+        pool.check()
+        state = pool.states()[0]
+    finally:
+        pool.stop()
+    lag = "unknown" if state["lag_s"] is None else f"{state['lag_s']:.1f} s"
+    return (f"running on 127.0.0.1:{status.port}, lag {lag}, "
+            f"{'serving reads' if state['healthy'] else 'not serving reads'}")
 
 
 def _report_external() -> None:

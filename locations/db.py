@@ -22,6 +22,31 @@ def embedded_cluster(settings: Settings | None = None) -> EmbeddedCluster:
     return EmbeddedCluster(settings.embedded_dir, settings.pg_bin)
 
 
+def read_replica_urls(settings: Settings | None = None) -> list[str]:
+    """The replicas that serve reads: LOCATIONS_READ_REPLICA_URLS, else (no DATABASE_URL)
+    the embedded cluster's running replicas; none for an external database without them."""
+    settings = settings or get_settings()
+    if settings.read_replica_urls:
+        return [_sqlalchemy_url(url) for url in settings.read_replica_urls]
+    if settings.database_url:
+        return []
+    urls = []
+    for replica in embedded_cluster(settings).replicas():
+        status = replica.status()
+        if status.running:
+            urls.append(status.url(settings.embedded_db))
+    return urls
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # Accept the libpq style that docker-compose and managed services hand out.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
 def database_url(settings: Settings | None = None) -> str:
     """The SQLAlchemy URL of the database the platform uses.
 
@@ -30,13 +55,7 @@ def database_url(settings: Settings | None = None) -> str:
     """
     settings = settings or get_settings()
     if settings.database_url:
-        url = settings.database_url
-        # Accept the libpq style that docker-compose and managed services hand out.
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg2://" + url[len("postgresql://"):]
-        return url
+        return _sqlalchemy_url(settings.database_url)
     status = embedded_cluster(settings).status()
     if not status.initialised or status.port is None:
         raise DatabaseUnavailable(

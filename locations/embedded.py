@@ -45,19 +45,38 @@ BULK_LOAD_SETTINGS = (
     ("max_wal_senders", "0"),
 )
 
+#: Instead of the last two, once the cluster has replicas (``locations db up --replica N``):
+#: they stream its WAL, which ``minimal`` would not write. Bulk loads then write more WAL.
+REPLICATION_SETTINGS = (
+    ("wal_level", "replica"),
+    ("max_wal_senders", "10"),
+    ("max_replication_slots", "10"),
+    # A standby's long read tells the primary which rows it still reads, so that a search
+    # on a replica is not cancelled by the vacuum of a busy primary.
+    ("hot_standby_feedback", "on"),
+    # A replica stopped for good must not make the primary keep WAL until its disk is full.
+    ("max_slot_wal_keep_size", "4GB"),
+)
+
 #: The only role the platform connects as.
 SUPERUSER = "postgres"
 
 #: The whole pg_hba.conf: loopback TCP with a password, nothing else. Any role, so one an
 #: operator makes (a read-only role for a report) can log in, but only with its own
 #: password: a role without one cannot. No ``local`` line (the server has no Unix socket)
-#: and no ``replication`` line (nothing streams from this cluster; ``all`` in the database
+#: and no ``replication`` line until the cluster has replicas (``all`` in the database
 #: column does not match replication connections).
 PG_HBA = """\
 # Written by locations (locations/embedded.py), rewritten at every start.
 # TYPE  DATABASE  USER  ADDRESS        METHOD
 host    all       all   127.0.0.1/32   scram-sha-256
 host    all       all   ::1/128        scram-sha-256
+"""
+#: Added once the cluster has replicas: they stream from it as the platform's own role,
+#: with its password, over loopback; nobody else may replicate.
+PG_HBA_REPLICATION = """\
+host    replication  postgres  127.0.0.1/32  scram-sha-256
+host    replication  postgres  ::1/128       scram-sha-256
 """
 
 
@@ -111,6 +130,24 @@ class EmbeddedCluster:
     @property
     def hba_file(self) -> Path:
         return self.data_dir / "pg_hba.conf"
+
+    @property
+    def replication_marker(self) -> Path:
+        """Present once replicas were made: the cluster then writes WAL for them."""
+        return self.folder / "replicas"
+
+    @property
+    def streams(self) -> bool:
+        return self.replication_marker.exists()
+
+    def _hba(self) -> str:
+        return PG_HBA + (PG_HBA_REPLICATION if self.streams else "")
+
+    def _server_settings(self) -> tuple[tuple[str, str], ...]:
+        if not self.streams:
+            return BULK_LOAD_SETTINGS
+        return tuple(s for s in BULK_LOAD_SETTINGS
+                     if s[0] not in dict(REPLICATION_SETTINGS)) + REPLICATION_SETTINGS
 
     # -- running commands as the right user -------------------------------------------------
 
@@ -215,7 +252,7 @@ class EmbeddedCluster:
                 [
                     str(self.pg_bin / "pg_ctl"), "start", "-w", "-t", "60",
                     "-D", str(self.data_dir), "-l", str(self.log_file),
-                    "-o", " ".join(f"-c {name}={value}" for name, value in BULK_LOAD_SETTINGS),
+                    "-o", " ".join(f"-c {name}={value}" for name, value in self._server_settings()),
                 ],
                 check=False,
             )
@@ -249,9 +286,9 @@ class EmbeddedCluster:
             else:
                 self._set_verifier_offline(verifier)
             _write_private(self.password_file, password)
-        if self.hba_file.read_text() != PG_HBA:
+        if self.hba_file.read_text() != self._hba():
             # Rewritten in place, so the file keeps its owner (postgres) and mode.
-            self.hba_file.write_text(PG_HBA)
+            self.hba_file.write_text(self._hba())
             if running:
                 self._as_server_user(
                     [str(self.pg_bin / "pg_ctl"), "reload", "-s", "-D", str(self.data_dir)]
@@ -308,6 +345,120 @@ class EmbeddedCluster:
         """Stop and delete the cluster (used by throwaway test clusters)."""
         self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    # -- replicas -----------------------------------------------------------------------------
+
+    def replica(self, number: int) -> EmbeddedReplica:
+        """Hot standby ``number`` of this cluster (in ``<folder>-replica-<number>``)."""
+        return EmbeddedReplica(self.folder.with_name(f"{self.folder.name}-replica-{number}"),
+                               self.pg_bin, primary=self, number=number,
+                               fast_unsafe=self.fast_unsafe)
+
+    def replicas(self) -> list[EmbeddedReplica]:
+        """The replicas made so far, by number."""
+        numbers = sorted(int(path.name.rsplit("-", 1)[1]) for path in
+                         self.folder.parent.glob(f"{self.folder.name}-replica-*")
+                         if path.name.rsplit("-", 1)[1].isdigit())
+        return [self.replica(number) for number in numbers]
+
+    def start_with_replicas(self, database: str, count: int = 0) -> list[EmbeddedStatus]:
+        """Start the cluster and its replicas, making replicas up to ``count`` first; the
+        statuses of the primary, then of each replica. A cluster that made no replicas yet
+        is restarted once, to write the WAL they stream."""
+        if count > 0 and not self.streams:
+            self.init()
+            self.replication_marker.write_text("")
+            self.stop()  # wal_level changes only at a start
+        primary = self.start(database)
+        wanted = {r.number: r for r in self.replicas()}
+        wanted.update({n: self.replica(n) for n in range(1, count + 1) if n not in wanted})
+        return [primary] + [wanted[n].start_standby(primary) for n in sorted(wanted)]
+
+    def stop_all(self) -> list[str]:
+        """Stop the replicas, then the cluster; the names of those that were running."""
+        stopped = [f"replica {r.number}" for r in self.replicas() if r.stop()]
+        return stopped + (["primary"] if self.stop() else [])
+
+
+class EmbeddedReplica(EmbeddedCluster):
+    """A hot standby of an embedded cluster: a base backup that streams its WAL, on its
+    own loopback port, read-only. Made with ``pg_basebackup`` and a replication slot, so
+    the primary keeps the WAL it has not streamed yet (up to ``max_slot_wal_keep_size``)."""
+
+    def __init__(self, folder: Path, pg_bin: Path, *, primary: EmbeddedCluster, number: int,
+                 fast_unsafe: bool = False) -> None:
+        super().__init__(folder, pg_bin, fast_unsafe=fast_unsafe)
+        self.primary = primary
+        self.number = number
+
+    @property
+    def slot(self) -> str:
+        return f"locations_replica_{self.number}"
+
+    @property
+    def passfile(self) -> Path:
+        return self.folder / "pgpass"
+
+    def start_standby(self, primary: EmbeddedStatus) -> EmbeddedStatus:
+        """Make the standby if it does not exist, and start it if it is stopped."""
+        self._require_binaries()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._make(primary)
+        current = self.status()
+        if not current.running:
+            result = self._as_server_user(
+                [str(self.pg_bin / "pg_ctl"), "start", "-w", "-t", "120",
+                 "-D", str(self.data_dir), "-l", str(self.log_file),
+                 "-o", " ".join(f"-c {n}={v}" for n, v in REPLICATION_SETTINGS)],
+                check=False)
+            if result.returncode != 0:
+                log_tail = self.log_file.read_text()[-2000:] if self.log_file.exists() else ""
+                raise DatabaseUnavailable(
+                    f"Replica {self.number} in {self.folder} did not start.\n"
+                    f"{result.stderr.strip()}\n{log_tail}")
+        current = self.status()
+        _wait_until_accepting(current.port, current.password)
+        return current
+
+    def _make(self, primary: EmbeddedStatus) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        port = _free_port()
+        self.port_file.write_text(str(port))
+        # The standby holds the primary's roles: the same password, kept the same way.
+        _write_private(self.password_file, primary.password or "")
+        # libpq reads the password for streaming from a file of the server user's own, so
+        # it is never on a command line; -R points primary_conninfo at it.
+        _write_private(self.passfile, f"127.0.0.1:{primary.port}:*:{SUPERUSER}:{primary.password}")
+        if os.geteuid() == 0:
+            for path in (self.folder, self.port_file, self.passfile):
+                shutil.chown(path, "postgres", "postgres")
+            _allow_traversal(self.folder)
+        self._drop_stale_slot(primary)
+        result = self._as_server_user(
+            ["env", f"PGPASSFILE={self.passfile}", str(self.pg_bin / "pg_basebackup"),
+             "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
+             "-D", str(self.data_dir), "-R", "-X", "stream", "-C", "-S", self.slot,
+             "-c", "fast", "--no-password"],
+            check=False)
+        if result.returncode != 0:
+            raise DatabaseUnavailable(
+                f"Could not copy the embedded PostgreSQL for replica {self.number}: "
+                f"{result.stderr.strip()[-1000:]}")
+        with (self.data_dir / "postgresql.auto.conf").open("a") as handle:
+            # The copy listens where the primary does: later lines win.
+            handle.write(f"port = {port}\nhot_standby = on\n")
+
+    def _drop_stale_slot(self, primary: EmbeddedStatus) -> None:
+        # A slot left by a replica whose folder was deleted would make -C fail (and keep WAL).
+        conn = _connect(primary.port, primary.password, "postgres")
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                            "WHERE slot_name = %s AND NOT active", (self.slot,))
+        finally:
+            conn.close()
 
 
 def _allow_traversal(folder: Path) -> None:

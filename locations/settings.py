@@ -61,6 +61,18 @@ class Settings(BaseSettings):
                                  ) from None
         return networks
 
+    # Hot standbys (PostgreSQL streaming replicas) of DATABASE_URL that serve reads,
+    # comma-separated SQLAlchemy/libpq URLs. Unset with the embedded cluster: its replicas
+    # (`locations db up --replica N`) that run. Writes always go to the primary.
+    read_replica_urls: Annotated[list[str], NoDecode] = []
+    # A replica further behind the primary than this is skipped until it catches up.
+    replica_max_lag_s: float = Field(default=5.0, gt=0, le=3600)
+
+    @field_validator("read_replica_urls", mode="before")
+    @classmethod
+    def _replica_urls(cls, value: str | list[str]) -> list[str]:
+        return [u.strip() for u in value.split(",") if u.strip()] if isinstance(value, str) else value
+
     max_body_bytes: int = 20 * 1024 * 1024
     # GIS files uploaded to POST /imports: a region's cadastral file runs to hundreds of MB.
     max_upload_bytes: int = 1024 * 1024 * 1024
