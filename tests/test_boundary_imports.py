@@ -177,6 +177,14 @@ def test_the_official_layout_of_statistik_austria_imports_with_the_same_mapping(
     assert report.created == 37, report.describe_problems()
 
 
+def test_a_mapped_field_the_file_lacks_is_left_out_and_said(fresh_engine: Engine) -> None:
+    sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "gurs-municipalities.gpkg"
+    report = import_file(fresh_engine, "municipalities", sample, mapping="gurs-municipalities",
+                         dry_run=True)
+    assert report.notes == ["official_area_km2 left out: the file has no POV_KM2"]
+    assert not report.problems, report.describe_problems()
+
+
 def test_a_mapping_names_its_coordinate_columns(fresh_engine: Engine, tmp_path: Path) -> None:
     mapping = tmp_path / "points.yaml"
     mapping.write_text("name: points\ntarget: infrastructure\nfields: {name: TITLE}\n"
@@ -383,3 +391,27 @@ def test_the_cli_dry_run_prints_what_the_boundaries_change(
     assert result.exit_code == 1
     assert "What the new boundaries change:" in result.output
     assert f"leaves zone {case['zone']}" in " ".join(result.output.split())
+
+
+def test_gisco_lau_imports_with_population_and_official_area(empty_engine: Engine,
+                                                            tmp_path: Path) -> None:
+    import_file(empty_engine, "regions", BEZIRKE, mapping="statistik-austria-bezirke")
+    gemeinden = gpd.read_file(GEMEINDEN)
+    lau = gpd.GeoDataFrame({
+        "GISCO_ID": "AT_" + gemeinden["iso"], "CNTR_CODE": "AT", "LAU_ID": gemeinden["iso"],
+        "LAU_NAME": gemeinden["name"], "POP_2021": range(1000, 1000 + len(gemeinden)),
+        "AREA_KM2": 10.0, "YEAR": 2021}, geometry=gemeinden.geometry.to_crs(3035), crs=3035)
+    path = tmp_path / "LAU_RG_01M_2021_3035.gpkg"
+    lau.to_file(path, driver="GPKG")
+    report = import_file(empty_engine, "municipalities", path, mapping="gisco-lau")
+    assert report.created == 37 and not report.problems, report.describe_problems()
+    # POP_2021 is the one of the mapping's population columns the file has: nothing left out.
+    assert report.notes == []
+    with empty_engine.connect() as conn:
+        graz = conn.execute(text(
+            "SELECT population, official_area_km2, area_km2 FROM municipality "
+            "WHERE code = '60101'")).one()
+    assert graz.population == 1000 + list(gemeinden["iso"]).index("60101")
+    assert graz.official_area_km2 == 10.0 and graz.area_km2 > 100
+    # Every official area of 10 km² differs from its boundary's by more than 1 %, but one.
+    assert len(report.boundary_changes.area_differences) >= 36

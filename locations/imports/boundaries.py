@@ -162,7 +162,8 @@ def after_load(conn: Connection, target: str, report: BoundaryReport, *, reassig
         JOIN {table} o ON o.boundary && t.boundary AND o.id <> t.id {country}
         CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(t.boundary, o.boundary)) AS area) x
         WHERE {GOOD_ROW} AND r.geom IS NOT NULL
-          AND ST_Intersects(t.boundary, o.boundary)
+          -- Interiors that meet: neighbours that only touch cost no intersection.
+          AND ST_Relate(t.boundary, o.boundary, '2********')
           -- Each pair once: two rows of the file overlapping each other are one finding.
           AND NOT (o.id < t.id AND EXISTS (SELECT 1 FROM import_row r2 WHERE
                    {_key_match(target, "o", "r2")}))
@@ -219,7 +220,7 @@ def _stranded_zones(conn: Connection, report: BoundaryReport, *, reassign: bool,
               AND ST_Intersects(d.boundary, z.boundary)
             ORDER BY ST_Area(ST_Intersection(d.boundary, z.boundary)) DESC, d.id LIMIT 1) dest
             ON true
-        WHERE NOT ST_Equals(o.boundary, m.boundary)
+        WHERE NOT (o.boundary = m.boundary)  -- unchanged outlines are kept as stored
           AND {_share("z.boundary", "o.boundary", "z.area_m2")} > {BELONGS_SHARE}
           AND {_share("z.boundary", "m.boundary", "z.area_m2")} <= {BELONGS_SHARE}
         """))
@@ -298,7 +299,7 @@ def _stranded_plots(conn: Connection, report: BoundaryReport, *, reassign: bool,
             JOIN municipality dm ON dm.id = d.municipality_id
             WHERE dm.id <> m.id AND ST_Intersects(d.boundary, ST_PointOnSurface(p.boundary))
             ORDER BY d.id LIMIT 1) dest ON true
-        WHERE NOT ST_Equals(o.boundary, m.boundary)
+        WHERE NOT (o.boundary = m.boundary)  -- unchanged outlines are kept as stored
           AND NOT EXISTS (SELECT 1 FROM import_zone_move v WHERE v.zone_id = z.id)
           AND {_share("p.boundary", "o.boundary", "p.area_m2")} > {BELONGS_SHARE}
           AND {_share("p.boundary", "m.boundary", "p.area_m2")} <= {BELONGS_SHARE}
@@ -365,7 +366,7 @@ def _stranded_municipalities(conn: Connection, report: BoundaryReport, *, reassi
               AND ST_Intersects(d.boundary, m.boundary)
             ORDER BY ST_Area(ST_Intersection(d.boundary, m.boundary)) DESC, d.id LIMIT 1) dest
             ON true
-        WHERE NOT ST_Equals(o.boundary, g.boundary)
+        WHERE NOT (o.boundary = g.boundary)
           AND {_share("m.boundary", "o.boundary", "a.area")} > {BELONGS_SHARE}
           AND {_share("m.boundary", "g.boundary", "a.area")} <= {BELONGS_SHARE}
         """))
