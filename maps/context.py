@@ -29,6 +29,10 @@ from maps.style import (
 #: at 200), borders under the data (400), names over zones, plots and symbols (600) but
 #: under tooltips and popups; names let clicks through to what lies under them.
 PANES = {"countries": 150, "context": 390, "borders": 395, "names": 610}
+#: From this zoom (about 25 m a pixel) the countries and state borders give way to the
+#: municipalities' borders from the database: Natural Earth's 1:10m lines are a few hundred
+#: metres off in places, which would show as a border through the wrong fields.
+DETAIL_ZOOM = 12
 
 
 
@@ -80,6 +84,13 @@ class Panes(MacroElement):
             });
             map.getPane('names').style.pointerEvents = 'none';
             map.getPane('countries').style.pointerEvents = 'none';
+            // Natural Earth's borders are good to a few hundred metres: from this zoom on
+            // they would stray visibly from the municipalities' own, which take over.
+            var detail = function () {
+                map.getContainer().classList.toggle('context-detail', map.getZoom() >= {{ this.detail_zoom }});
+            };
+            map.on('zoomend', detail);
+            map.whenReady(detail);
         })({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -89,6 +100,7 @@ class Panes(MacroElement):
         super().__init__()
         self._name = "ContextPanes"
         self.panes = PANES
+        self.detail_zoom = DETAIL_ZOOM
 
 
 class Countries(MacroElement):

@@ -54,6 +54,10 @@ def _open_overview(browser, url: str, lang: str = "en") -> tuple[Page, list[str]
     return tab, requests
 
 
+def _display(tab: Page, selector: str) -> str:
+    return tab.eval_on_selector(selector, "element => getComputedStyle(element).display")
+
+
 def _shoot(tab: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -196,6 +200,7 @@ def test_the_overview_shows_borders_countries_and_towns_with_no_request_leaving_
                   "motorway junction", "railway station", "rail freight terminal", "airport"):
         assert key.get_by_text(label, exact=True).count() == 1, label
     assert tab.locator(".leaflet-marker-pane .infra-motorway_junction").count() > 5
+    assert _display(tab, ".leaflet-borders-pane") == "block"
     # Zooming in makes room: more towns are named.
     tab.locator(".leaflet-control-zoom-in").click()
     tab.wait_for_timeout(600)
@@ -218,6 +223,10 @@ def test_the_zone_and_plot_maps_show_their_municipality_and_town(browser, server
     assert _hosts(requests) == {"127.0.0.1"}
     assert tab.locator("path.municipality-border").count() >= 1
     assert "Lebring-Sankt Margarethen" in tab.locator(".town-label").all_text_contents()
+    # This close, Natural Earth's borders (a few hundred metres off in places) give way to
+    # the municipalities' own.
+    assert tab.locator(".folium-map.context-detail").count() == 1
+    assert _display(tab, ".leaflet-borders-pane") == "none"
     # The plot's legend shows each infrastructure symbol, not a colour alone.
     assert tab.locator(".plot-legend li.legend-infra svg.symbol").count() >= 2
     context.close()
