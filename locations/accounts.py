@@ -251,7 +251,8 @@ def list_accounts(conn: Connection) -> list[dict]:
         for row in conn.execute(
             text(
                 """
-                SELECT a.name, a.role, a.created_at, a.revoked_at,
+                SELECT a.id, a.name, a.role, a.created_at, a.revoked_at,
+                       a.password_hash IS NOT NULL AS has_password,
                        coalesce(string_agg(DISTINCT m.name, ', '), '') AS municipalities,
                        coalesce(string_agg(DISTINCT r.code, ', '), '') AS regions
                 FROM account a

@@ -78,15 +78,17 @@ def create(
 
 @accounts_app.command("list")
 def list_() -> None:
-    """List accounts with their role and scope (never their tokens)."""
+    """List accounts with their role, scope and whether a password is set (never their
+    tokens or passwords)."""
     from locations.accounts import list_accounts
 
     with reported_errors(), connected_engine().connect() as conn:
         accounts = list_accounts(conn)
-    table = Table("name", "role", "municipalities", "regions", "created", "revoked")
+    table = Table("name", "role", "municipalities", "regions", "password", "created", "revoked")
     for account in accounts:
         table.add_row(
             account["name"], account["role"], account["municipalities"], account["regions"],
+            "set" if account["has_password"] else "",
             f"{account['created_at']:%Y-%m-%d %H:%M}",
             f"{account['revoked_at']:%Y-%m-%d %H:%M}" if account["revoked_at"] else "",
         )

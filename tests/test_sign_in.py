@@ -515,3 +515,21 @@ def test_the_cli_prints_an_invitation_link_resets_it_and_sets_a_password(people_
     assert "/maps/invitations/" not in typed.stdout and PASSWORD not in typed.stdout
     with _client(people_engine, client=("10.9.9.9", 1)) as client:
         assert _sign_in(client, "CLI admin", PASSWORD).status_code == 303
+    listed = cli("list")
+    row = next(line for line in listed.stdout.splitlines() if "CLI admin" in line)
+    assert " set " in row and PASSWORD not in listed.stdout
+
+
+def test_a_password_hashed_with_other_parameters_works_and_is_rehashed(people_engine):
+    from argon2 import PasswordHasher
+
+    with people_engine.begin() as conn:
+        create_account(conn, "Old hash", "investor")
+        conn.execute(text("UPDATE account SET password_hash = :h WHERE name = 'Old hash'"),
+                     {"h": PasswordHasher(memory_cost=65536, time_cost=3).hash(PASSWORD)})
+    with _client(people_engine, client=("10.8.8.8", 1)) as client:
+        assert _sign_in(client, "Old hash", PASSWORD).status_code == 303
+    with people_engine.connect() as conn:
+        stored = conn.execute(text("SELECT password_hash FROM account WHERE name = 'Old hash'")
+                              ).scalar_one()
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")

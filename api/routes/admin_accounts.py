@@ -18,7 +18,7 @@ from api.routes.pages import AcceptLanguage, Lang
 from api.routes.pages import _page as page_context
 from api.sessions import PERSON_REFUSALS, AdminDep, check_csrf, csrf_token
 from locations import sign_in
-from locations.accounts import create_account, revoke_account
+from locations.accounts import create_account, list_accounts, revoke_account
 from locations.errors import Conflict, InvalidInput, NotFound
 from locations.settings import get_settings
 from locations.values import INT_MAX
@@ -47,19 +47,9 @@ def _html(content: str, status_code: int = 200) -> HTMLResponse:
 
 
 def _accounts(conn: Connection) -> list[dict]:
-    return [dict(row) for row in conn.execute(text(
-        """
-        SELECT a.id, a.name, a.role, a.created_at, a.revoked_at,
-               a.password_hash IS NOT NULL AS has_password,
-               coalesce(string_agg(DISTINCT m.name, ', '), '') AS municipalities,
-               coalesce(string_agg(DISTINCT r.code, ', '), '') AS regions
-        FROM account a
-        LEFT JOIN account_municipality am ON am.account_id = a.id
-        LEFT JOIN municipality m ON m.id = am.municipality_id
-        LEFT JOIN account_region ar ON ar.account_id = a.id
-        LEFT JOIN region r ON r.id = ar.region_id
-        GROUP BY a.id ORDER BY a.revoked_at IS NOT NULL, lower(a.name)
-        """)).mappings()]
+    """Live accounts first, then the revoked ones, each by name."""
+    return sorted(list_accounts(conn),
+                  key=lambda account: (account["revoked_at"] is not None, account["name"].lower()))
 
 
 def _choices(conn: Connection) -> tuple[list[dict], list[dict]]:
