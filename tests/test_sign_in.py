@@ -533,3 +533,20 @@ def test_a_password_hashed_with_other_parameters_works_and_is_rehashed(people_en
         stored = conn.execute(text("SELECT password_hash FROM account WHERE name = 'Old hash'")
                               ).scalar_one()
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_revoking_an_account_ends_its_sessions_at_once(people_engine):
+    from locations.accounts import revoke_account
+
+    client = _signed_in_client(people_engine, "Leaving editor", "municipality",
+                               municipalities=["Kranj"], address="10.7.7.7")
+    try:
+        assert '<span class="person">Leaving editor</span>' in client.get("/?lang=en").text
+        with people_engine.begin() as conn:
+            revoke_account(conn, "Leaving editor")
+        assert session_rows(people_engine, "Leaving editor") == 0
+        page = client.get("/?lang=en")
+        assert "Leaving editor" not in page.text and ">Sign in</a>" in page.text
+        assert _sign_in(client, "Leaving editor", PASSWORD).status_code == 401
+    finally:
+        client.__exit__(None, None, None)

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection, Engine, text
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, read_connection
+from api.deps import EngineDep
 from api.responses import ERROR_BODY
 from api.routes.pages import AcceptLanguage, Lang
 from api.routes.pages import _page as page_context
@@ -65,7 +65,8 @@ def _page(request: Request, engine: Engine, admin, lang, accept_language,
           status: int = 200, **shown) -> HTMLResponse:
     """The accounts page as it is now, with whatever this answer shows besides."""
     page = page_context(request, lang, accept_language)
-    with read_connection(engine) as conn:
+    # From the primary, not a read replica: the page often follows this request's own write.
+    with engine.connect() as conn:
         accounts = _accounts(conn)
         municipalities, regions = _choices(conn)
     return _html(build_accounts_page(page, csrf=csrf_token(request), me=admin.name,

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import client_address
-from api.deps import EngineDep, read_connection
+from api.deps import EngineDep
 from api.responses import ERROR_BODY
 from api.routes.pages import AcceptLanguage, Lang
 from api.routes.pages import _page as page_context
@@ -181,7 +181,9 @@ async def sign_out(request: Request, engine: EngineDep, csrf: FormText = "",
 # -- invitations -------------------------------------------------------------------------
 
 def _open_invitation(engine: Engine, token: str) -> sign_in.Invitation | None:
-    with read_connection(engine) as conn:
+    # From the primary, not a read replica: a link made a moment ago, or just used, is
+    # answered as it is now.
+    with engine.connect() as conn:
         try:
             return sign_in.open_invitation(conn, token)
         except NotFound:
