@@ -310,7 +310,10 @@ def import_file(
                 report.crs_hint = crs_hint(conn, source.srid, report.rows, report.problems)
             if progress:
                 progress("checking", 1, 1)
-            if report.problems and not skip_invalid:
+            # A boundary file with bad rows still loads its good ones, to be rolled back: what
+            # they would do to zones and plots belongs in the report that refuses the file.
+            if (report.problems and not skip_invalid
+                    and target_name not in boundaries.BOUNDARY_TABLES):
                 transaction.rollback()
                 return report
             if progress:

@@ -351,6 +351,14 @@ def test_a_code_whose_name_changes_is_refused_unless_renaming_is_asked(
     assert (row, field) == (1, "name")
     assert reason.startswith(f"code {m.code} is {m.name} here and Breitenau am Hochlantsch in "
                              "the file: codes are matched, not names")
+    # A bad row beside it does not hide the rename from the report that refuses the file.
+    with_bad_row = tmp_path / "with-bad-row.geojson"
+    gpd.GeoDataFrame({"code": [m.code, "99999"], "name": ["Breitenau am Hochlantsch", None],
+                      "country": ["AT", "AT"]}, geometry=shapely.from_wkt([m.wkt, m.wkt]),
+                     crs=4326).to_file(with_bad_row, driver="GeoJSON")
+    dry = import_file(fresh_engine, "municipalities", with_bad_row, dry_run=True)
+    assert (2, "name", "required field missing") in dry.problems
+    assert [r["code"] for r in dry.boundary_changes.renamed] == [m.code]
     renamed = import_file(fresh_engine, "municipalities", path, rename=True)
     assert renamed.written and renamed.updated == 1, renamed.describe_problems()
     assert renamed.boundary_changes.renamed == [
