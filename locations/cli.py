@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -173,6 +174,43 @@ def db_migrate() -> None:
     check_connection(engine, schema=False)
     migrate(engine)
     console.print(f"Schema up to date: {', '.join(current_revisions(engine))}")
+
+
+@db_app.command("backup")
+@explained
+def db_backup(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The backup file to write "
+                                         "(pg_dump custom format)")],
+) -> None:
+    """Back the database up into one file: schema, data and the schema version."""
+    from locations.backups import backup
+    from locations.db import check_connection, get_engine
+    from locations.settings import get_settings
+
+    engine = get_engine()
+    check_connection(engine)
+    with console.status("Dumping the database ..."):
+        report = backup(engine, output, get_settings().pg_bin)
+    console.print(f"Backed up to {report.path} ({report.size_bytes / 1e6:.1f} MB, schema "
+                  f"{report.revision}): " + ", ".join(f"{n} {t}" for t, n in report.counts.items()))
+
+
+@db_app.command("restore")
+@explained
+def db_restore(
+    backup_file: Annotated[Path, typer.Argument(help="A file `locations db backup` wrote")],
+) -> None:
+    """Restore a backup into the (empty) database, then migrate it to this version."""
+    from locations.backups import restore
+    from locations.db import check_connection, get_engine
+    from locations.settings import get_settings
+
+    engine = get_engine()
+    check_connection(engine, schema=False)
+    with console.status("Restoring ..."):
+        report = restore(engine, backup_file, get_settings().pg_bin)
+    console.print(f"Restored {report.path.name} (schema now {report.revision}): "
+                  + ", ".join(f"{n} {t}" for t, n in report.counts.items()))
 
 
 @demo_app.command("load")

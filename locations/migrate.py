@@ -99,6 +99,11 @@ def _unknown_revision(database: str, revisions: list[str]) -> str | None:
     return None
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether this version of the platform knows ``revision`` (squashed ones included)."""
+    return _unknown_revision("", [revision]) is None
+
+
 def current_revisions(engine: Engine) -> list[str]:
     from alembic.runtime.migration import MigrationContext
 
