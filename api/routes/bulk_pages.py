@@ -76,12 +76,15 @@ async def bulk_preview(request: Request, engine: EngineDep, person: PersonDep,
             return refusal(page, exc)
         return html(build_bulk_page(page.t, page, csrf=csrf, error=str(exc)), 400)
 
-    def preview() -> tuple[dict[str, Any], str]:
+    def preview() -> tuple[dict[str, Any], str | None]:
         rows = bulk_updates.read_table(content, upload.name)
         with engine.begin() as conn:
             report = bulk_updates.plan_updates(conn, person, rows)
-            token = staged_uploads.stage(conn, person, session_key(request), "plot_updates",
-                                         upload.name, content)
+            token = None
+            # Kept only when it can be applied: a file with problems is corrected and sent again.
+            if report["plots_changed"] and not report["rows_with_problems"]:
+                token = staged_uploads.stage(conn, person, session_key(request),
+                                             "plot_updates", upload.name, content)
         return report, token
 
     try:
