@@ -27,6 +27,7 @@ from api.routes.desk import (
     refusal,
     require_role,
     session_key,
+    shown_name,
 )
 from api.routes.imports import receive_form
 from api.routes.pages import AcceptLanguage, Lang
@@ -69,6 +70,7 @@ async def bulk_preview(request: Request, engine: EngineDep, person: PersonDep,
             if upload is None:
                 raise InvalidInput("file", "choose a CSV or XLSX file")
             content = await run_in_threadpool(upload.path.read_bytes)
+            upload.name = shown_name(upload.name)
         finally:
             await run_in_threadpool(shutil.rmtree, folder, True)
     except LocationsError as exc:

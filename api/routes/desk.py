@@ -7,6 +7,7 @@ core's own message, naming the field, row or plot) with the platform's header ar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,6 +57,12 @@ async def checked_form(request: Request) -> Mapping[str, Any]:
     form = await request.form(max_files=0, max_fields=20)
     await check_csrf(request, form)
     return form
+
+
+def shown_name(name: str) -> str:
+    """An uploaded file's name as it may be stored and shown: no control characters (a NUL
+    would not even reach the database), at most 200 characters."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", "", name).strip()[:200] or "upload"
 
 
 def back_to(page: PageContext, path: str, **query: object) -> RedirectResponse:

@@ -27,6 +27,7 @@ from api.routes.desk import (
     refusal,
     require_role,
     session_key,
+    shown_name,
 )
 from api.routes.imports import ImportForm, receive_form
 from api.routes.pages import AcceptLanguage, Lang
@@ -99,6 +100,7 @@ async def dry_run(request: Request, engine: EngineDep, person: PersonDep, lang: 
             await check_csrf(request, fields)
             if upload is None:
                 raise InvalidInput("file", "choose a file to import")
+            upload.name = shown_name(upload.name)
             target, options = _options(fields)
             content = await run_in_threadpool(upload.path.read_bytes)
             key = session_key(request)
