@@ -4,7 +4,9 @@ Zones sit on a grid of free slots nearest to real towns of Gorenjska, Podravje
 and Styria (so no two zones overlap), each a slightly rotated rectangle cut
 into a grid of plots of varying width and depth with 4 m service strips
 between them. Geometry is built vectorised with numpy/shapely and every table
-is loaded with one COPY. The database must be migrated and empty.
+is loaded with one COPY. The database must be migrated and empty. Each plot then gets an
+audit trail from 2022 to the demo's reference date that ends in its current state
+(``locations.demo_history``), so land-supply monitoring has years of events to read.
 
     python -m bench.synthetic --plots 1000000 --database-url postgresql://...
 """
@@ -23,6 +25,8 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import Engine, create_engine, text
 
+from locations.demo import DEFAULT_REFERENCE_DATE, HISTORY_START
+from locations.demo_history import write_history
 from locations.vocabulary import (
     BROADBAND,
     CONSTRAINT_KIND,
@@ -144,8 +148,9 @@ def _zone_count(n_plots: int) -> int:
 
 
 def generate(engine: Engine, n_plots: int, seed: int = 1,
-             timings: dict[str, float] | None = None) -> dict[str, int]:
-    """Load ``n_plots`` plots with their regions, municipalities, zones and infrastructure.
+             timings: dict[str, float] | None = None, *, history: bool = True) -> dict[str, int]:
+    """Load ``n_plots`` plots with their regions, municipalities, zones and infrastructure,
+    and (``history``) their audit trail of several years.
 
     ``timings``, when given, receives seconds per step (``plots_copy`` includes the
     plot triggers, among them the proximity refresh).
@@ -260,6 +265,18 @@ def generate(engine: Engine, n_plots: int, seed: int = 1,
         raw.commit()
         timings["plots_copy"] = time.perf_counter() - step
         counts["plot"] = n_plots
+    finally:
+        raw.close()
+    if history:
+        step = time.perf_counter()
+        with engine.begin() as conn:
+            counts["plot_event"] = write_history(conn, None, start=HISTORY_START,
+                                                 end=DEFAULT_REFERENCE_DATE,
+                                                 actor="synthetic history")
+        timings["history"] = time.perf_counter() - step
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
         step = time.perf_counter()
         cursor.execute("ANALYZE")
         raw.commit()

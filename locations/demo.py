@@ -751,8 +751,11 @@ def _write_demo_history(conn: Any, plot_ids: list[int]) -> int:
     first (a municipality's changes made meanwhile stay)."""
     conn.execute(text("DELETE FROM plot_event WHERE actor = :actor AND plot_id = ANY(:ids)"),
                  {"actor": DEMO_HISTORY_ACTOR, "ids": plot_ids})
-    return write_history(conn, plot_ids, start=HISTORY_START, end=DEFAULT_REFERENCE_DATE,
-                         actor=DEMO_HISTORY_ACTOR, note="demo: illustrative history")
+    written = write_history(conn, plot_ids, start=HISTORY_START, end=DEFAULT_REFERENCE_DATE,
+                            actor=DEMO_HISTORY_ACTOR, note="demo: illustrative history")
+    # The kept monthly figures follow events written, not deleted: computed afresh.
+    conn.execute(text("SELECT zone_supply_rebuild()"))
+    return written
 
 
 def score_demo(engine: Engine) -> list[str]:

@@ -4,8 +4,10 @@ available area by readiness tier, take-up, new supply, opening stock and years o
 Every plot change is a ``plot_event`` counted at its *effective date* (the day it happened,
 which an editor may give when recording it later), whatever wrote it (form, API, bulk
 file, import): one event, one change. A plot's state after each event (status, readiness,
-area, retired or not) is carried forward from the events before it, in one window pass
-over the region's events; each event then moves area between:
+area, retired or not) is carried forward from the events before it, in SQL
+(``supply_contributions``), and what each zone's events add per month is kept in
+``zone_supply_month`` by a trigger on every event written, so a region's series is a sum
+over its zones' months. Each event moves area between:
 
 - **available**: status ``available``, by readiness tier (and ``unknown`` without one);
 - **on the market**: available, reserved or under negotiation;
@@ -36,11 +38,12 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from locations.errors import InvalidInput, NotFound
-from locations.vocabulary import PLOT_STATUS, READINESS, TAKEN_STATUSES
+from locations.vocabulary import READINESS
 
 #: Readiness tiers of the available area, least ready first; ``unknown`` for plots without one.
 TIERS = (*READINESS.codes, "unknown")
-#: Statuses of land on offer: counted by new supply and take-up as on the market.
+#: Statuses of land on offer (supply_contributions.v1.sql counts them by their position in
+#: the vocabulary; a test holds the two together).
 MARKET_STATUSES = ("available", "reserved", "under_negotiation")
 #: Years of take-up that years of supply averages over, and the least trail it needs.
 TAKE_UP_YEARS = 3
@@ -144,112 +147,21 @@ def _months_between(start: dt.date, end: dt.date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month
 
 
-# The state after each event is carried forward by a running max() over a packed key: the
-# event's position (effective date, then id) in the high bits and the value in the low
-# ones, so the latest event that set a field wins. One sort by plot serves every column;
-# ids must stay below 2^40 (a trillion events) for the packing to hold.
-_EVENTS_SQL = """
-WITH region_zones AS (
-    SELECT z.id AS zone_id, z.municipality_id
-    FROM zone z
-    JOIN municipality m ON m.id = z.municipality_id
-    JOIN region r ON r.id = m.region_id
-    WHERE r.code LIKE :pattern
-), events AS (
-    SELECT e.plot_id, e.id, e.effective_date, e.occurred_at, rz.municipality_id,
-           e.action = 'retire' AS retired,
-           e.old_values IS NULL AND e.action IN ('create', 'import') AS created,
-           (((e.effective_date - DATE '1990-01-01')::bigint << 40) + e.id) AS position,
-           e.new_values ? 'status' AS sets_status,
-           array_position(CAST(:statuses AS text[]),
-                          coalesce(e.new_values ->> 'status', 'available')) AS status,
-           e.new_values ? 'readiness' AS sets_readiness,
-           coalesce(array_position(CAST(:tiers AS text[]), e.new_values ->> 'readiness'), 0)
-               AS readiness,
-           e.new_values ? 'area_m2' OR e.new_values ? 'boundary' AS sets_area,
-           round(coalesce(e.new_values ->> 'area_m2',
-                          e.new_values -> 'boundary' ->> 'area_m2')::numeric * 10)::bigint
-               AS area_dm
-    FROM region_zones rz
-    JOIN plot p ON p.zone_id = rz.zone_id
-    JOIN plot_event e ON e.plot_id = p.id
-    WHERE e.action <> 'verify'
-), states AS (
-    SELECT plot_id, effective_date, occurred_at, municipality_id, created, retired,
-           max((position << 4) + status) FILTER (WHERE created OR sets_status) OVER now_ & 15
-               AS status_after,
-           max((position << 4) + status) FILTER (WHERE created OR sets_status) OVER before & 15
-               AS status_before,
-           max((position << 4) + readiness) FILTER (WHERE created OR sets_readiness) OVER now_
-               & 15 AS readiness_after,
-           max((position << 4) + readiness) FILTER (WHERE created OR sets_readiness) OVER before
-               & 15 AS readiness_before,
-           (max(ARRAY[position, area_dm]) FILTER (WHERE created OR sets_area) OVER now_)[2]
-               / 10.0 AS area_after,
-           (max(ARRAY[position, area_dm]) FILTER (WHERE created OR sets_area) OVER before)[2]
-               / 10.0 AS area_before
-    FROM events
-    WINDOW now_ AS (PARTITION BY plot_id ORDER BY position),
-           before AS (PARTITION BY plot_id ORDER BY position
-                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-), first_loads AS (
-    -- A municipality's first load: its earliest creation, and every plot created with it
-    -- (one transaction, one now()).
-    SELECT municipality_id, min(occurred_at) AS loaded_at
-    FROM states WHERE created GROUP BY municipality_id
-), classified AS (
-    SELECT date_trunc('month', s.effective_date)::date AS month,
-           s.created AND s.occurred_at = f.loaded_at AS opening, s.retired,
-           NOT s.created AND s.status_before = ANY (:available) AS available_before,
-           NOT s.retired AND s.status_after = ANY (:available) AS available_after,
-           NOT s.created AND s.status_before = ANY (:market) AS market_before,
-           NOT s.retired AND s.status_after = ANY (:market) AS market_after,
-           NOT s.created AND s.status_before = ANY (:taken) AS taken_before,
-           NOT s.retired AND s.status_after = ANY (:taken) AS taken_after,
-           s.readiness_before, s.readiness_after,
-           coalesce(s.area_before, 0) AS area_before, coalesce(s.area_after, 0) AS area_after
-    FROM states s JOIN first_loads f USING (municipality_id)
-), flows AS (
-    SELECT month, opening,
-           readiness_before, readiness_after,
-           CASE WHEN available_before THEN area_before ELSE 0 END AS available_before_m2,
-           CASE WHEN available_after THEN area_after ELSE 0 END AS available_after_m2,
-           CASE WHEN market_after THEN area_after ELSE 0 END
-               - CASE WHEN market_before THEN area_before ELSE 0 END AS market_change,
-           CASE WHEN taken_after THEN area_after ELSE 0 END
-               - CASE WHEN taken_before THEN area_before ELSE 0 END AS taken_change,
-           CASE WHEN market_after OR taken_after THEN area_after ELSE 0 END
-               - CASE WHEN market_before OR taken_before THEN area_before ELSE 0 END
-               AS supplied_change,
-           -- A sale reversed: taken land back to a live status (not a taken plot retired).
-           CASE WHEN taken_before AND NOT taken_after AND NOT retired THEN area_before
-                ELSE 0 END AS reversed
-    FROM classified
-)
-SELECT month,
-       {tier_columns},
-       sum(CASE WHEN opening THEN market_change ELSE 0 END) AS opening_stock,
-       sum(market_change) AS market_change,
-       sum(CASE WHEN opening THEN 0 ELSE supplied_change END) AS new_supply,
-       sum(CASE WHEN opening THEN 0 ELSE taken_change END) AS take_up,
-       sum(reversed) AS reversed
-FROM flows
-GROUP BY month
-ORDER BY month
+#: The region's months: what its zones' trails add per month, kept by the zone_supply_event
+#: trigger from every event written (locations/sql/functions/supply_contributions.v1.sql
+#: carries each plot's state forward from event to event).
+_MONTHS_SQL = f"""
+SELECT s.month, {", ".join(f"sum(s.{amount}) AS {amount}" for amount in (
+    *(f"available_{tier}" for tier in TIERS), "opening_stock", "market_change", "new_supply",
+    "take_up", "reversed"))}
+FROM zone_supply_month s
+JOIN zone z ON z.id = s.zone_id
+JOIN municipality m ON m.id = z.municipality_id
+JOIN region r ON r.id = m.region_id
+WHERE r.code LIKE :pattern
+GROUP BY s.month
+ORDER BY s.month
 """
-
-
-def _tier_columns() -> str:
-    # Tier k of the available area moves by what enters it less what leaves it.
-    columns = []
-    for index, tier in enumerate(TIERS):
-        code = 0 if tier == "unknown" else index + 1
-        columns.append(
-            f"sum(CASE WHEN readiness_after = {code} THEN available_after_m2 ELSE 0 END)"
-            f" - sum(CASE WHEN readiness_before = {code} THEN available_before_m2 ELSE 0 END)"
-            f" AS available_{tier}"
-        )
-    return ",\n       ".join(columns)
 
 
 def resolve_region(conn: Connection, code: str) -> list[str]:
@@ -282,18 +194,7 @@ def supply_series(
     names = resolve_region(conn, region)
     today = conn.execute(text("SELECT current_date")).scalar_one()
     end = month_start(end) if end is not None else month_start(today)
-    statuses = list(PLOT_STATUS.codes)
-    rows = conn.execute(
-        text("SET LOCAL jit = off; " + _EVENTS_SQL.format(tier_columns=_tier_columns())),
-        {
-            "pattern": region + "%",
-            "statuses": statuses,
-            "tiers": list(READINESS.codes),
-            "available": [statuses.index("available") + 1],
-            "market": [statuses.index(code) + 1 for code in MARKET_STATUSES],
-            "taken": [statuses.index(code) + 1 for code in TAKEN_STATUSES],
-        },
-    ).mappings().all()
+    rows = conn.execute(text(_MONTHS_SQL), {"pattern": region + "%"}).mappings().all()
     by_month = {row["month"]: row for row in rows}
     trail_start = rows[0]["month"] if rows else None
     if start is None:

@@ -643,3 +643,28 @@ staged_upload = Table(
     Index('staged_upload_created_idx', 'created_at'),
     Index('staged_upload_job_idx', 'job_id')
 )
+
+
+municipality_first_load = Table(
+    'municipality_first_load', metadata,
+    Column('municipality_id', Integer, primary_key=True),
+    Column('loaded_at', DateTime(True), nullable=False),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE',
+                         name='municipality_first_load_municipality_id_fkey'),
+    PrimaryKeyConstraint('municipality_id', name='municipality_first_load_pkey')
+)
+
+#: Land supply per zone and month, kept from the audit trail by the zone_supply_event
+#: trigger (locations/land_supply.py defines each amount; areas in m²).
+zone_supply_month = Table(
+    'zone_supply_month', metadata,
+    Column('zone_id', Integer, primary_key=True),
+    Column('month', Date, primary_key=True),
+    *(Column(name, Numeric, nullable=False, server_default=text('0')) for name in (
+        'available_registered', 'available_serviced', 'available_shovel_ready',
+        'available_unknown', 'opening_stock', 'market_change', 'new_supply', 'take_up',
+        'reversed')),
+    ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='CASCADE',
+                         name='zone_supply_month_zone_id_fkey'),
+    PrimaryKeyConstraint('zone_id', 'month', name='zone_supply_month_pkey')
+)

@@ -56,7 +56,7 @@ def prepare(url: str, n_plots: int, gpkg: Path) -> None:
     """A fresh migrated database with synthetic zones, and the plots written to ``gpkg``."""
     engine = migrated_database(url)
     started = time.perf_counter()
-    generate(engine, n_plots)
+    generate(engine, n_plots, history=False)  # the source of a file: its trail is not read
     print(f"synthetic data: {n_plots:,} plots generated in {time.perf_counter() - started:.1f} s")
     if not gpkg.exists():
         gpkg.parent.mkdir(parents=True, exist_ok=True)
