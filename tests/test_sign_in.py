@@ -550,3 +550,18 @@ def test_revoking_an_account_ends_its_sessions_at_once(people_engine):
         assert _sign_in(client, "Leaving editor", PASSWORD).status_code == 401
     finally:
         client.__exit__(None, None, None)
+
+
+def test_setting_a_password_on_a_shared_browser_signs_the_previous_person_out(people_engine):
+    client = _signed_in_client(people_engine, "First person", "investor", address="10.6.6.6")
+    try:
+        link = invitation_link(people_engine, "", "Second person", "investor")
+        csrf = _form_token(client, link)
+        answer = client.post(link, data={"password": PASSWORD, "repeat": PASSWORD,
+                                         "csrf": csrf})
+        assert answer.status_code == 303
+        assert session_rows(people_engine, "First person") == 0
+        assert session_rows(people_engine, "Second person") == 1
+        assert '<span class="person">Second person</span>' in client.get("/").text
+    finally:
+        client.__exit__(None, None, None)

@@ -245,12 +245,17 @@ async def invitation_post(
     if (problem := sign_in.password_problem(password, repeat)) is not None:
         return await form_again(400, password_message(t, problem))
 
+    old_session = visit_of(request).session_token
+
     def accept() -> tuple[str, Account] | None:
         with engine.begin() as conn:
             try:
                 account = sign_in.accept_invitation(conn, token, password)
             except NotFound:
                 return None  # used or revoked between the two reads
+            if old_session:
+                # Whoever was signed in on this browser before is signed out.
+                sign_in.end_session(conn, old_session)
             return sign_in.start_session(conn, account.id,
                                          sign_in.SessionLimits.of(get_settings())), account
 
