@@ -333,6 +333,8 @@ def import_file(
                 report.boundary_changes = boundary_report
                 if len(staging.problems(conn)) > before:
                     report.skip_invalid = False
+            if effective_date is not None and target_name == "plots":
+                _check_effective_order(conn, effective)
             # Rows a new record could not be created for are problems too.
             report.problems = staging.problems(conn)
             report.created, report.updated, report.unchanged = (
@@ -351,3 +353,28 @@ def import_file(
             transaction.rollback()
             raise
     return report
+
+
+def _check_effective_order(conn: Any, effective: Any) -> None:
+    """Refuse an effective date before a changed plot's latest recorded change, as for one
+    plot (``check_effective_date``): its history would run in another order than told.
+
+    Raises:
+        InvalidInput: naming ``effective_date``, the plots and their latest change.
+    """
+    late = conn.execute(text(
+        """
+        SELECT p.cadastral_ref, max(e.effective_date) AS latest
+        FROM import_written w
+        JOIN plot p ON p.id = w.id
+        JOIN plot_event e ON e.plot_id = w.id
+        WHERE NOT w.created AND e.action <> 'verify' AND e.effective_date > :effective
+        GROUP BY p.cadastral_ref
+        ORDER BY p.cadastral_ref
+        LIMIT 5
+        """
+    ), {"effective": effective}).all()
+    if late:
+        plots = ", ".join(f"{row.cadastral_ref} ({row.latest})" for row in late)
+        raise InvalidInput("effective_date", f"{effective} is before the latest recorded change "
+                                             f"of plot(s) {plots}")

@@ -239,6 +239,42 @@ def test_a_change_counts_once_whatever_wrote_it(history, empty_engine):
     assert _month(before, "2025-12").take_up_m2 == 0
 
 
+def test_an_import_as_of_a_day_is_a_first_load_in_that_month(history, empty_engine, tmp_path):
+    from locations.importer import import_file
+
+    with empty_engine.begin() as conn:
+        zone_id = _place(conn, "AT299", "AT", "Delta")
+        shift = conn.execute(text("SELECT 10000 * municipality_id FROM zone WHERE id = :z"),
+                             {"z": zone_id}).scalar_one()
+    features = [
+        {"type": "Feature", "properties": {"cadastral_ref": ref, "status": status,
+                                           "readiness": "serviced"},
+         "geometry": _outline(shift + offset, 100, 100)}
+        for ref, status, offset in (("D-1", "available", 0), ("D-2", "sold", 200))
+    ]
+    path = tmp_path / "delta.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    report = import_file(empty_engine, "plots", path, crs="EPSG:3035", actor="delta import",
+                         effective_date="2023-06-15")
+    assert report.written, report.problems
+    with empty_engine.connect() as conn:
+        series = land_supply.supply_series(conn, "AT299", dt.date(2023, 1, 1),
+                                           dt.date(2025, 12, 1))
+    loaded = _month(series, "2023-06")
+    assert loaded.opening_stock_m2 == 10_000  # the available plot; the sold one is taken
+    assert loaded.new_supply_m2 == 0 and loaded.take_up_m2 == 0
+    assert loaded.available_m2["serviced"] == 10_000
+
+    # A later file cannot say it took effect before what the trail already holds.
+    features[0]["properties"]["status"] = "reserved"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    with pytest.raises(InvalidInput, match="effective_date.*D-1"):
+        import_file(empty_engine, "plots", path, crs="EPSG:3035", effective_date="2023-01-01")
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM plot WHERE cadastral_ref = 'D-1'")
+                            ).scalar_one() == "available"
+
+
 def test_effective_dates_are_refused_in_the_future_or_before_the_latest_change(
         history, empty_engine):
     with empty_engine.begin() as conn, pytest.raises(InvalidInput, match="in the future"):
