@@ -78,7 +78,9 @@ def test_a_good_xlsx_applies_every_row_audited(fresh_client, fresh_engine):
     with fresh_engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT p.id, p.status, p.price_eur_m2, e.action, e.actor, e.note "
-            "FROM plot p JOIN plot_event e ON e.plot_id = p.id WHERE p.id = ANY(:ids) ORDER BY p.id"),
+            # The demo's own history of these plots is older and by others: only this file's.
+            "FROM plot p JOIN plot_event e ON e.plot_id = p.id "
+            "WHERE p.id = ANY(:ids) AND e.actor = 'kranj' ORDER BY p.id"),
             {"ids": [p["id"] for p in plots]}).all()
     assert [(r.status, r.action, r.actor, r.note) for r in rows] == [
         ("reserved", "import", "kranj", "spring.xlsx"),
