@@ -565,3 +565,23 @@ def test_setting_a_password_on_a_shared_browser_signs_the_previous_person_out(pe
         assert '<span class="person">Second person</span>' in client.get("/").text
     finally:
         client.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("next_url, landing", [
+    ("/maps/zones/1?lang=de", "/maps/zones/1?lang=de"),
+    ("//evil.example/x", "/"), ("/\\evil.example", "/"), ("https://evil.example/", "/"),
+    ("/maps/sign-in", "/"),
+])
+def test_signing_in_returns_only_to_a_page_of_this_site(people_engine, next_url, landing):
+    from locations.accounts import account_by_name
+    from locations.sign_in import set_password
+
+    name = f"Returning {abs(hash(next_url))}"
+    with people_engine.begin() as conn:
+        create_account(conn, name, "investor")
+        set_password(conn, account_by_name(conn, name).id, PASSWORD)
+    with _client(people_engine, client=("10.5.5.5", 1)) as client:
+        answer = client.post("/maps/sign-in", data={
+            "name": name, "password": PASSWORD, "next": next_url, "csrf": _form_token(client)})
+        assert answer.status_code == 303
+        assert answer.headers["location"] == landing

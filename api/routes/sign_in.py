@@ -46,12 +46,18 @@ def _html(content: str, status_code: int = 200, headers: dict | None = None) -> 
                         headers={"Cache-Control": "no-store", **(headers or {})})
 
 
+#: Pages signing in never returns to: the forms of signing in themselves.
+NOWHERE_TO_RETURN = ("/maps/sign-in", "/maps/sign-out", "/maps/invitations/")
+
+
 def safe_next(next_url: str | None) -> str | None:
     """``next_url`` if it is a path of this site, else None: signing in never leads
     elsewhere (``//other.site`` or ``/\\other.site`` are other sites to a browser)."""
     if not next_url or not next_url.startswith("/") or next_url.startswith(("//", "/\\")):
         return None
     if text_problem(next_url) is not None or "\\" in next_url:
+        return None
+    if urlsplit(next_url).path.startswith(NOWHERE_TO_RETURN):
         return None
     return next_url
 
