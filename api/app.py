@@ -40,6 +40,7 @@ from api.routes import (
     sign_in,
     standards,
     tiles,
+    workspace,
     zones,
 )
 from api.security_headers import SecurityHeaders
@@ -57,7 +58,8 @@ ROUTERS = [health.router, regions.router, municipalities.router, zones.router, p
            plot_pages.router, shortlist.router, imports.router,
            exports.router, standards.router, scores.router, rankings.router,
            inquiries.router, plot_files.router, sign_in.router, admin_accounts.router,
-           attachments.router, bulk_pages.router, inbox_pages.router, import_pages.router]
+           attachments.router, bulk_pages.router, inbox_pages.router, import_pages.router,
+           workspace.router]
 #: Error answers shared by every route of a router whose module does not document its own.
 ROUTER_ERRORS = {id(imports.router): error_responses(401, 403, 404, 409, 429),
                  id(scores.router): error_responses(401, 403, 404, 429)}

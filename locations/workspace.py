@@ -214,6 +214,11 @@ def my_plots(
     }
 
 
+def cadastral_ref(conn: Connection, plot_id: int) -> str | None:
+    """A plot's cadastral reference (to name it in a confirmation), None if there is none."""
+    return conn.execute(select(plot.c.cadastral_ref).where(plot.c.id == plot_id)).scalar()
+
+
 # -- the plot form -----------------------------------------------------------------------------
 
 

@@ -567,8 +567,9 @@ def constraint_legend(sheet: PlotSheet, t: Translator) -> list[tuple[str, str, s
 
 
 def build_plot_page(t: Translator, page: PageContext, *, sheet: PlotSheet, profiles: list[str],
-                    context: MapContext | None = None) -> str:
-    """The property sheet's HTML, its map over ``context`` (borders, towns, countries)."""
+                    context: MapContext | None = None, editable: bool = False) -> str:
+    """The property sheet's HTML, its map over ``context`` (borders, towns, countries);
+    ``editable``: with a link to the plot's form."""
     folium_map = _plot_map(sheet, t, page, context)
     plot_id = sheet.plot["id"]
     return render_page(
@@ -580,4 +581,6 @@ def build_plot_page(t: Translator, page: PageContext, *, sheet: PlotSheet, profi
                           profile=sheet.profile),
         map_label=t("map_label", ref=sheet.facts["cadastral_ref"]),
         inquiry_url=page.url(f"/maps/plots/{plot_id}/inquiry"),
+        history_url=page.url(f"/maps/plots/{plot_id}/history"),
+        edit_url=page.url(f"/maps/my/plots/{plot_id}") if editable else None,
     )

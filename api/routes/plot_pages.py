@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import ConnectionDep, PlotId
 from api.responses import error_responses
 from api.routes.pages import AcceptLanguage, Lang, _html, _page
+from api.sessions import SignedInDep
 from locations import attachments
 from maps import queries
 from maps.plot_page import (
@@ -44,6 +45,7 @@ PDF_RESPONSE = {200: {"description": "The exposé, A4, at most two pages",
 def plot_page(
     request: Request,
     conn: ConnectionDep,
+    person: SignedInDep,
     plot_id: PlotId,
     profile: Profile = None,
     lang: Lang = None,
@@ -51,9 +53,12 @@ def plot_page(
 ) -> HTMLResponse:
     page = _page(request, lang, accept_language)
     sheet = read_plot_sheet(conn, plot_id, profile or default_profile(conn))
+    # The plot's own editors find its form from its page.
+    editable = person is not None and person.may_edit_municipality(
+        sheet.facts["municipality_id"]) and not sheet.facts.get("retired_at")
     context = queries.map_context(conn, page.t, bounds_of([{"features": [sheet.zone]}]))
     return _html(build_plot_page(page.t, page, sheet=sheet, profiles=queries.profiles(conn),
-                                 context=context))
+                                 context=context, editable=editable))
 
 
 @router.get("/maps/plots/{plot_id}/expose.pdf", response_class=Response,
