@@ -203,7 +203,8 @@ def plot_changes(
     internal = account is not None and account.may_read_municipality(
         found["municipality_id"], found["region_id"])
     e = plot_event.c
-    query = select(e.id, e.occurred_at, e.actor, e.action, e.old_values, e.new_values, e.note)
+    query = select(e.id, e.occurred_at, e.effective_date, e.actor, e.action, e.old_values,
+                   e.new_values, e.note)
     query = query.where(e.plot_id == plot_id)
     if internal and actor:
         query = query.where(e.actor == actor)
@@ -263,7 +264,7 @@ def recent_changes(
         _check_reader(account, place["id"], place["region_id"], place["name"])
     rows = conn.execute(
         select(e.id, e.plot_id, p.cadastral_ref, z.name.label("zone_name"),
-               m.name.label("municipality"), e.occurred_at, e.actor, e.action,
+               m.name.label("municipality"), e.occurred_at, e.effective_date, e.actor, e.action,
                e.old_values, e.new_values, e.note)
         .join(plot, p.id == e.plot_id)
         .join(zone, z.id == p.zone_id)

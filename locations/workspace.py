@@ -10,6 +10,7 @@ they re-apply them over the other person's change.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -291,6 +292,16 @@ def read_form(form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Proble
     return parsed, problems
 
 
+def read_effective_date(raw: Any) -> tuple[dt.date | None, Problem | None]:
+    """The day the change took effect when it is recorded later (None: today), or its
+    problem; the database's checks (not in the future, not before the plot's latest
+    change) come when it is written."""
+    try:
+        return plot_updates.parse_effective_date(str(raw or "").strip() or None), None
+    except InvalidInput:
+        return None, Problem("effective_date")
+
+
 def read_note(raw: Any) -> tuple[str | None, Problem | None]:
     """The reason for a change as the audit trail keeps it, or its problem."""
     note = str(raw or "").strip()
@@ -373,7 +384,8 @@ def changed_meanwhile(
     current = plot_for_form(conn, account, plot_id)
     e = plot_event.c
     events = [{key: jsonable(value) for key, value in row.items()} for row in conn.execute(
-        select(e.id, e.occurred_at, e.actor, e.action, e.old_values, e.new_values, e.note)
+        select(e.id, e.occurred_at, e.effective_date, e.actor, e.action, e.old_values,
+               e.new_values, e.note)
         .where(e.plot_id == plot_id, e.id > after_event)
         .order_by(e.occurred_at, e.id)).mappings()]
     fields = [{"field": name, "theirs": current.get(name), "mine": jsonable(value),

@@ -97,6 +97,10 @@ def event_view(t: Translator, event: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": event.get("id"),
         "when": _when(t, event["occurred_at"]),
+        # Recorded later than it happened: the day it took effect, said beside.
+        "effective": t.date(event["effective_date"])
+        if event.get("effective_date") and event["effective_date"] != event["occurred_at"][:10]
+        and event["action"] not in ("verify",) else None,
         "iso": event["occurred_at"],
         "actor": event.get("actor"),
         "action": t(ACTION_LABELS.get(event["action"], event["action"])),
@@ -116,7 +120,8 @@ def _when(t: Translator, timestamp: str) -> str:
 
 def problem_text(t: Translator, name: str, problem: Problem) -> str:
     """A refused value's problem in words, naming the field."""
-    label = t("ws_field_note") if name == "note" else field_label(t, name)
+    label = {"note": t("ws_field_note"), "effective_date": t("ws_field_effective_date")}.get(
+        name) or field_label(t, name)
     params = problem.params
     if problem.code == "number":
         if params.get("max") is None:
@@ -127,6 +132,8 @@ def problem_text(t: Translator, name: str, problem: Problem) -> str:
                         max=t.number(params["max"]))
     elif problem.code == "date":
         message = t("ws_problem_date")
+    elif problem.code == "effective_date":
+        message = t("ws_problem_effective_date")
     elif problem.code == "transition":
         message = t("ws_problem_transition", current=t.value("status", params["current"]),
                     allowed=", ".join(t.value("status", s) for s in params["allowed"]))
@@ -201,6 +208,7 @@ def build_plot_form_page(
     csrf: str,
     values: Mapping[str, Any] | None = None,
     note: str = "",
+    effective_date: str = "",
     problems: Mapping[str, Problem] | None = None,
     general: str | None = None,
     done: str | None = None,
@@ -220,7 +228,8 @@ def build_plot_form_page(
     messages = {name: problem_text(t, name, problem) for name, problem in (problems or {}).items()}
     return render_page(
         "plot_form.html", page, [],
-        plot=current, values=typed, note=note, problems=messages, general=general,
+        plot=current, values=typed, note=note, effective_date=effective_date,
+        problems=messages, general=general,
         csrf=csrf, fields=FORM_FIELDS, list_fields=LIST_FIELDS,
         internal_fields=INTERNAL_COLUMNS,
         labels={name: field_label(t, name) for name in FORM_FIELDS},
@@ -252,6 +261,7 @@ def build_conflict_page(
     mine: Mapping[str, Any],
     note: str,
     csrf: str,
+    effective_date: str = "",
 ) -> str:
     """"Changed meanwhile": what others did since the form was opened (who, when, what,
     why), their values against the editor's, and the choice to re-apply or discard.
@@ -270,6 +280,7 @@ def build_conflict_page(
                  "mine_text": value_text(t, row["field"], row["mine"])}
                 for row in meanwhile["fields"]],
         resubmit=resubmit, list_fields=LIST_FIELDS, note=note, csrf=csrf,
+        effective_date=effective_date,
         opened=json.dumps(form_values(current), ensure_ascii=False, sort_keys=True),
     )
 

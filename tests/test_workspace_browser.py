@@ -314,7 +314,8 @@ def test_a_form_without_its_csrf_token_or_after_the_session_ended_changes_nothin
                                        last_seen_at = now() - interval '400 days'
             WHERE account_id = (SELECT id FROM account WHERE name = 'kranj-expiring')"""))
     answer = tab.request.post(f"{server}/maps/my/plots/{plot_id}?lang=en",
-                              form={**fields, "csrf": csrf}, max_redirects=0)
+                              form={**fields, "csrf": csrf}, max_redirects=0,
+                              headers={"Accept": "text/html"})
     assert answer.status == 303
     assert answer.headers["location"].startswith("/maps/sign-in")
     assert plot_row(database, plot_id) == before
@@ -432,3 +433,27 @@ def _hostile_municipality(engine: Engine) -> str:
         return str(conn.execute(text("""
             SELECT z.municipality_id FROM plot p JOIN zone z ON z.id = p.zone_id
             ORDER BY p.id LIMIT 1""")).scalar_one())
+
+
+def test_a_sale_recorded_late_keeps_the_day_it_took_effect(browser, server, database):
+    plot_id = kranj_plot(database, "under_negotiation")
+    tab = signed_in(browser, server, database).new_page()
+    tab.goto(f"{server}/maps/my/plots/{plot_id}?lang=en")
+    before = plot_row(database, plot_id)
+    tab.select_option("#field-status", "sold")
+    tab.fill("#field-effective_date", "2999-01-01")
+    tab.click("#save")
+    assert "not in the future" in tab.text_content("#field-effective_date-problem")
+    assert plot_row(database, plot_id) == before
+    day = before["today"].replace(day=1)
+    tab.fill("#field-effective_date", day.isoformat())
+    tab.click("#save")
+    assert "done=saved" in tab.url
+    with database.connect() as conn:
+        recorded = conn.execute(text("SELECT effective_date FROM plot_event WHERE plot_id = :p "
+                                     "ORDER BY id DESC LIMIT 1"), {"p": plot_id}).scalar_one()
+    assert recorded == day
+    if day != before["today"]:
+        tab.goto(f"{server}/maps/plots/{plot_id}/history?lang=en")
+        assert "took effect on" in tab.text_content("#history > li")
+    tab.context.close()

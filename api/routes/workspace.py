@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 
 from api.deps import EngineDep, PlotId, read_connection
 from api.responses import error_responses
-from api.sessions import PersonDep, SignedInDep, check_csrf, csrf_token
+from api.sessions import PERSON_REFUSALS, PersonDep, SignedInDep, check_csrf, csrf_token
 from locations import history, plot_updates, workspace
 from locations.accounts import Account
 from locations.availability import ForbiddenTransition
@@ -48,10 +48,11 @@ AcceptLanguage = Annotated[str | None, Header()]
 FilterText = Annotated[str | None, Query(max_length=200)]
 Done = Annotated[Literal["saved", "unchanged", "verified", "retired"] | None,
                  Query(description="The confirmation to show after a change")]
-PAGE_ANSWERS = {303: {"description": "No one signed in: on to the sign-in page"},
-                **error_responses(400, 403, 404)}
+PAGE_ANSWERS = {**PERSON_REFUSALS, **error_responses(400, 403, 404)}
 FORM_ANSWERS = {
-    303: {"description": "Done (or no one signed in): on to the next page"},
+    **PERSON_REFUSALS,
+    303: {"description": "Done: on to the page that shows it (or, nobody signed in, to the "
+                         "sign-in page)"},
     **error_responses(400, 403, 404),
     409: {"description": "Someone changed the plot meanwhile: what changed, theirs against "
                          "yours, to re-apply or discard", "content": {"text/html": {}}},
@@ -227,13 +228,18 @@ def _save(request: Request, engine, person: Account, plot_id: int, page: PageCon
     if note_problem is not None:
         problems["note"] = note_problem
     note_text = str(form.get("note") or "")
+    effective_text = str(form.get("effective_date") or "")
+    effective_date, effective_problem = workspace.read_effective_date(effective_text)
+    if effective_problem is not None:
+        problems["effective_date"] = effective_problem
 
     kept = None
 
     def form_again(status: int, general: str | None = None, extra=None) -> HTMLResponse:
         return _html(build_plot_form_page(
             t, page, current=current, csrf=csrf, values=submitted, note=note_text,
-            problems={**problems, **(extra or {})}, general=general, opened=kept), status)
+            effective_date=effective_text, problems={**problems, **(extra or {})},
+            general=general, opened=kept), status)
 
     try:
         opened = workspace.read_opened(form.get("opened"))
@@ -254,16 +260,16 @@ def _save(request: Request, engine, person: Account, plot_id: int, page: PageCon
     try:
         with engine.begin() as conn:
             new_version = plot_updates.update_plot(conn, person, plot_id, version, mine,
-                                                   note=note)
+                                                   note=note, effective_date=effective_date)
     except PreconditionFailed:
         return _conflict(engine, person, plot_id, page, "update", version, seen_event, mine,
-                         note_text, csrf)
+                         note_text, csrf, effective_text)
     except ForbiddenTransition as refusal:
         return form_again(400, extra={"status": workspace.transition_problem(
             refusal.current, refusal.requested)})
     except InvalidInput as exc:
-        return form_again(400, extra={exc.field: workspace.Problem(
-            "invalid", {"reason": exc.reason})})
+        code = "effective_date" if exc.field == "effective_date" else "invalid"
+        return form_again(400, extra={exc.field: workspace.Problem(code, {"reason": exc.reason})})
     except Conflict:
         return form_again(409, general=t("ws_retired_meanwhile"))
     except Forbidden as refusal:
@@ -274,12 +280,12 @@ def _save(request: Request, engine, person: Account, plot_id: int, page: PageCon
 
 def _conflict(engine, person: Account, plot_id: int, page: PageContext, action: str,
               opened_version: int, seen_event: int, mine: dict[str, Any], note: str,
-              csrf: str) -> HTMLResponse:
+              csrf: str, effective_date: str = "") -> HTMLResponse:
     with read_connection(engine) as conn:
         meanwhile = workspace.changed_meanwhile(conn, person, plot_id, seen_event, mine)
     return _html(build_conflict_page(
         page.t, page, action=action, meanwhile=meanwhile, opened_version=opened_version,
-        mine=mine, note=note, csrf=csrf), 409)
+        mine=mine, note=note, csrf=csrf, effective_date=effective_date), 409)
 
 
 @router.post("/maps/my/plots/{plot_id}/verify", response_class=HTMLResponse,

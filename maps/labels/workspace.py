@@ -6,6 +6,12 @@ from __future__ import annotations
 LABELS = {
     "en": {
         "ws_my_plots": "My plots",
+        "ws_field_effective_date": "Took effect on",
+        "ws_effective_hint": "Only when it happened earlier than today (e.g. a sale recorded "
+                             "late); empty: today.",
+        "ws_effective_on": "took effect on {date}",
+        "ws_problem_effective_date": "enter a day that is not in the future and not before "
+                                     "the plot's latest recorded change.",
         "ws_read_only": "You can read these plots; only the municipality's editors change them.",
         "ws_stale_count": "Not verified for {months} months",
         "ws_filter": "Filter",
@@ -101,6 +107,12 @@ LABELS = {
     },
     "sl": {
         "ws_my_plots": "Moja zemljišča",
+        "ws_field_effective_date": "Velja od",
+        "ws_effective_hint": "Le če se je zgodilo pred današnjim dnem (npr. prodaja, vpisana "
+                             "pozneje); prazno: danes.",
+        "ws_effective_on": "velja od {date}",
+        "ws_problem_effective_date": "vnesite dan, ki ni v prihodnosti in ni pred zadnjo "
+                                     "zabeleženo spremembo zemljišča.",
         "ws_read_only": "Ta zemljišča lahko pregledujete; spreminjajo jih le uredniki občine.",
         "ws_stale_count": "Nepreverjena {months} mesecev ali dlje",
         "ws_filter": "Filtriraj",
@@ -196,6 +208,12 @@ LABELS = {
     },
     "de": {
         "ws_my_plots": "Meine Grundstücke",
+        "ws_field_effective_date": "Wirksam seit",
+        "ws_effective_hint": "Nur wenn es vor heute geschah (z. B. ein nachträglich "
+                             "erfasster Verkauf); leer: heute.",
+        "ws_effective_on": "wirksam seit {date}",
+        "ws_problem_effective_date": "geben Sie einen Tag ein, der nicht in der Zukunft und "
+                                     "nicht vor der letzten erfassten Änderung liegt.",
         "ws_read_only": "Sie können diese Grundstücke einsehen; ändern können sie nur die "
                         "Bearbeiter der Gemeinde.",
         "ws_stale_count": "Seit {months} Monaten nicht geprüft",
