@@ -7,6 +7,7 @@ pass axe-core and are usable at 390 px. Screenshots go to ``artifacts/`` (git-ig
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,6 +105,7 @@ def tile_status(tab: Page, server: str, engine: Engine, plot_id: int) -> str:
 def test_an_editor_changes_a_status_with_a_reason_and_page_tile_and_history_show_it(
         browser, server, database):
     plot_id = kranj_plot(database, "available")
+    events_before = plot_row(database, plot_id)["events"]
     context = signed_in(browser, server, database)
     tab = context.new_page()
     tab.goto(f"{server}/maps/my/plots?lang=en")
@@ -124,7 +126,7 @@ def test_an_editor_changes_a_status_with_a_reason_and_page_tile_and_history_show
     assert "are saved" in tab.text_content("#done")
     tab.reload()
     state = plot_row(database, plot_id)
-    assert (state["status"], state["events"]) == ("reserved", 1)
+    assert (state["status"], state["events"]) == ("reserved", events_before + 1)
 
     # The plot's page leads its editor to the form, and nobody else.
     tab.goto(f"{server}/maps/plots/{plot_id}?lang=en")
@@ -178,6 +180,7 @@ def test_an_editor_marks_a_stale_plot_as_still_current_in_one_click(browser, ser
 def test_a_form_sent_after_a_colleague_changed_the_plot_shows_what_changed_and_reapplies(
         browser, server, database):
     plot_id = kranj_plot(database, "available", nth=2)
+    events_before = plot_row(database, plot_id)["events"]
     mine = signed_in(browser, server, database).new_page()
     theirs = signed_in(browser, server, database, width=390).new_page()
     mine.goto(f"{server}/maps/my/plots/{plot_id}?lang=en")
@@ -196,7 +199,7 @@ def test_a_form_sent_after_a_colleague_changed_the_plot_shows_what_changed_and_r
     # Nothing of mine was written: their change stands alone.
     state = plot_row(database, plot_id)
     assert (state["status"], float(state["price_eur_m2"]), state["events"]) == (
-        "available", 91.5, 1)
+        "available", 91.5, events_before + 1)
     meanwhile = mine.text_content("#meanwhile")
     assert "Asking price" in meanwhile and "91.50 €/m²" in meanwhile
     assert "price list 2027" in meanwhile and "municipality-person-" in meanwhile
@@ -209,7 +212,7 @@ def test_a_form_sent_after_a_colleague_changed_the_plot_shows_what_changed_and_r
     assert "done=saved" in mine.url
     state = plot_row(database, plot_id)
     assert (state["status"], float(state["price_eur_m2"]), state["events"]) == (
-        "under_negotiation", 99.0, 2)
+        "under_negotiation", 99.0, events_before + 2)
     mine.context.close()
     theirs.context.close()
 
@@ -436,7 +439,18 @@ def _hostile_municipality(engine: Engine) -> str:
 
 
 def test_a_sale_recorded_late_keeps_the_day_it_took_effect(browser, server, database):
-    plot_id = kranj_plot(database, "under_negotiation")
+    # A plot whose latest recorded change lies days back: the sale can be dated between.
+    with database.connect() as conn:
+        plot_id, latest = conn.execute(text("""
+            SELECT p.id, coalesce(max(e.effective_date), date '2020-01-01')
+            FROM plot p JOIN zone z ON z.id = p.zone_id
+            JOIN municipality m ON m.id = z.municipality_id
+            LEFT JOIN plot_event e ON e.plot_id = p.id AND e.action <> 'verify'
+            WHERE m.name = 'Kranj' AND p.status IN ('under_negotiation', 'reserved')
+              AND p.retired_at IS NULL
+            GROUP BY p.id HAVING coalesce(max(e.effective_date), date '2020-01-01')
+                                  < current_date - 2
+            ORDER BY p.id DESC LIMIT 1""")).one()
     tab = signed_in(browser, server, database).new_page()
     tab.goto(f"{server}/maps/my/plots/{plot_id}?lang=en")
     before = plot_row(database, plot_id)
@@ -445,7 +459,12 @@ def test_a_sale_recorded_late_keeps_the_day_it_took_effect(browser, server, data
     tab.click("#save")
     assert "not in the future" in tab.text_content("#field-effective_date-problem")
     assert plot_row(database, plot_id) == before
-    day = before["today"].replace(day=1)
+    # Before the plot's latest recorded change, the day would reorder its history: refused.
+    tab.fill("#field-effective_date", (latest - dt.timedelta(days=1)).isoformat())
+    tab.click("#save")
+    assert tab.locator("#field-effective_date-problem").is_visible()
+    assert plot_row(database, plot_id) == before
+    day = latest + dt.timedelta(days=1)
     tab.fill("#field-effective_date", day.isoformat())
     tab.click("#save")
     assert "done=saved" in tab.url
@@ -453,7 +472,6 @@ def test_a_sale_recorded_late_keeps_the_day_it_took_effect(browser, server, data
         recorded = conn.execute(text("SELECT effective_date FROM plot_event WHERE plot_id = :p "
                                      "ORDER BY id DESC LIMIT 1"), {"p": plot_id}).scalar_one()
     assert recorded == day
-    if day != before["today"]:
-        tab.goto(f"{server}/maps/plots/{plot_id}/history?lang=en")
-        assert "took effect on" in tab.text_content("#history > li")
+    tab.goto(f"{server}/maps/plots/{plot_id}/history?lang=en")
+    assert "took effect on" in tab.text_content("#history > li")
     tab.context.close()
