@@ -36,6 +36,7 @@ from locations import import_jobs, staged_uploads
 from locations.accounts import Account
 from locations.errors import InvalidInput, LocationsError, NotFound
 from locations.imports.sources import SUFFIXES
+from locations.limits import MAX_STAGED_BYTES
 from locations.mappings import available_mappings
 from locations.values import BIGINT_MAX
 from maps.desk_pages import build_import_job_page, build_imports_page
@@ -102,6 +103,13 @@ async def dry_run(request: Request, engine: EngineDep, person: PersonDep, lang: 
                 raise InvalidInput("file", "choose a file to import")
             upload.name = shown_name(upload.name)
             target, options = _options(fields)
+            size = (await run_in_threadpool(upload.path.stat)).st_size
+            if size > MAX_STAGED_BYTES:
+                # Refused before it is read into memory: kept for the start, it must fit.
+                raise InvalidInput("file", f"the file has {size / 1024 / 1024:.0f} MB; this page "
+                                           f"takes at most {MAX_STAGED_BYTES // 1024 // 1024} MB: "
+                                           "send larger files with POST /imports or "
+                                           "'locations import'")
             content = await run_in_threadpool(upload.path.read_bytes)
             key = session_key(request)
 
