@@ -92,7 +92,10 @@ def page_urls(app, engine) -> list[str]:
     with engine.begin() as conn:
         create_account(conn, name, "investor")
         token = invite(conn, name, hours=1)
-    values = {"zone_id": zone_id, "plot_id": plot_id, "region_code": region, "token": token}
+    # Pages for people signed in (an inquiry, an import job) send anonymous visitors to the
+    # sign-in page, whatever the id.
+    values = {"zone_id": zone_id, "plot_id": plot_id, "region_code": region, "token": token,
+              "inquiry_id": 1, "job_id": 1}
     extra_queries = {"/maps/search": f"?region={region}&status=available",
                      "/maps/zones/{zone_id}": f"?plot={plot_id}"}
     urls = []
