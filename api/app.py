@@ -19,6 +19,8 @@ from api.routes import (
     admin_accounts,
     attachments,
     bulk_pages,
+    dashboard,
+    dashboard_pages,
     docs,
     exports,
     health,
@@ -44,8 +46,7 @@ from api.routes import (
     zones,
 )
 from api.security_headers import SecurityHeaders
-from locations import __version__
-from locations import replicas
+from locations import __version__, replicas
 from locations.db import get_engine, read_replica_urls
 from locations.replicas import ReadPool
 from locations.settings import get_settings
@@ -55,11 +56,11 @@ ROUTERS = [health.router, regions.router, municipalities.router, zones.router, p
            infrastructure.router, plot_updates.router, tiles.router,
            # Before pages: "/" is the OGC landing page for JSON clients only.
            ogc.landing_router, ogc.router, ogc.tiles_router, pages.router,
-           plot_pages.router, shortlist.router, imports.router,
+           plot_pages.router, dashboard_pages.router, shortlist.router, imports.router,
            exports.router, standards.router, scores.router, rankings.router,
-           inquiries.router, plot_files.router, sign_in.router, admin_accounts.router,
-           attachments.router, bulk_pages.router, inbox_pages.router, import_pages.router,
-           workspace.router]
+           dashboard.router, inquiries.router, plot_files.router, sign_in.router,
+           admin_accounts.router, attachments.router, bulk_pages.router, inbox_pages.router,
+           import_pages.router, workspace.router]
 #: Error answers shared by every route of a router whose module does not document its own.
 ROUTER_ERRORS = {id(imports.router): error_responses(401, 403, 404, 409, 429),
                  id(scores.router): error_responses(401, 403, 404, 429)}

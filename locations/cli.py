@@ -38,6 +38,9 @@ app.add_typer(map_app, name="map")  # `locations map export overview|zone ID|sea
 from locations.cli_inquiries import inquiries_app
 
 app.add_typer(inquiries_app, name="inquiries")  # `locations inquiries purge|delete|send`
+from locations.cli_report import report_app
+
+app.add_typer(report_app, name="report")  # `locations report region CODE | compare CODE...`
 
 
 @db_app.command("up")

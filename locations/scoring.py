@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from locations.accounts import Account, authorise
+from locations.areas import resolve_area
 from locations.errors import InvalidInput, NotFound
 from locations.standard import (
     DEFAULT_STANDARD,
@@ -330,7 +331,9 @@ totals AS (
            coalesce(sum(area_m2) FILTER (WHERE passed), 0) AS ranked_m2,
            max(total) FILTER (WHERE passed) AS best_total,
            sum(total * area_m2) FILTER (WHERE passed)
-               / nullif(sum(area_m2) FILTER (WHERE passed), 0) AS mean_total
+               / nullif(sum(area_m2) FILTER (WHERE passed), 0) AS mean_total,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY total) FILTER (WHERE passed)
+               AS median_total
     FROM per_plot GROUP BY zone_id
 ),
 best AS (
@@ -339,9 +342,9 @@ best AS (
     ORDER BY zone_id, total DESC, plot_id
 )
 INSERT INTO zone_score (run_id, zone_id, plot_count, available_plots, available_area_m2,
-                        best_plot_id, best_total, mean_total, criteria)
+                        best_plot_id, best_total, mean_total, median_total, criteria)
 SELECT :run_id, t.zone_id, t.plots, t.ranked, t.ranked_m2, b.plot_id, t.best_total,
-       t.mean_total, {criteria}
+       t.mean_total, t.median_total, {criteria}
 FROM totals t
 LEFT JOIN best b ON b.zone_id = t.zone_id
 JOIN plot_score ps ON ps.run_id = :run_id AND ps.plot_id = t.some_plot
@@ -772,6 +775,10 @@ def _ranking_run(conn: Connection, profile: str) -> dict[str, Any]:
     return {**dict(row), "run_ids": run_ids}
 
 
+#: The runs whose scores are current for a profile, and their standard (the public name).
+ranking_run = _ranking_run
+
+
 # Plots ranked: current scores (runs listed newest first; a plot's newest score counts),
 # passing the gates, still available. The run ids are given, so the planner sees them.
 def _ranked(run_ids: list[int]) -> str:
@@ -789,7 +796,7 @@ def _ranked(run_ids: list[int]) -> str:
     JOIN region rg ON rg.id = m.region_id
     WHERE ps.run_id = ANY(CAST(:run_ids AS bigint[])){superseded}
       AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
-      AND (CAST(:region AS text) IS NULL OR rg.code = :region)
+      AND (CAST(:region_ids AS int[]) IS NULL OR m.region_id = ANY(CAST(:region_ids AS int[])))
 """
 
 
@@ -810,9 +817,12 @@ def rankings(
         NotFound: no finished run for the profile.
         InvalidInput: bad weights.
     """
+    # A region at any level (AT22 is all of Styria); an unknown one is refused, not empty.
+    region_ids = list(resolve_area(conn, region).region_ids) if region else None
     run = _ranking_run(conn, profile)
     standard = parse_standard(run["document"], f"stored standard of run {run['id']}")
-    params: dict[str, Any] = {"run_ids": run["run_ids"], "region": region, "limit": limit}
+    params: dict[str, Any] = {"run_ids": run["run_ids"], "region_ids": region_ids,
+                              "limit": limit}
     group_weights = None
     if weights:
         group_weights = parse_group_weights(weights, standard)
@@ -874,7 +884,7 @@ def compare_regions(conn: Connection, profile: str) -> dict[str, Any]:
                 {_ranked(run["run_ids"])}
                 GROUP BY rg.code
             """),
-            {"run_ids": run["run_ids"], "region": None},
+            {"run_ids": run["run_ids"], "region_ids": None},
         ).mappings()
     }
     regions = conn.execute(
@@ -909,6 +919,39 @@ def compare_regions(conn: Connection, profile: str) -> dict[str, Any]:
         "standard": {"name": run["name"], "version": run["version"]},
         "regions": result,
     }
+
+def score_distribution(conn: Connection, profile: str, region_ids: list[int]) -> dict[str, Any]:
+    """The ranked plots of ``profile`` in the regions ``region_ids`` (available, passing the
+    gates, current scores): how many, their median and best score and how many fall in each
+    band of ``BANDS``, with the standard the scores are by.
+
+    Raises:
+        NotFound: no finished run for the profile.
+    """
+    run = _ranking_run(conn, profile)
+    bands = ",\n".join(
+        f"count(*) FILTER (WHERE ps.total >= {low} AND ps.total "
+        f"{'<=' if high == 100 else '<'} {high}) AS band_{low}" for low, high in BANDS)
+    row = conn.execute(
+        text(f"""
+            SELECT count(*) AS plots, coalesce(sum(p.area_m2), 0) AS area_m2,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY ps.total) AS median,
+                   max(ps.total) AS best, {bands}
+            {_ranked(run["run_ids"])}
+        """),
+        {"run_ids": run["run_ids"], "region_ids": region_ids},
+    ).mappings().one()
+    return {
+        "profile": profile,
+        "standard": {"name": run["name"], "version": run["version"]},
+        "ranked_plots": row["plots"],
+        "ranked_area_m2": round(float(row["area_m2"]), 1),
+        "median": round(row["median"], 2) if row["median"] is not None else None,
+        "best": round(row["best"], 2) if row["best"] is not None else None,
+        "distribution": [{"from": low, "to": high, "plots": row[f"band_{low}"]}
+                         for low, high in BANDS],
+    }
+
 
 def check_profile(conn: Connection, profile: str) -> None:
     """Refuse a profile that neither the default standard nor any stored run knows.

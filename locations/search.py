@@ -26,7 +26,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
-from locations import vocabulary
+from locations import scoring, vocabulary
 from locations.accounts import InternalReach
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
@@ -45,6 +45,9 @@ from locations.values import MAX_BUILDING_HEIGHT_M, IntegerId, PlainText, parse_
 
 # The filters' closed lists, from the vocabulary (a tuple subscript is a Literal of each code).
 Status = Literal[vocabulary.PLOT_STATUS.codes]
+#: Orders of a zone search (GET /zones?sort=): each ascending, or descending with a "-".
+ZoneSort = Literal["name", "-name", "score", "-score", "best", "-best", "available", "-available",
+                   "occupancy", "-occupancy", "power", "-power", "motorway", "-motorway"]
 Use = Literal[vocabulary.USE.codes]
 Readiness = Literal[vocabulary.READINESS.codes]
 Ownership = Literal[vocabulary.OWNERSHIP.codes]
@@ -611,6 +614,115 @@ class ZoneFilter(BaseModel):
     kind: list[ZoneKind] = Field(default_factory=list)
     has_available: bool | None = None
     min_available_area_m2: float | None = Field(None, ge=0)
+    profile: str | None = Field(None, pattern=r"^[a-z][a-z_]*$", max_length=40,
+                                description="Scoring profile: adds each zone's median and best "
+                                            "plot score")
+    sort: ZoneSort | None = Field(None, description="Order of the zones; - in front for "
+                                                    "descending (score needs a profile)")
+
+
+#: Zone orders: the column each sorts by (unknown values last, whichever the direction).
+ZONE_SORTS = {
+    "name": None,
+    "score": "zr.score_median",
+    "best": "zr.score_best",
+    "available": "coalesce(zs.available_area_m2, 0)",
+    "occupancy": "zs.occupancy_share",
+    "power": "z.power_mw",
+    "motorway": "mw.motorway_km",
+}
+
+#: What a zone ranking adds to each zone: the median and best plot score of the profile's
+#: current run (kept per zone by the run: no plot score is read) and the straight-line
+#: distance from the zone to the nearest motorway junction (one KNN lookup per zone).
+ZONE_RANKING_COLUMNS = """
+    round(zr.score_median::numeric, 1)::float AS score_median,
+    round(zr.score_best::numeric, 1)::float AS score_best,
+    zr.best_plot_id,
+    zr.ranked_plots,
+    round(z.power_mw::numeric, 2)::float AS zone_power_mw,
+    round(mw.motorway_km::numeric, 2)::float AS motorway_km
+"""
+ZONE_RANKING_JOINS = """
+    LEFT JOIN LATERAL (
+        SELECT zsc.median_total AS score_median, zsc.best_total AS score_best,
+               zsc.best_plot_id, zsc.available_plots AS ranked_plots
+        FROM zone_score zsc
+        WHERE zsc.zone_id = z.id AND zsc.run_id = ANY (CAST(:run_ids AS bigint[]))
+        ORDER BY array_position(CAST(:run_ids AS bigint[]), zsc.run_id)
+        LIMIT 1
+    ) zr ON true
+    LEFT JOIN LATERAL (
+        SELECT ST_Distance(z.boundary, i.geom) / 1000 AS motorway_km
+        FROM infrastructure i WHERE i.kind = 'motorway_junction'
+        ORDER BY i.geom <-> z.boundary LIMIT 1
+    ) mw ON true
+"""
+
+
+def _zone_order(filters: ZoneFilter) -> str:
+    default = "r.code, m.name, z.name, z.id"
+    if not filters.sort:
+        return default
+    key = filters.sort.lstrip("-")
+    column = ZONE_SORTS[key]
+    direction = "DESC" if filters.sort.startswith("-") else "ASC"
+    if column is None:
+        return f"z.name {direction}, r.code, z.id"
+    return f"{column} {direction} NULLS LAST, z.name, z.id"
+
+
+def _zone_ranking(conn: Connection, filters: ZoneFilter) -> tuple[str, str, dict[str, Any],
+                                                                  dict[str, Any] | None]:
+    """The columns, joins and parameters a sorted or scored zone search adds, and the
+    standard its scores are by (None without a profile).
+
+    Raises:
+        InvalidInput: sorting by score without a profile.
+        NotFound: the profile has no finished scoring run.
+    """
+    if not filters.profile and not filters.sort:
+        return "", "", {}, None
+    if filters.sort and filters.sort.lstrip("-") in ("score", "best") and not filters.profile:
+        raise InvalidInput("sort", "sorting zones by score needs a profile (profile=logistics)")
+    run_ids: list[int] = []
+    standard = None
+    if filters.profile:
+        scoring.check_profile(conn, filters.profile)
+        run = scoring.ranking_run(conn, filters.profile)
+        run_ids = run["run_ids"]
+        standard = {"name": run["name"], "version": run["version"]}
+    return "," + ZONE_RANKING_COLUMNS, ZONE_RANKING_JOINS, {"run_ids": run_ids}, standard
+
+
+def zone_ranking(conn: Connection, filters: ZoneFilter, *, limit: int | None = None
+                 ) -> dict[str, Any]:
+    """The zones of a search as table rows (no outlines), in the order ``filters.sort`` asks,
+    with their plot figures and, with a profile, their median and best plot score.
+
+    Raises:
+        InvalidInput: an unknown region or municipality, sorting by score with no profile.
+        NotFound: the profile has no finished scoring run.
+    """
+    filters = filters.model_copy(update={"sort": filters.sort or (
+        "-score" if filters.profile else "name")})
+    where, params = zone_conditions(conn, filters)
+    columns, joins, ranking_params, standard = _zone_ranking(conn, filters)
+    rows = conn.execute(text(f"""
+        SELECT z.id, z.name, z.kind, z.municipality_id, m.name AS municipality_name,
+               r.code AS region_code, m.country, z.brownfield, z.rail_siding,
+               {ZONE_AGGREGATES} {columns}
+        FROM zone z
+        JOIN municipality m ON m.id = z.municipality_id
+        JOIN region r ON r.id = m.region_id
+        {ZONE_AGGREGATE_JOIN}
+        {joins}
+        WHERE {where}
+        ORDER BY {_zone_order(filters)}
+        {"LIMIT :limit" if limit else ""}
+    """), params | ranking_params | {"limit": limit}).mappings().all()
+    return {"profile": filters.profile, "standard": standard, "sort": filters.sort,
+            "zones": [dict(row) for row in rows]}
 
 
 def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJSON_CRS,
@@ -626,16 +738,24 @@ def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJ
         InvalidInput: an unknown region or municipality.
     """
     where, params = zone_conditions(conn, filters)
+    columns, joins, ranking_params, standard = _zone_ranking(conn, filters)
     sql = f"""
-        SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES}, {geometry_sql("z.boundary", crs)} AS geometry
+        SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES} {columns},
+               {geometry_sql("z.boundary", crs)} AS geometry
         FROM zone z
         JOIN municipality m ON m.id = z.municipality_id
         JOIN region r ON r.id = m.region_id
         {ZONE_AGGREGATE_JOIN}
+        {joins}
         WHERE {where} AND {window.where("z.boundary", "z.id")}
-        ORDER BY r.code, m.name, z.name, z.id {window.limit_sql()}
+        ORDER BY {_zone_order(filters)} {window.limit_sql()}
     """
-    return feature_collection(conn.execute(text(sql), params | window.params()).mappings())
+    collection = feature_collection(
+        conn.execute(text(sql), params | ranking_params | window.params()).mappings())
+    if standard:
+        collection["profile"] = filters.profile
+        collection["standard"] = standard
+    return collection
 
 
 def zone_conditions(conn: Connection, filters: ZoneFilter) -> tuple[str, dict[str, Any]]:

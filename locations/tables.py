@@ -393,6 +393,7 @@ zone_score = Table(
     Column('best_total', REAL),
     Column('mean_total', REAL),
     Column('criteria', JSONB, nullable=False),
+    Column('median_total', REAL),
     ForeignKeyConstraint(['run_id'], ['score_run.id'], ondelete='CASCADE', name='zone_score_run_id_fkey'),
     PrimaryKeyConstraint('run_id', 'zone_id', name='zone_score_pkey')
 )

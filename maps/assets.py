@@ -53,6 +53,8 @@ ASSETS: dict[str, Asset] = {
     for asset in (
         _vendor("leaflet_css", "css", "leaflet/dist/leaflet.css"),
         _own("maps_css", "css", "maps.css"),
+        # The agencies' pages: figures, charts and tables (maps/figures.py).
+        _own("dashboard_css", "css", "dashboard.css"),
         _vendor("leaflet", "js", "leaflet/dist/leaflet.js"),
         _vendor("vectorGrid", "js", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
     )

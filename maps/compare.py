@@ -1,4 +1,5 @@
-"""Gorenjska, Podravje and Styria side by side: municipalities shaded by available land or score."""
+"""Regions side by side on maps: municipalities shaded by available land or score (the
+default: Gorenjska, Podravje and Styria)."""
 
 from __future__ import annotations
 
@@ -49,13 +50,35 @@ def build_compare_page(
     profile: str | None = None,
     context: MapContext | None = None,
 ) -> str:
-    """Three maps side by side on one colour scale, so a darker municipality means more everywhere."""
+    """Three maps side by side on one colour scale, so a darker municipality means more
+    everywhere (the standalone file of ``locations map export compare``)."""
+    parts = compare_maps(t, municipalities=municipalities, zones=zones, measure=measure,
+                         profiles=profiles, profile=profile, context=context)
+    rendered = parts.pop("maps")
+    return render_page("compare_maps.html", page, rendered, **parts)
+
+
+def compare_maps(
+    t: Translator,
+    *,
+    municipalities: dict[str, Any],
+    zones: dict[str, Any],
+    areas: list[tuple[str, tuple[str, ...]]] | None = None,
+    measure: str = "available",
+    profiles: list[str] | None = None,
+    profile: str | None = None,
+    context: MapContext | None = None,
+) -> dict[str, Any]:
+    """A map per area (title, region codes; default Gorenjska, Podravje, Styria) on one colour
+    scale: the rendered maps, their panels, the legend and the measures to choose from."""
+    if areas is None:
+        areas = [(t(label), codes) for label, codes in AREAS.items()]
     values = [v for v in (_value(m["properties"], measure) for m in municipalities["features"])
               if v is not None]
     colours = ramp(min(values, default=0), max(values, default=1))
     fmt = (lambda v: f"{t.number(v, 1)} ha") if measure == "available" else (lambda v: t.number(v, 1))
     rendered, panels = [], []
-    for label, codes in AREAS.items():
+    for title, codes in areas:
         subset = [m for m in municipalities["features"] if m["properties"]["region_code"] in codes]
         # Zones are outlines with their name on hover: the rest of a zone record (facts,
         # descriptions, contacts) would only make the page heavier (2.9 MB at 2,500 zones).
@@ -94,7 +117,7 @@ def build_compare_page(
         rendered.append(render_map(folium_map))
         available = sum(m["properties"].get("available_area_m2") or 0 for m in subset)
         panels.append({
-            "title": t(label),
+            "title": title,
             "summary": f"{t('available_area')}: {t.area_ha(available)} · "
                        f"{t('zones')}: {t.number(len(area_zones))}",
         })
@@ -102,7 +125,8 @@ def build_compare_page(
     legend = ramp_legend_html(title, fmt(colours.vmin) if values else "–",
                               fmt(colours.vmax) if values else "–")
     measures = [(key, t(label)) for key, label in MEASURES.items() if key != "score" or profiles]
-    return render_page("compare.html", page, rendered, panels=panels,
-                       # Focusable like the maps' legends: narrow screens fold it until focused.
-                       legend=Markup(f'<div class="map-legend" tabindex="0">{legend}</div>'),
-                       measures=measures, measure=measure, profiles=profiles or [], profile=profile)
+    return {"maps": rendered, "panels": panels,
+            # Focusable like the maps' legends: narrow screens fold it until focused.
+            "legend": Markup(f'<div class="map-legend" tabindex="0">{legend}</div>'),
+            "measures": measures, "measure": measure, "profiles": profiles or [],
+            "profile": profile}

@@ -95,9 +95,11 @@ def render_map(folium_map: folium.Map) -> RenderedMap:
     )
 
 
-def render_page(template: str, page: PageContext, maps: list[RenderedMap], **context: object) -> str:
-    """The HTML of ``template`` around ``maps``, with assets linked (served) or inlined (standalone)."""
-    names = [name for rendered in maps for name in rendered.assets]
+def render_page(template: str, page: PageContext, maps: list[RenderedMap], *,
+                extra_assets: tuple[str, ...] = (), **context: object) -> str:
+    """The HTML of ``template`` around ``maps``, with assets linked (served) or inlined
+    (standalone); ``extra_assets`` are further assets the page itself needs."""
+    names = [name for rendered in maps for name in rendered.assets] + list(extra_assets)
     assets = page_assets(list(dict.fromkeys(names)))
     # A file saved for later shows nobody's name; a page served shows who is signed in.
     who = VISITOR.get()

@@ -1,4 +1,4 @@
-"""HTML pages: the investor's start (search form), overview, zone, search results, comparison; map assets."""
+"""HTML pages: the investor's start (search form), overview, zone, search results; map assets."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ from starlette.datastructures import QueryParams
 
 from api.deps import ConnectionDep, ZoneId
 from api.responses import error_responses
-from locations import features, search
+from locations import features
 from locations.errors import InvalidInput, NotFound
 from locations.tiles import scores_available
 from locations.values import BIGINT_MAX
 from maps import queries
 from maps.assets import NODE_MODULES, STATIC_DIR, STATIC_URL, VENDOR_URL
-from maps.compare import build_compare_page
 from maps.countries import check_window, country_context_json
 from maps.i18n import Translator, negotiate
 from maps.overview import build_overview
@@ -188,24 +187,3 @@ def search_page(
     if form.errors:
         response.status_code = 400
     return response
-
-
-@router.get("/maps/compare", response_class=HTMLResponse, summary="Regions side by side")
-def compare_page(
-    request: Request,
-    conn: ConnectionDep,
-    measure: Annotated[Literal["available", "score"], Query()] = "available",
-    profile: Annotated[str | None, Query()] = None,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
-) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
-    profiles, profile = _profiles_and_choice(conn, measure, profile)
-    return _html(build_compare_page(
-        page.t, page,
-        municipalities=queries.municipality_supply(conn, profile=profile),
-        zones=search.search_zones(conn, search.ZoneFilter()), measure=measure,
-        profiles=profiles, profile=profile,
-        # The municipalities are the maps' own data there, shaded by the measure.
-        context=queries.map_context(conn, page.t, municipalities={"features": []}),
-    ))

@@ -1,4 +1,5 @@
-"""Rankings of available plots (with what-if weights) and the comparison of regions."""
+"""Rankings of available plots (with what-if weights) and of zones, and the comparison of
+regions."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ConnectionDep
 from api.routes.scores import ProfileQuery
-from locations import scoring
+from locations import scoring, search
 
 router = APIRouter(tags=["scoring"])
 
@@ -17,7 +18,9 @@ router = APIRouter(tags=["scoring"])
 def rankings(
     conn: ConnectionDep,
     profile: ProfileQuery,
-    region: Annotated[str | None, Query(description="Region code, e.g. SI042", max_length=10)] = None,
+    region: Annotated[str | None, Query(description="Region code or NUTS prefix, e.g. SI042, AT22",
+                                        max_length=10)] = None,
+    kind: Annotated[list[search.ZoneKind] | None, Query(description="Zone kind (zones only)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     weights: Annotated[
         str | None,
@@ -25,8 +28,16 @@ def rankings(
                           "(renormalised to 100; nothing is stored)", max_length=500),
     ] = None,
 ) -> dict[str, Any]:
+    """``plots``: available plots passing the gates, best first (``weights``: a what-if).
+    ``zones``: the zones of the region, by their median plot score of the stored scores
+    (a what-if reorders plots only), with their best plot, available area and occupancy."""
     scoring.check_profile(conn, profile)
-    return scoring.rankings(conn, profile, region=region, limit=limit, weights=weights)
+    ranking = scoring.rankings(conn, profile, region=region, limit=limit, weights=weights)
+    zones = search.zone_ranking(
+        conn, search.ZoneFilter(region=[region] if region else [], kind=kind or [],
+                                profile=profile, sort="-score"), limit=limit)
+    ranking["zones"] = zones["zones"]
+    return ranking
 
 
 @router.get("/regions/compare", summary="Per region: score distribution, median, best, area above 60")

@@ -24,6 +24,14 @@ def zone_filter(
     kind: Annotated[list[search.ZoneKind] | None, Query(description="Zone kind")] = None,
     has_available: Annotated[bool | None, Query(description="Has available plot area")] = None,
     min_available_area_m2: Annotated[float | None, Query(ge=0)] = None,
+    profile: Annotated[str | None, Query(
+        description="Scoring profile: adds each zone's median and best plot score "
+                    "(score_median, score_best, best_plot_id) and the distance to the "
+                    "nearest motorway junction (motorway_km)",
+        pattern=r"^[a-z][a-z_]*$", max_length=40)] = None,
+    sort: Annotated[search.ZoneSort | None, Query(
+        description="name, score (median), best, available (area), occupancy, power, "
+                    "motorway (distance); - in front for descending; unknown values last")] = None,
 ) -> search.ZoneFilter:
     """The zone search a query string asks for (GET /zones, GET /exports/zones); an unknown
     parameter is refused, so a typo never widens a search."""
@@ -32,14 +40,15 @@ def zone_filter(
         raise InvalidInput(unknown[0], f"unknown parameter; allowed: {', '.join(sorted(QUERY_PARAMETERS))}")
     return search.ZoneFilter(
         region=region or [], municipality=municipality or [], kind=kind or [],
-        has_available=has_available, min_available_area_m2=min_available_area_m2)
+        has_available=has_available, min_available_area_m2=min_available_area_m2,
+        profile=profile, sort=sort)
 
 
 ZoneSearch = Annotated[search.ZoneFilter, Depends(zone_filter)]
 
 
 @router.get("/zones", response_class=GeoJSONResponse, summary="Zones with occupancy aggregates",
-            responses=DOWNLOADS)
+            responses=DOWNLOADS | error_responses(404))
 def list_zones(
     request: Request,
     conn: ConnectionDep,
@@ -47,7 +56,9 @@ def list_zones(
     f: Annotated[str | None, Query(description="geojson, csv, gpkg or xlsx")] = None,
 ) -> Response:
     """Per zone: total plot area, available area, plots by status and the occupancy share
-    (plot area sold or occupied over all plot area)."""
+    (plot area sold or occupied over all plot area); with ``profile``, the median and best
+    plot score of the profile's current run and the standard they are by; in the order of
+    ``sort``."""
     fmt = formats.choose_format(f, request.headers.get("accept"))
     collection = search.search_zones(conn, filters)
     if fmt.name == "geojson":

@@ -1,0 +1,194 @@
+"""The agencies' pages: a region's dashboard, regions compared, zone rankings, and the
+reports (PDF, XLSX) of a region or a comparison."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import ConnectionDep
+from api.responses import error_responses
+from api.routes.pages import AcceptLanguage, Lang, _html, _page
+from locations import dashboard, search
+from locations.errors import InvalidInput, NotFound
+from maps import queries
+from maps.compare import compare_maps
+from maps.dashboard_page import (
+    build_comparison_page,
+    build_dashboard_page,
+    build_rankings_page,
+)
+from maps.figures import region_name
+from maps.report import build_pdf, build_xlsx, make_report
+from maps.search_page import region_choices
+
+router = APIRouter(tags=["pages"])
+
+RegionPath = Annotated[str, Path(description="Region code or NUTS prefix (AT22: all of Styria)",
+                                 max_length=10)]
+Regions = Annotated[list[str] | None, Query(description="2 to 4 region codes", max_length=4)]
+Month = Annotated[str | None, Query(description="A month, 2025-01", max_length=7)]
+#: How many regions the comparison shows before an agency chooses.
+DEFAULT_COMPARED = 3
+MEDIA_TYPES = {"pdf": "application/pdf",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+REPORT_RESPONSE = {200: {"description": "The report: PDF (charts and tables) or XLSX (figures)",
+                         "content": {media: {"schema": {"type": "string", "format": "binary"}}
+                                     for media in MEDIA_TYPES.values()}}}
+
+
+def _choices(conn, t) -> list[dict]:
+    return region_choices(t, queries.regions(conn))
+
+
+@router.get("/maps/dashboard", summary="A region's dashboard: choose the region",
+            response_class=RedirectResponse, status_code=303,
+            responses={303: {"description": "To the region's dashboard"},
+                       **error_responses(400, 404)})
+def dashboard_chooser(request: Request, conn: ConnectionDep,
+                      region: Annotated[str | None, Query(max_length=10)] = None,
+                      lang: Lang = None, accept_language: AcceptLanguage = None):
+    page = _page(request, lang, accept_language)
+    if not region:
+        choices = _choices(conn, page.t)
+        region = choices[0]["code"] if choices else None
+    if not region:
+        raise NotFound("no region is loaded yet")
+    code = dashboard.resolve_area(conn, region).code
+    return RedirectResponse(page.url(f"/maps/dashboard/{code}"), status_code=303)
+
+
+@router.get("/maps/dashboard/{region}", response_class=HTMLResponse,
+            summary="A region's dashboard: land, occupancy, freshness, scores",
+            responses=error_responses(400))
+def dashboard_page(request: Request, conn: ConnectionDep, region: RegionPath,
+                   from_: Annotated[str | None, Query(alias="from", max_length=7)] = None,
+                   to: Month = None, lang: Lang = None,
+                   accept_language: AcceptLanguage = None) -> HTMLResponse:
+    page = _page(request, lang, accept_language)
+    figures = dashboard.region_figures(conn, region)
+    return _html(build_dashboard_page(page.t, page, figures=figures,
+                                      choices=_choices(conn, page.t),
+                                      period=(from_ or "", to or "")))
+
+
+def _report(request: Request, conn, codes: list[str], fmt: str, start: str | None,
+            end: str | None, lang: str | None, accept_language: str | None) -> Response:
+    page = _page(request, lang, accept_language)
+    first, last = dashboard.parse_period(start, end)
+    report = make_report(conn, page.t, codes, start=first, end=last,
+                         page_url=str(request.url.remove_query_params(["from", "to"])
+                                      ).rsplit("/report.", 1)[0])
+    body = build_pdf(page.t, report) if fmt == "pdf" else build_xlsx(page.t, report)
+    name = "-".join(codes).lower()
+    stamp = dt.date.today().isoformat()
+    return Response(body, media_type=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="report-{name}-{page.t.lang}-{stamp}.{fmt}"'})
+
+
+@router.get("/maps/dashboard/{region}/report.{fmt}", summary="A region's report: PDF or XLSX",
+            response_class=Response, responses={**REPORT_RESPONSE, **error_responses(400)})
+def region_report(request: Request, conn: ConnectionDep, region: RegionPath,
+                  fmt: Literal["pdf", "xlsx"],
+                  from_: Annotated[str | None, Query(alias="from", max_length=7)] = None,
+                  to: Month = None, lang: Lang = None,
+                  accept_language: AcceptLanguage = None) -> Response:
+    """The dashboard's charts and tables (PDF), or the figures behind each chart (XLSX)."""
+    return _report(request, conn, [region], fmt, from_, to, lang, accept_language)
+
+
+@router.get("/maps/compare/report.{fmt}", summary="A comparison's report: PDF or XLSX",
+            response_class=Response, responses={**REPORT_RESPONSE, **error_responses(400)})
+def comparison_report(request: Request, conn: ConnectionDep, fmt: Literal["pdf", "xlsx"],
+                      region: Regions = None,
+                      from_: Annotated[str | None, Query(alias="from", max_length=7)] = None,
+                      to: Month = None, lang: Lang = None,
+                      accept_language: AcceptLanguage = None) -> Response:
+    codes = [c for c in (region or []) if c.strip()]
+    return _report(request, conn, codes, fmt, from_, to, lang, accept_language)
+
+
+@router.get("/maps/compare", response_class=HTMLResponse, summary="Regions side by side",
+            responses=error_responses(400))
+def compare_page(
+    request: Request,
+    conn: ConnectionDep,
+    region: Regions = None,
+    measure: Annotated[Literal["available", "score"], Query()] = "available",
+    profile: Annotated[str | None, Query(max_length=40)] = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    """Two to four regions of any level: differences in words, the dashboard's figures side
+    by side, a report, and their municipalities on maps."""
+    page = _page(request, lang, accept_language)
+    t = page.t
+    choices = _choices(conn, t)
+    if region is None:
+        # First the platform's regions as wholes (Styria as one, not its six parts).
+        region = [c["code"] for c in choices if not c.get("part_of")][:DEFAULT_COMPARED]
+    selected = [c.strip().upper() for c in region if c and c.strip()]
+    profiles = queries.profiles(conn)
+    if measure == "score" and not profile and profiles:
+        profile = profiles[0]
+    comparison, error = None, None
+    try:
+        # One region (from a dashboard's link) is a start: the form asks for the others.
+        if len(selected) >= dashboard.MIN_COMPARED:
+            comparison = dashboard.compare(conn, selected)
+    except InvalidInput as exc:
+        error = (t("cmp_too_few") if exc.field == "region" else t("dash_error_region")) \
+            + f" ({exc.field}: {exc.reason})"
+    if comparison:
+        areas = [(region_name(t, f), tuple(f["regions"])) for f in comparison["regions"]]
+    else:
+        areas = None
+    maps = compare_maps(t, municipalities=queries.municipality_supply(conn, profile=profile),
+                        zones=search.search_zones(conn, search.ZoneFilter()), areas=areas,
+                        measure=measure, profiles=profiles, profile=profile,
+                        # The municipalities are the maps' own data there, shaded by the measure.
+                        context=queries.map_context(conn, t, municipalities={"features": []}))
+    response = _html(build_comparison_page(t, page, comparison=comparison, selected=selected,
+                                           choices=choices, maps=maps,
+                                           period=("", ""), error=error))
+    if error:
+        response.status_code = 400
+    return response
+
+
+@router.get("/maps/rankings", response_class=HTMLResponse, summary="Zones ranked for a profile",
+            responses=error_responses(400))
+def rankings_page(
+    request: Request,
+    conn: ConnectionDep,
+    region: Annotated[str | None, Query(max_length=10)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    profile: Annotated[str | None, Query(max_length=40)] = None,
+    sort: Annotated[str | None, Query(max_length=20)] = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> HTMLResponse:
+    """A sortable table of zones: median and best plot score, land, occupancy, power and the
+    distance to a motorway junction; downloadable as CSV or XLSX (``GET /zones``)."""
+    page = _page(request, lang, accept_language)
+    t = page.t
+    profiles = queries.profiles(conn)
+    profile = profile if profile in profiles else (profiles[0] if profiles else None)
+    sort = sort or ("-score" if profile else "name")
+    ranking, error = None, None
+    try:
+        filters = search.ZoneFilter(region=[region] if region else [],
+                                    kind=[kind] if kind else [], profile=profile, sort=sort)
+        ranking = search.zone_ranking(conn, filters)
+    except (InvalidInput, ValueError) as exc:
+        error = t("error_invalid") + f" ({getattr(exc, 'field', 'filters')})"
+        sort = "name"
+    response = _html(build_rankings_page(t, page, ranking=ranking, choices=_choices(conn, t),
+                                         profiles=profiles, region=region, kind=kind,
+                                         profile=profile, sort=sort, error=error))
+    if error:
+        response.status_code = 400
+    return response

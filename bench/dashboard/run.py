@@ -1,0 +1,90 @@
+"""Dashboard, comparison, zone ranking and report timings through the API at N plots.
+
+The API runs in its own uvicorn process over a database holding the synthetic data set,
+scored for at least one profile (``python -m bench.scoring.prepare`` then a scoring run);
+each route is asked ``--repeats`` times after a warm-up, one request at a time, and p50/p95
+are printed beside the target (issue 24: under 1 s at p95 at a million plots). Nothing is
+written to the database.
+
+    python -m bench.dashboard.run --database-url postgresql://postgres@127.0.0.1:PORT/bench_dashboard
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from bench.search.run import percentile, start_api, timed
+
+TARGET_MS = 1000.0
+
+
+def routes(profile: str, codes: list[str]) -> list[tuple[str, str, int]]:
+    """(what, path, repeats divisor): the requests an agency makes."""
+    first, second = codes[0], codes[1] if len(codes) > 1 else codes[0]
+    prefix = first[:4]
+    return [
+        (f"dashboard API, one NUTS-3 region ({first})", f"/dashboard/{first}", 1),
+        (f"dashboard API, a NUTS prefix ({prefix})", f"/dashboard/{prefix}", 1),
+        (f"dashboard page ({prefix})", f"/maps/dashboard/{prefix}?lang=en", 1),
+        (f"comparison API ({first} vs {second})", f"/comparison?region={first}&region={second}", 1),
+        (f"zone ranking API, all zones by median ({profile})",
+         f"/zones?profile={profile}&sort=-score&f=csv", 1),
+        (f"/rankings, plots and zones ({prefix})", f"/rankings?profile={profile}&region={prefix}", 1),
+        (f"zone ranking page ({prefix}, by available area)",
+         f"/maps/rankings?lang=en&region={prefix}&profile={profile}&sort=-available", 1),
+        (f"report XLSX ({prefix})", f"/maps/dashboard/{prefix}/report.xlsx", 2),
+        (f"report PDF ({prefix})", f"/maps/dashboard/{prefix}/report.pdf", 4),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    engine = create_engine(args.database_url)
+    with engine.connect() as conn:
+        plots = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()
+        profile = conn.execute(text("SELECT profile FROM score_run WHERE status = 'finished' "
+                                    "ORDER BY finished_at DESC LIMIT 1")).scalar_one_or_none()
+        codes = list(conn.execute(text("""
+            SELECT r.code FROM region r JOIN municipality m ON m.region_id = r.id
+            JOIN zone z ON z.municipality_id = m.id GROUP BY r.code
+            ORDER BY count(*) DESC, r.code""")).scalars())
+    engine.dispose()
+    if profile is None:
+        raise SystemExit("no finished scoring run: score a profile first "
+                         "(locations score run --profile logistics)")
+    base, process = start_api(args.database_url)
+    load = os.getloadavg()
+    print(f"{plots:,} plots; profile {profile}; {args.repeats} requests per route after a "
+          f"warm-up; load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    print(f"{'request':<58} {'p50 ms':>8} {'p95 ms':>8} {'size kB':>8}  target p95 < {TARGET_MS:.0f} ms")
+    try:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            for what, path, divisor in routes(profile, codes):
+                sizes = []
+
+                def call(path=path, sizes=sizes):
+                    answer = client.get(path)
+                    answer.raise_for_status()
+                    sizes.append(len(answer.content))
+
+                repeats = max(5, args.repeats // divisor)
+                durations = timed(call, repeats, warmup=2)
+                p95 = percentile(durations, 0.95)
+                print(f"{what:<58} {statistics.median(durations):8.1f} {p95:8.1f} "
+                      f"{statistics.median(sizes) / 1024:8.1f}  "
+                      f"{'met' if p95 < TARGET_MS else 'NOT met'}")
+    finally:
+        process.terminate()
+        process.wait()
+
+
+if __name__ == "__main__":
+    main()

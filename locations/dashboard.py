@@ -1,0 +1,313 @@
+"""An agency's figures of a region at any level: land by status and readiness, occupancy,
+brownfield share, data freshness and the score distribution of each profile; and two to
+four regions side by side, with the differences that matter picked out.
+
+Land figures are one grouped read of the region's live plots (narrow rows, by zone);
+scores come from the current scoring runs, the same plots ``GET /rankings`` ranks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from locations import scoring
+from locations.areas import Area, resolve_area
+from locations.errors import InvalidInput
+from locations.vocabulary import PLOT_STATUS, READINESS
+
+#: A plot counts as fresh when someone verified it within this many months.
+FRESH_MONTHS = 12
+#: Statuses whose land is taken (occupancy counts their area, as zone_summary does).
+TAKEN = ("sold", "occupied")
+#: Readiness of a plot nobody classified.
+UNKNOWN_READINESS = "unknown"
+#: How many regions a comparison takes.
+MIN_COMPARED, MAX_COMPARED = 2, 4
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    month = day.month - months
+    year = day.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    # The 31st of a shorter month is its last day.
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def scored_profiles(conn: Connection) -> list[str]:
+    """Profiles with a finished scoring run."""
+    return list(conn.execute(text(
+        "SELECT DISTINCT profile FROM score_run WHERE status = 'finished' ORDER BY 1")).scalars())
+
+
+def _land(conn: Connection, area: Area, fresh_since: dt.date) -> dict[str, Any]:
+    rows = conn.execute(text("""
+        SELECT p.status, coalesce(p.readiness, :unknown) AS readiness, p.brownfield,
+               coalesce(p.last_verified >= :fresh_since, false) AS fresh,
+               count(*) AS plots, sum(p.area_m2) AS area_m2
+        FROM plot p
+        WHERE p.retired_at IS NULL
+          AND p.zone_id IN (SELECT z.id FROM zone z JOIN municipality m ON m.id = z.municipality_id
+                            WHERE m.region_id = ANY(CAST(:region_ids AS int[])))
+        GROUP BY 1, 2, 3, 4
+    """), {"region_ids": list(area.region_ids), "fresh_since": fresh_since,
+           "unknown": UNKNOWN_READINESS}).mappings().all()
+    zones = conn.execute(text("""
+        SELECT count(*) FROM zone z JOIN municipality m ON m.id = z.municipality_id
+        WHERE m.region_id = ANY(CAST(:region_ids AS int[]))
+    """), {"region_ids": list(area.region_ids)}).scalar_one()
+
+    def total(predicate, what: str = "area_m2") -> float:
+        return float(sum(row[what] for row in rows if predicate(row)))
+
+    plot_area = total(lambda r: True)
+    plots = int(total(lambda r: True, "plots"))
+    available_area = total(lambda r: r["status"] == "available")
+    taken_area = total(lambda r: r["status"] in TAKEN)
+    brownfield_area = total(lambda r: r["brownfield"])
+    brownfield_available = total(lambda r: r["brownfield"] and r["status"] == "available")
+    fresh_plots = int(total(lambda r: r["fresh"], "plots"))
+    by_status = [{
+        "status": code,
+        "plots": int(total(lambda r, c=code: r["status"] == c, "plots")),
+        "area_m2": round(total(lambda r, c=code: r["status"] == c), 1),
+    } for code in PLOT_STATUS.codes]
+    by_readiness = [{
+        "readiness": code,
+        "plots": int(total(lambda r, c=code: r["status"] == "available" and r["readiness"] == c,
+                           "plots")),
+        "area_m2": round(total(lambda r, c=code: r["status"] == "available"
+                               and r["readiness"] == c), 1),
+    } for code in (*READINESS.codes, UNKNOWN_READINESS)]
+
+    def share(part: float, whole: float) -> float | None:
+        return round(part / whole, 4) if whole else None
+
+    return {
+        "zones": zones,
+        "plots": plots,
+        "plot_area_m2": round(plot_area, 1),
+        "available_area_m2": round(available_area, 1),
+        "taken_area_m2": round(taken_area, 1),
+        "occupancy_share": share(taken_area, plot_area),
+        "by_status": by_status,
+        "available_by_readiness": by_readiness,
+        "brownfield": {
+            "area_m2": round(brownfield_area, 1),
+            "share_of_plot_area": share(brownfield_area, plot_area),
+            "available_area_m2": round(brownfield_available, 1),
+            "share_of_available_area": share(brownfield_available, available_area),
+        },
+        "freshness": {
+            "months": FRESH_MONTHS,
+            "since": fresh_since.isoformat(),
+            "verified_plots": fresh_plots,
+            "plots": plots,
+            "share": share(fresh_plots, plots),
+        },
+    }
+
+
+def region_figures(conn: Connection, code: str, *, profiles: list[str] | None = None,
+                   today: dt.date | None = None, field: str = "region") -> dict[str, Any]:
+    """The dashboard of the region ``code`` (a region or a NUTS prefix of several).
+
+    ``profiles``: the score distributions to give (default: every scored profile).
+
+    Raises:
+        InvalidInput: an unknown region or profile (on ``field`` / ``profile``).
+    """
+    area = resolve_area(conn, code, field)
+    today = today or dt.date.today()
+    land = _land(conn, area, _months_before(today, FRESH_MONTHS))
+    known = scored_profiles(conn)
+    if profiles is None:
+        profiles = known
+    for profile in profiles:
+        if profile not in known:
+            raise InvalidInput("profile", f"no finished scoring run for {profile!r}; scored: "
+                                          f"{', '.join(known) or 'none'}")
+    scores = [scoring.score_distribution(conn, profile, list(area.region_ids))
+              for profile in profiles]
+    per_inhabitant = None
+    if area.population:
+        per_inhabitant = {
+            "available_area_m2": round(land["available_area_m2"] / area.population, 3),
+            "shovel_ready_area_m2": round(_readiness_area(land, "shovel_ready")
+                                          / area.population, 3),
+        }
+    return {
+        "region": area.code,
+        "name": area.name,
+        "regions": list(area.region_codes),
+        "as_of": today.isoformat(),
+        "municipalities": area.municipalities,
+        "population": area.population,
+        "municipalities_without_population": area.municipalities_without_population,
+        "per_inhabitant": per_inhabitant,
+        **land,
+        "scores": scores,
+        "standards": _standards(scores),
+    }
+
+
+def _readiness_area(figures: dict[str, Any], tier: str) -> float:
+    return next(r["area_m2"] for r in figures["available_by_readiness"] if r["readiness"] == tier)
+
+
+def _standards(scores: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The standard versions the scores are by, each once."""
+    seen: list[dict[str, str]] = []
+    for score in scores:
+        if score["standard"] not in seen:
+            seen.append(score["standard"])
+    return seen
+
+
+# ---- regions side by side ---------------------------------------------------------------------
+
+#: Area measures compared as a ratio, by (key, how to read it from a region's figures).
+_AREA_MEASURES = (
+    ("available_area", lambda f: f["available_area_m2"]),
+    ("shovel_ready_area", lambda f: _readiness_area(f, "shovel_ready")),
+    ("serviced_area", lambda f: _readiness_area(f, "serviced") + _readiness_area(f, "shovel_ready")),
+)
+#: Shares compared in percentage points.
+_SHARE_MEASURES = (
+    ("occupancy", lambda f: f["occupancy_share"]),
+    ("brownfield", lambda f: f["brownfield"]["share_of_available_area"]),
+    ("freshness", lambda f: f["freshness"]["share"]),
+)
+#: What counts as a difference worth saying: this ratio of areas, these many points of a share,
+#: of a median score.
+RATIO_WORTH_SAYING = 1.5
+SHARE_POINTS_WORTH_SAYING = 10.0
+SCORE_POINTS_WORTH_SAYING = 5.0
+#: Areas below this (m²) are "none" rather than a ratio over a sliver.
+NEGLIGIBLE_M2 = 1.0
+
+
+def differences(regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The differences between the regions worth saying, largest first within each measure:
+    for each measure, the region with most against the one with least.
+
+    Each: ``measure``, ``kind`` (``ratio``, ``only`` when the least has none, ``points``),
+    ``higher`` and ``lower`` (region codes), their ``values``, and ``ratio`` or ``points``;
+    ``profile`` for a median score.
+    """
+    found: list[dict[str, Any]] = []
+
+    def extremes(read):
+        values = [(read(f), f["region"]) for f in regions]
+        values = [(v, code) for v, code in values if v is not None]
+        if len(values) < 2:
+            return None
+        high = max(values, key=lambda item: item[0])
+        low = min(values, key=lambda item: item[0])
+        return high, low
+
+    for key, read in _AREA_MEASURES:
+        pair = extremes(read)
+        if not pair:
+            continue
+        (high, high_code), (low, low_code) = pair
+        if high < NEGLIGIBLE_M2:
+            continue
+        if low < NEGLIGIBLE_M2:
+            found.append({"measure": key, "kind": "only", "higher": high_code, "lower": low_code,
+                          "values": [round(high, 1), round(low, 1)]})
+        elif high / low >= RATIO_WORTH_SAYING:
+            found.append({"measure": key, "kind": "ratio", "higher": high_code,
+                          "lower": low_code, "values": [round(high, 1), round(low, 1)],
+                          "ratio": round(high / low, 1)})
+    per_inhabitant = [f for f in regions if f["per_inhabitant"]]
+    if len(per_inhabitant) >= 2:
+        values = [(f["per_inhabitant"]["available_area_m2"], f["region"]) for f in per_inhabitant]
+        high, low = max(values), min(values)
+        if low[0] > 0 and high[0] / low[0] >= RATIO_WORTH_SAYING:
+            found.append({"measure": "available_per_inhabitant", "kind": "ratio",
+                          "higher": high[1], "lower": low[1], "values": [high[0], low[0]],
+                          "ratio": round(high[0] / low[0], 1)})
+    for key, read in _SHARE_MEASURES:
+        pair = extremes(read)
+        if not pair:
+            continue
+        (high, high_code), (low, low_code) = pair
+        points = (high - low) * 100
+        if points >= SHARE_POINTS_WORTH_SAYING:
+            found.append({"measure": key, "kind": "points", "higher": high_code,
+                          "lower": low_code, "values": [high, low], "points": round(points, 1)})
+    profiles = [s["profile"] for s in regions[0]["scores"]]
+    for index, profile in enumerate(profiles):
+        pair = extremes(lambda f, i=index: f["scores"][i]["median"])
+        if not pair:
+            continue
+        (high, high_code), (low, low_code) = pair
+        if high - low >= SCORE_POINTS_WORTH_SAYING:
+            found.append({"measure": "median_score", "profile": profile, "kind": "points",
+                          "higher": high_code, "lower": low_code, "values": [high, low],
+                          "points": round(high - low, 1)})
+    return found
+
+
+def compare(conn: Connection, codes: list[str], *, profiles: list[str] | None = None,
+            today: dt.date | None = None) -> dict[str, Any]:
+    """Two to four regions (any level) side by side on the same standard version.
+
+    Raises:
+        InvalidInput: fewer than two or more than four regions, one given twice, an unknown
+            region (named by its position, ``region[2]``) or profile.
+    """
+    codes = [c.strip().upper() for c in codes if c and c.strip()]
+    if not MIN_COMPARED <= len(codes) <= MAX_COMPARED:
+        raise InvalidInput("region", f"compare {MIN_COMPARED} to {MAX_COMPARED} regions, "
+                                     f"not {len(codes)}")
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("region", "each region may be given once")
+    regions = [region_figures(conn, code, profiles=profiles, today=today,
+                              field=f"region[{index + 1}]")
+               for index, code in enumerate(codes)]
+    # Every region's scores come from the same runs (the profile's current ones), so they are
+    # on one standard version; the page and the report name it.
+    return {
+        "regions": regions,
+        "standards": regions[0]["standards"],
+        "differences": differences(regions),
+        "population_known": [f["region"] for f in regions if f["population"]],
+        "population_unknown": [f["region"] for f in regions if not f["population"]],
+    }
+
+
+def parse_month(field: str, value: str | None) -> dt.date | None:
+    """``2025-03`` as the first day of that month; None for nothing given.
+
+    Raises:
+        InvalidInput: on ``field``, when it is no month.
+    """
+    if value is None or not value.strip():
+        return None
+    text_value = value.strip()
+    parts = text_value.split("-")
+    if (len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts)
+            or len(parts[0]) != 4 or not 1 <= int(parts[1]) <= 12 or int(parts[0]) < 1990):
+        raise InvalidInput(field, f"{text_value[:20]!r} is not a month such as 2025-03")
+    return dt.date(int(parts[0]), int(parts[1]), 1)
+
+
+def parse_period(start: str | None, end: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """A report's period from two months (either may be left out).
+
+    Raises:
+        InvalidInput: on ``from`` or ``to``: no month, or ``from`` after ``to``.
+    """
+    first, last = parse_month("from", start), parse_month("to", end)
+    if first and last and first > last:
+        raise InvalidInput("from", f"{start} is after {end}")
+    return first, last
