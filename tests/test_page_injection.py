@@ -95,7 +95,7 @@ def page_urls(app, engine) -> list[str]:
     # Pages for people signed in (an inquiry, an import job) send anonymous visitors to the
     # sign-in page, whatever the id.
     values = {"zone_id": zone_id, "plot_id": plot_id, "region_code": region, "token": token,
-              "inquiry_id": 1, "job_id": 1}
+              "inquiry_id": 1, "job_id": 1, "region": region}
     extra_queries = {"/maps/search": f"?region={region}&status=available",
                      "/maps/zones/{zone_id}": f"?plot={plot_id}"}
     urls = []
