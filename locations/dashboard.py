@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from locations import scoring
+from locations import land_supply, scoring
 from locations.areas import Area, resolve_area
 from locations.errors import InvalidInput
 from locations.vocabulary import PLOT_STATUS, READINESS
@@ -26,6 +26,8 @@ TAKEN = ("sold", "occupied")
 UNKNOWN_READINESS = "unknown"
 #: How many regions a comparison takes.
 MIN_COMPARED, MAX_COMPARED = 2, 4
+#: Months of land supply a dashboard shows when no period is given.
+SUPPLY_MONTHS = 36
 
 
 def _months_before(day: dt.date, months: int) -> dt.date:
@@ -116,10 +118,13 @@ def _land(conn: Connection, area: Area, fresh_since: dt.date) -> dict[str, Any]:
 
 
 def region_figures(conn: Connection, code: str, *, profiles: list[str] | None = None,
-                   today: dt.date | None = None, field: str = "region") -> dict[str, Any]:
+                   today: dt.date | None = None, field: str = "region",
+                   start: dt.date | None = None, end: dt.date | None = None) -> dict[str, Any]:
     """The dashboard of the region ``code`` (a region or a NUTS prefix of several).
 
     ``profiles``: the score distributions to give (default: every scored profile).
+    ``start``, ``end``: the months of its land supply over time (``locations.land_supply``;
+    default the last ``SUPPLY_MONTHS`` months).
 
     Raises:
         InvalidInput: an unknown region or profile (on ``field`` / ``profile``).
@@ -136,6 +141,9 @@ def region_figures(conn: Connection, code: str, *, profiles: list[str] | None = 
                                           f"{', '.join(known) or 'none'}")
     scores = [scoring.score_distribution(conn, profile, list(area.region_ids))
               for profile in profiles]
+    if start is None:
+        start = _months_before((end or today).replace(day=1), SUPPLY_MONTHS - 1)
+    supply = land_supply.supply_series(conn, area.code, start, end).as_dict()
     per_inhabitant = None
     if area.population:
         per_inhabitant = {
@@ -155,6 +163,7 @@ def region_figures(conn: Connection, code: str, *, profiles: list[str] | None = 
         **land,
         "scores": scores,
         "standards": _standards(scores),
+        "land_supply": supply,
     }
 
 
@@ -258,7 +267,8 @@ def differences(regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def compare(conn: Connection, codes: list[str], *, profiles: list[str] | None = None,
-            today: dt.date | None = None) -> dict[str, Any]:
+            today: dt.date | None = None, start: dt.date | None = None,
+            end: dt.date | None = None) -> dict[str, Any]:
     """Two to four regions (any level) side by side on the same standard version.
 
     Raises:
@@ -272,7 +282,7 @@ def compare(conn: Connection, codes: list[str], *, profiles: list[str] | None = 
     if len(set(codes)) != len(codes):
         raise InvalidInput("region", "each region may be given once")
     regions = [region_figures(conn, code, profiles=profiles, today=today,
-                              field=f"region[{index + 1}]")
+                              field=f"region[{index + 1}]", start=start, end=end)
                for index, code in enumerate(codes)]
     # Every region's scores come from the same runs (the profile's current ones), so they are
     # on one standard version; the page and the report name it.
@@ -285,29 +295,15 @@ def compare(conn: Connection, codes: list[str], *, profiles: list[str] | None = 
     }
 
 
-def parse_month(field: str, value: str | None) -> dt.date | None:
-    """``2025-03`` as the first day of that month; None for nothing given.
-
-    Raises:
-        InvalidInput: on ``field``, when it is no month.
-    """
-    if value is None or not value.strip():
-        return None
-    text_value = value.strip()
-    parts = text_value.split("-")
-    if (len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts)
-            or len(parts[0]) != 4 or not 1 <= int(parts[1]) <= 12 or int(parts[0]) < 1990):
-        raise InvalidInput(field, f"{text_value[:20]!r} is not a month such as 2025-03")
-    return dt.date(int(parts[0]), int(parts[1]), 1)
-
 
 def parse_period(start: str | None, end: str | None) -> tuple[dt.date | None, dt.date | None]:
-    """A report's period from two months (either may be left out).
+    """A report's period from two months (``2025-01``; either may be left out).
 
     Raises:
         InvalidInput: on ``from`` or ``to``: no month, or ``from`` after ``to``.
     """
-    first, last = parse_month("from", start), parse_month("to", end)
+    first = land_supply.parse_month("from", start.strip() if start and start.strip() else None)
+    last = land_supply.parse_month("to", end.strip() if end and end.strip() else None)
     if first and last and first > last:
         raise InvalidInput("from", f"{start} is after {end}")
     return first, last

@@ -333,7 +333,9 @@ totals AS (
            sum(total * area_m2) FILTER (WHERE passed)
                / nullif(sum(area_m2) FILTER (WHERE passed), 0) AS mean_total,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY total) FILTER (WHERE passed)
-               AS median_total
+               AS median_total,
+           coalesce(array_agg(total ORDER BY total) FILTER (WHERE passed), '{{}}')
+               AS passed_totals
     FROM per_plot GROUP BY zone_id
 ),
 best AS (
@@ -342,9 +344,10 @@ best AS (
     ORDER BY zone_id, total DESC, plot_id
 )
 INSERT INTO zone_score (run_id, zone_id, plot_count, available_plots, available_area_m2,
-                        best_plot_id, best_total, mean_total, median_total, criteria)
+                        best_plot_id, best_total, mean_total, median_total, passed_totals,
+                        criteria)
 SELECT :run_id, t.zone_id, t.plots, t.ranked, t.ranked_m2, b.plot_id, t.best_total,
-       t.mean_total, t.median_total, {criteria}
+       t.mean_total, t.median_total, t.passed_totals, {criteria}
 FROM totals t
 LEFT JOIN best b ON b.zone_id = t.zone_id
 JOIN plot_score ps ON ps.run_id = :run_id AND ps.plot_id = t.some_plot
@@ -921,23 +924,38 @@ def compare_regions(conn: Connection, profile: str) -> dict[str, Any]:
     }
 
 def score_distribution(conn: Connection, profile: str, region_ids: list[int]) -> dict[str, Any]:
-    """The ranked plots of ``profile`` in the regions ``region_ids`` (available, passing the
-    gates, current scores): how many, their median and best score and how many fall in each
-    band of ``BANDS``, with the standard the scores are by.
+    """The ranked plots of ``profile`` in the regions ``region_ids`` (those passing the gates,
+    which ask for an available plot, in the current runs): how many, their area, their median
+    and best score and how many fall in each band of ``BANDS``, with the standard the scores
+    are by. Read from the scores each run keeps per zone (``zone_score.passed_totals``), so
+    no plot score is read: a plot sold since the run still counts until the next run.
 
     Raises:
         NotFound: no finished run for the profile.
     """
     run = _ranking_run(conn, profile)
     bands = ",\n".join(
-        f"count(*) FILTER (WHERE ps.total >= {low} AND ps.total "
+        f"count(*) FILTER (WHERE total >= {low} AND total "
         f"{'<=' if high == 100 else '<'} {high}) AS band_{low}" for low, high in BANDS)
     row = conn.execute(
         text(f"""
-            SELECT count(*) AS plots, coalesce(sum(p.area_m2), 0) AS area_m2,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY ps.total) AS median,
-                   max(ps.total) AS best, {bands}
-            {_ranked(run["run_ids"])}
+            WITH current AS (
+                -- Each zone's newest current run (runs listed newest first).
+                SELECT DISTINCT ON (zs.zone_id) zs.passed_totals, zs.available_area_m2
+                FROM zone_score zs
+                JOIN zone z ON z.id = zs.zone_id
+                JOIN municipality m ON m.id = z.municipality_id
+                WHERE zs.run_id = ANY(CAST(:run_ids AS bigint[]))
+                  AND m.region_id = ANY(CAST(:region_ids AS int[]))
+                ORDER BY zs.zone_id, array_position(CAST(:run_ids AS bigint[]), zs.run_id)
+            ), totals AS (
+                SELECT unnest(passed_totals) AS total FROM current
+            )
+            SELECT count(*) AS plots,
+                   (SELECT coalesce(sum(available_area_m2), 0) FROM current) AS area_m2,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY total) AS median,
+                   max(total) AS best, {bands}
+            FROM totals
         """),
         {"run_ids": run["run_ids"], "region_ids": region_ids},
     ).mappings().one()

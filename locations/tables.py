@@ -394,6 +394,7 @@ zone_score = Table(
     Column('mean_total', REAL),
     Column('criteria', JSONB, nullable=False),
     Column('median_total', REAL),
+    Column('passed_totals', ARRAY(REAL()), nullable=False, server_default=text("'{}'::real[]")),
     ForeignKeyConstraint(['run_id'], ['score_run.id'], ondelete='CASCADE', name='zone_score_run_id_fkey'),
     PrimaryKeyConstraint('run_id', 'zone_id', name='zone_score_pkey')
 )
@@ -448,6 +449,8 @@ plot = Table(
     Index('plot_search_price_idx', text("COALESCE(price_eur_m2, 'Infinity'::numeric)"), 'id'),
     Index('plot_search_verified_desc_idx', text("COALESCE(last_verified, '-infinity'::date)"), 'id'),
     Index('plot_search_zone_idx', 'zone_id', 'id'),
+    Index('plot_land_idx', 'zone_id', postgresql_where=text('retired_at IS NULL'),
+          postgresql_include=['status', 'readiness', 'brownfield', 'area_m2', 'last_verified']),
     Index('plot_status_idx', 'status')
 )
 

@@ -15,8 +15,9 @@ from maps.i18n import Translator
 from maps.plot_page import profile_name
 from maps.style import STATUS_COLOURS
 
-#: How a column's numbers are written: hectares, counts, shares, scores, m² per inhabitant.
-HA, COUNT, SHARE, SCORE, M2 = "ha", "count", "share", "score", "m2"
+#: How a column's numbers are written: hectares, counts, shares, scores, m² per inhabitant,
+#: years.
+HA, COUNT, SHARE, SCORE, M2, YEARS = "ha", "count", "share", "score", "m2", "years"
 READINESS_COLOURS = {"registered": "#9fb3c8", "serviced": "#4a90c2", "shovel_ready": "#1f5f99",
                      UNKNOWN_READINESS: "#d5dbe1"}
 
@@ -52,6 +53,8 @@ def write(t: Translator, kind: str, value: Any) -> str:
         return t.number(value, 1)
     if kind == M2:
         return f"{t.number(value, 2)} m²"
+    if kind == YEARS:
+        return t("supply_years_value", n=t.number(value, 1))
     return t.number(value)
 
 
@@ -161,6 +164,8 @@ def sections(t: Translator, regions: list[dict[str, Any]]) -> list[Section]:
         note=t("dash_fresh_note", months=regions[0]["freshness"]["months"],
                since=t.date(regions[0]["freshness"]["since"]))))
 
+    found.append(_supply_section(t, regions, names))
+
     # The score distribution of each profile.
     for index, score in enumerate(regions[0]["scores"]):
         profile = score["profile"]
@@ -183,6 +188,59 @@ def sections(t: Translator, regions: list[dict[str, Any]]) -> list[Section]:
             note=t("dash_scores_note", standard=score["standard"]["name"],
                    version=score["standard"]["version"])))
     return found
+
+
+def _supply_section(t: Translator, regions: list[dict[str, Any]], names: list[str]) -> Section:
+    """Land supply over time (``locations.land_supply``): for one region, per calendar year of
+    the period, the stock at the year's end, new supply and take-up; for several, each one's
+    figures of the last twelve months and its years of supply."""
+    series = [f["land_supply"] for f in regions]
+    reasons = [(name, s["summary"]["years_of_supply_reason"]) for name, s in zip(names, series, strict=True)
+               if s["summary"]["years_of_supply"] is None]
+    notes = [t("supply_note", start=series[0]["start"][:7], end=series[0]["end"][:7])]
+    if reasons:
+        notes.append(t("supply_not_determinable", regions=", ".join(
+            f"{name} ({t('supply_reason_' + (reason or 'no_data'))})" for name, reason in reasons)))
+    if len(regions) == 1:
+        years: dict[str, dict[str, float]] = {}
+        for month in series[0]["months"]:
+            year = years.setdefault(month["month"][:4], {"new": 0.0, "take_up": 0.0})
+            year["new"] += month["new_supply_m2"]
+            year["take_up"] += month["take_up_m2"]
+            year["stock"] = month["available_total_m2"]
+        labels = list(years)
+        rows = [(label, [years[label]["stock"], years[label]["new"], years[label]["take_up"]])
+                for label in labels]
+        summary = series[0]["summary"]
+        rows += [(t("supply_average_take_up"), [None, None, summary["average_annual_take_up_m2"]]),
+                 (t("supply_years"), [summary["years_of_supply"], None, None])]
+        chart_series = [(t("supply_new"), [years[y]["new"] for y in labels]),
+                        (t("supply_take_up"), [years[y]["take_up"] for y in labels])]
+        return Section(
+            key="land_supply", title=t("supply_title"),
+            columns=[t("supply_stock"), t("supply_new"), t("supply_take_up")],
+            kinds=[HA, HA, HA], rows=rows, row_kinds={len(rows) - 1: YEARS},
+            chart=bar_chart("chart-land-supply", t("supply_title"), labels, chart_series,
+                            [[write(t, HA, v) for v in values] for _, values in chart_series]),
+            note=" ".join(notes))
+    measures = [
+        ("supply_stock_now", "available_total_m2", HA),
+        ("supply_on_market", "on_market_m2", HA),
+        ("supply_new_12", "new_supply_last_12_months_m2", HA),
+        ("supply_take_up_12", "take_up_last_12_months_m2", HA),
+        ("supply_average_take_up", "average_annual_take_up_m2", HA),
+        ("supply_years", "years_of_supply", YEARS),
+    ]
+    rows = [(t(label), [s["summary"][key] for s in series]) for label, key, _ in measures]
+    chart_rows = rows[2:5]
+    chart_series = [(name, [row[1][i] for row in chart_rows]) for i, name in enumerate(names)]
+    return Section(
+        key="land_supply", title=t("supply_title"), columns=names, kinds=[HA] * len(regions),
+        rows=rows, row_kinds={len(rows) - 1: YEARS},
+        chart=bar_chart("chart-land-supply", t("supply_title"), [row[0] for row in chart_rows],
+                        chart_series,
+                        [[write(t, HA, v) for v in values] for _, values in chart_series]),
+        note=" ".join(notes))
 
 
 def difference_sentences(t: Translator, comparison: dict[str, Any]) -> list[str]:

@@ -27,6 +27,7 @@ from maps.figures import (
     M2,
     SCORE,
     SHARE,
+    YEARS,
     Section,
     difference_sentences,
     region_name,
@@ -37,7 +38,8 @@ from maps.i18n import Translator
 from maps.page import TEMPLATES
 
 #: Excel's number formats per kind of figure (areas stay in m², as the API gives them).
-NUMBER_FORMATS = {HA: "#,##0", COUNT: "#,##0", SHARE: "0.0%", SCORE: "0.0", M2: "#,##0.00"}
+NUMBER_FORMATS = {HA: "#,##0", COUNT: "#,##0", SHARE: "0.0%", SCORE: "0.0", M2: "#,##0.00",
+                  YEARS: "0.0"}
 #: An XLSX sheet name: at most 31 characters.
 SHEET_NAME_CHARS = 31
 
@@ -66,10 +68,10 @@ def make_report(conn: Any, t: Translator, codes: list[str], *, start: dt.date | 
     """
     today = today or dt.date.today()
     if len(codes) == 1:
-        regions = [dashboard.region_figures(conn, codes[0], today=today)]
+        regions = [dashboard.region_figures(conn, codes[0], today=today, start=start, end=end)]
         standards, differences = regions[0]["standards"], []
     else:
-        comparison = dashboard.compare(conn, codes, today=today)
+        comparison = dashboard.compare(conn, codes, today=today, start=start, end=end)
         regions, standards = comparison["regions"], comparison["standards"]
         differences = difference_sentences(t, comparison)
     period = None

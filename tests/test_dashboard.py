@@ -273,7 +273,7 @@ def test_a_comparison_report_says_the_differences_and_holds_each_regions_figures
 def test_a_report_period_that_is_no_month_is_refused_naming_it(client, params):
     answer = client.get("/maps/dashboard/AT22/report.pdf", params=params)
     assert answer.status_code == 400
-    assert list(params)[0] in answer.json()["detail"]
+    assert next(iter(params)) in answer.json()["detail"]
 
 
 def test_the_cli_writes_a_regions_report(scored_engine, tmp_path, monkeypatch):

@@ -69,7 +69,8 @@ def dashboard_page(request: Request, conn: ConnectionDep, region: RegionPath,
                    to: Month = None, lang: Lang = None,
                    accept_language: AcceptLanguage = None) -> HTMLResponse:
     page = _page(request, lang, accept_language)
-    figures = dashboard.region_figures(conn, region)
+    start, end = dashboard.parse_period(from_, to)
+    figures = dashboard.region_figures(conn, region, start=start, end=end)
     return _html(build_dashboard_page(page.t, page, figures=figures,
                                       choices=_choices(conn, page.t),
                                       period=(from_ or "", to or "")))
@@ -117,6 +118,8 @@ def compare_page(
     request: Request,
     conn: ConnectionDep,
     region: Regions = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=7)] = None,
+    to: Month = None,
     measure: Annotated[Literal["available", "score"], Query()] = "available",
     profile: Annotated[str | None, Query(max_length=40)] = None,
     lang: Lang = None,
@@ -137,11 +140,13 @@ def compare_page(
     comparison, error = None, None
     try:
         # One region (from a dashboard's link) is a start: the form asks for the others.
+        start, end = dashboard.parse_period(from_, to)
         if len(selected) >= dashboard.MIN_COMPARED:
-            comparison = dashboard.compare(conn, selected)
+            comparison = dashboard.compare(conn, selected, start=start, end=end)
     except InvalidInput as exc:
-        error = (t("cmp_too_few") if exc.field == "region" else t("dash_error_region")) \
-            + f" ({exc.field}: {exc.reason})"
+        error = (t("cmp_too_few") if exc.field == "region"
+                 else t("report_error_period") if exc.field in ("from", "to")
+                 else t("dash_error_region")) + f" ({exc.field}: {exc.reason})"
     if comparison:
         areas = [(region_name(t, f), tuple(f["regions"])) for f in comparison["regions"]]
     else:
@@ -153,7 +158,7 @@ def compare_page(
                         context=queries.map_context(conn, t, municipalities={"features": []}))
     response = _html(build_comparison_page(t, page, comparison=comparison, selected=selected,
                                            choices=choices, maps=maps,
-                                           period=("", ""), error=error))
+                                           period=(from_ or "", to or ""), error=error))
     if error:
         response.status_code = 400
     return response
