@@ -12,14 +12,14 @@ A region's land figures (its live plots by status, readiness, brownfield and las
 verification) are read from an index holding just those columns by zone, without reading
 the plots' rows: half a million plots in a region are an index-only scan.
 
-Revision ID: 0107
-Revises: 0106
+Revision ID: 0108
+Revises: 0107
 """
 
 from alembic import op
 
-revision = "0107"
-down_revision = "0106"
+revision = "0108"
+down_revision = "0107"
 branch_labels = None
 depends_on = None
 
