@@ -711,6 +711,7 @@ def zone_ranking(conn: Connection, filters: ZoneFilter, *, limit: int | None = N
     rows = conn.execute(text(f"""
         SELECT z.id, z.name, z.kind, z.municipality_id, m.name AS municipality_name,
                r.code AS region_code, m.country, z.brownfield, z.rail_siding,
+               count(*) OVER () AS matched,
                {ZONE_AGGREGATES} {columns}
         FROM zone z
         JOIN municipality m ON m.id = z.municipality_id
@@ -721,8 +722,12 @@ def zone_ranking(conn: Connection, filters: ZoneFilter, *, limit: int | None = N
         ORDER BY {_zone_order(filters)}
         {"LIMIT :limit" if limit else ""}
     """), params | ranking_params | {"limit": limit}).mappings().all()
+    zones = [dict(row) for row in rows]
+    matched = zones[0]["matched"] if zones else 0
+    for zone in zones:
+        del zone["matched"]
     return {"profile": filters.profile, "standard": standard, "sort": filters.sort,
-            "zones": [dict(row) for row in rows]}
+            "matched": matched, "zones": zones}
 
 
 def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJSON_CRS,

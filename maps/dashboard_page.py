@@ -78,6 +78,14 @@ def build_rankings_page(t: Translator, page: PageContext, *, ranking: dict[str, 
                 target = key if key in ASCENDING_FIRST else f"-{key}"
             column["url"] = page.url("/maps/rankings", **query, sort=target)
         columns.append(column)
+    # The same orders as a choice in the form: on a phone the table's headings are hidden.
+    sort_options = []
+    for key, label, _ in RANKING_COLUMNS:
+        if key:
+            first, second = ("", "-") if key in ASCENDING_FIRST else ("-", "")
+            for sign in (first, second):
+                words = "rank_desc" if sign == "-" else "rank_asc"
+                sort_options.append((sign + key, t(words, column=t(label))))
     params = {k: v for k, v in {**query, "sort": sort}.items() if v}
     downloads = [(label, f"{page.base_url}/zones?{urlencode({**params, 'f': f})}")
                  for label, f in (("CSV", "csv"), ("Excel", "xlsx"))]
@@ -85,4 +93,5 @@ def build_rankings_page(t: Translator, page: PageContext, *, ranking: dict[str, 
                        choices=choices, profiles=profiles,
                        profile_names={p: profile_name(t, p) for p in profiles},
                        region=region or "", kind=kind or "", profile=profile, sort=sort,
-                       kinds=ZONE_KIND.codes, columns=columns, downloads=downloads, error=error)
+                       kinds=ZONE_KIND.codes, columns=columns, downloads=downloads, error=error,
+                       sort_options=sort_options)

@@ -106,7 +106,9 @@ def test_the_agencies_pages_pass_axe_and_fit_a_phone(browser, server, name, path
     context = browser.new_context(viewport={"width": 1300, "height": 900})
     tab = context.new_page()
     tab.goto(server + path)
-    tab.wait_for_load_state("networkidle")
+    # A map page's country outlines are made on the server the first time a window is named
+    # (seconds on a busy machine): wait for them rather than judge a half-drawn page.
+    tab.wait_for_load_state("networkidle", timeout=120_000)
     tab.evaluate(AXE.read_text(encoding="utf-8"))
     results = tab.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS)
@@ -119,7 +121,7 @@ def test_the_agencies_pages_pass_axe_and_fit_a_phone(browser, server, name, path
                                 has_touch=True)
     tab = phone.new_page()
     tab.goto(server + path)
-    tab.wait_for_load_state("networkidle")
+    tab.wait_for_load_state("networkidle", timeout=120_000)
     # Nothing scrolls the page sideways; a wide table scrolls inside its own box.
     assert tab.evaluate("document.documentElement.scrollWidth") <= 390
     wide = tab.evaluate("""[...document.querySelectorAll('main *')]

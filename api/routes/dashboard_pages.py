@@ -31,6 +31,8 @@ RegionPath = Annotated[str, Path(description="Region code or NUTS prefix (AT22: 
                                  max_length=10)]
 Regions = Annotated[list[str] | None, Query(description="2 to 4 region codes", max_length=4)]
 Month = Annotated[str | None, Query(description="A month, 2025-01", max_length=7)]
+#: Most zones the ranking page lists (the download holds every one).
+RANKING_PAGE_LIMIT = 200
 #: How many regions the comparison shows before an agency chooses.
 DEFAULT_COMPARED = 3
 MEDIA_TYPES = {"pdf": "application/pdf",
@@ -187,7 +189,7 @@ def rankings_page(
     try:
         filters = search.ZoneFilter(region=[region] if region else [],
                                     kind=[kind] if kind else [], profile=profile, sort=sort)
-        ranking = search.zone_ranking(conn, filters)
+        ranking = search.zone_ranking(conn, filters, limit=RANKING_PAGE_LIMIT)
     except (InvalidInput, ValueError) as exc:
         error = t("error_invalid") + f" ({getattr(exc, 'field', 'filters')})"
         sort = "name"
