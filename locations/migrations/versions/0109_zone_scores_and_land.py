@@ -12,14 +12,14 @@ A region's land figures (its live plots by status, readiness, brownfield and las
 verification) are read from an index holding just those columns by zone, without reading
 the plots' rows: half a million plots in a region are an index-only scan.
 
-Revision ID: 0108
-Revises: 0107
+Revision ID: 0109
+Revises: 0108
 """
 
 from alembic import op
 
-revision = "0108"
-down_revision = "0107"
+revision = "0109"
+down_revision = "0108"
 branch_labels = None
 depends_on = None
 
