@@ -108,7 +108,7 @@ class Settings(BaseSettings):
                 or any(c in template for c in " \t\n;,'\"<>")
                 or not all(p in template for p in ("{z}", "{x}", "{y}"))):
             raise ValueError(
-                f"{template!r} is not a tile URL template: give 'none' or an http(s) URL with "
+                f"LOCATIONS_BASEMAP={template!r} is not a tile URL template: give 'none' or an http(s) URL with "
                 "{z}, {x} and {y}, e.g. "
                 "https://mapsneu.wien.gv.at/basemap/geolandbasemap/normal/google3857/{z}/{y}/{x}.png")
         return template
@@ -119,7 +119,7 @@ class Settings(BaseSettings):
         hosts = (value or "").replace(",", " ").split()
         for host in hosts:
             if not _CSP_HOST.fullmatch(host):
-                raise ValueError(f"{host!r} is not a host for the base map's tiles, "
+                raise ValueError(f"LOCATIONS_BASEMAP_HOSTS: {host!r} is not a host for the base map's tiles, "
                                  "e.g. https://tiles.example.org or https://*.example.org")
         return " ".join(hosts)
 

@@ -3,7 +3,7 @@ Natural Earth, for maps a person can find their way on without an online base ma
 
 The data is Natural Earth's 1:10m Admin 0 countries (public domain) as TopoJSON, from the
 npm package ``world-atlas`` (``maps/package.json``; the file's path is in maps/assets.py).
-A window (whole degrees around the regions) is cut out once per process and kept: only the
+A window (whole degrees around the regions) is cut out once per machine and kept: only the
 arcs of the countries in it are decoded, each arc is simplified on its own, so that two
 neighbours still share their border point for point, and the countries are clipped to the
 window. An arc that two countries share is their state border, drawn as a line of its own.
@@ -12,8 +12,10 @@ window. An arc that two countries share is their state border, drawn as a line o
 from __future__ import annotations
 
 import json
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ import shapely
 import shapely.geometry
 import shapely.ops
 
+from locations.settings import PROJECT_ROOT
 from maps.assets import NATURAL_EARTH_COUNTRIES
 
 #: Simplification (degrees, about 150 m): under a pixel up to zoom 10, where the regions'
@@ -175,17 +178,39 @@ _served: dict[Window, bytes] = {}
 _making = threading.Lock()
 
 
+def _cache_file(window: Window) -> Path:
+    """Where a window's countries are kept between processes: named by the window and by
+    the Natural Earth file's size and time, so a new world-atlas makes them anew."""
+    source = NATURAL_EARTH_COUNTRIES.stat()
+    name = "_".join(map(str, window)) + f"-{source.st_size}-{int(source.st_mtime)}.json"
+    # In the project's own runtime folder (beside the embedded cluster), not a shared /tmp
+    # where another user could leave a file for the pages to serve.
+    return PROJECT_ROOT / ".data" / "cache" / "countries" / name
+
+
 def country_context_json(window: Window) -> bytes:
-    """``country_context`` as the bytes a page fetches, made once per process and kept
-    (a second caller waits for the first rather than making them again)."""
+    """``country_context`` as the bytes a page fetches, made once per machine (a few
+    seconds on a busy one) and kept in memory and in a file; a second caller waits for the
+    first rather than making them again."""
     with _making:
         if window not in _served:
-            _served[window] = country_context(window).as_json()
+            cached = _cache_file(window)
+            try:
+                _served[window] = cached.read_bytes()
+            except OSError:
+                _served[window] = country_context(window).as_json()
+                try:
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+                    partial.write_bytes(_served[window])
+                    partial.replace(cached)
+                except OSError:
+                    pass  # a read-only machine makes them once per process instead
         return _served[window]
 
 
 def prepare(window: Window) -> None:
     """Start making ``window``'s countries in the background, if not made yet: a page that
     names them is sent first, and its browser asks for them a moment later."""
-    if window not in _served:
+    if window not in _served and NATURAL_EARTH_COUNTRIES.exists():
         threading.Thread(target=country_context_json, args=(window,), daemon=True).start()

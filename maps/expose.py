@@ -43,7 +43,7 @@ from maps.plot_page import (
     constraint_legend,
     sheet_context,
 )
-from maps.style import STATUS_COLOURS
+from maps.style import INFRASTRUCTURE_SYMBOLS, STATUS_COLOURS
 
 #: Metres: ETRS89-LAEA, the storage CRS, true to scale across Slovenia and Austria.
 MAP_CRS = "EPSG:3035"
@@ -53,8 +53,10 @@ SURROUNDINGS_MIN_M = 2_500
 SURROUNDINGS_MAX_M = 12_000
 #: Labels on the maps are cut to this many characters (a name is data: it may be any length).
 LABEL_CHARS = 28
-MARKERS = {"motorway_junction": "^", "rail_station": "s", "rail_freight_terminal": "D",
-           "airport": "P", "bus_stop": "o"}
+#: The web maps' symbol shapes (maps.style.INFRASTRUCTURE_SYMBOLS) as matplotlib markers,
+#: so the exposé draws a junction as the plot's page does.
+MARKERS = {kind: {"circle": "o", "square": "s", "diamond": "D", "triangle": "^"}[shape]
+           for kind, (_colour, shape) in INFRASTRUCTURE_SYMBOLS.items()}
 
 
 class RefusedFetch(ValueError):

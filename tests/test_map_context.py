@@ -174,7 +174,7 @@ def basemap_server(engine, monkeypatch) -> Iterator[str]:
 def test_the_overview_shows_borders_countries_and_towns_with_no_request_leaving_the_machine(
         browser, server):  # noqa: F811
     tab, requests = _open_overview(browser, server)
-    tab.wait_for_selector("path.state-border")
+    tab.wait_for_selector("path.state-border", state="attached")
     _shoot(tab, "overview-context")
     # Nothing asked of any host but the platform's own.
     assert _hosts(requests) == {"127.0.0.1"}
@@ -232,6 +232,35 @@ def test_the_zone_and_plot_maps_show_their_municipality_and_town(browser, server
     context.close()
 
 
+@pytest.mark.parametrize("path, town", [
+    ("/maps/search?lang=sl&region=SI042", "Kranj"),
+    ("/maps/compare?lang=de", "Maribor"),
+    ("/maps/zones/{zone}?lang=en", None),
+])
+def test_every_map_draws_its_context_from_the_platform_alone(
+        browser, server, engine, path, town):  # noqa: F811
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        zone = conn.execute(text("SELECT id FROM zone WHERE name = 'PC Hrastje'")).scalar_one()
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    requests = _requests(tab)
+    tab.goto(server + path.format(zone=zone))
+    tab.wait_for_load_state("networkidle")
+    assert _hosts(requests) == {"127.0.0.1"}
+    assert any("/maps/context/countries.geojson" in url for url in requests)
+    if town:
+        # Region scale: the state borders are drawn and the towns named.
+        tab.wait_for_selector("path.state-border", state="attached")
+        assert town in tab.locator(".town-label:not(.clash)").all_text_contents()
+    else:
+        # A zone close in: its municipality's border, Natural Earth's lines left out.
+        assert tab.locator("path.municipality-border").count() >= 1
+        assert _display(tab, ".leaflet-borders-pane") == "none"
+    context.close()
+
+
 def test_with_a_base_map_tiles_come_from_its_host_only_and_it_is_credited(
         browser, basemap_server):  # noqa: F811
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -246,7 +275,7 @@ def test_with_a_base_map_tiles_come_from_its_host_only_and_it_is_credited(
     requests = _requests(tab)
     response = tab.goto(f"{basemap_server}/maps/overview?lang=en")
     tab.wait_for_load_state("networkidle")
-    tab.wait_for_selector("path.state-border")
+    tab.wait_for_selector("path.state-border", state="attached")
     _shoot(tab, "overview-basemap")
     policy = response.headers["content-security-policy"]
     assert f"img-src 'self' data: blob: https://{TILE_HOST};" in policy
