@@ -13,6 +13,7 @@ from api import ogc, sessions
 from api.deps import plain_parameters
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
+from api.observability import Metrics, Observed, configure_access_log, metrics_endpoint
 from api.read_your_writes import ReadYourWrites
 from api.responses import error_responses
 from api.routes import (
@@ -119,6 +120,13 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
 
     # Outermost, so that every answer carries the headers, errors and refusals included.
     app.add_middleware(SecurityHeaders, settings=settings)
+
+    # Around everything: each answer gets its request id, access line and metrics.
+    metrics = Metrics(primary)
+    app.add_middleware(Observed, metrics=metrics)
+    app.add_route("/metrics", metrics_endpoint(metrics, settings.metrics_token),
+                  include_in_schema=False)
+    configure_access_log()
 
     for router in ROUTERS:
         app.include_router(router, responses=ROUTER_ERRORS.get(id(router)))

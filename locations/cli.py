@@ -262,8 +262,9 @@ def serve(
     port = port or settings.port
     console.print(f"Serving on http://{host}:{port} (API docs at /docs)")
     # The app is imported by name: the core never imports the API layer.
+    # The app writes its own access lines (JSON, with request ids, without query strings).
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                **uvicorn_proxy_options(settings))
+                access_log=False, **uvicorn_proxy_options(settings))
 
 
 if __name__ == "__main__":

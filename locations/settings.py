@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     def _replica_urls(cls, value: str | list[str]) -> list[str]:
         return [u.strip() for u in value.split(",") if u.strip()] if isinstance(value, str) else value
 
+    # Bearer token that lets a Prometheus server elsewhere read /metrics; unset: loopback only.
+    metrics_token: str | None = None
+
     max_body_bytes: int = 20 * 1024 * 1024
     # GIS files uploaded to POST /imports: a region's cadastral file runs to hundreds of MB.
     max_upload_bytes: int = 1024 * 1024 * 1024

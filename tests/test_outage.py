@@ -110,7 +110,11 @@ def _probes(app, conn) -> tuple[list[Probe], int]:
         "SELECT id, zone_id, ST_X(p), ST_Y(p) FROM ("
         "  SELECT id, zone_id, ST_Transform(ST_PointOnSurface(boundary), 3857) AS p"
         "  FROM plot ORDER BY id LIMIT 1) AS first_plot")).one()
-    known = {"profile": profile, "plot_id": plot_id, "zone_id": zone_id}
+    from maps.queries import context_window
+
+    # The countries under every map are served for the window the pages name only.
+    known = {"profile": profile, "plot_id": plot_id, "zone_id": zone_id,
+             "bbox": ",".join(map(str, context_window(conn)))}
     probes = []
     for path, operations in app.openapi()["paths"].items():
         parameters = operations.get("get", {}).get("parameters", [])

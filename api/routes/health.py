@@ -41,6 +41,23 @@ def health(engine: EngineDep) -> JSONResponse:
     return JSONResponse(answer)
 
 
+@router.get("/health/live", summary="The process answers (for orchestrators; no database)")
+async def live() -> dict:
+    return {"status": "alive"}
+
+
+@router.get("/health/ready", summary="Ready to serve: the database answers with its schema")
+def ready(engine: EngineDep) -> JSONResponse:
+    """200 when the primary answers with the schema this version needs, else 503: an
+    orchestrator sends no traffic until then, and stops while the database is away."""
+    try:
+        check_connection(engine)
+    except DatabaseUnavailable:
+        return JSONResponse({"status": "not ready", "detail": OUTAGE_DETAIL}, status_code=503,
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return JSONResponse({"status": "ready"})
+
+
 def _nodes(pool: replicas.ReadPool, primary_reachable: bool) -> list[dict]:
     return [{"name": "primary", "role": "primary", "reachable": primary_reachable,
              "lag_s": 0.0, "healthy": primary_reachable, "reads": pool.primary_reads},
