@@ -109,7 +109,8 @@ def test_an_invited_kranj_editor_sets_a_password_signs_in_and_out(context, serve
     page.fill("#invitation-repeat", PASSWORD)
     page.click("form.person-form button[type=submit]")
     page.wait_for_load_state()
-    # Signed in at once: the header names the person and offers their pages.
+    # Signed in at once, on their plots: the header names the person and offers their pages.
+    assert page.url == server + "/maps/my/plots?lang=sl"
     header = page.locator("header.site nav.account")
     assert header.locator(".person").inner_text() == "Kranj editor"
     assert header.get_by_role("link", name="Moje parcele").count() == 1

@@ -71,9 +71,14 @@ def _with_lang(url: str, lang: str | None) -> str:
     return parts.path + (f"?{urlencode(query)}" if query else "")
 
 
+#: Where each role starts when signing in did not come from a page: the people who keep
+#: plots at their plots, the others at the start page.
+HOME_BY_ROLE = {"municipality": "/maps/my/plots", "admin": "/maps/my/plots"}
+
+
 def landing(account: Account, next_url: str | None, lang: str | None) -> str:
-    """Where a person goes once signed in: back where they came from, else the start."""
-    return _with_lang(safe_next(next_url) or "/", lang)
+    """Where a person goes once signed in: back where they came from, else their start."""
+    return _with_lang(safe_next(next_url) or HOME_BY_ROLE.get(account.role, "/"), lang)
 
 
 # -- sign in -------------------------------------------------------------------------------
@@ -215,7 +220,7 @@ def invitation_form(request: Request, engine: EngineDep, token: InvitationToken,
 @router.post(
     "/maps/invitations/{token}", response_class=HTMLResponse,
     summary="Set one's password through an invitation, and sign in",
-    responses={303: {"description": "Password set: signed in, on to the start page"},
+    responses={303: {"description": "Password set: signed in, on to one's start page"},
                400: {"description": "The password is refused: the form again, saying why",
                      **JSON_OR_HTML},
                403: {"description": "The form's token is missing or stale: the form again",
