@@ -469,6 +469,12 @@ def test_sign_in_invitation_and_accounts_pages_pass_axe_and_fit_a_phone(browser,
         shoot(page, name)
         assert axe_violations(page) == [], name
         checked.append(name)
+    # The header of a person signed in, in the longest labels (German), fits the phone too.
+    page.goto(server + "/?lang=de")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.locator("header.site nav.account").bounding_box()["height"] < 120
+    shoot(page, "start-de-390-signed-in")
     assert len(checked) == 3
     admin.close()
     anonymous.close()
