@@ -26,7 +26,7 @@ from locations.accounts import Account
 from locations.availability import ForbiddenTransition
 from locations.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from locations.settings import get_settings
-from locations.values import INT_MAX, parse_id
+from locations.values import BIGINT_MAX, INT_MAX, parse_id
 from maps.i18n import Translator, negotiate
 from maps.page import PageContext
 from maps.workspace_page import (
@@ -105,7 +105,7 @@ def my_plots_page(
     q: FilterText = None,
     stale: FilterText = None,
     done: Done = None,
-    plot: Annotated[int | None, Query(ge=1, le=2**63 - 1,
+    plot: Annotated[int | None, Query(ge=1, le=BIGINT_MAX,
                                       description="The plot the confirmation names")] = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
@@ -191,7 +191,8 @@ async def _checked_form(request: Request) -> FormData | None:
 
 
 def _version(form: FormData, name: str) -> int | None:
-    return parse_id(str(form.get(name) or ""), INT_MAX)
+    """A plot's version (an integer) or the id of its latest event (a bigint) from a form."""
+    return parse_id(str(form.get(name) or ""), INT_MAX if name == "version" else BIGINT_MAX)
 
 
 @router.post("/maps/my/plots/{plot_id}", response_class=HTMLResponse, responses=FORM_ANSWERS,
