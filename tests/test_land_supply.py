@@ -310,6 +310,19 @@ def test_the_kept_months_equal_the_whole_trail_computed_afresh(history, empty_en
     assert len(incremental) > 10
 
 
+def test_an_emptied_trail_leaves_no_figures_behind(history, empty_engine):
+    with empty_engine.begin() as conn:
+        conn.execute(text("TRUNCATE plot CASCADE"))
+    with empty_engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT (SELECT count(*) FROM zone_supply_month) "
+            "+ (SELECT count(*) FROM municipality_first_load)")).scalar_one() == 0
+        series = land_supply.supply_series(conn, "SI099", dt.date(2025, 1, 1),
+                                           dt.date(2025, 12, 1))
+    assert series.summary.available_total_m2 == 0
+    assert series.summary.years_of_supply_reason == "no_data"
+
+
 def test_the_database_counts_statuses_as_the_vocabulary_orders_them():
     """supply_contributions counts statuses by position: 1 available, 1-3 on the market,
     4-5 taken, as the vocabulary has them."""
