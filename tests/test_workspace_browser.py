@@ -475,3 +475,25 @@ def test_a_sale_recorded_late_keeps_the_day_it_took_effect(browser, server, data
     tab.goto(f"{server}/maps/plots/{plot_id}/history?lang=en")
     assert "took effect on" in tab.text_content("#history > li")
     tab.context.close()
+
+
+def test_an_unchanged_form_sent_after_a_colleague_s_change_offers_only_the_current_plot(
+        browser, server, database):
+    plot_id = kranj_plot(database, "available", nth=4)
+    mine = signed_in(browser, server, database).new_page()
+    theirs = signed_in(browser, server, database).new_page()
+    mine.goto(f"{server}/maps/my/plots/{plot_id}?lang=en")
+    theirs.goto(f"{server}/maps/my/plots/{plot_id}?lang=en")
+    theirs.select_option("#field-status", "sold")
+    theirs.click("#save")
+    after_theirs = plot_row(database, plot_id)
+    mine.click("#save")
+    # Nothing of mine to re-apply: what changed is shown, and the way to the current plot.
+    assert mine.locator("h1#conflict").is_visible()
+    assert mine.locator("#reapply").count() == 0
+    assert "sold" in mine.text_content("#meanwhile")
+    mine.click("#discard")
+    assert mine.locator("#field-status option[selected]").get_attribute("value") == "sold"
+    assert plot_row(database, plot_id) == after_theirs
+    mine.context.close()
+    theirs.context.close()
