@@ -172,7 +172,14 @@ def basemap_server(engine, monkeypatch) -> Iterator[str]:
 
 
 def test_the_overview_shows_borders_countries_and_towns_with_no_request_leaving_the_machine(
-        browser, server):  # noqa: F811
+        browser, server, engine):  # noqa: F811
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        regions, municipalities, towns = conn.execute(text("""
+            SELECT (SELECT count(*) FROM region WHERE boundary IS NOT NULL),
+                   (SELECT count(*) FROM municipality WHERE boundary IS NOT NULL),
+                   (SELECT count(*) FROM municipality WHERE seat IS NOT NULL)""")).one()
     tab, requests = _open_overview(browser, server)
     tab.wait_for_selector("path.state-border", state="attached")
     _shoot(tab, "overview-context")
@@ -188,12 +195,12 @@ def test_the_overview_shows_borders_countries_and_towns_with_no_request_leaving_
     names = tab.locator(".country-label").all_text_contents()
     assert "Hungary" in names and "Croatia" in names
     # The regions' and the municipalities' borders from the database.
-    assert tab.locator("path.region-border").count() == 8
-    assert tab.locator("path.municipality-border").count() == 23
+    assert tab.locator("path.region-border").count() == regions
+    assert tab.locator("path.municipality-border").count() == municipalities
     # Town names at the seats: the largest towns are shown at region scale.
     shown = [label.text_content() for label in tab.locator(".town-label:not(.clash)").all()]
     assert {"Graz", "Maribor", "Kranj"} <= set(shown)
-    assert tab.locator(".town-label").count() == 23
+    assert tab.locator(".town-label").count() == towns > 0
     # A key for the borders, the towns and every infrastructure symbol drawn.
     key = tab.locator(".map-legend", has_text="Map key")
     for label in ("State border", "Region border", "Municipality border",
@@ -212,8 +219,10 @@ def test_the_zone_and_plot_maps_show_their_municipality_and_town(browser, server
     from sqlalchemy import text
 
     with engine.connect() as conn:
-        plot = conn.execute(text("""SELECT p.id FROM plot p JOIN zone z ON z.id = p.zone_id
-                                    WHERE z.name = 'Impulspark Lang-Lebring' LIMIT 1""")).scalar_one()
+        plot, town = conn.execute(text("""
+            SELECT p.id, m.name FROM plot p JOIN zone z ON z.id = p.zone_id
+            JOIN municipality m ON m.id = z.municipality_id
+            WHERE z.name = 'Impulspark Lang-Lebring' AND m.seat IS NOT NULL LIMIT 1""")).one()
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     tab = context.new_page()
     requests = _requests(tab)
@@ -222,7 +231,8 @@ def test_the_zone_and_plot_maps_show_their_municipality_and_town(browser, server
     _shoot(tab, "plot-context")
     assert _hosts(requests) == {"127.0.0.1"}
     assert tab.locator("path.municipality-border").count() >= 1
-    assert "Lebring-Sankt Margarethen" in tab.locator(".town-label").all_text_contents()
+    # The zone's municipality named at its seat.
+    assert town in tab.locator(".town-label").all_text_contents()
     # This close, Natural Earth's borders (a few hundred metres off in places) give way to
     # the municipalities' own.
     assert tab.locator(".folium-map.context-detail").count() == 1
