@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # pango (and a font) for WeasyPrint, which prints a plot's exposé.
 SYSTEM_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-client-15 gdal-bin \
                    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
-TEST_PACKAGES := chromium chromium-driver docker-compose
+TEST_PACKAGES := chromium chromium-driver docker-compose pgbouncer
 
 .PHONY: run test setup system-packages test-packages venv assets db demo serve bench clean-db
 
