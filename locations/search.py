@@ -643,7 +643,7 @@ ZONE_RANKING_COLUMNS = """
     round(z.power_mw::numeric, 2)::float AS zone_power_mw,
     round(mw.motorway_km::numeric, 2)::float AS motorway_km
 """
-ZONE_RANKING_JOINS = """
+ZONE_SCORE_JOIN = """
     LEFT JOIN LATERAL (
         SELECT zsc.median_total AS score_median, zsc.best_total AS score_best,
                zsc.best_plot_id, zsc.available_plots AS ranked_plots
@@ -652,12 +652,15 @@ ZONE_RANKING_JOINS = """
         ORDER BY array_position(CAST(:run_ids AS bigint[]), zsc.run_id)
         LIMIT 1
     ) zr ON true
+"""
+ZONE_DISTANCE_JOIN = """
     LEFT JOIN LATERAL (
         SELECT ST_Distance(z.boundary, i.geom) / 1000 AS motorway_km
         FROM infrastructure i WHERE i.kind = 'motorway_junction'
         ORDER BY i.geom <-> z.boundary LIMIT 1
     ) mw ON true
 """
+ZONE_RANKING_JOINS = ZONE_SCORE_JOIN + ZONE_DISTANCE_JOIN
 
 
 def _zone_order(filters: ZoneFilter) -> str:
@@ -708,6 +711,13 @@ def zone_ranking(conn: Connection, filters: ZoneFilter, *, limit: int | None = N
         "-score" if filters.profile else "name")})
     where, params = zone_conditions(conn, filters)
     columns, joins, ranking_params, standard = _zone_ranking(conn, filters)
+    # A page of zones not ordered by distance needs the distance of that page's zones only:
+    # one nearest-junction lookup per zone listed, not per zone of the region.
+    later = bool(limit) and filters.sort.lstrip("-") != "motorway"
+    if later:
+        columns = columns.replace("round(mw.motorway_km::numeric, 2)::float",
+                                  "NULL::float")
+        joins = joins.replace(ZONE_DISTANCE_JOIN, "")
     rows = conn.execute(text(f"""
         SELECT z.id, z.name, z.kind, z.municipality_id, m.name AS municipality_name,
                r.code AS region_code, m.country, z.brownfield, z.rail_siding,
@@ -723,6 +733,14 @@ def zone_ranking(conn: Connection, filters: ZoneFilter, *, limit: int | None = N
         {"LIMIT :limit" if limit else ""}
     """), params | ranking_params | {"limit": limit}).mappings().all()
     zones = [dict(row) for row in rows]
+    if later and zones:
+        distances = dict(conn.execute(text(f"""
+            SELECT z.id, round(mw.motorway_km::numeric, 2)::float FROM zone z
+            {ZONE_DISTANCE_JOIN}
+            WHERE z.id = ANY (CAST(:ids AS int[]))
+        """), {"ids": [zone["id"] for zone in zones]}).all())
+        for zone in zones:
+            zone["motorway_km"] = distances.get(zone["id"])
     matched = zones[0]["matched"] if zones else 0
     for zone in zones:
         del zone["matched"]
