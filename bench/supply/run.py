@@ -48,6 +48,8 @@ def main() -> None:
               f"{time.perf_counter() - started:.1f} s (the trigger does this per statement, "
               "for the plots it touches)")
 
+    write_cost(engine, args.requests)
+
     api = None
     try:
         api_base, api = start_api(url)
@@ -74,6 +76,36 @@ def main() -> None:
         if api is not None:
             api.terminate()
             api.wait(timeout=30)
+
+
+def write_cost(engine, repeats: int) -> None:
+    """What keeping zone_supply_month adds to one plot write (a status change through
+    ``update_plot``, rolled back), with the trigger and without it."""
+    from locations.accounts import account_by_name, create_account
+    from locations.plot_updates import update_plot
+
+    with engine.connect() as conn:
+        plots = conn.execute(text(
+            "SELECT id, version FROM plot WHERE status = 'available' AND retired_at IS NULL "
+            "ORDER BY md5(id::text) LIMIT :n"), {"n": repeats}).all()
+    figures = {}
+    for trigger in ("with the trigger", "without it"):
+        durations = []
+        for plot_id, version in plots:
+            with engine.connect() as conn:
+                transaction = conn.begin()
+                create_account(conn, "bench-supply-admin", "admin")
+                account = account_by_name(conn, "bench-supply-admin")
+                if trigger == "without it":
+                    conn.execute(text("ALTER TABLE plot_event DISABLE TRIGGER zone_supply_event"))
+                started = time.perf_counter()
+                update_plot(conn, account, plot_id, version, {"status": "reserved"})
+                durations.append((time.perf_counter() - started) * 1000)
+                transaction.rollback()
+        figures[trigger] = durations
+    print("one status change (update_plot, ms p50/p95): " + "; ".join(
+        f"{name} {percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f}"
+        for name, values in figures.items()))
 
 
 if __name__ == "__main__":
