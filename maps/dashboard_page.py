@@ -85,6 +85,8 @@ def build_rankings_page(t: Translator, page: PageContext, *, ranking: dict[str, 
             first, second = ("", "-") if key in ASCENDING_FIRST else ("-", "")
             for sign in (first, second):
                 words = "rank_desc" if sign == "-" else "rank_asc"
+                if key == "name":  # names read A to Z, not lowest first
+                    words = "rank_za" if sign == "-" else "rank_az"
                 sort_options.append((sign + key, t(words, column=t(label))))
     params = {k: v for k, v in {**query, "sort": sort}.items() if v}
     downloads = [(label, f"{page.base_url}/zones?{urlencode({**params, 'f': f})}")
