@@ -114,7 +114,9 @@ def _probes(app, conn) -> tuple[list[Probe], int]:
 
     # The countries under every map are served for the window the pages name only.
     known = {"profile": profile, "plot_id": plot_id, "zone_id": zone_id,
-             "bbox": ",".join(map(str, context_window(conn)))}
+             "bbox": ",".join(map(str, context_window(conn))),
+             # Regions compared (GET /comparison): two are required.
+             "region": ["SI042", "AT22"]}
     probes = []
     for path, operations in app.openapi()["paths"].items():
         parameters = operations.get("get", {}).get("parameters", [])
