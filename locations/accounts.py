@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, text
 
+from locations import regions
 from locations.errors import Conflict, Forbidden, InvalidInput, NotFound
 from locations.vocabulary import ROLE
 
@@ -25,6 +26,8 @@ class Account:
     role: str
     municipality_ids: frozenset[int] = field(default_factory=frozenset)
     region_ids: frozenset[int] = field(default_factory=frozenset)
+    #: An agency's reach: every municipality in its regions, at whatever level each is.
+    analysed_municipality_ids: frozenset[int] = field(default_factory=frozenset)
 
     def may_edit_municipality(self, municipality_id: int) -> bool:
         """Municipality editors edit their own municipalities' plots and zones; admins all."""
@@ -32,14 +35,16 @@ class Account:
             return True
         return self.role == "municipality" and municipality_id in self.municipality_ids
 
-    def may_analyse_region(self, region_id: int) -> bool:
+    def may_analyse_municipality(self, municipality_id: int) -> bool:
+        """Agency analysts analyse every municipality in their regions (of any level)."""
         if self.role == "admin":
             return True
-        return self.role == "agency" and region_id in self.region_ids
+        return self.role == "agency" and municipality_id in self.analysed_municipality_ids
 
-    def may_read_municipality(self, municipality_id: int, region_id: int) -> bool:
+    def may_read_municipality(self, municipality_id: int) -> bool:
         """Audit trail and reminders: the municipality's editors, its region's analysts, admins."""
-        return self.may_edit_municipality(municipality_id) or self.may_analyse_region(region_id)
+        return (self.may_edit_municipality(municipality_id)
+                or self.may_analyse_municipality(municipality_id))
 
     @property
     def internal_reach(self) -> InternalReach | None:
@@ -50,7 +55,7 @@ class Account:
         if self.role == "municipality":
             return InternalReach(municipality_ids=self.municipality_ids)
         if self.role == "agency":
-            return InternalReach(region_ids=self.region_ids)
+            return InternalReach(municipality_ids=self.analysed_municipality_ids)
         return None
 
 
@@ -66,7 +71,6 @@ class InternalReach:
 
     everywhere: bool = False
     municipality_ids: frozenset[int] = field(default_factory=frozenset)
-    region_ids: frozenset[int] = field(default_factory=frozenset)
 
     def columns_sql(self, plot: str = "p", municipality: str = "m") -> str:
         """``owner_contact`` and ``internal_note`` as select-list items, empty outside the
@@ -74,9 +78,7 @@ class InternalReach:
         if self.everywhere:
             return ", ".join(f"{plot}.{column}" for column in INTERNAL_COLUMNS)
         # The ids are the account's own integers, so they go into the SQL as literals.
-        within = " OR ".join(
-            [f"{municipality}.id = ANY ('{{{_ids(self.municipality_ids)}}}'::int[])",
-             f"{municipality}.region_id = ANY ('{{{_ids(self.region_ids)}}}'::int[])"])
+        within = f"{municipality}.id = ANY ('{{{_ids(self.municipality_ids)}}}'::int[])"
         return ", ".join(f"CASE WHEN {within} THEN {plot}.{column} END AS {column}"
                          for column in INTERNAL_COLUMNS)
 
@@ -103,13 +105,13 @@ ACTION_ROLES = {
 
 
 def authorise(account: Account, action: str, *, municipality_id: int | None = None,
-              region_ids: Iterable[int] | None = None, what: str = "") -> None:
+              municipality_ids: Iterable[int] | None = None, what: str = "") -> None:
     """Refuse (Forbidden) unless ``account`` may ``action`` (see ``ACTION_ROLES``) where it acts.
 
     The one decision for writes and runs: the role first, then the scope. ``municipality_id``
-    is the municipality an edit touches; ``region_ids`` every region a run touches, so a
-    run over all regions passes every region there is and needs an admin or an account
-    covering them all. With neither, only the role is checked (routes do that before
+    is the municipality an edit touches; ``municipality_ids`` every municipality a run
+    touches, so a run over all regions passes every municipality there is and needs an
+    admin or an account whose regions cover them all. With neither, only the role is checked (routes do that before
     reading a body). ``what`` names the thing in the refusal, e.g. "region SI042".
     """
     roles = ACTION_ROLES[action]
@@ -120,9 +122,9 @@ def authorise(account: Account, action: str, *, municipality_id: int | None = No
     if municipality_id is not None and not account.may_edit_municipality(municipality_id):
         raise Forbidden(f"account {account.name!r} may not {action} {what or 'there'}: "
                         "it is outside the account's municipalities")
-    if region_ids is not None:
-        own = account.region_ids if account.role == "agency" else frozenset()
-        if not set(region_ids) <= own:
+    if municipality_ids is not None:
+        own = account.analysed_municipality_ids if account.role == "agency" else frozenset()
+        if not set(municipality_ids) <= own:
             raise Forbidden(f"account {account.name!r} may not {action} {what or 'there'}: "
                             "it reaches beyond the account's regions")
 
@@ -195,7 +197,11 @@ def _account_where(conn: Connection, condition: str, value: str) -> Account:
                    coalesce(array_agg(DISTINCT am.municipality_id)
                             FILTER (WHERE am.municipality_id IS NOT NULL), '{{}}') AS municipality_ids,
                    coalesce(array_agg(DISTINCT ar.region_id)
-                            FILTER (WHERE ar.region_id IS NOT NULL), '{{}}') AS region_ids
+                            FILTER (WHERE ar.region_id IS NOT NULL), '{{}}') AS region_ids,
+                   coalesce((SELECT array_agg(DISTINCT mr.municipality_id)
+                             FROM account_region own
+                             JOIN municipality_region mr ON mr.region_id = own.region_id
+                             WHERE own.account_id = a.id), '{{}}') AS analysed_municipality_ids
             FROM account a
             LEFT JOIN account_municipality am ON am.account_id = a.id
             LEFT JOIN account_region ar ON ar.account_id = a.id
@@ -213,6 +219,7 @@ def _account_where(conn: Connection, condition: str, value: str) -> Account:
         role=row["role"],
         municipality_ids=frozenset(row["municipality_ids"]),
         region_ids=frozenset(row["region_ids"]),
+        analysed_municipality_ids=frozenset(row["analysed_municipality_ids"]),
     )
 
 
@@ -278,10 +285,7 @@ def _municipality_id(conn: Connection, name_or_id: str) -> int:
 
 
 def _region_id(conn: Connection, code: str) -> int:
-    row = conn.execute(text("SELECT id FROM region WHERE code = :c"), {"c": code}).first()
-    if row is None:
-        raise InvalidInput("region", f"unknown region {code!r}")
-    return row[0]
+    return regions.resolve(conn, [code]).ids[0]
 
 
 # -- failed authentications ------------------------------------------------------------------

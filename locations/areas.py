@@ -1,28 +1,26 @@
-"""A region at any level, as agencies name it: a stored region's code or a NUTS prefix of
-several (``AT22`` is all of Styria, ``SI042`` Gorenjska), with the regions it covers and
-its population where every municipality's is known."""
+"""A region at any level, as agencies name it (``AT22`` is all of Styria, ``SI042``
+Gorenjska, ``AT-D-606`` a district), with the NUTS-3 regions it spans and its population
+where every municipality's is known. The code is resolved by ``locations.regions``."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from locations.errors import InvalidInput
-
-#: A NUTS-style code or prefix: two letters and up to three more (as the plot search reads it).
-AREA_CODE = re.compile(r"^[A-Z]{2}[0-9A-Z]{0,3}$")
+from locations import regions
+from locations.vocabulary import YARDSTICK_LEVEL
 
 
 @dataclass(frozen=True)
 class Area:
-    """The regions one code covers."""
+    """The region one code names and what it covers."""
 
     code: str
-    #: The stored region's name when the code is one region; None for a prefix of several.
     name: str | None
+    #: The region itself: readers take its municipalities from ``municipality_region``.
     region_ids: tuple[int, ...]
+    #: The NUTS-3 regions (the yardstick level) its municipalities belong to.
     region_codes: tuple[str, ...]
     municipalities: int
     #: Inhabitants, only when every municipality's population is known.
@@ -32,33 +30,33 @@ class Area:
 
 
 def resolve_area(conn: Connection, code: str, field: str = "region") -> Area:
-    """The regions ``code`` names: the region of that code, or every region it prefixes.
+    """The region ``code`` names, of any level and in any case.
 
     Raises:
-        InvalidInput: on ``field``: not a code, or no region has it (the known ones are listed).
+        InvalidInput: on ``field``: not a code, or no region has it (the known levels are named).
     """
-    code = (code or "").strip().upper()
-    if not AREA_CODE.match(code):
-        raise InvalidInput(field, f"{code[:20]!r} is not a region code such as SI042 or AT22")
-    rows = conn.execute(text("""
-        SELECT r.id, r.code, r.name,
-               (SELECT count(*) FROM municipality m WHERE m.region_id = r.id) AS municipalities,
-               (SELECT count(*) FROM municipality m
-                WHERE m.region_id = r.id AND m.population IS NULL) AS unknown,
-               (SELECT sum(m.population) FROM municipality m WHERE m.region_id = r.id) AS people
-        FROM region r WHERE r.code LIKE :pattern ORDER BY r.code
-    """), {"pattern": code + "%"}).all()
-    if not rows:
-        known = conn.execute(text("SELECT string_agg(code, ', ' ORDER BY code) FROM region"))
-        raise InvalidInput(field, f"unknown region {code!r}; known: {known.scalar_one() or 'none'}")
-    exact = next((row.name for row in rows if row.code == code), None)
-    unknown = sum(row.unknown for row in rows)
-    municipalities = sum(row.municipalities for row in rows)
-    population = sum(int(row.people or 0) for row in rows)
+    selection = regions.resolve(conn, [code or ""], field)
+    row = conn.execute(text("""
+        SELECT r.name,
+               count(m.id) AS municipalities,
+               count(m.id) FILTER (WHERE m.population IS NULL) AS unknown,
+               coalesce(sum(m.population), 0) AS people,
+               coalesce((SELECT array_agg(DISTINCT y.code ORDER BY y.code)
+                         FROM municipality_region mr2
+                         JOIN municipality_region ym ON ym.municipality_id = mr2.municipality_id
+                              AND ym.level = :yardstick
+                         JOIN region y ON y.id = ym.region_id
+                         WHERE mr2.region_id = r.id), '{}') AS nuts3
+        FROM region r
+        LEFT JOIN municipality_region mr ON mr.region_id = r.id
+        LEFT JOIN municipality m ON m.id = mr.municipality_id
+        WHERE r.id = :id
+        GROUP BY r.id, r.name
+    """), {"id": selection.ids[0], "yardstick": YARDSTICK_LEVEL}).one()
     return Area(
-        code=code, name=exact,
-        region_ids=tuple(row.id for row in rows), region_codes=tuple(row.code for row in rows),
-        municipalities=municipalities,
-        population=population if municipalities and not unknown else None,
-        municipalities_without_population=unknown,
+        code=selection.codes[0], name=row.name, region_ids=selection.ids,
+        region_codes=tuple(row.nuts3) or selection.codes,
+        municipalities=row.municipalities,
+        population=int(row.people) if row.municipalities and not row.unknown else None,
+        municipalities_without_population=row.unknown,
     )

@@ -138,9 +138,11 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
         text(
             f"""
             SELECT p.id, p.country, p.cadastral_ref, p.version, p.retired_at,
-                   z.municipality_id, m.name AS municipality_name,
+                   m.id AS municipality_id, m.name AS municipality_name,
                    {", ".join("p." + field for field in PLOT_FIELDS)}
-            FROM plot p JOIN zone z ON z.id = p.zone_id JOIN municipality m ON m.id = z.municipality_id
+            FROM plot p
+            -- In a zone shared by municipalities, the plot is kept by the one it lies in.
+            JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
             WHERE p.cadastral_ref = ANY(:refs)
             """
         ),

@@ -165,7 +165,7 @@ def _export(kind: str, output: Path, filters: ExportFilters, internal: bool) -> 
 
 Output = Annotated[Path, typer.Option("-o", "--output", help="File to write: .gpkg .geojson .csv .xlsx",
                                       dir_okay=False)]
-Region = Annotated[str | None, typer.Option(help="Region code, e.g. SI042")]
+Region = Annotated[str | None, typer.Option(help="Region code of any level, e.g. SI042, AT22 (Styria), AT-D-601")]
 Municipality = Annotated[str | None, typer.Option(help="Municipality name, code or id")]
 Zone = Annotated[str | None, typer.Option(help="Zone name or id")]
 

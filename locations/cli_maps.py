@@ -31,7 +31,7 @@ def export(
     zone_id: Annotated[int | None, typer.Argument(help="The zone's id (for 'zone')")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")] = Path("map.html"),
     lang: Annotated[str, typer.Option(help="Language: en, sl or de")] = "en",
-    region: Annotated[str | None, typer.Option(help="search: region code, e.g. SI042")] = None,
+    region: Annotated[str | None, typer.Option(help="search: region code of any level, e.g. SI042, AT22")] = None,
     min_area_m2: Annotated[float | None, typer.Option(help="search: smallest area (m²)")] = None,
     max_area_m2: Annotated[float | None, typer.Option(help="search: largest area (m²)")] = None,
     status: Annotated[list[str] | None, typer.Option(help="search: statuses (repeat)")] = None,

@@ -50,7 +50,7 @@ def standard_check(
 @score_app.command("run")
 def score_run(
     profile: Annotated[str, typer.Option(help="Profile: manufacturing, logistics, services ...")],
-    region: Annotated[str | None, typer.Option(help="Only this region, e.g. SI042")] = None,
+    region: Annotated[str | None, typer.Option(help="Only this region, of any level: SI042, AT22, AT-D-601")] = None,
     standard_file: Annotated[
         Path | None, typer.Option("--standard", help="A standard file (default: the shipped one)")
     ] = None,

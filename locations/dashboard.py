@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from locations import land_supply, scoring
+from locations import land_supply, regions, scoring
 from locations.areas import Area, resolve_area
 from locations.errors import InvalidInput
 from locations.vocabulary import PLOT_STATUS, READINESS
@@ -50,20 +50,20 @@ def scored_profiles(conn: Connection) -> list[str]:
 
 
 def _land(conn: Connection, area: Area, fresh_since: dt.date) -> dict[str, Any]:
-    rows = conn.execute(text("""
+    rows = conn.execute(text(f"""
         SELECT p.status, coalesce(p.readiness, :unknown) AS readiness, p.brownfield,
                coalesce(p.last_verified >= :fresh_since, false) AS fresh,
                count(*) AS plots, sum(p.area_m2) AS area_m2
         FROM plot p
         WHERE p.retired_at IS NULL
-          AND p.zone_id IN (SELECT z.id FROM zone z JOIN municipality m ON m.id = z.municipality_id
-                            WHERE m.region_id = ANY(CAST(:region_ids AS int[])))
+          -- The region's municipalities, at whatever level it is.
+          AND p.zone_id IN (SELECT z.id FROM zone z
+                            WHERE {regions.municipalities_in("z.municipality_id")})
         GROUP BY 1, 2, 3, 4
     """), {"region_ids": list(area.region_ids), "fresh_since": fresh_since,
            "unknown": UNKNOWN_READINESS}).mappings().all()
-    zones = conn.execute(text("""
-        SELECT count(*) FROM zone z JOIN municipality m ON m.id = z.municipality_id
-        WHERE m.region_id = ANY(CAST(:region_ids AS int[]))
+    zones = conn.execute(text(f"""
+        SELECT count(*) FROM zone z WHERE {regions.municipalities_in("z.municipality_id")}
     """), {"region_ids": list(area.region_ids)}).scalar_one()
 
     def total(predicate, what: str = "area_m2") -> float:

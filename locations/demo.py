@@ -36,7 +36,7 @@ from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygo
 from sqlalchemy import Engine, text
 
 from locations.demo_history import write_history
-from locations.vocabulary import TAKEN_STATUSES
+from locations.vocabulary import REGION_LEVEL, TAKEN_STATUSES
 
 CRS = "EPSG:3035"
 DEFAULT_FACTS_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "facts.yaml"
@@ -333,6 +333,11 @@ def _partition(labels: list[str], generators: np.ndarray, clips: dict[str, shape
     return result
 
 
+def _nuts_parent(code: str) -> str | None:
+    """The NUTS region a NUTS code extends (AT221 -> AT22), None for a country."""
+    return code[:-1] if len(code) > 2 else None
+
+
 def _disc(x: float, y: float, area_km2: float) -> Polygon:
     return Point(x, y).buffer(math.sqrt(area_km2 * 1e6 / math.pi), quad_segs=32)
 
@@ -479,6 +484,8 @@ def build_demo(facts_path: Path | None = None) -> DemoDataSet:
     region_cores: dict[str, shapely.Geometry] = {}
     region_clips: dict[str, shapely.Geometry] = {}
     for r in regions_f:
+        if r.get("level", "nuts3") != "nuts3":
+            continue
         members = [m["name"] for m in munis_f if m["region"] == r["code"]]
         if not members:
             raise ValueError(f"region {r['code']} has no municipality in the facts")
@@ -487,12 +494,20 @@ def build_demo(facts_path: Path | None = None) -> DemoDataSet:
         region_clips[r["code"]] = _disc(*pts.mean(axis=0), float(r["area_km2"]))
     region_geoms = _partition([m["region"] for m in munis_f], np.column_stack([sx, sy]),
                               region_clips, region_cores)
+    # Coarser levels: the union of the NUTS-3 regions below them (their code's prefix).
+    for r in regions_f:
+        if r.get("level", "nuts3") != "nuts3":
+            parts = [g for code, g in region_geoms.items() if code.startswith(r["code"])]
+            region_geoms[r["code"]] = _as_multipolygon(shapely.union_all(parts))
     regions = gpd.GeoDataFrame(
         [{
             "code": r["code"],
             "name": r["name"],
             "country": r["country"],
-            "area_km2": float(r["area_km2"]),
+            "level": r.get("level", "nuts3"),
+            "parent_code": _nuts_parent(r["code"]),
+            "area_km2": (float(r["area_km2"]) if r.get("area_km2") is not None
+                         else region_geoms[r["code"]].area / 1e6),
             "area_approx": bool(r.get("approx", False)),
         } for r in regions_f],
         geometry=[region_geoms[r["code"]] for r in regions_f],
@@ -588,14 +603,19 @@ def _changed(table: str, columns: list[str]) -> str:
     return f"({old}) IS DISTINCT FROM ({new})"
 
 
+# One statement per level, coarsest first: a statement's rows cannot see each other, and
+# each region's parent must be there when it is written.
 _REGION_SQL = """
-INSERT INTO region (code, name, country, area_km2, boundary)
-SELECT r.code, r.name, r.country, r.area_km2, ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex')))
+INSERT INTO region (code, name, country, level, parent_id, area_km2, boundary)
+SELECT r.code, r.name, r.country, r.level,
+       (SELECT p.id FROM region p WHERE p.code = r.parent_code), r.area_km2,
+       ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex')))
 FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-     AS r(code text, name text, country text, area_km2 float8, wkb text)
+     AS r(code text, name text, country text, level text, parent_code text, area_km2 float8,
+          wkb text)
 ON CONFLICT (code) DO UPDATE SET
-    name = EXCLUDED.name, country = EXCLUDED.country,
-    area_km2 = EXCLUDED.area_km2, boundary = EXCLUDED.boundary
+    name = EXCLUDED.name, country = EXCLUDED.country, level = EXCLUDED.level,
+    parent_id = EXCLUDED.parent_id, area_km2 = EXCLUDED.area_km2, boundary = EXCLUDED.boundary
 RETURNING id
 """
 
@@ -700,10 +720,13 @@ def load_demo(engine: Engine, demo: DemoDataSet | None = None) -> dict[str, int]
     demo = demo if demo is not None else build_demo()
     plot_extra = [c for c in PLOT_COLUMNS if c not in ("zone_name", "municipality_code",
                                                        "country", "cadastral_ref")]
+    levels = [level for level in REGION_LEVEL.codes if (demo.regions["level"] == level).any()]
     statements = [
-        ("region", _REGION_SQL,
-         _records(demo.regions, ["code", "name", "country", "area_km2"],
-                  wkb=demo.regions.geometry)),
+        *[(f"region {level}", _REGION_SQL,
+           _records(demo.regions[demo.regions["level"] == level],
+                    ["code", "name", "country", "level", "parent_code", "area_km2"],
+                    wkb=demo.regions.geometry[demo.regions["level"] == level]))
+          for level in levels],
         ("municipality", _MUNICIPALITY_SQL,
          _records(demo.municipalities,
                   ["code", "name", "region_code", "country", "population", "area_km2"],
@@ -724,7 +747,8 @@ def load_demo(engine: Engine, demo: DemoDataSet | None = None) -> dict[str, int]
                   wkb=demo.constraints.geometry)),
     ]
     expected = {
-        "region": len(demo.regions), "municipality": len(demo.municipalities),
+        **{f"region {level}": int((demo.regions["level"] == level).sum()) for level in levels},
+        "municipality": len(demo.municipalities),
         "zone": len(demo.zones), "plot": len(demo.plots),
         "infrastructure": len(demo.infrastructure), "constraint_area": len(demo.constraints),
     }
@@ -742,7 +766,8 @@ def load_demo(engine: Engine, demo: DemoDataSet | None = None) -> dict[str, int]
             if table == "plot":
                 plot_ids = list(ids)
         counts["plot_event"] = _write_demo_history(conn, plot_ids)
-    return counts
+    counts["region"] = sum(counts.pop(f"region {level}") for level in levels)
+    return {table: counts[table] for table in ("region", *[t for t in counts if t != "region"])}
 
 
 def _write_demo_history(conn: Any, plot_ids: list[int]) -> int:

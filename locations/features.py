@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from locations import regions
 from locations.accounts import InternalReach
 from locations.availability import STATUSES
 from locations.errors import InvalidInput, NotFound
@@ -24,7 +25,7 @@ from locations.geojson import (
     feature_collection,
     geometry_sql,
 )
-from locations.vocabulary import CONSTRAINT_KIND, INFRASTRUCTURE_KIND
+from locations.vocabulary import CONSTRAINT_KIND, INFRASTRUCTURE_KIND, REGION_LEVEL
 
 INFRASTRUCTURE_KINDS = INFRASTRUCTURE_KIND.codes
 CONSTRAINT_KINDS = CONSTRAINT_KIND.codes
@@ -48,6 +49,9 @@ PLOT_JOINS = """
 ZONE_COLUMNS = """
     z.id, z.name, z.kind, z.lifecycle, z.allowed_uses, z.brownfield,
     z.municipality_id, m.name AS municipality_name, r.code AS region_code, m.country,
+    (SELECT array_agg(zm_m.name ORDER BY zm.municipality_id <> z.municipality_id, zm_m.name)
+     FROM zone_municipality zm JOIN municipality zm_m ON zm_m.id = zm.municipality_id
+     WHERE zm.zone_id = z.id) AS municipalities,
     round(z.area_m2::numeric, 1)::float AS area_m2,
     z.power_mw, z.gas, z.water, z.sewage, z.broadband, z.rail_siding, z.district_heating,
     z.manager_name, z.manager_email, z.manager_phone,
@@ -56,31 +60,49 @@ ZONE_COLUMNS = """
 """
 
 
-def list_regions(conn: Connection, *, crs: OutputCrs = GEOJSON_CRS,
+def list_regions(conn: Connection, *, level: str | None = None, crs: OutputCrs = GEOJSON_CRS,
                  window: Window = EVERYTHING) -> dict[str, Any]:
+    """Regions of every level (or of ``level``), each with its level, parent and the number
+    of municipalities it covers, coarsest first."""
     rows = conn.execute(
         text(
             f"""
-            SELECT r.id, r.code, r.name, r.country, r.area_km2, r.official_area_km2,
-                   (SELECT count(*) FROM municipality m WHERE m.region_id = r.id)
+            SELECT r.id, r.code, r.name, r.country, r.level, p.code AS parent_code, r.area_km2,
+                   r.official_area_km2,
+                   (SELECT count(*) FROM municipality_region mr WHERE mr.region_id = r.id)
                        AS municipality_count,
                    {geometry_sql("r.boundary", crs)} AS geometry
-            FROM region r WHERE {window.where("r.boundary", "r.id")}
-            ORDER BY r.code {window.limit_sql()}
+            FROM region r LEFT JOIN region p ON p.id = r.parent_id
+            WHERE (CAST(:level AS text) IS NULL OR r.level = :level)
+              AND {window.where("r.boundary", "r.id")}
+            ORDER BY array_position(CAST(:levels AS text[]), r.level), r.code {window.limit_sql()}
             """
         ),
-        window.params(),
+        {"level": level, "levels": list(REGION_LEVEL.codes), **window.params()},
     ).mappings()
     return feature_collection(rows)
 
 
+#: A municipality's region at every level, as {level: code}.
+MUNICIPALITY_REGIONS = """(SELECT jsonb_object_agg(mr.level, rr.code)
+                FROM municipality_region mr JOIN region rr ON rr.id = mr.region_id
+                WHERE mr.municipality_id = m.id) AS regions"""
+
+
 def list_municipalities(conn: Connection, region: str | None = None, *,
                         crs: OutputCrs = GEOJSON_CRS, window: Window = EVERYTHING) -> dict[str, Any]:
+    """Municipalities (those of ``region``, a code of any level, when given), each with its
+    region at every level.
+
+    Raises:
+        InvalidInput: an unknown region.
+    """
+    selection = regions.resolve_one(conn, region)
     rows = conn.execute(
         text(
             f"""
-            SELECT m.id, m.code, m.name, m.country, r.code AS region_code, m.population,
-                   m.area_km2, m.official_area_km2,
+            SELECT m.id, m.code, m.name, m.country, r.code AS region_code, {MUNICIPALITY_REGIONS},
+                   m.population, m.area_km2, m.official_area_km2, m.boundary_approximate,
                    -- The town's position (labels, distances): its seat, or where none is
                    -- known an official centroid, marked as such.
                    round(ST_X(ST_Transform(m.seat, 4326))::numeric, 6) AS seat_lon,
@@ -89,12 +111,12 @@ def list_municipalities(conn: Connection, region: str | None = None, *,
                        AS seat_kind,
                    {geometry_sql("m.boundary", crs)} AS geometry
             FROM municipality m JOIN region r ON r.id = m.region_id
-            WHERE (CAST(:region AS text) IS NULL OR r.code = :region)
+            WHERE (CAST(:region_ids AS int[]) IS NULL OR {regions.municipalities_in("m.id")})
               AND {window.where("m.boundary", "m.id")}
             ORDER BY r.code, m.name, m.id {window.limit_sql()}
             """
         ),
-        {"region": region, **window.params()},
+        {"region_ids": selection.id_list if selection else None, **window.params()},
     ).mappings()
     return feature_collection(rows)
 

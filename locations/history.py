@@ -157,7 +157,7 @@ def stale_plots(
 def _check_reader(account: Account, municipality_id: int, region_id: int, name: str) -> None:
     # The audit trail names officials and internal notes: only the people who keep or analyse
     # the municipality's data read it.
-    if not account.may_read_municipality(municipality_id, region_id):
+    if not account.may_read_municipality(municipality_id):
         raise Forbidden(f"account {account.name!r} may not read the records of {name}")
 
 
@@ -200,8 +200,7 @@ def plot_changes(
     ).mappings().first()
     if found is None:
         raise NotFound(f"plot {plot_id} does not exist")
-    internal = account is not None and account.may_read_municipality(
-        found["municipality_id"], found["region_id"])
+    internal = account is not None and account.may_read_municipality(found["municipality_id"])
     e = plot_event.c
     query = select(e.id, e.occurred_at, e.effective_date, e.actor, e.action, e.old_values,
                    e.new_values, e.note)

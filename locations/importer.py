@@ -167,7 +167,7 @@ def scope_of(account: Account | None, target_name: str) -> Scope:
         )
     if account.role == "municipality":
         return Scope(municipality_ids=frozenset(account.municipality_ids))
-    return Scope(region_ids=frozenset(account.region_ids))
+    return Scope(municipality_ids=frozenset(account.analysed_municipality_ids))
 
 
 def _match_field_names(frame: Any, spec: Any, target_name: str) -> Any:

@@ -306,7 +306,7 @@ def _scope(account: Account) -> tuple[str, dict[str, Any]]:
         return "TRUE", {}
     if account.role == "municipality":
         return "m.id = ANY (:scope)", {"scope": sorted(account.municipality_ids)}
-    return "m.region_id = ANY (:scope)", {"scope": sorted(account.region_ids)}
+    return "m.id = ANY (:scope)", {"scope": sorted(account.analysed_municipality_ids)}
 
 
 def _inquiry(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,8 +37,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from locations import regions
 from locations.errors import InvalidInput, NotFound
-from locations.vocabulary import READINESS
+from locations.vocabulary import READINESS, YARDSTICK_LEVEL
 
 #: Readiness tiers of the available area, least ready first; ``unknown`` for plots without one.
 TIERS = (*READINESS.codes, "unknown")
@@ -51,7 +52,6 @@ MIN_TRAIL_MONTHS = 12
 #: The longest series one request may ask for (20 years of months).
 MAX_MONTHS = 240
 
-_REGION_CODE = re.compile(r"^[A-Z]{2}[0-9A-Z]{0,3}$")
 
 
 @dataclass(frozen=True)
@@ -156,29 +156,37 @@ SELECT s.month, {", ".join(f"sum(s.{amount}) AS {amount}" for amount in (
     "take_up", "reversed"))}
 FROM zone_supply_month s
 JOIN zone z ON z.id = s.zone_id
-JOIN municipality m ON m.id = z.municipality_id
-JOIN region r ON r.id = m.region_id
-WHERE r.code LIKE :pattern
+-- The zones of the municipalities in the region, at whatever level it is.
+JOIN municipality_region mr ON mr.municipality_id = z.municipality_id
+WHERE mr.region_id = :region_id
 GROUP BY s.month
 ORDER BY s.month
 """
 
 
-def resolve_region(conn: Connection, code: str) -> list[str]:
-    """The names of the regions a code covers (a NUTS prefix: ``AT22`` is all of Styria).
+def resolve_region(conn: Connection, code: str) -> tuple[int, str, list[str]]:
+    """The region of a code of any level, in any case (``AT22`` is all of Styria): its id,
+    its code and its name (with those of the NUTS-3 regions below it, when it has several).
 
     Raises:
         InvalidInput: not a region code; NotFound: no region has it.
     """
-    if not isinstance(code, str) or not _REGION_CODE.match(code):
+    if not isinstance(code, str) or not regions.CODE_SHAPE.match(regions.canonical(code)):
         raise InvalidInput("code", f"{str(code)[:20]!r} is not a region code such as SI042 or AT22")
-    names = conn.execute(
-        text("SELECT name FROM region WHERE code LIKE :pattern ORDER BY code"),
-        {"pattern": code + "%"},
-    ).scalars().all()
-    if not names:
-        raise NotFound(f"no region {code}")
-    return list(names)
+    try:
+        selection = regions.resolve(conn, [code], field="code")
+    except InvalidInput as exc:
+        raise NotFound(f"no region {regions.canonical(code)}: {exc.args[-1]}") from None
+    region_id = selection.ids[0]
+    names = conn.execute(text("""
+        WITH RECURSIVE below AS (
+            SELECT id, code, name, level FROM region WHERE id = :id
+            UNION ALL
+            SELECT r.id, r.code, r.name, r.level FROM region r JOIN below b ON r.parent_id = b.id
+        )
+        SELECT name FROM below WHERE id = :id OR level = :yardstick ORDER BY code
+    """), {"id": region_id, "yardstick": YARDSTICK_LEVEL}).scalars().all()
+    return region_id, selection.codes[0], list(dict.fromkeys(names))
 
 
 def supply_series(
@@ -191,10 +199,10 @@ def supply_series(
         InvalidInput: a malformed region code, ``start`` after ``end``, more than MAX_MONTHS.
         NotFound: no region has that code.
     """
-    names = resolve_region(conn, region)
+    region_id, region, names = resolve_region(conn, region)
     today = conn.execute(text("SELECT current_date")).scalar_one()
     end = month_start(end) if end is not None else month_start(today)
-    rows = conn.execute(text(_MONTHS_SQL), {"pattern": region + "%"}).mappings().all()
+    rows = conn.execute(text(_MONTHS_SQL), {"region_id": region_id}).mappings().all()
     by_month = {row["month"]: row for row in rows}
     trail_start = rows[0]["month"] if rows else None
     if start is None:

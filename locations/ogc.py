@@ -27,7 +27,7 @@ from locations import features, search
 from locations.accounts import InternalReach
 from locations.errors import InvalidInput, NotFound
 from locations.geojson import GEOJSON_CRS, OutputCrs, Window
-from locations.vocabulary import STORAGE_SRID
+from locations.vocabulary import REGION_LEVEL, STORAGE_SRID
 
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
@@ -211,7 +211,7 @@ def _inline(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, An
 
 
 _DESCRIPTIONS = {
-    "region": "Region codes or NUTS prefixes (AT22 is all of Styria)",
+    "region": "Region codes of any level, any case (AT22 is all of Styria, AT-D-601 a district)",
     "min_area_m2": "Plot area at least this (m²)", "max_area_m2": "Plot area at most this (m²)",
     "max_price_eur_m2": "Asking price at most this (EUR/m²)",
     "use": "Uses the plot must all allow (a plot that lists none takes its zone's)",
@@ -250,7 +250,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
         "zones", "Business zones",
         "Business zones with their infrastructure, manager and plot figures (plot count, "
         "available area, plots by status, occupancy share). The same as GET /zones.",
-        {"region": _simple("region", {"type": "string"}, "Region codes or NUTS prefixes", True),
+        {"region": _simple("region", {"type": "string"}, _DESCRIPTIONS["region"], True),
          "municipality": _simple("municipality", {"type": "string"},
                                  "Municipality names or ids", True),
          "kind": _simple("kind", {"type": "string", "enum": _ZONE_KINDS}, "Any of these kinds",
@@ -264,10 +264,14 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection(
         "municipalities", "Municipalities",
         "Municipalities with population and area.",
-        {"region": _simple("region", {"type": "string"}, "Region code")},
+        {"region": _simple("region", {"type": "string"}, _DESCRIPTIONS["region"])},
         extra_parameters=("offset",)),
     Collection(
-        "regions", "Regions", "NUTS-3 regions: Gorenjska, Podravje and Styria's.", {},
+        "regions", "Regions",
+        "Regions of every level: countries, NUTS-1/2/3 (Gorenjska, Podravje, Styria's) and "
+        "Austrian districts, each with its level and parent.",
+        {"level": _simple("level", {"type": "string", "enum": list(REGION_LEVEL.codes)},
+                          "Only regions of this level")},
         extra_parameters=("offset",)),
     Collection(
         "infrastructure", "Infrastructure",
@@ -543,7 +547,8 @@ _READS: dict[str, Callable[[Connection, Any, OutputCrs, Window], dict[str, Any]]
     "zones": lambda conn, f, crs, window: search.search_zones(conn, f, crs=crs, window=window),
     "municipalities": lambda conn, f, crs, window: features.list_municipalities(
         conn, f.get("region"), crs=crs, window=window),
-    "regions": lambda conn, f, crs, window: features.list_regions(conn, crs=crs, window=window),
+    "regions": lambda conn, f, crs, window: features.list_regions(
+        conn, level=f.get("level"), crs=crs, window=window),
     "infrastructure": lambda conn, f, crs, window: features.list_infrastructure(
         conn, f.get("kind") or None, crs=crs, window=window),
     "constraint_areas": lambda conn, f, crs, window: features.list_constraint_areas(

@@ -305,11 +305,11 @@ def _row_for_write(conn: Connection, kind: str, row_id: int, sql: str) -> Mappin
 def _plot_for_write(conn: Connection, plot_id: int) -> Mapping[str, Any]:
     return _row_for_write(conn, "plot", plot_id, f"""
         SELECT p.id, p.zone_id, p.cadastral_ref, p.version, p.retired_at, p.last_verified,
-               z.municipality_id, m.name AS municipality_name,
+               m.id AS municipality_id, m.name AS municipality_name,
                {", ".join("p." + field for field in PLOT_FIELDS)}
         FROM plot p
-        JOIN zone z ON z.id = p.zone_id
-        JOIN municipality m ON m.id = z.municipality_id
+        -- In a zone shared by municipalities, the plot is kept by the one it lies in.
+        JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
         WHERE p.id = :id
         """)
 
@@ -477,7 +477,12 @@ def create_plot(
         InvalidInput, InvalidGeometry.
     """
     zone = _zone_for_write(conn, zone_id)
-    check_scope(account, zone["municipality_id"], zone["municipality_name"], f"zone {zone_id}")
+    # A zone shared by municipalities takes plots from the editors of each, in their part
+    # (checked once the plot is placed, below).
+    shared = conn.execute(text("SELECT array_agg(municipality_id) FROM zone_municipality "
+                               "WHERE zone_id = :z"), {"z": zone_id}).scalar() or []
+    if not any(account.may_edit_municipality(m) for m in shared):
+        check_scope(account, zone["municipality_id"], zone["municipality_name"], f"zone {zone_id}")
     check_version("zone", zone["version"], expected_zone_version)
     reference = _text("cadastral_ref", cadastral_ref)
     if reference is None:
@@ -512,11 +517,17 @@ def create_plot(
         raise Conflict(f"cadastral reference {reference!r} was just taken by another plot") from None
     created = conn.execute(
         text(
-            "SELECT cadastral_ref, round(area_m2::numeric, 1)::float AS area_m2, status "
-            "FROM plot WHERE id = :id"
+            "SELECT p.cadastral_ref, round(p.area_m2::numeric, 1)::float AS area_m2, p.status, "
+            "m.id AS municipality_id, m.name AS municipality_name "
+            "FROM plot p JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary) "
+            "WHERE p.id = :id"
         ),
         {"id": plot_id},
     ).mappings().one()
+    # The caller's transaction is rolled back on this refusal: nothing is written.
+    check_scope(account, created["municipality_id"], created["municipality_name"],
+                f"the new plot {reference!r}")
+    created = {k: created[k] for k in ("cadastral_ref", "area_m2", "status")}
     new_values = dict(created) | {field: jsonable(value) for field, value in parsed.items()}
     _record_plot_event(conn, plot_id, account, "create", None, new_values, note, effective)
     return plot_id

@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from locations import regions
 from locations.accounts import Account, authorise
-from locations.areas import resolve_area
 from locations.errors import InvalidInput, NotFound
 from locations.standard import (
     DEFAULT_STANDARD,
@@ -35,6 +35,7 @@ from locations.standard import (
     find_standard,
     parse_standard,
 )
+from locations.vocabulary import YARDSTICK_LEVEL
 
 #: Progress callback: (steps done, steps in all, what happens now).
 Progress = Callable[[int, int, str], None]
@@ -232,15 +233,22 @@ def _plot_score_sql(
     raw_array = ", ".join(f"s.r{i}" for i in range(len(order)))
     score_array = ", ".join(f"s.s{i}" for i in range(len(order)))
     return f"""
-WITH region_price AS (
-    -- The median asking price of available plots, per region (the E1 yardstick).
-    SELECT m.region_id,
+WITH yardstick AS (
+    -- Each municipality's yardstick region: its region at the yardstick level (NUTS-3),
+    -- whatever level a run, an account or the municipality's own region is given at.
+    SELECT m.id AS municipality_id, coalesce(mr.region_id, m.region_id) AS region_id
+    FROM municipality m
+    LEFT JOIN municipality_region mr ON mr.municipality_id = m.id AND mr.level = '{YARDSTICK_LEVEL}'
+),
+region_price AS (
+    -- The median asking price of available plots, per yardstick region (the E1 yardstick).
+    SELECT y.region_id,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price_eur_m2) AS median_price
     FROM plot p
     JOIN zone z ON z.id = p.zone_id
-    JOIN municipality m ON m.id = z.municipality_id
+    JOIN yardstick y ON y.municipality_id = z.municipality_id
     WHERE p.status = 'available' AND p.retired_at IS NULL AND p.price_eur_m2 IS NOT NULL
-    GROUP BY m.region_id
+    GROUP BY y.region_id
 ),
 zone_area AS (
     SELECT p.zone_id, sum(p.area_m2) AS plot_m2,
@@ -279,7 +287,8 @@ f AS (
     JOIN municipality m ON m.id = z.municipality_id
     LEFT JOIN plot_proximity pp ON pp.plot_id = p.id
     LEFT JOIN plot_site_metrics sm ON sm.plot_id = p.id
-    LEFT JOIN region_price rp ON rp.region_id = m.region_id
+    JOIN yardstick y ON y.municipality_id = m.id
+    LEFT JOIN region_price rp ON rp.region_id = y.region_id
     WHERE p.retired_at IS NULL AND {_IN_PART}
 ),
 s AS (
@@ -395,13 +404,13 @@ def start_run(
     standard.profile(profile)
     weights = standard.criterion_weights(profile)
     with engine.begin() as conn:
-        region_ids = conn.execute(
-            text("SELECT id FROM region WHERE CAST(:c AS text) IS NULL OR code = :c"),
-            {"c": region}).scalars().all()
-        if region is not None and not region_ids:
-            raise InvalidInput("region", f"unknown region {region!r}")
+        selection = regions.resolve_one(conn, region)
+        region = selection.codes[0] if selection else None
         if account is not None:
-            authorise(account, "score", region_ids=region_ids,
+            covered = regions.municipality_ids(conn, selection)
+            if covered is None:
+                covered = conn.execute(text("SELECT id FROM municipality")).scalars().all()
+            authorise(account, "score", municipality_ids=covered,
                       what=f"region {region}" if region is not None else "all regions")
         standard_id = register_standard(conn, standard)
         return conn.execute(
@@ -424,10 +433,12 @@ def _zone_parts(engine: Engine, region: str | None, parts: int) -> list[list[int
         counts = conn.execute(text("""
             SELECT z.id, count(p.id) AS plots
             FROM zone z
-            JOIN municipality m ON m.id = z.municipality_id
-            JOIN region r ON r.id = m.region_id
             JOIN plot p ON p.zone_id = z.id AND p.retired_at IS NULL
-            WHERE CAST(:region AS text) IS NULL OR r.code = :region
+            WHERE CAST(:region AS text) IS NULL
+               OR EXISTS (SELECT 1 FROM zone_municipality zm
+                          JOIN municipality_region mr ON mr.municipality_id = zm.municipality_id
+                          JOIN region r ON r.id = mr.region_id
+                          WHERE zm.zone_id = z.id AND r.code = :region)
             GROUP BY z.id ORDER BY plots DESC, z.id
         """), {"region": region}).all()
     split: list[list[int]] = [[] for _ in range(parts)]
@@ -784,7 +795,7 @@ ranking_run = _ranking_run
 
 # Plots ranked: current scores (runs listed newest first; a plot's newest score counts),
 # passing the gates, still available. The run ids are given, so the planner sees them.
-def _ranked(run_ids: list[int]) -> str:
+def _ranked(run_ids: list[int], join: str = "") -> str:
     superseded = "" if len(run_ids) == 1 else """
       AND NOT EXISTS (
           SELECT 1 FROM plot_score newer
@@ -796,10 +807,11 @@ def _ranked(run_ids: list[int]) -> str:
     JOIN plot p ON p.id = ps.plot_id
     JOIN zone z ON z.id = p.zone_id
     JOIN municipality m ON m.id = z.municipality_id
-    JOIN region rg ON rg.id = m.region_id
+    JOIN region rg ON rg.id = m.region_id{join}
     WHERE ps.run_id = ANY(CAST(:run_ids AS bigint[])){superseded}
       AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
-      AND (CAST(:region_ids AS int[]) IS NULL OR m.region_id = ANY(CAST(:region_ids AS int[])))
+      AND (CAST(:region_ids AS int[]) IS NULL
+           OR {regions.municipalities_in("plot_municipality(p.zone_id, p.boundary)")})
 """
 
 
@@ -820,12 +832,11 @@ def rankings(
         NotFound: no finished run for the profile.
         InvalidInput: bad weights.
     """
-    # A region at any level (AT22 is all of Styria); an unknown one is refused, not empty.
-    region_ids = list(resolve_area(conn, region).region_ids) if region else None
+    selection = regions.resolve_one(conn, region)
     run = _ranking_run(conn, profile)
     standard = parse_standard(run["document"], f"stored standard of run {run['id']}")
-    params: dict[str, Any] = {"run_ids": run["run_ids"], "region_ids": region_ids,
-                              "limit": limit}
+    params: dict[str, Any] = {"run_ids": run["run_ids"], "limit": limit,
+                              "region_ids": selection.id_list if selection else None}
     group_weights = None
     if weights:
         group_weights = parse_group_weights(weights, standard)
@@ -853,7 +864,7 @@ def rankings(
     return {
         "profile": profile,
         "standard": {"name": standard.name, "version": standard.version},
-        "region": region,
+        "region": selection.codes[0] if selection else None,
         "what_if": group_weights is not None,
         "weights": {g: round(100 * effective.get(g, 0) / weight_sum, 4) for g in standard.groups},
         "plots": [dict(r) for r in rows],
@@ -864,50 +875,72 @@ def rankings(
 BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))
 
 
-def compare_regions(conn: Connection, profile: str) -> dict[str, Any]:
+#: Each ranked plot in every compared region that holds the part of its zone it lies in.
+_COMPARED_JOIN = """
+    JOIN municipality_region mr
+      ON mr.municipality_id = plot_municipality(p.zone_id, p.boundary)
+     AND mr.region_id = ANY (CAST(:compared AS int[]))"""
+
+
+def compare_regions(conn: Connection, profile: str,
+                    codes: list[str] | None = None) -> dict[str, Any]:
     """Per region: distribution of ranked plots' scores, median, best, share of area above 60.
+
+    ``codes`` are regions of any level, each covering everything below it (``AT22`` is all
+    of Styria); by default every region of the yardstick level (NUTS-3).
 
     Raises:
         NotFound: no finished run for the profile.
+        InvalidInput: an unknown region.
     """
+    if codes:
+        ids = regions.resolve(conn, codes).id_list
+    else:
+        ids = conn.execute(text("SELECT id FROM region WHERE level = :level ORDER BY code"),
+                           {"level": YARDSTICK_LEVEL}).scalars().all()
     run = _ranking_run(conn, profile)
     bands = ",\n".join(
         f"count(*) FILTER (WHERE ps.total >= {low} AND ps.total "
         f"{'<=' if high == 100 else '<'} {high}) AS band_{low}" for low, high in BANDS)
     ranked = {
-        row["code"]: row
+        row["region_id"]: row
         for row in conn.execute(
             text(f"""
-                SELECT rg.code, count(*) AS plots,
+                SELECT mr.region_id, count(*) AS plots,
                        percentile_cont(0.5) WITHIN GROUP (ORDER BY ps.total) AS median,
                        (array_agg(p.id ORDER BY ps.total DESC, p.id))[1] AS best_id,
                        max(ps.total) AS best,
                        coalesce(sum(p.area_m2) FILTER (WHERE ps.total > 60), 0) AS above_60_m2,
                        {bands}
-                {_ranked(run["run_ids"])}
-                GROUP BY rg.code
+                {_ranked(run["run_ids"], join=_COMPARED_JOIN)}
+                GROUP BY mr.region_id
             """),
-            {"run_ids": run["run_ids"], "region_ids": None},
+            {"run_ids": run["run_ids"], "region_ids": None, "compared": ids},
         ).mappings()
     }
-    regions = conn.execute(
+    areas = conn.execute(
         text("""
-            SELECT rg.code, rg.name,
+            SELECT rg.id, rg.code, rg.name, rg.level,
                    coalesce(sum(p.area_m2) FILTER (WHERE p.status = 'available'
                                                      AND p.retired_at IS NULL), 0) AS area_m2
             FROM region rg
-            LEFT JOIN municipality m ON m.region_id = rg.id
-            LEFT JOIN zone z ON z.municipality_id = m.id
-            LEFT JOIN plot p ON p.zone_id = z.id
-            GROUP BY rg.code, rg.name ORDER BY rg.code
-        """)
-    ).all()
+            LEFT JOIN municipality_region mr ON mr.region_id = rg.id
+            LEFT JOIN zone_municipality zm ON zm.municipality_id = mr.municipality_id
+            LEFT JOIN plot p ON p.zone_id = zm.zone_id
+                 AND plot_municipality(p.zone_id, p.boundary) = mr.municipality_id
+            WHERE rg.id = ANY (CAST(:compared AS int[]))
+            GROUP BY rg.id, rg.code, rg.name, rg.level
+        """), {"compared": ids}
+    ).mappings().all()
+    by_id = {row["id"]: row for row in areas}
     result = []
-    for code, name, area in regions:
-        row = ranked.get(code)
+    for region_id in ids:
+        region, row = by_id[region_id], ranked.get(region_id)
+        area = region["area_m2"]
         result.append({
-            "region": code,
-            "name": name,
+            "region": region["code"],
+            "name": region["name"],
+            "level": region["level"],
             "ranked_plots": row["plots"] if row else 0,
             "median": round(row["median"], 2) if row else None,
             "best": {"id": row["best_id"], "score": round(row["best"], 2)} if row else None,
@@ -924,7 +957,7 @@ def compare_regions(conn: Connection, profile: str) -> dict[str, Any]:
     }
 
 def score_distribution(conn: Connection, profile: str, region_ids: list[int]) -> dict[str, Any]:
-    """The ranked plots of ``profile`` in the regions ``region_ids`` (those passing the gates,
+    """The ranked plots of ``profile`` in the regions ``region_ids``, of any level (those passing the gates,
     which ask for an available plot, in the current runs): how many, their area, their median
     and best score and how many fall in each band of ``BANDS``, with the standard the scores
     are by. Read from the scores each run keeps per zone (``zone_score.passed_totals``), so
@@ -944,9 +977,9 @@ def score_distribution(conn: Connection, profile: str, region_ids: list[int]) ->
                 SELECT DISTINCT ON (zs.zone_id) zs.passed_totals, zs.available_area_m2
                 FROM zone_score zs
                 JOIN zone z ON z.id = zs.zone_id
-                JOIN municipality m ON m.id = z.municipality_id
                 WHERE zs.run_id = ANY(CAST(:run_ids AS bigint[]))
-                  AND m.region_id = ANY(CAST(:region_ids AS int[]))
+                  -- The zones of the regions' municipalities, at whatever level each is.
+                  AND {regions.municipalities_in("z.municipality_id")}
                 ORDER BY zs.zone_id, array_position(CAST(:run_ids AS bigint[]), zs.run_id)
             ), totals AS (
                 SELECT unnest(passed_totals) AS total FROM current

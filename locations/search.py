@@ -26,7 +26,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
-from locations import scoring, vocabulary
+from locations import regions, scoring, vocabulary
 from locations.accounts import InternalReach
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
@@ -113,7 +113,7 @@ class PlotFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: list[PlainText] = Field(default_factory=list,
-                                    description="Region codes or NUTS prefixes (AT22)")
+                                    description="Region codes of any level, any case: SI042, AT22 (Styria), AT-D-601 (district)")
     municipality: list[PlainText] = Field(default_factory=list,
                                           description="Municipality names or ids")
     zone: list[IntegerId] = Field(default_factory=list, description="Zone ids")
@@ -160,9 +160,6 @@ class PlotFilter(BaseModel):
 
 
 # -- parsing helpers shared by the API's query string and the JSON body --------------------
-
-_REGION_CODE = re.compile(r"^[A-Z]{2}[0-9A-Z]{0,3}$")
-
 
 def parse_bbox(value: str) -> list[float]:
     """``minx,miny,maxx,maxy`` as four finite numbers.
@@ -311,37 +308,39 @@ PLOT_SEARCH_COLUMNS = """
 PAGE_SETTINGS = NO_PARALLEL_WORKERS + " SET LOCAL jit = off;"
 
 
-def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | None]:
+def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, Any]:
     """Zone ids that zone-level filters leave (None: no such filter was given).
 
     ``zones`` limits plots outright, before the plot query is planned, so the planner
-    knows how many plots it keeps. The same single round trip checks that every region
-    and municipality named exists. Zone ids alone need no round trip: a zone that does
-    not exist simply has no plots.
+    knows how many plots it keeps. A region of any level covers the municipalities below
+    it; a zone lies in every municipality it reaches (``zone_municipality``), so a shared
+    zone is found from each. When only some of a zone's municipalities are asked for, the
+    zone is ``partial``: its plots count only in their part (``plot_municipality``), given
+    as ``(zone ids, municipality ids)``. The same single round trip checks that every
+    municipality named exists. Zone ids alone need no round trip: a zone that does not
+    exist simply has no plots.
 
     Raises:
         InvalidInput: an unknown region or municipality.
     """
-    clauses, params = [], {"region_patterns": None, "municipality_names": None}
+    clauses, params = [], {"municipality_names": None}
+    places = []
     if filters.region:
-        for code in filters.region:
-            if not _REGION_CODE.match(code):
-                raise InvalidInput("region", f"{code!r} is not a region code such as SI042 or AT22")
-        params["region_patterns"] = [code + "%" for code in filters.region]
-        clauses.append("r.code LIKE ANY (CAST(:region_patterns AS text[]))")
+        params["region_ids"] = regions.resolve(conn, filters.region).id_list
+        places.append(regions.municipalities_in("zm.municipality_id"))
     if filters.municipality:
         ids = [number for m in filters.municipality if (number := parse_id(m)) is not None]
         params |= {"municipality_ids": ids,
                    "municipality_names": [m.strip().lower() for m in filters.municipality]}
-        clauses.append("(m.id = ANY (CAST(:municipality_ids AS int[]))"
-                       " OR lower(m.name) = ANY (CAST(:municipality_names AS text[])))")
+        places.append("(mm.id = ANY (CAST(:municipality_ids AS int[]))"
+                      " OR lower(mm.name) = ANY (CAST(:municipality_names AS text[])))")
     if filters.zone_kind:
         params["zone_kinds"] = list(filters.zone_kind)
         clauses.append("z.kind = ANY (CAST(:zone_kinds AS text[]))")
     if filters.zone:
-        if len(clauses) == 0 and filters.broadband is None and filters.gas is None \
+        if not places and not clauses and filters.broadband is None and filters.gas is None \
                 and filters.rail_siding is None:
-            return {"zones": sorted(set(filters.zone))}
+            return {"zones": sorted(set(filters.zone)), "partial": None}
         params["zone_ids"] = filters.zone
         clauses.append("z.id = ANY (CAST(:zone_ids AS int[]))")
     if filters.broadband is not None:
@@ -353,29 +352,35 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, list[int] | No
     if filters.rail_siding is not None:
         params["rail_siding"] = filters.rail_siding
         clauses.append("z.rail_siding = :rail_siding")
-    if not clauses:
-        return {"zones": None}
-    zones_sql = (
-        "(SELECT coalesce(array_agg(z.id ORDER BY z.id), '{}') FROM zone z"
-        " JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id"
-        f" WHERE {' AND '.join(clauses)})"
-    )
+    if not clauses and not places:
+        return {"zones": None, "partial": None}
+    place = " AND ".join(places) or "true"
+    zones_sql = f"""
+        SELECT z.id, bool_and({place}) AS whole,
+               array_agg(zm.municipality_id) FILTER (WHERE {place}) AS parts
+        FROM zone z
+        JOIN zone_municipality zm ON zm.zone_id = z.id
+        JOIN municipality mm ON mm.id = zm.municipality_id
+        WHERE {' AND '.join(clauses) or 'true'}
+        GROUP BY z.id HAVING bool_or({place})"""
     row = conn.execute(text(f"""
-        SELECT (SELECT count(*) FROM unnest(CAST(:region_patterns AS text[])) AS q(pattern)
-                WHERE NOT EXISTS (SELECT 1 FROM region WHERE code LIKE q.pattern))
-                   AS unknown_regions,
-               (SELECT count(*) FROM unnest(CAST(:municipality_names AS text[])) AS q(name)
+        SELECT (SELECT count(*) FROM unnest(CAST(:municipality_names AS text[])) AS q(name)
                 WHERE NOT EXISTS (SELECT 1 FROM municipality m
                                   WHERE lower(m.name) = q.name OR m.id::text = q.name))
                    AS unknown_municipalities,
-               {zones_sql} AS zones
+               (SELECT coalesce(array_agg(f.id ORDER BY f.id) FILTER (WHERE f.whole), '{{}}')
+                FROM ({zones_sql}) f) AS zones,
+               (SELECT coalesce(array_agg(f.id ORDER BY f.id) FILTER (WHERE NOT f.whole), '{{}}')
+                FROM ({zones_sql}) f) AS partial_zones,
+               (SELECT coalesce(array_agg(DISTINCT u.part), '{{}}')
+                FROM ({zones_sql}) f CROSS JOIN unnest(f.parts) AS u(part)
+                WHERE NOT f.whole) AS partial_municipalities
         """), params).mappings().one()
-    if row["unknown_regions"]:
-        codes = conn.execute(text("SELECT string_agg(code, ', ' ORDER BY code) FROM region"))
-        raise InvalidInput("region", f"unknown region; known: {codes.scalar_one()}")
     if row["unknown_municipalities"]:
         raise InvalidInput("municipality", "no municipality has that name or id")
-    return {"zones": row["zones"]}
+    partial = ((row["partial_zones"], row["partial_municipalities"])
+               if row["partial_zones"] else None)
+    return {"zones": row["zones"], "partial": partial}
 
 
 def conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[str, Any]]:
@@ -383,7 +388,14 @@ def conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[s
     where = ["p.retired_at IS NULL"]
     params: dict[str, Any] = {}
     zones = _zone_ids(conn, filters)
-    if zones["zones"] is not None and len(zones["zones"]) == 1:
+    if zones["partial"] is not None:
+        # Zones only partly in the places asked for: their plots in those places only.
+        where.append("(p.zone_id = ANY (CAST(:zones AS int[])) OR (p.zone_id = ANY "
+                     "(CAST(:partial_zones AS int[])) AND plot_municipality(p.zone_id, p.boundary)"
+                     " = ANY (CAST(:partial_municipalities AS int[]))))")
+        params["zones"] = zones["zones"]
+        params["partial_zones"], params["partial_municipalities"] = zones["partial"]
+    elif zones["zones"] is not None and len(zones["zones"]) == 1:
         # Equality, not ANY: the page of one zone is then a walk of the (zone_id, id) index.
         where.append("p.zone_id = :zone_one")
         params["zone_one"] = zones["zones"][0]
@@ -788,8 +800,10 @@ def zone_conditions(conn: Connection, filters: ZoneFilter) -> tuple[str, dict[st
     Raises:
         InvalidInput: an unknown region or municipality.
     """
-    zone_ids = _zone_ids(conn, PlotFilter(region=filters.region,
-                                          municipality=filters.municipality))["zones"]
+    found = _zone_ids(conn, PlotFilter(region=filters.region, municipality=filters.municipality))
+    # A zone partly in the places asked for is listed: it lies there.
+    zone_ids = (None if found["zones"] is None
+                else sorted(found["zones"] + (found["partial"][0] if found["partial"] else [])))
     where = """(CAST(:zone_ids AS int[]) IS NULL OR z.id = ANY (CAST(:zone_ids AS int[])))
           AND (CAST(:kinds AS text[]) IS NULL OR z.kind = ANY (CAST(:kinds AS text[])))
           AND (CAST(:has_available AS boolean) IS NULL

@@ -48,6 +48,8 @@ from locations.vocabulary import (
     OWNERSHIP,
     PLOT_STATUS,
     READINESS,
+    REGION_CODE_TAGS,
+    REGION_LEVEL,
     ROLE,
     SEAT_KIND,
     SEVERITY,
@@ -72,6 +74,22 @@ def one_of(column: str, words: Vocabulary) -> str:
 def all_of(column: str, words: Vocabulary) -> str:
     """A CHECK that every element of the array ``column`` is one of the codes."""
     return f"{column} <@ ARRAY[{_texts(words)}]"
+
+
+def region_code_pattern(level: str) -> str:
+    """The regular expression a region code of ``level`` matches: NUTS codes by their length
+    (a country is NUTS-0), national levels as ``<country>-<tag>-<national code>``."""
+    nuts = {"country": "", "nuts1": "[0-9A-Z]", "nuts2": "[0-9A-Z]{2}", "nuts3": "[0-9A-Z]{3}"}
+    if level in nuts:
+        return f"^[A-Z]{{2}}{nuts[level]}$"
+    return f"^[A-Z]{{2}}-{REGION_CODE_TAGS[level]}-[0-9A-Z]{{1,12}}$"
+
+
+def region_code_check() -> str:
+    """The CHECK that a region's code has the form of its level."""
+    cases = " ".join(f"WHEN '{level}'::text THEN '{region_code_pattern(level)}'::text"
+                     for level in REGION_LEVEL.codes)
+    return f"code ~ CASE level {cases} ELSE NULL::text END"
 
 
 metadata = MetaData()
@@ -213,16 +231,22 @@ region = Table(
     Column('area_km2', Double(53)),
     Column('boundary', Geometry('MULTIPOLYGON', STORAGE_SRID, 2, spatial_index=False)),
     Column('official_area_km2', Double(53)),
+    Column('level', Text, nullable=False),
+    Column('parent_id', Integer),
     CheckConstraint('NOT st_isempty(boundary)', name='region_boundary_not_empty'),
     CheckConstraint('area_km2 > 0::double precision', name='region_area_km2_check'),
     CheckConstraint('official_area_km2 > 0::double precision', name='region_official_area_km2_check'),
-    CheckConstraint("code ~ '^[A-Z]{2}[0-9A-Z]{1,3}$'::text", name='region_code_check'),
+    CheckConstraint(region_code_check(), name='region_code_check'),
     CheckConstraint("country ~ '^[A-Z]{2}$'::text", name='region_country_check'),
+    CheckConstraint('left(code, 2) = country::text', name='region_code_in_country'),
+    CheckConstraint(one_of('level', REGION_LEVEL), name='region_level_check'),
     CheckConstraint('length(TRIM(BOTH FROM name)) > 0', name='region_name_check'),
     CheckConstraint('st_isvalid(boundary)', name='region_boundary_valid'),
+    ForeignKeyConstraint(['parent_id'], ['region.id'], ondelete='RESTRICT', name='region_parent_id_fkey'),
     PrimaryKeyConstraint('id', name='region_pkey'),
     UniqueConstraint('code', name='region_code_key'),
-    Index('region_boundary_gist', 'boundary', postgresql_using='gist')
+    Index('region_boundary_gist', 'boundary', postgresql_using='gist'),
+    Index('region_parent_idx', 'parent_id')
 )
 
 standard = Table(
@@ -285,6 +309,7 @@ municipality = Table(
     Column('boundary', Geometry('MULTIPOLYGON', STORAGE_SRID, 2, spatial_index=False)),
     Column('official_area_km2', Double(53)),
     Column('seat_kind', Text),
+    Column('boundary_approximate', Boolean, nullable=False, server_default=text('false')),
     CheckConstraint('NOT st_isempty(boundary)', name='municipality_boundary_not_empty'),
     CheckConstraint('area_km2 > 0::double precision', name='municipality_area_km2_check'),
     CheckConstraint('official_area_km2 > 0::double precision', name='municipality_official_area_km2_check'),
@@ -380,6 +405,30 @@ zone = Table(
     UniqueConstraint('municipality_id', 'name', name='zone_municipality_id_name_key'),
     Index('zone_boundary_gist', 'boundary', postgresql_using='gist'),
     Index('zone_municipality_idx', 'municipality_id')
+)
+
+municipality_region = Table(
+    'municipality_region', metadata,
+    Column('municipality_id', Integer, primary_key=True),
+    Column('level', Text, primary_key=True),
+    Column('region_id', Integer, nullable=False),
+    CheckConstraint(one_of('level', REGION_LEVEL), name='municipality_region_level_check'),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE', name='municipality_region_municipality_id_fkey'),
+    ForeignKeyConstraint(['region_id'], ['region.id'], ondelete='CASCADE', name='municipality_region_region_id_fkey'),
+    PrimaryKeyConstraint('municipality_id', 'level', name='municipality_region_pkey'),
+    Index('municipality_region_region_idx', 'region_id', 'municipality_id')
+)
+
+zone_municipality = Table(
+    'zone_municipality', metadata,
+    Column('zone_id', Integer, primary_key=True),
+    Column('municipality_id', Integer, primary_key=True),
+    Column('share', Double(53)),
+    CheckConstraint('share >= 0::double precision AND share <= 1.000001::double precision', name='zone_municipality_share_check'),
+    ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='CASCADE', name='zone_municipality_zone_id_fkey'),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE', name='zone_municipality_municipality_id_fkey'),
+    PrimaryKeyConstraint('zone_id', 'municipality_id', name='zone_municipality_pkey'),
+    Index('zone_municipality_municipality_idx', 'municipality_id', 'zone_id')
 )
 
 zone_score = Table(

@@ -223,11 +223,27 @@ ATTACHMENT_KIND = Vocabulary("attachment", {
     "png": ("image (PNG)", "slika (PNG)", "Bild (PNG)"),
 })
 
+#: Levels of the region hierarchy, coarsest first: a region's parent is of an earlier level.
+#: NUTS levels carry Eurostat's codes (a country is NUTS-0, its ISO code); national levels
+#: finer than NUTS-3 carry ``<country>-<tag>-<national code>`` (``AT-D-601``), whose hyphen
+#: can never be read as a NUTS prefix. Slovenia's statistical regions are NUTS-3.
+REGION_LEVEL = Vocabulary("region_level", {
+    "country": ("country", "država", "Staat"),
+    "nuts1": ("NUTS 1 (major region)", "NUTS 1 (makroregija)", "NUTS 1 (Großregion)"),
+    "nuts2": ("NUTS 2 (region)", "NUTS 2 (kohezijska regija)", "NUTS 2 (Bundesland)"),
+    "nuts3": ("NUTS 3 (region)", "NUTS 3 (statistična regija)", "NUTS 3 (Region)"),
+    "district": ("district", "okraj", "politischer Bezirk"),
+}, ordered=True)
+#: The letter of each national level in its codes (``AT-D-601``: Austrian district 601).
+REGION_CODE_TAGS: dict[str, str] = {"district": "D"}
+#: The level whose regions are scoring's yardsticks (the regional median price).
+YARDSTICK_LEVEL = "nuts3"
+
 #: Every vocabulary by the prefix pages use for its labels (``t.value("status", code)``).
 VOCABULARIES: dict[str, Vocabulary] = {v.name: v for v in (
     PLOT_STATUS, ZONE_KIND, ZONE_LIFECYCLE, USE, READINESS, BROADBAND, OFFER, OWNERSHIP,
     SEWAGE, INFRASTRUCTURE_KIND, CONSTRAINT_KIND, SEVERITY, ROLE, INQUIRY_STATUS,
-    ATTACHMENT_KIND, SEAT_KIND)}
+    ATTACHMENT_KIND, SEAT_KIND, REGION_LEVEL)}
 
 #: Where each vocabulary is enforced in the database: (table, column) pairs whose CHECK
 #: constraint must allow exactly these codes.
@@ -249,6 +265,7 @@ DATABASE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
                        ("inquiry_event", "new_status")),
     "attachment": (("plot_attachment", "kind"),),
     "seat_kind": (("municipality", "seat_kind"),),
+    "region_level": (("region", "level"), ("municipality_region", "level")),
 }
 
 #: Geometry is stored in ETRS89-LAEA (metres, equal area across Slovenia and Austria).

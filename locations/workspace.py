@@ -95,7 +95,8 @@ def municipalities_in_reach(conn: Connection, account: Account) -> list[dict[str
     if account.role == "municipality":
         query = query.where(m.id.in_(sorted(account.municipality_ids)))
     elif account.role == "agency":
-        query = query.where(m.region_id.in_(sorted(account.region_ids)))
+        # Every municipality in the agency's regions, at whatever level each is.
+        query = query.where(m.id.in_(sorted(account.analysed_municipality_ids)))
     return [dict(row) for row in conn.execute(query).mappings()]
 
 

@@ -59,12 +59,13 @@ def write(t: Translator, kind: str, value: Any) -> str:
 
 
 def region_name(t: Translator, figures: dict[str, Any]) -> str:
-    """A region's name: its own, or for a NUTS prefix of several the platform's word for it."""
-    if figures.get("name"):
-        return figures["name"]
+    """A region's name: the platform's word for it in the page's language where it has one
+    (AT22: Styria, all of it), else the region's own name, else its code."""
     key = f"nuts_{figures['region']}"
     named = t(key)
-    return named if named != key else figures["region"]
+    if named != key:
+        return named
+    return figures.get("name") or figures["region"]
 
 
 def _readiness(figures: dict[str, Any], tier: str, what: str = "area_m2") -> float:

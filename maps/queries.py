@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 from locations import features, search
 from locations.geojson import feature_collection, geometry_sql
 from locations.tiles import scores_available
-from locations.vocabulary import INFRASTRUCTURE_KIND
+from locations.vocabulary import INFRASTRUCTURE_KIND, YARDSTICK_LEVEL
 from maps.context import MapContext
 from maps.countries import country_context, prepare
 from maps.i18n import Translator
@@ -148,9 +148,13 @@ SEARCH_ERRORS = {"region": "error_region", "municipality": "error_municipality",
 
 
 def regions(conn: Connection) -> list[dict[str, Any]]:
+    """The regions of the yardstick level (NUTS-3), each with its parent (NUTS-2)."""
     return [dict(row) for row in conn.execute(
-        text("SELECT id, code, name, country FROM region ORDER BY country DESC, code")
-    ).mappings()]
+        text("SELECT r.id, r.code, r.name, r.country, p.code AS parent_code, "
+             "p.name AS parent_name "
+             "FROM region r LEFT JOIN region p ON p.id = r.parent_id "
+             "WHERE r.level = :level ORDER BY r.country DESC, r.code"),
+        {"level": YARDSTICK_LEVEL}).mappings()]
 
 
 def municipality_names(conn: Connection) -> list[str]:
@@ -185,9 +189,10 @@ def region_outlines(conn: Connection, frame: Frame | None = None) -> dict[str, A
         SELECT r.id, r.code, r.name, r.country,
                {geometry_sql(f"ST_SimplifyPreserveTopology(r.boundary, {OUTLINE_TOLERANCE_M * 5})")}
                    AS geometry
-        FROM region r WHERE r.boundary IS NOT NULL AND {_IN_FRAME.format(column="r.boundary")}
+        FROM region r WHERE r.boundary IS NOT NULL AND r.level = :level
+          AND {_IN_FRAME.format(column="r.boundary")}
         ORDER BY r.code
-    """), _frame_parameters(frame)).mappings()
+    """), {"level": YARDSTICK_LEVEL, **_frame_parameters(frame)}).mappings()
     return feature_collection(rows)
 
 
@@ -340,7 +345,9 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
         ) agg ON agg.municipality_id = m.id
         {score_join}
         WHERE m.boundary IS NOT NULL
-          AND (CAST(:regions AS text[]) IS NULL OR r.code = ANY(CAST(:regions AS text[])))
+          AND (CAST(:regions AS text[]) IS NULL OR EXISTS (
+               SELECT 1 FROM municipality_region mr JOIN region rr ON rr.id = mr.region_id
+               WHERE mr.municipality_id = m.id AND rr.code = ANY(CAST(:regions AS text[]))))
         ORDER BY r.code, m.name
     """), {"regions": region_codes, "profile": profile}).mappings()
     return feature_collection(rows)

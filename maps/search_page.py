@@ -34,21 +34,23 @@ DOWNLOADS = (("GeoPackage", "gpkg"), ("CSV", "csv"), ("Excel", "xlsx"), ("GeoJSO
 
 
 def region_choices(t: Translator, regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The regions to tick: each NUTS-2 area that holds several of them as a whole (Styria,
-    AT22, is six NUTS-3 parts), then each region; the search reads a code as a prefix."""
+    """The regions to tick: each parent region that holds several of them as a whole
+    (Styria, AT22, is six NUTS-3 parts), then each region. A region of any level covers
+    every municipality below it, so ticking AT22 is all of Styria."""
     parents: dict[str, int] = {}
     for region in regions:
-        if len(region["code"]) == 5:
-            parents[region["code"][:4]] = parents.get(region["code"][:4], 0) + 1
+        if region.get("parent_code"):
+            parents[region["parent_code"]] = parents.get(region["parent_code"], 0) + 1
     choices = []
     for region in regions:
-        code = region["code"]
-        parent = code[:4]
-        if len(code) == 5 and parents.get(parent, 0) > 1 and not any(
-                c["code"] == parent for c in choices):
-            choices.append({"code": parent, "name": t(f"nuts_{parent}"), "whole": True})
-        choices.append({"code": code, "name": region["name"], "whole": False,
-                        "part_of": parent if parents.get(parent, 0) > 1 else None})
+        parent = region.get("parent_code")
+        whole = parent is not None and parents.get(parent, 0) > 1
+        if whole and not any(c["code"] == parent for c in choices):
+            label = t(f"nuts_{parent}")
+            name = label if label != f"nuts_{parent}" else region["parent_name"]
+            choices.append({"code": parent, "name": name, "whole": True})
+        choices.append({"code": region["code"], "name": region["name"], "whole": False,
+                        "part_of": parent if whole else None})
     return choices
 
 

@@ -80,7 +80,9 @@ def test_municipalities_do_not_overlap(demo: DemoDataSet) -> None:
 
 
 def test_regions_do_not_overlap_and_contain_their_municipalities(demo: DemoDataSet) -> None:
-    _assert_no_overlap(demo.regions, "regions")
+    # Regions of one level are disjoint; a coarser level contains the finer ones.
+    for level, regions_of_level in demo.regions.groupby("level"):
+        _assert_no_overlap(regions_of_level.reset_index(drop=True), f"regions ({level})")
     regions = demo.regions.set_index("code").geometry
     for muni in demo.municipalities.itertuples():
         assert regions[muni.region_code].contains(muni.geometry), muni.name

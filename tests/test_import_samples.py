@@ -165,13 +165,22 @@ def test_official_boundary_layouts_import(fresh_engine: Engine) -> None:
             "JOIN region r ON r.id = m.region_id WHERE m.code IN ('082', '60625')"
         )).all())
         regions = dict(conn.execute(text(
-            "SELECT code, name || ' ' || country FROM region WHERE code IN ('AT601', 'AT22', 'AT221', 'SI042')"
+            "SELECT r.code, r.name || ' ' || r.country || ' ' || r.level || ' ' || p.code "
+            "FROM region r JOIN region p ON p.id = r.parent_id "
+            "WHERE r.code IN ('AT-D-601', 'AT221', 'SI042')"
         )).all())
+        graz_levels = conn.execute(text(
+            "SELECT array_agg(r.code ORDER BY r.code) FROM municipality_region mr "
+            "JOIN region r ON r.id = mr.region_id JOIN municipality m ON m.id = mr.municipality_id "
+            "WHERE m.country = 'AT' AND m.code = '60101'")).scalar_one()
         gorenjska_km2 = conn.execute(text(
             "SELECT ST_Area(boundary) / 1e6 FROM region WHERE code = 'SI042'")).scalar_one()
     assert municipalities == {"082 Naklo": "SI042", "60625 Kalsdorf bei Graz": "AT221"}
-    # Level 2 (AT22) is filtered out by the GISCO mapping; the rest are updated or created.
-    assert regions == {"AT601": "Graz(Stadt) AT", "AT221": "Graz AT", "SI042": "Gorenjska SI"}
+    # A district sits below its NUTS-3 region, with a code no NUTS prefix matches; Graz
+    # keeps its NUTS-3 region and gains its district.
+    assert regions == {"AT-D-601": "Graz(Stadt) AT district AT221",
+                       "AT221": "Graz AT nuts3 AT22", "SI042": "Gorenjska SI nuts3 SI04"}
+    assert graz_levels == ["AT", "AT-D-601", "AT2", "AT22", "AT221"]
     # The sample is GURS's real Gorenjska (simplified): its area within 1 % of the official.
     assert gorenjska_km2 == pytest.approx(2136.63, rel=0.01)
 

@@ -15,10 +15,13 @@ from locations import features, history
 router = APIRouter(tags=["municipalities"])
 
 
-@router.get("/municipalities", response_class=GeoJSONResponse, summary="Municipalities")
+@router.get("/municipalities", response_class=GeoJSONResponse, summary="Municipalities",
+            responses=error_responses(400))
 def list_municipalities(
     conn: ConnectionDep,
-    region: Annotated[str | None, Query(description="Region code, e.g. SI042")] = None,
+    region: Annotated[str | None, Query(
+        description="Region code of any level, any case: SI042, AT22 (Styria), AT-D-601",
+        max_length=20)] = None,
 ) -> GeoJSONResponse:
     return GeoJSONResponse(features.list_municipalities(conn, region=region))
 

@@ -18,8 +18,9 @@ router = APIRouter(tags=["scoring"])
 def rankings(
     conn: ConnectionDep,
     profile: ProfileQuery,
-    region: Annotated[str | None, Query(description="Region code or NUTS prefix, e.g. SI042, AT22",
-                                        max_length=10)] = None,
+    region: Annotated[str | None, Query(
+        description="Region code of any level, any case: SI042, AT22 (Styria), AT-D-601",
+        max_length=20)] = None,
     kind: Annotated[list[search.ZoneKind] | None, Query(description="Zone kind (zones only)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     weights: Annotated[
@@ -41,6 +42,12 @@ def rankings(
 
 
 @router.get("/regions/compare", summary="Per region: score distribution, median, best, area above 60")
-def compare_regions(conn: ConnectionDep, profile: ProfileQuery) -> dict[str, Any]:
+def compare_regions(
+    conn: ConnectionDep,
+    profile: ProfileQuery,
+    region: Annotated[list[Annotated[str, Query(max_length=20)]] | None, Query(
+        description="Regions to compare, of any level (AT22 is all of Styria); "
+                    "default: every NUTS-3 region", max_length=50)] = None,
+) -> dict[str, Any]:
     scoring.check_profile(conn, profile)
-    return scoring.compare_regions(conn, profile)
+    return scoring.compare_regions(conn, profile, codes=region)

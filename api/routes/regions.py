@@ -1,9 +1,10 @@
-"""Regions (NUTS-3 style) as GeoJSON, and each region's land supply over time."""
+"""Regions of every level (country, NUTS-1/2/3, districts) as GeoJSON, and each region's
+land supply over time."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
@@ -11,13 +12,20 @@ from pydantic import BaseModel, Field
 from api.deps import ConnectionDep
 from api.responses import GeoJSONResponse, error_responses
 from locations import features, land_supply
+from locations.vocabulary import REGION_LEVEL
 
 router = APIRouter(tags=["regions"])
 
+Level = Literal[REGION_LEVEL.codes]
 
-@router.get("/regions", response_class=GeoJSONResponse, summary="All regions with their boundaries")
-def list_regions(conn: ConnectionDep) -> GeoJSONResponse:
-    return GeoJSONResponse(features.list_regions(conn))
+
+@router.get("/regions", response_class=GeoJSONResponse,
+            summary="Regions of every level with their level, parent and boundaries")
+def list_regions(
+    conn: ConnectionDep,
+    level: Annotated[Level | None, Query(description="Only regions of this level")] = None,
+) -> GeoJSONResponse:
+    return GeoJSONResponse(features.list_regions(conn, level=level))
 
 
 class AvailableByTier(BaseModel):
@@ -77,8 +85,9 @@ class SupplySeries(BaseModel):
 
 
 RegionCode = Annotated[str, Path(
-    description="Region code or NUTS prefix: SI042 Gorenjska, AT22 all of Styria",
-    pattern=r"^[A-Z]{2}[0-9A-Z]{0,3}$", max_length=5)]
+    description="Region code of any level, any case: SI042 Gorenjska, AT22 all of Styria, "
+                "AT-D-601 the district Graz (Stadt)",
+    pattern=r"^[A-Za-z]{2}([0-9A-Za-z]{1,3}|-[A-Za-z]-[0-9A-Za-z]{1,12})?$", max_length=18)]
 _MONTH = r"^\d{4}-\d{1,2}$"
 
 

@@ -30,7 +30,8 @@ class RunRequest(BaseModel):
     """What to score: one profile, all regions or one, with the standard's newest version."""
 
     profile: str = Field(pattern=r"^[a-z][a-z_]*$", max_length=40)
-    region: str | None = Field(default=None, max_length=10, description="e.g. SI042")
+    region: str | None = Field(default=None, max_length=20,
+                               description="of any level, e.g. SI042, AT22, AT-D-601")
     standard: str = DEFAULT_STANDARD
     version: str | None = None
     as_of: dt.date | None = Field(default=None, description="Freshness counted to (default today)")

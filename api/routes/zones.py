@@ -19,7 +19,7 @@ QUERY_PARAMETERS = set(search.ZoneFilter.model_fields) | {"f"}
 
 def zone_filter(
     request: Request,
-    region: Annotated[list[str] | None, Query(description="Region code or NUTS prefix")] = None,
+    region: Annotated[list[str] | None, Query(description="Region codes of any level, any case: SI042, AT22 (Styria), AT-D-601")] = None,
     municipality: Annotated[list[str] | None, Query(description="Municipality name or id")] = None,
     kind: Annotated[list[search.ZoneKind] | None, Query(description="Zone kind")] = None,
     has_available: Annotated[bool | None, Query(description="Has available plot area")] = None,

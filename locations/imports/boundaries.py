@@ -120,7 +120,8 @@ def before_load(conn: Connection, target: str, *, rename: bool) -> BoundaryRepor
 
 def _same_level_sql(target: str, alias: str) -> str:
     """Regions of the file's level only: a district and its NUTS-3 region overlap by design.
-    Until regions carry their level, a code's length tells NUTS levels apart."""
+    The staged rows have no level yet; a code's length tells the levels apart (NUTS codes
+    have 2 to 5 characters, national ones such as AT-D-601 more)."""
     if target != "regions":
         return ""
     return (f"AND length({alias}.code) IN (SELECT DISTINCT length(r2.code) FROM import_row r2)")

@@ -696,8 +696,10 @@ def _resolve_municipalities(conn: Connection, spec: Target, columns: list[str], 
         located="""(
                             SELECT r.id FROM region r
                             WHERE ST_Intersects(r.boundary, ST_PointOnSurface(g.geom))
-                            ORDER BY ST_Area(r.boundary) LIMIT 1)""",
-        named=f"(SELECT r.id FROM region r WHERE r.code = upper({region_text}))")
+                            -- Its region is the yardstick level's (NUTS-3); the other
+                            -- levels follow from the hierarchy and the boundaries.
+                            ORDER BY r.level = 'nuts3' DESC, ST_Area(r.boundary) LIMIT 1)""",
+        named=f"(SELECT r.id FROM region r WHERE r.code = upper(btrim({region_text})))")
     conn.execute(text(
         f"""
         CREATE {work_table(conn)} import_row AS
@@ -743,8 +745,10 @@ def _resolve_regions(conn: Connection, spec: Target, columns: list[str], stored:
         SELECT s.row_no, upper(s.code) AS code, s.name,
                coalesce(upper({_col(columns, "country")}), left(upper(s.code), 2)) AS country,
                g.geom, {_geometry_problem_sql(spec, "s.geom", "g.geom")} AS geometry_problem,
-               CASE WHEN s.code IS NOT NULL AND upper(s.code) !~ '^[A-Z]{{2}}[0-9A-Z]{{1,3}}$'
-                    THEN 'not a NUTS-style code (two letters and up to three more): ' || s.code
+               CASE WHEN s.code IS NOT NULL
+                     AND upper(s.code) !~ '^[A-Z]{{2}}([0-9A-Z]{{1,3}}|-[A-Z]-[0-9A-Z]{{1,12}})?$'
+                    THEN 'not a region code (a NUTS code such as AT22 or SI042, or a '
+                         'national one such as AT-D-601): ' || s.code
                END AS reference_problem,
                'code' AS reference_field,
                {_europe_extent()} AS extent, 'EPSG:3035 (Europe)' AS extent_name
