@@ -275,6 +275,21 @@ def test_an_import_as_of_a_day_is_a_first_load_in_that_month(history, empty_engi
                             ).scalar_one() == "available"
 
 
+def test_a_bulk_file_names_the_row_whose_effective_date_cannot_be(history, empty_engine):
+    rows = bulk_updates.read_table(
+        b"cadastral_ref;status;effective_date\nA-2;reserved;1.5.2024\n"
+        b"B-1;reserved;tomorrow\nA-5;occupied;2025-12-01\n", "changes.csv")
+    with empty_engine.begin() as conn:
+        report = bulk_updates.plan_updates(conn, history.account, rows)
+    problems = {row["cadastral_ref"]: row["problems"] for row in report["rows"]}
+    assert problems["A-2"] == [("effective_date: 2024-05-01 is before the plot's latest "
+                                "recorded change (2024-07-01)")]
+    assert problems["B-1"] and "effective_date" in problems["B-1"][0]
+    assert problems["A-5"] == []
+    with empty_engine.begin() as conn, pytest.raises(InvalidInput, match="row 2"):
+        bulk_updates.apply_updates(conn, history.account, rows)
+
+
 def test_effective_dates_are_refused_in_the_future_or_before_the_latest_change(
         history, empty_engine):
     with empty_engine.begin() as conn, pytest.raises(InvalidInput, match="in the future"):
