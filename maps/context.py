@@ -140,8 +140,11 @@ class Countries(MacroElement):
             };
             {% if this.url %}
             // Offline or failing, the map still shows everything else.
-            fetch(o.url).then(function (r) { return r.ok ? r.json() : null; })
-                .then(function (data) { if (data) { draw(data); } })
+            // One request for every map of the page (the comparison has three).
+            var shared = window.locationsCountries = window.locationsCountries || {};
+            shared[o.url] = shared[o.url] || fetch(o.url)
+                .then(function (r) { return r.ok ? r.json() : null; });
+            shared[o.url].then(function (data) { if (data) { draw(data); } })
                 .catch(function () {});
             {% else %}
             draw({{ this.data|tojson }});

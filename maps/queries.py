@@ -197,12 +197,13 @@ def region_outlines(conn: Connection, frame: Frame | None = None) -> dict[str, A
 
 
 def towns(conn: Connection, frame: Frame | None = None) -> list[dict[str, Any]]:
-    """The municipalities' seats as towns to label, the most populous first."""
+    """The municipalities' seats as towns to label, the most populous first (the largest
+    first where no population is known: a better guess at a town than the alphabet)."""
     return [dict(row) for row in conn.execute(text(f"""
         SELECT m.name, ST_Y(pt) AS lat, ST_X(pt) AS lon, m.population
         FROM municipality m, ST_Transform(m.seat, 4326) AS pt
         WHERE m.seat IS NOT NULL AND {_IN_FRAME.format(column="m.seat")}
-        ORDER BY m.population DESC NULLS LAST, m.name
+        ORDER BY m.population DESC NULLS LAST, m.area_km2 DESC NULLS LAST, m.name
     """), _frame_parameters(frame)).mappings()]
 
 
