@@ -42,7 +42,7 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
                 encoding: str | None, mapping: str | None, dry_run: bool, make_valid: bool,
                 skip_invalid: bool, actor: str | None, report_path: Path | None,
                 effective_date: str | None = None, rename: bool = False,
-                reassign: bool = False) -> None:
+                reassign: bool = False, level: str | None = None) -> None:
     from locations.importer import import_file
 
     with reported_errors():
@@ -62,7 +62,7 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
             report = import_file(
                 engine, target, file, layer=layer, crs=crs, encoding=encoding, mapping=mapping,
                 dry_run=dry_run, make_valid=make_valid, skip_invalid=skip_invalid,
-                rename=rename, reassign=reassign, actor=actor or "cli import",
+                rename=rename, reassign=reassign, level=level, actor=actor or "cli import",
                 progress=progress, effective_date=effective_date,
             )
     console.print(f"CRS EPSG:{report.srid} (from {report.crs_source}); mapping {report.mapping}; "
@@ -126,9 +126,12 @@ def _import_command(target: str):
             "--reassign", help="Move the zones, plots or municipalities the new boundaries "
                                "leave outside to where they lie, each move in their history "
                                "(without it, such a file is refused, each one named)")] = False,
+        level: Annotated[str | None, typer.Option(
+            help="The level of the file's regions: country, nuts1, nuts2, nuts3 or district "
+                 "(default: the file's or its mapping's, else each code's own)")] = None,
     ) -> None:
         _run_import(target, file, layer, crs, encoding, mapping, dry_run, make_valid, skip_invalid,
-                    actor, report, effective_date, rename=rename, reassign=reassign)
+                    actor, report, effective_date, rename=rename, reassign=reassign, level=level)
 
     command.__doc__ = f"Import {target} from FILE (natural keys upserted; nothing written on any problem)."
     if target not in BOUNDARY_TARGETS:
@@ -136,6 +139,10 @@ def _import_command(target: str):
         signature = inspect.signature(command)
         command.__signature__ = signature.replace(parameters=[
             p for p in signature.parameters.values() if p.name not in ("rename", "reassign")])
+    if target != "regions":
+        signature = inspect.signature(command)
+        command.__signature__ = signature.replace(parameters=[
+            p for p in signature.parameters.values() if p.name != "level"])
     return command
 
 

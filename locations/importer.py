@@ -217,6 +217,7 @@ def import_file(
     skip_invalid: bool = False,
     rename: bool = False,
     reassign: bool = False,
+    level: str | None = None,
     account: Account | None = None,
     actor: str | None = None,
     display_name: str | None = None,
@@ -235,6 +236,8 @@ def import_file(
     ``rename``; zones, plots or municipalities the new boundaries leave outside are
     refused unless ``reassign``, which moves each to where it lies (audited). Those
     refusals hold with ``skip_invalid`` too: they are about the database, not a row.
+    ``level`` names the level of every region of the file (over its own level column and
+    its mapping's); without any, a region's level is its code's (``locations.regions``).
 
     Raises:
         InvalidInput: the file cannot be used at all (format, CRS, layer, missing column).
@@ -251,6 +254,10 @@ def import_file(
     frame, keep, mapping_notes = chosen.apply(
         source.attributes, required=tuple(f.name for f in spec.fields if f.required))
     frame = _match_field_names(frame[keep.to_numpy()], spec, target_name)
+    if level is not None:
+        if target_name != "regions":
+            raise InvalidInput("level", f"only regions have a level, not {target_name}")
+        frame = frame.assign(level=level)
     wkb = source.wkb[keep.to_numpy()]
     if len(source.attributes) == 0 and len(source.attributes.columns) == 0:
         # A GeoJSON of no features has no columns either: "required column missing" would

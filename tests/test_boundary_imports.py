@@ -424,3 +424,75 @@ def test_gisco_lau_imports_with_population_and_official_area(empty_engine: Engin
     assert graz.official_area_km2 == 10.0 and graz.area_km2 > 100
     # Every official area of 10 km² differs from its boundary's by more than 1 %, but one.
     assert len(report.boundary_changes.area_differences) >= 36
+
+
+# -- region levels -------------------------------------------------------------------------
+
+def test_a_region_import_names_its_level_and_a_code_of_another_level_is_refused(
+        fresh_engine: Engine, tmp_path: Path) -> None:
+    report = import_file(fresh_engine, "regions", GURS_REGIONS, mapping="gurs-regions")
+    assert report.written, report.describe_problems()
+    with fresh_engine.connect() as conn:
+        gorenjska = conn.execute(text(
+            "SELECT r.level, p.code AS parent FROM region r JOIN region p ON p.id = r.parent_id "
+            "WHERE r.code = 'SI042'")).one()
+    assert (gorenjska.level, gorenjska.parent) == ("nuts3", "SI04")
+    # The same file said to be of NUTS-2: every code is refused, naming its own level.
+    wrong = import_file(fresh_engine, "regions", GURS_REGIONS, mapping="gurs-regions",
+                        level="nuts2", dry_run=True)
+    assert wrong.refused and len(wrong.problem_rows) == 12
+    assert (9, "level", "level nuts2 does not fit code SI042, a code of level nuts3") \
+        in wrong.problems
+
+
+def _bezirke_moving_gemeinden(path: Path) -> Path:
+    """Graz (Stadt) redrawn over all of Graz-Umgebung but its northern tip."""
+    bezirke = gpd.read_file(BEZIRKE).to_crs(3035)
+    umgebung = bezirke.loc[bezirke["iso"] == "606", "geometry"].iloc[0]
+    tip = shapely.box(*umgebung.bounds[:3], umgebung.bounds[3]).intersection(
+        shapely.box(umgebung.bounds[0], umgebung.bounds[3] - 3000, *umgebung.bounds[2:]))
+    bezirke.loc[bezirke["iso"] == "601", "geometry"] = shapely.union(
+        bezirke.loc[bezirke["iso"] == "601", "geometry"].iloc[0], umgebung.difference(tip))
+    bezirke.loc[bezirke["iso"] == "606", "geometry"] = tip
+    bezirke.to_crs(4326).to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_districts_that_would_move_municipalities_are_refused_and_with_reassign_audited(
+        fresh_engine: Engine, tmp_path: Path) -> None:
+    first = import_file(fresh_engine, "regions", BEZIRKE, mapping="statistik-austria-bezirke")
+    assert first.written and first.boundary_changes.stranded == [], first.describe_problems()
+    with fresh_engine.connect() as conn:
+        in_umgebung = dict(conn.execute(text(
+            "SELECT m.code, m.name FROM municipality_region mr JOIN region r ON r.id = mr.region_id "
+            "JOIN municipality m ON m.id = mr.municipality_id WHERE r.code = 'AT-D-606'")).all())
+        zones = conn.execute(text(
+            "SELECT z.id FROM zone z JOIN municipality m ON m.id = z.municipality_id "
+            "WHERE m.code = ANY (:codes) AND m.country = 'AT'"), {"codes": list(in_umgebung)}
+        ).scalars().all()
+    assert in_umgebung and zones, "the demo has municipalities and zones in Graz-Umgebung"
+    path = _bezirke_moving_gemeinden(tmp_path / "bezirke.geojson")
+
+    refused = import_file(fresh_engine, "regions", path, mapping="statistik-austria-bezirke")
+    assert refused.rejected
+    moved = {s["name"] for s in refused.boundary_changes.stranded if s["kind"] == "municipality"}
+    assert moved and moved <= set(in_umgebung.values())
+    assert any(f"move municipality {name}" in refused.describe_problems() and
+               "from Graz-Umgebung (AT-D-606) to Graz(Stadt) (AT-D-601)" in
+               refused.describe_problems() for name in moved)
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT count(*) FROM municipality_region mr JOIN region r ON r.id = mr.region_id "
+            "WHERE r.code = 'AT-D-606'")).scalar_one() == len(in_umgebung)
+
+    accepted = import_file(fresh_engine, "regions", path, mapping="statistik-austria-bezirke",
+                           reassign=True)
+    assert accepted.written, accepted.describe_problems()
+    assert {m["what"].split(" (")[0].removeprefix("municipality ")
+            for m in accepted.boundary_changes.reassigned} == moved
+    with fresh_engine.connect() as conn:
+        events = conn.execute(text(
+            "SELECT old_values, new_values FROM zone_event WHERE zone_id = ANY (:zones) "
+            "AND new_values ? 'district'"), {"zones": zones}).all()
+    assert events and all(e.old_values == {"district": "AT-D-606"}
+                          and e.new_values == {"district": "AT-D-601"} for e in events)

@@ -25,11 +25,15 @@ from locations.errors import Forbidden, InvalidInput
 from locations.importer import import_file
 from locations.imports.sources import SUFFIXES
 from locations.mappings import available_mappings
+from locations.vocabulary import REGION_LEVEL
 
 router = APIRouter(tags=["imports"])
 
 Target = Literal["regions", "municipalities", "seats", "zones", "plots", "infrastructure",
                  "constraints"]
+
+
+RegionLevel = Literal[REGION_LEVEL.codes]
 
 
 class ImportForm(BaseModel):
@@ -52,6 +56,9 @@ class ImportForm(BaseModel):
     rename: bool = Field(default=False, description=(
         "regions and municipalities: accept the file's names for codes named otherwise here "
         "(without it, such a file is refused, each code listed)"))
+    level: RegionLevel | None = Field(default=None, description=(
+        "regions: the level of the file's regions (default: the file's or its mapping's, "
+        "else each code's own)"))
     reassign: bool = Field(default=False, description=(
         "regions and municipalities: move the zones, plots or municipalities the new "
         "boundaries leave outside to where they lie, each move in their history (without it, "

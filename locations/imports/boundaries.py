@@ -108,6 +108,16 @@ def before_load(conn: Connection, target: str, *, rename: bool) -> BoundaryRepor
           {_same_level_sql(target, "t")}
         ORDER BY t.code
         """)).mappings()]
+    if target == "regions":
+        # Each municipality's region at the file's levels, as it was: at a level off the
+        # municipality's own region's chain (a district) the triggers place it anew by area
+        # after the load, and a move there must not pass unseen.
+        conn.execute(text(
+            f"""
+            CREATE {work_table(conn)} import_membership_before AS
+            SELECT mr.municipality_id, mr.level, mr.region_id FROM municipality_region mr
+            WHERE mr.level IN (SELECT DISTINCT level FROM import_row)
+            """))
     conn.execute(text(
         f"""
         CREATE {work_table(conn)} import_old_boundary AS
@@ -119,12 +129,10 @@ def before_load(conn: Connection, target: str, *, rename: bool) -> BoundaryRepor
 
 
 def _same_level_sql(target: str, alias: str) -> str:
-    """Regions of the file's level only: a district and its NUTS-3 region overlap by design.
-    The staged rows have no level yet; a code's length tells the levels apart (NUTS codes
-    have 2 to 5 characters, national ones such as AT-D-601 more)."""
+    """Regions of the file's levels only: a district and its NUTS-3 region overlap by design."""
     if target != "regions":
         return ""
-    return (f"AND length({alias}.code) IN (SELECT DISTINCT length(r2.code) FROM import_row r2)")
+    return f"AND {alias}.level IN (SELECT DISTINCT r2.level FROM import_row r2)"
 
 
 def after_load(conn: Connection, target: str, report: BoundaryReport, *, reassign: bool,
@@ -351,7 +359,7 @@ def _stranded_municipalities(conn: Connection, report: BoundaryReport, *, reassi
     conn.execute(text(
         f"""
         CREATE {work_table(conn)} import_municipality_move AS
-        SELECT m.id AS municipality_id, m.code, m.name, o.row_no, g.id AS old_id,
+        SELECT m.id AS municipality_id, m.code, m.name, o.row_no, g.id AS old_id, g.level,
                g.code AS old_code, g.name AS old_name,
                dest.id AS new_id, dest.code AS new_code, dest.name AS new_name,
                (SELECT count(*) FROM zone z WHERE z.municipality_id = m.id) AS zones,
@@ -363,7 +371,7 @@ def _stranded_municipalities(conn: Connection, report: BoundaryReport, *, reassi
         CROSS JOIN LATERAL (SELECT ST_Area(m.boundary) AS area) a
         LEFT JOIN LATERAL (
             SELECT d.id, d.code, d.name FROM region d
-            WHERE d.id <> g.id AND length(d.code) = length(g.code) AND d.boundary && m.boundary
+            WHERE d.id <> g.id AND d.level = g.level AND d.boundary && m.boundary
               AND ST_Intersects(d.boundary, m.boundary)
             ORDER BY ST_Area(ST_Intersection(d.boundary, m.boundary)) DESC, d.id LIMIT 1) dest
             ON true
@@ -382,6 +390,7 @@ def _stranded_municipalities(conn: Connection, report: BoundaryReport, *, reassi
                      + ("; --reassign moves it there" if not reassign else "")
                      if fixable else "it lies in no other region of that level"))
         report.stranded.append({"row": move["row_no"], "kind": "municipality",
+                                "level": move["level"],
                                 "id": move["municipality_id"], "name": move["name"],
                                 "region": move["old_code"], "lies_in": move["new_code"],
                                 "zones": move["zones"], "plots": move["plots"],
@@ -389,26 +398,91 @@ def _stranded_municipalities(conn: Connection, report: BoundaryReport, *, reassi
         if not reassign or not fixable:
             conn.execute(text("INSERT INTO import_problem VALUES (:row, 'geometry', :reason)"),
                          {"row": move["row_no"], "reason": reason})
-    if not reassign or not any(m["new_id"] for m in moves):
-        return
+    if reassign and any(m["new_id"] for m in moves):
+        conn.execute(text(
+            """
+            UPDATE municipality m SET region_id = v.new_id
+            FROM import_municipality_move v
+            WHERE m.id = v.municipality_id AND v.new_id IS NOT NULL
+            """))
+        conn.execute(text("SELECT region_membership_fill()"))
+        _audit_municipality_moves(conn, "import_municipality_move", actor=actor,
+                                  account_id=account_id, note=note)
+        report.reassigned += [
+            {"kind": "municipality", "id": m["municipality_id"], "level": m["level"],
+             "what": f"municipality {m['name']} ({m['code']})",
+             "from": f"{m['old_name']} ({m['old_code']})",
+             "to": f"{m['new_name']} ({m['new_code']})", "zones": m["zones"],
+             "plots": m["plots"]} for m in moves if m["new_id"] is not None]
+    _moved_memberships(conn, report, reassign=reassign, actor=actor, account_id=account_id,
+                       note=note)
+
+
+def _moved_memberships(conn: Connection, report: BoundaryReport, *, reassign: bool,
+                       actor: str, account_id: int | None, note: str) -> None:
+    """Municipalities the new boundaries moved to another region of a level placed by area
+    (a district): refused, or, with ``reassign``, kept and audited."""
     conn.execute(text(
-        """
-        UPDATE municipality m SET region_id = v.new_id
-        FROM import_municipality_move v WHERE m.id = v.municipality_id AND v.new_id IS NOT NULL
+        f"""
+        CREATE {work_table(conn)} import_membership_move AS
+        SELECT b.municipality_id, m.code, m.name, b.level, o.code AS old_code,
+               o.name AS old_name, n.id AS new_id, n.code AS new_code, n.name AS new_name,
+               coalesce(rn.row_no, ro.row_no, 1) AS row_no,
+               (SELECT count(*) FROM zone z WHERE z.municipality_id = m.id) AS zones,
+               (SELECT count(*) FROM plot p JOIN zone z ON z.id = p.zone_id
+                WHERE z.municipality_id = m.id AND p.retired_at IS NULL) AS plots
+        FROM import_membership_before b
+        JOIN municipality m ON m.id = b.municipality_id
+        JOIN region o ON o.id = b.region_id
+        LEFT JOIN municipality_region a ON a.municipality_id = b.municipality_id
+             AND a.level = b.level
+        LEFT JOIN region n ON n.id = a.region_id
+        LEFT JOIN import_row rn ON rn.code = n.code
+        LEFT JOIN import_row ro ON ro.code = o.code
+        WHERE a.region_id IS DISTINCT FROM b.region_id
+          AND NOT EXISTS (SELECT 1 FROM import_municipality_move v
+                          WHERE v.municipality_id = b.municipality_id AND v.level = b.level)
         """))
-    # Municipalities keep no history of their own: each of their zones records the move.
+    moves = [dict(row) for row in conn.execute(text(
+        "SELECT * FROM import_membership_move ORDER BY row_no, code")).mappings()]
+    for move in moves:
+        where = (f"{move['new_name']} ({move['new_code']})" if move["new_id"]
+                 else "no region of that level")
+        reason = (f"the new boundaries move municipality {move['name']} ({move['code']}; "
+                  f"{move['zones']} zone(s), {move['plots']} plot(s)) from {move['old_name']} "
+                  f"({move['old_code']}) to {where}"
+                  + ("; --reassign accepts the move" if not reassign else ""))
+        report.stranded.append({"row": move["row_no"], "kind": "municipality",
+                                "level": move["level"], "id": move["municipality_id"],
+                                "name": move["name"], "region": move["old_code"],
+                                "lies_in": move["new_code"], "zones": move["zones"],
+                                "plots": move["plots"], "reason": reason})
+        if not reassign:
+            conn.execute(text("INSERT INTO import_problem VALUES (:row, 'geometry', :reason)"),
+                         {"row": move["row_no"], "reason": reason})
+    if not reassign or not moves:
+        return
+    _audit_municipality_moves(conn, "import_membership_move", actor=actor,
+                              account_id=account_id, note=note)
+    report.reassigned += [
+        {"kind": "municipality", "id": m["municipality_id"], "level": m["level"],
+         "what": f"municipality {m['name']} ({m['code']})",
+         "from": f"{m['old_name']} ({m['old_code']})",
+         "to": f"{m['new_name']} ({m['new_code']})" if m["new_id"] else "none",
+         "zones": m["zones"], "plots": m["plots"]} for m in moves]
+
+
+def _audit_municipality_moves(conn: Connection, moves: str, *, actor: str,
+                              account_id: int | None, note: str) -> None:
+    """Municipalities keep no history of their own: each of their zones records the move
+    (``moves`` names the table listing them, with their level and old and new codes)."""
     conn.execute(text(
-        """
+        f"""
         INSERT INTO zone_event (zone_id, actor, account_id, action, old_values, new_values, note)
         SELECT z.id, :actor, :account_id, 'update',
-               jsonb_build_object('region', v.old_code), jsonb_build_object('region', v.new_code),
+               jsonb_build_object(v.level, v.old_code), jsonb_build_object(v.level, v.new_code),
                :note || ': municipality ' || v.name || ' moved by position, the new boundary of '
                || v.old_name || ' leaves it outside'
-        FROM import_municipality_move v JOIN zone z ON z.municipality_id = v.municipality_id
+        FROM {moves} v JOIN zone z ON z.municipality_id = v.municipality_id
         WHERE v.new_id IS NOT NULL
         """), {"actor": actor, "account_id": account_id, "note": note})
-    report.reassigned += [
-        {"kind": "municipality", "id": m["municipality_id"],
-         "what": f"municipality {m['name']} ({m['code']})",
-         "from": f"{m['old_name']} ({m['old_code']})", "to": f"{m['new_name']} ({m['new_code']})",
-         "zones": m["zones"], "plots": m["plots"]} for m in moves if m["new_id"] is not None]

@@ -40,7 +40,7 @@ from locations.limits import (
     zone_outline_lock_sql,
     zone_problem_sql,
 )
-from locations.vocabulary import STORAGE_SRID
+from locations.vocabulary import REGION_CODE_TAGS, REGION_LEVEL, STORAGE_SRID
 
 #: Rows per COPY chunk: large enough for bulk speed, small enough for a live progress bar.
 COPY_CHUNK = 100_000
@@ -739,6 +739,7 @@ def _europe_extent() -> str:
 
 def _resolve_regions(conn: Connection, spec: Target, columns: list[str], stored: str,
                      scope: Scope) -> None:
+    given_level = _col(columns, "level")
     conn.execute(text(
         f"""
         CREATE {work_table(conn)} import_row AS
@@ -749,13 +750,32 @@ def _resolve_regions(conn: Connection, spec: Target, columns: list[str], stored:
                      AND upper(s.code) !~ '^[A-Z]{{2}}([0-9A-Z]{{1,3}}|-[A-Z]-[0-9A-Z]{{1,12}})?$'
                     THEN 'not a region code (a NUTS code such as AT22 or SI042, or a '
                          'national one such as AT-D-601): ' || s.code
+                    WHEN {given_level} IS DISTINCT FROM coded.level AND {given_level} IS NOT NULL
+                    THEN 'level ' || {given_level} || ' does not fit code ' || upper(s.code)
+                         || coalesce(', a code of level ' || coded.level, '')
                END AS reference_problem,
-               'code' AS reference_field,
+               CASE WHEN s.code IS NOT NULL
+                     AND upper(s.code) !~ '^[A-Z]{{2}}([0-9A-Z]{{1,3}}|-[A-Z]-[0-9A-Z]{{1,12}})?$'
+                    THEN 'code' ELSE 'level' END AS reference_field,
+               -- The level the file (or its mapping, or --level) names, else the code's own.
+               coalesce({given_level}, coded.level) AS level,
                {_europe_extent()} AS extent, 'EPSG:3035 (Europe)' AS extent_name
-               {"".join(f", s.{c}" for c in columns if c not in ("code", "name", "country"))}
+               {"".join(f", s.{c}" for c in columns
+                        if c not in ("code", "name", "country", "level"))}
         FROM import_stage s CROSS JOIN LATERAL (SELECT {stored} AS geom) g
+        CROSS JOIN LATERAL (SELECT {_level_of_code_sql("upper(s.code)")} AS level) coded
         """
     ))
+
+
+def _level_of_code_sql(code: str) -> str:
+    """SQL: the region level a code's form stands for (NUTS codes by their length, national
+    ones by their tag), as the region table's CHECK has it; NULL for no known form."""
+    nuts = [level for level in REGION_LEVEL.codes if level not in REGION_CODE_TAGS]
+    tagged = " ".join(f"WHEN {code} ~ '^[A-Z]{{2}}-{tag}-' THEN '{level}'"
+                      for level, tag in REGION_CODE_TAGS.items())
+    return (f"CASE {tagged} WHEN {code} ~ '^[A-Z]{{2}}[0-9A-Z]{{0,{len(nuts) - 1}}}$' "
+            f"THEN (ARRAY[{', '.join(repr(n) for n in nuts)}])[length({code}) - 1] END")
 
 
 #: A seat or centroid may lie this far (m) outside its municipality: a centroid of a
@@ -890,7 +910,8 @@ BASE_COLUMNS: dict[str, dict[str, str]] = {
     "zones": {"municipality_id": "r.municipality_id", "name": "r.name", "boundary": "r.geom"},
     "municipalities": {"country": "r.country", "code": "r.code", "name": "r.name",
                        "region_id": "r.region_id", "boundary": "r.geom"},
-    "regions": {"code": "r.code", "name": "r.name", "country": "r.country", "boundary": "r.geom"},
+    "regions": {"code": "r.code", "name": "r.name", "country": "r.country", "level": "r.level",
+                "boundary": "r.geom"},
     "infrastructure": {"kind": "r.kind", "name": "r.name", "geom": "r.geom"},
     "constraints": {"kind": "r.kind", "name": "r.name", "boundary": "r.geom"},
     "seats": {"seat": "r.geom", "seat_kind": "r.kind"},

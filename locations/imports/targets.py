@@ -89,9 +89,12 @@ TARGETS: dict[str, Target] = {
     "regions": Target(
         "regions", "region",
         (
-            FieldSpec("code", required=True, doc="NUTS-style code, e.g. SI042 or AT221"),
+            FieldSpec("code", required=True,
+                      doc="NUTS code (SI042, AT22) or a national one (AT-D-601)"),
             FieldSpec("name", required=True),
             FieldSpec("country", doc="ISO 3166 two letters; default: the code's first two"),
+            _enum("level", v.REGION_LEVEL.codes,
+                  doc="country, nuts1, nuts2, nuts3 or district; it must fit the code's form"),
             OFFICIAL_AREA,
         ),
         key=("code",), geometry_types=POLYGONS,
