@@ -185,6 +185,10 @@ def test_the_results_download_as_a_spreadsheet_holding_every_match(page, server,
     started.value.save_as(path)
     plots = pd.read_excel(path, sheet_name="plots", engine="openpyxl")
     assert len(plots) == total
+    # Headings in the page's language; the dictionary sheet gives each heading's code.
+    codes = dict(pd.read_excel(path, sheet_name="dictionary", engine="openpyxl")[["heading", "column"]].values)
+    plots = plots.rename(columns=codes)
+    assert "Regija" in codes and codes["Površina (m²)"] == "area_m2"
     assert set(plots["region_code"]) == {"SI032"} and set(plots["status"]) == {"available"}
     assert plots["area_m2"].min() >= 1000
     watch.check()
