@@ -33,6 +33,7 @@ from api.routes import (
     municipalities,
     pages,
     plot_files,
+    plot_lineage,
     plot_pages,
     plot_updates,
     plots,
@@ -54,7 +55,7 @@ from locations.settings import get_settings
 
 #: Routers in the order they appear in the OpenAPI document.
 ROUTERS = [health.router, regions.router, municipalities.router, zones.router, plots.router,
-           infrastructure.router, plot_updates.router, tiles.router,
+           infrastructure.router, plot_updates.router, plot_lineage.router, tiles.router,
            # Before pages: "/" is the OGC landing page for JSON clients only.
            ogc.landing_router, ogc.router, ogc.tiles_router, pages.router,
            plot_pages.router, dashboard_pages.router, shortlist.router, imports.router,

@@ -25,6 +25,12 @@ MAX_PLOT_VERTICES = 10_000
 #: Edges of a plot may stray this far out of its zone or into a neighbour: cadastral
 #: outlines from different sources rarely agree to the centimetre.
 EDGE_TOLERANCE_M = 0.5
+#: The parts of a split plot cover it exactly: their areas add up to its area, and their
+#: union differs from it, by at most this many m² (a strip 1 mm wide along a 10 m cut).
+SPLIT_COVER_TOLERANCE_M2 = 0.01
+#: Plots merged into one at most, and parts a plot is split into at most: a sale of a
+#: few neighbours or of part of a plot, not a redrawing of the zone.
+MAX_LINEAGE_PLOTS = 20
 
 #: A plot's photo or document (PDF, JPEG, PNG) at most, in bytes: a site plan or a zoning
 #: extract as PDF, a photo from a phone. The pages and the exposé show them as they are.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -430,11 +430,12 @@ def verify_plot(
 
 def retire_plot(
     conn: Connection, account: Account, plot_id: int, expected_version: int, note: str | None = None,
-    effective_date: Any = None,
+    effective_date: Any = None, lineage: Mapping[str, Any] | None = None,
 ) -> int:
     """Retire a plot (merged, split, no longer offered as a unit): kept with its history,
     hidden from the zone's aggregates. Returns the new version. ``effective_date``: the
-    day it left the market, when that was before today.
+    day it left the market, when that was before today. ``lineage``: the plots that took
+    its place, kept in its retire event (``plot_lineage``).
     """
     current = _plot_for_write(conn, plot_id)
     check_scope(account, current["municipality_id"], current["municipality_name"], f"plot {plot_id}")
@@ -450,7 +451,7 @@ def retire_plot(
     ).scalar_one()
     _record_plot_event(
         conn, plot_id, account, "retire", {"retired_at": None},
-        {"retired_at": jsonable(retired_at)}, note, effective,
+        {"retired_at": jsonable(retired_at)} | dict(lineage or {}), note, effective,
     )
     return new_version
 
@@ -467,10 +468,14 @@ def create_plot(
     values: Mapping[str, Any] | None = None,
     note: str | None = None,
     effective_date: Any = None,
+    replacing: Sequence[int] = (),
+    lineage: Mapping[str, Any] | None = None,
 ) -> int:
     """Add a plot to a zone; returns its id. The zone's version guards against a zone boundary
     that changed since the caller looked at it. ``effective_date``: the day the plot came
-    about (default today).
+    about (default today). ``replacing``: live plots this one takes the place of (split or
+    merged, retired by the caller in the same transaction), which it may overlap;
+    ``lineage`` is kept in its create event.
 
     Raises:
         NotFound, Forbidden, PreconditionFailed, Conflict (cadastral reference taken),
@@ -495,7 +500,7 @@ def create_plot(
     ).first()
     if taken is not None:
         raise Conflict(f"cadastral reference {reference!r} is already plot {taken[0]}")
-    boundary = validate_plot_geometry(conn, geometry, crs, zone_id)
+    boundary = validate_plot_geometry(conn, geometry, crs, zone_id, replacing=replacing)
     columns = list(parsed)
     try:
         plot_id = conn.execute(
@@ -528,7 +533,8 @@ def create_plot(
     check_scope(account, created["municipality_id"], created["municipality_name"],
                 f"the new plot {reference!r}")
     created = {k: created[k] for k in ("cadastral_ref", "area_m2", "status")}
-    new_values = dict(created) | {field: jsonable(value) for field, value in parsed.items()}
+    new_values = (dict(created) | {field: jsonable(value) for field, value in parsed.items()}
+                  | dict(lineage or {}))
     _record_plot_event(conn, plot_id, account, "create", None, new_values, note, effective)
     return plot_id
 
@@ -695,11 +701,13 @@ def validate_plot_geometry(
     zone_id: int,
     *,
     plot_id: int | None = None,
+    replacing: Sequence[int] = (),
 ) -> str:
     """Check a plot outline in PostGIS and return it as EPSG:3035 MultiPolygon (hex EWKB).
 
     The outline must parse, be a valid (Multi)Polygon in its declared CRS, lie inside
-    its zone and overlap no other live plot, both within EDGE_TOLERANCE_M.
+    its zone and overlap no other live plot, both within EDGE_TOLERANCE_M (``plot_id``
+    itself and the plots it is ``replacing`` aside).
 
     Raises:
         InvalidGeometry: with the reason PostGIS gives.
@@ -765,13 +773,14 @@ def validate_plot_geometry(
                                        ORDER BY p.id)
                             FROM plot p
                             WHERE p.retired_at IS NULL
-                              AND p.id IS DISTINCT FROM CAST(:plot AS bigint)
+                              AND p.id <> ALL (CAST(:skip AS bigint[]))
                               AND {overlap_sql("p.boundary", "c.core")}) AS overlaps
                     FROM inner_part c, zone z
                     WHERE z.id = :zone
                     """
                 ),
-                {"geojson": geojson, "srid": srid, "zone": zone_id, "plot": plot_id},
+                {"geojson": geojson, "srid": srid, "zone": zone_id,
+                 "skip": [i for i in (plot_id, *replacing) if i is not None]},
             ).mappings().one()
     except DBAPIError as exc:
         # PostGIS explains a bad GeoJSON or an impossible transform in its first message line.

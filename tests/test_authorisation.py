@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import mapping
 from sqlalchemy import Engine, text
 
+from tests.plot_shapes import split_body, split_pair
 from tests.test_plot_updates import free_square, make_account, plot_in, zone_in
 
 
@@ -74,6 +75,18 @@ def bulk_import(client, engine, target, headers):
                        headers=headers)
 
 
+def split_plot(client, engine, target, headers):
+    return client.post(f"/plots/{target['plot']}/split", json=split_body(engine, target["plot"]),
+                       headers=headers | if_match(client, f"/plots/{target['plot']}"))
+
+
+def merge_plots(client, engine, target, headers):
+    plots = [{"id": plot, "version": int(if_match(client, f"/plots/{plot}")["If-Match"].strip('"'))}
+             for plot in target["pair"]]
+    return client.post("/plots/merge", json={"plots": plots, "cadastral_ref": f"MERGED-{target['zone']}",
+                                             "note": "one buyer"}, headers=headers)
+
+
 WRITES = {
     "PATCH /plots/{id}": (patch_plot, 200),
     "POST /plots/{id}/verify": (verify_plot, 200),
@@ -81,6 +94,8 @@ WRITES = {
     "POST /zones/{id}/plots": (create_plot, 201),
     "PATCH /zones/{id}": (patch_zone, 200),
     "POST /imports/plot-updates": (bulk_import, 200),
+    "POST /plots/{id}/split": (split_plot, 201),
+    "POST /plots/merge": (merge_plots, 201),
 }
 
 
@@ -90,7 +105,9 @@ def target_in(engine: Engine, municipality: str) -> dict:
     with engine.connect() as conn:
         plot = conn.execute(text("SELECT min(id) FROM plot WHERE zone_id = :z AND retired_at IS NULL "
                                  "AND status = 'available'"), {"z": zone}).scalar_one()
-    return {"plot": plot, "zone": zone, "square": square}
+    # Two plots sharing an edge, for merging: made by splitting another plot of the zone.
+    pair = split_pair(engine, zone, besides=plot)
+    return {"plot": plot, "zone": zone, "square": square, "pair": pair}
 
 
 @pytest.mark.parametrize("endpoint", list(WRITES))
