@@ -29,6 +29,9 @@ FIELD_LABELS = {
     "max_building_height_m": "building_height", "last_verified": "last_verified",
     "retired_at": "ws_field_retired_at", "area_m2": "area", "boundary": "ws_field_boundary",
     "cadastral_ref": "cadastral_ref",
+    # Splits and merges (locations.plot_lineage): the plots on the other side of the event.
+    "split_into": "lineage_split_into", "split_from": "lineage_split_from",
+    "merged_into": "lineage_merged_into", "merged_from": "lineage_merged_from",
 }
 #: The form's numbers, which Slovenian and German write with a decimal comma.
 NUMBER_FIELDS = ("price_eur_m2", "power_mw", "max_building_height_m")
@@ -73,6 +76,8 @@ def value_text(t: Translator, name: str, value: Any) -> str:
         return t.yes_no(bool(value))
     if name == "boundary":
         return t("ws_outline")
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
     return str(value)
 
 

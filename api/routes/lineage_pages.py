@@ -1,0 +1,198 @@
+"""Splitting and merging plots in the browser: /maps/my/plots/{id}/split and /maps/my/merge.
+
+A split is drawn on the map (clicks) or uploaded as a line file, previewed (the parts and
+their areas, nothing written), then saved with a cadastral reference per part. A merge
+ticks neighbouring plots of the zone. Both write through ``locations.plot_lineage``, the
+core of POST /plots/{id}/split and POST /plots/merge; every POST needs a signed-in person
+and the form's CSRF token, and nothing changes on a GET.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from api.deps import EngineDep, PlotId, read_connection
+from api.routes.workspace import AcceptLanguage, Lang, _html, _out_of_reach, _page, _see_other
+from api.sessions import PersonDep, check_csrf, csrf_token
+from locations import plot_lineage, workspace
+from locations.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from locations.values import INT_MAX, parse_id
+from maps.lineage_page import build_merge_page, build_split_page, zone_plots
+
+router = APIRouter(tags=["pages"])
+
+
+@router.get("/maps/my/plots/{plot_id}/split", response_class=HTMLResponse, include_in_schema=False)
+def split_form(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
+               lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
+    page = _page(request, lang, accept_language)
+    with read_connection(engine) as conn:
+        try:
+            current = workspace.plot_for_form(conn, person, plot_id)
+            outline = plot_lineage.plot_outline(conn, plot_id)
+        except Forbidden as refusal:
+            return _out_of_reach(page, refusal)
+    return _html(build_split_page(page, current=current, outline=outline,
+                                  csrf=csrf_token(request)))
+
+
+@router.post("/maps/my/plots/{plot_id}/split", response_class=HTMLResponse,
+             include_in_schema=False)
+async def split_post(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
+                     lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
+    """action=preview: the parts, nothing written; action=split: the split itself."""
+    page = _page(request, lang, accept_language)
+    with read_connection(engine) as conn:
+        try:
+            current = workspace.plot_for_form(conn, person, plot_id)
+            outline = plot_lineage.plot_outline(conn, plot_id)
+        except Forbidden as refusal:
+            return _out_of_reach(page, refusal)
+    # The person is known and may edit the plot before the body (and its file) is read;
+    # its size is limited as it arrives (BodySizeLimit).
+    form = await request.form(max_files=1, max_fields=50)
+    try:
+        await check_csrf(request, form)
+    except Forbidden:
+        return _html(build_split_page(page, current=current, outline=outline,
+                                      csrf=csrf_token(request),
+                                      problem=page.t("ws_refused_csrf")), 403)
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    line, crs, problem = _line(fields), None, None
+    upload = form.get("line_file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        content = await upload.read()
+        line, crs, problem = await run_in_threadpool(_read_upload, upload.filename, content)
+    answer = await run_in_threadpool(_split, engine, person, plot_id, fields, line, crs, problem)
+    if isinstance(answer, str):
+        return _see_other(page.url(answer))
+    status, context = answer
+    return _html(build_split_page(page, current=current, outline=outline,
+                                  csrf=csrf_token(request), **context), status)
+
+
+def _read_upload(name: str, content: bytes) -> tuple[Any, str | None, InvalidInput | None]:
+    """The line of an uploaded file, read from a folder removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="locations-split-"))
+    try:
+        path = folder / ("line" + Path(name).suffix.lower()[:10])
+        path.write_bytes(content)
+        line, crs = plot_lineage.read_line_file(path)
+        return line, crs, None
+    except InvalidInput as exc:
+        return None, None, exc
+    finally:
+        shutil.rmtree(folder, True)
+
+
+def _line(fields: dict[str, str]) -> Any:
+    raw = str(fields.get("line") or "").strip()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw  # PostGIS names what is wrong with it
+
+
+def _split(engine, person, plot_id: int, fields: dict[str, str], line: Any, crs: str | None,
+           problem: InvalidInput | None) -> str | tuple[int, dict[str, Any]]:
+    """Where to go once split, or the page's status and what it shows."""
+    refs = [str(fields.get(f"ref_{n}") or "").strip() for n in range(1, 21)]
+    note = str(fields.get("note") or "")
+    context: dict[str, Any] = {"refs": refs, "note": note,
+                               "line": json.dumps(line) if isinstance(line, dict) else line or ""}
+    if problem is not None:
+        return 400, context | {"problem": problem}
+    if line is None:
+        return 400, context | {"problem": InvalidInput("line", "draw the line on the map or "
+                                                               "upload a line file")}
+    version = parse_id(str(fields.get("version") or ""), INT_MAX)
+    try:
+        with engine.begin() as conn:
+            parts = plot_lineage.split_parts(conn, plot_id, line, crs)
+            # The line as stored for the next step: in CRS84, whatever the file's CRS was.
+            context["line"] = json.dumps(plot_lineage.line_in_crs84(conn, line, crs))
+            context["parts"] = parts
+            if fields.get("action") != "split":
+                return 200, context
+            given = [ref for ref in refs[:len(parts)]]
+            plot_lineage.split_plot(conn, person, plot_id, version or 0, context["line"], given,
+                                    note)
+    except (InvalidInput, Conflict, NotFound) as exc:
+        return 400 if isinstance(exc, InvalidInput) else 409, context | {"problem": exc}
+    except PreconditionFailed as exc:
+        return 409, context | {"problem": exc}
+    return f"/maps/plots/{plot_id}/history"
+
+
+# -- merge -----------------------------------------------------------------------------------
+
+
+@router.get("/maps/my/merge", response_class=HTMLResponse, include_in_schema=False)
+def merge_form(request: Request, engine: EngineDep, person: PersonDep, plot: PlotId | None = None,
+               lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
+    """The live plots of the zone of ``plot``, those bordering it first, to tick."""
+    page = _page(request, lang, accept_language)
+    if plot is None:
+        return _see_other(page.url("/maps/my/plots"))
+    with read_connection(engine) as conn:
+        try:
+            current = workspace.plot_for_form(conn, person, plot)
+        except Forbidden as refusal:
+            return _out_of_reach(page, refusal)
+        plots = zone_plots(conn, current)
+    return _html(build_merge_page(page, current=current, plots=plots, ticked={plot},
+                                  csrf=csrf_token(request)))
+
+
+@router.post("/maps/my/merge", response_class=HTMLResponse, include_in_schema=False)
+async def merge_post(request: Request, engine: EngineDep, person: PersonDep,
+                     plot: PlotId | None = None, lang: Lang = None,
+                     accept_language: AcceptLanguage = None) -> HTMLResponse:
+    page = _page(request, lang, accept_language)
+    if plot is None:
+        return _see_other(page.url("/maps/my/plots"))
+    form = await request.form()
+    with read_connection(engine) as conn:
+        try:
+            current = workspace.plot_for_form(conn, person, plot)
+        except Forbidden as refusal:
+            return _out_of_reach(page, refusal)
+        plots = zone_plots(conn, current)
+    try:
+        await check_csrf(request, form)
+    except Forbidden:
+        return _html(build_merge_page(page, current=current, plots=plots, ticked={plot},
+                                      csrf=csrf_token(request),
+                                      problem=page.t("ws_refused_csrf")), 403)
+    ticked = [parse_id(str(value), 2**63 - 1) for value in form.getlist("plots")]
+    versions = {row["id"]: row["version"] for row in plots}
+    # Each ticked plot with the version the form was opened at (a stale one: 409).
+    chosen = [(plot_id, parse_id(str(form.get(f"version_{plot_id}") or ""), INT_MAX) or 0)
+              for plot_id in ticked if plot_id in versions]
+    reference, note = str(form.get("cadastral_ref") or ""), str(form.get("note") or "")
+
+    def merge() -> int:
+        with engine.begin() as conn:
+            return plot_lineage.merge_plots(conn, person, chosen, reference, note)
+
+    try:
+        new_id = await run_in_threadpool(merge)
+    except (InvalidInput, Conflict, NotFound, PreconditionFailed) as exc:
+        return _html(build_merge_page(page, current=current, plots=plots,
+                                      ticked={i for i, _ in chosen}, reference=reference,
+                                      note=note, csrf=csrf_token(request), problem=exc),
+                     400 if isinstance(exc, InvalidInput) else 409)
+    except Forbidden as refusal:
+        return _out_of_reach(page, refusal)
+    return _see_other(page.url(f"/maps/plots/{new_id}/history"))
