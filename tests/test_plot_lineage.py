@@ -151,3 +151,32 @@ def test_merge_neighbours_into_one_plot_with_lineage(fresh_client, fresh_engine)
         assert retired["action"] == "retire"
         assert retired["note"] == f"merged into {merged['id']}: one buyer for both"
         assert fresh_client.get(f"/plots/{old}").json()["properties"]["retired_at"] is not None
+
+
+def test_a_line_file_in_its_own_crs_cuts_as_the_same_line_in_crs84(engine, tmp_path):
+    """A surveyor's GeoPackage in D96/TM (EPSG:3794) gives the parts the CRS84 line gives;
+    a file holding anything but one line is refused naming the file's field."""
+    import geopandas as gpd
+    import pytest
+    from shapely.geometry import Polygon, shape
+
+    from locations import plot_lineage
+    from locations.errors import InvalidInput
+
+    plot_id = plot_in(engine, "Kranj")
+    line = line_across(engine, plot_id)
+    gpkg = tmp_path / "cut.gpkg"
+    gpd.GeoDataFrame(geometry=[shape(line)], crs="OGC:CRS84").to_crs(3794).to_file(gpkg)
+    read, crs = plot_lineage.read_line_file(gpkg)
+    assert crs == "EPSG:3794"
+    with engine.connect() as conn:
+        from_file = plot_lineage.split_parts(conn, plot_id, read, crs)
+        direct = plot_lineage.split_parts(conn, plot_id, line)
+    assert [round(p["area_m2"]) for p in from_file] == [round(p["area_m2"]) for p in direct]
+
+    polygon = tmp_path / "polygon.geojson"
+    gpd.GeoDataFrame(geometry=[Polygon([(14, 46), (14.1, 46), (14.1, 46.1)])],
+                     crs="OGC:CRS84").to_file(polygon)
+    with pytest.raises(InvalidInput) as refused:
+        plot_lineage.read_line_file(polygon)
+    assert refused.value.field == "line_file" and "Polygon" in refused.value.reason

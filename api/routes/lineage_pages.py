@@ -128,10 +128,10 @@ def _split(engine, person, plot_id: int, fields: dict[str, str], line: Any, crs:
             given = [ref for ref in refs[:len(parts)]]
             plot_lineage.split_plot(conn, person, plot_id, version or 0, context["line"], given,
                                     note)
-    except (InvalidInput, Conflict, NotFound) as exc:
+    except (InvalidInput, Conflict, NotFound, PreconditionFailed) as exc:
+        if crs not in (None, "EPSG:4326") and "parts" not in context:
+            context["line"] = ""  # a file's line in its own CRS: not for the map to draw
         return 400 if isinstance(exc, InvalidInput) else 409, context | {"problem": exc}
-    except PreconditionFailed as exc:
-        return 409, context | {"problem": exc}
     return f"/maps/plots/{plot_id}/history"
 
 
