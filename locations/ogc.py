@@ -23,7 +23,7 @@ import pyproj
 from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
-from locations import features, search
+from locations import cql, features, search
 from locations.accounts import InternalReach
 from locations.errors import InvalidInput, NotFound
 from locations.geojson import GEOJSON_CRS, OutputCrs, Window
@@ -163,6 +163,8 @@ class Collection:
     #: Vector tiles of this collection exist (api/ogc/tiles.py).
     tiles: bool = False
     extra_parameters: tuple[str, ...] = field(default_factory=tuple)
+    #: Takes CQL2 ``filter`` and ``sortby`` over ``cql.PLOT_PROPERTIES`` (Part 3).
+    filterable: bool = False
 
     def parameters(self) -> set[str]:
         allowed = set(COMMON_PARAMETERS) | set(self.queryables) | set(self.extra_parameters)
@@ -245,7 +247,8 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
         "readiness and power; owner contact and internal note only for accounts that may "
         "see them. The same plots and filters as GET /plots.",
         _plot_queryables(), keyset=True, temporal="last_verified", tiles=True,
-        extra_parameters=("cursor", "count")),
+        extra_parameters=("cursor", "count", "filter", "filter-lang", "filter-crs", "sortby"),
+        filterable=True),
     Collection(
         "zones", "Business zones",
         "Business zones with their infrastructure, manager and plot figures (plot count, "
@@ -358,6 +361,7 @@ class ItemsRequest:
     empty: bool = False  # the bbox lies wholly where no feature can be
     offset: int = 0
     cursor: str | None = None
+    extra: search.ExtraCondition | None = None  # a CQL2 filter's condition
 
 
 @dataclass(frozen=True)
@@ -395,7 +399,8 @@ def _integer(value: str, name: str, low: int, high: int) -> int:
     return number
 
 
-def items_request(collection_id: str, params: Sequence[tuple[str, str]]) -> ItemsRequest:
+def items_request(collection_id: str, params: Sequence[tuple[str, str]], *,
+                  internal: InternalReach | None = None) -> ItemsRequest:
     """Check an items query string against what the collection offers.
 
     Raises:
@@ -409,7 +414,8 @@ def items_request(collection_id: str, params: Sequence[tuple[str, str]]) -> Item
         if name not in allowed:
             raise InvalidInput(name, f"unknown parameter; {target.id} takes: "
                                      f"{', '.join(sorted(allowed))}")
-    for name in ("limit", "bbox", "bbox-crs", "crs", "datetime", "offset", "cursor", "count"):
+    for name in ("limit", "bbox", "bbox-crs", "crs", "datetime", "offset", "cursor", "count",
+                 "filter", "filter-lang", "filter-crs", "sortby"):
         _one(params, name)
     limit_text = _one(params, "limit")
     limit = DEFAULT_LIMIT if limit_text is None else _integer(limit_text, "limit", 1, MAX_LIMIT)
@@ -441,8 +447,11 @@ def items_request(collection_id: str, params: Sequence[tuple[str, str]]) -> Item
             values |= {"bbox": bbox, "bbox_crs": bbox_crs.bbox_crs}
         values |= {"limit": limit, "cursor": _one(params, "cursor"),
                    "count": _one(params, "count") or False}
+        if (sortby := _one(params, "sortby")) is not None:
+            values["sort"] = cql.sort(sortby)
         filters = _validated(search.PlotFilter, values, target)
-        return ItemsRequest(target, limit, crs, filters, cursor=filters.cursor)
+        return ItemsRequest(target, limit, crs, filters, cursor=filters.cursor,
+                            extra=cql_condition(params, internal))
     bbox_wkt = None if bbox is None else search.bbox_lonlat(bbox, bbox_crs.bbox_crs)
     empty = bbox is not None and bbox_wkt is None
     values = {}
@@ -457,6 +466,28 @@ def items_request(collection_id: str, params: Sequence[tuple[str, str]]) -> Item
         filters = _checked_plain(values, target)
     return ItemsRequest(target, limit, crs, filters, bbox_wkt=bbox_wkt, empty=empty,
                         offset=offset)
+
+
+def cql_condition(params: Sequence[tuple[str, str]],
+                  internal: InternalReach | None = None) -> search.ExtraCondition | None:
+    """The condition of a CQL2 ``filter`` (in ``filter-lang``, geometries in ``filter-crs``).
+
+    Raises:
+        InvalidInput: a filter that does not parse, names an unknown property or uses an
+            operator not offered; filter-lang or filter-crs without a filter.
+    """
+    given = _one(params, "filter")
+    if given is None:
+        for name in ("filter-lang", "filter-crs"):
+            if _one(params, name) is not None:
+                raise InvalidInput(name, "needs a filter")
+        return None
+    filter_crs = crs_named(_one(params, "filter-crs"), "filter-crs")
+    tree = cql.parse(given, _one(params, "filter-lang"))
+    srid = None if filter_crs.uri == CRS84_URI else filter_crs.output.srid
+    found = cql.condition(tree, srid=srid, north_first=filter_crs.north_first,
+                          properties=cql.plot_properties(internal))
+    return search.ExtraCondition(found.sql, found.params, found.zone, found.proximity)
 
 
 def _validated(model: type, values: dict[str, Any], target: Collection) -> Any:
@@ -487,7 +518,7 @@ def cheap_plot_count(conn: Connection, filters: search.PlotFilter) -> int | None
     """The number of plots a search matches, when the kept ``zone_summary`` knows it:
     for a search by status alone, or none at all (a few hundred rows, not a million).
     None for any other search."""
-    given = filters.model_dump(exclude_defaults=True).keys() - {"limit", "cursor", "count"}
+    given = filters.model_dump(exclude_defaults=True).keys() - {"limit", "cursor", "count", "sort"}
     if not given <= {"status"}:
         return None
     # The statuses are the filter model's literals, never the caller's text.
@@ -506,9 +537,10 @@ def read_items(conn: Connection, request: ItemsRequest, *,
     target = request.collection
     if target.id == "plots":
         filters: search.PlotFilter = request.filters
-        page = search.search_plot_page(conn, filters, internal=internal, crs=request.crs.output)
+        page = search.search_plot_page(conn, filters, internal=internal, crs=request.crs.output,
+                                       extra=request.extra)
         matched = page.number_matched
-        if matched is None:
+        if matched is None and request.extra is None:
             matched = cheap_plot_count(conn, filters)
         if matched is None and filters.cursor is None and page.next_cursor is None:
             matched = len(page.features)

@@ -480,18 +480,33 @@ class PlotQuery:
     params: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ExtraCondition:
+    """One more condition over ``p``, ``z`` and ``pp`` (a CQL2 filter of OGC API -
+    Features, locations/cql.py), with its bound parameters and the joins it needs."""
+
+    sql: str
+    params: dict[str, Any]
+    zone: bool = False
+    proximity: bool = False
+
+
 def plot_query(conn: Connection, filters: PlotFilter, *,
-               internal: InternalReach | None = None, crs: OutputCrs = GEOJSON_CRS) -> PlotQuery:
+               internal: InternalReach | None = None, crs: OutputCrs = GEOJSON_CRS,
+               extra: ExtraCondition | None = None) -> PlotQuery:
     """Build the one query behind a search page (zone-level filters are resolved here).
 
     Raises:
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
     where, params = conditions(conn, filters)
+    if extra is not None:
+        where.append(extra.sql)
+        params |= extra.params
     key = sort_key(filters.sort)
     distances = filters.wants_distances()
     proximity_join = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id" if (
-        distances or "pp." in key.expression) else ""
+        distances or "pp." in key.expression or (extra is not None and extra.proximity)) else ""
     if "cs." in key.expression:
         if not filters.profile:
             raise InvalidInput("profile", "sort=score needs a profile, e.g. profile=logistics")
@@ -500,7 +515,8 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
         params["score_profile"] = filters.profile
     # Only a plot without its own power or uses needs its zone's while the page is chosen.
     zone_join = "JOIN zone z ON z.id = p.zone_id" if (
-        filters.use or filters.min_power_mw is not None) else ""
+        filters.use or filters.min_power_mw is not None
+        or (extra is not None and extra.zone)) else ""
     page_where = list(where)
     if filters.cursor:
         after_key, after_id = decode_cursor(filters.cursor, filters.sort)
@@ -576,7 +592,8 @@ class PlotPage:
 
 
 def search_plot_page(conn: Connection, filters: PlotFilter, *,
-                     internal: InternalReach | None = None, crs: OutputCrs = GEOJSON_CRS) -> PlotPage:
+                     internal: InternalReach | None = None, crs: OutputCrs = GEOJSON_CRS,
+                     extra: ExtraCondition | None = None) -> PlotPage:
     """One page of plots meeting every filter, geometries in ``crs`` (default CRS84).
 
     ``next_cursor`` is None on the last page; ``number_matched`` is counted only when
@@ -586,7 +603,7 @@ def search_plot_page(conn: Connection, filters: PlotFilter, *,
     Raises:
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
-    query = plot_query(conn, filters, internal=internal, crs=crs)
+    query = plot_query(conn, filters, internal=internal, crs=crs, extra=extra)
     rows = fetch_rows(conn, query.sql, query.params)  # (id, sort_key, feature)
     next_cursor = None
     if len(rows) > filters.limit:

@@ -33,7 +33,7 @@ from api.ogc.common import (
     wants_html,
 )
 from api.responses import AUTH_ERRORS, OPTIONAL_TOKEN, error_responses
-from locations import ogc
+from locations import cql, ogc
 from locations.errors import InvalidInput, NotFound
 
 TITLE = "Business-zone location platform"
@@ -46,6 +46,16 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3 and CQL2 (tests/test_ogc_filter.py): on plots.
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
     "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
@@ -55,6 +65,8 @@ CONFORMANCE = [
 #: FastAPI writes OpenAPI 3.1; GDAL and QGIS read it for the items' query parameters.
 OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.1"
 TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_JSON = "application/schema+json"
 
 router = APIRouter(tags=["OGC API"])
 
@@ -128,6 +140,12 @@ def _collection_document(request: Request, target: ogc.Collection,
     ]
     if target.tiles:
         links.append(link(f"{here}/tiles", TILESETS_REL, JSON, "Vector tiles"))
+    if target.filterable:
+        links.append(link(f"{here}/queryables", QUERYABLES_REL, SCHEMA_JSON,
+                          "The properties a filter may name"))
+        # The draft's relation, which GDAL 3.6 follows.
+        links.append(link(f"{here}/queryables", "queryables", SCHEMA_JSON,
+                          "The properties a filter may name"))
     return {"id": target.id, "title": target.title, "description": target.description,
             "itemType": "feature", "extent": extent, "crs": list(ogc.SUPPORTED_CRS),
             "storageCrs": ogc.STORAGE_CRS, "links": links}
@@ -162,6 +180,25 @@ def collection(request: Request, engine: EngineDep, collection_id: str) -> Respo
     return json_answer(document)
 
 
+@router.get("/collections/{collection_id}/queryables",
+            summary="The properties a CQL2 filter and sortby may name (JSON Schema)",
+            responses=error_responses(404, *AUTH_ERRORS), openapi_extra=OPTIONAL_TOKEN)
+def queryables(request: Request, account: OptionalAccount, collection_id: str) -> Response:
+    _only(request, {"f"})
+    target = ogc.collection(collection_id)
+    if not target.filterable:
+        raise NotFound(f"{collection_id} takes no CQL2 filter; plots does")
+    if request.query_params.get("f") not in (None, "json"):
+        raise InvalidInput("f", "queryables are JSON Schema only: f=json")
+    here = f"{base_url(request)}/collections/{collection_id}/queryables"
+    # JSON Schema's own type, unless the client asks for JSON by name and not for it
+    # (GDAL 3.6 asks for application/json and refuses other types).
+    accept = request.headers.get("accept", "")
+    media_type = JSON if JSON in accept and SCHEMA_JSON not in accept else SCHEMA_JSON
+    properties = cql.plot_properties(account.internal_reach if account else None)
+    return json_answer(cql.queryables_schema(here, target.title, properties), media_type)
+
+
 def _only(request: Request, allowed: set[str]) -> None:
     """Refuse a query parameter the route does not take (OGC API Features: 400)."""
     for name in request.query_params:
@@ -177,8 +214,9 @@ def items(request: Request, engine: EngineDep, account: OptionalAccount,
           collection_id: str) -> Response:
     """One page of a collection's features: follow the ``next`` link for the next page."""
     html = wants_html(request)
-    query = ogc.items_request(collection_id, request.query_params.multi_items())
     internal = account.internal_reach if account else None
+    query = ogc.items_request(collection_id, request.query_params.multi_items(),
+                              internal=internal)
     with read_connection(engine) as conn:
         page = ogc.read_items(conn, query, internal=internal)
     own_type = HTML if html else GEOJSON
@@ -274,6 +312,24 @@ def _parameter_docs(target: ogc.Collection) -> list[dict[str, Any]]:
                        "description": "Features to skip: from the 'next' and 'prev' links",
                        "schema": {"type": "integer", "minimum": 0,
                                   "maximum": ogc.MAX_OFFSET}})
+    if target.filterable:
+        common += [
+            {"name": "filter", "in": "query", "required": False,
+             "description": "A CQL2 filter over the queryables (/queryables), e.g. "
+                            "status = 'available' AND area_m2 >= 20000",
+             "schema": {"type": "string"}},
+            {"name": "filter-lang", "in": "query", "required": False,
+             "description": "The filter's language", "schema": {
+                 "type": "string", "enum": list(cql.LANGUAGES),
+                 "default": "cql2-text"}},
+            {"name": "filter-crs", "in": "query", "required": False,
+             "description": "The CRS of the filter's geometries (default CRS84)",
+             "schema": {"type": "string", "format": "uri", "enum": list(ogc.SUPPORTED_CRS)}},
+            {"name": "sortby", "in": "query", "required": False,
+             "description": "One property to order by, - in front for descending: "
+                            + ", ".join(n for n, p in cql.PLOT_PROPERTIES.items() if p.sort),
+             "schema": {"type": "string"}},
+        ]
     queryables = []
     for name, queryable in target.queryables.items():
         entry = {"name": name, "in": "query", "required": False,
