@@ -177,3 +177,17 @@ def test_another_municipalitys_plot_is_refused(tab, server, database):
     response = tab.goto(f"{server}/maps/my/plots/{maribor}/split?lang=en")
     assert response.status == 403
     assert tab.locator("#split-map").count() == 0
+
+
+def test_a_split_or_merge_posted_without_its_csrf_token_changes_nothing(tab, server, database):
+    plot_id, other = kranj_plots(database)
+    line = json.dumps(line_across(database, plot_id))
+    split = tab.request.post(f"{server}/maps/my/plots/{plot_id}/split?lang=en", multipart={
+        "version": "1", "line": line, "action": "split", "ref_1": "X-1", "ref_2": "X-2",
+        "note": "no token"}, max_redirects=0)
+    assert split.status == 403
+    merge = tab.request.post(f"{server}/maps/my/merge?plot={plot_id}&lang=en", form={
+        "plots": str(other), "cadastral_ref": "X-M", "note": "no token"}, max_redirects=0)
+    assert merge.status == 403
+    assert plot(database, plot_id)["retired_at"] is None
+    assert plot(database, other)["retired_at"] is None
