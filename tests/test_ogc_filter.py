@@ -345,3 +345,22 @@ def test_internal_fields_filter_only_for_accounts_that_see_them(fresh_client, fr
     assert "owner_contact" in queryables["properties"]
     assert "owner_contact" not in fresh_client.get("/collections/plots/queryables").json()[
         "properties"]
+
+
+def test_a_point_finds_the_plot_it_lies_in(client, engine):
+    with engine.connect() as conn:
+        plot_id, lon, lat = conn.execute(text(
+            "SELECT id, ST_X(pt), ST_Y(pt) FROM (SELECT id, ST_Transform(ST_PointOnSurface("
+            "boundary), 4326) AS pt FROM plot WHERE retired_at IS NULL ORDER BY id LIMIT 1) s"
+        )).one()
+    point = f"POINT({lon} {lat})"
+    assert ids(filtered(client, f"S_INTERSECTS(geometry, {point})")) == [plot_id]
+    assert ids(filtered(client, {"op": "s_intersects", "args": [
+        prop("geometry"), {"type": "Point", "coordinates": [lon, lat]}]})) == [plot_id]
+    assert ids(filtered(client, f"S_CONTAINS(geometry, {point})")) == [plot_id]
+    everything = search_ids(client)
+    assert ids(filtered(client, f"S_DISJOINT(geometry, {point})", limit=1000)) == [
+        i for i in everything if i != plot_id]
+    # EPSG:4326 takes latitude first, as OGC API has it.
+    assert ids(filtered(client, f"S_INTERSECTS(geometry, POINT({lat} {lon}))",
+                        **{"filter-crs": "EPSG:4326"})) == [plot_id]
