@@ -191,3 +191,11 @@ def test_a_split_or_merge_posted_without_its_csrf_token_changes_nothing(tab, ser
     assert merge.status == 403
     assert plot(database, plot_id)["retired_at"] is None
     assert plot(database, other)["retired_at"] is None
+
+
+def test_hostile_addresses_of_the_pages_are_answered_not_failed(tab, server):
+    for path in ("/maps/my/merge?plot=99999999999999999999", "/maps/my/merge?plot=abc",
+                 "/maps/my/merge?plot=0", "/maps/my/plots/99999999999999999999/split",
+                 "/maps/my/plots/123456789/split", "/maps/my/merge?plot=123456789"):
+        response = tab.request.get(server + path, max_redirects=0)
+        assert response.status < 500, (path, response.status)

@@ -13,9 +13,9 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -25,10 +25,12 @@ from api.routes.workspace import AcceptLanguage, Lang, _html, _out_of_reach, _pa
 from api.sessions import PersonDep, check_csrf, csrf_token
 from locations import plot_lineage, workspace
 from locations.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from locations.values import INT_MAX, parse_id
+from locations.values import BIGINT_MAX, INT_MAX, parse_id
 from maps.lineage_page import build_merge_page, build_split_page, zone_plots
 
 router = APIRouter(tags=["pages"])
+#: The plot whose merge page it is (its zone's plots are listed).
+MergedFrom = Annotated[int | None, Query(ge=1, le=BIGINT_MAX, description="A plot's id")]
 
 
 @router.get("/maps/my/plots/{plot_id}/split", response_class=HTMLResponse, include_in_schema=False)
@@ -139,7 +141,7 @@ def _split(engine, person, plot_id: int, fields: dict[str, str], line: Any, crs:
 
 
 @router.get("/maps/my/merge", response_class=HTMLResponse, include_in_schema=False)
-def merge_form(request: Request, engine: EngineDep, person: PersonDep, plot: PlotId | None = None,
+def merge_form(request: Request, engine: EngineDep, person: PersonDep, plot: MergedFrom = None,
                lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
     """The live plots of the zone of ``plot``, those bordering it first, to tick."""
     page = _page(request, lang, accept_language)
@@ -157,7 +159,7 @@ def merge_form(request: Request, engine: EngineDep, person: PersonDep, plot: Plo
 
 @router.post("/maps/my/merge", response_class=HTMLResponse, include_in_schema=False)
 async def merge_post(request: Request, engine: EngineDep, person: PersonDep,
-                     plot: PlotId | None = None, lang: Lang = None,
+                     plot: MergedFrom = None, lang: Lang = None,
                      accept_language: AcceptLanguage = None) -> HTMLResponse:
     page = _page(request, lang, accept_language)
     if plot is None:
@@ -175,7 +177,7 @@ async def merge_post(request: Request, engine: EngineDep, person: PersonDep,
         return _html(build_merge_page(page, current=current, plots=plots, ticked={plot},
                                       csrf=csrf_token(request),
                                       problem=page.t("ws_refused_csrf")), 403)
-    ticked = [parse_id(str(value), 2**63 - 1) for value in form.getlist("plots")]
+    ticked = [parse_id(str(value), BIGINT_MAX) for value in form.getlist("plots")]
     versions = {row["id"]: row["version"] for row in plots}
     # Each ticked plot with the version the form was opened at (a stale one: 409).
     chosen = [(plot_id, parse_id(str(form.get(f"version_{plot_id}") or ""), INT_MAX) or 0)
