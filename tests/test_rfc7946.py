@@ -38,6 +38,12 @@ def _polygons(geometry: dict[str, Any] | None) -> list[list[list[list[float]]]]:
     return []
 
 
+#: A ring whose area, at the 7 decimals written, is below this (deg², about 0.01 m²) has no
+#: orientation to speak of: a sliver hole a union of differently simplified borders left,
+#: collapsed to a line by the rounding.
+DEGENERATE_DEG2 = 1e-12
+
+
 def _wrong_rings(document: dict[str, Any]) -> tuple[int, list[str]]:
     """How many polygons the document holds, and each ring against the rule."""
     features = document.get("features") or ([document] if document.get("type") == "Feature"
@@ -46,10 +52,11 @@ def _wrong_rings(document: dict[str, Any]) -> tuple[int, list[str]]:
     for feature in features:
         for polygon in _polygons(feature.get("geometry")):
             count += 1
-            if _signed_area(polygon[0]) <= 0:
+            if _signed_area(polygon[0]) < DEGENERATE_DEG2:
                 wrong.append(f"feature {feature.get('id')}: outer ring clockwise")
             wrong += [f"feature {feature.get('id')}: hole {i} counter-clockwise"
-                      for i, hole in enumerate(polygon[1:], 1) if _signed_area(hole) >= 0]
+                      for i, hole in enumerate(polygon[1:], 1)
+                      if _signed_area(hole) > DEGENERATE_DEG2]
     return count, wrong
 
 
