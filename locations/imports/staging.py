@@ -1318,10 +1318,17 @@ def _renew_empty_tables(conn: Connection) -> None:
     # plot's truncate trigger renews plot_proximity. The tables that keep a key to plot
     # (plot_site_metrics, inquiry) go with it, as TRUNCATE demands: only when empty, which
     # a key to no plot at all should make them, checked as for the events below.
+    # And so do the tables keeping a key to those (inquiry_event to inquiry), all the way.
     referencing = conn.execute(text(
-        "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
-        "AND confrelid = 'plot'::regclass AND conrelid <> 'plot'::regclass "
-        "AND conrelid <> 'plot_event'::regclass")).scalars().all()
+        """
+        WITH RECURSIVE keyed(tab) AS (
+            SELECT 'plot'::regclass
+            UNION
+            SELECT c.conrelid::regclass FROM pg_constraint c JOIN keyed k ON c.confrelid = k.tab
+            WHERE c.contype = 'f' AND c.conrelid <> 'plot_event'::regclass
+        )
+        SELECT tab::text FROM keyed WHERE tab <> 'plot'::regclass ORDER BY 1
+        """)).scalars().all()
     for table in referencing:
         if conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {table})")).scalar_one():
             return
