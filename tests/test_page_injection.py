@@ -10,6 +10,7 @@ page must show the literal text and run none of it.
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -119,15 +120,22 @@ document.addEventListener('securitypolicyviolation',
 
 
 @pytest.mark.parametrize("csp", [True, False], ids=["csp-on", "csp-off"])
-def test_no_page_runs_hostile_text_and_each_shows_it_literally(hostile_db, monkeypatch, csp):
+def test_no_page_runs_hostile_text_and_each_shows_it_literally(hostile_db, csp):
     from api.app import create_app
     from locations.settings import get_settings
 
-    monkeypatch.setenv("LOCATIONS_CSP", "1" if csp else "0")
+    # The setting holds while the app is made only: a page served later that read the
+    # settings would otherwise cache "no CSP" for every test after this one.
+    before = os.environ.get("LOCATIONS_CSP")
+    os.environ["LOCATIONS_CSP"] = "1" if csp else "0"
     get_settings.cache_clear()
     try:
         app = create_app(hostile_db)
     finally:
+        if before is None:
+            os.environ.pop("LOCATIONS_CSP", None)
+        else:
+            os.environ["LOCATIONS_CSP"] = before
         get_settings.cache_clear()
     urls = page_urls(app, hostile_db)
     assert {"/", "/maps/overview", "/maps/compare", "/docs"} <= {u.split("?")[0] for u in urls}

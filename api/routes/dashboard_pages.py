@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import ConnectionDep
-from api.responses import error_responses
+from api.responses import ERROR_BODY, error_responses
 from api.routes.pages import AcceptLanguage, Lang, _html, _page
 from locations import dashboard, search
 from locations.errors import InvalidInput, NotFound
@@ -45,6 +45,11 @@ REPORT_RESPONSE = {200: {"description": "The report: PDF (charts and tables) or 
 def _choices(conn, t) -> list[dict]:
     return region_choices(t, queries.regions(conn))
 
+
+#: A value the page cannot use: the page again, saying so (HTML); a refusal made before the
+#: page (a control character in the query) is JSON.
+PAGE_REFUSAL = {400: {"description": "A value the page cannot use",
+                      "content": {"text/html": {}, "application/json": {"schema": ERROR_BODY}}}}
 
 @router.get("/maps/dashboard", summary="A region's dashboard: choose the region",
             response_class=RedirectResponse, status_code=303,
@@ -115,7 +120,7 @@ def comparison_report(request: Request, conn: ConnectionDep, fmt: Literal["pdf",
 
 
 @router.get("/maps/compare", response_class=HTMLResponse, summary="Regions side by side",
-            responses=error_responses(400))
+            responses=PAGE_REFUSAL)
 def compare_page(
     request: Request,
     conn: ConnectionDep,
@@ -167,7 +172,7 @@ def compare_page(
 
 
 @router.get("/maps/rankings", response_class=HTMLResponse, summary="Zones ranked for a profile",
-            responses=error_responses(400))
+            responses=PAGE_REFUSAL)
 def rankings_page(
     request: Request,
     conn: ConnectionDep,
