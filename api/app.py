@@ -32,6 +32,7 @@ from api.routes import (
     inquiries,
     lineage_pages,
     municipalities,
+    outline_pages,
     pages,
     plot_files,
     plot_lineage,
@@ -63,7 +64,8 @@ ROUTERS = [health.router, regions.router, municipalities.router, zones.router, p
            exports.router, standards.router, scores.router, rankings.router,
            dashboard.router, inquiries.router, plot_files.router, sign_in.router,
            admin_accounts.router, attachments.router, bulk_pages.router, inbox_pages.router,
-           import_pages.router, workspace.router, lineage_pages.router]
+           import_pages.router, workspace.router, lineage_pages.router,
+           outline_pages.router]
 #: Error answers shared by every route of a router whose module does not document its own.
 ROUTER_ERRORS = {id(imports.router): error_responses(401, 403, 404, 409, 429),
                  id(scores.router): error_responses(401, 403, 404, 429)}

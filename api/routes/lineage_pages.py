@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -82,14 +83,16 @@ async def split_post(request: Request, engine: EngineDep, person: PersonDep, plo
                                   csrf=csrf_token(request), **context), status)
 
 
-def _read_upload(name: str, content: bytes) -> tuple[Any, str | None, InvalidInput | None]:
-    """The line of an uploaded file, read from a folder removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="locations-split-"))
+def _read_upload(name: str, content: bytes, reader: Callable[[Path], tuple[Any, str]]
+                 = plot_lineage.read_line_file) -> tuple[Any, str | None, InvalidInput | None]:
+    """The geometry and CRS ``reader`` finds in an uploaded file (by default the split's
+    line), read from a folder removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="locations-upload-"))
     try:
-        path = folder / ("line" + Path(name).suffix.lower()[:10])
+        path = folder / ("upload" + Path(name).suffix.lower()[:10])
         path.write_bytes(content)
-        line, crs = plot_lineage.read_line_file(path)
-        return line, crs, None
+        shape, crs = reader(path)
+        return shape, crs, None
     except InvalidInput as exc:
         return None, None, exc
     finally:
