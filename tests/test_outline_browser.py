@@ -186,3 +186,31 @@ def test_an_outline_posted_without_its_csrf_token_changes_nothing(tab, server, d
         max_redirects=0)
     assert answer.status == 403
     assert plot(database, plot_id)["area_m2"] == before["area_m2"]
+
+
+def test_a_zipped_shapefile_and_a_geopackage_are_read_in_their_own_crs(tmp_path):
+    import zipfile
+
+    import geopandas
+    import shapely
+
+    from locations.errors import InvalidInput
+    from locations.plot_outline import read_outline_file
+
+    square = shapely.box(458_000, 120_000, 458_050, 120_040)  # EPSG:3794, near Kranj
+    frame = geopandas.GeoDataFrame({"name": ["new"]}, geometry=[square], crs="EPSG:3794")
+    frame.to_file(tmp_path / "outline.gpkg", driver="GPKG")
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    frame.to_file(folder / "outline.shp")
+    with zipfile.ZipFile(tmp_path / "outline.zip", "w") as archive:
+        for part in folder.iterdir():
+            archive.write(part, part.name)
+    for name in ("outline.gpkg", "outline.zip"):
+        geometry, crs = read_outline_file(tmp_path / name)
+        assert crs == "EPSG:3794"
+        assert shapely.geometry.shape(geometry).area == pytest.approx(2000)
+    (tmp_path / "outline.kml").write_text("<kml/>")
+    with pytest.raises(InvalidInput, match="GeoPackage") as refused:
+        read_outline_file(tmp_path / "outline.kml")
+    assert refused.value.field == "outline_file"
