@@ -29,6 +29,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 import yaml
 from pyproj import Transformer
@@ -40,6 +41,8 @@ from locations.vocabulary import REGION_LEVEL, TAKEN_STATUSES
 
 CRS = "EPSG:3035"
 DEFAULT_FACTS_PATH = Path(__file__).resolve().parent.parent / "data" / "demo" / "facts.yaml"
+#: Real boundaries, simplified copies of the published files (see data/demo/README.md).
+BOUNDARIES = DEFAULT_FACTS_PATH.parent / "boundaries"
 DEFAULT_REFERENCE_DATE = date(2026, 10, 1)
 #: The demo's audit trail starts with the first loads of 2022 (``locations.demo_history``).
 HISTORY_START = date(2022, 1, 1)
@@ -333,6 +336,18 @@ def _partition(labels: list[str], generators: np.ndarray, clips: dict[str, shape
     return result
 
 
+def _filled(geometry: shapely.Geometry, largest_hole_m2: float = 5e6) -> shapely.Geometry:
+    """``geometry`` without holes smaller than ``largest_hole_m2``: gaps between boundaries
+    from two sources, not enclaves."""
+    polygons = []
+    for part in shapely.get_parts(geometry):
+        if not isinstance(part, Polygon):
+            continue
+        holes = [ring for ring in part.interiors if Polygon(ring).area >= largest_hole_m2]
+        polygons.append(Polygon(part.exterior, holes))
+    return shapely.union_all(polygons)
+
+
 def _nuts_parent(code: str) -> str | None:
     """The NUTS region a NUTS code extends (AT221 -> AT22), None for a country."""
     return code[:-1] if len(code) > 2 else None
@@ -340,6 +355,172 @@ def _nuts_parent(code: str) -> str | None:
 
 def _disc(x: float, y: float, area_km2: float) -> Polygon:
     return Point(x, y).buffer(math.sqrt(area_km2 * 1e6 / math.pi), quad_segs=32)
+
+
+# --------------------------------------------------------------------------- real boundaries
+
+
+def read_boundaries(name: str) -> gpd.GeoDataFrame:
+    """One of the shipped boundary files (``data/demo/boundaries``), in EPSG:3035."""
+    return gpd.read_file(BOUNDARIES / name).to_crs(CRS)
+
+
+def _regions(facts: dict[str, Any]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The regions of every level on their real boundaries, the Styrian districts, and the
+    Styrian Gemeinden with their district and NUTS-3 region.
+
+    A NUTS-3 region is the union of its districts' Gemeinden (Styria, as Statistik Austria
+    groups them) or a GURS statistical region (Slovenia); a region naming Austrian states
+    is their union; any other region is the union of the NUTS-3 regions below it.
+    """
+    gemeinden = read_boundaries("at-styria-gemeinden.geojson")
+    gemeinden["district"] = gemeinden["iso"].str[:3]
+    statistical = read_boundaries("si-statistical-regions.geojson").set_index("nuts")
+    laender = read_boundaries("at-laender.geojson").set_index("iso")
+    district_f = {str(d["iso"]): d for d in facts["districts"]}
+    laender_of: dict[str, list[str]] = {}
+    nuts3_of_district = {}
+    geometries: dict[str, MultiPolygon] = {}
+    rows = []
+    for r in facts["regions"]:
+        level = r.get("level", "nuts3")
+        if "districts" in r:
+            for iso in r["districts"]:
+                nuts3_of_district[str(iso)] = r["code"]
+            parts = gemeinden.geometry[gemeinden["district"].isin([str(i) for i in r["districts"]])]
+            geometries[r["code"]] = _as_multipolygon(shapely.union_all(parts.values))
+        elif "gurs_sr_id" in r:
+            found = statistical.loc[r["code"]]
+            if int(found["SR_ID"]) != int(r["gurs_sr_id"]):
+                raise ValueError(f"{r['code']} is not GURS statistical region {r['gurs_sr_id']}")
+            geometries[r["code"]] = _as_multipolygon(found.geometry)
+        elif "laender" in r:
+            laender_of[r["code"]] = [str(i) for i in r["laender"]]
+        rows.append({"code": r["code"], "name": r["name"], "country": r["country"],
+                     "level": level, "parent_code": _nuts_parent(r["code"]),
+                     "official_km2": r.get("area_km2")})
+    for row in rows:  # coarser NUTS levels: the union of the NUTS-3 regions below them
+        if row["code"] not in geometries:
+            parts = [geometries[c["code"]] for c in rows
+                     if c["level"] == "nuts3" and c["code"].startswith(row["code"])]
+            if row["code"] in laender_of:
+                # The states (simplified far more) with the Gemeinden below, holes between
+                # the two sources filled; the state border is GURS's line, the more detailed.
+                parts += list(laender.geometry.loc[laender_of[row["code"]]].values)
+                whole = shapely.union_all([_filled(g) for g in parts])
+                slovenia = shapely.union_all(statistical.geometry.values)
+                geometries[row["code"]] = _as_multipolygon(
+                    shapely.difference(_filled(whole), slovenia), min_area_m2=10_000)
+                continue
+            if not parts:
+                raise ValueError(f"region {row['code']} has no boundary and no NUTS-3 region below")
+            # Slivers between simplified neighbours would be holes in their union.
+            geometries[row["code"]] = _as_multipolygon(_filled(shapely.union_all(parts)))
+    regions = gpd.GeoDataFrame(rows, geometry=[geometries[r["code"]] for r in rows], crs=CRS)
+    # Areas from the geometry; an official area, where the facts give one, is kept beside it.
+    regions["area_km2"] = regions.geometry.area / 1e6
+    regions = regions.rename(columns={"official_km2": "official_area_km2"})
+
+    unassigned = sorted(set(gemeinden["district"]) - set(nuts3_of_district))
+    if unassigned or set(district_f) != set(nuts3_of_district):
+        raise ValueError(f"Styrian districts without a NUTS-3 region or a name: {unassigned}")
+    gemeinden["region_code"] = gemeinden["district"].map(nuts3_of_district)
+    by_district = gemeinden.dissolve("district")
+    districts = gpd.GeoDataFrame(
+        [{"code": f"AT-D-{iso}", "name": district_f[iso]["name"], "country": "AT",
+          "level": "district", "parent_code": nuts3_of_district[iso],
+          "area_km2": by_district.geometry[iso].area / 1e6, "official_area_km2": None}
+         for iso in sorted(district_f)],
+        geometry=[_as_multipolygon(by_district.geometry[iso]) for iso in sorted(district_f)],
+        crs=CRS)
+    return regions, districts, gemeinden
+
+
+def _municipalities(facts: dict[str, Any], regions: gpd.GeoDataFrame,
+                    gemeinden: gpd.GeoDataFrame, zones_f: list[dict[str, Any]],
+                    zone_geoms: list[MultiPolygon], seats: dict[str, tuple[float, float]],
+                    points: tuple[np.ndarray, ...]) -> gpd.GeoDataFrame:
+    """Every Styrian Gemeinde on its real boundary (facts add population and seat), and the
+    Slovenian municipalities of the facts on approximate boundaries, clipped to their real
+    statistical region: no official municipality polygon is shipped for Slovenia."""
+    munis_f = facts["municipalities"]
+    sx, sy, zx, zy = points
+    by_code = {(m["country"], str(m["code"])): m for m in munis_f}
+    region_geometry = regions.set_index("code").geometry
+    rows, geometries = [], []
+    for gemeinde in gemeinden.itertuples():
+        known = by_code.get(("AT", gemeinde.iso), {})
+        if known and (known["name"] != gemeinde.name or known["region"] != gemeinde.region_code):
+            raise ValueError(f"facts of {gemeinde.iso} ({known['name']}, {known['region']}) "
+                             f"differ from the real {gemeinde.name}, {gemeinde.region_code}")
+        rows.append({
+            "code": gemeinde.iso, "name": gemeinde.name, "region_code": gemeinde.region_code,
+            "country": "AT", "population": known.get("population"),
+            "population_approx": bool(known.get("population_approx", False)),
+            "area_km2": gemeinde.geometry.area / 1e6, "official_area_km2": None,
+            "area_approx": False,
+            "code_verified": True, "seat_approx": bool(known.get("seat_approx", False)),
+            "boundary_approximate": False,
+            "seat": Point(seats[known["name"]]) if known else None,
+        })
+        geometries.append(_as_multipolygon(gemeinde.geometry))
+    unknown = {key for key in by_code if key[0] == "AT"} - {("AT", iso) for iso in gemeinden["iso"]}
+    if unknown:
+        raise ValueError(f"facts name Gemeinden that do not exist: {sorted(unknown)}")
+
+    # Slovenia: Voronoi cells of the seats and zone centres (a zone's cell is its own),
+    # clipped to a disc of the municipality's area and to its real statistical region.
+    slovenian = [m for m in munis_f if m["country"] == "SI"]
+    names = [m["name"] for m in munis_f]
+    own_zones = [i for i, z in enumerate(zones_f) if z["municipality"] in
+                 {m["name"] for m in slovenian}]
+    labels = [m["name"] for m in slovenian] + [zones_f[i]["municipality"] for i in own_zones]
+    generators = np.column_stack([
+        np.concatenate([[sx[names.index(m["name"])] for m in slovenian], zx[own_zones]]),
+        np.concatenate([[sy[names.index(m["name"])] for m in slovenian], zy[own_zones]])])
+    cores: dict[str, shapely.Geometry] = {}
+    clips: dict[str, shapely.Geometry] = {}
+    for m in slovenian:
+        own = [zone_geoms[i] for i in own_zones if zones_f[i]["municipality"] == m["name"]]
+        x, y = seats[m["name"]]
+        disc = _disc(x, y, float(m.get("area_km2") or DEFAULT_MUNICIPALITY_KM2))
+        if own:
+            cores[m["name"]] = shapely.union_all([g.buffer(ZONE_MARGIN_M) for g in own])
+            # A corridor from the seat to distant zones keeps the municipality in one piece.
+            hull = MultiPoint([(x, y)] + [g.centroid for g in own]).convex_hull.buffer(1000.0)
+            clips[m["name"]] = shapely.union(disc, hull)
+        else:
+            clips[m["name"]] = disc
+    for i, a in enumerate(list(cores)):
+        for b in list(cores)[i + 1:]:
+            if cores[a].intersects(cores[b]):
+                raise ValueError(f"zones of {a} and {b} lie too close to separate the municipalities")
+    approximated = _partition(labels, generators, clips, cores)
+    for m in slovenian:
+        region = region_geometry[m["region"]]
+        clipped = _as_multipolygon(shapely.intersection(approximated[m["name"]], region))
+        if not clipped.contains(Point(seats[m["name"]])) or (
+                m["name"] in cores and not region.contains(cores[m["name"]])):
+            raise ValueError(f"{m['name']} or its zones lie outside the real {m['region']}")
+        rows.append({
+            "code": str(m["code"]), "name": m["name"], "region_code": m["region"],
+            "country": "SI",
+            "population": int(m["population"]) if m.get("population") is not None else None,
+            "population_approx": bool(m.get("population_approx", False)),
+            # The boundary is approximate: its area is not the municipality's, the official is.
+            "area_km2": clipped.area / 1e6,
+            "official_area_km2": (float(m["area_km2"]) if m.get("area_km2") is not None
+                                  and not m.get("area_approx") else None),
+            "area_approx": bool(m.get("area_approx", False)),
+            "code_verified": bool(m.get("code_verified", False)),
+            "seat_approx": bool(m.get("seat_approx", False)),
+            "boundary_approximate": True,
+            "seat": Point(seats[m["name"]]),
+        })
+        geometries.append(clipped)
+    municipalities = gpd.GeoDataFrame(rows, geometry=geometries, crs=CRS)
+    municipalities["seat"] = gpd.GeoSeries(municipalities["seat"], crs=CRS)
+    return municipalities
 
 
 # --------------------------------------------------------------------------- build
@@ -352,11 +533,9 @@ def build_demo(facts_path: Path | None = None) -> DemoDataSet:
     if isinstance(reference, str):
         reference = date.fromisoformat(reference)
 
-    regions_f = facts["regions"]
     munis_f = facts["municipalities"]
     zones_f = facts["zones"]
     muni_by_name = {m["name"]: m for m in munis_f}
-    region_by_code = {r["code"]: r for r in regions_f}
 
     # Seats.
     sx, sy = _project([m["lon"] for m in munis_f], [m["lat"] for m in munis_f])
@@ -436,86 +615,10 @@ def build_demo(facts_path: Path | None = None) -> DemoDataSet:
     zones = gpd.GeoDataFrame(zone_rows, geometry=list(zone_geoms), crs=CRS)
     plots = gpd.GeoDataFrame(plot_rows, columns=PLOT_COLUMNS, geometry=list(plot_multi), crs=CRS)
 
-    # Municipalities: generators are seats and zone centres, so a zone's cell is its own.
-    labels = [m["name"] for m in munis_f] + [z["municipality"] for z in zones_f]
-    generators = np.column_stack([np.concatenate([sx, zx]), np.concatenate([sy, zy])])
-    cores: dict[str, shapely.Geometry] = {}
-    clips: dict[str, shapely.Geometry] = {}
-    for m in munis_f:
-        own = [g for g, z in zip(zone_geoms, zones_f, strict=True) if z["municipality"] == m["name"]]
-        x, y = seats[m["name"]]
-        disc = _disc(x, y, float(m.get("area_km2") or DEFAULT_MUNICIPALITY_KM2))
-        if own:
-            cores[m["name"]] = shapely.union_all([g.buffer(ZONE_MARGIN_M) for g in own])
-            # A corridor from the seat to distant zones keeps the municipality in one piece.
-            hull = MultiPoint([(x, y)] + [g.centroid for g in own]).convex_hull.buffer(1000.0)
-            clips[m["name"]] = shapely.union(disc, hull)
-        else:
-            clips[m["name"]] = disc
-    names = list(cores)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            if cores[a].intersects(cores[b]):
-                raise ValueError(f"zones of {a} and {b} lie too close to separate the municipalities")
-    muni_geoms = _partition(labels, generators, clips, cores)
-    municipalities = gpd.GeoDataFrame(
-        [{
-            "code": str(m["code"]),
-            "name": m["name"],
-            "region_code": m["region"],
-            "country": m["country"],
-            "population": int(m["population"]) if m.get("population") is not None else None,
-            "population_approx": bool(m.get("population_approx", False)),
-            "area_km2": float(m["area_km2"]) if m.get("area_km2") is not None else None,
-            "area_approx": bool(m.get("area_approx", False)),
-            "code_verified": bool(m.get("code_verified", False)),
-            "seat_approx": bool(m.get("seat_approx", False)),
-            "seat": Point(seats[m["name"]]),
-        } for m in munis_f],
-        geometry=[muni_geoms[m["name"]] for m in munis_f],
-        crs=CRS,
-    )
-    municipalities["seat"] = gpd.GeoSeries(municipalities["seat"], crs=CRS)
-    for m, geom in zip(munis_f, municipalities.geometry, strict=True):
-        if not geom.contains(Point(seats[m["name"]])):
-            raise ValueError(f"the seat of {m['name']} fell outside its boundary")
-
-    # Regions: Voronoi cells of their seats, clipped to a disc of the region's area.
-    region_cores: dict[str, shapely.Geometry] = {}
-    region_clips: dict[str, shapely.Geometry] = {}
-    for r in regions_f:
-        if r.get("level", "nuts3") != "nuts3":
-            continue
-        members = [m["name"] for m in munis_f if m["region"] == r["code"]]
-        if not members:
-            raise ValueError(f"region {r['code']} has no municipality in the facts")
-        pts = np.array([seats[n] for n in members])
-        region_cores[r["code"]] = shapely.union_all([muni_geoms[n] for n in members])
-        region_clips[r["code"]] = _disc(*pts.mean(axis=0), float(r["area_km2"]))
-    region_geoms = _partition([m["region"] for m in munis_f], np.column_stack([sx, sy]),
-                              region_clips, region_cores)
-    # Coarser levels: the union of the NUTS-3 regions below them (their code's prefix).
-    for r in regions_f:
-        if r.get("level", "nuts3") != "nuts3":
-            parts = [g for code, g in region_geoms.items() if code.startswith(r["code"])]
-            region_geoms[r["code"]] = _as_multipolygon(shapely.union_all(parts))
-    regions = gpd.GeoDataFrame(
-        [{
-            "code": r["code"],
-            "name": r["name"],
-            "country": r["country"],
-            "level": r.get("level", "nuts3"),
-            "parent_code": _nuts_parent(r["code"]),
-            "area_km2": (float(r["area_km2"]) if r.get("area_km2") is not None
-                         else region_geoms[r["code"]].area / 1e6),
-            "area_approx": bool(r.get("approx", False)),
-        } for r in regions_f],
-        geometry=[region_geoms[r["code"]] for r in regions_f],
-        crs=CRS,
-    )
-    unknown = {m["region"] for m in munis_f} - set(region_by_code)
-    if unknown:
-        raise ValueError(f"municipalities refer to unknown regions: {sorted(unknown)}")
+    regions, districts, gemeinden = _regions(facts)
+    municipalities = _municipalities(facts, regions, gemeinden, zones_f, zone_geoms,
+                                     seats, (sx, sy, zx, zy))
+    regions = pd.concat([regions, districts], ignore_index=True)
 
     # Infrastructure points.
     infra_f = facts["infrastructure"]
@@ -606,31 +709,38 @@ def _changed(table: str, columns: list[str]) -> str:
 # One statement per level, coarsest first: a statement's rows cannot see each other, and
 # each region's parent must be there when it is written.
 _REGION_SQL = """
-INSERT INTO region (code, name, country, level, parent_id, area_km2, boundary)
+INSERT INTO region (code, name, country, level, parent_id, area_km2, official_area_km2,
+                    boundary)
 SELECT r.code, r.name, r.country, r.level,
        (SELECT p.id FROM region p WHERE p.code = r.parent_code), r.area_km2,
-       ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex')))
+       r.official_area_km2, ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex')))
 FROM jsonb_to_recordset(CAST(:rows AS jsonb))
      AS r(code text, name text, country text, level text, parent_code text, area_km2 float8,
-          wkb text)
+          official_area_km2 float8, wkb text)
 ON CONFLICT (code) DO UPDATE SET
     name = EXCLUDED.name, country = EXCLUDED.country, level = EXCLUDED.level,
-    parent_id = EXCLUDED.parent_id, area_km2 = EXCLUDED.area_km2, boundary = EXCLUDED.boundary
+    parent_id = EXCLUDED.parent_id, area_km2 = EXCLUDED.area_km2,
+    official_area_km2 = EXCLUDED.official_area_km2, boundary = EXCLUDED.boundary
 RETURNING id
 """
 
 _MUNICIPALITY_SQL = """
-INSERT INTO municipality (code, name, region_id, country, population, area_km2, seat, boundary)
-SELECT r.code, r.name, g.id, r.country, r.population, r.area_km2,
-       ST_GeomFromEWKB(decode(r.seat_wkb, 'hex')),
-       ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex')))
+INSERT INTO municipality (code, name, region_id, country, population, area_km2,
+                          official_area_km2, seat, seat_kind, boundary, boundary_approximate)
+SELECT r.code, r.name, g.id, r.country, round(r.population)::int, r.area_km2,
+       r.official_area_km2, ST_GeomFromEWKB(decode(r.seat_wkb, 'hex')),
+       CASE WHEN r.seat_wkb IS NOT NULL THEN 'seat' END,
+       ST_Multi(ST_GeomFromEWKB(decode(r.wkb, 'hex'))), r.boundary_approximate
 FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-     AS r(code text, name text, region_code text, country text, population int,
-          area_km2 float8, seat_wkb text, wkb text)
+     AS r(code text, name text, region_code text, country text, population float8,
+          area_km2 float8, official_area_km2 float8, seat_wkb text, wkb text,
+          boundary_approximate boolean)
 JOIN region g ON g.code = r.region_code
 ON CONFLICT (country, code) DO UPDATE SET
     name = EXCLUDED.name, region_id = EXCLUDED.region_id, population = EXCLUDED.population,
-    area_km2 = EXCLUDED.area_km2, seat = EXCLUDED.seat, boundary = EXCLUDED.boundary
+    area_km2 = EXCLUDED.area_km2, official_area_km2 = EXCLUDED.official_area_km2,
+    seat = EXCLUDED.seat, seat_kind = EXCLUDED.seat_kind, boundary = EXCLUDED.boundary,
+    boundary_approximate = EXCLUDED.boundary_approximate
 RETURNING id
 """
 
@@ -724,12 +834,14 @@ def load_demo(engine: Engine, demo: DemoDataSet | None = None) -> dict[str, int]
     statements = [
         *[(f"region {level}", _REGION_SQL,
            _records(demo.regions[demo.regions["level"] == level],
-                    ["code", "name", "country", "level", "parent_code", "area_km2"],
+                    ["code", "name", "country", "level", "parent_code", "area_km2",
+                     "official_area_km2"],
                     wkb=demo.regions.geometry[demo.regions["level"] == level]))
           for level in levels],
         ("municipality", _MUNICIPALITY_SQL,
          _records(demo.municipalities,
-                  ["code", "name", "region_code", "country", "population", "area_km2"],
+                  ["code", "name", "region_code", "country", "population", "area_km2",
+                   "official_area_km2", "boundary_approximate"],
                   seat_wkb=demo.municipalities["seat"], wkb=demo.municipalities.geometry)),
         ("zone", _ZONE_SQL,
          _records(demo.zones,

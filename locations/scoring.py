@@ -887,7 +887,7 @@ def compare_regions(conn: Connection, profile: str,
     """Per region: distribution of ranked plots' scores, median, best, share of area above 60.
 
     ``codes`` are regions of any level, each covering everything below it (``AT22`` is all
-    of Styria); by default every region of the yardstick level (NUTS-3).
+    of Styria); by default every region of the yardstick level (NUTS-3) with municipalities.
 
     Raises:
         NotFound: no finished run for the profile.
@@ -896,8 +896,11 @@ def compare_regions(conn: Connection, profile: str,
     if codes:
         ids = regions.resolve(conn, codes).id_list
     else:
-        ids = conn.execute(text("SELECT id FROM region WHERE level = :level ORDER BY code"),
-                           {"level": YARDSTICK_LEVEL}).scalars().all()
+        # Every region of the yardstick level that holds municipalities.
+        ids = conn.execute(text(
+            "SELECT id FROM region r WHERE level = :level AND EXISTS "
+            "(SELECT 1 FROM municipality_region mr WHERE mr.region_id = r.id) ORDER BY code"),
+            {"level": YARDSTICK_LEVEL}).scalars().all()
     run = _ranking_run(conn, profile)
     bands = ",\n".join(
         f"count(*) FILTER (WHERE ps.total >= {low} AND ps.total "

@@ -553,7 +553,7 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
         FROM page
         JOIN plot p ON p.id = page.id
         JOIN zone z ON z.id = p.zone_id
-        JOIN municipality m ON m.id = z.municipality_id
+        JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
         JOIN region r ON r.id = m.region_id
         {proximity_join}
         CROSS JOIN LATERAL (SELECT {columns}) AS properties

@@ -148,12 +148,17 @@ SEARCH_ERRORS = {"region": "error_region", "municipality": "error_municipality",
 
 
 def regions(conn: Connection) -> list[dict[str, Any]]:
-    """The regions of the yardstick level (NUTS-3), each with its parent (NUTS-2)."""
+    """The regions of the yardstick level (NUTS-3) that hold zones, each with its parent
+    (NUTS-2): the ones a search can find plots in."""
     return [dict(row) for row in conn.execute(
         text("SELECT r.id, r.code, r.name, r.country, p.code AS parent_code, "
              "p.name AS parent_name "
              "FROM region r LEFT JOIN region p ON p.id = r.parent_id "
-             "WHERE r.level = :level ORDER BY r.country DESC, r.code"),
+             "WHERE r.level = :level AND EXISTS ("
+             "    SELECT 1 FROM municipality_region mr "
+             "    JOIN zone_municipality zm ON zm.municipality_id = mr.municipality_id "
+             "    WHERE mr.region_id = r.id) "
+             "ORDER BY r.country DESC, r.code"),
         {"level": YARDSTICK_LEVEL}).mappings()]
 
 
@@ -208,13 +213,16 @@ def towns(conn: Connection, frame: Frame | None = None) -> list[dict[str, Any]]:
 
 
 def context_window(conn: Connection) -> tuple[int, int, int, int]:
-    """Whole degrees (west, south, east, north) around the regions: the neighbouring
-    countries drawn on every map, enough to zoom out a few steps from the overview."""
+    """Whole degrees (west, south, east, north) around the regions the platform's
+    municipalities lie in (NUTS-3: a whole country above them would reach far beyond): the
+    neighbouring countries drawn on every map, enough to zoom out a few steps from the
+    overview."""
     extent = conn.execute(text("""
         SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
         FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(boundary)::geometry, 3035), 4326) AS e
-              FROM region) x
-    """)).one()
+              FROM region r WHERE r.level = :level AND EXISTS (
+                  SELECT 1 FROM municipality m WHERE m.region_id = r.id)) x
+    """), {"level": YARDSTICK_LEVEL}).one()
     if extent[0] is None:
         # No region yet: Slovenia and Austria, where the platform began.
         return (9, 44, 18, 50)

@@ -56,23 +56,42 @@ def test_zone_areas_match_facts(demo: DemoDataSet) -> None:
     assert len(demo.zones) >= 18
 
 
-def test_every_zone_inside_its_municipality(demo: DemoDataSet) -> None:
-    munis = demo.municipalities.set_index(["country", "code"]).geometry
+def test_every_zone_lies_in_its_real_municipality(demo: DemoDataSet) -> None:
+    """A zone's own municipality holds most of it; Styria's inter-municipal zones lie in
+    their neighbours too (as the real ones do), and nothing lies outside them."""
+    munis = demo.municipalities
+    shared = {}
     for zone in demo.zones.itertuples():
-        assert munis[(zone.country, zone.municipality_code)].contains(zone.geometry), zone.name
+        parts = {m.name: m.geometry.intersection(zone.geometry).area / zone.geometry.area
+                 for m in munis[munis.intersects(zone.geometry)].itertuples()}
+        parts = {name: share for name, share in parts.items() if share >= 0.01}
+        assert max(parts, key=parts.get) == zone.municipality, (zone.name, parts)
+        assert sum(parts.values()) == pytest.approx(1, abs=0.01), (zone.name, parts)
+        if len(parts) > 1:
+            shared[zone.name] = sorted(parts)
+    assert shared == {
+        "Cargo Center Graz": ["Werndorf", "Wundschuh"],
+        "Impulspark Lang-Lebring": ["Lang", "Lebring-Sankt Margarethen"],
+        "Gewerbepark Leibnitz-Wagna-Gralla": ["Gralla", "Leibnitz"],
+    }
 
 
 def test_seats_inside_their_municipality(demo: DemoDataSet) -> None:
-    for muni in demo.municipalities.itertuples():
-        assert muni.geometry.contains(muni.seat), muni.name
+    seated = demo.municipalities[demo.municipalities["seat"].notna()]
+    assert len(seated) == 23
+    for muni in seated.itertuples():
+        # The published Weiz boundary keeps 13 points: the town centre lies 73 m outside.
+        limit = 100 if muni.name == "Weiz" else 0
+        assert muni.geometry.distance(muni.seat) <= limit, muni.name
 
 
-def _assert_no_overlap(gdf: gpd.GeoDataFrame, label: str) -> None:
+def _assert_no_overlap(gdf: gpd.GeoDataFrame, label: str, tolerance_m2: float = 1.0) -> None:
     left, right = gdf.sindex.query(gdf.geometry, predicate="intersects")
     for i, j in zip(left, right, strict=True):
         if i < j:
             overlap = gdf.geometry.iloc[i].intersection(gdf.geometry.iloc[j]).area
-            assert overlap < 1.0, (label, gdf.iloc[i].get("name"), gdf.iloc[j].get("name"))
+            assert overlap < tolerance_m2, (label, gdf.iloc[i].get("name"),
+                                            gdf.iloc[j].get("name"), overlap)
 
 
 def test_municipalities_do_not_overlap(demo: DemoDataSet) -> None:
@@ -80,12 +99,26 @@ def test_municipalities_do_not_overlap(demo: DemoDataSet) -> None:
 
 
 def test_regions_do_not_overlap_and_contain_their_municipalities(demo: DemoDataSet) -> None:
-    # Regions of one level are disjoint; a coarser level contains the finer ones.
-    for level, regions_of_level in demo.regions.groupby("level"):
-        _assert_no_overlap(regions_of_level.reset_index(drop=True), f"regions ({level})")
+    # Regions of one level and country are disjoint (the Slovenian regions as GURS
+    # publishes and simplified, whose borders overlap by slivers of at most 0.04 km²); a coarser
+    # level holds the finer. Across the state border, Austria ends where Slovenia begins;
+    # the published Styrian Gemeinden (simplified far more) reach up to 0.93 km² over it.
+    for (level, _), regions_of_level in demo.regions.groupby(["level", "country"]):
+        _assert_no_overlap(regions_of_level.reset_index(drop=True), f"regions ({level})",
+                           tolerance_m2=40_000)
+    codes = demo.regions.set_index("code").geometry
+    assert codes["AT"].intersection(codes["SI"]).area < 1.0
+    for nuts3 in ("AT221", "AT222", "AT223", "AT224", "AT225", "AT226"):
+        assert codes[nuts3].intersection(codes["SI"]).area < 4e6
     regions = demo.regions.set_index("code").geometry
     for muni in demo.municipalities.itertuples():
-        assert regions[muni.region_code].contains(muni.geometry), muni.name
+        outside = muni.geometry.difference(regions[muni.region_code]).area
+        assert outside < 1.0, muni.name
+    for region in demo.regions[demo.regions["parent_code"].notna()].itertuples():
+        parent = regions[region.parent_code]
+        # AT22 (the Gemeinden) reaches 3.8 km² over the state border that bounds AT2.
+        assert region.geometry.difference(parent).area < 0.001 * region.geometry.area + 4e6, \
+            region.code
 
 
 def test_plots_inside_their_zone_and_apart(demo: DemoDataSet) -> None:

@@ -100,6 +100,8 @@ def test_a_region_code_of_no_level_is_refused_by_the_database(fresh_engine):
 
 def test_a_district_covers_its_municipalities_without_moving_them_out_of_nuts3(fresh_engine):
     with fresh_engine.begin() as conn:
+        # The demo has its districts: this one is imported again, with no level or parent.
+        conn.execute(text("DELETE FROM region WHERE code = 'AT-D-601'"))
         conn.execute(text("""
             INSERT INTO region (code, name, country, boundary)
             SELECT 'AT-D-601', 'Graz (Stadt)', 'AT', boundary FROM municipality
@@ -185,3 +187,23 @@ def scored_client(scored_engine: Engine):
 
     with TestClient(create_app(scored_engine)) as client:
         yield client
+
+
+def test_a_run_at_any_level_scores_its_plots_as_a_run_over_everything_does(fresh_engine):
+    """Yardsticks stay at NUTS-3: a district's or a NUTS-2 region's run gives each of its
+    plots the score the run over all regions gives it (the regional price median of the
+    plot's NUTS-3 region, not of the run's scope)."""
+    from locations.scoring import run_scoring
+
+    runs = {scope: run_scoring(fresh_engine, "logistics", region=scope).run_id
+            for scope in (None, "AT-D-606", "at22", "SI042")}
+    with fresh_engine.connect() as conn:
+        scores = {scope: dict(conn.execute(text(
+            "SELECT plot_id, total FROM plot_score WHERE run_id = :r"), {"r": run_id}).all())
+            for scope, run_id in runs.items()}
+    everything = scores[None]
+    for scope in ("AT-D-606", "at22", "SI042"):
+        assert scores[scope], scope
+        assert scores[scope] == {plot: everything[plot] for plot in scores[scope]}, scope
+    assert len(scores["at22"]) > len(scores["AT-D-606"])
+    assert set(scores["at22"]).isdisjoint(scores["SI042"])

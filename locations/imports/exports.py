@@ -67,7 +67,7 @@ DISTANCE_COLUMNS = ("motorway_km", "rail_station_km", "rail_freight_km", "airpor
 PLOT_EXPORT_FROM = """
     FROM plot p
     JOIN zone z ON z.id = p.zone_id
-    JOIN municipality m ON m.id = z.municipality_id
+    JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
     JOIN region r ON r.id = m.region_id
     {proximity}
     WHERE {conditions}

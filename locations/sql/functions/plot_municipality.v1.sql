@@ -1,6 +1,7 @@
 -- Zones across municipalities: the municipality a plot lies in. A zone in one municipality
--- gives its own; in a shared zone it is the zone's municipality holding most of the plot
--- (the zone's own one on a tie), whose editors keep that part.
+-- gives its own; in a shared zone (every part holds less than all of it) it is the zone's
+-- municipality holding most of the plot, whose editors keep that part. One SELECT without
+-- FROM, so PostgreSQL inlines it: a plot of an unshared zone costs one index probe.
 CREATE OR REPLACE FUNCTION plot_municipality(for_zone integer, plot_boundary geometry)
  RETURNS integer
  LANGUAGE sql
@@ -10,11 +11,9 @@ AS $function$
             (SELECT zm.municipality_id
              FROM zone_municipality zm
              JOIN municipality m ON m.id = zm.municipality_id
-             JOIN zone z ON z.id = zm.zone_id
-             WHERE zm.zone_id = $1
-               AND (SELECT count(*) FROM zone_municipality s WHERE s.zone_id = $1) > 1
+             WHERE zm.zone_id = $1 AND zm.share < 0.999
              ORDER BY coalesce(ST_Area(ST_Intersection(m.boundary, $2)), 0) DESC,
-                      (zm.municipality_id = z.municipality_id) DESC, zm.municipality_id
+                      zm.share DESC, zm.municipality_id
              LIMIT 1),
             (SELECT z.municipality_id FROM zone z WHERE z.id = $1))
         $function$;
