@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from locations.embedded import EmbeddedCluster, EmbeddedStatus
 from locations.migrate import migrate
-from locations.replicas import CHECK_EVERY_S, pool_for
+from locations.replicas import CHECK_EVERY_S, parse_lsn, pool_for
 from locations.settings import PROJECT_ROOT, get_settings
 from tests.test_plot_updates import make_account, plot_in
 
@@ -37,7 +37,13 @@ def streaming() -> Iterator[tuple[EmbeddedCluster, EmbeddedStatus, EmbeddedStatu
         engine = create_engine(primary.url(DATABASE))
         migrate(engine)
         load_demo(engine)
+        # The standby streams the whole load: the tests start from a replica that has it all,
+        # not one a few seconds behind (which still counts as healthy, but lacks the demo).
+        with engine.connect() as conn:
+            loaded = parse_lsn(conn.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar_one())
         engine.dispose()
+        wait_until(lambda: (parse_lsn(on_replica(replica, "SELECT pg_last_wal_replay_lsn()::text"))
+                            or 0) >= loaded, timeout_s=300)
         yield cluster, primary, replica
     finally:
         cluster.stop_all()
