@@ -152,6 +152,7 @@ def build_shortlist_page(t: Translator, page: PageContext, *, sheets: list[PlotS
         plot_ids=ids, profiles=profiles, profile=profile,
         profile_names={p: profile_name(t, p) for p in profiles},
         xlsx_url=page.url("/maps/shortlist.xlsx", plots=ids, profile=profile) if sheets else None,
+        pdf_url=page.url("/maps/shortlist.pdf", plots=ids, profile=profile) if sheets else None,
     )
 
 

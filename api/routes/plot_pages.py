@@ -61,6 +61,19 @@ def plot_page(
                                  context=context, editable=editable))
 
 
+def expose_pdf(request: Request, conn, page, sheet) -> bytes:
+    """The exposé of the plot ``sheet`` describes, in the page's language, as PDF bytes."""
+    from maps.expose import build_expose
+
+    plot_id = sheet.facts["id"]
+    municipality = municipality_outline(conn, sheet.facts["municipality_id"])
+    path = page.url(f"/maps/plots/{plot_id}", profile=sheet.profile)
+    page_url = str(request.base_url).rstrip("/") + path
+    photos = attachments.images(conn, plot_id, EXPOSE_PHOTOS)
+    return build_expose(page.t, sheet=sheet, municipality=municipality, today=dt.date.today(),
+                        page_url=page_url, photos=photos)
+
+
 @router.get("/maps/plots/{plot_id}/expose.pdf", response_class=Response,
             summary="A plot's exposé: A4 PDF with facts, score breakdown, map and contact",
             responses={**PDF_RESPONSE, **error_responses(400, 404)})
@@ -74,16 +87,9 @@ def plot_expose(
 ) -> Response:
     # WeasyPrint and matplotlib load only when the first exposé is asked for: every other
     # page and the command line start without them.
-    from maps.expose import build_expose
-
     page = _page(request, lang, accept_language)
     sheet = read_plot_sheet(conn, plot_id, profile or default_profile(conn))
-    municipality = municipality_outline(conn, sheet.facts["municipality_id"])
-    path = page.url(f"/maps/plots/{plot_id}", profile=sheet.profile)
-    page_url = str(request.base_url).rstrip("/") + path
-    photos = attachments.images(conn, plot_id, EXPOSE_PHOTOS)
-    pdf = build_expose(page.t, sheet=sheet, municipality=municipality, today=dt.date.today(),
-                       page_url=page_url, photos=photos)
+    pdf = expose_pdf(request, conn, page, sheet)
     # Only safe characters in the header: a cadastral reference is data.
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", sheet.facts["cadastral_ref"]).strip("-")[:60] or "plot"
     return Response(pdf, media_type="application/pdf", headers={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import ConnectionDep
 from api.responses import error_responses
 from api.routes.pages import AcceptLanguage, Lang, _html, _page
+from api.routes.plot_pages import expose_pdf
 from locations.errors import InvalidInput
 from maps import queries
 from maps.shortlist_page import (
@@ -24,6 +26,7 @@ router = APIRouter(tags=["pages"])
 Plots = Annotated[str | None, Query(max_length=200, description="Plot ids, e.g. 1,2,3 (at most 5)")]
 Profile = Annotated[str | None, Query(max_length=40, description="Scoring profile")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
 
 
 def _profile(conn, profile: str | None) -> tuple[list[str], str | None]:
@@ -60,3 +63,27 @@ def shortlist_xlsx(request: Request, conn: ConnectionDep, plots: Plots = None,
     content = shortlist_workbook(read_sheets(conn, ids, profile), page.t)
     return Response(content, media_type=XLSX, headers={
         "Content-Disposition": 'attachment; filename="shortlist.xlsx"', "Cache-Control": "no-cache"})
+
+
+@router.get("/maps/shortlist.pdf", summary="Shortlisted plots as one PDF: each plot's exposé",
+            responses=error_responses(400, 404) | {200: {"content": {PDF: {}}}})
+def shortlist_pdf(request: Request, conn: ConnectionDep, plots: Plots = None,
+                  profile: Profile = None, lang: Lang = None,
+                  accept_language: AcceptLanguage = None) -> Response:
+    """The exposés of the shortlisted plots, in the shortlist's order, as one file to hand to
+    a board: the same sheets as each plot's own exposé, scored by the same profile."""
+    from pypdf import PdfWriter
+
+    page = _page(request, lang, accept_language)
+    _, profile = _profile(conn, profile)
+    ids = parse_plot_ids(plots)
+    if not ids:
+        raise InvalidInput("plots", "name at least one plot, e.g. plots=1,2")
+    writer = PdfWriter()
+    for sheet in read_sheets(conn, ids, profile):
+        writer.append(io.BytesIO(expose_pdf(request, conn, page, sheet)))
+    out = io.BytesIO()
+    writer.write(out)
+    return Response(out.getvalue(), media_type=PDF, headers={
+        "Content-Disposition": f'attachment; filename="shortlist-{page.t.lang}.pdf"',
+        "Cache-Control": "no-cache"})
