@@ -88,9 +88,13 @@ def _hint(conn: Connection, srid: int | None, rows: int,
     if not points:
         return None
     xs, ys = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    # The boxes of the regions municipalities lie in (NUTS-3): a country's or a NUTS-1
+    # region's box is so large that a file read in the wrong CRS often lands in it too.
     regions = conn.execute(text(
         "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) "
-        f"FROM (SELECT ST_Expand(box2d(boundary), {EXTENT_MARGIN_M}) AS b FROM region) r"
+        f"FROM (SELECT ST_Expand(box2d(boundary), {EXTENT_MARGIN_M}) AS b FROM region "
+        "      WHERE boundary IS NOT NULL AND (NOT EXISTS (SELECT 1 FROM municipality) "
+        "            OR id IN (SELECT region_id FROM municipality))) r"
     )).all()
 
     def share_inside(candidate: int, swapped: bool) -> float:

@@ -363,6 +363,14 @@ def _resolve_plots(conn: Connection, spec: Target, columns: list[str], stored: s
                array_agg(z.id ORDER BY z.id) FILTER (
                    WHERE k.municipality_text IS NULL OR lower(m.name) = lower(k.municipality_text)
                       OR m.code = k.municipality_text OR m.id::text = k.municipality_text
+                      -- A zone shared by neighbours is in each of them: a plot's row names
+                      -- the municipality holding the plot (as exports write it).
+                      OR EXISTS (SELECT 1 FROM zone_municipality zm
+                                 JOIN municipality other ON other.id = zm.municipality_id
+                                 WHERE zm.zone_id = z.id
+                                   AND (lower(other.name) = lower(k.municipality_text)
+                                        OR other.code = k.municipality_text
+                                        OR other.id::text = k.municipality_text))
                ) AS zone_ids,
                -- Where zones of that name are, for a row whose municipality holds none: a
                -- misspelt municipality, or one a lossy encoding mangled ("Ho?e-Slivnica").
