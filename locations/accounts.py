@@ -12,6 +12,7 @@ from sqlalchemy import Connection, text
 
 from locations import regions
 from locations.errors import Conflict, Forbidden, InvalidInput, NotFound
+from locations.fields import PLOTS
 from locations.vocabulary import ROLE
 
 ROLES = ROLE.codes
@@ -84,7 +85,7 @@ class InternalReach:
 
 
 #: A plot's fields for the people who keep the data, not the public.
-INTERNAL_COLUMNS = ("owner_contact", "internal_note")
+INTERNAL_COLUMNS = tuple(f.name for f in PLOTS.fields if f.internal)
 #: Admins, and the command line, which runs with the database's own credentials.
 EVERYWHERE = InternalReach(everywhere=True)
 

@@ -22,10 +22,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from locations import vocabulary as v
 from locations.accounts import Account
 from locations.availability import check_transition
 from locations.errors import Conflict, Forbidden, InvalidInput
+from locations.fields import PLOTS
 from locations.geojson import jsonable
 from locations.imports.sources import table_text
 from locations.limits import length_problem
@@ -44,9 +44,8 @@ KEY = "cadastral_ref"
 EXTRA_COLUMNS = ("country", "version", "note", "effective_date")
 MAX_ROWS = 50_000
 #: The plot fields whose values are codes of a vocabulary, and the one holding a list of them.
-CODED_FIELDS = {"status": v.PLOT_STATUS, "offer": v.OFFER, "ownership": v.OWNERSHIP,
-                "readiness": v.READINESS}
-LIST_FIELDS = {"allowed_uses": v.USE}
+CODED_FIELDS = {f.name: f.vocabulary for f in PLOTS.editable if f.kind == "enum"}
+LIST_FIELDS = {f.name: f.vocabulary for f in PLOTS.editable if f.kind == "uses"}
 #: Yes and no as sheets in Slovenia and Austria write them.
 _BOOLEAN_WORDS = {"da": "true", "ne": "false", "ja": "true", "nein": "false",
                   "wahr": "true", "falsch": "false"}

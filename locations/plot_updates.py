@@ -1,5 +1,8 @@
 """Authorised writes to plots and zones: field rules, scope, optimistic concurrency, geometry checks, audit.
 
+Which fields may be changed, and their bounds and codes, is the field catalogue's
+(``locations.fields``); this module turns each into the rule that checks its values.
+
 Every write runs inside the caller's transaction and writes its audit event in
 that same transaction, so a change is never recorded without its event nor the
 other way round. Concurrency is optimistic: each write names the ``version`` it
@@ -18,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from locations import fields as catalogue
 from locations import vocabulary as v
 from locations.accounts import Account
 from locations.availability import check_status, check_transition
@@ -31,6 +35,7 @@ from locations.errors import (
     OutOfRange,
     PreconditionFailed,
 )
+from locations.fields import Field
 from locations.geojson import geometry_sql, jsonable
 from locations.limits import (
     EDGE_TOLERANCE_M,
@@ -43,11 +48,6 @@ from locations.limits import (
 from locations.local_formats import DATE_FORMATS, number_text, parse_date
 from locations.values import (
     EARLIEST_EFFECTIVE_DATE,
-    MAX_BUILDING_HEIGHT_M,
-    MAX_POWER_MW,
-    MAX_PRICE_EUR_M2,
-    MIN_BUILDING_HEIGHT_M,
-    MIN_PRICE_EUR_M2,
     check_text,
     out_of_range,
     parse_id,
@@ -134,59 +134,33 @@ def _status(field: str, value: Any) -> Any:
     return check_status(value)
 
 
-#: The values of each field that takes one of a few (the API documents them as its enums).
-CHOICES: dict[str, tuple[str, ...]] = {
-    "offer": v.OFFER.codes,
-    "ownership": v.OWNERSHIP.codes,
-    "readiness": v.READINESS.codes,
-    "kind": v.ZONE_KIND.codes,
-    "lifecycle": v.ZONE_LIFECYCLE.codes,
-    "sewage": v.SEWAGE.codes,
-    "broadband": v.BROADBAND.codes,
-}
+def _rule(field: Field) -> Callable[[str, Any], Any]:
+    """How a value of the catalogued ``field`` is checked and normalised."""
+    if field.vocabulary is v.PLOT_STATUS:
+        return _status  # and its transitions, by the state machine
+    if field.kind == "enum":
+        return _choice(*field.choices)
+    if field.kind == "number":
+        return _number(field.minimum, field.maximum)
+    return {"date": _date, "bool": _boolean, "uses": _uses, "text": _text}[field.kind]
+
 
 #: What a municipality may change on a plot, and how each value is checked.
 PLOT_FIELDS: dict[str, Callable[[str, Any], Any]] = {
-    "status": _status,
-    # Stored to the cent: a smaller price would be stored as 0, which the database refuses.
-    "price_eur_m2": _number(MIN_PRICE_EUR_M2, MAX_PRICE_EUR_M2),
-    "offer": _choice(*CHOICES["offer"]),
-    "available_from": _date,
-    "ownership": _choice(*CHOICES["ownership"]),
-    "readiness": _choice(*CHOICES["readiness"]),
-    "allowed_uses": _uses,
-    "brownfield": _boolean,
-    "power_mw": _number(0, MAX_POWER_MW),
-    "max_building_height_m": _number(MIN_BUILDING_HEIGHT_M, MAX_BUILDING_HEIGHT_M),
-    "owner_contact": _text,
-    "internal_note": _text,
-}
+    f.name: _rule(f) for f in catalogue.PLOTS.editable}
 
 #: What a municipality may change on a zone: its facts, infrastructure and manager contact.
 ZONE_FIELDS: dict[str, Callable[[str, Any], Any]] = {
-    "kind": _choice(*CHOICES["kind"]),
-    "lifecycle": _choice(*CHOICES["lifecycle"]),
-    "allowed_uses": _uses,
-    "brownfield": _boolean,
-    "power_mw": _number(0, MAX_POWER_MW),
-    "gas": _boolean,
-    "water": _boolean,
-    "sewage": _choice(*CHOICES["sewage"]),
-    "broadband": _choice(*CHOICES["broadband"]),
-    "rail_siding": _boolean,
-    "district_heating": _boolean,
-    "manager_name": _text,
-    "manager_email": _text,
-    "manager_phone": _text,
-    "description_en": _text,
-    "description_sl": _text,
-    "description_de": _text,
-    "property_sheet_url": _text,
-    "facts_source": _text,
-}
+    f.name: _rule(f) for f in catalogue.ZONES.editable}
+
+#: The values of each field that takes one of a few (the API documents them as its enums).
+CHOICES: dict[str, tuple[str, ...]] = {
+    f.name: f.choices for f in (*catalogue.PLOTS.editable, *catalogue.ZONES.editable)
+    if f.kind == "enum" and f.vocabulary is not v.PLOT_STATUS}
 
 #: Fields that may not be cleared (the schema or the domain needs a value).
-NOT_NULL = {"status", "brownfield", "kind", "lifecycle"}
+NOT_NULL = {f.name for f in (*catalogue.PLOTS.editable, *catalogue.ZONES.editable)
+            if not f.clearable}
 
 
 def parse_fields(

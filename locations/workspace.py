@@ -22,17 +22,11 @@ from locations import plot_updates
 from locations.accounts import Account
 from locations.availability import TRANSITIONS
 from locations.errors import Forbidden, InvalidInput, NotFound
+from locations.fields import PLOTS
 from locations.geojson import jsonable
 from locations.limits import MAX_NAME_CHARS, max_chars
 from locations.tables import municipality, plot, plot_event, zone
-from locations.values import (
-    MAX_BUILDING_HEIGHT_M,
-    MAX_POWER_MW,
-    MAX_PRICE_EUR_M2,
-    MIN_BUILDING_HEIGHT_M,
-    MIN_PRICE_EUR_M2,
-    text_problem,
-)
+from locations.values import text_problem
 from locations.vocabulary import PLOT_STATUS
 
 #: What the plot form edits, in the form's order; each is a ``plot_updates.PLOT_FIELDS`` rule.
@@ -40,13 +34,10 @@ FORM_FIELDS: tuple[str, ...] = ("status", "price_eur_m2", "offer", "available_fr
                                 "readiness", "allowed_uses", "power_mw",
                                 "max_building_height_m", "owner_contact", "internal_note")
 #: Fields whose form value is a list (checkboxes).
-LIST_FIELDS = ("allowed_uses",)
+LIST_FIELDS = tuple(f.name for f in PLOTS.editable if f.kind == "uses")
 #: Numbers of the form, with the bounds the field rules keep (for the page's message).
 NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
-    "price_eur_m2": (MIN_PRICE_EUR_M2, MAX_PRICE_EUR_M2),
-    "power_mw": (0, MAX_POWER_MW),
-    "max_building_height_m": (MIN_BUILDING_HEIGHT_M, MAX_BUILDING_HEIGHT_M),
-}
+    f.name: (f.minimum, f.maximum) for f in PLOTS.editable if f.kind == "number"}
 #: The reason for a change, kept with the event.
 NOTE_FIELD = "note"
 #: Plots a list shows at most: a municipality keeps hundreds, an admin sees every one.

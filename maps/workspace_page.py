@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from locations.accounts import INTERNAL_COLUMNS
 from locations.vocabulary import OFFER, PLOT_STATUS, READINESS, USE
-from locations.workspace import FORM_FIELDS, LIST_FIELDS, Problem, form_values
+from locations.workspace import FORM_FIELDS, LIST_FIELDS, NUMBER_BOUNDS, Problem, form_values
 from maps.i18n import Translator
 from maps.page import PageContext, render_page
 from maps.style import STATUS_COLOURS
@@ -34,7 +34,7 @@ FIELD_LABELS = {
     "merged_into": "lineage_merged_into", "merged_from": "lineage_merged_from",
 }
 #: The form's numbers, which Slovenian and German write with a decimal comma.
-NUMBER_FIELDS = ("price_eur_m2", "power_mw", "max_building_height_m")
+NUMBER_FIELDS = tuple(NUMBER_BOUNDS)
 #: The coded fields, and the vocabulary each takes its words from.
 CODED = {"status": "status", "offer": "offer", "readiness": "readiness",
          "ownership": "ownership"}

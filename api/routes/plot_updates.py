@@ -1,4 +1,7 @@
-"""Authorised writes to plots and zones (If-Match required), plot history, bulk plot updates."""
+"""Authorised writes to plots and zones (If-Match required), plot history, bulk plot updates.
+
+The bodies of plot and zone changes are built from the field catalogue (``locations.fields``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentAccount, Editor
@@ -18,17 +21,10 @@ from api.deps import EngineDep, PlotId, ZoneId
 from api.responses import AUTH_ERRORS, WRITE_ERRORS, GeoJSONResponse, error_responses
 from api.routes.imports import receive_form
 from locations import bulk_updates, features, history, plot_updates
+from locations import fields as catalogue
 from locations.accounts import EVERYWHERE
-from locations.availability import STATUSES
 from locations.errors import InvalidInput, PreconditionRequired
-from locations.values import (
-    MAX_BUILDING_HEIGHT_M,
-    MAX_POWER_MW,
-    MAX_PRICE_EUR_M2,
-    MIN_BUILDING_HEIGHT_M,
-    MIN_PRICE_EUR_M2,
-    PlainText,
-)
+from locations.values import PlainText
 
 router = APIRouter(tags=["plot updates"])
 WRITE = error_responses(*WRITE_ERRORS)
@@ -61,34 +57,34 @@ def _within(minimum: float, maximum: float) -> Any:
                      WithJsonSchema({"type": "number", "minimum": minimum, "maximum": maximum})]
 
 
-Status = _one_of(STATUSES)
 Use = _one_of(plot_updates.USES)
-Price = _within(MIN_PRICE_EUR_M2, MAX_PRICE_EUR_M2)
-Power = _within(0, MAX_POWER_MW)
-Height = _within(MIN_BUILDING_HEIGHT_M, MAX_BUILDING_HEIGHT_M)
-Offer, Ownership, Readiness, ZoneKind, Lifecycle, Sewage, Broadband = (
-    _one_of(plot_updates.CHOICES[field]) for field in
-    ("offer", "ownership", "readiness", "kind", "lifecycle", "sewage", "broadband"))
 
 
-class PlotChange(BaseModel):
+def _annotation(field: catalogue.Field) -> Any:
+    """The request type of a catalogued field."""
+    if field.kind == "enum":
+        return _one_of(field.choices)
+    if field.kind == "number":
+        return _within(field.minimum, field.maximum)
+    return {"date": dt.date, "bool": bool, "uses": list[Use], "text": PlainText}[field.kind]
+
+
+def _changes(collection: catalogue.Collection) -> dict[str, Any]:
+    """Each editable field of ``collection`` as an optional member of a change's body."""
+    return {f.name: (_annotation(f) | None,
+                     Field(default=None, description=f.description, max_length=f.max_chars))
+            for f in collection.editable}
+
+
+_PlotFields = create_model("_PlotFields", __config__=ConfigDict(extra="forbid"),
+                           **_changes(catalogue.PLOTS))
+_ZoneFields = create_model("_ZoneFields", __config__=ConfigDict(extra="forbid"),
+                           **_changes(catalogue.ZONES))
+
+
+class PlotChange(_PlotFields):
     """Fields to change; leave out what stays, send null to clear an optional value."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    status: Status | None = None
-    price_eur_m2: Price | None = Field(default=None, description="Asking price, EUR per m²")
-    offer: Offer | None = None
-    available_from: dt.date | None = None
-    ownership: Ownership | None = None
-    readiness: Readiness | None = None
-    allowed_uses: list[Use] | None = None
-    brownfield: bool | None = None
-    power_mw: Power | None = None
-    max_building_height_m: Height | None = Field(
-        default=None, description="Permitted building height, metres above ground")
-    owner_contact: PlainText | None = Field(default=None, max_length=500)
-    internal_note: PlainText | None = Field(default=None, max_length=2000)
     geometry: dict[str, Any] | None = Field(
         default=None, description="New outline: GeoJSON Polygon or MultiPolygon in `crs`"
     )
@@ -105,30 +101,9 @@ class NewPlot(PlotChange):
     geometry: dict[str, Any] = Field(description="GeoJSON Polygon or MultiPolygon in `crs`")
 
 
-class ZoneChange(BaseModel):
+class ZoneChange(_ZoneFields):
     """Zone facts, infrastructure and manager contact to change."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    kind: ZoneKind | None = None
-    lifecycle: Lifecycle | None = None
-    allowed_uses: list[Use] | None = None
-    brownfield: bool | None = None
-    power_mw: Power | None = None
-    gas: bool | None = None
-    water: bool | None = None
-    sewage: Sewage | None = None
-    broadband: Broadband | None = None
-    rail_siding: bool | None = None
-    district_heating: bool | None = None
-    manager_name: PlainText | None = Field(default=None, max_length=200)
-    manager_email: PlainText | None = Field(default=None, max_length=200)
-    manager_phone: PlainText | None = Field(default=None, max_length=50)
-    description_en: PlainText | None = Field(default=None, max_length=5000)
-    description_sl: PlainText | None = Field(default=None, max_length=5000)
-    description_de: PlainText | None = Field(default=None, max_length=5000)
-    property_sheet_url: PlainText | None = Field(default=None, max_length=500)
-    facts_source: PlainText | None = Field(default=None, max_length=500)
     note: PlainText | None = NOTE
 
 

@@ -23,7 +23,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
-import yaml
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, text
 
@@ -31,8 +30,8 @@ from locations import formats
 from locations.accounts import InternalReach
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN
+from locations.fields import COLLECTIONS
 from locations.search import PlotFilter, ZoneFilter, conditions, sort_key, zone_conditions
-from locations.settings import get_settings
 from locations.vocabulary import STORAGE_SRID
 
 M = TypeVar("M", bound=BaseModel)
@@ -317,11 +316,11 @@ def _copy_out(conn: Connection, sql: str, parameters: dict[str, Any]) -> pa.Tabl
 
 
 def dictionary(kind: str) -> list[dict[str, Any]]:
-    """The data dictionary of an export: one entry per column (name, type, unit, description)."""
-    path = get_settings().data_dir / "dictionary" / f"{kind}.yaml"
-    if not path.is_file():
+    """The data dictionary of an export: one entry per column (name, type, unit, description),
+    from the field catalogue."""
+    if kind not in COLLECTIONS:
         raise InvalidInput("kind", f"no data dictionary for {kind!r}")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["columns"]
+    return COLLECTIONS[kind].dictionary()
 
 
 def dictionary_table(kind: str, present: list[str], lang: str | None = None) -> pd.DataFrame:

@@ -28,8 +28,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from pyproj import CRS
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Double, Numeric, Table, text
 
+from locations import tables
+from locations.fields import PLOTS, ZONES, Collection
 from locations.imports.targets import POLYGONS, Target, normalise
 from locations.limits import (
     EDGE_TOLERANCE_M,
@@ -888,23 +890,29 @@ def problems(conn: Connection) -> list[tuple[int, str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Loading: one INSERT ... SELECT ... ON CONFLICT per target, rows with problems left out.
 
+#: The SQL cast from staged text of each kind of catalogued field; a number as its column's.
+_KIND_CASTS = {"bool": "::boolean", "date": "::date", "integer": "::integer"}
+
+
+def _catalogued_casts(collection: Collection, table: Table) -> dict[str, str]:
+    """The columns of ``table`` that ``collection``'s import layout fills (its key aside)."""
+    casts = {}
+    for field in collection.importable:
+        if field.name not in table.c or field.name in ("cadastral_ref", "name"):
+            continue
+        cast = _KIND_CASTS.get(field.kind, "")
+        if field.kind == "number":
+            numeric = isinstance(table.c[field.name].type, Numeric) and not isinstance(
+                table.c[field.name].type, Double)
+            cast = "::numeric" if numeric else "::double precision"
+        casts[field.name] = cast
+    return casts
+
+
 #: Per target: the table's columns filled from a staged field, with the SQL cast from text.
 COLUMN_CASTS: dict[str, dict[str, str]] = {
-    "plots": {
-        "status": "", "ownership": "", "offer": "", "price_eur_m2": "::numeric",
-        "allowed_uses": "", "readiness": "", "brownfield": "::boolean",
-        "power_mw": "::double precision", "available_from": "::date",
-        "max_building_height_m": "::double precision",
-        "last_verified": "::date", "owner_contact": "", "internal_note": "",
-    },
-    "zones": {
-        "kind": "", "lifecycle": "", "allowed_uses": "", "brownfield": "::boolean",
-        "power_mw": "::double precision", "gas": "::boolean", "water": "::boolean",
-        "sewage": "", "broadband": "", "rail_siding": "::boolean",
-        "district_heating": "::boolean", "manager_name": "", "manager_email": "",
-        "manager_phone": "", "description_en": "", "description_sl": "", "description_de": "",
-        "property_sheet_url": "", "last_verified": "::date",
-    },
+    "plots": _catalogued_casts(PLOTS, tables.plot),
+    "zones": _catalogued_casts(ZONES, tables.zone),
     "municipalities": {"population": "::integer", "official_area_km2": "::double precision"},
     "regions": {"official_area_km2": "::double precision"},
     "seats": {},

@@ -1,5 +1,7 @@
 """What each import target accepts: its fields, their types and allowed values, and how a file's columns are checked.
 
+The plots' and zones' fields are the field catalogue's (``locations.fields``).
+
 Field checks here are column-wise (pandas); spatial and reference checks run
 in PostGIS (see ``locations.imports.staging``).
 """
@@ -15,19 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from locations import vocabulary as v
+from locations.fields import PLOTS, ZONES, Collection
 from locations.formats import FORMULA_START
 from locations.limits import length_problem, max_chars
 from locations.local_formats import DATE_FORMATS, parse_date
 from locations.local_formats import numbers as as_numbers
-from locations.values import (
-    INT_MAX,
-    MAX_BUILDING_HEIGHT_M,
-    MAX_POWER_MW,
-    MAX_PRICE_EUR_M2,
-    MIN_BUILDING_HEIGHT_M,
-    MIN_PRICE_EUR_M2,
-    text_problem,
-)
+from locations.values import INT_MAX, text_problem
 
 PLOT_STATUSES = v.PLOT_STATUS.codes
 USES = v.USE.codes
@@ -81,6 +76,15 @@ def _enum(name: str, choices: tuple[str, ...], **kw) -> FieldSpec:
     return FieldSpec(name, "enum", choices=choices, **kw)
 
 
+def _catalogued(collection: Collection) -> tuple[FieldSpec, ...]:
+    """The import layout of a catalogued collection (``locations.fields``)."""
+    return tuple(
+        FieldSpec(f.name, f.kind, choices=f.choices if f.kind == "enum" else (),
+                  minimum=f.minimum, maximum=f.maximum, positive=f.positive,
+                  required=f.required, doc=f.import_doc, aliases=f.aliases)
+        for f in collection.importable)
+
+
 #: The area a file states (km²); the platform's own area_km2 is the boundary's, computed.
 OFFICIAL_AREA = FieldSpec("official_area_km2", "number", positive=True, aliases=("area_km2",),
                           doc="the area the source states, kept beside the computed one")
@@ -120,59 +124,10 @@ TARGETS: dict[str, Target] = {
         ),
         key=("country", "code"), geometry_types=POINTS,
     ),
-    "zones": Target(
-        "zones", "zone",
-        (
-            FieldSpec("name", required=True),
-            FieldSpec("municipality", doc="name, code or id; default: the municipality it lies in"),
-            _enum("kind", v.ZONE_KIND.codes),
-            _enum("lifecycle", v.ZONE_LIFECYCLE.codes),
-            FieldSpec("allowed_uses", "uses"),
-            FieldSpec("brownfield", "bool"),
-            FieldSpec("power_mw", "number", minimum=0, maximum=MAX_POWER_MW),
-            FieldSpec("gas", "bool"),
-            FieldSpec("water", "bool"),
-            _enum("sewage", v.SEWAGE.codes),
-            _enum("broadband", v.BROADBAND.codes),
-            FieldSpec("rail_siding", "bool"),
-            FieldSpec("district_heating", "bool"),
-            FieldSpec("manager_name"),
-            FieldSpec("manager_email"),
-            FieldSpec("manager_phone"),
-            FieldSpec("description_en"),
-            FieldSpec("description_sl"),
-            FieldSpec("description_de"),
-            FieldSpec("property_sheet_url"),
-            FieldSpec("last_verified", "date"),
-        ),
-        key=("municipality_id", "name"), geometry_types=POLYGONS,
-    ),
-    "plots": Target(
-        "plots", "plot",
-        (
-            FieldSpec("cadastral_ref", required=True,
-                      doc="cadastral municipality + parcel number (SI) or KG + Gst number (AT)"),
-            FieldSpec("zone", doc="zone name or id; default: the zone the plot lies in"),
-            FieldSpec("municipality", doc="municipality name or code, when a zone name is ambiguous"),
-            _enum("status", PLOT_STATUSES),
-            _enum("ownership", v.OWNERSHIP.codes),
-            _enum("offer", v.OFFER.codes),
-            # Stored to the cent: below 0.01 it would be stored as 0, which the table refuses.
-            FieldSpec("price_eur_m2", "number", positive=True, minimum=MIN_PRICE_EUR_M2,
-                      maximum=MAX_PRICE_EUR_M2),
-            FieldSpec("allowed_uses", "uses", doc="comma-separated"),
-            _enum("readiness", v.READINESS.codes),
-            FieldSpec("brownfield", "bool"),
-            FieldSpec("power_mw", "number", minimum=0, maximum=MAX_POWER_MW),
-            FieldSpec("max_building_height_m", "number", minimum=MIN_BUILDING_HEIGHT_M,
-                      maximum=MAX_BUILDING_HEIGHT_M, doc="permitted building height, metres"),
-            FieldSpec("available_from", "date"),
-            FieldSpec("last_verified", "date"),
-            FieldSpec("owner_contact"),
-            FieldSpec("internal_note"),
-        ),
-        key=("country", "cadastral_ref"), geometry_types=POLYGONS,
-    ),
+    "zones": Target("zones", "zone", _catalogued(ZONES),
+                    key=("municipality_id", "name"), geometry_types=POLYGONS),
+    "plots": Target("plots", "plot", _catalogued(PLOTS),
+                    key=("country", "cadastral_ref"), geometry_types=POLYGONS),
     "infrastructure": Target(
         "infrastructure", "infrastructure",
         (
