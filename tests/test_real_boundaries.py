@@ -181,3 +181,68 @@ def test_reimporting_the_published_gemeinden_moves_and_renames_nothing(fresh_eng
     assert not report.problems, report.describe_problems()
     assert report.created == 0 and report.updated + report.unchanged == 286
     assert state() == before
+
+
+#: A hole smaller than this in a region is a sliver of a union, not an enclave: Graz, the
+#: one enclave (in Graz-Umgebung), is 128 km².
+SLIVER_M2 = 1e6
+
+
+def test_regions_built_from_gemeinden_have_no_sliver_holes_and_their_area(engine):
+    """Styria, its NUTS-3 regions and its districts are unions of Gemeinden: no hole a
+    union's rounding leaves, no sliver part, and the area of their Gemeinden."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            """
+            SELECT r.code, ST_Area(r.boundary) AS area,
+                   (SELECT sum(ST_Area(m.boundary)) FROM municipality m
+                    JOIN municipality_region mr ON mr.municipality_id = m.id
+                    WHERE mr.region_id = r.id) AS gemeinden,
+                   (SELECT array_agg(ST_Area(ST_MakePolygon(ST_InteriorRingN(d.geom, n))))
+                    FROM ST_Dump(r.boundary) d,
+                         generate_series(1, ST_NumInteriorRings(d.geom)) n) AS holes,
+                   (SELECT min(ST_Area(d.geom)) FROM ST_Dump(r.boundary) d) AS smallest_part
+            FROM region r
+            WHERE r.country = 'AT' AND r.level IN ('nuts2', 'nuts3', 'district')
+            ORDER BY r.code
+            """)).all()
+    assert {r.code for r in rows} >= {"AT22", "AT221", "AT226", "AT-D-601", "AT-D-623"}
+    assert len([r for r in rows if r.code.startswith("AT-D-")]) == 13
+    for row in rows:
+        assert [h for h in row.holes or [] if h < SLIVER_M2] == [], row.code
+        assert row.smallest_part >= SLIVER_M2, row.code
+        assert row.area == pytest.approx(row.gemeinden, rel=0.001), row.code
+    holes = {r.code: r.holes for r in rows if r.holes}
+    assert list(holes) == ["AT-D-606"] and holes["AT-D-606"][0] == pytest.approx(127.6e6, rel=0.01)
+
+
+def test_slovenian_regions_have_no_sliver_holes(engine):
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            """
+            SELECT r.code, r.level, ST_Area(r.boundary) AS area,
+                   (SELECT sum(ST_Area(s.boundary)) FROM region s
+                    WHERE s.level = 'nuts3' AND s.code LIKE r.code || '%') AS statistical,
+                   (SELECT count(*) FROM ST_Dump(r.boundary) d,
+                         generate_series(1, ST_NumInteriorRings(d.geom)) n
+                    WHERE ST_Area(ST_MakePolygon(ST_InteriorRingN(d.geom, n))) < :sliver)
+                       AS sliver_holes
+            FROM region r WHERE r.country = 'SI' ORDER BY r.code
+            """), {"sliver": SLIVER_M2}).all()
+    assert len(rows) == 16
+    for row in rows:
+        assert row.sliver_holes == 0, row.code
+        # Slovenia and its halves are the union of the statistical regions, as they are.
+        assert row.area == pytest.approx(row.statistical, rel=0.001), row.code
+
+
+def test_every_seat_lies_in_its_municipality(engine):
+    with engine.connect() as conn:
+        outside = conn.execute(text(
+            "SELECT name, round(ST_Distance(boundary, seat)) FROM municipality "
+            "WHERE seat IS NOT NULL AND NOT ST_Intersects(boundary, seat)")).all()
+        weiz = conn.execute(text(
+            "SELECT ST_Distance(ST_Boundary(boundary), seat) FROM municipality "
+            "WHERE code = '61766'")).scalar_one()
+    assert outside == []
+    assert weiz > 300  # the town square, well inside: not a point on the border
