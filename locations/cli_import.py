@@ -77,6 +77,11 @@ def _run_import(target: str, file: Path, layer: str | None, crs: str | None,
         console.print("What the new boundaries change:")
         for line in report.boundary_changes.lines():
             console.print(f"  - {escape(line)}")
+    if report.placement:
+        # Zones and plots across municipality borders are shared, not refused: said here.
+        console.print("Where the rows lie across municipalities:")
+        for line in report.placement.lines():
+            console.print(f"  - {escape(line)}")
     if report.problems:
         table = Table(title=f"{len(report.problems)} problem(s) in {len(report.problem_rows)} row(s)")
         for column in ("row", "field", "reason"):

@@ -19,11 +19,12 @@ from locations.accounts import Account
 from locations.db import server_message
 from locations.errors import Forbidden, InvalidInput
 from locations.imports import boundaries, staging
+from locations.imports import placement as placements
 from locations.imports.crs_hint import crs_hint
 from locations.imports.sources import read_source
 from locations.imports.staging import Progress, Scope
 from locations.imports.targets import target
-from locations.mappings import load_mapping
+from locations.mappings import fitting_mappings, load_mapping
 from locations.plot_updates import check_effective_date, parse_effective_date
 
 #: Targets each role may import; scoped roles only inside their municipalities or regions.
@@ -61,6 +62,8 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)  # mapped fields the file lacks, left out
     #: Regions and municipalities: what the new boundaries do to what depends on them.
     boundary_changes: boundaries.BoundaryReport | None = None
+    #: Zones and plots the file's rows put across municipality borders, seats outside.
+    placement: placements.PlacementReport | None = None
 
     @property
     def problem_rows(self) -> list[int]:
@@ -127,6 +130,14 @@ class ImportReport:
             for count, what in findings:
                 if count:
                     text_ += f"; {count:,} {what}"
+        found = self.placement
+        if found:
+            for count, what in (
+                    (len(found.zones), "zone(s) lie in several municipalities (shared)"),
+                    (found.plots_total, "plot(s) lie across municipality borders"),
+                    (len(found.seats_outside), "seat(s) lie outside their municipality")):
+                if count:
+                    text_ += f"; {count:,} {what}"
         if self.crs_hint:
             text_ += f". {self.crs_hint}"
         return text_
@@ -147,6 +158,7 @@ class ImportReport:
             "notes": self.notes,
             "boundary_changes": (self.boundary_changes.as_dict() if self.boundary_changes
                                  else None),
+            "placement": self.placement.as_dict() if self.placement is not None else None,
             "summary": self.summary(),
         }
 
@@ -265,11 +277,18 @@ def import_file(
         raise InvalidInput("file", f"{name} holds no features: nothing to import")
     missing = [f.name for f in spec.fields if f.required and f.name not in frame.columns]
     if missing:
+        # A file as published (GURS's OB_*, Statistik Austria's iso/name): name the shipped
+        # mapping that reads it, rather than send its user to rename columns by hand.
+        fitting = ([] if chosen.fields else fitting_mappings(
+            list(source.attributes.columns), target_name,
+            tuple(f.name for f in spec.fields if f.required)))
         raise InvalidInput(
             "file",
             f"{name}: required column(s) {', '.join(missing)} missing for {target_name}; the file has "
             f"{', '.join(map(str, source.attributes.columns)) or 'no columns'}"
-            + ("" if chosen.fields else "; a mapping (--mapping) may translate its columns"),
+            + ("" if chosen.fields else
+               f"; the shipped mapping {' or '.join(fitting)} reads it (--mapping {fitting[0]})"
+               if fitting else "; a mapping (--mapping) may translate its columns"),
         )
     report = ImportReport(
         target=target_name, file=name, rows=len(frame), srid=source.srid,
@@ -328,6 +347,8 @@ def import_file(
             who = actor or (account.name if account else "import")
             boundary_report = (boundaries.before_load(conn, target_name, rename=rename)
                                if target_name in boundaries.BOUNDARY_TABLES else None)
+            if target_name in placements.TARGETS:
+                placements.before_load(conn)
             counts = staging.load(
                 conn, spec, columns, actor=who, account_id=account.id if account else None,
                 note=f"import of {name}", progress=progress, effective_date=effective,
@@ -340,6 +361,9 @@ def import_file(
                 report.boundary_changes = boundary_report
                 if len(staging.problems(conn)) > before:
                     report.skip_invalid = False
+            if target_name in placements.TARGETS:
+                # After any reassignment: where the rows lie as they would be kept.
+                report.placement = placements.after_load(conn, target_name)
             if effective_date is not None and target_name == "plots":
                 _check_effective_order(conn, effective)
             # Rows a new record could not be created for are problems too.

@@ -183,6 +183,32 @@ def load_mapping(name_or_path: str | Path | None, target: str) -> Mapping:
     return mapping
 
 
+def fitting_mappings(columns: list[str], target: str, required: tuple[str, ...]) -> list[str]:
+    """The shipped mappings for ``target`` that find every ``required`` field in ``columns``:
+    what to suggest for a file as published whose columns are not the platform's."""
+    present = {str(c).lower() for c in columns}
+    fitting = []
+    for name in available_mappings():
+        mapping = load_mapping(name, target) if _for_target(name, target) else None
+        if mapping is None or mapping.coordinates is not None:
+            continue  # a table of points fits by its coordinate columns: named by its doc
+        if not {c.lower() for c in mapping.where} <= present:
+            continue
+        if all(field_ in mapping.constants or field_ in present or any(
+                {c.lower() for c in _spec_columns(a)} <= present
+                for a in mapping.fields.get(field_, ())) for field_ in required):
+            fitting.append(name)
+    return fitting
+
+
+def _for_target(name: str, target: str) -> bool:
+    try:
+        raw = yaml.safe_load((mappings_dir() / f"{name}.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(raw, dict) and raw.get("target") == target
+
+
 def parse_mapping(raw: Any, default_name: str = "mapping") -> Mapping:
     """A Mapping from its YAML form, with errors that name the offending key."""
     if not isinstance(raw, dict):

@@ -178,6 +178,19 @@ def test_the_official_layout_of_statistik_austria_imports_with_the_same_mapping(
     assert report.created == 37, report.describe_problems()
 
 
+def test_a_published_file_without_its_mapping_is_told_the_shipped_mapping_that_reads_it(
+        fresh_engine: Engine) -> None:
+    from locations.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        import_file(fresh_engine, "regions", GURS_REGIONS, dry_run=True)
+    assert "the shipped mapping gurs-regions reads it (--mapping gurs-regions)" in str(
+        refused.value)
+    with pytest.raises(InvalidInput) as refused:
+        import_file(fresh_engine, "municipalities", GEMEINDEN, dry_run=True)
+    assert "(--mapping statistik-austria-gemeinden)" in str(refused.value)
+
+
 def test_a_mapped_field_the_file_lacks_is_left_out_and_said(fresh_engine: Engine) -> None:
     sample = Path(__file__).resolve().parent.parent / "data" / "samples" / "gurs-municipalities.gpkg"
     report = import_file(fresh_engine, "municipalities", sample, mapping="gurs-municipalities",
