@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,9 +12,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from locations.cli_support import connected_engine, console, err_console, reported_errors
-
-if TYPE_CHECKING:
-    from locations.imports.exports import ExportFilters
 
 # Registered without a name, so `import` and `export` both sit at the top of `locations`.
 transfer_app = typer.Typer()
@@ -156,8 +153,10 @@ for _target in ("regions", "municipalities", "seats", "zones", "plots", "infrast
     import_app.command(_target)(_import_command(_target))
 
 
-def _export(kind: str, output: Path, filters: ExportFilters, internal: bool) -> None:
-    """Write the plots or zones ``filters`` find to ``output``, with their dictionary."""
+def _export(kind: str, output: Path, filters: dict[str, Any], internal: bool) -> None:
+    """Write the plots or zones the search of ``filters`` finds to ``output`` (the fields of
+    ``search.PlotFilter`` or ``ZoneFilter``; a municipality or zone also by name), with their
+    dictionary."""
     from locations.accounts import EVERYWHERE
     from locations.errors import InvalidInput
     from locations.imports.exports import format_for, select, write
@@ -216,19 +215,18 @@ def export_plots(
                                            help="Include owner contacts and internal notes")] = False,
 ) -> None:
     """Export every plot the search finds (the filters of `GET /plots`), not a page of them."""
-    from locations.imports.exports import ExportFilters
     from locations.search import parse_bbox
 
     with reported_errors():
-        search = {"use": use or [], "readiness": readiness, "ownership": ownership or [],
-                  "brownfield": brownfield, "min_power_mw": min_power, "broadband": broadband,
-                  "max_motorway_km": max_motorway_km, "max_airport_km": max_airport_km,
-                  "max_rail_km": max_rail_km, "max_rail_freight_km": max_rail_freight_km,
-                  "max_public_transport_km": max_public_transport_km,
-                  "bbox": parse_bbox(bbox) if bbox else None}
-    filters = ExportFilters(region=region, municipality=municipality, zone=zone,
-                            status=tuple(status or ()), min_area_m2=min_area, max_area_m2=max_area,
-                            max_price_eur_m2=max_price, search=search)
+        filters = {"region": region, "municipality": municipality, "zone": zone,
+                   "status": status or [], "min_area_m2": min_area, "max_area_m2": max_area,
+                   "max_price_eur_m2": max_price, "use": use or [], "readiness": readiness,
+                   "ownership": ownership or [], "brownfield": brownfield,
+                   "min_power_mw": min_power, "broadband": broadband,
+                   "max_motorway_km": max_motorway_km, "max_airport_km": max_airport_km,
+                   "max_rail_km": max_rail_km, "max_rail_freight_km": max_rail_freight_km,
+                   "max_public_transport_km": max_public_transport_km,
+                   "bbox": parse_bbox(bbox) if bbox else None}
     _export("plots", output, filters, internal)
 
 
@@ -246,9 +244,6 @@ def export_zones(
         help="Least available plot area, m²")] = None,
 ) -> None:
     """Export the zones the zone search finds (the filters of `GET /zones`)."""
-    from locations.imports.exports import ExportFilters
-
-    search = {"kind": kind or [], "has_available": has_available,
-              "min_available_area_m2": min_available_area}
-    _export("zones", output, ExportFilters(region=region, municipality=municipality, zone=zone,
-                                           search=search), False)
+    filters = {"region": region, "municipality": municipality, "zone": zone, "kind": kind or [],
+               "has_available": has_available, "min_available_area_m2": min_available_area}
+    _export("zones", output, filters, False)

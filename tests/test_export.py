@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from locations.accounts import EVERYWHERE
 from locations.errors import InvalidInput
 from locations.importer import import_file
-from locations.imports.exports import ExportFilters, select, write
+from locations.imports.exports import select, write
 
 PLOT_FIELDS = """p.cadastral_ref, z.name, p.status, p.ownership, p.offer, p.price_eur_m2,
     p.allowed_uses, p.readiness, p.brownfield, p.power_mw, p.available_from, p.last_verified,
@@ -36,7 +36,7 @@ def test_export_then_import_gives_identical_plots(engine: Engine, fresh_engine: 
     assert len(original) > 50
     path = tmp_path / "gorenjska.gpkg"
     with engine.connect() as conn:
-        write(select(conn, "plots", ExportFilters(region="SI042")), path, "plots")
+        write(select(conn, "plots", {"region": "SI042"}), path, "plots")
     # Into a database where these plots are gone: the file alone must rebuild them.
     with fresh_engine.begin() as conn:
         conn.execute(text(
@@ -59,7 +59,7 @@ def test_a_geojson_export_edited_and_imported_back_changes_only_what_was_edited(
     boundary. A boundary really moved (1 m) is still a change."""
     path = tmp_path / "gorenjska.geojson"
     with fresh_engine.connect() as conn:
-        write(select(conn, "plots", ExportFilters(region="SI042")), path, "plots")
+        write(select(conn, "plots", {"region": "SI042"}), path, "plots")
         before = dict(conn.execute(text("SELECT cadastral_ref, ST_AsEWKB(boundary) FROM plot")).all())
     edited = gpd.read_file(path)
     first, second = edited["cadastral_ref"].iloc[0], edited["cadastral_ref"].iloc[1]
@@ -89,7 +89,7 @@ def test_a_table_export_imports_back_without_naming_its_crs(fresh_engine: Engine
     EPSG:4326, so it imports back without --crs. WKT in metres beside lon/lat does not."""
     path = tmp_path / f"gorenjska{suffix}"
     with fresh_engine.connect() as conn:
-        write(select(conn, "plots", ExportFilters(region="SI042")), path, "plots")
+        write(select(conn, "plots", {"region": "SI042"}), path, "plots")
     report = import_file(fresh_engine, "plots", path)
     assert (report.srid, report.updated, report.created) == (4326, 0, 0)
     assert report.unchanged > 50 and "lon/lat" in report.crs_source
@@ -108,7 +108,7 @@ def test_zones_exported_as_geojson_import_back_unchanged(fresh_engine: Engine,
                                                         tmp_path: Path) -> None:
     path = tmp_path / "zones.geojson"
     with fresh_engine.connect() as conn:
-        write(select(conn, "zones", ExportFilters(region="SI032")), path, "zones")
+        write(select(conn, "zones", {"region": "SI032"}), path, "zones")
         versions = conn.execute(text("SELECT sum(version) FROM zone")).scalar_one()
     report = import_file(fresh_engine, "zones", path)
     assert report.updated == 0 and report.unchanged > 0, report.summary()
@@ -118,7 +118,7 @@ def test_zones_exported_as_geojson_import_back_unchanged(fresh_engine: Engine,
 
 def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path: Path) -> None:
     with engine.connect() as conn:
-        frame = select(conn, "plots", ExportFilters(region="SI032", status=("available",)))
+        frame = select(conn, "plots", {"region": "SI032", "status": ["available"]})
         expected = conn.execute(text(
             "SELECT count(*) FROM plot p JOIN zone z ON z.id = p.zone_id "
             "JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id "
@@ -167,8 +167,8 @@ def test_every_format_opens_and_carries_its_dictionary(engine: Engine, tmp_path:
 
 def test_internal_fields_only_when_asked(engine: Engine) -> None:
     with engine.connect() as conn:
-        public = select(conn, "plots", ExportFilters(zone="PC Tezno"))
-        internal = select(conn, "plots", ExportFilters(zone="PC Tezno"), internal=EVERYWHERE)
+        public = select(conn, "plots", {"zone": "PC Tezno"})
+        internal = select(conn, "plots", {"zone": "PC Tezno"}, internal=EVERYWHERE)
         stored = conn.execute(text(
             "SELECT count(owner_contact) FROM plot p JOIN zone z ON z.id = p.zone_id "
             "WHERE z.name = 'PC Tezno'")).scalar_one()
@@ -195,8 +195,8 @@ def test_formula_like_text_is_exported_as_text(fresh_engine: Engine, tmp_path: P
         conn.execute(text("UPDATE zone SET manager_name = '@SUM(1+1)*cmd', "
                           "manager_phone = '-2+3' WHERE name = 'PC Tezno'"))
     with fresh_engine.connect() as conn:
-        plots = select(conn, "plots", ExportFilters(zone="PC Tezno"), internal=EVERYWHERE)
-        zones = select(conn, "zones", ExportFilters(zone="PC Tezno"))
+        plots = select(conn, "plots", {"zone": "PC Tezno"}, internal=EVERYWHERE)
+        zones = select(conn, "zones", {"zone": "PC Tezno"})
     write(plots, tmp_path / "plots.xlsx", "plots")
     write(plots, tmp_path / "plots.csv", "plots")
     write(zones, tmp_path / "zones.xlsx", "zones")
@@ -275,7 +275,7 @@ def test_an_export_larger_than_a_spreadsheet_is_refused_not_cut(
     from locations import formats
 
     with engine.connect() as conn:
-        frame = select(conn, "plots", ExportFilters(region="SI032"))
+        frame = select(conn, "plots", {"region": "SI032"})
     monkeypatch.setattr(formats, "XLSX_MAX_ROWS", len(frame))
     with pytest.raises(InvalidInput) as refused:
         write(frame, tmp_path / "out.xlsx", "plots")
@@ -425,7 +425,7 @@ def test_an_export_carries_the_distances_an_investor_compares_by(engine: Engine,
                                                                  tmp_path: Path) -> None:
     path = tmp_path / "shortlist.xlsx"
     with engine.connect() as conn:
-        write(select(conn, "plots", ExportFilters(region="SI042")), path, "plots")
+        write(select(conn, "plots", {"region": "SI042"}), path, "plots")
         stored = dict(conn.execute(text("SELECT plot_id, motorway_km FROM plot_proximity")).all())
     plots = gpd.pd.read_excel(path, sheet_name="plots", engine="openpyxl")
     assert plots["motorway_km"].notna().all()

@@ -97,7 +97,7 @@ def _geojson_operations(app) -> set[tuple[str, str]]:
 def test_every_geojson_answer_and_export_follows_the_right_hand_rule(
         fresh_engine: Engine, fresh_client, turned: dict[str, int], tmp_path: Path) -> None:
     from locations.accounts import create_account
-    from locations.imports.exports import ExportFilters, select, write
+    from locations.imports.exports import select, write
 
     with fresh_engine.begin() as conn:
         token = create_account(conn, "rfc7946-admin", "admin")
@@ -167,7 +167,7 @@ def test_every_geojson_answer_and_export_follows_the_right_hand_rule(
     # The command line's exports (`locations export ... -o x.geojson`).
     with fresh_engine.connect() as conn:
         for kind in ("plots", "zones"):
-            frame = select(conn, kind, ExportFilters(), internal=None)
+            frame = select(conn, kind, {}, internal=None)
             [path, _] = write(frame, tmp_path / f"{kind}.geojson", kind)
             count, wrong = _wrong_rings(json.loads(path.read_text(encoding="utf-8")))
             assert count > 0 and wrong == [], (kind, wrong[:5])

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.database import embedded_url
 from locations import formats
-from locations.imports.exports import ExportFilters, select, write
+from locations.imports.exports import select, write
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
                 continue
             started = time.perf_counter()
             with engine.connect() as conn:
-                frame = select(conn, "plots", ExportFilters())
+                frame = select(conn, "plots", {})
             selected = time.perf_counter()
             files = write(frame, Path(folder) / f"plots.{fmt}", "plots")
             done = time.perf_counter()

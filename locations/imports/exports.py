@@ -11,7 +11,6 @@ from __future__ import annotations
 import binascii
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,22 +37,6 @@ M = TypeVar("M", bound=BaseModel)
 
 EXTENSIONS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "csv",
               ".xlsx": "xlsx"}
-
-
-@dataclass(frozen=True)
-class ExportFilters:
-    """What to export, in the command line's words: a municipality by name, code or id, a
-    zone by name or id; ``search`` holds any other filter of the plot search (PlotFilter's
-    fields) or of the zone search (ZoneFilter's), so that any search can be exported."""
-
-    region: str | None = None
-    municipality: str | None = None
-    zone: str | None = None
-    status: tuple[str, ...] = ()
-    min_area_m2: float | None = None
-    max_area_m2: float | None = None
-    max_price_eur_m2: float | None = None
-    search: Mapping[str, Any] = field(default_factory=dict)
 
 
 #: Distances an investor compares plots by (``plot_proximity``, km, straight line from the
@@ -109,25 +92,26 @@ ZONE_EXPORT_SQL = f"""
 """
 
 
-def _named(conn: Connection, filters: ExportFilters) -> dict[str, list[str]]:
-    """The ids of the municipality (by name, code or id) and the zone (by name or id) that
-    ``filters`` name, as the export has always taken them.
+def _named(conn: Connection, values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The ids of the municipalities (by name, code or id) and the zones (by name or id) that
+    ``values`` name, as the command line takes them.
 
     Raises:
         InvalidInput: no such municipality or zone.
     """
     found: dict[str, list[str]] = {}
-    for name, value, sql in (
-        ("municipality", filters.municipality,
-         ("SELECT id::text FROM municipality WHERE lower(name) = lower(:v) OR code = :v "
-          "OR id::text = :v")),
-        ("zone", filters.zone, "SELECT id::text FROM zone WHERE lower(name) = lower(:v) OR id::text = :v"),
+    for name, sql in (
+        ("municipality", ("SELECT id::text FROM municipality WHERE lower(name) = lower(:v) "
+                          "OR code = :v OR id::text = :v")),
+        ("zone", "SELECT id::text FROM zone WHERE lower(name) = lower(:v) OR id::text = :v"),
     ):
-        if value is not None:
-            found[name] = list(conn.execute(text(sql), {"v": value.strip()}).scalars())
-            if not found[name]:
-                raise InvalidInput(name, f"no {name} is named {value!r} or has that "
+        given = values.get(name)
+        for value in ([given] if isinstance(given, str | int) else given or []):
+            ids = list(conn.execute(text(sql), {"v": str(value).strip()}).scalars())
+            if not ids:
+                raise InvalidInput(name, f"no {name} is named {str(value)!r} or has that "
                                          f"{'code or ' if name == 'municipality' else ''}id")
+            found.setdefault(name, []).extend(ids)
     return found
 
 
@@ -141,19 +125,20 @@ def _validated(model: type[M], values: dict[str, Any]) -> M:
         raise InvalidInput(str(error["loc"][0]), error["msg"]) from None
 
 
-def plot_filter(conn: Connection, filters: ExportFilters) -> PlotFilter:
-    """The plot search that ``filters`` name, with the municipality and the zone looked up.
+def _listed(value: Any) -> Any:
+    """A single region, status ... as the list the search takes."""
+    return [value] if isinstance(value, str) else value
+
+
+def plot_filter(conn: Connection, values: Mapping[str, Any]) -> PlotFilter:
+    """The plot search (``PlotFilter``) of ``values``, its fields by name, with municipalities
+    named by name, code or id and zones by name or id, as the command line takes them.
 
     Raises:
         InvalidInput: no such municipality or zone, or a filter the search refuses (named).
     """
-    found = _named(conn, filters)
-    values = {"region": [filters.region] if filters.region else [],
-              "municipality": found.get("municipality", []), "zone": found.get("zone", []),
-              "status": list(filters.status), "min_area_m2": filters.min_area_m2,
-              "max_area_m2": filters.max_area_m2, "max_price_eur_m2": filters.max_price_eur_m2,
-              **filters.search}
-    return _validated(PlotFilter, values)
+    given = {name: _listed(value) for name, value in values.items()}
+    return _validated(PlotFilter, given | _named(conn, given))
 
 
 def select_plots(conn: Connection, filters: PlotFilter, *,
@@ -216,31 +201,34 @@ def _check_profile(conn: Connection, profile: str) -> None:
                                       f"{', '.join(scored) or 'none yet (locations score)'}")
 
 
-def select(conn: Connection, kind: str, filters: ExportFilters, *,
+def select(conn: Connection, kind: str, values: Mapping[str, Any] | None = None, *,
            internal: InternalReach | None = None) -> gpd.GeoDataFrame:
-    """The plots or zones matching ``filters`` in EPSG:3035, columns as in the dictionary.
+    """The plots or zones that the search of ``values`` finds (``plot_filter``,
+    ``zone_filter``) in EPSG:3035, columns as in the dictionary.
 
     Raises:
         InvalidInput: unknown kind, municipality or zone, or a filter the search refuses.
     """
+    values = values or {}
     if kind == "plots":
-        return select_plots(conn, plot_filter(conn, filters), internal=internal)
+        return select_plots(conn, plot_filter(conn, values), internal=internal)
     if kind != "zones":
         raise InvalidInput("kind", f"can export plots or zones, not {kind!r}")
-    return select_zones(conn, *zone_filter(conn, filters))
+    return select_zones(conn, *zone_filter(conn, values))
 
 
-def zone_filter(conn: Connection, filters: ExportFilters) -> tuple[ZoneFilter, list[int] | None]:
-    """The zone search ``filters`` name (``search`` holding ZoneFilter's other fields), and
-    the zones picked by name or id (None: no zone named).
+def zone_filter(conn: Connection, values: Mapping[str, Any]
+                ) -> tuple[ZoneFilter, list[int] | None]:
+    """The zone search (``ZoneFilter``) of ``values``, its fields by name, with municipalities
+    named as ``plot_filter`` takes them; and the zones picked by name or id (None: no zone
+    named), which the zone search has no filter for.
 
     Raises:
         InvalidInput: no such municipality or zone, or a filter the search refuses (named).
     """
-    found = _named(conn, filters)
-    values = {"region": [filters.region] if filters.region else [],
-              "municipality": found.get("municipality", []), **filters.search}
-    search = _validated(ZoneFilter, values)
+    given = {name: _listed(value) for name, value in values.items() if name != "zone"}
+    found = _named(conn, values)
+    search = _validated(ZoneFilter, given | {k: v for k, v in found.items() if k != "zone"})
     picked = found.get("zone")
     return search, [int(i) for i in picked] if picked is not None else None
 
