@@ -92,6 +92,14 @@ REGIONS: dict[str, tuple[str, str]] = {
     "AT224": ("Oststeiermark", "AT"), "AT225": ("West- und Südsteiermark", "AT"),
     "AT226": ("Westliche Obersteiermark", "AT"),
 }
+#: The levels above them, coarsest first (each adopts the regions its code begins: AT22 is
+#: all of Styria), so a dashboard or comparison of a whole region can be timed.
+PARENT_REGIONS: tuple[tuple[tuple[str, str, str], ...], ...] = (
+    (("SI", "Slovenija", "SI"), ("AT", "Österreich", "AT")),
+    (("SI0", "Slovenija", "SI"), ("AT2", "Südösterreich", "AT")),
+    (("SI03", "Vzhodna Slovenija", "SI"), ("SI04", "Zahodna Slovenija", "SI"),
+     ("AT22", "Steiermark", "AT")),
+)
 
 #: Real airports near the regions (lat, lon).
 AIRPORTS = [("Ljubljana Jože Pučnik", 46.2237, 14.4576), ("Maribor Edvard Rusjan", 46.4799, 15.6861),
@@ -355,7 +363,13 @@ def _load_places(cursor: Any, rng: np.random.Generator, towns: pd.DataFrame,
         SELECT setval('zone_id_seq', (SELECT max(id) FROM zone));
         """
     )
-    return {"region": len(regions), "municipality": len(towns), "zone": n_zones}
+    # One level per statement: a region finds its parent among those already stored.
+    for level in PARENT_REGIONS:
+        cursor.execute("INSERT INTO region (code, name, country) VALUES "
+                       + ", ".join(["(%s, %s, %s)"] * len(level)),
+                       [value for region in level for value in region])
+    return {"region": len(regions) + sum(map(len, PARENT_REGIONS)), "municipality": len(towns),
+            "zone": n_zones}
 
 
 def _load_infrastructure(cursor: Any, rng: np.random.Generator, towns: pd.DataFrame) -> int:

@@ -2,8 +2,8 @@
 brownfield share, data freshness and the score distribution of each profile; and two to
 four regions side by side, with the differences that matter picked out.
 
-Land figures are one grouped read of the region's live plots (narrow rows, by zone);
-scores come from the current scoring runs, the same plots ``GET /rankings`` ranks.
+Land figures are sums of the figures kept per zone (``zone_summary``,
+``zone_verified_month``), so no plot is read; scores come from the current scoring runs, the same plots ``GET /rankings`` ranks.
 """
 
 from __future__ import annotations
@@ -50,50 +50,56 @@ def scored_profiles(conn: Connection) -> list[str]:
 
 
 def _land(conn: Connection, area: Area, fresh_since: dt.date) -> dict[str, Any]:
-    rows = conn.execute(text(f"""
-        SELECT p.status, coalesce(p.readiness, :unknown) AS readiness, p.brownfield,
-               coalesce(p.last_verified >= :fresh_since, false) AS fresh,
-               count(*) AS plots, sum(p.area_m2) AS area_m2
-        FROM plot p
-        WHERE p.retired_at IS NULL
-          -- The region's municipalities, at whatever level it is.
-          AND p.zone_id IN (SELECT z.id FROM zone z
-                            WHERE {regions.municipalities_in("z.municipality_id")})
-        GROUP BY 1, 2, 3, 4
-    """), {"region_ids": list(area.region_ids), "fresh_since": fresh_since,
-           "unknown": UNKNOWN_READINESS}).mappings().all()
-    zones = conn.execute(text(f"""
-        SELECT count(*) FROM zone z WHERE {regions.municipalities_in("z.municipality_id")}
-    """), {"region_ids": list(area.region_ids)}).scalar_one()
+    # The kept per-zone figures (zone_summary, zone_verified_month: kept by the triggers on
+    # plot in every write's transaction), summed over the region's zones: no plot is read.
+    statuses = PLOT_STATUS.codes
+    tiers = (*READINESS.codes, UNKNOWN_READINESS)
+    sums = [f"coalesce(sum(zs.{status}_count), 0) AS {status}_plots" for status in statuses]
+    sums += [f"coalesce(sum(zs.{status}_area_m2), 0) AS {status}_area" for status in statuses]
+    sums += [f"coalesce(sum(zs.available_{tier}_count), 0) AS {tier}_plots" for tier in tiers]
+    sums += [f"coalesce(sum(zs.available_{tier}_area_m2), 0) AS {tier}_area" for tier in tiers]
+    row = conn.execute(text(f"""
+        WITH zones AS (
+            SELECT z.id FROM zone z
+            -- The region's municipalities, at whatever level it is.
+            WHERE {regions.municipalities_in("z.municipality_id")}
+        )
+        SELECT (SELECT count(*) FROM zones) AS zones,
+               coalesce(sum(zs.plot_count), 0) AS plots,
+               coalesce(sum(zs.plot_area_m2), 0) AS plot_area,
+               coalesce(sum(zs.taken_area_m2), 0) AS taken_area,
+               coalesce(sum(zs.brownfield_area_m2), 0) AS brownfield_area,
+               coalesce(sum(zs.brownfield_available_area_m2), 0) AS brownfield_available,
+               {", ".join(sums)},
+               -- Plots verified on or after the day: whole months after its month, and
+               -- the days of its month from that day on.
+               (SELECT coalesce(sum(CASE WHEN v.month > :fresh_month THEN v.plots
+                                         ELSE (SELECT sum(d) FROM unnest(
+                                                   v.by_day[CAST(:fresh_day AS int) : 31]) AS d) END), 0)
+                FROM zone_verified_month v
+                WHERE v.zone_id IN (SELECT id FROM zones) AND v.month >= :fresh_month
+               ) AS fresh_plots
+        FROM zones LEFT JOIN zone_summary zs ON zs.zone_id = zones.id
+    """), {"region_ids": list(area.region_ids), "fresh_month": fresh_since.replace(day=1),
+           "fresh_day": fresh_since.day}).mappings().one()
 
-    def total(predicate, what: str = "area_m2") -> float:
-        return float(sum(row[what] for row in rows if predicate(row)))
-
-    plot_area = total(lambda r: True)
-    plots = int(total(lambda r: True, "plots"))
-    available_area = total(lambda r: r["status"] == "available")
-    taken_area = total(lambda r: r["status"] in TAKEN)
-    brownfield_area = total(lambda r: r["brownfield"])
-    brownfield_available = total(lambda r: r["brownfield"] and r["status"] == "available")
-    fresh_plots = int(total(lambda r: r["fresh"], "plots"))
-    by_status = [{
-        "status": code,
-        "plots": int(total(lambda r, c=code: r["status"] == c, "plots")),
-        "area_m2": round(total(lambda r, c=code: r["status"] == c), 1),
-    } for code in PLOT_STATUS.codes]
-    by_readiness = [{
-        "readiness": code,
-        "plots": int(total(lambda r, c=code: r["status"] == "available" and r["readiness"] == c,
-                           "plots")),
-        "area_m2": round(total(lambda r, c=code: r["status"] == "available"
-                               and r["readiness"] == c), 1),
-    } for code in (*READINESS.codes, UNKNOWN_READINESS)]
+    plot_area = float(row["plot_area"])
+    plots = int(row["plots"])
+    available_area = float(row["available_area"])
+    taken_area = float(row["taken_area"])
+    brownfield_area = float(row["brownfield_area"])
+    brownfield_available = float(row["brownfield_available"])
+    fresh_plots = int(row["fresh_plots"])
+    by_status = [{"status": code, "plots": int(row[f"{code}_plots"]),
+                  "area_m2": round(float(row[f"{code}_area"]), 1)} for code in statuses]
+    by_readiness = [{"readiness": code, "plots": int(row[f"{code}_plots"]),
+                     "area_m2": round(float(row[f"{code}_area"]), 1)} for code in tiers]
 
     def share(part: float, whole: float) -> float | None:
         return round(part / whole, 4) if whole else None
 
     return {
-        "zones": zones,
+        "zones": int(row["zones"]),
         "plots": plots,
         "plot_area_m2": round(plot_area, 1),
         "available_area_m2": round(available_area, 1),

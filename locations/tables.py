@@ -537,8 +537,37 @@ zone_summary = Table(
     Column('not_for_sale_count', Integer, nullable=False, server_default=text('0')),
     Column('occupancy_share', Double(53), Computed('\nCASE\n    WHEN ((plot_count > 0) AND (plot_area_m2 > (0)::numeric)) THEN ((taken_area_m2 / plot_area_m2))::double precision\n    ELSE NULL::double precision\nEND', persisted=True)),
     Column('updated_at', DateTime(True), nullable=False, server_default=text('now()')),
+    Column('reserved_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('under_negotiation_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('sold_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('occupied_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('not_for_sale_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('available_registered_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('available_serviced_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('available_shovel_ready_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('available_unknown_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('brownfield_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('brownfield_available_area_m2', Numeric, nullable=False, server_default=text('0')),
+    Column('available_registered_count', Integer, nullable=False, server_default=text('0')),
+    Column('available_serviced_count', Integer, nullable=False, server_default=text('0')),
+    Column('available_shovel_ready_count', Integer, nullable=False, server_default=text('0')),
+    Column('available_unknown_count', Integer, nullable=False, server_default=text('0')),
     ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='CASCADE', name='zone_summary_zone_id_fkey'),
     PrimaryKeyConstraint('zone_id', name='zone_summary_pkey')
+)
+
+#: A zone's live plots by month of their last verification, with the plots of each day of the
+#: month (by_day[1..31]), kept with zone_summary by the triggers on plot (0115).
+zone_verified_month = Table(
+    'zone_verified_month', metadata,
+    Column('zone_id', Integer, primary_key=True),
+    Column('month', Date, primary_key=True),
+    Column('plots', Integer, nullable=False, server_default=text('0')),
+    Column('by_day', ARRAY(Integer()), nullable=False),
+    CheckConstraint('cardinality(by_day) = 31', name='zone_verified_month_days'),
+    ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='CASCADE',
+                         name='zone_verified_month_zone_id_fkey'),
+    PrimaryKeyConstraint('zone_id', 'month', name='zone_verified_month_pkey')
 )
 
 plot_event = Table(

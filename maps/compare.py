@@ -3,9 +3,13 @@ default: Gorenjska, Podravje and Styria)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import folium
+from branca.element import MacroElement
+from folium.plugins import VectorGridProtobuf
+from folium.template import Template
 from markupsafe import Markup
 
 from maps.context import MapContext
@@ -31,6 +35,53 @@ AREAS = {
 }
 
 MEASURES = {"available": "compare_available", "score": "compare_score"}
+#: Zone outlines as the embedded maps draw them.
+ZONE_OUTLINE = {"fill": False, "color": "#1f2933", "weight": 1.5}
+
+
+def zone_outline_tiles(t: Translator, tiles_url: str, codes: tuple[str, ...]) -> VectorGridProtobuf:
+    """The zones of the regions ``codes`` as outlines from the platform's zone tiles (the
+    NUTS-3 region each tile feature names decides): the page carries no zone, so it weighs
+    the same for 25 zones or 2,500. Other zones and the tiles' zone points are not drawn."""
+    style = json.dumps(ZONE_OUTLINE)
+    options = (
+        "{interactive: true, maxNativeZoom: 14,"
+        " getFeatureId: function (f) { return f.properties.zone_id; },"
+        " vectorTileLayerStyles: {"
+        f"  zones: function (p) {{ return {json.dumps(list(codes))}.indexOf(p.region) < 0"
+        f"   ? [] : {style}; }},"
+        "  zone_points: function () { return []; }"
+        " }}"
+    )
+    return VectorGridProtobuf(tiles_url, name=t("zones"), options=options)
+
+
+class TileZoneNames(MacroElement):
+    """A zone's name on hover over a zone drawn from tiles, as the embedded outlines have it."""
+
+    _template = Template(
+        r"""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var layer = {{ this.layer.get_name() }}, map = {{ this.layer._parent.get_name() }};
+            var esc = function (v) { var d = document.createElement('div');
+                                     d.textContent = String(v); return d.innerHTML; };
+            layer.on('mouseover', function (e) {
+                layer._zoneTip = L.tooltip({sticky: true}).setLatLng(e.latlng)
+                    .setContent(esc(e.layer.properties.name)).addTo(map);
+            });
+            layer.on('mouseout', function () {
+                if (layer._zoneTip) { map.removeLayer(layer._zoneTip); layer._zoneTip = null; }
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer: VectorGridProtobuf) -> None:
+        super().__init__()
+        self._name = "TileZoneNames"
+        self.layer = layer
 
 
 def _value(municipality: dict[str, Any], measure: str) -> float | None:
@@ -62,7 +113,9 @@ def compare_maps(
     t: Translator,
     *,
     municipalities: dict[str, Any],
-    zones: dict[str, Any],
+    zones: dict[str, Any] | None = None,
+    zone_counts: dict[str, int] | None = None,
+    zone_tiles_url: str | None = None,
     areas: list[tuple[str, tuple[str, ...]]] | None = None,
     measure: str = "available",
     profiles: list[str] | None = None,
@@ -70,7 +123,13 @@ def compare_maps(
     context: MapContext | None = None,
 ) -> dict[str, Any]:
     """A map per area (title, region codes; default Gorenjska, Podravje, Styria) on one colour
-    scale: the rendered maps, their panels, the legend and the measures to choose from."""
+    scale: the rendered maps, their panels, the legend and the measures to choose from.
+
+    Served (``zone_tiles_url`` and ``zone_counts``, zones per NUTS-3 region code): the zones
+    are drawn from the zone tiles. Standalone (``zones`` as GeoJSON): a file has no server
+    behind it, so their outlines go into the page."""
+    if zone_tiles_url is None and zones is None:
+        raise ValueError("a standalone comparison needs the zones")
     if areas is None:
         areas = [(t(label), codes) for label, codes in AREAS.items()]
     values = [v for v in (_value(m["properties"], measure) for m in municipalities["features"])
@@ -82,9 +141,10 @@ def compare_maps(
         subset = [m for m in municipalities["features"] if m["properties"]["region_code"] in codes]
         # Zones are outlines with their name on hover: the rest of a zone record (facts,
         # descriptions, contacts) would only make the page heavier (2.9 MB at 2,500 zones).
-        area_zones = [{"type": "Feature", "geometry": z["geometry"],
-                       "properties": {"name": z["properties"]["name"]}}
-                      for z in zones["features"] if z["properties"]["region_code"] in codes]
+        area_zones = [] if zones is None else [
+            {"type": "Feature", "geometry": z["geometry"],
+             "properties": {"name": z["properties"]["name"]}}
+            for z in zones["features"] if z["properties"]["region_code"] in codes]
         for m in subset:
             props = m["properties"]
             props["fill"] = colour_for(colours, _value(props, measure))
@@ -108,18 +168,24 @@ def compare_maps(
                 tooltip=TextTooltip(["name"]),
                 on_each_feature=BIND_POPUP,
             ).add_to(folium_map)
-        if area_zones:
+        if zone_tiles_url is not None:
+            layer = zone_outline_tiles(t, zone_tiles_url, codes)
+            layer.add_to(folium_map)
+            TileZoneNames(layer).add_to(folium_map)
+        elif area_zones:
             folium.GeoJson(
                 zone_collection, name=t("zones"),
-                style_function=lambda f: {"fill": False, "color": "#1f2933", "weight": 1.5},
+                style_function=lambda f: dict(ZONE_OUTLINE),
                 tooltip=TextTooltip(["name"]),
             ).add_to(folium_map)
         rendered.append(render_map(folium_map))
         available = sum(m["properties"].get("available_area_m2") or 0 for m in subset)
+        zone_count = (len(area_zones) if zone_counts is None
+                      else sum(zone_counts.get(code, 0) for code in codes))
         panels.append({
             "title": title,
             "summary": f"{t('available_area')}: {t.area_ha(available)} · "
-                       f"{t('zones')}: {t.number(len(area_zones))}",
+                       f"{t('zones')}: {t.number(zone_count)}",
         })
     title = t(MEASURES[measure]) + (f" ({profile})" if measure == "score" and profile else "")
     legend = ramp_legend_html(title, fmt(colours.vmin) if values else "–",

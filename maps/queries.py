@@ -318,6 +318,14 @@ def zone_scale(conn: Connection, measure: str, profile: str | None = None) -> Zo
     return ZoneScale(low=low, high=high, largest_area_m2=float(largest) or 1.0)
 
 
+def zone_counts(conn: Connection) -> dict[str, int]:
+    """How many zones each region (the code zones list as ``region_code``) holds."""
+    return dict(conn.execute(text("""
+        SELECT r.code, count(*) FROM zone z JOIN municipality m ON m.id = z.municipality_id
+        JOIN region r ON r.id = m.region_id GROUP BY r.code
+    """)).all())
+
+
 def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
                         profile: str | None = None) -> dict[str, Any]:
     """Municipalities with their available plot area and, with a profile, the average plot score."""

@@ -158,8 +158,10 @@ def compare_page(
         areas = [(region_name(t, f), tuple(f["regions"])) for f in comparison["regions"]]
     else:
         areas = None
+    # Zones come from the zone tiles: the page carries their counts, not their outlines.
     maps = compare_maps(t, municipalities=queries.municipality_supply(conn, profile=profile),
-                        zones=search.search_zones(conn, search.ZoneFilter()), areas=areas,
+                        zone_counts=queries.zone_counts(conn),
+                        zone_tiles_url="/tiles/zones/{z}/{x}/{y}.pbf", areas=areas,
                         measure=measure, profiles=profiles, profile=profile,
                         # The municipalities are the maps' own data there, shaded by the measure.
                         context=queries.map_context(conn, t, municipalities={"features": []}))
