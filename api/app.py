@@ -84,6 +84,8 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's thread pool; its limiter queues the rest in order.
+        to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if read_replicas:
             pool = ReadPool(primary, read_replicas, settings.replica_max_lag_s)
             await to_thread.run_sync(pool.start)

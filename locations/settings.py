@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     def _replica_urls(cls, value: str | list[str]) -> list[str]:
         return [u.strip() for u in value.split(",") if u.strip()] if isinstance(value, str) else value
 
+    # Requests one server process works on at once (its thread pool): the rest wait their
+    # turn in order. More threads than the database and the process can run at once only
+    # lengthen every answer (see README, "Under load").
+    threads: int = Field(default=40, ge=1, le=1000)
+
     # Bearer token that lets a Prometheus server elsewhere read /metrics; unset: loopback only.
     metrics_token: str | None = None
 

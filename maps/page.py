@@ -13,8 +13,12 @@ import folium
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from maps import folium_templates
 from maps.assets import inline_text, localise, page_assets
 from maps.i18n import LANGUAGES, Translator
+
+# folium recompiles every rendered fragment as a Jinja template: half a plot page's CPU.
+folium_templates.install()
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
