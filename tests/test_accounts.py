@@ -19,7 +19,7 @@ from tests.test_plot_updates import make_account, plot_in
 def run_cli(engine: Engine, *args: str) -> subprocess.CompletedProcess:
     url = engine.url.render_as_string(hide_password=False)
     return subprocess.run(
-        [sys.executable, "-m", "locations.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         check=False, capture_output=True, text=True, timeout=120,
         env=os.environ | {"DATABASE_URL": url, "COLUMNS": "200"},
     )

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, text
 
 from locations.accounts import MAX_AUTH_FAILURES
-from locations.cli import uvicorn_proxy_options
+from cli.main import uvicorn_proxy_options
 from locations.settings import Settings, get_settings
 from tests.test_plot_updates import make_account, plot_in
 

@@ -96,7 +96,7 @@ def test_the_command_line_backs_up_and_restores(scored_engine, empty_database, t
     def cli(url, *args):
         env = {**os.environ, "DATABASE_URL": make_url(url).render_as_string(hide_password=False),
                "PYTHONPATH": str(PROJECT_ROOT)}
-        return subprocess.run([sys.executable, "-m", "locations.cli", "db", *args], env=env,
+        return subprocess.run([sys.executable, "-m", "cli", "db", *args], env=env,
                               capture_output=True, text=True, cwd=PROJECT_ROOT)
 
     made = cli(scored_engine.url, "backup", "-o", str(tmp_path / "cli.backup"))

@@ -13,7 +13,7 @@ from pathlib import Path
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | (env or {})
     return subprocess.run(
-        [sys.executable, "-m", "locations.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         check=False, capture_output=True, text=True, env=full_env, timeout=180,
     )
 
@@ -182,3 +182,12 @@ def test_migrate_refuses_a_schema_from_a_newer_version(fresh_engine):
     with pytest.raises(SchemaNotReady, match="revision 9999, which this version of the "
                                              "platform does not know"):
         migrate(fresh_engine)
+
+
+def test_the_former_address_runs_the_same_command_line():
+    """`python -m locations.cli` (scripts and habits from before the `cli` package) works."""
+    result = subprocess.run([sys.executable, "-m", "locations.cli", "--help"], check=False,
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    for command in ("db", "demo", "serve", "import", "export", "map"):
+        assert command in result.stdout

@@ -286,7 +286,7 @@ def test_a_report_period_that_is_no_month_is_refused_naming_it(client, params):
 def test_the_cli_writes_a_regions_report(scored_engine, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from locations.cli import app
+    from cli.main import app
     from locations.db import get_engine
     from locations.settings import get_settings
 

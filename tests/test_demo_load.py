@@ -59,7 +59,7 @@ def test_demo_load_from_the_command_line_scores_every_profile(empty_engine, monk
     from typer.testing import CliRunner
 
     from api.app import create_app
-    from locations.cli import app
+    from cli.main import app
     from locations.db import get_engine
     from locations.settings import get_settings
     from locations.standard import DEFAULT_STANDARD, find_standard

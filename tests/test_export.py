@@ -231,7 +231,7 @@ def test_formula_like_text_is_exported_as_text(fresh_engine: Engine, tmp_path: P
 
 def _invoke_cli(engine: Engine, monkeypatch: pytest.MonkeyPatch, *commands: list[str]) -> list:
     """Each command run by the ``locations`` CLI in this process, against ``engine``'s database."""
-    from locations.cli import app
+    from cli.main import app
     from locations.db import get_engine
     from locations.settings import get_settings
 

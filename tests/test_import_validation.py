@@ -388,7 +388,7 @@ def test_a_file_with_two_map_layers_asks_which(fresh_engine: Engine, tmp_path: P
 
 def test_cli_exits_non_zero_and_names_the_rows(fresh_engine: Engine, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from locations.cli import app
+    from cli.main import app
     from locations.db import get_engine
     from locations.settings import get_settings
 
@@ -431,7 +431,7 @@ def test_an_import_killed_mid_load_changes_nothing(fresh_engine: Engine, tmp_pat
     before = _snapshot(fresh_engine)
     url = fresh_engine.url.render_as_string(hide_password=False)
     process = subprocess.Popen(
-        [sys.executable, "-m", "locations.cli", "import", "plots", str(path)],
+        [sys.executable, "-m", "cli", "import", "plots", str(path)],
         env={**os.environ, "DATABASE_URL": url}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     caught = None

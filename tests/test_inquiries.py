@@ -332,7 +332,7 @@ def test_the_list_pages_on_with_next(fresh_client, fresh_engine):
 def run_cli(engine: Engine, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCATIONS_")}
     env["DATABASE_URL"] = engine.url.render_as_string(hide_password=False)
-    return subprocess.run([sys.executable, "-m", "locations.cli", "inquiries", *args],
+    return subprocess.run([sys.executable, "-m", "cli", "inquiries", *args],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
 
 

@@ -194,7 +194,7 @@ def test_the_comparison_by_score_names_and_offers_its_profile(fresh_engine, fres
 
 def test_map_export_writes_a_standalone_file_with_everything_inlined(engine, hrastje_id, tmp_path,
                                                                      monkeypatch):
-    from locations.cli import app
+    from cli.main import app
     from locations.db import get_engine
     from locations.settings import get_settings
 

@@ -169,7 +169,7 @@ def test_the_command_line_shows_the_replica_and_its_lag(streaming):
     cluster, _, _ = streaming
     env = {**os.environ, "LOCATIONS_EMBEDDED_DIR": str(cluster.folder), "PYTHONPATH": str(PROJECT_ROOT)}
     env.pop("DATABASE_URL", None)
-    shown = subprocess.run([sys.executable, "-m", "locations.cli", "db", "status"], env=env,
+    shown = subprocess.run([sys.executable, "-m", "cli", "db", "status"], env=env,
                            capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "Replica 1: running on 127.0.0.1:" in shown.stdout

@@ -199,7 +199,7 @@ def test_rankings_before_any_run_say_what_to_do(client: TestClient) -> None:
 def test_cli_run_and_explain(fresh_engine: Engine) -> None:
     env = {**os.environ, "DATABASE_URL": fresh_engine.url.render_as_string(hide_password=False),
            "COLUMNS": "160"}
-    run = subprocess.run([sys.executable, "-m", "locations.cli", "score", "run", "--profile",
+    run = subprocess.run([sys.executable, "-m", "cli", "score", "run", "--profile",
                           "manufacturing", "--region", "SI032"],
                          capture_output=True, text=True, env=env, timeout=180, check=False)
     assert run.returncode == 0, run.stderr
@@ -209,13 +209,13 @@ def test_cli_run_and_explain(fresh_engine: Engine) -> None:
     with fresh_engine.connect() as conn:
         plot_id = conn.execute(text("SELECT plot_id FROM current_plot_score "
                                     "WHERE profile = 'manufacturing' LIMIT 1")).scalar_one()
-    explain = subprocess.run([sys.executable, "-m", "locations.cli", "score", "explain",
+    explain = subprocess.run([sys.executable, "-m", "cli", "score", "explain",
                               str(plot_id), "--profile", "manufacturing"],
                              capture_output=True, text=True, env=env, timeout=180, check=False)
     assert explain.returncode == 0, explain.stderr
     for label in ("Motorway junction", "Completeness", "location-standard v1", "total"):
         assert label in explain.stdout
-    unknown = subprocess.run([sys.executable, "-m", "locations.cli", "score", "run", "--profile",
+    unknown = subprocess.run([sys.executable, "-m", "cli", "score", "run", "--profile",
                               "warehousing"], capture_output=True, text=True, env=env, timeout=180, check=False)
     assert unknown.returncode == 1 and "unknown profile 'warehousing'" in unknown.stderr
 

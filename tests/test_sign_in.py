@@ -308,7 +308,7 @@ def test_the_cookie_is_secure_only_behind_a_trusted_https_proxy(people_engine, m
 
     from api.app import create_app
     from locations.accounts import account_by_name
-    from locations.cli import uvicorn_proxy_options
+    from cli.main import uvicorn_proxy_options
     from locations.sign_in import set_password
     from tests.servers import serving_app
 
@@ -489,7 +489,7 @@ def test_the_cli_prints_an_invitation_link_resets_it_and_sets_a_password(people_
     def cli(*args: str, typed: str | None = None) -> subprocess.CompletedProcess:
         url = people_engine.url.render_as_string(hide_password=False)
         return subprocess.run(
-            [sys.executable, "-m", "locations.cli", "accounts", *args], input=typed,
+            [sys.executable, "-m", "cli", "accounts", *args], input=typed,
             check=False, capture_output=True, text=True, timeout=120, start_new_session=True,
             env=os.environ | {"DATABASE_URL": url, "COLUMNS": "200",
                               "LOCATIONS_PUBLIC_URL": "https://lokacije.example.si/"})

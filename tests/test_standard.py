@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from locations.cli import app
+from cli.main import app
 from locations.settings import PROJECT_ROOT
 from locations.standard import InvalidStandard, load_standard, parse_standard
 

@@ -41,14 +41,10 @@ def export(
     base_url: Annotated[str, typer.Option(help="Server URL the file's links point to")] = "",
 ) -> None:
     """Write a page as one HTML file with Leaflet and every other asset inlined."""
-    # The map builders live in the `maps` package, which sits above the core: import them
-    # here, by name and only when the command runs, so `locations` never imports `maps` at
-    # module level (the layers run api -> maps -> locations).
-    import importlib
-
+    # Imported when the command runs: the pages' libraries would slow every other command.
     from locations.db import check_connection, get_engine
+    from maps.export import export_page
 
-    export_page = importlib.import_module("maps.export").export_page
     if lang not in ("en", "sl", "de"):
         err_console.print("[bold red]error:[/] --lang must be en, sl or de")
         raise typer.Exit(code=2)

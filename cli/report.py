@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from locations.cli_support import connected_engine, console, err_console, explained
+from cli.support import connected_engine, console, err_console, explained
 
 report_app = typer.Typer(help="Reports for councils: a region's figures, or regions compared, "
                               "as PDF (charts and tables) or XLSX (the figures behind them).",
@@ -32,10 +31,11 @@ def _write(codes: list[str], output: Path, start: str | None, end: str | None, l
         err_console.print("[bold red]error:[/] --lang must be en, sl or de")
         raise typer.Exit(code=2)
     first, last = dashboard.parse_period(start, end)
-    # The report's pages live in `maps`, above the core: imported by name when the command
-    # runs, so `locations` never imports `maps` at module level.
-    report = importlib.import_module("maps.report")
-    translator = importlib.import_module("maps.i18n").Translator(lang)
+    # Imported when the command runs: the PDF's libraries would slow every other command.
+    from maps import report
+    from maps.i18n import Translator
+
+    translator = Translator(lang)
     with connected_engine().connect() as conn:
         made = report.make_report(conn, translator, codes, start=first, end=last)
     build = report.build_pdf if suffix == "pdf" else report.build_xlsx

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from locations.cli_support import connected_engine, console, err_console, reported_errors
+from cli.support import connected_engine, console, err_console, reported_errors
 
 # Registered without a name, so `import` and `export` both sit at the top of `locations`.
 transfer_app = typer.Typer()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from locations.cli_support import connected_engine, console, explained
+from cli.support import connected_engine, console, explained
 
 inquiries_app = typer.Typer(help="Investors' inquiries: retention, deletion, resending.",
                             no_args_is_help=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from locations.cli_support import connected_engine, console, reported_errors
+from cli.support import connected_engine, console, reported_errors
 from locations.errors import NotFound
 
 plots_app = typer.Typer(help="Keeping plots current: bulk updates, stale plots.", no_args_is_help=True)
