@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from locations import regions
+from locations import current_scores, regions
 from locations.accounts import Account, authorise
 from locations.errors import InvalidInput, NotFound
 from locations.standard import (
@@ -606,14 +606,11 @@ def _display_raw(measure: str, raw: float | None) -> Any:
 def _latest_run_for_plot(conn: Connection, plot_id: int, profile: str) -> int:
     if conn.execute(text("SELECT 1 FROM plot WHERE id = :id"), {"id": plot_id}).first() is None:
         raise NotFound(f"plot {plot_id} does not exist")
-    row = conn.execute(
-        text("SELECT run_id FROM current_plot_score WHERE plot_id = :p AND profile = :profile"),
-        {"p": plot_id, "profile": profile},
-    ).first()
-    if row is None:
+    found = current_scores.current_scores(conn, profile, [plot_id])
+    if plot_id not in found:
         raise NotFound(f"plot {plot_id} has no score for profile {profile!r} yet: "
                        f"run 'locations score run --profile {profile}'")
-    return row[0]
+    return found[plot_id][1]
 
 
 def explain_plot(
@@ -815,6 +812,57 @@ def _ranked(run_ids: list[int], join: str = "") -> str:
 """
 
 
+def _ranked_best_first(run_ids: list[int], params: dict[str, Any], columns: str) -> str:
+    """The ranked plots of ``run_ids`` (newest first) with ``ps.total >= :floor``, as one
+    branch per run, each walking its run's scores best first (``plot_score_rank_idx``)."""
+    branches = []
+    for index, run_id in enumerate(run_ids):
+        newest, newer = current_scores.not_superseded("ps", run_ids, index, f"newer_{index}")
+        params |= newer | {f"ranked_run_{index}": run_id}
+        branches.append(f"""
+            (SELECT {columns}
+             FROM plot_score ps
+             JOIN plot p ON p.id = ps.plot_id
+             JOIN zone z ON z.id = p.zone_id
+             JOIN municipality m ON m.id = z.municipality_id
+             JOIN region rg ON rg.id = m.region_id
+             WHERE ps.run_id = :ranked_run_{index}{newest} AND ps.total >= :floor
+               AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
+               AND (CAST(:region_ids AS int[]) IS NULL
+                    OR {regions.municipalities_in("plot_municipality(p.zone_id, p.boundary)")})
+             ORDER BY ps.total DESC, ps.plot_id DESC
+             LIMIT :limit)""")
+    return " UNION ALL ".join(branches)
+
+
+def _best_ranked(conn: Connection, run_ids: list[int], params: dict[str, Any]) -> list[Any]:
+    """The first ``:limit`` ranked plots by their score to two decimals, then id.
+
+    Ordered as they are shown (two decimals, ties by id), the top cannot be read down an
+    index of the exact totals; but it lies among the plots whose total is at least the
+    lowest shown score of the best ``:limit`` by exact total (less a hundredth for the
+    rounding), a few more rows found by the same walk.
+    """
+    params = {**params, "floor": -1.0}
+    lowest, found = conn.execute(text(f"""
+        SELECT min(round(CAST(total AS numeric), 2)), count(*) FROM (
+            SELECT * FROM ({_ranked_best_first(run_ids, params, "ps.plot_id, ps.total")}) walked
+            ORDER BY total DESC, plot_id DESC LIMIT :limit) best
+    """), params).one()
+    if found >= params["limit"]:
+        params["floor"] = float(lowest) - 0.01
+    columns = """p.id, round(CAST(ps.total AS numeric), 2)::float AS score,
+                 round(CAST(ps.total AS numeric), 2)::float AS stored_score,
+                 p.zone_id, z.name AS zone_name, m.name AS municipality_name,
+                 rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2"""
+    # Each branch may stop at :limit rows only on the first walk; here it reads every
+    # candidate above the floor (a few more than :limit).
+    branches = _ranked_best_first(run_ids, params, columns).replace("LIMIT :limit)", ")")
+    return list(conn.execute(text(f"""
+        SELECT * FROM ({branches}) candidates ORDER BY score DESC, id LIMIT :limit
+    """), params).mappings().all())
+
+
 def rankings(
     conn: Connection,
     profile: str,
@@ -844,20 +892,20 @@ def rankings(
         params["weights"] = [per_criterion[c] for c in run["criteria"]]
         total = """(SELECT sum(s * w) FROM unnest(ps.score, CAST(:weights AS float8[])) AS u (s, w))
                    / 100"""
+        rows = conn.execute(
+            text(f"""
+                SELECT p.id, round(CAST({total} AS numeric), 2)::float AS score,
+                       round(CAST(ps.total AS numeric), 2)::float AS stored_score,
+                       p.zone_id, z.name AS zone_name, m.name AS municipality_name,
+                       rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
+                {_ranked(run["run_ids"])}
+                ORDER BY 2 DESC, p.id
+                LIMIT :limit
+            """),
+            params,
+        ).mappings().all()
     else:
-        total = "ps.total"
-    rows = conn.execute(
-        text(f"""
-            SELECT p.id, round(CAST({total} AS numeric), 2)::float AS score,
-                   round(CAST(ps.total AS numeric), 2)::float AS stored_score,
-                   p.zone_id, z.name AS zone_name, m.name AS municipality_name,
-                   rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
-            {_ranked(run["run_ids"])}
-            ORDER BY 2 DESC, p.id
-            LIMIT :limit
-        """),
-        params,
-    ).mappings().all()
+        rows = _best_ranked(conn, run["run_ids"], params)
     profile_weights = standard.profile(profile).weights
     effective = group_weights or profile_weights
     weight_sum = sum(effective.values())

@@ -26,7 +26,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
-from locations import regions, scoring, vocabulary
+from locations import current_scores, regions, scoring, vocabulary
 from locations.accounts import InternalReach
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
@@ -102,7 +102,7 @@ def sort_key(sort: str) -> SortKey:
     if name == "last_verified":
         return SortKey(f"coalesce(p.last_verified, '{far.lower()}'::date)", "date", descending)
     if name == "score":
-        # The plot's current score for the search's profile (view current_plot_score).
+        # The plot's current score for the search's profile (locations.current_scores).
         return SortKey(f"coalesce(cs.total, '{far}'::real)", "real", descending)
     return SortKey(f"coalesce(pp.motorway_km, '{far}'::float8)", "double precision", descending)
 
@@ -507,12 +507,9 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
     distances = filters.wants_distances()
     proximity_join = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id" if (
         distances or "pp." in key.expression or (extra is not None and extra.proximity)) else ""
-    if "cs." in key.expression:
-        if not filters.profile:
-            raise InvalidInput("profile", "sort=score needs a profile, e.g. profile=logistics")
-        proximity_join += (" LEFT JOIN current_plot_score cs"
-                           " ON cs.plot_id = p.id AND cs.profile = :score_profile")
-        params["score_profile"] = filters.profile
+    by_score = "cs." in key.expression
+    if by_score and not filters.profile:
+        raise InvalidInput("profile", "sort=score needs a profile, e.g. profile=logistics")
     # Only a plot without its own power or uses needs its zone's while the page is chosen.
     zone_join = "JOIN zone z ON z.id = p.zone_id" if (
         filters.use or filters.min_power_mw is not None
@@ -531,6 +528,16 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
         params["after_id"] = after_id
     direction = "DESC" if key.descending else "ASC"
     order = "p.id" if filters.sort == "id" else f"{key.expression} {direction}, p.id {direction}"
+    if by_score:
+        page = _score_page(conn, filters, key, page_where, params,
+                           f"plot p {zone_join} {proximity_join}")
+    else:
+        page = f"""
+            SELECT p.id, {key.expression} AS sort_key
+            FROM plot p {zone_join} {proximity_join}
+            WHERE {' AND '.join(page_where)}
+            ORDER BY {order}
+            LIMIT :limit"""
     columns = PLOT_SEARCH_COLUMNS
     if internal:
         columns += ", " + internal.columns_sql()
@@ -539,12 +546,7 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
     params["limit"] = filters.limit + 1
     # The page is chosen over plot (and its distances) alone; names are joined to its rows only.
     sql = PAGE_SETTINGS + f"""
-        WITH page AS (
-            SELECT p.id, {key.expression} AS sort_key
-            FROM plot p {zone_join} {proximity_join}
-            WHERE {' AND '.join(page_where)}
-            ORDER BY {order}
-            LIMIT :limit
+        WITH page AS ({page}
         )
         SELECT p.id, page.sort_key::text AS sort_key,
                json_build_object('type', 'Feature', 'id', p.id,
@@ -562,6 +564,55 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
     count_sql = (f"SELECT count(*) FROM plot p {zone_join} {proximity_join}"
                  f" WHERE {' AND '.join(where)}")
     return PlotQuery(sql, count_sql, params)
+
+
+def _score_page(conn: Connection, filters: PlotFilter, key: SortKey, page_where: list[str],
+                params: dict[str, Any], plots: str) -> str:
+    """The page of a search by score: the plots (``plots``, aliased ``p``) meeting
+    ``page_where`` (over ``coalesce(cs.total, ...)`` for a cursor), best first.
+
+    Scored plots come first in either direction (a plot without a score sorts as -/+
+    infinity, last): each current run's scores are walked best first down
+    ``plot_score_rank_idx`` and merged; plots without a score follow only when the
+    scored ones do not fill the page. Adds its parameters to ``params``.
+    """
+    runs = current_scores.current_runs(conn, filters.profile or "")
+    direction = "DESC" if key.descending else "ASC"
+    far = "-Infinity" if key.descending else "Infinity"
+    scored = []
+    for index, run_id in enumerate(runs):
+        newest, newer = current_scores.not_superseded("cs", runs, index, f"newer_runs_{index}")
+        params |= newer | {f"score_run_{index}": run_id}
+        conditions = [c.replace(key.expression, "cs.total") for c in page_where]
+        if filters.cursor:
+            # The cursor's key bounds the walk down the index (the row comparison filters).
+            conditions.append(f"cs.total {'<=' if key.descending else '>='} "
+                              "CAST(:after_key AS real)")
+        scored.append(f"""
+            (SELECT p.id, cs.total AS sort_key
+             FROM plot_score cs JOIN {plots.replace("plot p", "plot p ON p.id = cs.plot_id", 1)}
+             WHERE cs.run_id = :score_run_{index}{newest} AND {' AND '.join(conditions)}
+             ORDER BY cs.total {direction}, cs.plot_id {direction}
+             LIMIT :limit)""")
+    params["score_runs"] = runs
+    unscored = [c.replace(key.expression, f"CAST('{far}' AS real)") for c in page_where]
+    unscored.append("NOT EXISTS (SELECT 1 FROM plot_score s WHERE s.plot_id = p.id "
+                    "AND s.run_id = ANY (CAST(:score_runs AS bigint[])))")
+    tail = f"""
+            (SELECT p.id, CAST('{far}' AS real) AS sort_key
+             FROM {plots}
+             WHERE {' AND '.join(unscored)}
+             ORDER BY p.id {direction}
+             LIMIT :limit)"""
+    if not scored:
+        return tail
+    # Each branch is ordered; the planner merges them (Merge Append) and stops at the page.
+    # The plain Append after them runs the unscored branch only when the page is not full.
+    return f"""
+            (SELECT id, sort_key FROM ({" UNION ALL ".join(scored)}) scored
+             ORDER BY sort_key {direction}, id {direction} LIMIT :limit)
+            UNION ALL {tail}
+            LIMIT :limit"""
 
 
 @dataclass(frozen=True)

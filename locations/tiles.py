@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from locations import current_scores
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
 
@@ -129,7 +130,8 @@ _PLOTS_SQL = _BOUNDS + f"""
     ) t
 """
 
-# The same with the plot's current score for one profile (view from the scoring feature).
+# The same with the plot's current score for one profile (its current runs' scores by key,
+# locations.current_scores: the view current_plot_score would join every score first).
 _PLOTS_SCORED_SQL = _BOUNDS + f"""
     SELECT ST_AsMVT(t, 'plots', {EXTENT}, 'geom', 'id') FROM (
         SELECT p.id, p.id AS plot_id, p.status,
@@ -138,7 +140,7 @@ _PLOTS_SCORED_SQL = _BOUNDS + f"""
                    AS geom
         FROM plot p
         CROSS JOIN bounds b
-        LEFT JOIN current_plot_score s ON s.plot_id = p.id AND s.profile = :profile
+        {{score_join}}
         WHERE p.boundary && b.box AND p.retired_at IS NULL
     ) t
 """
@@ -229,5 +231,8 @@ def plot_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = No
     if profile:
         if not scores_available(conn):
             raise InvalidInput("profile", "no scores have been computed in this database")
-        return _tile(conn, _PLOTS_SCORED_SQL, {**params, "profile": profile}, "plots")
+        join, runs = current_scores.score_join(
+            "p.id", current_scores.current_runs(conn, profile), alias="s")
+        return _tile(conn, _PLOTS_SCORED_SQL.format(score_join=join),
+                     {**params, **runs, "profile": profile}, "plots")
     return _tile(conn, _PLOTS_SQL, params, "plots")

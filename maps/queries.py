@@ -11,7 +11,7 @@ import shapely
 from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
-from locations import features, search
+from locations import current_scores, features, search
 from locations.geojson import feature_collection, geometry_sql
 from locations.tiles import scores_available
 from locations.vocabulary import INFRASTRUCTURE_KIND, YARDSTICK_LEVEL
@@ -330,16 +330,22 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
                         profile: str | None = None) -> dict[str, Any]:
     """Municipalities with their available plot area and, with a profile, the average plot score."""
     use_scores = bool(profile) and scores_available(conn)
-    # Land figures from the kept zone_summary (0007): no plot is read for them.
-    score_join = """
+    score_params: dict[str, Any] = {}
+    score_join = ""
+    if use_scores:
+        current, score_params = current_scores.score_join(
+            "p.id", current_scores.current_runs(conn, profile or ""), alias="s")
+        # Land figures from the kept zone_summary (0007): no plot is read for them.
+        score_join = f"""
         LEFT JOIN (
             SELECT z.municipality_id, avg(s.total) AS avg_score
             FROM zone z
             JOIN plot p ON p.zone_id = z.id AND p.retired_at IS NULL
-            JOIN current_plot_score s ON s.plot_id = p.id AND s.profile = :profile
+            {current}
+            WHERE s.total IS NOT NULL
             GROUP BY z.municipality_id
         ) sc ON sc.municipality_id = m.id
-    """ if use_scores else ""
+    """
     score_column = "sc.avg_score" if use_scores else "NULL::float"
     rows = conn.execute(text(f"""
         SELECT m.id, m.code, m.name, r.code AS region_code, m.country,
@@ -366,7 +372,7 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
                SELECT 1 FROM municipality_region mr JOIN region rr ON rr.id = mr.region_id
                WHERE mr.municipality_id = m.id AND rr.code = ANY(CAST(:regions AS text[]))))
         ORDER BY r.code, m.name
-    """), {"regions": region_codes, "profile": profile}).mappings()
+    """), {"regions": region_codes, "profile": profile, **score_params}).mappings()
     return feature_collection(rows)
 
 
@@ -399,17 +405,19 @@ def infrastructure(conn: Connection) -> dict[str, Any]:
     )
 
 
-def _score_sql(conn: Connection, profile: str | None) -> tuple[str, str]:
-    """The score column and join for plot reads: real scores when they exist, else NULL."""
+def _score_sql(conn: Connection, profile: str | None) -> tuple[str, str, dict[str, Any]]:
+    """The score column, join and parameters for plot reads: real scores when they exist,
+    else NULL."""
     if profile and scores_available(conn):
-        return ("round(s.total::numeric, 1)::float AS score",
-                "LEFT JOIN current_plot_score s ON s.plot_id = p.id AND s.profile = :profile")
-    return "NULL::float AS score", ""
+        join, params = current_scores.score_join(
+            "p.id", current_scores.current_runs(conn, profile), alias="s")
+        return "round(s.total::numeric, 1)::float AS score", join, params
+    return "NULL::float AS score", "", {}
 
 
 def zone_plots(conn: Connection, zone_id: int, profile: str | None = None) -> dict[str, Any]:
     """The zone's current plots with their public facts (and score for ``profile``)."""
-    score_column, score_join = _score_sql(conn, profile)
+    score_column, score_join, score_params = _score_sql(conn, profile)
     rows = conn.execute(text(f"""
         SELECT {features.PLOT_PUBLIC_COLUMNS}, {score_column},
                {geometry_sql("p.boundary")} AS geometry
@@ -417,7 +425,7 @@ def zone_plots(conn: Connection, zone_id: int, profile: str | None = None) -> di
         {score_join}
         WHERE p.zone_id = :zone_id AND p.retired_at IS NULL
         ORDER BY p.cadastral_ref
-    """), {"zone_id": zone_id, "profile": profile}).mappings()
+    """), {"zone_id": zone_id, "profile": profile, **score_params}).mappings()
     return feature_collection(rows)
 
 
@@ -446,7 +454,10 @@ def search_plots(conn: Connection, form: SearchForm) -> tuple[dict[str, Any], in
 def _plot_scores(conn: Connection, plot_ids: list[int], profile: str | None) -> dict[int, float]:
     if not profile or not plot_ids or not scores_available(conn):
         return {}
-    return dict(conn.execute(text("""
-        SELECT plot_id, round(total::numeric, 1)::float FROM current_plot_score
-        WHERE profile = :profile AND plot_id = ANY(CAST(:ids AS bigint[]))
-    """), {"profile": profile, "ids": plot_ids}).all())
+    join, params = current_scores.score_join(
+        "p.id", current_scores.current_runs(conn, profile), alias="s")
+    return dict(conn.execute(text(f"""
+        SELECT p.id, round(s.total::numeric, 1)::float
+        FROM unnest(CAST(:ids AS bigint[])) AS p(id) {join}
+        WHERE s.total IS NOT NULL
+    """), {"ids": plot_ids, **params}).all())

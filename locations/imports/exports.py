@@ -25,7 +25,7 @@ import shapely
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, text
 
-from locations import formats
+from locations import current_scores, formats
 from locations.accounts import InternalReach
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN
@@ -156,9 +156,10 @@ def select_plots(conn: Connection, filters: PlotFilter, *,
     if filters.profile:
         # As the search page shows it: the plot's current score for the chosen profile.
         _check_profile(conn, filters.profile)
-        proximity += (" LEFT JOIN current_plot_score cs"
-                      " ON cs.plot_id = p.id AND cs.profile = :score_profile")
-        parameters = parameters | {"score_profile": filters.profile}
+        join, runs = current_scores.score_join(
+            "p.id", current_scores.current_runs(conn, filters.profile))
+        proximity += join
+        parameters = parameters | runs | {"score_profile": filters.profile}
         score = (", round(cs.total::numeric, 1)::float AS score,"
                  " CAST(:score_profile AS text) AS score_profile")
     order = LAYOUT_ORDER

@@ -1,0 +1,102 @@
+"""Searches by score and rankings through the HTTP API: p50/p95 beside the 30 ms target.
+
+Sorting by score and the rankings must be as fast as any other sort at a million plots
+(issue 26: p95 under 30 ms, also with an investor's filters and a region). Each case is
+requested ``--requests`` times through uvicorn after a few warm-up requests; the machine's
+load average is printed with the figures, since other work on the machine weighs on them.
+A database without a finished run of the profile is scored first.
+
+    LOCATIONS_EMBEDDED_DIR=/work/bench-pg python -m bench.scores.run \\
+        --database-url postgresql://postgres:PASSWORD@127.0.0.1:PORT/bench_scores [--requests 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from bench.search.run import _ok, percentile, start_api, timed
+from locations.scoring import run_scoring
+
+#: The issue's target for sorting by score and rankings, p95 in ms.
+TARGET_P95_MS = 30.0
+
+INVESTOR = {"status": "available", "min_area_m2": 10000, "min_power_mw": 5,
+            "use": "manufacturing", "max_motorway_km": 10}
+
+
+def cases(profile: str) -> list[tuple[str, str, dict, int]]:
+    """(name, path, query, pages to follow first) of each timed request."""
+    by_score = {"sort": "-score", "profile": profile, "limit": 50}
+    return [
+        ("plots by score", "/plots", by_score, 0),
+        ("plots by score, lowest first", "/plots", by_score | {"sort": "score"}, 0),
+        ("plots by score, investor's filters", "/plots", by_score | INVESTOR, 0),
+        ("plots by score, region SI042", "/plots", by_score | {"region": "SI042"}, 0),
+        ("plots by score, filters + SI042 or AT221", "/plots",
+         by_score | INVESTOR | {"region": ["SI042", "AT221"]}, 0),
+        ("plots by score, page 21 (cursor)", "/plots", by_score, 20),
+        ("rankings, all regions", "/rankings", {"profile": profile, "limit": 50}, 0),
+        ("rankings, region SI042", "/rankings", {"profile": profile, "region": "SI042",
+                                                 "limit": 50}, 0),
+        ("rankings, region AT221", "/rankings", {"profile": profile, "region": "AT221",
+                                                 "limit": 50}, 0),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--profile", default="logistics")
+    parser.add_argument("--requests", type=int, default=100, help="timed requests per case")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed requests per case first")
+    args = parser.parse_args()
+    url = args.database_url
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg2://" + url[len(prefix):]
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        plots = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()
+        scored = conn.execute(text("SELECT count(*) FROM score_run WHERE profile = :p "
+                                   "AND status = 'finished'"), {"p": args.profile}).scalar_one()
+    if not scored:
+        started = time.perf_counter()
+        summary = run_scoring(engine, args.profile, requested_by="bench")
+        print(f"scored {summary.plots:,} plots for {args.profile} in "
+              f"{time.perf_counter() - started:.1f} s")
+    api = None
+    try:
+        api_base, api = start_api(url)
+        client = httpx.Client(timeout=120)
+        print(f"{plots:,} plots; {args.requests} requests per case through the API (uvicorn, one "
+              f"worker); times in ms; load average before: {_load()}")
+        print(f"{'case':<44} {'p50':>7} {'p95':>7} {'target p95':>11}  result")
+        for name, path, query, pages_before in cases(args.profile):
+            address, params = f"{api_base}{path}", dict(query)
+            for _ in range(pages_before):
+                body = client.get(address, params=params).json()
+                address = next(link["href"] for link in body["links"] if link["rel"] == "next")
+                params = None
+            durations = timed(lambda a=address, p=params: _ok(client.get(a, params=p)),
+                              args.requests, args.warmup)
+            p50, p95 = percentile(durations, .5), percentile(durations, .95)
+            verdict = "met" if p95 < TARGET_P95_MS else "MISSED"
+            print(f"{name:<44} {p50:>7.1f} {p95:>7.1f} {TARGET_P95_MS:>9.0f} ms  {verdict}")
+        print(f"load average after: {_load()} (2 cores)")
+    finally:
+        if api is not None:
+            api.terminate()
+            api.wait(timeout=10)
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
