@@ -59,6 +59,35 @@ def test_gurs_statistical_regions_import_as_published(fresh_engine: Engine) -> N
     assert {"CEN_E", "CEN_N", "SR_MID", "STATUS"} <= set(report.ignored_columns)
 
 
+def test_a_published_ring_crossing_itself_is_located_and_repaired_on_request(
+        fresh_engine: Engine, tmp_path: Path) -> None:
+    """GURS's full file draws Pomurska's ring across itself at the Austrian border: the
+    refusal says where in lon/lat and how to repair it, and --make-valid imports it."""
+    published = json.loads(GURS_REGIONS.read_text(encoding="utf-8"))
+    pomurska = next(f for f in published["features"] if f["properties"]["SR_ID"] == 1)
+    polygons = (pomurska["geometry"]["coordinates"]
+                if pomurska["geometry"]["type"] == "MultiPolygon"
+                else [pomurska["geometry"]["coordinates"]])
+    ring = polygons[0][0]
+    x, y = ring[10]
+    # A loop out of the ring and back across its own edge: a bow tie 300 m wide.
+    ring[11:11] = [[x + 0.002, y + 0.002], [x + 0.002, y - 0.002], [x - 0.002, y + 0.002]]
+    path = tmp_path / "statistical-regions.geojson"
+    path.write_text(json.dumps(published), encoding="utf-8")
+    refused = import_file(fresh_engine, "regions", path, mapping="gurs-regions")
+    assert refused.rejected
+    [(row, field_, reason)] = refused.problems
+    assert (row, field_) == (published["features"].index(pomurska) + 1, "geometry")
+    assert reason.startswith("invalid geometry: Self-intersection")
+    assert reason.endswith("; --make-valid (make_valid) repairs it")
+    lon, lat = (float(v) for v in reason.split("(at ")[1].split(" N)")[0].split(" E, "))
+    assert abs(lon - x) < 0.01 and abs(lat - y) < 0.01
+    repaired = import_file(fresh_engine, "regions", path, mapping="gurs-regions",
+                           make_valid=True)
+    assert repaired.written and not repaired.problems, repaired.describe_problems()
+    assert repaired.boundary_changes.area_differences == []
+
+
 def test_an_official_area_that_differs_from_the_boundary_is_reported(
         fresh_engine: Engine, tmp_path: Path) -> None:
     published = json.loads(GURS_REGIONS.read_text(encoding="utf-8"))

@@ -257,7 +257,16 @@ def _geometry_problem_sql(spec: Target, source: str, stored: str) -> str:
                      || round(ST_XMin({source})::numeric, 1) || ' '
                      || round(ST_YMin({source})::numeric, 1) || '): is the CRS right?'
             WHEN ST_IsEmpty({stored}) THEN 'empty geometry after repair'
+            -- Where, in lon/lat as a person finds it on a map (GEOS gives EPSG:3035), and
+            -- the remedy: published boundaries carry rings touching themselves (GURS's
+            -- Pomurska at the Austrian border), and the importer repairs on request.
             WHEN NOT ST_IsValid({stored}) THEN 'invalid geometry: ' || ST_IsValidReason({stored})
+                || coalesce(' (at ' || (SELECT round(ST_X(w)::numeric, 5) || ' E, '
+                                               || round(ST_Y(w)::numeric, 5) || ' N'
+                                        FROM ST_Transform(ST_SetSRID((ST_IsValidDetail({stored})).location,
+                                                                     {STORAGE_SRID}), 4326) w)
+                            || ')', '')
+                || '; --make-valid (make_valid) repairs it'
         END"""
 
 
