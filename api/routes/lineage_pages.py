@@ -10,21 +10,17 @@ and the form's CSRF token, and nothing changes on a GET.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from api.deps import EngineDep, PlotId, read_connection
-from api.routes.workspace import AcceptLanguage, Lang, _html, _out_of_reach, _page, _see_other
+from api.routes.shape_forms import ShapePost, answer_page, read_shape_post, shape_form
+from api.routes.workspace import PageDep, _html, _out_of_reach, _see_other, editable_plot
 from api.sessions import PersonDep, check_csrf, csrf_token
-from locations import plot_lineage, workspace
+from locations import plot_lineage
 from locations.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from locations.values import BIGINT_MAX, INT_MAX, parse_id
 from maps.lineage_page import build_merge_page, build_split_page, zone_plots
@@ -36,77 +32,23 @@ MergedFrom = Annotated[int | None, Query(ge=1, le=BIGINT_MAX, description="A plo
 
 @router.get("/maps/my/plots/{plot_id}/split", response_class=HTMLResponse, include_in_schema=False)
 def split_form(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
-               lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
-    with read_connection(engine) as conn:
-        try:
-            current = workspace.plot_for_form(conn, person, plot_id)
-            outline = plot_lineage.plot_outline(conn, plot_id)
-        except Forbidden as refusal:
-            return _out_of_reach(page, refusal)
-    return _html(build_split_page(page, current=current, outline=outline,
-                                  csrf=csrf_token(request)))
+               page: PageDep) -> HTMLResponse:
+    return shape_form(request, engine, person, plot_id, page, build_split_page)
 
 
 @router.post("/maps/my/plots/{plot_id}/split", response_class=HTMLResponse,
              include_in_schema=False)
 async def split_post(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
-                     lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
+                     page: PageDep) -> HTMLResponse:
     """action=preview: the parts, nothing written; action=split: the split itself."""
-    page = _page(request, lang, accept_language)
-    with read_connection(engine) as conn:
-        try:
-            current = workspace.plot_for_form(conn, person, plot_id)
-            outline = plot_lineage.plot_outline(conn, plot_id)
-        except Forbidden as refusal:
-            return _out_of_reach(page, refusal)
-    # The person is known and may edit the plot before the body (and its file) is read;
-    # its size is limited as it arrives (BodySizeLimit).
-    form = await request.form(max_files=1, max_fields=50)
-    try:
-        await check_csrf(request, form)
-    except Forbidden:
-        return _html(build_split_page(page, current=current, outline=outline,
-                                      csrf=csrf_token(request),
-                                      problem=page.t("ws_refused_csrf")), 403)
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    line, crs, problem = _line(fields), None, None
-    upload = form.get("line_file")
-    if isinstance(upload, UploadFile) and upload.filename:
-        content = await upload.read()
-        line, crs, problem = await run_in_threadpool(_read_upload, upload.filename, content)
-    answer = await run_in_threadpool(_split, engine, person, plot_id, fields, line, crs, problem)
-    if isinstance(answer, str):
-        return _see_other(page.url(answer))
-    status, context = answer
-    return _html(build_split_page(page, current=current, outline=outline,
-                                  csrf=csrf_token(request), **context), status)
-
-
-def _read_upload(name: str, content: bytes, reader: Callable[[Path], tuple[Any, str]]
-                 = plot_lineage.read_line_file) -> tuple[Any, str | None, InvalidInput | None]:
-    """The geometry and CRS ``reader`` finds in an uploaded file (by default the split's
-    line), read from a folder removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="locations-upload-"))
-    try:
-        path = folder / ("upload" + Path(name).suffix.lower()[:10])
-        path.write_bytes(content)
-        shape, crs = reader(path)
-        return shape, crs, None
-    except InvalidInput as exc:
-        return None, None, exc
-    finally:
-        shutil.rmtree(folder, True)
-
-
-def _line(fields: dict[str, str]) -> Any:
-    raw = str(fields.get("line") or "").strip()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw  # PostGIS names what is wrong with it
+    posted = await read_shape_post(request, engine, person, plot_id, page, build_split_page,
+                                   drawn="line", upload="line_file",
+                                   reader=plot_lineage.read_line_file, max_fields=50)
+    if not isinstance(posted, ShapePost):
+        return posted
+    answer = await run_in_threadpool(_split, engine, person, plot_id, posted.fields,
+                                     posted.shape, posted.crs, posted.problem)
+    return answer_page(request, page, build_split_page, posted, answer)
 
 
 def _split(engine, person, plot_id: int, fields: dict[str, str], line: Any, crs: str | None,
@@ -144,35 +86,30 @@ def _split(engine, person, plot_id: int, fields: dict[str, str], line: Any, crs:
 
 
 @router.get("/maps/my/merge", response_class=HTMLResponse, include_in_schema=False)
-def merge_form(request: Request, engine: EngineDep, person: PersonDep, plot: MergedFrom = None,
-               lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
+def merge_form(request: Request, engine: EngineDep, person: PersonDep, page: PageDep,
+               plot: MergedFrom = None) -> HTMLResponse:
     """The live plots of the zone of ``plot``, those bordering it first, to tick."""
-    page = _page(request, lang, accept_language)
     if plot is None:
         return _see_other(page.url("/maps/my/plots"))
+    current = editable_plot(engine, person, plot, page)
+    if isinstance(current, HTMLResponse):
+        return current
     with read_connection(engine) as conn:
-        try:
-            current = workspace.plot_for_form(conn, person, plot)
-        except Forbidden as refusal:
-            return _out_of_reach(page, refusal)
         plots = zone_plots(conn, current)
     return _html(build_merge_page(page, current=current, plots=plots, ticked={plot},
                                   csrf=csrf_token(request)))
 
 
 @router.post("/maps/my/merge", response_class=HTMLResponse, include_in_schema=False)
-async def merge_post(request: Request, engine: EngineDep, person: PersonDep,
-                     plot: MergedFrom = None, lang: Lang = None,
-                     accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
+async def merge_post(request: Request, engine: EngineDep, person: PersonDep, page: PageDep,
+                     plot: MergedFrom = None) -> HTMLResponse:
     if plot is None:
         return _see_other(page.url("/maps/my/plots"))
     form = await request.form()
+    current = editable_plot(engine, person, plot, page)
+    if isinstance(current, HTMLResponse):
+        return current
     with read_connection(engine) as conn:
-        try:
-            current = workspace.plot_for_form(conn, person, plot)
-        except Forbidden as refusal:
-            return _out_of_reach(page, refusal)
         plots = zone_plots(conn, current)
     try:
         await check_csrf(request, form)

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from api.auth import OptionalAccount, allowed_to
-from api.responses import OPTIONAL_TOKEN
 from api.deps import ConnectionDep, EngineDep
+from api.responses import OPTIONAL_TOKEN
 from locations import scoring
 from locations.accounts import Account
 from locations.standard import DEFAULT_STANDARD, find_standard

@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
@@ -66,6 +67,16 @@ def _page(request: Request, lang: str | None, accept_language: str | None) -> Pa
                        query=query)
 
 
+def page_of(request: Request, lang: Lang = None,
+            accept_language: AcceptLanguage = None) -> PageContext:
+    """The page's language (``lang``, else Accept-Language), path and query."""
+    return _page(request, lang, accept_language)
+
+
+#: The page a route answers with, in the person's language: each route's first step.
+PageDep = Annotated[PageContext, Depends(page_of)]
+
+
 def _html(content: str, status_code: int = 200) -> HTMLResponse:
     # Owners' contacts and internal notes: never kept by a cache.
     return HTMLResponse(content, status_code=status_code, headers={"Cache-Control": "no-store"})
@@ -90,6 +101,26 @@ def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def editable_plot(engine: Engine, person: Account, plot_id: int, page: PageContext
+                  ) -> dict[str, Any] | HTMLResponse:
+    """The plot as its form shows it, or the refusal's page when ``person`` may not edit it."""
+    with read_connection(engine) as conn:
+        try:
+            return workspace.plot_for_form(conn, person, plot_id)
+        except Forbidden as refusal:
+            return _out_of_reach(page, refusal)
+
+
+async def checked_form(request: Request, page: PageContext) -> FormData | HTMLResponse:
+    """The posted form, or the refusal's page (403) when its CSRF token does not hold."""
+    form = await request.form()
+    try:
+        await check_csrf(request, form)
+    except Forbidden:
+        return _refused(page, page.t("ws_refused_csrf"))
+    return form
+
+
 # -- my plots --------------------------------------------------------------------------------
 
 
@@ -99,6 +130,7 @@ def my_plots_page(
     request: Request,
     engine: EngineDep,
     person: PersonDep,
+    page: PageDep,
     municipality: FilterText = None,
     status: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 (FastAPI copies it)
     zone: FilterText = None,
@@ -107,10 +139,7 @@ def my_plots_page(
     done: Done = None,
     plot: Annotated[int | None, Query(ge=1, le=BIGINT_MAX,
                                       description="The plot the confirmation names")] = None,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
     t = page.t
     problems: dict[str, str] = {}
     statuses = tuple(s for s in status if s)
@@ -166,28 +195,14 @@ def plot_form(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
+    page: PageDep,
     done: Done = None,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
-    with read_connection(engine) as conn:
-        try:
-            current = workspace.plot_for_form(conn, person, plot_id)
-        except Forbidden as refusal:
-            return _out_of_reach(page, refusal)
+    current = editable_plot(engine, person, plot_id, page)
+    if isinstance(current, HTMLResponse):
+        return current
     return _html(build_plot_form_page(page.t, page, current=current, csrf=csrf_token(request),
                                       done=done))
-
-
-async def _checked_form(request: Request) -> FormData | None:
-    """The posted form when its CSRF token holds, else None (the caller refuses)."""
-    form = await request.form()
-    try:
-        await check_csrf(request, form)
-    except Forbidden:
-        return None
-    return form
 
 
 def _version(form: FormData, name: str) -> int | None:
@@ -202,13 +217,11 @@ async def save_plot_form(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
+    page: PageDep,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
-    form = await _checked_form(request)
-    if form is None:
-        return _refused(page, page.t("ws_refused_csrf"))
+    form = await checked_form(request, page)
+    if isinstance(form, HTMLResponse):
+        return form
     submitted = {name: (form.getlist(name) if name in workspace.LIST_FIELDS else form.get(name))
                  for name in workspace.FORM_FIELDS}
     return await run_in_threadpool(_save, request, engine, person, plot_id, page, form, submitted)
@@ -219,11 +232,9 @@ def _save(request: Request, engine, person: Account, plot_id: int, page: PageCon
     t = page.t
     csrf = csrf_token(request)
     version, seen_event = _version(form, "version"), _version(form, "seen_event")
-    with read_connection(engine) as conn:
-        try:
-            current = workspace.plot_for_form(conn, person, plot_id)
-        except Forbidden as refusal:
-            return _out_of_reach(page, refusal)
+    current = editable_plot(engine, person, plot_id, page)
+    if isinstance(current, HTMLResponse):
+        return current
     parsed, problems = workspace.read_form(submitted)
     note, note_problem = workspace.read_note(form.get("note"))
     if note_problem is not None:
@@ -297,13 +308,11 @@ async def verify_plot_form(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
+    page: PageDep,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
-    form = await _checked_form(request)
-    if form is None:
-        return _refused(page, page.t("ws_refused_csrf"))
+    form = await checked_form(request, page)
+    if isinstance(form, HTMLResponse):
+        return form
     return await run_in_threadpool(_verify, request, engine, person, plot_id, page, form)
 
 
@@ -352,15 +361,11 @@ def retire_confirmation(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
+    page: PageDep,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
-    with read_connection(engine) as conn:
-        try:
-            current = workspace.plot_for_form(conn, person, plot_id)
-        except Forbidden as refusal:
-            return _out_of_reach(page, refusal)
+    current = editable_plot(engine, person, plot_id, page)
+    if isinstance(current, HTMLResponse):
+        return current
     return _html(build_retire_page(page.t, page, current=current, csrf=csrf_token(request)))
 
 
@@ -371,13 +376,11 @@ async def retire_plot_form(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
+    page: PageDep,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
-    form = await _checked_form(request)
-    if form is None:
-        return _refused(page, page.t("ws_refused_csrf"))
+    form = await checked_form(request, page)
+    if isinstance(form, HTMLResponse):
+        return form
     return await run_in_threadpool(_retire, request, engine, person, plot_id, page, form)
 
 
@@ -388,11 +391,9 @@ def _retire(request: Request, engine, person: Account, plot_id: int, page: PageC
     version, seen_event = _version(form, "version"), _version(form, "seen_event")
     note_text = str(form.get("note") or "")
     note, note_problem = workspace.read_note(note_text)
-    with read_connection(engine) as conn:
-        try:
-            current = workspace.plot_for_form(conn, person, plot_id)
-        except Forbidden as refusal:
-            return _out_of_reach(page, refusal)
+    current = editable_plot(engine, person, plot_id, page)
+    if isinstance(current, HTMLResponse):
+        return current
     if note_problem is not None or version is None or seen_event is None:
         message = (problem_text(t, "note", note_problem) if note_problem is not None
                    else t("error_invalid"))
@@ -423,13 +424,11 @@ def plot_history_page(
     engine: EngineDep,
     person: SignedInDep,
     plot_id: PlotId,
+    page: PageDep,
     person_filter: Annotated[str | None, Query(alias="person", max_length=200)] = None,
     since: FilterText = None,
     until: FilterText = None,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
     t = page.t
     problems: dict[str, str] = {}
     first = _day("since", since, problems, t)
