@@ -92,6 +92,82 @@ PLOT_PROPERTIES: dict[str, Property] = {
     "geometry": Property("p.boundary", "geometry", "The plot's outline"),
 }
 
+#: The other collections' properties, as SQL over the aliases of their reads
+#: (search.search_zones: ``z``, ``m``, ``r``, ``zs``; features.list_municipalities: ``m``,
+#: ``r``; list_regions: ``r`` and its parent ``p``; list_infrastructure: ``i``;
+#: list_constraint_areas: ``c``). Each sorts by its own SQL (offset pages, id breaking ties).
+ZONE_PROPERTIES: dict[str, Property] = {
+    "id": Property("z.id", "integer", "The zone's id"),
+    "name": Property("z.name", "string", "Name"),
+    "kind": Property("z.kind", "string", "Kind", enum=vocabulary.ZONE_KIND.codes),
+    "lifecycle": Property("z.lifecycle", "string", "Lifecycle",
+                          enum=vocabulary.ZONE_LIFECYCLE.codes),
+    "municipality_id": Property("z.municipality_id", "integer", "The municipality's id"),
+    "municipality_name": Property("m.name", "string", "The municipality's name"),
+    "region_code": Property("r.code", "string", "The municipality's region code"),
+    "country": Property("m.country", "string", "Country code (SI, AT)"),
+    "brownfield": Property("z.brownfield", "boolean", "Brownfield"),
+    "area_m2": Property("z.area_m2", "number", "Area (m²)"),
+    "power_mw": Property("z.power_mw", "number", "Power (MW)"),
+    "gas": Property("z.gas", "boolean", "Has gas"),
+    "water": Property("z.water", "boolean", "Has water"),
+    "sewage": Property("z.sewage", "string", "Sewage", enum=vocabulary.SEWAGE.codes),
+    "broadband": Property("z.broadband", "string", "Broadband",
+                          enum=vocabulary.BROADBAND.codes),
+    "rail_siding": Property("z.rail_siding", "boolean", "Has a rail siding"),
+    "district_heating": Property("z.district_heating", "boolean", "Has district heating"),
+    "last_verified": Property("z.last_verified", "date", "Last verified"),
+    "plot_count": Property("coalesce(zs.plot_count, 0)", "integer", "Plots"),
+    "available_area_m2": Property("coalesce(zs.available_area_m2, 0)::float8", "number",
+                                  "Available plot area (m²)"),
+    "occupancy_share": Property("zs.occupancy_share", "number",
+                                "Share of plot area sold or occupied (0 to 1)"),
+    "geometry": Property("z.boundary", "geometry", "The zone's outline"),
+}
+MUNICIPALITY_PROPERTIES: dict[str, Property] = {
+    "id": Property("m.id", "integer", "The municipality's id"),
+    "code": Property("m.code", "string", "Official code"),
+    "name": Property("m.name", "string", "Name"),
+    "country": Property("m.country", "string", "Country code (SI, AT)"),
+    "region_code": Property("r.code", "string", "Its region's code"),
+    "population": Property("m.population", "integer", "Population"),
+    "area_km2": Property("m.area_km2", "number", "Area (km²)"),
+    "boundary_approximate": Property("m.boundary_approximate", "boolean",
+                                     "The boundary is approximate"),
+    "geometry": Property("m.boundary", "geometry", "The municipality's boundary"),
+}
+REGION_PROPERTIES: dict[str, Property] = {
+    "id": Property("r.id", "integer", "The region's id"),
+    "code": Property("r.code", "string", "Code (NUTS, district)"),
+    "name": Property("r.name", "string", "Name"),
+    "country": Property("r.country", "string", "Country code (SI, AT)"),
+    "level": Property("r.level", "string", "Level", enum=vocabulary.REGION_LEVEL.codes),
+    "parent_code": Property("p.code", "string", "The parent region's code"),
+    "area_km2": Property("r.area_km2", "number", "Area (km²)"),
+    "geometry": Property("r.boundary", "geometry", "The region's boundary"),
+}
+INFRASTRUCTURE_PROPERTIES: dict[str, Property] = {
+    "id": Property("i.id", "integer", "The feature's id"),
+    "kind": Property("i.kind", "string", "Kind", enum=vocabulary.INFRASTRUCTURE_KIND.codes),
+    "name": Property("i.name", "string", "Name"),
+    "code": Property("i.code", "string", "Code (an airport's IATA code, a station's code)"),
+    "geometry": Property("i.geom", "geometry", "Where it is"),
+}
+CONSTRAINT_PROPERTIES: dict[str, Property] = {
+    "id": Property("c.id", "integer", "The area's id"),
+    "kind": Property("c.kind", "string", "Kind", enum=vocabulary.CONSTRAINT_KIND.codes),
+    "severity": Property("c.severity", "string", "Severity", enum=vocabulary.SEVERITY.codes),
+    "name": Property("c.name", "string", "Name"),
+    "geometry": Property("c.boundary", "geometry", "The area's outline"),
+}
+#: Each collection's filterable properties (plots': ``plot_properties``, by reader).
+COLLECTION_PROPERTIES: dict[str, dict[str, Property]] = {
+    "plots": PLOT_PROPERTIES, "zones": ZONE_PROPERTIES,
+    "municipalities": MUNICIPALITY_PROPERTIES, "regions": REGION_PROPERTIES,
+    "infrastructure": INFRASTRUCTURE_PROPERTIES, "constraint_areas": CONSTRAINT_PROPERTIES,
+}
+
+
 def plot_properties(internal: InternalReach | None) -> dict[str, Property]:
     """The plot properties a reader may filter by: internal fields (owner contact, internal
     note) only for an account that sees them, and then empty outside its reach, as the
@@ -101,13 +177,11 @@ def plot_properties(internal: InternalReach | None) -> dict[str, Property]:
     if internal.everywhere:
         within = "true"
     else:
-        # The ids are the account's own integers (as accounts.InternalReach writes them).
+        # Within the reach as the items have it (InternalReach.columns_sql): the plot's own
+        # municipality among the account's; the ids are its integers, written as literals.
         municipalities = ",".join(str(int(i)) for i in sorted(internal.municipality_ids))
-        regions = ",".join(str(int(i)) for i in sorted(internal.region_ids))
-        within = ("p.zone_id IN (SELECT rz.id FROM zone rz JOIN municipality rm"
-                  " ON rm.id = rz.municipality_id"
-                  f" WHERE rm.id = ANY ('{{{municipalities}}}'::int[])"
-                  f" OR rm.region_id = ANY ('{{{regions}}}'::int[]))")
+        within = (f"plot_municipality(p.zone_id, p.boundary)"
+                  f" = ANY ('{{{municipalities}}}'::int[])")
     return PLOT_PROPERTIES | {
         column: Property(f"(CASE WHEN {within} THEN p.{column} END)", "string",
                          column.replace("_", " ").capitalize() + " (internal)")
@@ -147,9 +221,21 @@ def _text_parser() -> Lark:
     if narrow not in grammar:
         raise RuntimeError("pygeofilter's CQL2 text grammar changed: check cql._text_parser")
     grammar = grammar.replace(narrow, '| "NOT"i "(" condition ")"')
+    # A quote inside a text literal is written twice (name = 'Mlin ''Pod gradom'''), as
+    # in SQL; pygeofilter's literal ends at the first quote.
+    quoted = "SINGLE_QUOTED: \"'\" /.*?/ \"'\""
+    if quoted not in grammar:
+        raise RuntimeError("pygeofilter's CQL2 text grammar changed: check cql._text_parser")
+    grammar = grammar.replace(quoted, "SINGLE_QUOTED: /'(?:[^']|'')*'/")
     return Lark(grammar, parser="lalr", maybe_placeholders=False,
-                transformer=text_parser.CQLTransformer(),
-                import_paths=[os.path.dirname(folder)])
+                transformer=_Transformer(), import_paths=[os.path.dirname(folder)])
+
+
+class _Transformer(text_parser.CQLTransformer):
+    """pygeofilter's tree builder, reading a doubled quote in a text literal as one quote."""
+
+    def SINGLE_QUOTED(self, token: str) -> str:  # the grammar's terminal name
+        return token[1:-1].replace("''", "'")
 
 
 def parse_text(text: str) -> ast.Node:
@@ -406,31 +492,71 @@ def condition(tree: ast.Node, *, srid: int | None = None, north_first: bool = Fa
     return writer.condition
 
 
+def sort_keys(value: str) -> list[tuple[str, bool]]:
+    """A ``sortby`` value as (property, descending) pairs, in order: ``-area_m2,price_eur_m2``
+    or ``area_m2 DESC, +price_eur_m2``.
+
+    Raises:
+        InvalidInput: no property, or one named twice.
+    """
+    keys: list[tuple[str, bool]] = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        descending = part.startswith("-")
+        name = part.lstrip("+-").strip()
+        words = name.rsplit(None, 1)
+        if len(words) == 2 and words[1].lower() in ("asc", "desc"):
+            name, descending = words[0].strip(), words[1].lower() == "desc"
+        if any(name == named for named, _ in keys):
+            raise InvalidInput("sortby", f"{name!r} is named twice")
+        keys.append((name, descending))
+    if not keys:
+        raise InvalidInput("sortby", "name a property, with - in front for descending")
+    return keys
+
+
+def _sortable(name: str, properties: dict[str, Property], plots: bool) -> Property:
+    prop = properties.get(name)
+    if prop is None or prop.type == "geometry" or (plots and prop.sort is None):
+        sortable = ", ".join(n for n, p in properties.items()
+                             if p.type != "geometry" and (p.sort or not plots))
+        raise InvalidInput("sortby", f"cannot sort by {name!r}; sortable are: {sortable}")
+    return prop
+
+
 def sort(value: str, properties: dict[str, Property] = PLOT_PROPERTIES) -> str:
-    """A ``sortby`` value as the search's ``sort`` (``-area_m2`` is ``-area``).
+    """A plot ``sortby`` value as the search's ``sort`` (``-area_m2`` is ``-area``).
 
     Raises:
         InvalidInput: more than one property, or one that cannot be sorted by.
     """
-    keys = [part.strip() for part in value.split(",") if part.strip()]
+    keys = sort_keys(value)
     if len(keys) != 1:
-        raise InvalidInput("sortby", "give one property, with - in front for descending "
-                                     "(ties are ordered by id)")
-    key = keys[0]
-    descending = key.startswith("-")
-    name = key.lstrip("+-").strip()
-    if name.endswith((" DESC", " desc", " ASC", " asc")):
-        descending = name.lower().endswith(" desc")
-        name = name[:-4].strip() if descending else name[:-3].strip()
-    prop = properties.get(name)
-    if prop is None or prop.sort is None:
-        sortable = ", ".join(n for n, p in properties.items() if p.sort)
-        raise InvalidInput("sortby", f"cannot sort by {name!r}; sortable are: {sortable}")
+        raise InvalidInput("sortby", "plots sort by one property, with - in front for "
+                                     "descending (ties are ordered by id)")
+    name, descending = keys[0]
+    prop = _sortable(name, properties, plots=True)
     if prop.sort == "id":
         if descending:
             raise InvalidInput("sortby", "id sorts ascending only")
         return "id"
     return f"-{prop.sort}" if descending else prop.sort
+
+
+def order_sql(value: str, properties: dict[str, Property], id_sql: str) -> str:
+    """A ``sortby`` value of a collection paged by offset as an SQL ORDER BY list over its
+    properties (any number of keys; unknown values last; its id breaks ties).
+
+    Raises:
+        InvalidInput: a property that cannot be sorted by, or one named twice.
+    """
+    order = []
+    for name, descending in sort_keys(value):
+        prop = _sortable(name, properties, plots=False)
+        order.append(f"{prop.sql} {'DESC' if descending else 'ASC'} NULLS LAST")
+    return ", ".join([*order, id_sql])
 
 
 def queryables_schema(href: str, title: str,

@@ -75,7 +75,7 @@ def list_regions(conn: Connection, *, level: str | None = None, crs: OutputCrs =
             FROM region r LEFT JOIN region p ON p.id = r.parent_id
             WHERE (CAST(:level AS text) IS NULL OR r.level = :level)
               AND {window.where("r.boundary", "r.id")}
-            ORDER BY array_position(CAST(:levels AS text[]), r.level), r.code {window.limit_sql()}
+            ORDER BY {window.order_sql("array_position(CAST(:levels AS text[]), r.level), r.code")} {window.limit_sql()}
             """
         ),
         {"level": level, "levels": list(REGION_LEVEL.codes), **window.params()},
@@ -113,7 +113,7 @@ def list_municipalities(conn: Connection, region: str | None = None, *,
             FROM municipality m JOIN region r ON r.id = m.region_id
             WHERE (CAST(:region_ids AS int[]) IS NULL OR {regions.municipalities_in("m.id")})
               AND {window.where("m.boundary", "m.id")}
-            ORDER BY r.code, m.name, m.id {window.limit_sql()}
+            ORDER BY {window.order_sql("r.code, m.name, m.id")} {window.limit_sql()}
             """
         ),
         {"region_ids": selection.id_list if selection else None, **window.params()},
@@ -182,7 +182,7 @@ def list_infrastructure(conn: Connection, kind: list[str] | None = None, *,
             FROM infrastructure i
             WHERE (CAST(:kinds AS text[]) IS NULL OR i.kind = ANY(CAST(:kinds AS text[])))
               AND {window.where("i.geom", "i.id")}
-            ORDER BY i.kind, i.name, i.id {window.limit_sql()}
+            ORDER BY {window.order_sql("i.kind, i.name, i.id")} {window.limit_sql()}
             """
         ),
         {"kinds": kind or None, **window.params()},
@@ -207,7 +207,7 @@ def list_constraint_areas(conn: Connection, kind: list[str] | None = None, *,
             FROM constraint_area c
             WHERE (CAST(:kinds AS text[]) IS NULL OR c.kind = ANY(CAST(:kinds AS text[])))
               AND {window.where("c.boundary", "c.id")}
-            ORDER BY c.kind, c.name, c.id {window.limit_sql()}
+            ORDER BY {window.order_sql("c.kind, c.name, c.id")} {window.limit_sql()}
             """
         ),
         {"kinds": kind or None, **window.params()},

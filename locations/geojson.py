@@ -6,7 +6,7 @@ import datetime as dt
 import decimal
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Coordinates to 7 decimals: about 1 cm, more than any cadastre promises.
@@ -57,12 +57,17 @@ def bbox_sql(column: str) -> str:
 class Window:
     """Which part of a list to read: features meeting the lon/lat polygon ``bbox_wkt``
     (None: anywhere) with one of ``ids`` (None: any), at most ``limit`` of them (None:
-    all) after the first ``offset``."""
+    all) after the first ``offset``; ``condition`` narrows it further and ``order`` lists
+    it in another order (a CQL2 filter and sortby of OGC API - Features, locations/cql.py,
+    written over the list's own table aliases)."""
 
     bbox_wkt: str | None = None
     ids: tuple[int, ...] | None = None
     limit: int | None = None
     offset: int = 0
+    condition: str | None = None
+    condition_params: Mapping[str, Any] = field(default_factory=dict)
+    order: str | None = None
 
     def where(self, geometry: str, id_column: str) -> str:
         """The SQL condition on the list's ``geometry`` and ``id_column``; its parameters
@@ -70,13 +75,19 @@ class Window:
         conditions = [] if self.bbox_wkt is None else [bbox_sql(geometry)]
         if self.ids is not None:
             conditions.append(f"{id_column} = ANY (CAST(:window_ids AS bigint[]))")
+        if self.condition is not None:
+            conditions.append(self.condition)
         return " AND ".join(conditions) or "true"
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {} if self.bbox_wkt is None else {"bbox_wkt": self.bbox_wkt}
         if self.ids is not None:
             params["window_ids"] = list(self.ids)
-        return params
+        return params | dict(self.condition_params)
+
+    def order_sql(self, default: str) -> str:
+        """The ORDER BY list: the window's own, else the list's ``default``."""
+        return self.order or default
 
     def limit_sql(self) -> str:
         if self.limit is None:

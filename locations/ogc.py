@@ -46,6 +46,8 @@ MAX_LIMIT = search.MAX_LIMIT
 MAX_OFFSET = 10_000_000
 #: Parameters every items request takes; each collection adds its queryables.
 COMMON_PARAMETERS = ("limit", "bbox", "bbox-crs", "crs", "datetime", "f")
+#: Part 3's parameters, which every collection takes over its own properties.
+FILTER_PARAMETERS = ("filter", "filter-lang", "filter-crs", "sortby")
 
 
 # -- CRS ------------------------------------------------------------------------------------
@@ -163,14 +165,19 @@ class Collection:
     #: Vector tiles of this collection exist (api/ogc/tiles.py).
     tiles: bool = False
     extra_parameters: tuple[str, ...] = field(default_factory=tuple)
-    #: Takes CQL2 ``filter`` and ``sortby`` over ``cql.PLOT_PROPERTIES`` (Part 3).
-    filterable: bool = False
 
     def parameters(self) -> set[str]:
-        allowed = set(COMMON_PARAMETERS) | set(self.queryables) | set(self.extra_parameters)
+        allowed = (set(COMMON_PARAMETERS) | set(FILTER_PARAMETERS) | set(self.queryables)
+                   | set(self.extra_parameters))
         if self.temporal is None:
             allowed.discard("datetime")
         return allowed
+
+    def properties(self, internal: InternalReach | None = None) -> dict[str, cql.Property]:
+        """What a CQL2 filter and sortby may name (Part 3): plots' by who asks."""
+        if self.id == "plots":
+            return cql.plot_properties(internal)
+        return cql.COLLECTION_PROPERTIES[self.id]
 
 
 def _plot_queryables() -> dict[str, Queryable]:
@@ -247,8 +254,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
         "readiness and power; owner contact and internal note only for accounts that may "
         "see them. The same plots and filters as GET /plots.",
         _plot_queryables(), keyset=True, temporal="last_verified", tiles=True,
-        extra_parameters=("cursor", "count", "filter", "filter-lang", "filter-crs", "sortby"),
-        filterable=True),
+        extra_parameters=("cursor", "count")),
     Collection(
         "zones", "Business zones",
         "Business zones with their infrastructure, manager and plot figures (plot count, "
@@ -362,6 +368,7 @@ class ItemsRequest:
     offset: int = 0
     cursor: str | None = None
     extra: search.ExtraCondition | None = None  # a CQL2 filter's condition
+    order: str | None = None  # a sortby's ORDER BY (collections paged by offset)
 
 
 @dataclass(frozen=True)
@@ -451,7 +458,7 @@ def items_request(collection_id: str, params: Sequence[tuple[str, str]], *,
             values["sort"] = cql.sort(sortby)
         filters = _validated(search.PlotFilter, values, target)
         return ItemsRequest(target, limit, crs, filters, cursor=filters.cursor,
-                            extra=cql_condition(params, internal))
+                            extra=cql_condition(params, target.properties(internal)))
     bbox_wkt = None if bbox is None else search.bbox_lonlat(bbox, bbox_crs.bbox_crs)
     empty = bbox is not None and bbox_wkt is None
     values = {}
@@ -464,13 +471,18 @@ def items_request(collection_id: str, params: Sequence[tuple[str, str]], *,
         filters = _validated(search.ZoneFilter, values, target)
     else:
         filters = _checked_plain(values, target)
+    properties = target.properties(internal)
+    sortby = _one(params, "sortby")
+    order = None if sortby is None else cql.order_sql(sortby, properties,
+                                                      properties["id"].sql)
     return ItemsRequest(target, limit, crs, filters, bbox_wkt=bbox_wkt, empty=empty,
-                        offset=offset)
+                        offset=offset, extra=cql_condition(params, properties), order=order)
 
 
 def cql_condition(params: Sequence[tuple[str, str]],
-                  internal: InternalReach | None = None) -> search.ExtraCondition | None:
-    """The condition of a CQL2 ``filter`` (in ``filter-lang``, geometries in ``filter-crs``).
+                  properties: dict[str, cql.Property]) -> search.ExtraCondition | None:
+    """The condition of a CQL2 ``filter`` (in ``filter-lang``, geometries in ``filter-crs``)
+    over a collection's ``properties``.
 
     Raises:
         InvalidInput: a filter that does not parse, names an unknown property or uses an
@@ -486,7 +498,7 @@ def cql_condition(params: Sequence[tuple[str, str]],
     tree = cql.parse(given, _one(params, "filter-lang"))
     srid = None if filter_crs.uri == CRS84_URI else filter_crs.output.srid
     found = cql.condition(tree, srid=srid, north_first=filter_crs.north_first,
-                          properties=cql.plot_properties(internal))
+                          properties=properties)
     return search.ExtraCondition(found.sql, found.params, found.zone, found.proximity)
 
 
@@ -548,7 +560,11 @@ def read_items(conn: Connection, request: ItemsRequest, *,
     if request.empty:
         return ItemsPage([], None, None, 0 if request.offset == 0 else None)
     # One more than the page: whether a next page exists, without counting.
-    window = Window(bbox_wkt=request.bbox_wkt, limit=request.limit + 1, offset=request.offset)
+    extra = request.extra
+    window = Window(bbox_wkt=request.bbox_wkt, limit=request.limit + 1, offset=request.offset,
+                    condition=None if extra is None else extra.sql,
+                    condition_params={} if extra is None else extra.params,
+                    order=request.order)
     found = _READS[target.id](conn, request.filters, request.crs.output, window)["features"]
     more = len(found) > request.limit
     found = found[: request.limit]

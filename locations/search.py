@@ -851,7 +851,7 @@ def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJ
         {ZONE_AGGREGATE_JOIN}
         {joins}
         WHERE {where} AND {window.where("z.boundary", "z.id")}
-        ORDER BY {_zone_order(filters)} {window.limit_sql()}
+        ORDER BY {window.order_sql(_zone_order(filters))} {window.limit_sql()}
     """
     collection = feature_collection(
         conn.execute(text(sql), params | ranking_params | window.params()).mappings())

@@ -135,6 +135,11 @@ TEXT_URLS = [
     "/rankings?profile=logistics&region={}", "/rankings?profile=logistics&weights={}",
     "/infrastructure?kind={}", "/tiles/plots/14/8847/5813.pbf?profile={}",
     "/maps/search?region={}", "/maps/overview?measure=score&profile={}",
+    # OGC API: a CQL2 text literal of each collection, a sortby, a CRS.
+    "/collections/plots/items?filter=cadastral_ref%20%3D%20%27{}%27",
+    "/collections/zones/items?filter=name%20LIKE%20%27{}%27",
+    "/collections/municipalities/items?filter=name%20IN%20(%27{}%27)",
+    "/collections/constraint_areas/items?sortby={}", "/collections/regions/items?crs={}",
 ]
 
 
@@ -209,6 +214,13 @@ INTEGER_URLS = [
     "/imports/{}", "/scores/runs/{}", "/municipalities/{}/changes",
     "/municipalities/Kranj/stale?months={}", "/rankings?profile=logistics&limit={}",
     "/tiles/plots/{}/0/0.pbf", "/tiles/zones/14/{}/0.pbf",
+    # OGC API: integers in CQL2 filters of each kind of collection, pages and tiles.
+    "/collections/plots/items?filter=zone_id%20%3D%20{}",
+    "/collections/municipalities/items?filter=population%20%3E%3D%20{}",
+    "/collections/zones/items?filter=plot_count%20BETWEEN%200%20AND%20{}",
+    "/collections/regions/items?offset={}", "/collections/infrastructure/items?limit={}",
+    "/collections/constraint_areas/items/{}",
+    "/collections/zones/tiles/WebMercatorQuad/{}/0/0",
 ]
 
 

@@ -523,3 +523,34 @@ def test_search_geometry_is_unchanged_in_crs84(client):
     theirs = client.get("/plots", params={"limit": 3}).json()["features"]
     assert [f["geometry"] for f in ours] == [f["geometry"] for f in theirs]
     assert shapely.geometry.shape(ours[0]["geometry"]).is_valid
+
+
+def test_gdal_reads_the_xlsx_exports_geometry_as_the_readme_says(client, tmp_path):
+    """GDAL's XLSX driver reads no geometry: the README's SQLite-dialect command makes the
+    export's WKT one, in CRS84, where the search has each plot."""
+    response = client.get("/exports/plots", params={"region": "SI042", "status": "available",
+                                                     "f": "xlsx"})
+    assert response.status_code == 200, response.text
+    xlsx = tmp_path / "plots.xlsx"
+    xlsx.write_bytes(response.content)
+    out = tmp_path / "plots.gpkg"
+    gdal("ogr2ogr", "-f", "GPKG", str(out), str(xlsx), "-dialect", "SQLite", "-sql",
+         "SELECT *, GeomFromText(wkt, 4326) AS geometry FROM plots", "-nln", "plots")
+    expected = {f["id"]: f["geometry"] for f in all_items(
+        client, "plots", status="available", region="SI042", limit=1000)}
+    assert expected
+    with sqlite3.connect(out) as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(plots)")]
+        geometry_column = db.execute(
+            "SELECT column_name FROM gpkg_geometry_columns").fetchone()[0]
+        srs = db.execute("SELECT srs_id FROM gpkg_geometry_columns").fetchone()[0]
+        rows = db.execute(f'SELECT id, "{geometry_column}" FROM plots').fetchall()
+    assert "id" in columns and srs == 4326
+    assert sorted(plot_id for plot_id, _ in rows) == sorted(expected)
+    for plot_id, blob in rows:
+        # A GeoPackage geometry: an 8-byte header and an envelope before the WKB.
+        flags = blob[3]
+        envelope = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[(flags >> 1) & 0b111]
+        read = wkb.loads(bytes(blob[8 + envelope:]))
+        drawn = shapely.geometry.shape(expected[plot_id])
+        assert read.normalize().equals_exact(drawn.normalize(), 1e-6), plot_id

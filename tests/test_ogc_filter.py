@@ -209,7 +209,7 @@ def test_queryables_are_a_json_schema_every_property_of_which_filters(client):
             continue
         either = f"{name} IS NULL OR NOT {name} IS NULL"
         assert len(filtered(client, either, limit=1000)) == total, name
-    assert client.get("/collections/regions/queryables").status_code == 404
+    assert client.get("/collections/nowhere/queryables").status_code == 404
 
 
 def test_sortby_orders_pages_as_the_searchs_sort(client):
@@ -242,7 +242,9 @@ def test_sortby_orders_pages_as_the_searchs_sort(client):
     ({"filter": "status = 'available'", "filter-crs": "EPSG:2056"}, "filter-crs"),
     ({"filter-lang": "cql2-text"}, "filter-lang: needs a filter"),
     ({"sortby": "cadastral_ref"}, "cannot sort by 'cadastral_ref'"),
-    ({"sortby": "-area_m2,price_eur_m2"}, "give one property"),
+    ({"sortby": "-area_m2,price_eur_m2"}, "plots sort by one property"),
+    ({"sortby": "area_m2,-area_m2"}, "'area_m2' is named twice"),
+    ({"sortby": ","}, "name a property"),
     ({"filter": "{\"op\": \"not\", \"args\": [" * 80 + "true" + "]}" * 80,
       "filter-lang": "cql2-json"}, "nested too deeply"),
 ])
@@ -332,6 +334,7 @@ def test_internal_fields_filter_only_for_accounts_that_see_them(fresh_client, fr
             "SELECT id FROM plot WHERE owner_contact IS NOT NULL AND retired_at IS NULL"
             " ORDER BY id"))]
         admin = create_account(conn, "filter-admin", "admin")
+        kranj = create_account(conn, "filter-editor", "municipality", municipalities=["Kranj"])
     assert with_contact
     where = {"filter": "owner_contact IS NOT NULL", "limit": 1000}
     anonymous = fresh_client.get(ITEMS, params=where, headers=JSON_CLIENT)
@@ -345,6 +348,19 @@ def test_internal_fields_filter_only_for_accounts_that_see_them(fresh_client, fr
     assert "owner_contact" in queryables["properties"]
     assert "owner_contact" not in fresh_client.get("/collections/plots/queryables").json()[
         "properties"]
+    # An editor's filter sees the contacts its items show: its own municipality's only.
+    editor = JSON_CLIENT | {"Authorization": f"Bearer {kranj}"}
+    everything, url, query = [], ITEMS, {"limit": 1000}
+    while url:
+        page = fresh_client.get(url, params=query, headers=editor).json()
+        everything += page["features"]
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+        query = None
+    shown = sorted(f["id"] for f in everything if f["properties"]["owner_contact"] is not None)
+    assert shown and len(shown) < len(with_contact)
+    found = fresh_client.get(ITEMS, params=where, headers=editor)
+    assert found.status_code == 200, found.text
+    assert sorted(ids(found.json()["features"])) == shown
 
 
 def test_a_point_finds_the_plot_it_lies_in(client, engine):
@@ -364,3 +380,124 @@ def test_a_point_finds_the_plot_it_lies_in(client, engine):
     # EPSG:4326 takes latitude first, as OGC API has it.
     assert ids(filtered(client, f"S_INTERSECTS(geometry, POINT({lat} {lon}))",
                         **{"filter-crs": "EPSG:4326"})) == [plot_id]
+
+
+def test_a_quote_written_twice_is_one_quote_in_the_value(fresh_client, fresh_engine):
+    with fresh_engine.begin() as conn:
+        zone_id = conn.execute(text(
+            "UPDATE zone SET name = 'Mlin ''Pod gradom''' WHERE id = (SELECT min(id) FROM zone)"
+            " RETURNING id")).scalar_one()
+    response = fresh_client.get("/collections/zones/items", headers=JSON_CLIENT,
+                                params={"filter": "name = 'Mlin ''Pod gradom'''"})
+    assert response.status_code == 200, response.text
+    assert [f["id"] for f in response.json()["features"]] == [zone_id]
+    assert response.json()["features"][0]["properties"]["name"] == "Mlin 'Pod gradom'"
+    like = fresh_client.get("/collections/zones/items", headers=JSON_CLIENT,
+                            params={"filter": "name LIKE '%''Pod%'"}).json()
+    assert [f["id"] for f in like["features"]] == [zone_id]
+
+
+# -- the other collections ------------------------------------------------------------------
+
+def collection_items(client, collection: str, limit: int = 1000, **params) -> list[dict]:
+    """Every feature of a collection's items, following next links."""
+    found, url, query = [], f"/collections/{collection}/items", {"limit": limit, **params}
+    while url:
+        response = client.get(url, params=query, headers=JSON_CLIENT)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        found += page["features"]
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+        query = None
+    return found
+
+
+# Each filter beside what it means, judged on the features' own properties.
+OTHER_COLLECTIONS = [
+    ("zones", "kind = 'industrial' AND available_area_m2 > 0",
+     lambda p: p["kind"] == "industrial" and p["available_area_m2"] > 0),
+    ("zones", {"op": "or", "args": [{"op": "=", "args": [prop("country"), "AT"]},
+                                    {"op": ">=", "args": [prop("plot_count"), 10]}]},
+     lambda p: p["country"] == "AT" or p["plot_count"] >= 10),
+    ("municipalities", "population >= 10000 AND country = 'SI'",
+     lambda p: p["population"] is not None and p["population"] >= 10000
+     and p["country"] == "SI"),
+    ("municipalities", "name LIKE 'M%' OR region_code IN ('SI042')",
+     lambda p: p["name"].startswith("M") or p["region_code"] == "SI042"),
+    ("regions", "level = 'nuts3' AND NOT parent_code IS NULL",
+     lambda p: p["level"] == "nuts3" and p["parent_code"] is not None),
+    ("infrastructure", "kind IN ('airport', 'rail_station')",
+     lambda p: p["kind"] in ("airport", "rail_station")),
+    ("constraint_areas", {"op": "<>", "args": [prop("kind"), "flood_risk"]},
+     lambda p: p["kind"] != "flood_risk"),
+]
+
+
+@pytest.mark.parametrize("collection, cql, meant", OTHER_COLLECTIONS)
+def test_every_collection_filters_by_its_own_properties(client, collection, cql, meant):
+    everything = collection_items(client, collection)
+    params = ({"filter": cql} if isinstance(cql, str)
+              else {"filter": json.dumps(cql), "filter-lang": "cql2-json"})
+    found = collection_items(client, collection, limit=3, **params)
+    expected = [f["id"] for f in everything if meant(f["properties"])]
+    assert expected and len(expected) < len(everything), "the filter must tell features apart"
+    assert sorted(f["id"] for f in found) == sorted(expected)
+
+
+def test_every_collection_has_queryables_each_of_which_filters_and_sorts(client):
+    for collection in ("zones", "municipalities", "regions", "infrastructure",
+                       "constraint_areas"):
+        schema = client.get(f"/collections/{collection}/queryables").json()
+        links = client.get(f"/collections/{collection}").json()["links"]
+        assert any(link["rel"] == "queryables" for link in links)
+        total = len(collection_items(client, collection))
+        for name in schema["properties"]:
+            if name == "geometry":
+                continue
+            either = collection_items(client, collection,
+                                      filter=f"{name} IS NULL OR NOT {name} IS NULL")
+            assert len(either) == total, (collection, name)
+            ordered = collection_items(client, collection, sortby=f"-{name}")
+            assert len(ordered) == total, (collection, name)
+
+
+def test_zones_sort_by_several_keys_across_pages(client):
+    found = collection_items(client, "zones", limit=4, sortby="-kind,name")
+    everything = collection_items(client, "zones")
+    assert sorted(f["id"] for f in found) == sorted(f["id"] for f in everything)
+    keys = [(f["properties"]["kind"], f["properties"]["name"]) for f in found]
+    # kind descending, then name ascending (as PostgreSQL orders text: compare per kind).
+    kinds = [kind for kind, _ in keys]
+    assert kinds == sorted(kinds, reverse=True)
+    assert len(set(kinds)) > 1
+    with_names = collection_items(client, "zones", sortby="kind DESC, +name")
+    assert [f["id"] for f in with_names] == [f["id"] for f in found]
+    # Within a kind, -name lists the names in the reverse order of name.
+    reverse = collection_items(client, "zones", sortby="-kind,-name")
+    for kind in set(kinds):
+        forward = [name for k, name in keys if k == kind]
+        backward = [f["properties"]["name"] for f in reverse if f["properties"]["kind"] == kind]
+        assert backward == forward[::-1]
+
+
+def test_a_spatial_filter_on_zones_is_the_bbox_answer(client):
+    by_bbox = collection_items(client, "zones", bbox=",".join(map(str, MARIBOR)))
+    spatial = collection_items(client, "zones",
+                               filter="S_INTERSECTS(geometry, BBOX({}, {}, {}, {}))".format(
+                                   *MARIBOR))
+    assert by_bbox and sorted(f["id"] for f in spatial) == sorted(f["id"] for f in by_bbox)
+
+
+@pytest.mark.parametrize("collection, params, named", [
+    ("zones", {"filter": "status = 'available'"}, "unknown property 'status'"),
+    ("regions", {"filter": "level = 3"}, "level is a string"),
+    ("municipalities", {"sortby": "geometry"}, "cannot sort by 'geometry'"),
+    ("infrastructure", {"sortby": "nope"}, "cannot sort by 'nope'"),
+    ("constraint_areas", {"filter": "name LIKE 'x", "filter-lang": "cql2-text"},
+     "not valid cql2-text"),
+])
+def test_bad_filters_on_other_collections_are_a_400(client, collection, params, named):
+    response = client.get(f"/collections/{collection}/items", params=params,
+                          headers=JSON_CLIENT)
+    assert response.status_code == 400, response.text
+    assert named in json.dumps(response.json())

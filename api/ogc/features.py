@@ -140,12 +140,11 @@ def _collection_document(request: Request, target: ogc.Collection,
     ]
     if target.tiles:
         links.append(link(f"{here}/tiles", TILESETS_REL, JSON, "Vector tiles"))
-    if target.filterable:
-        links.append(link(f"{here}/queryables", QUERYABLES_REL, SCHEMA_JSON,
-                          "The properties a filter may name"))
-        # The draft's relation, which GDAL 3.6 follows.
-        links.append(link(f"{here}/queryables", "queryables", SCHEMA_JSON,
-                          "The properties a filter may name"))
+    links.append(link(f"{here}/queryables", QUERYABLES_REL, SCHEMA_JSON,
+                      "The properties a filter may name"))
+    # The draft's relation, which GDAL 3.6 follows.
+    links.append(link(f"{here}/queryables", "queryables", SCHEMA_JSON,
+                      "The properties a filter may name"))
     return {"id": target.id, "title": target.title, "description": target.description,
             "itemType": "feature", "extent": extent, "crs": list(ogc.SUPPORTED_CRS),
             "storageCrs": ogc.STORAGE_CRS, "links": links}
@@ -186,8 +185,6 @@ def collection(request: Request, engine: EngineDep, collection_id: str) -> Respo
 def queryables(request: Request, account: OptionalAccount, collection_id: str) -> Response:
     _only(request, {"f"})
     target = ogc.collection(collection_id)
-    if not target.filterable:
-        raise NotFound(f"{collection_id} takes no CQL2 filter; plots does")
     if request.query_params.get("f") not in (None, "json"):
         raise InvalidInput("f", "queryables are JSON Schema only: f=json")
     here = f"{base_url(request)}/collections/{collection_id}/queryables"
@@ -195,7 +192,7 @@ def queryables(request: Request, account: OptionalAccount, collection_id: str) -
     # (GDAL 3.6 asks for application/json and refuses other types).
     accept = request.headers.get("accept", "")
     media_type = JSON if JSON in accept and SCHEMA_JSON not in accept else SCHEMA_JSON
-    properties = cql.plot_properties(account.internal_reach if account else None)
+    properties = target.properties(account.internal_reach if account else None)
     return json_answer(cql.queryables_schema(here, target.title, properties), media_type)
 
 
@@ -259,7 +256,9 @@ def item(request: Request, engine: EngineDep, account: OptionalAccount, collecti
     _only(request, {"f", "crs"})
     html = wants_html(request)
     crs = ogc.crs_named(request.query_params.get("crs"), "crs")
-    number = int(feature_id) if feature_id.isdigit() and len(feature_id) < 19 else None
+    # ASCII digits only: str.isdigit() also passes ² (which int() refuses) and ١ (read as 1).
+    number = (int(feature_id) if feature_id.isascii() and feature_id.isdigit()
+              and len(feature_id) < 19 else None)
     if number is None:
         raise NotFound(f"{collection_id} has no feature {feature_id!r}")
     internal = account.internal_reach if account else None
@@ -312,24 +311,28 @@ def _parameter_docs(target: ogc.Collection) -> list[dict[str, Any]]:
                        "description": "Features to skip: from the 'next' and 'prev' links",
                        "schema": {"type": "integer", "minimum": 0,
                                   "maximum": ogc.MAX_OFFSET}})
-    if target.filterable:
-        common += [
-            {"name": "filter", "in": "query", "required": False,
-             "description": "A CQL2 filter over the queryables (/queryables), e.g. "
-                            "status = 'available' AND area_m2 >= 20000",
-             "schema": {"type": "string"}},
-            {"name": "filter-lang", "in": "query", "required": False,
-             "description": "The filter's language", "schema": {
-                 "type": "string", "enum": list(cql.LANGUAGES),
-                 "default": "cql2-text"}},
-            {"name": "filter-crs", "in": "query", "required": False,
-             "description": "The CRS of the filter's geometries (default CRS84)",
-             "schema": {"type": "string", "format": "uri", "enum": list(ogc.SUPPORTED_CRS)}},
-            {"name": "sortby", "in": "query", "required": False,
-             "description": "One property to order by, - in front for descending: "
-                            + ", ".join(n for n, p in cql.PLOT_PROPERTIES.items() if p.sort),
-             "schema": {"type": "string"}},
-        ]
+    properties = target.properties()
+    sortable = [name for name, p in properties.items()
+                if p.type != "geometry" and (p.sort or not target.keyset)]
+    sortby = ("One property to order by, - in front for descending (ties by id): "
+              if target.keyset else
+              "Properties to order by, comma-separated, each with - in front for "
+              "descending (ties by id): ")
+    example = ("status = 'available' AND area_m2 >= 20000" if target.keyset
+               else "name LIKE 'A%'")
+    common += [
+        {"name": "filter", "in": "query", "required": False,
+         "description": f"A CQL2 filter over the queryables (/queryables), e.g. {example}",
+         "schema": {"type": "string"}},
+        {"name": "filter-lang", "in": "query", "required": False,
+         "description": "The filter's language", "schema": {
+             "type": "string", "enum": list(cql.LANGUAGES), "default": "cql2-text"}},
+        {"name": "filter-crs", "in": "query", "required": False,
+         "description": "The CRS of the filter's geometries (default CRS84)",
+         "schema": {"type": "string", "format": "uri", "enum": list(ogc.SUPPORTED_CRS)}},
+        {"name": "sortby", "in": "query", "required": False,
+         "description": sortby + ", ".join(sortable), "schema": {"type": "string"}},
+    ]
     queryables = []
     for name, queryable in target.queryables.items():
         entry = {"name": name, "in": "query", "required": False,

@@ -149,7 +149,7 @@ def tilejson(request: Request, engine: EngineDep, collection_id: str) -> Respons
 
 
 def _coordinate(value: str, name: str) -> int:
-    if not value.isdigit() or len(value) > 8:
+    if not (value.isascii() and value.isdigit()) or len(value) > 8:
         raise InvalidInput(name, f"{value!r} is not a tile {name} number")
     return int(value)
 
