@@ -102,6 +102,16 @@ def test_the_queryables_are_catalogued_fields_of_the_same_type():
     internal = cql.plot_properties(EVERYWHERE)
     assert {n for n in internal if n not in cql.PLOT_PROPERTIES} == {
         f.name for f in fields.PLOTS.fields if f.internal}
+    # A zone's own columns among the zones' queryables (OGC API: /collections/zones).
+    zone_columns = {f.name for f in fields.ZONES.fields}
+    own = {name: queryable for name, queryable in cql.ZONE_PROPERTIES.items()
+           if queryable.sql == f"z.{name}" and name in zone_columns}
+    assert {"kind", "power_mw", "broadband", "last_verified"} <= own.keys()
+    for name, queryable in own.items():
+        field = fields.ZONES[name]
+        assert queryable.type == json_types[field.kind], name
+        if queryable.enum is not None:
+            assert queryable.enum == field.choices, name
 
 
 def test_exports_write_the_dictionarys_columns(engine):
