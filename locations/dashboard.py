@@ -73,9 +73,10 @@ def _land(conn: Connection, area: Area, fresh_since: dt.date) -> dict[str, Any]:
                {", ".join(sums)},
                -- Plots verified on or after the day: whole months after its month, and
                -- the days of its month from that day on.
-               (SELECT coalesce(sum(CASE WHEN v.month > :fresh_month THEN v.plots
-                                         ELSE (SELECT sum(d) FROM unnest(
-                                                   v.by_day[CAST(:fresh_day AS int) : 31]) AS d) END), 0)
+               (SELECT coalesce(sum(v.plots) FILTER (WHERE v.month > :fresh_month), 0)
+                       + coalesce(sum((SELECT sum(d) FROM unnest(
+                                          v.by_day[CAST(:fresh_day AS int) : 31]) AS d))
+                                  FILTER (WHERE v.month = :fresh_month), 0)
                 FROM zone_verified_month v
                 WHERE v.zone_id IN (SELECT id FROM zones) AND v.month >= :fresh_month
                ) AS fresh_plots

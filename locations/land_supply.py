@@ -6,8 +6,9 @@ which an editor may give when recording it later), whatever wrote it (form, API,
 file, import): one event, one change. A plot's state after each event (status, readiness,
 area, retired or not) is carried forward from the events before it, in SQL
 (``supply_contributions``), and what each zone's events add per month is kept in
-``zone_supply_month`` by a trigger on every event written, so a region's series is a sum
-over its zones' months. Each event moves area between:
+``zone_supply_month`` by a trigger on every event written, and per municipality in
+``municipality_supply_month``, so a region's series is a sum over its municipalities'
+months. Each event moves area between:
 
 - **available**: status ``available``, by readiness tier (and ``unknown`` without one);
 - **on the market**: available, reserved or under negotiation;
@@ -147,17 +148,17 @@ def _months_between(start: dt.date, end: dt.date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month
 
 
-#: The region's months: what its zones' trails add per month, kept by the zone_supply_event
-#: trigger from every event written (locations/sql/functions/supply_contributions.v1.sql
-#: carries each plot's state forward from event to event).
+#: The region's months: what its municipalities' zones add per month, kept per zone by the
+#: zone_supply_event trigger from every event written
+#: (locations/sql/functions/supply_contributions.v1.sql carries each plot's state forward
+#: from event to event) and summed per municipality by the triggers on zone_supply_month.
 _MONTHS_SQL = f"""
 SELECT s.month, {", ".join(f"sum(s.{amount}) AS {amount}" for amount in (
     *(f"available_{tier}" for tier in TIERS), "opening_stock", "market_change", "new_supply",
     "take_up", "reversed"))}
-FROM zone_supply_month s
-JOIN zone z ON z.id = s.zone_id
--- The zones of the municipalities in the region, at whatever level it is.
-JOIN municipality_region mr ON mr.municipality_id = z.municipality_id
+FROM municipality_supply_month s
+-- The municipalities in the region, at whatever level it is.
+JOIN municipality_region mr ON mr.municipality_id = s.municipality_id
 WHERE mr.region_id = :region_id
 GROUP BY s.month
 ORDER BY s.month

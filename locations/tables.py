@@ -737,6 +737,21 @@ municipality_first_load = Table(
     PrimaryKeyConstraint('municipality_id', name='municipality_first_load_pkey')
 )
 
+#: Land supply per municipality and month: its zones' months summed, kept by triggers on
+#: zone_supply_month and zone (0116), so a region's series reads a few rows per municipality.
+municipality_supply_month = Table(
+    'municipality_supply_month', metadata,
+    Column('municipality_id', Integer, primary_key=True),
+    Column('month', Date, primary_key=True),
+    *(Column(name, Numeric, nullable=False, server_default=text('0')) for name in (
+        'available_registered', 'available_serviced', 'available_shovel_ready',
+        'available_unknown', 'opening_stock', 'market_change', 'new_supply', 'take_up',
+        'reversed')),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE',
+                         name='municipality_supply_month_municipality_id_fkey'),
+    PrimaryKeyConstraint('municipality_id', 'month', name='municipality_supply_month_pkey')
+)
+
 #: Land supply per zone and month, kept from the audit trail by the zone_supply_event
 #: trigger (locations/land_supply.py defines each amount; areas in m²).
 zone_supply_month = Table(

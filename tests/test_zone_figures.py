@@ -181,3 +181,55 @@ def test_freshness_counts_from_the_first_day_of_the_twelve_months(fresh_engine: 
     assert figures["freshness"]["since"] == since.isoformat()
     assert figures["freshness"]["verified_plots"] == 2
     assert_kept_equals_fresh(fresh_engine)
+
+
+def assert_municipality_months_equal_their_zones(engine: Engine) -> None:
+    amounts = ("available_registered", "available_serviced", "available_shovel_ready",
+               "available_unknown", "opening_stock", "market_change", "new_supply", "take_up",
+               "reversed")
+    with engine.connect() as conn:
+        kept = {(row[0], row[1]): tuple(float(v) for v in row[2:]) for row in conn.execute(text(
+            f"SELECT municipality_id, month, {', '.join(amounts)} "
+            "FROM municipality_supply_month"))}
+        fresh = {(row[0], row[1]): tuple(float(v) for v in row[2:]) for row in conn.execute(text(
+            f"SELECT z.municipality_id, s.month, {', '.join(f'sum(s.{a})' for a in amounts)} "
+            "FROM zone_supply_month s JOIN zone z ON z.id = s.zone_id GROUP BY 1, 2"))}
+    # The same months (a series starts at its first), with the same amounts.
+    assert kept == fresh
+
+
+def test_municipalities_months_are_their_zones_months(fresh_engine: Engine) -> None:
+    """The land supply kept per municipality (what a region's series sums) is its zones'
+    months summed, after a first load, edits, a bulk file, a zone given to another
+    municipality and a rebuild from the whole trail."""
+    assert_municipality_months_equal_their_zones(fresh_engine)
+    with fresh_engine.begin() as conn:
+        create_account(conn, "supply admin", "admin")
+        account = account_by_name(conn, "supply admin")
+        zone_id = conn.execute(text(
+            "SELECT zone_id FROM plot WHERE retired_at IS NULL AND status = 'available' "
+            "GROUP BY zone_id HAVING count(*) >= 3 ORDER BY zone_id LIMIT 1")).scalar_one()
+        plots = _plots(conn, zone_id, 3)
+        update_plot(conn, account, plots[0].id, plots[0].version, {"status": "sold"},
+                    effective_date=dt.date.today() - dt.timedelta(days=40))
+        update_plot(conn, account, plots[1].id, plots[1].version, {"readiness": "serviced"})
+    rows = bulk_updates.read_table(
+        f"cadastral_ref;status\n{plots[2].cadastral_ref};reserved\n".encode(), "changes.csv")
+    with fresh_engine.begin() as conn:
+        bulk_updates.apply_updates(conn, account, rows)
+    assert_municipality_months_equal_their_zones(fresh_engine)
+    with fresh_engine.begin() as conn:
+        # The zone goes to another municipality (of another region): its months go along.
+        other = conn.execute(text(
+            "SELECT m.id FROM municipality m, zone z WHERE z.id = :z "
+            "AND m.region_id <> (SELECT region_id FROM municipality WHERE id = z.municipality_id) "
+            "ORDER BY m.id LIMIT 1"), {"z": zone_id}).scalar_one()
+        conn.execute(text("UPDATE zone SET municipality_id = :m WHERE id = :z"),
+                     {"m": other, "z": zone_id})
+    assert_municipality_months_equal_their_zones(fresh_engine)
+    with fresh_engine.begin() as conn:
+        conn.execute(text("SELECT zone_supply_rebuild()"))
+    assert_municipality_months_equal_their_zones(fresh_engine)
+    with fresh_engine.begin() as conn:
+        conn.execute(text("TRUNCATE plot CASCADE"))
+        assert conn.execute(text("SELECT count(*) FROM municipality_supply_month")).scalar_one() == 0

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.deps import ConnectionDep, ZoneId
-from api.responses import DOWNLOADS, GeoJSONResponse, error_responses
+from api.responses import DOWNLOADS, GeoJSONResponse, StreamedGeoJSONResponse, error_responses
 from locations import features, formats, search
 from locations.errors import InvalidInput
 
@@ -63,7 +63,8 @@ def list_zones(
     collection = search.search_zones(conn, filters)
     if fmt.name == "geojson":
         collection["links"] = [{"rel": "self", "href": str(request.url), "type": fmt.media_type}]
-        return GeoJSONResponse(collection)
+        # Every zone, streamed as it is encoded (the whole list stays one answer).
+        return StreamedGeoJSONResponse(collection)
     headers = {"Content-Disposition": f'attachment; filename="{formats.file_name("zones", fmt)}"'}
     return Response(formats.render(collection, fmt, layer="zones"), media_type=fmt.media_type,
                     headers=headers)
