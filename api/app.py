@@ -15,6 +15,7 @@ from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
 from api.observability import Metrics, Observed, configure_access_log, metrics_endpoint
 from api.read_your_writes import ReadYourWrites
+from api.replica_retry import RetryRecoveryConflicts
 from api.responses import error_responses
 from api.routes import (
     admin_accounts,
@@ -113,6 +114,9 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
         responses=error_responses(400, 422),
     )
     app.state.engine = primary
+    # Innermost, inside the database-error mapping: a read a replica cancelled for a
+    # recovery conflict runs again elsewhere instead of answering 500.
+    app.add_middleware(RetryRecoveryConflicts, engine=primary)
     register_error_handlers(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,

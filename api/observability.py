@@ -119,6 +119,10 @@ class _DatabaseCollector:
                                 "How far each replica is behind (last check)", labels=["replica"])
         healthy = GaugeMetricFamily("locations_replica_healthy",
                                     "1 while a replica serves reads", labels=["replica"])
+        conflicts = GaugeMetricFamily(
+            "locations_replica_recovery_conflicts",
+            "Reads a replica cancelled for a recovery conflict, served again elsewhere",
+            labels=["replica"])
         if read_pool is not None:
             reads.add_metric(["primary"], read_pool.primary_reads)
             for replica in read_pool.replicas:
@@ -126,9 +130,11 @@ class _DatabaseCollector:
                 if replica.lag_s is not None:
                     lag.add_metric([replica.name], replica.lag_s)
                 healthy.add_metric([replica.name], float(replica.healthy(read_pool.max_lag_s)))
+                conflicts.add_metric([replica.name], replica.conflicts)
         yield reads
         yield lag
         yield healthy
+        yield conflicts
         jobs = GaugeMetricFamily("locations_import_jobs", "Import jobs by state", labels=["state"])
         runs = GaugeMetricFamily("locations_scoring_runs", "Scoring runs by status",
                                  labels=["status"])

@@ -40,6 +40,35 @@ CHECK_EVERY_S = 1.0
 #: middleware; None: any healthy replica will do).
 wanted_position: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "wanted_position", default=None)
+#: Replicas this request must not read from: ones that cancelled its read already.
+avoided: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "avoided", default=frozenset())
+#: Where the current request's reads went (a list the caller made; None: not recorded). The
+#: list is shared with the worker threads the request's reads run in.
+reads_of_request: contextvars.ContextVar[list[Replica | None] | None] = contextvars.ContextVar(
+    "reads_of_request", default=None)
+
+#: SQLSTATE of "canceling statement due to conflict with recovery" (and of the FATAL
+#: "terminating connection ..." variant). A standby runs no serializable transactions, so
+#: on a replica this code means a recovery conflict and nothing else.
+RECOVERY_CONFLICT = "40001"
+
+
+def is_recovery_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps, was raised from or during) is a read a standby
+    cancelled because replaying the primary's WAL needed what the read held: a row version
+    VACUUM removed, a lock for DROP or TRUNCATE, a buffer pin."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending and len(seen) < 16:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if getattr(current, "pgcode", None) == RECOVERY_CONFLICT:
+            return True
+        pending.extend([getattr(current, "orig", None), current.__cause__, current.__context__])
+    return False
 
 
 def parse_lsn(value: str | None) -> int | None:
@@ -71,6 +100,8 @@ class Replica:
     error: str | None = None
     checked_at: float = 0.0
     reads: int = 0
+    #: Reads it cancelled for a recovery conflict (each served again elsewhere).
+    conflicts: int = 0
 
     def healthy(self, max_lag_s: float) -> bool:
         return (self.reachable and self.in_recovery and self.lag_s is not None
@@ -82,7 +113,8 @@ class Replica:
                 "reachable": self.reachable, "in_recovery": self.in_recovery,
                 "lag_s": None if self.lag_s is None else round(self.lag_s, 3),
                 "replayed": None if self.replayed is None else format_lsn(self.replayed),
-                "healthy": self.healthy(max_lag_s), "error": self.error, "reads": self.reads}
+                "healthy": self.healthy(max_lag_s), "error": self.error, "reads": self.reads,
+                "conflicts": self.conflicts}
 
 
 class ReadPool:
@@ -167,9 +199,11 @@ class ReadPool:
 
     # -- choosing ------------------------------------------------------------------------
 
-    def choose(self, wanted: int | None = None) -> tuple[Engine, Replica | None]:
-        """A healthy replica that has replayed ``wanted`` (round robin), else the primary."""
-        usable = [r for r in self.replicas if r.healthy(self.max_lag_s)
+    def choose(self, wanted: int | None = None,
+               avoid: frozenset[str] = frozenset()) -> tuple[Engine, Replica | None]:
+        """A healthy replica that has replayed ``wanted`` (round robin) and is not in
+        ``avoid``, else the primary."""
+        usable = [r for r in self.replicas if r.healthy(self.max_lag_s) and r.name not in avoid
                   and (wanted is None or (r.replayed is not None and r.replayed >= wanted))]
         if not usable:
             with self._lock:
@@ -228,5 +262,8 @@ def route(primary: Engine) -> tuple[Engine, ReadPool | None, Replica | None]:
     pool = _POOLS.get(primary)
     if pool is None:
         return primary, None, None
-    engine, replica = pool.choose(wanted_position.get())
+    engine, replica = pool.choose(wanted_position.get(), avoided.get())
+    record = reads_of_request.get()
+    if record is not None:
+        record.append(replica)
     return engine, pool, replica

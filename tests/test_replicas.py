@@ -10,12 +10,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 
+from api.deps import ConnectionDep
 from locations.embedded import EmbeddedCluster, EmbeddedStatus
 from locations.migrate import migrate
 from locations.replicas import CHECK_EVERY_S, parse_lsn, pool_for
@@ -77,6 +79,17 @@ def on_replica(replica: EmbeddedStatus, sql: str) -> object:
     try:
         with engine.connect() as conn:
             return conn.execute(text(sql)).scalar()
+    finally:
+        engine.dispose()
+
+
+def set_on_replica(replica: EmbeddedStatus, setting: str) -> None:
+    """``ALTER SYSTEM`` on the standby (a hot standby takes it: it writes no WAL), reloaded."""
+    engine = create_engine(replica.url(DATABASE), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"ALTER SYSTEM {setting}"))
+            conn.execute(text("SELECT pg_reload_conf()"))
     finally:
         engine.dispose()
 
@@ -174,3 +187,52 @@ def test_the_command_line_shows_the_replica_and_its_lag(streaming):
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "Replica 1: running on 127.0.0.1:" in shown.stdout
     assert "serving reads" in shown.stdout
+
+
+def test_a_read_cancelled_by_a_recovery_conflict_is_served_again_by_the_primary(
+        streaming, primary_engine):
+    """A standby that may not delay replay (max_standby_streaming_delay = 0) cancels a
+    running read when the primary locks its table: the request is answered all the same."""
+    _, _, replica = streaming
+    app = app_on(primary_engine, replica)
+
+    # A read long enough to be caught by the lock, made through the platform's own read
+    # connection as every route's: which node answered, and the plots it counted.
+    @app.get("/test-slow-read")
+    def slow_read(conn: ConnectionDep) -> dict:
+        standby, plots = conn.execute(text(
+            "SELECT pg_is_in_recovery(), (SELECT count(*) FROM plot), pg_sleep(3)")).one()[:2]
+        return {"standby": standby, "plots": plots}
+
+    set_on_replica(replica, "SET max_standby_streaming_delay = 0")
+    conflicts_before = on_replica(
+        replica, f"SELECT confl_lock FROM pg_stat_database_conflicts WHERE datname = '{DATABASE}'")
+    try:
+        with TestClient(app, client=("127.0.0.1", 50000)) as client, \
+                ThreadPoolExecutor(1) as background:
+            pool = pool_for(primary_engine)
+            wait_until(lambda: pool.replicas[0].healthy(pool.max_lag_s))
+            answer = background.submit(client.get, "/test-slow-read")
+            wait_until(lambda: answer.done() or on_replica(replica, (
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3)%' "
+                "AND pid <> pg_backend_pid()")) == 1)
+            assert not answer.done(), answer.result().text
+            with primary_engine.begin() as conn:  # replayed: the standby must take this lock
+                conn.execute(text("LOCK TABLE plot IN ACCESS EXCLUSIVE MODE"))
+            served = answer.result(timeout=60)
+            assert served.status_code == 200, served.text
+            with primary_engine.connect() as conn:
+                plots = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()
+            assert served.json() == {"standby": False, "plots": plots}
+            assert pool.replicas[0].conflicts == 1
+            # A conflict is no outage: the replica serves the next read.
+            assert pool.replicas[0].healthy(pool.max_lag_s)
+            health = {n["name"]: n for n in client.get("/health").json()["nodes"]}
+            assert health["replica-1"]["conflicts"] == 1
+            assert 'locations_replica_recovery_conflicts{replica="replica-1"} 1.0' in \
+                client.get("/metrics").text
+    finally:
+        set_on_replica(replica, "RESET max_standby_streaming_delay")
+    wait_until(lambda: on_replica(replica, (
+        f"SELECT confl_lock FROM pg_stat_database_conflicts WHERE datname = '{DATABASE}'"))
+        > conflicts_before)
