@@ -94,6 +94,7 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
         try:
             yield
         finally:
+            metrics.process_exits()
             if read_replicas:
                 await to_thread.run_sync(replicas.detach, primary)
 

@@ -2,6 +2,11 @@
 Prometheus metrics at ``/metrics`` (requests by route and status, latency, the database
 pool, replica lag and reads, import jobs and scoring runs).
 
+With several worker processes (``locations serve --workers N`` sets it up), the figures are
+prometheus-client's multiprocess mode: each process writes its counters and histograms to
+files in ``PROMETHEUS_MULTIPROC_DIR`` and a scrape, whichever worker answers it, adds them
+all up; the pool and the reads by node are summed over the live workers.
+
 The access line names the route's template (``/plots/{plot_id}``), never the query string:
 searches and tokens stay out of the log, and the log's cardinality stays that of the API.
 The same holds for the metrics' labels. ``/metrics`` answers loopback clients, or anyone
@@ -14,12 +19,21 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 import re
 import time
 import uuid
 from datetime import UTC, datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -71,6 +85,7 @@ class Observed:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(scope["method"], route).observe(seconds)
+            self.metrics.note_process_figures()
             client = scope.get("client")
             access_log.info(json.dumps({
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -83,23 +98,67 @@ class Metrics:
     """The platform's metrics, in a registry of its own (one per app)."""
 
     def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.registry = CollectorRegistry()
+        # Read when the first prometheus_client module was imported, as the library does.
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.requests = Counter("locations_http_requests", "HTTP requests answered",
                                 ["method", "route", "status"], registry=self.registry)
         self.latency = Histogram("locations_http_request_duration_seconds",
                                  "Time from request to the end of the answer",
                                  ["method", "route"], buckets=BUCKETS, registry=self.registry)
-        self.registry.register(_DatabaseCollector(engine))
+        if self.multiprocess:
+            # What one process knows of itself, written after each request, summed over
+            # the live workers at a scrape.
+            self.pool = Gauge("locations_db_pool_connections", "Primary pool connections by state",
+                              ["state"], multiprocess_mode="livesum", registry=None)
+            self.reads = Gauge("locations_reads", "Reads served since start, by node", ["node"],
+                               multiprocess_mode="livesum", registry=None)
+            self.conflicts = Gauge(
+                "locations_replica_recovery_conflicts",
+                "Reads a replica cancelled for a recovery conflict, served again elsewhere",
+                ["replica"], multiprocess_mode="livesum", registry=None)
+        else:
+            self.registry.register(_DatabaseCollector(engine, per_process=True))
+
+    def note_process_figures(self) -> None:
+        """Multiprocess mode: this process's pool and reads, for the scrapes to add up."""
+        if not self.multiprocess:
+            return
+        pool = self.engine.pool
+        if hasattr(pool, "checkedout"):
+            self.pool.labels("in_use").set(pool.checkedout())
+            self.pool.labels("idle").set(pool.checkedin())
+        read_pool = replicas.pool_for(self.engine)
+        if read_pool is not None:
+            self.reads.labels("primary").set(read_pool.primary_reads)
+            for replica in read_pool.replicas:
+                self.reads.labels(replica.name).set(replica.reads)
+                self.conflicts.labels(replica.name).set(replica.conflicts)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        self.note_process_figures()
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(_DatabaseCollector(self.engine, per_process=False))
+        return generate_latest(registry)
+
+    def process_exits(self) -> None:
+        """Multiprocess mode: this worker's live figures leave the sums (its counts stay)."""
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())
 
 
 class _DatabaseCollector:
-    """Read at scrape time: the pool's connections, replicas, import jobs and scoring runs."""
+    """Read at scrape time: the pool's connections, replicas, import jobs and scoring runs.
+    ``per_process``: also what only this process knows (the pool, reads and conflicts),
+    which multiprocess mode sums from every worker instead."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, per_process: bool) -> None:
         self.engine = engine
+        self.per_process = per_process
 
     def describe(self) -> list:
         return []  # collected afresh on every scrape, never at registration
@@ -111,7 +170,8 @@ class _DatabaseCollector:
         if hasattr(pool, "checkedout"):
             checked_out.add_metric(["in_use"], pool.checkedout())
             checked_out.add_metric(["idle"], pool.checkedin())
-        yield checked_out
+        if self.per_process:
+            yield checked_out
         read_pool = replicas.pool_for(self.engine)
         reads = GaugeMetricFamily("locations_reads", "Reads served since start, by node",
                                   labels=["node"])
@@ -131,10 +191,11 @@ class _DatabaseCollector:
                     lag.add_metric([replica.name], replica.lag_s)
                 healthy.add_metric([replica.name], float(replica.healthy(read_pool.max_lag_s)))
                 conflicts.add_metric([replica.name], replica.conflicts)
-        yield reads
+        if self.per_process:
+            yield reads
+            yield conflicts
         yield lag
         yield healthy
-        yield conflicts
         jobs = GaugeMetricFamily("locations_import_jobs", "Import jobs by state", labels=["state"])
         runs = GaugeMetricFamily("locations_scoring_runs", "Scoring runs by status",
                                  labels=["status"])

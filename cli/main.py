@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -261,10 +263,27 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     console.print(f"Serving on http://{host}:{port} (API docs at /docs)")
+    if workers > 1:
+        _metrics_shared_by_workers()
     # By its import string: uvicorn imports the app in each worker it starts.
     # The app writes its own access lines (JSON, with request ids, without query strings).
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 access_log=False, **uvicorn_proxy_options(settings))
+
+
+def _metrics_shared_by_workers() -> None:
+    """Several workers answer /metrics in turn: each must report the sum of all of them,
+    so prometheus-client runs in multiprocess mode, its files in PROMETHEUS_MULTIPROC_DIR
+    (a folder of its own unless one is given). The folder is emptied first: counts of an
+    earlier run would be added to this one's. Set here, before uvicorn starts the workers,
+    which inherit it before they import prometheus-client."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="locations-metrics-")
 
 
 if __name__ == "__main__":

@@ -88,3 +88,52 @@ def test_metrics_move_under_requests_and_are_not_public(observed_client):
 def test_liveness_needs_no_database_and_readiness_does(observed_client):
     assert observed_client.get("/health/live").json() == {"status": "alive"}
     assert observed_client.get("/health/ready").json() == {"status": "ready"}
+
+
+def test_metrics_add_up_every_worker(engine: Engine, tmp_path):
+    """`locations serve --workers 2`: whichever worker answers a scrape, it counts the
+    requests both answered (prometheus-client's multiprocess mode)."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from locations.settings import PROJECT_ROOT
+    from tests.servers import free_port
+
+    port = free_port()
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_1.db").write_bytes(b"")  # an earlier run's file: emptied at start
+    env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "PROMETHEUS_MULTIPROC_DIR": str(folder), "PYTHONPATH": str(PROJECT_ROOT)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "locations.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, "the server did not start"
+            try:
+                if httpx.get(f"{base}/health/live", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        # Each request on a connection of its own, so the kernel hands them to both workers.
+        for _ in range(40):
+            assert httpx.get(f"{base}/plots", params={"limit": 1}).status_code == 200
+        workers_counting = {path.name for path in folder.glob("counter_*.db")}
+        assert len(workers_counting) >= 2, workers_counting  # both workers answered some
+        assert "counter_1.db" not in workers_counting
+        for _ in range(8):
+            scraped = httpx.get(f"{base}/metrics").text
+            assert sample(scraped, "locations_http_requests_total", method="GET",
+                          route="/plots", status="200") == 40
+            assert sample(scraped, "locations_database_up") == 1
+            assert "locations_db_pool_connections" in scraped
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
