@@ -526,23 +526,25 @@ def _sortable(name: str, properties: dict[str, Property], plots: bool) -> Proper
     return prop
 
 
-def sort(value: str, properties: dict[str, Property] = PLOT_PROPERTIES) -> str:
-    """A plot ``sortby`` value as the search's ``sort`` (``-area_m2`` is ``-area``).
+def sort(value: str, properties: dict[str, Property] = PLOT_PROPERTIES) -> list[str]:
+    """A plot ``sortby`` value as the search's sorts, first key first (``-area_m2`` is
+    ``-area``); the search orders ties of them all by id.
 
     Raises:
-        InvalidInput: more than one property, or one that cannot be sorted by.
+        InvalidInput: a property that cannot be sorted by, one named twice, or id beside
+            others or descending.
     """
+    sorts = []
     keys = sort_keys(value)
-    if len(keys) != 1:
-        raise InvalidInput("sortby", "plots sort by one property, with - in front for "
-                                     "descending (ties are ordered by id)")
-    name, descending = keys[0]
-    prop = _sortable(name, properties, plots=True)
-    if prop.sort == "id":
-        if descending:
-            raise InvalidInput("sortby", "id sorts ascending only")
-        return "id"
-    return f"-{prop.sort}" if descending else prop.sort
+    for name, descending in keys:
+        prop = _sortable(name, properties, plots=True)
+        if prop.sort == "id":
+            if descending or len(keys) > 1:
+                raise InvalidInput("sortby", "id sorts alone and ascending (it orders every "
+                                             "other sort's ties already)")
+            return ["id"]
+        sorts.append(f"-{prop.sort}" if descending else prop.sort)
+    return sorts
 
 
 def order_sql(value: str, properties: dict[str, Property], id_sql: str) -> str:

@@ -369,6 +369,7 @@ class ItemsRequest:
     cursor: str | None = None
     extra: search.ExtraCondition | None = None  # a CQL2 filter's condition
     order: str | None = None  # a sortby's ORDER BY (collections paged by offset)
+    then: tuple[str, ...] = ()  # a plot sortby's further keys (the search's sorts)
 
 
 @dataclass(frozen=True)
@@ -454,11 +455,14 @@ def items_request(collection_id: str, params: Sequence[tuple[str, str]], *,
             values |= {"bbox": bbox, "bbox_crs": bbox_crs.bbox_crs}
         values |= {"limit": limit, "cursor": _one(params, "cursor"),
                    "count": _one(params, "count") or False}
+        then: tuple[str, ...] = ()
         if (sortby := _one(params, "sortby")) is not None:
-            values["sort"] = cql.sort(sortby)
+            first, *rest = cql.sort(sortby, target.properties(internal))
+            values["sort"], then = first, tuple(rest)
         filters = _validated(search.PlotFilter, values, target)
         return ItemsRequest(target, limit, crs, filters, cursor=filters.cursor,
-                            extra=cql_condition(params, target.properties(internal)))
+                            extra=cql_condition(params, target.properties(internal)),
+                            then=then)
     bbox_wkt = None if bbox is None else search.bbox_lonlat(bbox, bbox_crs.bbox_crs)
     empty = bbox is not None and bbox_wkt is None
     values = {}
@@ -550,7 +554,7 @@ def read_items(conn: Connection, request: ItemsRequest, *,
     if target.id == "plots":
         filters: search.PlotFilter = request.filters
         page = search.search_plot_page(conn, filters, internal=internal, crs=request.crs.output,
-                                       extra=request.extra)
+                                       extra=request.extra, then=request.then)
         matched = page.number_matched
         if matched is None and request.extra is None:
             matched = cheap_plot_count(conn, filters)

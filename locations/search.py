@@ -255,7 +255,10 @@ def _search_geometry(geometry: dict[str, Any]) -> str:
 
 
 def encode_cursor(sort: str, key: Any, plot_id: int) -> str:
-    raw = json.dumps({"s": sort, "k": str(key), "id": plot_id}, separators=(",", ":"))
+    """A page's start: its sort (several keys comma-separated), the last plot's key (a list
+    of texts for several keys) and id."""
+    keys = [str(k) for k in key] if isinstance(key, list) else str(key)
+    raw = json.dumps({"s": sort, "k": keys, "id": plot_id}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -266,26 +269,39 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         InvalidInput: the cursor is not one this search handed out, or belongs to another sort.
     """
     problem = InvalidInput("cursor", "not a cursor from a 'next' link of this search")
+    names = sort.split(",")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-        key, plot_id = str(data["k"]), int(data["id"])
+        keys, plot_id = data["k"], int(data["id"])
         cursor_sort = data["s"]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise problem from None
     if cursor_sort != sort:
         raise InvalidInput("cursor", f"the cursor belongs to sort={cursor_sort}, not sort={sort}")
-    sql_type = sort_key(sort).sql_type
+    if len(names) == 1:
+        keys = [keys]
+    if not isinstance(keys, list) or len(keys) != len(names):
+        raise problem
     try:
-        if sql_type == "bigint":
-            value: Any = int(key)
-        elif sql_type == "date":
-            value = key if key in ("infinity", "-infinity") else dt.date.fromisoformat(key)
-        else:
-            value = float(key)  # accepts 'inf'/'Infinity' as PostgreSQL does
+        values = [_key_value(str(key), sort_key(name).sql_type)
+                  for key, name in zip(keys, names, strict=True)]
     except ValueError:
         raise problem from None
-    return value, plot_id
+    return (values[0] if len(names) == 1 else values), plot_id
+
+
+def _key_value(key: str, sql_type: str) -> Any:
+    """A sort key as a cursor carries it (text), as its SQL type's Python value.
+
+    Raises:
+        ValueError: not a value of that type.
+    """
+    if sql_type == "bigint":
+        return int(key)
+    if sql_type == "date":
+        return key if key in ("infinity", "-infinity") else dt.date.fromisoformat(key)
+    return float(key)  # accepts 'inf'/'Infinity' as PostgreSQL does
 
 
 # -- the query ----------------------------------------------------------------------------
@@ -493,12 +509,17 @@ class ExtraCondition:
 
 def plot_query(conn: Connection, filters: PlotFilter, *,
                internal: InternalReach | None = None, crs: OutputCrs = GEOJSON_CRS,
-               extra: ExtraCondition | None = None) -> PlotQuery:
+               extra: ExtraCondition | None = None, then: tuple[str, ...] = ()) -> PlotQuery:
     """Build the one query behind a search page (zone-level filters are resolved here).
+    ``then`` orders ties of ``filters.sort`` by further sorts (OGC API's ``sortby``), before
+    the id.
 
     Raises:
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
+    if then:
+        return _plot_query_by_keys(conn, filters, internal=internal, crs=crs, extra=extra,
+                                   then=then)
     where, params = conditions(conn, filters)
     if extra is not None:
         where.append(extra.sql)
@@ -560,6 +581,82 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
         {proximity_join}
         CROSS JOIN LATERAL (SELECT {columns}) AS properties
         ORDER BY {order.replace(key.expression, 'page.sort_key')}
+    """
+    count_sql = (f"SELECT count(*) FROM plot p {zone_join} {proximity_join}"
+                 f" WHERE {' AND '.join(where)}")
+    return PlotQuery(sql, count_sql, params)
+
+
+def _plot_query_by_keys(conn: Connection, filters: PlotFilter, *,
+                        internal: InternalReach | None, crs: OutputCrs,
+                        extra: ExtraCondition | None, then: tuple[str, ...]) -> PlotQuery:
+    """The search page's query ordered by several keys, each in its own direction, then
+    by id: the same conditions, joins and columns as ``plot_query``'s; the page starts
+    after the cursor's keys compared key after key (the directions may differ, so no row
+    comparison), and the keys go back as texts for the next cursor. An index serves one
+    key only: such a page sorts every match."""
+    keys = [sort_key(filters.sort), *(sort_key(name) for name in then)]
+    expressions = " ".join(key.expression for key in keys)
+    if "p.id" in [key.expression for key in keys]:
+        raise InvalidInput("sort", "id orders ties already: sort by it alone")
+    if "cs." in expressions:
+        raise InvalidInput("sort", "a score sorts alone")
+    where, params = conditions(conn, filters)
+    if extra is not None:
+        where.append(extra.sql)
+        params |= extra.params
+    distances = filters.wants_distances()
+    proximity_join = "LEFT JOIN plot_proximity pp ON pp.plot_id = p.id" if (
+        distances or "pp." in expressions or (extra is not None and extra.proximity)) else ""
+    zone_join = "JOIN zone z ON z.id = p.zone_id" if (
+        filters.use or filters.min_power_mw is not None
+        or (extra is not None and extra.zone)) else ""
+    page_where = list(where)
+    if filters.cursor:
+        after_keys, after_id = decode_cursor(filters.cursor, ",".join((filters.sort, *then)))
+        after = [f"CAST(:after_key_{i} AS {key.sql_type})" for i, key in enumerate(keys)]
+        alternatives = []
+        for i, key in enumerate(keys):
+            equal = [f"{keys[j].expression} = {after[j]}" for j in range(i)]
+            beyond = f"{key.expression} {'<' if key.descending else '>'} {after[i]}"
+            alternatives.append(" AND ".join([*equal, beyond]))
+        alternatives.append(" AND ".join(
+            [*(f"{key.expression} = {after[i]}" for i, key in enumerate(keys)),
+             "p.id > :after_id"]))
+        page_where.append("(" + " OR ".join(f"({a})" for a in alternatives) + ")")
+        params |= {f"after_key_{i}": value for i, value in enumerate(after_keys)}
+        params["after_id"] = after_id
+    directions = ["DESC" if key.descending else "ASC" for key in keys]
+    order = ", ".join(f"{key.expression} {d}" for key, d in zip(keys, directions, strict=True))
+    outer_order = ", ".join(f"page.sort_key_{i} {d}" for i, d in enumerate(directions))
+    selected = ", ".join(f"{key.expression} AS sort_key_{i}" for i, key in enumerate(keys))
+    as_texts = ", ".join(f"page.sort_key_{i}::text" for i in range(len(keys)))
+    columns = PLOT_SEARCH_COLUMNS
+    if internal:
+        columns += ", " + internal.columns_sql()
+    if distances:
+        columns += ", " + ", ".join(f"pp.{c}" for c in PROXIMITY_COLUMNS)
+    params["limit"] = filters.limit + 1
+    sql = PAGE_SETTINGS + f"""
+        WITH page AS (
+            SELECT p.id, {selected}
+            FROM plot p {zone_join} {proximity_join}
+            WHERE {' AND '.join(page_where)}
+            ORDER BY {order}, p.id
+            LIMIT :limit
+        )
+        SELECT p.id, ARRAY[{as_texts}] AS sort_key,
+               json_build_object('type', 'Feature', 'id', p.id,
+                                 'geometry', {geometry_sql("p.boundary", crs)}::json,
+                                 'properties', to_json(properties))::text AS feature
+        FROM page
+        JOIN plot p ON p.id = page.id
+        JOIN zone z ON z.id = p.zone_id
+        JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
+        JOIN region r ON r.id = m.region_id
+        {proximity_join}
+        CROSS JOIN LATERAL (SELECT {columns}) AS properties
+        ORDER BY {outer_order}, p.id
     """
     count_sql = (f"SELECT count(*) FROM plot p {zone_join} {proximity_join}"
                  f" WHERE {' AND '.join(where)}")
@@ -644,7 +741,8 @@ class PlotPage:
 
 def search_plot_page(conn: Connection, filters: PlotFilter, *,
                      internal: InternalReach | None = None, crs: OutputCrs = GEOJSON_CRS,
-                     extra: ExtraCondition | None = None) -> PlotPage:
+                     extra: ExtraCondition | None = None, then: tuple[str, ...] = ()
+                     ) -> PlotPage:
     """One page of plots meeting every filter, geometries in ``crs`` (default CRS84).
 
     ``next_cursor`` is None on the last page; ``number_matched`` is counted only when
@@ -654,13 +752,13 @@ def search_plot_page(conn: Connection, filters: PlotFilter, *,
     Raises:
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
-    query = plot_query(conn, filters, internal=internal, crs=crs, extra=extra)
+    query = plot_query(conn, filters, internal=internal, crs=crs, extra=extra, then=then)
     rows = fetch_rows(conn, query.sql, query.params)  # (id, sort_key, feature)
     next_cursor = None
     if len(rows) > filters.limit:
         rows = rows[: filters.limit]
         last_id, last_key, _ = rows[-1]
-        next_cursor = encode_cursor(filters.sort, last_key, last_id)
+        next_cursor = encode_cursor(",".join((filters.sort, *then)), last_key, last_id)
     number_matched = None
     if filters.count:
         # Counting reads every match: here parallel workers pay off again.

@@ -314,9 +314,7 @@ def _parameter_docs(target: ogc.Collection) -> list[dict[str, Any]]:
     properties = target.properties()
     sortable = [name for name, p in properties.items()
                 if p.type != "geometry" and (p.sort or not target.keyset)]
-    sortby = ("One property to order by, - in front for descending (ties by id): "
-              if target.keyset else
-              "Properties to order by, comma-separated, each with - in front for "
+    sortby = ("Properties to order by, comma-separated, each with - in front for "
               "descending (ties by id): ")
     example = ("status = 'available' AND area_m2 >= 20000" if target.keyset
                else "name LIKE 'A%'")
