@@ -15,14 +15,15 @@ from locations.bulk_updates import CODED_FIELDS, EXTRA_COLUMNS, KEY, LIST_FIELDS
 from locations.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_PLOT
 from locations.mappings import available_mappings
 from locations.plot_updates import PLOT_FIELDS
-from locations.vocabulary import INQUIRY_STATUS, PLOT_STATUS
+from locations.vocabulary import INQUIRY_STATUS, PLOT_STATUS, REGION_LEVEL
 from maps.i18n import Translator
 from maps.page import PageContext, render_page
 
 #: The stylesheet of the desk's pages, besides the platform's.
 HEAD = "desk.css"
 #: The targets of an import, in the order the form offers them.
-IMPORT_TARGETS = ("plots", "zones", "municipalities", "regions", "infrastructure", "constraints")
+IMPORT_TARGETS = ("plots", "zones", "municipalities", "regions", "seats", "infrastructure",
+                  "constraints")
 
 
 def _render(template: str, page: PageContext, **context: Any) -> str:
@@ -113,7 +114,7 @@ def build_imports_page(t: Translator, page: PageContext, *, jobs: list[dict[str,
                        form: Mapping[str, str] | None = None) -> str:
     return _render("desk_imports.html", page, jobs=jobs, csrf=csrf, error=error,
                    form=form or {}, targets=IMPORT_TARGETS, mappings=available_mappings(),
-                   head=HEAD)
+                   levels=REGION_LEVEL.codes, head=HEAD)
 
 
 def build_import_job_page(t: Translator, page: PageContext, *, job: Mapping[str, Any],

@@ -409,3 +409,51 @@ def test_an_admin_checks_an_import_file_then_starts_it(browser, server, desk_eng
     assert editor.new_page().goto(f"{server}/maps/admin/imports").status == 403
     editor.close()
     context.close()
+
+
+def _wait_for_job(tab) -> None:
+    deadline = time.monotonic() + 120
+    while tab.locator("#job-state").get_attribute("data-state") in ("queued", "running"):
+        assert time.monotonic() < deadline
+        tab.wait_for_timeout(500)
+        tab.reload()
+
+
+def test_an_admin_sees_what_new_boundaries_change_and_may_ask_to_reassign(
+        browser, server, desk_engine, tmp_path):  # noqa: F811
+    from tests.test_boundary_imports import _file_moving_zone, _zone_and_neighbour
+
+    case = _zone_and_neighbour(desk_engine)
+    path = _file_moving_zone(desk_engine, case, tmp_path / "gemeinden.geojson")
+    context = person(browser, server, desk_engine, "desk-boundaries", "admin", width=390)
+    tab = context.new_page()
+    tab.goto(f"{server}/maps/admin/imports?lang=de")
+    tab.select_option("#import-target", "municipalities")
+    tab.set_input_files("#import-file", str(path))
+    with tab.expect_navigation():
+        tab.click("#import-upload button[type=submit]")
+    _wait_for_job(tab)
+    # Refused: the stranded zone named, with the remedy.
+    problems = tab.locator("#job-problems").inner_text()
+    assert f"leaves zone {case['zone']}" in problems and "--reassign" in problems
+    assert tab.locator("#job-start").count() == 0
+    # Again, asking to move what the new boundaries leave outside: each move listed.
+    tab.goto(f"{server}/maps/admin/imports?lang=de")
+    tab.select_option("#import-target", "municipalities")
+    tab.set_input_files("#import-file", str(path))
+    tab.check("#import-reassign")
+    with tab.expect_navigation():
+        tab.click("#import-upload button[type=submit]")
+    _wait_for_job(tab)
+    changes = tab.locator("#job-boundaries").inner_text()
+    assert "Was die neuen Grenzen ändern" in changes
+    assert (f"Nach Lage verschoben: Zone {case['zone']}, von {case['m_name']} ({case['m_code']}) "
+            f"nach {case['n_name']} ({case['n_code']}).") in changes
+    assert tab.locator("#job-start").count() == 1
+    assert fits_the_width(tab)
+    shot(tab, "import-boundaries-390")
+    assert axe_violations(tab) == []
+    with desk_engine.connect() as conn:  # a dry run: nothing moved
+        assert conn.execute(text("SELECT municipality_id FROM zone WHERE id = :z"),
+                            {"z": case["zone_id"]}).scalar_one() == case["m_id"]
+    context.close()

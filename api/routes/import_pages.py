@@ -55,7 +55,8 @@ def _options(fields: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """
     values = {key: value for key, value in fields.items()
               if key in ImportForm.model_fields and value.strip()}
-    values.update({flag: fields.get(flag) == "true" for flag in ("make_valid", "skip_invalid")})
+    values.update({flag: fields.get(flag) == "true"
+                   for flag in ("make_valid", "skip_invalid", "rename", "reassign")})
     try:
         form = ImportForm.model_validate(values)
     except Exception as exc:  # noqa: BLE001 - pydantic's errors, said per field

@@ -284,7 +284,8 @@ def _stranded_zones(conn: Connection, report: BoundaryReport, *, reassign: bool,
         WHERE v.new_id IS NOT NULL AND NOT v.name_taken
         """), {"actor": actor, "account_id": account_id, "note": note})
     report.reassigned += [
-        {"kind": "zone", "id": m["zone_id"], "what": f"zone {m['zone_name']}",
+        {"kind": "zone", "id": m["zone_id"], "name": m["zone_name"],
+         "what": f"zone {m['zone_name']}",
          "from": f"{m['old_name']} ({m['old_code']})", "to": f"{m['new_name']} ({m['new_code']})",
          "plots": m["plots"]} for m in fixable]
 
@@ -346,7 +347,8 @@ def _stranded_plots(conn: Connection, report: BoundaryReport, *, reassign: bool,
         FROM import_plot_move v WHERE p.id = v.plot_id AND v.new_zone_id IS NOT NULL
         """))
     report.reassigned += [
-        {"kind": "plot", "id": m["plot_id"], "what": f"plot {m['cadastral_ref']}",
+        {"kind": "plot", "id": m["plot_id"], "name": m["cadastral_ref"],
+         "what": f"plot {m['cadastral_ref']}",
          "from": f"zone {m['zone_name']} of {m['old_name']}",
          "to": f"zone {m['new_zone_name']} of {m['new_name']}"}
         for m in moves if m["new_zone_id"] is not None]
@@ -410,6 +412,7 @@ def _stranded_municipalities(conn: Connection, report: BoundaryReport, *, reassi
                                   account_id=account_id, note=note)
         report.reassigned += [
             {"kind": "municipality", "id": m["municipality_id"], "level": m["level"],
+             "name": f"{m['name']} ({m['code']})",
              "what": f"municipality {m['name']} ({m['code']})",
              "from": f"{m['old_name']} ({m['old_code']})",
              "to": f"{m['new_name']} ({m['new_code']})", "zones": m["zones"],
@@ -466,6 +469,7 @@ def _moved_memberships(conn: Connection, report: BoundaryReport, *, reassign: bo
                               account_id=account_id, note=note)
     report.reassigned += [
         {"kind": "municipality", "id": m["municipality_id"], "level": m["level"],
+         "name": f"{m['name']} ({m['code']})",
          "what": f"municipality {m['name']} ({m['code']})",
          "from": f"{m['old_name']} ({m['old_code']})",
          "to": f"{m['new_name']} ({m['new_code']})" if m["new_id"] else "none",
