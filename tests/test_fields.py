@@ -11,7 +11,7 @@ from sqlalchemy import ARRAY, CHAR, BigInteger, Boolean, Date, Double, Integer, 
 from locations import cql, fields, tables
 from locations.accounts import EVERYWHERE
 from locations.imports import exports
-from locations.imports.staging import COLUMN_CASTS
+from locations.imports.loading import COLUMN_CASTS
 from locations.imports.targets import TARGETS
 from locations.plot_updates import NOT_NULL, PLOT_FIELDS, ZONE_FIELDS
 from locations.search import PlotFilter, ZoneFilter

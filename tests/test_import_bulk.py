@@ -131,14 +131,14 @@ def _empty_plot_table(engine: Engine) -> None:
 
 
 def test_a_first_load_rebuilds_the_indexes_and_keys_it_dropped(fresh_engine: Engine, monkeypatch) -> None:
-    from locations.imports import staging
+    from locations.imports import bulk_rebuild
 
-    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)  # the sample is small
+    monkeypatch.setattr(bulk_rebuild, "BULK_REBUILD_MIN_ROWS", 1)  # the sample is small
     before = _indexes(fresh_engine)
     _empty_plot_table(fresh_engine)
     dropped: list[str] = []
-    original = staging._drop_for_bulk_load
-    monkeypatch.setattr(staging, "_drop_for_bulk_load",
+    original = bulk_rebuild.drop_for_bulk_load
+    monkeypatch.setattr(bulk_rebuild, "drop_for_bulk_load",
                         lambda conn, incoming: dropped.extend(original(conn, incoming)) or list(dropped))
     filled: list[str] = []
     event.listen(fresh_engine, "before_cursor_execute",
@@ -177,17 +177,17 @@ def test_a_first_load_rebuilds_the_indexes_and_keys_it_dropped(fresh_engine: Eng
 
 def test_a_first_load_that_fails_after_dropping_indexes_leaves_them(fresh_engine: Engine,
                                                                     monkeypatch) -> None:
-    from locations.imports import staging
+    from locations.imports import audit, bulk_rebuild
 
-    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)
+    monkeypatch.setattr(bulk_rebuild, "BULK_REBUILD_MIN_ROWS", 1)
     _empty_plot_table(fresh_engine)
     before = _indexes(fresh_engine)
 
     def fail(*args, **kwargs):
         raise RuntimeError("the import dies after writing its plots")
 
-    monkeypatch.setattr(staging, "_audit_plots", fail)
-    monkeypatch.setattr(staging, "_audit_new_plots", fail)
+    monkeypatch.setattr(audit, "audit_plots", fail)
+    monkeypatch.setattr(audit, "audit_new_plots", fail)
     with pytest.raises(RuntimeError):
         import_file(fresh_engine, "plots", GENERIC)
     assert _indexes(fresh_engine) == before
@@ -214,19 +214,19 @@ def test_emptying_the_plots_by_truncate_takes_their_distances_too(fresh_engine: 
 def test_reimporting_unchanged_plots_leaves_the_indexes_alone(fresh_engine: Engine,
                                                               monkeypatch) -> None:
     """Only new plots make a first load: a file of known plots takes no exclusive rebuild."""
-    from locations.imports import staging
+    from locations.imports import bulk_rebuild
 
-    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)
+    monkeypatch.setattr(bulk_rebuild, "BULK_REBUILD_MIN_ROWS", 1)
     _empty_plot_table(fresh_engine)
     rebuilds: list[int] = []
-    original = staging._drop_for_bulk_load
+    original = bulk_rebuild.drop_for_bulk_load
 
     def counting(conn, incoming):
         statements = original(conn, incoming)
         rebuilds.append(len(statements))
         return statements
 
-    monkeypatch.setattr(staging, "_drop_for_bulk_load", counting)
+    monkeypatch.setattr(bulk_rebuild, "drop_for_bulk_load", counting)
     first = import_file(fresh_engine, "plots", GENERIC)
     again = import_file(fresh_engine, "plots", GENERIC)
     assert first.created > 0 and again.unchanged == first.created
@@ -277,19 +277,19 @@ def test_rows_without_a_zone_go_to_the_zone_they_lie_in(fresh_engine: Engine,
 
 def test_a_long_load_tells_its_progress_step_by_step(fresh_engine: Engine, monkeypatch) -> None:
     """A million plots load for about a minute: the bar names each step as it starts."""
-    from locations.imports import staging
+    from locations.imports import bulk_rebuild, loading
 
     heard: list[str] = []
-    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)
+    monkeypatch.setattr(bulk_rebuild, "BULK_REBUILD_MIN_ROWS", 1)
     _empty_plot_table(fresh_engine)
     import_file(fresh_engine, "plots", GENERIC, progress=lambda phase, done, total: heard.append(phase))
-    steps = [phase for phase in heard if phase in staging.LOAD_STEPS]
-    assert steps == list(staging.LOAD_STEPS)
-    assert heard.index("checking") < heard.index(staging.LOAD_STEPS[0])
+    steps = [phase for phase in heard if phase in loading.LOAD_STEPS]
+    assert steps == list(loading.LOAD_STEPS)
+    assert heard.index("checking") < heard.index(loading.LOAD_STEPS[0])
     heard.clear()
     # A re-import rebuilds nothing: three steps.
     import_file(fresh_engine, "plots", GENERIC, progress=lambda phase, done, total: heard.append(phase))
-    assert [phase for phase in heard if phase in staging.LOAD_STEPS] == list(staging.LOAD_STEPS[:3])
+    assert [phase for phase in heard if phase in loading.LOAD_STEPS] == list(loading.LOAD_STEPS[:3])
 
 
 @pytest.mark.parametrize("owns_tables", [True, False], ids=["owner", "granted"])
@@ -301,9 +301,9 @@ def test_a_role_that_may_not_create_schemas_still_imports(fresh_engine: Engine, 
     their indexes instead of rebuilding them."""
     from sqlalchemy import create_engine
 
-    from locations.imports import staging
+    from locations.imports import bulk_rebuild
 
-    monkeypatch.setattr(staging, "BULK_REBUILD_MIN_ROWS", 1)  # the sample is small
+    monkeypatch.setattr(bulk_rebuild, "BULK_REBUILD_MIN_ROWS", 1)  # the sample is small
     before = _indexes(fresh_engine)
     _empty_plot_table(fresh_engine)
     role = f"locations_app_{fresh_engine.url.database[-10:]}"
@@ -351,10 +351,10 @@ def test_accounts_stay_readable_while_a_first_load_holds_its_locks(fresh_engine:
     """A first load drops keys until it commits, locking what they reference. Every
     authenticated request, the status of the load's own import job among them, reads the
     accounts: those must not wait for the load."""
-    from locations.imports import staging
+    from locations.imports import bulk_rebuild
 
     with fresh_engine.connect() as loader, loader.begin():
-        restore = staging._drop_for_bulk_load(loader, incoming=10_000_000)
+        restore = bulk_rebuild.drop_for_bulk_load(loader, incoming=10_000_000)
         assert restore, "the load should have taken the bulk path"
         with fresh_engine.connect() as request:
             request.execute(text("SET lock_timeout = '2s'"))

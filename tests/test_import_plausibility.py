@@ -103,9 +103,9 @@ def test_beyond_the_full_check_identical_outlines_are_still_found(
         fresh_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file of more new plots than every pair can be checked for (a region's first load)
     is checked for identical outlines only: in the file, and beside a live plot."""
-    from locations.imports import staging
+    from locations.imports import validation
 
-    monkeypatch.setattr(staging, "OVERLAP_FULL_CHECK_ROWS", 2)
+    monkeypatch.setattr(validation, "OVERLAP_FULL_CHECK_ROWS", 2)
     with fresh_engine.connect() as conn:
         plot_id, reference, wkb = conn.execute(text(
             "SELECT p.id, p.cadastral_ref, ST_AsBinary(p.boundary) FROM plot p "

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from locations.imports.staging import work_table
+from locations.imports.workspace import work_table
 
 #: Targets whose imports are checked here, with the table each writes.
 BOUNDARY_TABLES = {"municipalities": "municipality", "regions": "region"}

@@ -13,7 +13,7 @@ from pyproj import Transformer
 from pyproj.exceptions import CRSError, ProjError
 from sqlalchemy import Connection, text
 
-from locations.imports.staging import (
+from locations.imports.validation import (
     BEYOND_LONLAT,
     EXTENT_MARGIN_M,
     LIES_IN_NONE,

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from locations.imports.staging import work_table
+from locations.imports.workspace import work_table
 
 #: A zone counts as lying in a municipality holding at least this share of it
 #: (``zone_municipality_fill``); a plot is judged by the same share.
