@@ -101,7 +101,7 @@ def score_explain(
 ) -> None:
     """Print a plot's stored score: each criterion's raw value, score, weight and contribution."""
     from locations.db import get_engine
-    from locations.scoring import explain_plot
+    from locations.score_explanations import explain_plot
 
     try:
         with get_engine().connect() as conn:

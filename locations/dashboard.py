@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from locations import land_supply, regions, scoring
+from locations import land_supply, rankings, regions
 from locations.areas import Area, resolve_area
 from locations.errors import InvalidInput
 from locations.vocabulary import PLOT_STATUS, READINESS
@@ -146,7 +146,7 @@ def region_figures(conn: Connection, code: str, *, profiles: list[str] | None = 
         if profile not in known:
             raise InvalidInput("profile", f"no finished scoring run for {profile!r}; scored: "
                                           f"{', '.join(known) or 'none'}")
-    scores = [scoring.score_distribution(conn, profile, list(area.region_ids))
+    scores = [rankings.score_distribution(conn, profile, list(area.region_ids))
               for profile in profiles]
     if start is None:
         start = _months_before((end or today).replace(day=1), SUPPLY_MONTHS - 1)

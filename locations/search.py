@@ -26,7 +26,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
-from locations import current_scores, regions, scoring, vocabulary
+from locations import current_scores, rankings, regions, scoring, vocabulary
 from locations.accounts import InternalReach
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
@@ -870,7 +870,7 @@ def _zone_ranking(conn: Connection, filters: ZoneFilter) -> tuple[str, str, dict
     standard = None
     if filters.profile:
         scoring.check_profile(conn, filters.profile)
-        run = scoring.ranking_run(conn, filters.profile)
+        run = rankings.ranking_run(conn, filters.profile)
         run_ids = run["run_ids"]
         standard = {"name": run["name"], "version": run["version"]}
     return "," + ZONE_RANKING_COLUMNS, ZONE_RANKING_JOINS, {"run_ids": run_ids}, standard

@@ -14,7 +14,7 @@ import folium
 from markupsafe import Markup
 from sqlalchemy import Connection, text
 
-from locations import attachments, features, scoring
+from locations import attachments, features, score_explanations, scoring
 from locations.errors import NotFound
 from locations.geojson import feature_collection, geometry_sql
 from locations.standard import find_standard
@@ -83,7 +83,7 @@ class PlotSheet:
     profile: str | None
     #: The total as the search table shows it (one decimal, rounded by PostgreSQL).
     score: float | None
-    #: ``scoring.explain_plot`` for the profile, None when the plot has no score for it.
+    #: ``score_explanations.explain_plot`` for the profile, None when the plot has no score for it.
     breakdown: dict[str, Any] | None
     #: Criterion id -> measure, from the standard the score was made with.
     measures: dict[str, str]
@@ -168,7 +168,7 @@ def read_plot_sheet(conn: Connection, plot_id: int, profile: str | None) -> Plot
         # The very query behind the search table's score column, so both show the same figure.
         score = queries._plot_scores(conn, [plot_id], profile).get(plot_id)
         try:
-            breakdown = scoring.explain_plot(conn, plot_id, profile)
+            breakdown = score_explanations.explain_plot(conn, plot_id, profile)
         except NotFound:
             breakdown = None
         if breakdown is not None:

@@ -14,8 +14,10 @@ import datetime as dt
 
 from sqlalchemy import Connection, Engine, text
 
-from locations import current_scores, scoring
-from locations.scoring import rankings, run_scoring
+from locations import current_scores
+from locations import rankings as ranking_module
+from locations.rankings import rankings
+from locations.scoring import run_scoring
 from locations.search import PlotFilter, search_plots
 from locations.standard import DEFAULT_STANDARD, find_standard
 from maps import queries
@@ -55,10 +57,10 @@ def _view_order(conn: Connection, descending: bool, where: str = "true",
 
 def _former_rankings(conn: Connection, region_ids: list[int] | None, limit: int) -> list[dict]:
     """Rankings as the former query gave them (every current score, then the top)."""
-    run = scoring.ranking_run(conn, PROFILE)
+    run = ranking_module.ranking_run(conn, PROFILE)
     return [dict(row) for row in conn.execute(text(f"""
         SELECT p.id, round(CAST(ps.total AS numeric), 2)::float AS score
-        {scoring._ranked(run["run_ids"])}
+        {ranking_module._ranked(run["run_ids"])}
         ORDER BY 2 DESC, p.id LIMIT :limit
     """), {"run_ids": run["run_ids"], "region_ids": region_ids, "limit": limit}).mappings()]
 
@@ -168,7 +170,7 @@ def test_readers_give_what_the_view_gives_through_runs_edits_and_a_new_standard(
     newer.profiles[PROFILE].weights.update(accessibility=5, sustainability=35)
     versioned = run_scoring(fresh_engine, PROFILE, standard=newer, region=code, as_of=AS_OF)
     with fresh_engine.connect() as conn:
-        assert scoring.ranking_run(conn, PROFILE)["run_ids"] == [versioned.run_id]
+        assert ranking_module.ranking_run(conn, PROFILE)["run_ids"] == [versioned.run_id]
         assert {run for _, run in _view(conn).values()} == {versioned.run_id, again.run_id}
     _assert_same_as_the_view(fresh_engine)
 

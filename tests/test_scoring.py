@@ -24,7 +24,9 @@ from shapely.geometry import Point, box
 from sqlalchemy import Engine, text
 
 from locations.errors import InvalidInput
-from locations.scoring import explain_plot, explain_zone, rankings, run_scoring
+from locations.rankings import rankings
+from locations.score_explanations import explain_plot, explain_zone
+from locations.scoring import run_scoring
 from locations.settings import PROJECT_ROOT
 from locations.standard import load_standard
 

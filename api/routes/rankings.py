@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ConnectionDep
 from api.routes.scores import ProfileQuery
+from locations import rankings as score_rankings
 from locations import scoring, search
 
 router = APIRouter(tags=["scoring"])
@@ -33,7 +34,7 @@ def rankings(
     ``zones``: the zones of the region, by their median plot score of the stored scores
     (a what-if reorders plots only), with their best plot, available area and occupancy."""
     scoring.check_profile(conn, profile)
-    ranking = scoring.rankings(conn, profile, region=region, limit=limit, weights=weights)
+    ranking = score_rankings.rankings(conn, profile, region=region, limit=limit, weights=weights)
     zones = search.zone_ranking(
         conn, search.ZoneFilter(region=[region] if region else [], kind=kind or [],
                                 profile=profile, sort="-score"), limit=limit)
@@ -50,4 +51,4 @@ def compare_regions(
                     "default: every NUTS-3 region", max_length=50)] = None,
 ) -> dict[str, Any]:
     scoring.check_profile(conn, profile)
-    return scoring.compare_regions(conn, profile, codes=region)
+    return score_rankings.compare_regions(conn, profile, codes=region)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from api.auth import OptionalAccount, allowed_to
 from api.deps import ConnectionDep, EngineDep
 from api.responses import OPTIONAL_TOKEN
-from locations import scoring
+from locations import score_explanations, scoring
 from locations.accounts import Account
 from locations.standard import DEFAULT_STANDARD, find_standard
 
@@ -40,13 +40,13 @@ class RunRequest(BaseModel):
 @router.get("/plots/{plot_id}/score", summary="A plot's score with its breakdown")
 def plot_score(conn: ConnectionDep, plot_id: int, profile: ProfileQuery) -> dict[str, Any]:
     scoring.check_profile(conn, profile)
-    return scoring.explain_plot(conn, plot_id, profile)
+    return score_explanations.explain_plot(conn, plot_id, profile)
 
 
 @router.get("/zones/{zone_id}/score", summary="A zone's score: best plot, mean, zone criteria")
 def zone_score(conn: ConnectionDep, zone_id: int, profile: ProfileQuery) -> dict[str, Any]:
     scoring.check_profile(conn, profile)
-    return scoring.explain_zone(conn, zone_id, profile)
+    return score_explanations.explain_zone(conn, zone_id, profile)
 
 
 def _execute_quietly(engine: Engine, run_id: int) -> None:

@@ -28,7 +28,8 @@ import shapely
 from sqlalchemy import Engine, create_engine, text
 
 from bench.scoring.prepare import prepare
-from locations.scoring import DAYS_PER_MONTH, compare_regions, execute_run, rankings, start_run
+from locations.rankings import compare_regions, rankings
+from locations.scoring import DAYS_PER_MONTH, execute_run, start_run
 from locations.search import PlotFilter, search_plots
 from locations.standard import (
     DEFAULT_STANDARD,

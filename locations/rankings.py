@@ -1,0 +1,350 @@
+"""Rankings of current scores: the best available plots and zones of a profile (with group
+weights of one's own), regions compared, and the spread of scores in an area."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from locations import current_scores, regions
+from locations.errors import InvalidInput, NotFound
+from locations.standard import Standard, parse_standard
+from locations.vocabulary import YARDSTICK_LEVEL
+
+
+def parse_group_weights(value: str, standard: Standard) -> dict[str, float]:
+    """``accessibility:50,infrastructure:30`` as group weights (unnamed groups weigh 0).
+
+    Raises:
+        InvalidInput: on ``weights``, naming what is wrong.
+    """
+    weights: dict[str, float] = {}
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        group, sep, number = part.partition(":")
+        group = group.strip()
+        if not sep:
+            raise InvalidInput("weights", f"{part.strip()!r} is not group:weight")
+        if group not in standard.groups:
+            raise InvalidInput("weights", f"unknown group {group!r}; known: "
+                               f"{', '.join(standard.groups)}")
+        try:
+            weight = float(number)
+        except ValueError:
+            raise InvalidInput("weights", f"{number.strip()!r} for {group} is not a number") from None
+        if not weight >= 0 or weight == float("inf"):
+            raise InvalidInput("weights", f"the weight of {group} must be 0 or more")
+        weights[group] = weight
+    if not weights or sum(weights.values()) <= 0:
+        raise InvalidInput("weights", "give at least one group a weight above 0")
+    return weights
+
+
+def _ranking_run(conn: Connection, profile: str) -> dict[str, Any]:
+    """The newest finished run of ``profile`` (its standard is the one rankings speak for).
+
+    ``run_ids`` (newest first) are the runs whose scores are current under that
+    standard: the newest run of each scope (all regions, or one region), leaving
+    out any older than the newest run over all regions.
+    """
+    row = conn.execute(
+        text("""
+            SELECT r.id, r.criteria, s.id AS standard_id, s.name, s.version, s.document
+            FROM score_run r JOIN standard s ON s.id = r.standard_id
+            WHERE r.profile = :p AND r.status = 'finished'
+            ORDER BY r.finished_at DESC, r.id DESC LIMIT 1
+        """),
+        {"p": profile},
+    ).mappings().first()
+    if row is None:
+        raise NotFound(f"no finished scoring run for profile {profile!r} yet: run "
+                       f"'locations score run --profile {profile}' or POST /scores/runs")
+    latest = conn.execute(
+        text("""
+            SELECT id, region_code FROM (
+                SELECT DISTINCT ON (region_code) id, region_code, finished_at
+                FROM score_run
+                WHERE profile = :p AND status = 'finished' AND standard_id = :s
+                ORDER BY region_code, finished_at DESC, id DESC
+            ) newest
+            ORDER BY finished_at DESC, id DESC
+        """),
+        {"p": profile, "s": row["standard_id"]},
+    ).all()
+    run_ids = []
+    for run_id, region_code in latest:
+        run_ids.append(run_id)
+        if region_code is None:  # a run over all regions covers every plot: older runs are past
+            break
+    return {**dict(row), "run_ids": run_ids}
+
+
+#: The runs whose scores are current for a profile, and their standard (the public name).
+ranking_run = _ranking_run
+
+
+# Plots ranked: current scores (runs listed newest first; a plot's newest score counts),
+# passing the gates, still available. The run ids are given, so the planner sees them.
+def _ranked(run_ids: list[int], join: str = "") -> str:
+    superseded = "" if len(run_ids) == 1 else """
+      AND NOT EXISTS (
+          SELECT 1 FROM plot_score newer
+          WHERE newer.plot_id = ps.plot_id
+            AND newer.run_id = ANY((CAST(:run_ids AS bigint[]))[
+                1:array_position(CAST(:run_ids AS bigint[]), ps.run_id) - 1]))"""
+    return f"""
+    FROM plot_score ps
+    JOIN plot p ON p.id = ps.plot_id
+    JOIN zone z ON z.id = p.zone_id
+    JOIN municipality m ON m.id = z.municipality_id
+    JOIN region rg ON rg.id = m.region_id{join}
+    WHERE ps.run_id = ANY(CAST(:run_ids AS bigint[])){superseded}
+      AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
+      AND (CAST(:region_ids AS int[]) IS NULL
+           OR {regions.municipalities_in("plot_municipality(p.zone_id, p.boundary)")})
+"""
+
+
+def _ranked_best_first(run_ids: list[int], params: dict[str, Any], columns: str) -> str:
+    """The ranked plots of ``run_ids`` (newest first) with ``ps.total >= :floor``, as one
+    branch per run, each walking its run's scores best first (``plot_score_rank_idx``)."""
+    branches = []
+    for index, run_id in enumerate(run_ids):
+        newest, newer = current_scores.not_superseded("ps", run_ids, index, f"newer_{index}")
+        params |= newer | {f"ranked_run_{index}": run_id}
+        branches.append(f"""
+            (SELECT {columns}
+             FROM plot_score ps
+             JOIN plot p ON p.id = ps.plot_id
+             JOIN zone z ON z.id = p.zone_id
+             JOIN municipality m ON m.id = z.municipality_id
+             JOIN region rg ON rg.id = m.region_id
+             WHERE ps.run_id = :ranked_run_{index}{newest} AND ps.total >= :floor
+               AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
+               AND (CAST(:region_ids AS int[]) IS NULL
+                    OR {regions.municipalities_in("plot_municipality(p.zone_id, p.boundary)")})
+             ORDER BY ps.total DESC, ps.plot_id DESC
+             LIMIT :limit)""")
+    return " UNION ALL ".join(branches)
+
+
+def _best_ranked(conn: Connection, run_ids: list[int], params: dict[str, Any]) -> list[Any]:
+    """The first ``:limit`` ranked plots by their score to two decimals, then id.
+
+    Ordered as they are shown (two decimals, ties by id), the top cannot be read down an
+    index of the exact totals; but it lies among the plots whose total is at least the
+    lowest shown score of the best ``:limit`` by exact total (less a hundredth for the
+    rounding), a few more rows found by the same walk.
+    """
+    params = {**params, "floor": -1.0}
+    lowest, found = conn.execute(text(f"""
+        SELECT min(round(CAST(total AS numeric), 2)), count(*) FROM (
+            SELECT * FROM ({_ranked_best_first(run_ids, params, "ps.plot_id, ps.total")}) walked
+            ORDER BY total DESC, plot_id DESC LIMIT :limit) best
+    """), params).one()
+    if found >= params["limit"]:
+        params["floor"] = float(lowest) - 0.01
+    columns = """p.id, round(CAST(ps.total AS numeric), 2)::float AS score,
+                 round(CAST(ps.total AS numeric), 2)::float AS stored_score,
+                 p.zone_id, z.name AS zone_name, m.name AS municipality_name,
+                 rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2"""
+    # Each branch may stop at :limit rows only on the first walk; here it reads every
+    # candidate above the floor (a few more than :limit).
+    branches = _ranked_best_first(run_ids, params, columns).replace("LIMIT :limit)", ")")
+    return list(conn.execute(text(f"""
+        SELECT * FROM ({branches}) candidates ORDER BY score DESC, id LIMIT :limit
+    """), params).mappings().all())
+
+
+def rankings(
+    conn: Connection,
+    profile: str,
+    *,
+    region: str | None = None,
+    limit: int = 50,
+    weights: str | None = None,
+) -> dict[str, Any]:
+    """Available plots that pass the gates, best first; with ``weights`` a what-if, stored nowhere.
+
+    A what-if recomputes each plot's total from its stored criterion scores with
+    the given group weights (renormalised to 100).
+
+    Raises:
+        NotFound: no finished run for the profile.
+        InvalidInput: bad weights.
+    """
+    selection = regions.resolve_one(conn, region)
+    run = _ranking_run(conn, profile)
+    standard = parse_standard(run["document"], f"stored standard of run {run['id']}")
+    params: dict[str, Any] = {"run_ids": run["run_ids"], "limit": limit,
+                              "region_ids": selection.id_list if selection else None}
+    group_weights = None
+    if weights:
+        group_weights = parse_group_weights(weights, standard)
+        per_criterion = standard.criterion_weights(profile, group_weights)
+        params["weights"] = [per_criterion[c] for c in run["criteria"]]
+        total = """(SELECT sum(s * w) FROM unnest(ps.score, CAST(:weights AS float8[])) AS u (s, w))
+                   / 100"""
+        rows = conn.execute(
+            text(f"""
+                SELECT p.id, round(CAST({total} AS numeric), 2)::float AS score,
+                       round(CAST(ps.total AS numeric), 2)::float AS stored_score,
+                       p.zone_id, z.name AS zone_name, m.name AS municipality_name,
+                       rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
+                {_ranked(run["run_ids"])}
+                ORDER BY 2 DESC, p.id
+                LIMIT :limit
+            """),
+            params,
+        ).mappings().all()
+    else:
+        rows = _best_ranked(conn, run["run_ids"], params)
+    profile_weights = standard.profile(profile).weights
+    effective = group_weights or profile_weights
+    weight_sum = sum(effective.values())
+    return {
+        "profile": profile,
+        "standard": {"name": standard.name, "version": standard.version},
+        "region": selection.codes[0] if selection else None,
+        "what_if": group_weights is not None,
+        "weights": {g: round(100 * effective.get(g, 0) / weight_sum, 4) for g in standard.groups},
+        "plots": [dict(r) for r in rows],
+    }
+
+
+#: Score bands of the regional distribution.
+BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))
+
+
+#: Each ranked plot in every compared region that holds the part of its zone it lies in.
+_COMPARED_JOIN = """
+    JOIN municipality_region mr
+      ON mr.municipality_id = plot_municipality(p.zone_id, p.boundary)
+     AND mr.region_id = ANY (CAST(:compared AS int[]))"""
+
+
+def compare_regions(conn: Connection, profile: str,
+                    codes: list[str] | None = None) -> dict[str, Any]:
+    """Per region: distribution of ranked plots' scores, median, best, share of area above 60.
+
+    ``codes`` are regions of any level, each covering everything below it (``AT22`` is all
+    of Styria); by default every region of the yardstick level (NUTS-3) with municipalities.
+
+    Raises:
+        NotFound: no finished run for the profile.
+        InvalidInput: an unknown region.
+    """
+    if codes:
+        ids = regions.resolve(conn, codes).id_list
+    else:
+        # Every region of the yardstick level that holds municipalities.
+        ids = conn.execute(text(
+            "SELECT id FROM region r WHERE level = :level AND EXISTS "
+            "(SELECT 1 FROM municipality_region mr WHERE mr.region_id = r.id) ORDER BY code"),
+            {"level": YARDSTICK_LEVEL}).scalars().all()
+    run = _ranking_run(conn, profile)
+    bands = ",\n".join(
+        f"count(*) FILTER (WHERE ps.total >= {low} AND ps.total "
+        f"{'<=' if high == 100 else '<'} {high}) AS band_{low}" for low, high in BANDS)
+    ranked = {
+        row["region_id"]: row
+        for row in conn.execute(
+            text(f"""
+                SELECT mr.region_id, count(*) AS plots,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY ps.total) AS median,
+                       (array_agg(p.id ORDER BY ps.total DESC, p.id))[1] AS best_id,
+                       max(ps.total) AS best,
+                       coalesce(sum(p.area_m2) FILTER (WHERE ps.total > 60), 0) AS above_60_m2,
+                       {bands}
+                {_ranked(run["run_ids"], join=_COMPARED_JOIN)}
+                GROUP BY mr.region_id
+            """),
+            {"run_ids": run["run_ids"], "region_ids": None, "compared": ids},
+        ).mappings()
+    }
+    areas = conn.execute(
+        text("""
+            SELECT rg.id, rg.code, rg.name, rg.level,
+                   coalesce(sum(p.area_m2) FILTER (WHERE p.status = 'available'
+                                                     AND p.retired_at IS NULL), 0) AS area_m2
+            FROM region rg
+            LEFT JOIN municipality_region mr ON mr.region_id = rg.id
+            LEFT JOIN zone_municipality zm ON zm.municipality_id = mr.municipality_id
+            LEFT JOIN plot p ON p.zone_id = zm.zone_id
+                 AND plot_municipality(p.zone_id, p.boundary) = mr.municipality_id
+            WHERE rg.id = ANY (CAST(:compared AS int[]))
+            GROUP BY rg.id, rg.code, rg.name, rg.level
+        """), {"compared": ids}
+    ).mappings().all()
+    by_id = {row["id"]: row for row in areas}
+    result = []
+    for region_id in ids:
+        region, row = by_id[region_id], ranked.get(region_id)
+        area = region["area_m2"]
+        result.append({
+            "region": region["code"],
+            "name": region["name"],
+            "level": region["level"],
+            "ranked_plots": row["plots"] if row else 0,
+            "median": round(row["median"], 2) if row else None,
+            "best": {"id": row["best_id"], "score": round(row["best"], 2)} if row else None,
+            "distribution": [{"from": low, "to": high, "plots": row[f"band_{low}"] if row else 0}
+                             for low, high in BANDS],
+            "available_area_m2": round(area, 1),
+            "share_of_available_area_above_60":
+                round(row["above_60_m2"] / area, 4) if row and area else (0.0 if area else None),
+        })
+    return {
+        "profile": profile,
+        "standard": {"name": run["name"], "version": run["version"]},
+        "regions": result,
+    }
+
+def score_distribution(conn: Connection, profile: str, region_ids: list[int]) -> dict[str, Any]:
+    """The ranked plots of ``profile`` in the regions ``region_ids``, of any level (those passing the gates,
+    which ask for an available plot, in the current runs): how many, their area, their median
+    and best score and how many fall in each band of ``BANDS``, with the standard the scores
+    are by. Read from the scores each run keeps per zone (``zone_score.passed_totals``), so
+    no plot score is read: a plot sold since the run still counts until the next run.
+
+    Raises:
+        NotFound: no finished run for the profile.
+    """
+    run = _ranking_run(conn, profile)
+    bands = ",\n".join(
+        f"count(*) FILTER (WHERE total >= {low} AND total "
+        f"{'<=' if high == 100 else '<'} {high}) AS band_{low}" for low, high in BANDS)
+    row = conn.execute(
+        text(f"""
+            WITH current AS (
+                -- Each zone's newest current run (runs listed newest first).
+                SELECT DISTINCT ON (zs.zone_id) zs.passed_totals, zs.available_area_m2
+                FROM zone_score zs
+                JOIN zone z ON z.id = zs.zone_id
+                WHERE zs.run_id = ANY(CAST(:run_ids AS bigint[]))
+                  -- The zones of the regions' municipalities, at whatever level each is.
+                  AND {regions.municipalities_in("z.municipality_id")}
+                ORDER BY zs.zone_id, array_position(CAST(:run_ids AS bigint[]), zs.run_id)
+            ), totals AS (
+                SELECT unnest(passed_totals) AS total FROM current
+            )
+            SELECT count(*) AS plots,
+                   (SELECT coalesce(sum(available_area_m2), 0) FROM current) AS area_m2,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY total) AS median,
+                   max(total) AS best, {bands}
+            FROM totals
+        """),
+        {"run_ids": run["run_ids"], "region_ids": region_ids},
+    ).mappings().one()
+    return {
+        "profile": profile,
+        "standard": {"name": run["name"], "version": run["version"]},
+        "ranked_plots": row["plots"],
+        "ranked_area_m2": round(float(row["area_m2"]), 1),
+        "median": round(row["median"], 2) if row["median"] is not None else None,
+        "best": round(row["best"], 2) if row["best"] is not None else None,
+        "distribution": [{"from": low, "to": high, "plots": row[f"band_{low}"]}
+                         for low, high in BANDS],
+    }
