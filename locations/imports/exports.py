@@ -23,13 +23,13 @@ import pyarrow.csv as pa_csv
 import pyogrio
 import shapely
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Numeric, Table, text
 
-from locations import current_scores, formats
+from locations import current_scores, formats, tables
 from locations.accounts import InternalReach
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN
-from locations.fields import COLLECTIONS
+from locations.fields import COLLECTIONS, GEOMETRY_COLUMNS, PLOTS, ZONES, Collection
 from locations.search import PlotFilter, ZoneFilter, conditions, sort_key, zone_conditions
 from locations.vocabulary import STORAGE_SRID
 
@@ -41,8 +41,31 @@ EXTENSIONS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv"
 
 #: Distances an investor compares plots by (``plot_proximity``, km, straight line from the
 #: boundary); read only: an import ignores them, as it does the area and the ids.
-DISTANCE_COLUMNS = ("motorway_km", "rail_station_km", "rail_freight_km", "airport_km",
-                    "public_transport_km")
+DISTANCE_COLUMNS = tuple(f.name for f in PLOTS.exported if f.unit == "km")
+#: Exported columns that a select adds only when asked: a profile's score, the internal ones.
+_OPTIONAL_COLUMNS = ("score", "score_profile")
+
+
+def _export_columns(collection: Collection, alias: str, table: Table) -> str:
+    """The SELECT list of ``collection``'s exports in the catalogue's order: each field's
+    ``export_sql``, else its column as a file holds it (a list joined by ';', a date as
+    text, a numeric as a float); the geometry, the score and internal fields aside."""
+    selected = []
+    for field in collection.exported:
+        if (field.name in GEOMETRY_COLUMNS or field.name in _OPTIONAL_COLUMNS
+                or field.internal):
+            continue
+        column = f"{alias}.{field.name}"
+        sql = field.export_sql or column
+        if field.export_sql is None and field.kind == "uses":
+            sql = f"array_to_string({column}, ';')"
+        elif field.export_sql is None and field.kind == "date":
+            sql = f"{column}::text"
+        elif field.export_sql is None and type(table.c[field.name].type) is Numeric:
+            sql = f"{column}::float"
+        selected.append(sql if sql == column else f"{sql} AS {field.name}")
+    return ", ".join(selected)
+
 
 #: The rows of a plot export: those of a plot search (``search.conditions`` over ``p``,
 #: ``z`` and ``pp``), all of them, not a page; then its columns, in the layout's order.
@@ -54,16 +77,8 @@ PLOT_EXPORT_FROM = """
     {proximity}
     WHERE {conditions}
 """
-PLOT_EXPORT_SQL = """
-    SELECT p.id, p.cadastral_ref, z.name AS zone, p.zone_id, m.name AS municipality,
-           r.code AS region_code, p.country, round(p.area_m2::numeric, 1)::float AS area_m2,
-           p.status, p.ownership, p.offer, p.price_eur_m2::float AS price_eur_m2,
-           array_to_string(p.allowed_uses, ';') AS allowed_uses, p.readiness, p.brownfield,
-           p.power_mw, coalesce(p.power_mw, z.power_mw) AS power_mw_in_effect,
-           CASE WHEN p.power_mw IS NOT NULL THEN 'plot'
-                WHEN z.power_mw IS NOT NULL THEN 'zone' END AS power_source,
-           p.max_building_height_m, p.available_from::text AS available_from,
-           p.last_verified::text AS last_verified, {distances}, p.version {score} {internal},
+PLOT_EXPORT_SQL = f"""
+    SELECT {_export_columns(PLOTS, "p", tables.plot)} {{score}} {{internal}},
            ST_AsBinary(p.boundary) AS boundary
 """ + PLOT_EXPORT_FROM + """
     ORDER BY {order}
@@ -72,16 +87,7 @@ PLOT_EXPORT_SQL = """
 LAYOUT_ORDER = "r.code, m.name, z.name, p.cadastral_ref"
 
 ZONE_EXPORT_SQL = f"""
-    SELECT z.id, z.name, m.name AS municipality, m.code AS municipality_code,
-           r.code AS region_code, m.country, z.kind, z.lifecycle,
-           array_to_string(z.allowed_uses, ';') AS allowed_uses, z.brownfield,
-           round(z.area_m2::numeric, 1)::float AS area_m2, z.power_mw, z.gas, z.water, z.sewage,
-           z.broadband, z.rail_siding, z.district_heating, z.manager_name, z.manager_email,
-           z.manager_phone, z.description_en, z.description_sl, z.description_de,
-           z.property_sheet_url, z.last_verified::text AS last_verified,
-           coalesce(zs.plot_count, 0) AS plot_count,
-           round(coalesce(zs.available_area_m2, 0), 1)::float AS available_area_m2,
-           z.version, ST_AsBinary(z.boundary) AS boundary
+    SELECT {_export_columns(ZONES, "z", tables.zone)}, ST_AsBinary(z.boundary) AS boundary
     FROM zone z
     JOIN municipality m ON m.id = z.municipality_id
     JOIN region r ON r.id = m.region_id
@@ -172,9 +178,6 @@ def select_plots(conn: Connection, filters: PlotFilter, *,
     sql = PLOT_EXPORT_SQL.format(
         score=score, order=order,
         internal=", " + internal.columns_sql() if internal else "",
-        # To 10 m, in float arithmetic: through numeric it cost a million plots 2 s more.
-        distances=", ".join(f"round(pp.{column} * 100) / 100 AS {column}"
-                            for column in DISTANCE_COLUMNS),
         proximity=proximity, conditions=" AND ".join(where))
     if max_rows is not None:
         # Counted without the distances unless the search filters on them.
