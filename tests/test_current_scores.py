@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import Connection, Engine, text
 
-from locations import current_scores
+from locations import current_scores, search
 from locations import rankings as ranking_module
 from locations.rankings import rankings
 from locations.scoring import run_scoring
@@ -88,10 +89,18 @@ def _assert_same_as_the_view(engine: Engine) -> None:
         in_region = """p.zone_id IN (SELECT z.id FROM zone z JOIN zone_municipality zm
             ON zm.zone_id = z.id JOIN municipality_region mr
             ON mr.municipality_id = zm.municipality_id WHERE mr.region_id = ANY(:r))"""
-        assert _search_ids(conn, sort="-score", region=[code], status=["available"],
-                           min_area_m2=5000) == _view_order(
+        filtered = _view_order(
             conn, True, f"{in_region} AND p.status = 'available' AND p.area_m2 >= 5000",
             {"r": region_ids})
+        assert _search_ids(conn, sort="-score", region=[code], status=["available"],
+                           min_area_m2=5000) == filtered
+        # A walk down the best scores too short to fill a page leaves it to the full query.
+        for walk in (3, 150):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(search, "SCORE_WALK", walk)
+                assert _search_ids(conn, sort="-score") == _view_order(conn, True)
+                assert _search_ids(conn, sort="-score", region=[code], status=["available"],
+                                   min_area_m2=5000) == filtered
         # The pages' scores (zone lists, search page markers) and a municipality's mean.
         rounded = {plot_id: round(total, 1) for plot_id, (total, _) in view.items()}
         plot_ids = list(conn.execute(text("SELECT id FROM plot ORDER BY id")).scalars())
