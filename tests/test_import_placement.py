@@ -123,7 +123,7 @@ def test_a_zone_within_one_municipality_is_not_reported(fresh_engine: Engine,
     assert not report.problems and not report.placement, report.placement.lines()
 
 
-def test_a_plot_file_names_its_plots_across_a_border_and_not_the_others(
+def test_a_plot_file_names_the_plots_it_places_across_a_border(
         fresh_engine: Engine, tmp_path: Path) -> None:
     across = _plots_across_borders(fresh_engine)
     with fresh_engine.connect() as conn:
@@ -140,22 +140,31 @@ def test_a_plot_file_names_its_plots_across_a_border_and_not_the_others(
     inside = [r for r in rows if r.cadastral_ref not in across][:2]
     assert straddling and inside
     chosen = straddling[:2] + inside
-    path = tmp_path / "plots.geojson"
-    # A new price on each: the file writes these plots, where they already lie.
-    gpd.GeoDataFrame({"cadastral_ref": [r.cadastral_ref for r in chosen],
-                      "zone": [r.zone for r in chosen],
-                      "municipality": [r.municipality for r in chosen],
-                      "price_eur_m2": [123.0] * len(chosen)},
-                     geometry=shapely.from_wkt([r.wkt for r in chosen]), crs=4326
-                     ).to_file(path, driver="GeoJSON")
-    report = import_file(fresh_engine, "plots", path)
-    assert report.written and report.updated == len(chosen), report.describe_problems()
-    assert report.placement.zones == []  # the file writes plots, not zones
+
+    def plots_file(name: str, shift_deg: float) -> Path:
+        path = tmp_path / name
+        gpd.GeoDataFrame({"cadastral_ref": [r.cadastral_ref for r in chosen],
+                          "zone": [r.zone for r in chosen],
+                          "municipality": [r.municipality for r in chosen],
+                          "price_eur_m2": [123.0] * len(chosen)},
+                         geometry=shapely.transform(shapely.from_wkt([r.wkt for r in chosen]),
+                                                    lambda xy: xy + (shift_deg, 0)), crs=4326
+                         ).to_file(path, driver="GeoJSON")
+        return path
+
+    # A new price places nothing: no plot is named.
+    priced = import_file(fresh_engine, "plots", plots_file("priced.geojson", 0))
+    assert priced.written and priced.updated == len(chosen), priced.describe_problems()
+    assert not priced.placement
+    # New outlines, half a metre east: the two across the border are named, with shares.
+    moved = import_file(fresh_engine, "plots", plots_file("moved.geojson", 0.000007))
+    assert moved.written and moved.updated == len(chosen), moved.describe_problems()
+    assert moved.placement.zones == []  # the file writes plots, not zones
     named = {p["cadastral_ref"]: {m["name"]: m["share"] for m in p["municipalities"]}
-             for p in report.placement.plots}
+             for p in moved.placement.plots}
     assert set(named) == {r.cadastral_ref for r in straddling[:2]}
     for ref, shares in named.items():
-        assert shares == pytest.approx(across[ref], abs=0.001)
+        assert shares == pytest.approx(across[ref], abs=0.01)
 
 
 def test_a_seat_outside_its_municipality_is_imported_and_reported(
