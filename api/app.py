@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from api import ogc, sessions
+from api.admission import Admission
 from api.deps import plain_parameters
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
@@ -131,6 +132,9 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
 
     # Outermost, so that every answer carries the headers, errors and refusals included.
     app.add_middleware(SecurityHeaders, settings=settings)
+
+    # A few requests at work at once, the rest waiting their turn in order (api/admission.py).
+    app.add_middleware(Admission, limit=settings.max_active_requests)
 
     # Around everything: each answer gets its request id, access line and metrics.
     metrics = Metrics(primary)

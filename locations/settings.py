@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # turn in order. More threads than the database and the process can run at once only
     # lengthen every answer (see README, "Under load").
     threads: int = Field(default=40, ge=1, le=1000)
+    # Requests at work at once in one server process (whole requests, with their every step
+    # in the thread pool); the others wait first come, first served. 0: no limit.
+    max_active_requests: int = Field(default=0, ge=0, le=1000)
 
     # Bearer token that lets a Prometheus server elsewhere read /metrics; unset: loopback only.
     metrics_token: str | None = None
