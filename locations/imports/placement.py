@@ -7,8 +7,9 @@ each plot of such a zone that lies across the border, with the municipality whos
 keep it (``plot_municipality``: the one holding most of it). A seat is the town's position;
 one lying outside its municipality's boundary (imported so, or left outside by a new
 boundary) is named with its distance. A plot file is judged on the plots it places (new,
-or given a new outline): a new price places nothing. None of this refuses an import: the zone stays with
-its own municipality and is shared with the others, as Styria's inter-municipal zones are.
+or given a new outline): a new price places nothing. None of this refuses an import: the
+zone stays with its own municipality and is shared with the others, as Styria's
+inter-municipal zones are.
 
 Runs inside the import's transaction, after the load and before it commits or (for a dry
 run) rolls back, on the import's work tables (``import_row``, ``import_written``).
@@ -59,8 +60,9 @@ class PlacementReport:
         if self.plots_total > len(self.plots):
             out.append(f"... and {self.plots_total - len(self.plots):,} more plot(s) across "
                        "municipality borders")
-        out += [f"the seat of {s['name']} ({s['code']}) lies {s['distance_m']:,.0f} m outside "
-                "its boundary" for s in self.seats_outside]
+        out += [f"the {'centroid' if s['kind'] == 'centroid' else 'seat'} of {s['name']} "
+                f"({s['code']}) lies {s['distance_m']:,.0f} m outside its boundary"
+                for s in self.seats_outside]
         return out
 
 
