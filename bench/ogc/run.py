@@ -174,6 +174,7 @@ def main() -> None:
     parser.add_argument("--tipg-python", help="python of a virtualenv with tipg and uvicorn")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per case")
     parser.add_argument("--tiles", type=int, default=60, help="tiles sampled per zoom")
+    parser.add_argument("--only", help="run only the cases whose name holds this text")
     args = parser.parse_args()
     url = args.database_url
     for prefix in ("postgres://", "postgresql://"):
@@ -193,6 +194,8 @@ def main() -> None:
         print(f"{'case':<44} {'ours p50':>8} {'ours p95':>8} {'tipg p50':>9} {'tipg p95':>9} "
               f"{'tipg/ours':>9}")
         for case in cases(engine):
+            if args.only and args.only not in case.name:
+                continue
             path, params = f"{api_base}{case.path}", case.params
             for _ in range(case.pages_before):
                 body = client.get(path, params=params).json()
@@ -220,7 +223,7 @@ def main() -> None:
             else:
                 line += f" {'n/a':>9} {'n/a':>9} {'':>9}"
             print(f"{line}   ({returned} features)")
-        for zoom in (12, 14, 16):
+        for zoom in (12, 14, 16) if not args.only or args.only in "plot tiles" else ():
             addresses = sample_tiles(engine, zoom, args.tiles, seed=zoom)
             templates = [api_base + "/collections/plots/tiles/WebMercatorQuad/{z}/{y}/{x}"]
             if tipg:
