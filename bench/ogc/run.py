@@ -117,6 +117,12 @@ def cases(engine) -> list[Case]:
         Case("zones, CQL2: industrial", "/collections/zones/items",
              limit | {"filter": "kind = 'industrial'"}, "/collections/public.zone/items",
              limit | {"filter": "kind = 'industrial'", "filter-lang": "cql2-text"}),
+        # The same in one order for both (tipg, asked for none, lists in table order).
+        Case("zones, CQL2: industrial, sortby=name", "/collections/zones/items",
+             limit | {"filter": "kind = 'industrial'", "sortby": "name"},
+             "/collections/public.zone/items",
+             limit | {"filter": "kind = 'industrial'", "filter-lang": "cql2-text",
+                      "sortby": "name"}),
     ]
 
 
