@@ -17,7 +17,7 @@ from locations.accounts import (
     authorise,
     record_auth_failure,
 )
-from locations.errors import Forbidden, TooManyRequests, Unauthenticated
+from locations.errors import TooManyRequests, Unauthenticated
 
 bearer = HTTPBearer(auto_error=False, description="Token from 'locations accounts create'")
 
@@ -71,17 +71,6 @@ def current_account(account: Annotated[Account | None, Depends(optional_account)
     if account is None:
         raise Unauthenticated("this request needs a bearer token")
     return account
-
-
-def require_roles(*roles: str):
-    """A dependency admitting only accounts with one of ``roles``."""
-
-    def check(account: Annotated[Account, Depends(current_account)]) -> Account:
-        if account.role not in roles:
-            raise Forbidden(f"role {account.role!r} may not do this; needs one of: {', '.join(roles)}")
-        return account
-
-    return check
 
 
 def allowed_to(action: str):

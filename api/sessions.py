@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import EngineDep
 from api.responses import ERROR_BODY
-from locations.accounts import Account
+from locations.accounts import Account, authorise
 from locations.errors import Forbidden, Unauthenticated
 from locations.settings import get_settings
 from locations.sign_in import SessionLimits, session_account
@@ -242,21 +242,18 @@ PERSON_REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def page_roles(*roles: str):
-    """A page dependency admitting people of ``roles`` only: nobody signed in is sent to
-    sign in, anybody else refused (403)."""
+def page_for(action: str):
+    """A page dependency admitting people who may ``action`` (``accounts.authorise``):
+    nobody signed in is sent to sign in, anybody else refused (403)."""
 
     async def check(person: PersonDep) -> Account:
-        if person.role not in roles:
-            raise Forbidden(f"role {person.role!r} may not open this page; "
-                            f"needs one of: {', '.join(roles)}")
-        return person
+        return authorise(person, action)
 
     return check
 
 
 #: Pages for admins only.
-AdminDep = Annotated[Account, Depends(page_roles("admin"))]
+AdminDep = Annotated[Account, Depends(page_for("manage accounts"))]
 
 
 def csrf_token(request: Request) -> str:

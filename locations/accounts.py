@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, text
 
 from locations import regions
-from locations.errors import Conflict, Forbidden, InvalidInput, NotFound
+from locations.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from locations.fields import PLOTS
 from locations.vocabulary import ROLE
 
@@ -32,9 +32,7 @@ class Account:
 
     def may_edit_municipality(self, municipality_id: int) -> bool:
         """Municipality editors edit their own municipalities' plots and zones; admins all."""
-        if self.role == "admin":
-            return True
-        return self.role == "municipality" and municipality_id in self.municipality_ids
+        return may(self, "edit", municipality_id)
 
     def may_analyse_municipality(self, municipality_id: int) -> bool:
         """Agency analysts analyse every municipality in their regions (of any level)."""
@@ -96,38 +94,99 @@ def _ids(ids: frozenset[int]) -> str:
 
 # -- who may write or run what, where ---------------------------------------------------------
 
-#: The roles that may do each kind of write or run at all; ``authorise`` then checks where.
-#: Which targets each role may import is ``importer.TARGETS_BY_ROLE``, row by row in scope.
+#: Every kind of write or run, and the roles that may do it at all; ``authorise`` then checks
+#: where. Each write route, page form, scoring run and import asks ``authorise`` (or, to
+#: decide what to show, ``may``), so that a role's reach is decided here and nowhere else.
 ACTION_ROLES = {
-    "edit": ("municipality", "admin"),  # plots and zones, of one's own municipalities
-    "import": ("municipality", "agency", "admin"),  # GIS files, within one's scope
-    "score": ("agency", "admin"),  # scoring runs, which set the public rankings of their regions
+    # Plots and zones of one's own municipalities: their fields, outlines, splits and
+    # merges, photos and documents, bulk updates.
+    "edit": ("municipality", "admin"),
+    # Investors' inquiries about one's own municipalities' plots: their status and replies.
+    "answer": ("municipality", "admin"),
+    # GIS files, row by row within one's scope; which targets: ``IMPORT_TARGETS``.
+    "import": ("municipality", "agency", "admin"),
+    # The browser's import page, which loads every target, regions and infrastructure too.
+    "import anything": ("admin",),
+    # Scoring runs, which set the public rankings of every region they cover.
+    "score": ("agency", "admin"),
+    # Accounts: creating, inviting, resetting and revoking them.
+    "manage accounts": ("admin",),
 }
 
+#: What each role may import (admins: everything), and so which rows ``reach`` lets in.
+IMPORT_TARGETS = {
+    "admin": ("regions", "municipalities", "seats", "zones", "plots", "infrastructure",
+              "constraints"),
+    "agency": ("zones", "plots"),
+    "municipality": ("zones", "plots"),
+}
 
-def authorise(account: Account, action: str, *, municipality_id: int | None = None,
-              municipality_ids: Iterable[int] | None = None, what: str = "") -> None:
-    """Refuse (Forbidden) unless ``account`` may ``action`` (see ``ACTION_ROLES``) where it acts.
+#: How a refusal words each action.
+_DOING = {"edit": "edit", "answer": "answer for", "import": "import into",
+          "import anything": "import", "score": "score", "manage accounts": "manage"}
 
-    The one decision for writes and runs: the role first, then the scope. ``municipality_id``
-    is the municipality an edit touches; ``municipality_ids`` every municipality a run
+
+def reach(account: Account, action: str) -> frozenset[int] | None:
+    """The municipalities where ``account`` may ``action``: None for everywhere (admins),
+    empty for a role that may not ``action`` at all. Editors act in their own
+    municipalities; agencies import and score in every municipality of their regions."""
+    if account.role not in ACTION_ROLES[action]:
+        return frozenset()
+    if account.role == "admin":
+        return None
+    if account.role == "agency":
+        return account.analysed_municipality_ids
+    return account.municipality_ids
+
+
+def may(account: Account | None, action: str, municipality_id: int | None = None) -> bool:
+    """Whether ``account`` may ``action`` (in ``municipality_id``): ``authorise`` as a yes
+    or no, for pages deciding what to offer."""
+    if account is None or account.role not in ACTION_ROLES[action]:
+        return False
+    where = reach(account, action)
+    return where is None or municipality_id is None or municipality_id in where
+
+
+def authorise(account: Account | None, action: str, *, municipality_id: int | None = None,
+              municipality_name: str | None = None, municipality_ids: Iterable[int] | None = None,
+              target: str | None = None, what: str = "") -> Account:
+    """``account`` if it may ``action`` (see ``ACTION_ROLES``) where it acts; else refuse.
+
+    The one decision for every write and run: who asks (nobody: Unauthenticated), the
+    role, then the scope. ``municipality_id`` (named ``municipality_name``) is the
+    municipality an edit touches; ``municipality_ids`` every municipality a run or a file
     touches, so a run over all regions passes every municipality there is and needs an
-    admin or an account whose regions cover them all. With neither, only the role is checked (routes do that before
-    reading a body). ``what`` names the thing in the refusal, e.g. "region SI042".
+    admin or an account whose regions cover them all. ``target`` is what an import loads
+    (``IMPORT_TARGETS``). With none of these, only the role is checked: routes do that
+    before reading a body. ``what`` names the thing in the refusal, e.g. "plot 12".
+
+    Raises:
+        Unauthenticated: no account. Forbidden: the role or the scope does not allow it.
     """
+    if account is None:
+        raise Unauthenticated("this needs a signed-in person or a bearer token")
     roles = ACTION_ROLES[action]
     if account.role not in roles:
         raise Forbidden(f"role {account.role!r} may not {action}; needs one of: {', '.join(roles)}")
-    if account.role == "admin":
-        return
-    if municipality_id is not None and not account.may_edit_municipality(municipality_id):
-        raise Forbidden(f"account {account.name!r} may not {action} {what or 'there'}: "
-                        "it is outside the account's municipalities")
-    if municipality_ids is not None:
-        own = account.analysed_municipality_ids if account.role == "agency" else frozenset()
-        if not set(municipality_ids) <= own:
-            raise Forbidden(f"account {account.name!r} may not {action} {what or 'there'}: "
-                            "it reaches beyond the account's regions")
+    if target is not None:
+        allowed = IMPORT_TARGETS.get(account.role, ())
+        if target not in allowed:
+            raise Forbidden(f"role {account.role!r} may not import {target}"
+                            + (f"; it may import {', '.join(allowed)}" if allowed else ""))
+    where = reach(account, action)
+    if where is None:
+        return account
+    doing = _DOING[action]
+    if municipality_id is not None and municipality_id not in where:
+        place = municipality_name or f"municipality {municipality_id}"
+        raise Forbidden(f"{what or 'it'} belongs to {place}, which account {account.name!r} "
+                        f"may not {doing}")
+    if municipality_ids is not None and not set(municipality_ids) <= where:
+        raise Forbidden(f"account {account.name!r} may not {doing} {what or 'there'}: "
+                        "it reaches beyond the account's "
+                        + ("regions" if account.role == "agency" else "municipalities"))
+    return account
 
 
 def hash_token(token: str) -> str:

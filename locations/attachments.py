@@ -25,10 +25,10 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from locations.accounts import Account
+from locations.accounts import Account, authorise
 from locations.errors import Conflict, InvalidInput, NotFound
 from locations.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_PLOT, MAX_IMAGE_PIXELS
-from locations.plot_updates import _record_plot_event, check_scope
+from locations.plot_updates import _record_plot_event
 from locations.values import text_problem
 
 #: The media type each kind is served as.
@@ -186,7 +186,8 @@ def check_editor(conn: Connection, account: Account, plot_id: int) -> Mapping[st
         NotFound: no such plot. Forbidden: not the account's municipality (or not an editor).
     """
     plot = _plot(conn, plot_id)
-    check_scope(account, plot["municipality_id"], plot["municipality_name"], f"plot {plot_id}")
+    authorise(account, "edit", municipality_id=plot["municipality_id"],
+              municipality_name=plot["municipality_name"], what=f"plot {plot_id}")
     return plot
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from locations.accounts import Account
+from locations.accounts import Account, authorise, may
 from locations.availability import check_transition
 from locations.errors import Conflict, Forbidden, InvalidInput
 from locations.fields import PLOTS
@@ -130,7 +130,12 @@ def read_table(content: bytes, filename: str) -> ChangeRows:
 
 
 def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]]) -> dict[str, Any]:
-    """What applying ``rows`` would change, row by row, and every problem; writes nothing."""
+    """What applying ``rows`` would change, row by row, and every problem; writes nothing.
+
+    Raises:
+        Forbidden: the account's role edits no plots at all.
+    """
+    authorise(account, "edit")
     references = sorted({row[KEY] for row in rows if row.get(KEY)})
     found: dict[str, list[Mapping[str, Any]]] = {}
     for plot in conn.execute(
@@ -165,11 +170,12 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
             entry["problems"].append(f"the same plot is already changed in row {seen[plot['id']]}")
             continue
         seen[plot["id"]] = line
-        if not account.may_edit_municipality(plot["municipality_id"]):
+        try:
+            authorise(account, "edit", municipality_id=plot["municipality_id"],
+                      municipality_name=plot["municipality_name"], what="plot")
+        except Forbidden as refusal:
             entry["forbidden"] = True
-            entry["problems"].append(
-                f"plot belongs to {plot['municipality_name']}, which account {account.name!r} may not edit"
-            )
+            entry["problems"].append(str(refusal))
             continue
         if plot["retired_at"] is not None:
             entry["problems"].append("the plot is retired")
@@ -263,7 +269,7 @@ def _match(
         candidates = [c for c in candidates if c["country"] == row["country"].upper()]
     if len(candidates) > 1:
         # The same reference in SI and AT: the account's own municipality is meant.
-        own = [c for c in candidates if account.may_edit_municipality(c["municipality_id"])]
+        own = [c for c in candidates if may(account, "edit", c["municipality_id"])]
         candidates = own if len(own) == 1 else candidates
     if not candidates:
         entry["problems"].append(f"{KEY}: no plot {row[KEY]!r}")

@@ -6,10 +6,14 @@ the job's tracker, writes the import's step and rows done, committing each at on
 (the import's own transaction shows nothing until the end).
 
 A server beats for the jobs it holds, queued or running: every ``HEARTBEAT_EVERY_S``
-it writes their ``heartbeat_at``. A queued or running job whose last beat is older
-than ``STALE_AFTER_S`` was cut off by a stopped server, and its import's transaction,
-which ended with it, wrote nothing. The beat is a row, not a session, so this holds
-behind a connection pooler and with several servers on one database.
+it writes their ``heartbeat_at``, through a connection it keeps open for that (its
+lifeline), and the lifeline's backend (``worker_pid``, ``worker_started``). A queued or
+running job was cut off by a stopped server, and its import's transaction, which ended
+with it, wrote nothing, when that backend is gone from ``pg_stat_activity`` (a killed
+server's connections close with it, so a reader knows at once), or when its last beat
+is older than ``STALE_AFTER_S``. The second rule holds where the first cannot tell:
+behind a connection pooler, whose server connection outlives the server that used it,
+and when the server hangs without dying.
 
 Jobs run a few at a time (``MAX_RUNNING_JOBS``), in threads of their own, and the
 rest wait queued: twenty files posted at once would otherwise take twenty of the
@@ -66,7 +70,10 @@ def _job_columns() -> str:
     j.id, j.requested_by, j.target, j.file_name, j.options, j.state, j.step, j.done, j.total,
     j.report, j.error, j.created_at, j.started_at, j.finished_at,
     (j.state IN ('queued', 'running') AND (j.heartbeat_at IS NULL OR
-        j.heartbeat_at < now() - make_interval(secs => {float(STALE_AFTER_S)}))) AS cut_off
+        j.heartbeat_at < now() - make_interval(secs => {float(STALE_AFTER_S)})
+        OR (j.worker_pid IS NOT NULL AND NOT EXISTS (
+            SELECT FROM pg_stat_activity a
+            WHERE a.pid = j.worker_pid AND a.backend_start = j.worker_started)))) AS cut_off
 """
 
 
@@ -112,6 +119,9 @@ class _Heartbeat:
         self.thread: threading.Thread | None = None
         # Set by ``hold``: a new job is beaten for at once, not at the end of a wait.
         self.wake = threading.Event()
+        # One open connection per database, used by the beating thread alone: its backend
+        # lives as long as this process does.
+        self.lifelines: dict[str, Connection] = {}
 
     def hold(self, engine: Engine, job_id: int) -> None:
         with self.lock:
@@ -125,6 +135,7 @@ class _Heartbeat:
     def release(self, engine: Engine, job_id: int) -> None:
         with self.lock:
             self.jobs.get(_url(engine), set()).discard(job_id)
+        self.wake.set()  # its lifeline is closed once it holds no job
 
     def _beat(self) -> None:
         while True:
@@ -134,11 +145,36 @@ class _Heartbeat:
                 held = {url: sorted(ids) for url, ids in self.jobs.items() if ids}
             for url, ids in held.items():
                 try:
-                    with _tracker_engine(url).begin() as conn:
-                        conn.execute(text("UPDATE import_job SET heartbeat_at = now() "
-                                          "WHERE id = ANY(:ids)"), {"ids": ids})
+                    self._lifeline(url).execute(text(
+                        """
+                        UPDATE import_job SET heartbeat_at = now(), worker_pid = pg_backend_pid(),
+                               worker_started = (SELECT backend_start FROM pg_stat_activity
+                                                 WHERE pid = pg_backend_pid())
+                        WHERE id = ANY(:ids)
+                        """), {"ids": ids})
                 except Exception:  # the database away for a while: the next beat may reach it
                     logger.warning("no heartbeat for import jobs %s", ids, exc_info=True)
+                    self._cut(url, invalidate=True)
+            # A database with no job held keeps no connection open.
+            for url in [url for url in self.lifelines if url not in held]:
+                self._cut(url)
+
+    def _cut(self, url: str, invalidate: bool = False) -> None:
+        lifeline = self.lifelines.pop(url, None)
+        if lifeline is None:
+            return
+        try:
+            if invalidate:
+                lifeline.invalidate()
+            lifeline.close()
+        except Exception:  # noqa: BLE001 - a connection already lost: nothing to give back
+            logger.debug("an import jobs' connection was already gone")
+
+    def _lifeline(self, url: str) -> Connection:
+        if url not in self.lifelines:
+            self.lifelines[url] = _tracker_engine(url).connect().execution_options(
+                isolation_level="AUTOCOMMIT")
+        return self.lifelines[url]
 
 
 _heartbeat = _Heartbeat()

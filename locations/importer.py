@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from locations.accounts import Account
+from locations.accounts import Account, authorise, reach
 from locations.db import server_message
-from locations.errors import Forbidden, InvalidInput
+from locations.errors import InvalidInput
 from locations.imports import boundaries, staging
 from locations.imports import placement as placements
 from locations.imports.crs_hint import crs_hint
@@ -26,14 +26,6 @@ from locations.imports.staging import Progress, Scope
 from locations.imports.targets import target
 from locations.mappings import fitting_mappings, load_mapping
 from locations.plot_updates import check_effective_date, parse_effective_date
-
-#: Targets each role may import; scoped roles only inside their municipalities or regions.
-TARGETS_BY_ROLE = {
-    "admin": ("regions", "municipalities", "seats", "zones", "plots", "infrastructure",
-              "constraints"),
-    "agency": ("zones", "plots"),
-    "municipality": ("zones", "plots"),
-}
 
 
 @dataclass
@@ -169,17 +161,11 @@ def scope_of(account: Account | None, target_name: str) -> Scope:
     Raises:
         Forbidden: the role may not import this target at all.
     """
-    if account is None or account.role == "admin":
+    if account is None:
         return Scope()
-    allowed = TARGETS_BY_ROLE.get(account.role, ())
-    if target_name not in allowed:
-        raise Forbidden(
-            f"role {account.role!r} may not import {target_name}"
-            + (f"; it may import {', '.join(allowed)}" if allowed else "")
-        )
-    if account.role == "municipality":
-        return Scope(municipality_ids=frozenset(account.municipality_ids))
-    return Scope(municipality_ids=frozenset(account.analysed_municipality_ids))
+    authorise(account, "import", target=target_name)
+    where = reach(account, "import")
+    return Scope() if where is None else Scope(municipality_ids=frozenset(where))
 
 
 def _match_field_names(frame: Any, spec: Any, target_name: str) -> Any:

@@ -22,8 +22,8 @@ from urllib.parse import quote
 from sqlalchemy import Connection, Engine, text
 
 from locations import inquiries, mail
-from locations.accounts import Account
-from locations.errors import Conflict, Forbidden, InvalidInput, NotFound
+from locations.accounts import Account, authorise
+from locations.errors import Conflict, InvalidInput, NotFound
 from locations.inquiries import get_inquiry
 from locations.settings import Settings, get_settings
 from locations.values import text_problem
@@ -96,8 +96,7 @@ def writable_inquiry(conn: Connection, account: Account, inquiry_id: int) -> dic
         NotFound: no such inquiry. Forbidden: it is another municipality's, or the
             account's role changes none (agencies, investors).
     """
-    if account.role not in ("municipality", "admin"):
-        raise Forbidden(f"role {account.role!r} may not answer or change inquiries")
+    authorise(account, "answer")
     row = conn.execute(text(
         """
         SELECT m.id, m.name FROM inquiry i JOIN plot p ON p.id = i.plot_id
@@ -106,9 +105,8 @@ def writable_inquiry(conn: Connection, account: Account, inquiry_id: int) -> dic
         """), {"id": inquiry_id}).first()
     if row is None:
         raise NotFound(f"no inquiry {inquiry_id}")
-    if not account.may_edit_municipality(row[0]):
-        raise Forbidden(f"inquiry {inquiry_id} is about a plot of {row[1]}, which account "
-                        f"{account.name!r} may not answer for")
+    authorise(account, "answer", municipality_id=row[0], municipality_name=row[1],
+              what=f"the plot of inquiry {inquiry_id}")
     return get_inquiry(conn, account, inquiry_id)
 
 
@@ -121,12 +119,13 @@ def set_status(conn: Connection, account: Account, inquiry_id: int, status: str,
         InvalidInput: not a status, or an unknown ``via``. NotFound, Forbidden: see
             ``writable_inquiry``.
     """
+    # Who asks first: someone else's inquiry is refused as such, whatever was sent.
+    writable_inquiry(conn, account, inquiry_id)
     if status not in INQUIRY_STATUS:
         raise InvalidInput("status", f"unknown status {status!r}; known: "
                                      f"{', '.join(INQUIRY_STATUS.codes)}")
     if via not in VIA:
         raise InvalidInput("via", f"unknown {via!r}; known: {', '.join(VIA)}")
-    writable_inquiry(conn, account, inquiry_id)
     old = conn.execute(text("SELECT status FROM inquiry WHERE id = :id FOR UPDATE"),
                        {"id": inquiry_id}).scalar_one()
     if old == status:
@@ -202,12 +201,13 @@ def send_reply(engine: Engine, account: Account, inquiry_id: int, body: str,
         InvalidInput, NotFound, Forbidden: see ``check_reply`` and ``writable_inquiry``.
     """
     settings = settings or get_settings()
+    # Who asks first: someone else's inquiry is refused as such, whatever the mail set-up.
+    with engine.connect() as conn:
+        inquiry = writable_inquiry(conn, account, inquiry_id)
     body = check_reply(body)
     if not settings.smtp_url:
         raise Conflict("no mail server is set (LOCATIONS_SMTP_URL): answer from your own "
                        "mail program instead")
-    with engine.connect() as conn:
-        inquiry = writable_inquiry(conn, account, inquiry_id)
     try:
         mail.send(settings.smtp_url, reply_message(inquiry, body, settings))
     except (mail.MailNotSent, ValueError, email.errors.MessageError) as exc:

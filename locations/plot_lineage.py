@@ -20,7 +20,7 @@ import shapely
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from locations.accounts import Account
+from locations.accounts import Account, authorise
 from locations.db import server_message
 from locations.errors import Conflict, InvalidGeometry, InvalidInput
 from locations.geojson import geometry_sql
@@ -31,7 +31,6 @@ from locations.plot_updates import (
     _plot_for_write,
     _text,
     check_coordinates,
-    check_scope,
     check_version,
     create_plot,
     parse_srid,
@@ -55,7 +54,8 @@ def _editable(conn: Connection, account: Account, plot_id: int, expected_version
               ) -> Mapping[str, Any]:
     """The plot as a write starts from it: in the account's reach, at the version read, live."""
     current = _plot_for_write(conn, plot_id)
-    check_scope(account, current["municipality_id"], current["municipality_name"], f"plot {plot_id}")
+    authorise(account, "edit", municipality_id=current["municipality_id"],
+              municipality_name=current["municipality_name"], what=f"plot {plot_id}")
     if expected_version is not None:
         check_version("plot", current["version"], expected_version)
     if current["retired_at"] is not None:
@@ -254,7 +254,8 @@ def merge_plots(conn: Connection, account: Account, plots: Sequence[tuple[int, i
     # Scope first: a plot out of reach is a 403 whatever else is wrong with the request.
     rows = [_plot_for_write(conn, plot_id) for plot_id in ids]
     for row in rows:
-        check_scope(account, row["municipality_id"], row["municipality_name"], f"plot {row['id']}")
+        authorise(account, "edit", municipality_id=row["municipality_id"],
+                  municipality_name=row["municipality_name"], what=f"plot {row['id']}")
     current = [_editable(conn, account, plot_id, version) for plot_id, version in plots]
     zones = {row["zone_id"] for row in current}
     if len(zones) > 1:

@@ -23,12 +23,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from locations import fields as catalogue
 from locations import vocabulary as v
-from locations.accounts import Account
+from locations.accounts import Account, authorise, may
 from locations.availability import check_status, check_transition
 from locations.db import server_message
 from locations.errors import (
     Conflict,
-    Forbidden,
     InvalidGeometry,
     InvalidInput,
     NotFound,
@@ -261,13 +260,6 @@ def check_version(kind: str, current_version: int, expected_version: int) -> Non
         )
 
 
-def check_scope(account: Account, municipality_id: int, municipality_name: str, what: str) -> None:
-    if not account.may_edit_municipality(municipality_id):
-        raise Forbidden(
-            f"{what} belongs to {municipality_name}, which account {account.name!r} may not edit"
-        )
-
-
 def _row_for_write(conn: Connection, kind: str, row_id: int, sql: str) -> Mapping[str, Any]:
     """The row a write starts from, with its municipality for the scope check; NotFound if none."""
     row = conn.execute(text(sql), {"id": row_id}).mappings().first()
@@ -351,7 +343,8 @@ def update_plot(
         transition naming the allowed ones), InvalidInput, InvalidGeometry.
     """
     current = _plot_for_write(conn, plot_id)
-    check_scope(account, current["municipality_id"], current["municipality_name"], f"plot {plot_id}")
+    authorise(account, "edit", municipality_id=current["municipality_id"],
+              municipality_name=current["municipality_name"], what=f"plot {plot_id}")
     check_version("plot", current["version"], expected_version)
     if current["retired_at"] is not None:
         raise Conflict(f"plot {plot_id} was retired on {current['retired_at']:%Y-%m-%d}; it cannot change")
@@ -386,7 +379,8 @@ def verify_plot(
 ) -> int:
     """Confirm a plot's facts unchanged: its freshness starts again today. Returns the new version."""
     current = _plot_for_write(conn, plot_id)
-    check_scope(account, current["municipality_id"], current["municipality_name"], f"plot {plot_id}")
+    authorise(account, "edit", municipality_id=current["municipality_id"],
+              municipality_name=current["municipality_name"], what=f"plot {plot_id}")
     check_version("plot", current["version"], expected_version)
     if current["retired_at"] is not None:
         raise Conflict(f"plot {plot_id} is retired; there is nothing to verify")
@@ -412,7 +406,8 @@ def retire_plot(
     its place, kept in its retire event (``plot_lineage``).
     """
     current = _plot_for_write(conn, plot_id)
-    check_scope(account, current["municipality_id"], current["municipality_name"], f"plot {plot_id}")
+    authorise(account, "edit", municipality_id=current["municipality_id"],
+              municipality_name=current["municipality_name"], what=f"plot {plot_id}")
     check_version("plot", current["version"], expected_version)
     if current["retired_at"] is not None:
         raise Conflict(f"plot {plot_id} is already retired")
@@ -460,8 +455,9 @@ def create_plot(
     # (checked once the plot is placed, below).
     shared = conn.execute(text("SELECT array_agg(municipality_id) FROM zone_municipality "
                                "WHERE zone_id = :z"), {"z": zone_id}).scalar() or []
-    if not any(account.may_edit_municipality(m) for m in shared):
-        check_scope(account, zone["municipality_id"], zone["municipality_name"], f"zone {zone_id}")
+    if not any(may(account, "edit", m) for m in shared):
+        authorise(account, "edit", municipality_id=zone["municipality_id"],
+                  municipality_name=zone["municipality_name"], what=f"zone {zone_id}")
     check_version("zone", zone["version"], expected_zone_version)
     reference = _text("cadastral_ref", cadastral_ref)
     if reference is None:
@@ -504,8 +500,8 @@ def create_plot(
         {"id": plot_id},
     ).mappings().one()
     # The caller's transaction is rolled back on this refusal: nothing is written.
-    check_scope(account, created["municipality_id"], created["municipality_name"],
-                f"the new plot {reference!r}")
+    authorise(account, "edit", municipality_id=created["municipality_id"],
+              municipality_name=created["municipality_name"], what=f"the new plot {reference!r}")
     created = {k: created[k] for k in ("cadastral_ref", "area_m2", "status")}
     new_values = (dict(created) | {field: jsonable(value) for field, value in parsed.items()}
                   | dict(lineage or {}))
@@ -592,7 +588,8 @@ def update_zone(
         NotFound, Forbidden, PreconditionFailed, InvalidInput.
     """
     current = _zone_for_write(conn, zone_id)
-    check_scope(account, current["municipality_id"], current["municipality_name"], f"zone {zone_id}")
+    authorise(account, "edit", municipality_id=current["municipality_id"],
+              municipality_name=current["municipality_name"], what=f"zone {zone_id}")
     check_version("zone", current["version"], expected_version)
     parsed = parse_fields(values, ZONE_FIELDS)
     changes = changed_fields(current, parsed)

@@ -290,6 +290,9 @@ import_job = Table(
     Column('finished_at', DateTime(True)),
     Column('heartbeat_at', DateTime(True)),
     Column('problems_csv', LargeBinary),
+    # The backend of the server holding the job (its beat's session): gone, the job is cut off.
+    Column('worker_pid', Integer),
+    Column('worker_started', DateTime(True)),
     CheckConstraint("(state = ANY (ARRAY['queued'::text, 'running'::text])) = (finished_at IS NULL)", name='import_job_finished_has_time'),
     CheckConstraint("state = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'refused'::text, 'failed'::text])", name='import_job_state_check'),
     ForeignKeyConstraint(['account_id'], ['account.id'], ondelete='SET NULL', name='import_job_account_id_fkey'),

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, false, func, literal, or_, select
 
 from locations import plot_updates
-from locations.accounts import Account
+from locations.accounts import Account, may
 from locations.availability import TRANSITIONS
 from locations.errors import Forbidden, InvalidInput, NotFound
 from locations.fields import PLOTS
@@ -236,7 +236,7 @@ def plot_for_form(conn: Connection, account: Account, plot_id: int) -> dict[str,
     ).mappings().first()
     if row is None:
         raise NotFound(f"plot {plot_id} does not exist")
-    if not account.may_edit_municipality(row["municipality_id"]):
+    if not may(account, "edit", row["municipality_id"]):
         raise PlotOutOfReach(account, plot_id, row["cadastral_ref"], row["municipality_name"])
     found = {key: jsonable(value) for key, value in row.items()}
     found["allowed_uses"] = sorted(found.get("allowed_uses") or [])

@@ -233,3 +233,76 @@ def test_jobs_beyond_the_runners_wait_queued_and_then_run(fresh_client, fresh_en
     assert fresh_client.get("/plots", params={"limit": 1}).status_code == 200
     release.set()
     assert [_finished(fresh_client, job, admin)["state"] for job in jobs] == ["succeeded"] * 4
+
+
+HELD_IMPORT = """
+import sys, time
+from pathlib import Path
+from sqlalchemy import create_engine
+from locations import import_jobs
+from locations.accounts import account_by_name
+
+def held(*args, **kwargs):  # an import that takes its time, as a large file does
+    time.sleep(600)
+
+import_jobs.import_file = held
+engine = create_engine(sys.argv[1])
+with engine.begin() as conn:
+    account = account_by_name(conn, "boss")
+    job_id = import_jobs.create_job(conn, account, "plots", "big.gpkg", {})
+import_jobs.start_job(engine, job_id, Path(sys.argv[2]), account=account)
+print(job_id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_job_whose_server_is_killed_reads_as_interrupted_at_once(fresh_engine: Engine) -> None:
+    """A server killed mid-import (SIGKILL: no handler runs) closes its connections with
+    it; the job names its server's backend, so a reader tells at once that it is gone,
+    long before its heartbeat (every 5 s, stale after 30 s) could."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from locations import import_jobs
+    from locations.accounts import account_by_name
+
+    _accounts(fresh_engine)
+    with fresh_engine.connect() as conn:
+        admin = account_by_name(conn, "boss")
+    url = fresh_engine.url.render_as_string(hide_password=False)
+    root = Path(__file__).resolve().parent.parent
+    worker = subprocess.Popen([sys.executable, "-c", HELD_IMPORT, url, str(SAMPLE)],
+                              stdout=subprocess.PIPE, text=True, cwd=root,
+                              env=dict(os.environ, PYTHONPATH=str(root)))
+    try:
+        job_id = int(worker.stdout.readline())
+
+        def job() -> dict:
+            with fresh_engine.connect() as conn:
+                return import_jobs.get_job(conn, job_id, admin)
+
+        deadline = time.monotonic() + 30
+        while job()["state"] != "running":
+            assert time.monotonic() < deadline, job()
+            time.sleep(0.05)
+        with fresh_engine.connect() as conn:
+            assert conn.execute(text("SELECT worker_pid IS NOT NULL FROM import_job WHERE id = :id"),
+                                {"id": job_id}).scalar_one()
+        time.sleep(1.0)
+        assert job()["state"] == "running"  # alive: however long it takes
+
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+        killed = time.monotonic()
+        while (found := job())["state"] != "interrupted":
+            assert time.monotonic() - killed < 3.0, found
+            time.sleep(0.02)
+        waited = time.monotonic() - killed
+        assert waited < import_jobs.HEARTBEAT_EVERY_S, waited
+        assert "nothing was written" in found["error"]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)

@@ -20,12 +20,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
 from api.routes.desk import (
-    EDITORS,
     checked_form,
     desk_page,
     html,
     refusal,
-    require_role,
     session_key,
     shown_name,
 )
@@ -33,12 +31,12 @@ from api.routes.imports import receive_form
 from api.routes.pages import AcceptLanguage, Lang
 from api.sessions import PersonDep, check_csrf, csrf_token
 from locations import bulk_updates, staged_uploads
+from locations.accounts import authorise
 from locations.errors import InvalidInput, LocationsError
 from maps.desk_pages import build_bulk_page
 
 router = APIRouter(tags=["pages"])
 PATH = "/maps/my/bulk"
-WHAT = "update plots in bulk"
 
 
 @router.get(PATH, response_class=HTMLResponse, summary="Bulk plot updates: the upload form",
@@ -47,7 +45,7 @@ def bulk_form(request: Request, person: PersonDep, lang: Lang = None,
               accept_language: AcceptLanguage = None) -> HTMLResponse:
     page = desk_page(request, lang, accept_language)
     try:
-        require_role(person, EDITORS, WHAT)
+        authorise(person, "edit")
     except LocationsError as exc:
         return refusal(page, exc)
     return html(build_bulk_page(page.t, page, csrf=csrf_token(request)))
@@ -62,7 +60,7 @@ async def bulk_preview(request: Request, engine: EngineDep, person: PersonDep,
     csrf = csrf_token(request)
     try:
         # The role before the body: nobody else's upload is read at all.
-        require_role(person, EDITORS, WHAT)
+        authorise(person, "edit")
         folder = Path(await run_in_threadpool(tempfile.mkdtemp, prefix="locations-bulk-page-"))
         try:
             fields, upload = await receive_form(request, folder, suffixes=None)
@@ -107,7 +105,7 @@ async def bulk_apply(request: Request, engine: EngineDep, person: PersonDep,
     page = desk_page(request, lang, accept_language)
     csrf = csrf_token(request)
     try:
-        require_role(person, EDITORS, WHAT)
+        authorise(person, "edit")
         form = await checked_form(request)
     except LocationsError as exc:
         return refusal(page, exc)

@@ -17,13 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api.errors import _status_for
 from api.routes.pages import _page
 from api.sessions import check_csrf, csrf_token
-from locations.accounts import Account
-from locations.errors import Forbidden, LocationsError
+from locations.errors import LocationsError
 from maps.desk_pages import build_refusal_page
 from maps.page import PageContext
-
-#: The roles that keep plots (municipality editors, within their municipalities; admins).
-EDITORS = ("municipality", "admin")
 
 
 def desk_page(request: Request, lang: str | None, accept_language: str | None) -> PageContext:
@@ -39,12 +35,6 @@ def refusal(page: PageContext, exc: LocationsError) -> HTMLResponse:
     """The core's refusal as a page, with the status the API answers it with."""
     status = _status_for(exc)
     return html(build_refusal_page(page.t, page, status=status, message=str(exc)), status)
-
-
-def require_role(person: Account, roles: tuple[str, ...], what: str) -> None:
-    """Raises Forbidden unless ``person``'s role is one of ``roles``."""
-    if person.role not in roles:
-        raise Forbidden(f"role {person.role!r} may not {what}; needs one of: {', '.join(roles)}")
 
 
 def session_key(request: Request) -> str:

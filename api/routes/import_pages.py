@@ -25,7 +25,6 @@ from api.routes.desk import (
     desk_page,
     html,
     refusal,
-    require_role,
     session_key,
     shown_name,
 )
@@ -33,7 +32,7 @@ from api.routes.imports import ImportForm, receive_form
 from api.routes.pages import AcceptLanguage, Lang
 from api.sessions import PersonDep, check_csrf, csrf_token
 from locations import import_jobs, staged_uploads
-from locations.accounts import Account
+from locations.accounts import Account, authorise
 from locations.errors import InvalidInput, LocationsError, NotFound
 from locations.imports.sources import SUFFIXES
 from locations.limits import MAX_STAGED_BYTES
@@ -44,7 +43,6 @@ from maps.desk_pages import build_import_job_page, build_imports_page
 router = APIRouter(tags=["pages"])
 PATH = "/maps/admin/imports"
 JobId = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="An import job's id")]
-WHAT = "run imports from the browser"
 
 
 def _options(fields: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -82,7 +80,7 @@ def imports(request: Request, engine: EngineDep, person: PersonDep, lang: Lang =
             accept_language: AcceptLanguage = None) -> HTMLResponse:
     page = desk_page(request, lang, accept_language)
     try:
-        require_role(person, ("admin",), WHAT)
+        authorise(person, "import anything")
         return _list_page(request, engine, person, page)
     except LocationsError as exc:
         return refusal(page, exc)
@@ -94,7 +92,7 @@ async def dry_run(request: Request, engine: EngineDep, person: PersonDep, lang: 
     page = desk_page(request, lang, accept_language)
     fields: dict[str, str] = {}
     try:
-        require_role(person, ("admin",), WHAT)
+        authorise(person, "import anything")
         folder = FilePath(await run_in_threadpool(tempfile.mkdtemp, prefix="locations-import-page-"))
         handed_over = False
         try:
@@ -149,7 +147,7 @@ def job(request: Request, engine: EngineDep, person: PersonDep, job_id: JobId,
         lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
     page = desk_page(request, lang, accept_language)
     try:
-        require_role(person, ("admin",), WHAT)
+        authorise(person, "import anything")
         with engine.begin() as conn:
             found = import_jobs.get_job(conn, job_id, person)
             startable = (bool((found.get("options") or {}).get("dry_run"))
@@ -167,7 +165,7 @@ def problems(request: Request, engine: EngineDep, person: PersonDep, job_id: Job
              lang: Lang = None, accept_language: AcceptLanguage = None) -> Response:
     page = desk_page(request, lang, accept_language)
     try:
-        require_role(person, ("admin",), WHAT)
+        authorise(person, "import anything")
         with engine.connect() as conn:
             content = import_jobs.problems_csv(conn, job_id, person)
     except LocationsError as exc:
@@ -182,7 +180,7 @@ async def start(request: Request, engine: EngineDep, person: PersonDep, job_id: 
                 lang: Lang = None, accept_language: AcceptLanguage = None) -> Response:
     page = desk_page(request, lang, accept_language)
     try:
-        require_role(person, ("admin",), WHAT)
+        authorise(person, "import anything")
         await checked_form(request)
         key = session_key(request)
 

@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
-from api.routes.desk import back_to, checked_form, desk_page, html, refusal, require_role
+from api.routes.desk import back_to, checked_form, desk_page, html, refusal
 from api.routes.pages import AcceptLanguage, Lang
 from api.sessions import PersonDep, csrf_token
 from locations import inquiries, inquiry_inbox
-from locations.accounts import Account
+from locations.accounts import Account, authorise, may
 from locations.errors import Conflict, InvalidInput, LocationsError
 from locations.settings import get_settings
 from locations.values import BIGINT_MAX
@@ -44,7 +44,7 @@ def _inquiry_page(request: Request, engine, person: Account, page: PageContext,
     with engine.connect() as conn:
         inquiry = inquiries.get_inquiry(conn, person, inquiry_id)
         events = inquiry_inbox.events(conn, inquiry_id)
-    may_change = person.may_edit_municipality(inquiry["plot"]["municipality_id"])
+    may_change = may(person, "answer", inquiry["plot"]["municipality_id"])
     return html(build_inquiry_page(
         page.t, page, inquiry=inquiry, events=events, csrf=csrf_token(request),
         may_change=may_change,
@@ -85,7 +85,7 @@ async def change_status(request: Request, engine: EngineDep, person: PersonDep,
                         accept_language: AcceptLanguage = None) -> Response:
     page = desk_page(request, lang, accept_language)
     try:
-        require_role(person, ("municipality", "admin"), "change inquiries")
+        authorise(person, "answer")
         form = await checked_form(request)
         status = str(form.get("status", ""))
 
@@ -104,7 +104,7 @@ async def reply(request: Request, engine: EngineDep, person: PersonDep, inquiry_
                 lang: Lang = None, accept_language: AcceptLanguage = None) -> Response:
     page = desk_page(request, lang, accept_language)
     try:
-        require_role(person, ("municipality", "admin"), "answer inquiries")
+        authorise(person, "answer")
         form = await checked_form(request)
     except LocationsError as exc:
         return refusal(page, exc)

@@ -14,6 +14,7 @@ from api.responses import error_responses
 from api.routes.pages import AcceptLanguage, Lang, _html, _page
 from api.sessions import SignedInDep
 from locations import attachments
+from locations.accounts import may
 from maps import queries
 from maps.plot_page import (
     build_plot_page,
@@ -54,8 +55,7 @@ def plot_page(
     page = _page(request, lang, accept_language)
     sheet = read_plot_sheet(conn, plot_id, profile or default_profile(conn))
     # The plot's own editors find its form from its page.
-    editable = person is not None and person.may_edit_municipality(
-        sheet.facts["municipality_id"]) and not sheet.facts.get("retired_at")
+    editable = may(person, "edit", sheet.facts["municipality_id"]) and not sheet.facts.get("retired_at")
     context = queries.map_context(conn, page.t, bounds_of([{"features": [sheet.zone]}]))
     return _html(build_plot_page(page.t, page, sheet=sheet, profiles=queries.profiles(conn),
                                  context=context, editable=editable))
