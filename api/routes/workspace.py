@@ -23,7 +23,7 @@ from api.deps import EngineDep, PlotId, read_connection
 from api.responses import error_responses
 from api.sessions import PERSON_REFUSALS, PersonDep, SignedInDep, check_csrf, csrf_token
 from locations import history, plot_updates, workspace
-from locations.accounts import Account
+from locations.accounts import Account, may
 from locations.availability import ForbiddenTransition
 from locations.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from locations.settings import get_settings
@@ -166,7 +166,7 @@ def my_plots_page(
     shown = {"municipality": municipality or "", "status": list(statuses), "zone": zone or "",
              "q": q or "", "stale": bool(stale)}
     return _html(build_my_plots_page(
-        t, page, result=result, filters=shown, editor=person.role in ("municipality", "admin"),
+        t, page, result=result, filters=shown, editor=may(person, "edit"),
         changes=changes, csrf=csrf_token(request), problems=problems, done=done,
         done_ref=done_ref), 400 if problems else 200)
 
