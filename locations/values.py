@@ -47,10 +47,15 @@ PLAUSIBILITY_CHECKS = {
 #: description typed in a form legitimately holds; and lone surrogates, which no UTF-8
 #: text can carry. NUL is among them: PostgreSQL stores no NUL in text.
 _CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-_CONTROL = re.compile(rf"[{_CONTROL_CHARACTERS}\ud800-\udfff]")
+#: Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they
+#: make text display in another order than it is stored, so that a cadastral reference,
+#: a file's name or a price in a description reads as something else ("Trojan Source").
+#: Written as the characters themselves, which every regex engine reads alike.
+BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(rf"[{_CONTROL_CHARACTERS}{BIDI_CONTROLS}\ud800-\udfff]")
 #: The same rule as a JSON Schema pattern, so the OpenAPI document says it too. Without the
 #: surrogates: regex engines of UTF-8 text (Rust's, ECMAScript's with /u) refuse the range.
-PLAIN_TEXT_PATTERN = f"^[^{_CONTROL_CHARACTERS}]*$"
+PLAIN_TEXT_PATTERN = f"^[^{_CONTROL_CHARACTERS}{BIDI_CONTROLS}]*$"
 
 
 def text_problem(value: str) -> str | None:
@@ -61,6 +66,9 @@ def text_problem(value: str) -> str | None:
     code, position = ord(match.group()), match.start()
     if 0xD800 <= code <= 0xDFFF:
         return f"contains a lone surrogate U+{code:04X} at position {position}: not text"
+    if 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
+        return (f"contains the bidirectional control U+{code:04X} at position {position}, "
+                "which shows the text in another order than it is stored")
     return (f"contains the control character U+{code:04X} at position {position}; "
             "only tab and line breaks are allowed")
 

@@ -18,6 +18,9 @@ TEXT = [
     ("\x85", "NEL, a C1 control: a line break to some readers, not to others"),
     ("\x9b2J", "CSI, the 8-bit form of the terminal escape"),
     ("\ud800", "a lone surrogate: no UTF-8 can carry it (encoding it for PostgreSQL fails)"),
+    ("1234\u202e6/5", "RIGHT-TO-LEFT OVERRIDE: the reference shows as 12345/6, another plot's "
+                      "(Trojan Source); file names hide their kind the same way"),
+    ("\u2067Kranj", "RIGHT-TO-LEFT ISOLATE: text displayed in another order than stored"),
 ]
 
 #: Integers as a query string or path carries them: ids and filters. (value, why)

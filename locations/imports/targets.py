@@ -22,7 +22,7 @@ from locations.formats import FORMULA_START
 from locations.limits import length_problem, max_chars
 from locations.local_formats import DATE_FORMATS, parse_date
 from locations.local_formats import numbers as as_numbers
-from locations.values import INT_MAX, text_problem
+from locations.values import BIDI_CONTROLS, INT_MAX, text_problem
 
 PLOT_STATUSES = v.PLOT_STATUS.codes
 USES = v.USE.codes
@@ -245,9 +245,9 @@ def _as_text_columnwise(column: pd.Series) -> pd.Series | None:
     return _none_where_missing(stripped, missing)
 
 
-#: Any control character (C0, DEL, C1): the cells holding one, found by Arrow (RE2) a column
+#: Any control character (C0, DEL, C1, bidirectional): the cells holding one, found by Arrow (RE2) a column
 #: at a time, are judged by ``values.text_problem``, which allows tab and line breaks.
-ANY_CONTROL = "[\\x00-\\x1f\\x7f-\\x9f]"
+ANY_CONTROL = f"[\\x00-\\x1f\\x7f-\\x9f{BIDI_CONTROLS}]"
 #: Text that an export quoted lest a spreadsheet run it as a formula (``formats``): "'=..."
 QUOTED_FORMULA = "^'" + FORMULA_START.removeprefix("^")
 
