@@ -943,19 +943,26 @@ def zone_ranking(conn: Connection, filters: ZoneFilter, *, limit: int | None = N
         columns = columns.replace("round(mw.motorway_km::numeric, 2)::float",
                                   "NULL::float")
         joins = joins.replace(ZONE_DISTANCE_JOIN, "")
-    rows = conn.execute(text(f"""
-        SELECT z.id, z.name, z.kind, z.municipality_id, m.name AS municipality_name,
-               r.code AS region_code, m.country, z.brownfield, z.rail_siding,
-               count(*) OVER () AS matched,
-               {ZONE_AGGREGATES} {columns}
-        FROM zone z
+    joined = f"""
         JOIN municipality m ON m.id = z.municipality_id
         JOIN region r ON r.id = m.region_id
         {ZONE_AGGREGATE_JOIN}
-        {joins}
-        WHERE {where}
+        {joins}"""
+    # A page of zones is chosen and counted over its sort keys only; its columns are
+    # computed for the page's rows (counting every zone over the whole rows cost 4x).
+    chosen = f"""
+        JOIN (SELECT z.id, count(*) OVER () AS matched FROM zone z {joined}
+              WHERE {where} ORDER BY {_zone_order(filters)} LIMIT :limit) page
+          ON page.id = z.id""" if limit else ""
+    rows = conn.execute(text(f"""
+        SELECT z.id, z.name, z.kind, z.municipality_id, m.name AS municipality_name,
+               r.code AS region_code, m.country, z.brownfield, z.rail_siding,
+               {"page.matched" if limit else "count(*) OVER ()"} AS matched,
+               {ZONE_AGGREGATES} {columns}
+        FROM zone z {chosen}
+        {joined}
+        WHERE {"true" if limit else where}
         ORDER BY {_zone_order(filters)}
-        {"LIMIT :limit" if limit else ""}
     """), params | ranking_params | {"limit": limit}).mappings().all()
     zones = [dict(row) for row in rows]
     if later and zones:
