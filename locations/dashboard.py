@@ -2,8 +2,9 @@
 brownfield share, data freshness and the score distribution of each profile; and two to
 four regions side by side, with the differences that matter picked out.
 
-Land figures are sums of the figures kept per zone (``zone_summary``,
-``zone_verified_month``), so no plot is read; scores come from the current scoring runs, the same plots ``GET /rankings`` ranks.
+Land figures are sums of the figures kept per zone (``zone_summary``) and municipality
+(``municipality_verified_month``), so no plot is read; scores come from the current scoring
+runs, the same plots ``GET /rankings`` ranks.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def scored_profiles(conn: Connection) -> list[str]:
 
 
 def _land(conn: Connection, area: Area, fresh_since: dt.date) -> dict[str, Any]:
-    # The kept per-zone figures (zone_summary, zone_verified_month: kept by the triggers on
-    # plot in every write's transaction), summed over the region's zones: no plot is read.
+    # The kept per-zone figures (zone_summary) and per-municipality verification months
+    # (kept by the triggers on plot in every write's transaction), summed over the region:
+    # no plot is read.
     statuses = PLOT_STATUS.codes
     tiers = (*READINESS.codes, UNKNOWN_READINESS)
     sums = [f"coalesce(sum(zs.{status}_count), 0) AS {status}_plots" for status in statuses]
@@ -72,13 +74,14 @@ def _land(conn: Connection, area: Area, fresh_since: dt.date) -> dict[str, Any]:
                coalesce(sum(zs.brownfield_available_area_m2), 0) AS brownfield_available,
                {", ".join(sums)},
                -- Plots verified on or after the day: whole months after its month, and
-               -- the days of its month from that day on.
+               -- the days of its month from that day on (kept per municipality).
                (SELECT coalesce(sum(v.plots) FILTER (WHERE v.month > :fresh_month), 0)
                        + coalesce(sum((SELECT sum(d) FROM unnest(
                                           v.by_day[CAST(:fresh_day AS int) : 31]) AS d))
                                   FILTER (WHERE v.month = :fresh_month), 0)
-                FROM zone_verified_month v
-                WHERE v.zone_id IN (SELECT id FROM zones) AND v.month >= :fresh_month
+                FROM municipality_verified_month v
+                WHERE {regions.municipalities_in("v.municipality_id")}
+                  AND v.month >= :fresh_month
                ) AS fresh_plots
         FROM zones LEFT JOIN zone_summary zs ON zs.zone_id = zones.id
     """), {"region_ids": list(area.region_ids), "fresh_month": fresh_since.replace(day=1),

@@ -574,6 +574,20 @@ zone_verified_month = Table(
     PrimaryKeyConstraint('zone_id', 'month', name='zone_verified_month_pkey')
 )
 
+#: The same per municipality (by_day summed over its zones), which a region's freshness
+#: sums; written with zone_verified_month (0118).
+municipality_verified_month = Table(
+    'municipality_verified_month', metadata,
+    Column('municipality_id', Integer, primary_key=True),
+    Column('month', Date, primary_key=True),
+    Column('plots', Integer, nullable=False, server_default=text('0')),
+    Column('by_day', ARRAY(Integer()), nullable=False),
+    CheckConstraint('cardinality(by_day) = 31', name='municipality_verified_month_days'),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE',
+                         name='municipality_verified_month_municipality_id_fkey'),
+    PrimaryKeyConstraint('municipality_id', 'month', name='municipality_verified_month_pkey')
+)
+
 plot_event = Table(
     'plot_event', metadata,
     Column('id', BigInteger, primary_key=True, autoincrement=True),

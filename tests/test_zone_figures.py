@@ -66,6 +66,21 @@ def _verified(conn) -> tuple[dict, dict]:
     return kept, fresh
 
 
+def _verified_by_municipality(conn) -> tuple[dict, dict]:
+    kept: dict = {}
+    for municipality_id, month, plots, by_day in conn.execute(text(
+            "SELECT municipality_id, month, plots, by_day FROM municipality_verified_month")):
+        assert plots == sum(by_day) and len(by_day) == 31
+        for day, count in enumerate(by_day, start=1):
+            if count:
+                kept[(municipality_id, month.replace(day=day))] = count
+    fresh = {(municipality, day): n for municipality, day, n in conn.execute(text(
+        "SELECT z.municipality_id, p.last_verified, count(*) FROM plot p "
+        "JOIN zone z ON z.id = p.zone_id "
+        "WHERE p.retired_at IS NULL AND p.last_verified IS NOT NULL GROUP BY 1, 2"))}
+    return kept, fresh
+
+
 def assert_kept_equals_fresh(engine: Engine) -> None:
     with engine.connect() as conn:
         kept, fresh = _kept_and_fresh(conn)
@@ -73,6 +88,8 @@ def assert_kept_equals_fresh(engine: Engine) -> None:
         for zone, values in fresh.items():
             assert kept[zone] == pytest.approx(values, abs=1e-6), (zone, dict(zip(FRESH, values)))
         kept_days, fresh_days = _verified(conn)
+        assert kept_days == fresh_days
+        kept_days, fresh_days = _verified_by_municipality(conn)
         assert kept_days == fresh_days
 
 
@@ -227,6 +244,7 @@ def test_municipalities_months_are_their_zones_months(fresh_engine: Engine) -> N
         conn.execute(text("UPDATE zone SET municipality_id = :m WHERE id = :z"),
                      {"m": other, "z": zone_id})
     assert_municipality_months_equal_their_zones(fresh_engine)
+    assert_kept_equals_fresh(fresh_engine)
     with fresh_engine.begin() as conn:
         conn.execute(text("SELECT zone_supply_rebuild()"))
     assert_municipality_months_equal_their_zones(fresh_engine)
