@@ -379,17 +379,19 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, Any]:
         JOIN municipality mm ON mm.id = zm.municipality_id
         WHERE {' AND '.join(clauses) or 'true'}
         GROUP BY z.id HAVING bool_or({place})"""
+    # The zones are worked out once and read three times (each read planned them anew).
     row = conn.execute(text(f"""
+        WITH found AS MATERIALIZED ({zones_sql})
         SELECT (SELECT count(*) FROM unnest(CAST(:municipality_names AS text[])) AS q(name)
                 WHERE NOT EXISTS (SELECT 1 FROM municipality m
                                   WHERE lower(m.name) = q.name OR m.id::text = q.name))
                    AS unknown_municipalities,
                (SELECT coalesce(array_agg(f.id ORDER BY f.id) FILTER (WHERE f.whole), '{{}}')
-                FROM ({zones_sql}) f) AS zones,
+                FROM found f) AS zones,
                (SELECT coalesce(array_agg(f.id ORDER BY f.id) FILTER (WHERE NOT f.whole), '{{}}')
-                FROM ({zones_sql}) f) AS partial_zones,
+                FROM found f) AS partial_zones,
                (SELECT coalesce(array_agg(DISTINCT u.part), '{{}}')
-                FROM ({zones_sql}) f CROSS JOIN unnest(f.parts) AS u(part)
+                FROM found f CROSS JOIN unnest(f.parts) AS u(part)
                 WHERE NOT f.whole) AS partial_municipalities
         """), params).mappings().one()
     if row["unknown_municipalities"]:
