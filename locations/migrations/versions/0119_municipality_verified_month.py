@@ -7,16 +7,16 @@ per municipality, written by ``zone_summary_add`` in the same statement as the z
 (a zone given to another municipality moves its months by a trigger on zone), so a region
 reads a few rows per municipality.
 
-Revision ID: 0118
-Revises: 0117
+Revision ID: 0119
+Revises: 0118
 """
 
 from alembic import op
 
 from locations import sql
 
-revision = "0118"
-down_revision = "0117"
+revision = "0119"
+down_revision = "0118"
 branch_labels = None
 depends_on = None
 
