@@ -28,13 +28,20 @@ def _encode(value: Any) -> bytes:
 
 
 def _collection_chunks(collection: dict[str, Any]) -> Iterator[bytes]:
-    features = collection["features"]
-    members = {key: value for key, value in collection.items() if key != "features"}
-    yield b'{"features":['
-    for start in range(0, len(features), FEATURES_PER_CHUNK):
-        chunk = b",".join(_encode(f) for f in features[start:start + FEATURES_PER_CHUNK])
-        yield (b"," if start else b"") + chunk
-    yield b"]" + (b"," + _encode(members)[1:] if members else b"}")
+    # The members in their order, the features among them a chunk at a time: the bytes
+    # JSONResponse would have sent.
+    yield b"{"
+    for index, (key, value) in enumerate(collection.items()):
+        yield (b"," if index else b"") + _encode(key) + b":"
+        if key != "features":
+            yield _encode(value)
+            continue
+        yield b"["
+        for start in range(0, len(value), FEATURES_PER_CHUNK):
+            chunk = b",".join(_encode(f) for f in value[start:start + FEATURES_PER_CHUNK])
+            yield (b"," if start else b"") + chunk
+        yield b"]"
+    yield b"}"
 
 
 class StreamedGeoJSONResponse(StreamingResponse):

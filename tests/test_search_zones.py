@@ -36,6 +36,10 @@ def test_every_zone_with_its_aggregates(client, zones):
     assert answer.headers["content-type"] == "application/geo+json"
     body = answer.json()
     assert body["type"] == "FeatureCollection" and body["numberReturned"] == len(zones)
+    # Byte for byte what the whole answer rendered at once would have been.
+    from api.responses import GeoJSONResponse
+
+    assert answer.content == GeoJSONResponse(body).body
     assert body["links"][0]["rel"] == "self"
     assert {f["id"] for f in body["features"]} == set(zones)
     for feature in body["features"]:
