@@ -32,6 +32,14 @@ SPLIT_COVER_TOLERANCE_M2 = 0.01
 #: few neighbours or of part of a plot, not a redrawing of the zone.
 MAX_LINEAGE_PLOTS = 20
 
+#: A zipped GIS file (a Shapefile's parts, a GeoPackage) may unpack to this many times its
+#: own size once it unpacks to more than ``ZIP_RATIO_FLOOR_BYTES``, and to
+#: ``MAX_UNZIPPED_BYTES`` at most: GIS files pack 3 to 50 times; a zip bomb, 20 MB that
+#: unpack to 20 GB of records, would have every record read into memory.
+MAX_ZIP_RATIO = 200
+ZIP_RATIO_FLOOR_BYTES = 200 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 10 * 1024 * 1024 * 1024
+
 #: A plot's photo or document (PDF, JPEG, PNG) at most, in bytes: a site plan or a zoning
 #: extract as PDF, a photo from a phone. The pages and the exposé show them as they are.
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

@@ -18,8 +18,8 @@ TEXT = [
     ("\x85", "NEL, a C1 control: a line break to some readers, not to others"),
     ("\x9b2J", "CSI, the 8-bit form of the terminal escape"),
     ("\ud800", "a lone surrogate: no UTF-8 can carry it (encoding it for PostgreSQL fails)"),
-    ("1234\u202e6/5", "RIGHT-TO-LEFT OVERRIDE: the reference shows as 12345/6, another plot's "
-                      "(Trojan Source); file names hide their kind the same way"),
+    ("1234\u202e6/5", ("RIGHT-TO-LEFT OVERRIDE: the reference shows as 12345/6, another "
+                       "plot's (Trojan Source); file names hide their kind the same way")),
     ("\u2067Kranj", "RIGHT-TO-LEFT ISOLATE: text displayed in another order than stored"),
 ]
 
@@ -67,4 +67,20 @@ COORDINATES = [
     (lambda x: float("nan"), "NaN (Python's json writes it)"),
     (lambda x: 1e308, "beyond any CRS"),
     (lambda x: [x], "an array where a number belongs"),
+]
+
+#: File names as an upload (a plot's photo or document) may carry them: (name, why). Each is
+#: stored with no folder, no control, the suffix of what the file is, or refused; it never
+#: breaks the header it is served in (tests/test_hostile_pages.py).
+FILE_NAMES = [
+    ("../../../etc/passwd", "climbs folders (POSIX)"),
+    ("..\\..\\windows\\win.ini", "climbs folders (Windows)"),
+    ("/tmp/site.png", "an absolute path"),
+    ("%2e%2e%2fsite.png", "URL-encoded dots: kept as text, never decoded into a path"),
+    ('site".png', "a quote that would end the header's filename=\"...\""),
+    ("site\r\nSet-Cookie: locations_session=x.png", "a line break that would start a header"),
+    ("site.png\x00.html", "NUL: the name ends here for C, not for Python"),
+    ("invoice\u202egnp.exe", "RIGHT-TO-LEFT OVERRIDE: shows as invoiceexe.png"),
+    ("a" * 5000 + ".png", "far longer than any name"),
+    ("", "no name at all"),
 ]

@@ -103,23 +103,8 @@ def test_a_photo_that_is_also_a_web_page_is_served_as_an_image_that_runs_nothing
     assert "page.png" in answer.headers["content-disposition"]
 
 
-#: File names as an upload may carry them: (name, why). Each is stored with no folder, no
-#: control, the suffix of what the file is, and never breaks the header it is served in.
-FILE_NAMES = [
-    ("../../../etc/passwd", "climbs folders (POSIX)"),
-    ("..\\..\\windows\\win.ini", "climbs folders (Windows)"),
-    ("/tmp/site.png", "an absolute path"),
-    ("%2e%2e%2fsite.png", "URL-encoded dots: kept as text, never decoded into a path"),
-    ('site".png', "a quote that would end the header's filename=\"...\""),
-    ("site\r\nSet-Cookie: locations_session=x.png", "a line break that would start a header"),
-    ("site.png\x00.html", "NUL: the name ends here for C, not for Python"),
-    ("invoice\u202egnp.exe", "RIGHT-TO-LEFT OVERRIDE: shows as invoiceexe.png"),
-    ("a" * 5000 + ".png", "far longer than any name"),
-    ("", "no name at all"),
-]
-
-
-@pytest.mark.parametrize("name", [n for n, _ in FILE_NAMES], ids=[w for _, w in FILE_NAMES])
+@pytest.mark.parametrize("name", [n for n, _ in hostile_inputs.FILE_NAMES],
+                         ids=[w for _, w in hostile_inputs.FILE_NAMES])
 def test_a_hostile_file_name_is_cleaned_or_refused_and_never_reaches_a_header(fresh_engine, name):
     from api.app import create_app
 
@@ -161,3 +146,38 @@ def test_the_hostile_texts_never_stay_in_a_file_name(fresh_engine):
         except InvalidInput:
             continue
         assert text_problem(cleaned) is None and value not in cleaned, (why, cleaned)
+
+
+def zip_bomb(path, unpacked_mb: int = 250) -> None:
+    """A zipped 'Shapefile' whose .shp declares ``unpacked_mb`` MB of zeros: some 250 KB."""
+    import zipfile
+
+    chunk = b"\x00" * (1024 * 1024)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("plots.shp", "w", force_zip64=True) as shp:
+            for _ in range(unpacked_mb):
+                shp.write(chunk)
+        archive.writestr("plots.dbf", b"\x03" + b"\x00" * 31)
+        archive.writestr("plots.shx", b"\x00" * 100)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_read(fresh_client, fresh_engine, tmp_path):
+    """A zip that unpacks to 1,000 times its size is refused by its declared sizes, by the
+    API's import and by the outline page's reader alike, naming the file; nothing is read."""
+    from locations import plot_outline
+    from locations.errors import InvalidInput
+    from tests.test_plot_updates import make_account
+
+    bomb = tmp_path / "plots.zip"
+    zip_bomb(bomb)
+    assert bomb.stat().st_size < 2 * 1024 * 1024
+    admin = make_account(fresh_engine, "bomb-admin", "admin")
+    with bomb.open("rb") as handle:
+        answer = fresh_client.post("/imports", headers=admin, data={"target": "plots"},
+                                   files={"file": ("plots.zip", handle, "application/zip")})
+    assert answer.status_code == 400, answer.text
+    assert "the zip archive unpacks to 250 MB" in answer.json()["detail"]
+    assert "zip bomb" in answer.json()["detail"]
+    with pytest.raises(InvalidInput) as refused:
+        plot_outline.read_outline_file(bomb)
+    assert refused.value.field == "outline_file" and "unpacks to 250 MB" in refused.value.reason

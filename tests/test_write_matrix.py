@@ -543,3 +543,30 @@ def _send_with_token(send, caller, where, ctx, extra):
         return send(caller, where, ctx, *extra)
     finally:
         caller.browser.post = original
+
+
+# -- reading changes nothing ------------------------------------------------------------------------
+
+def test_no_page_changes_anything_when_it_is_read(fresh_engine):
+    """Nothing is changed by a GET: every page of the router, read by an admin (who may open
+    them all) and by nobody, leaves plots, zones, inquiries, accounts, invitations, runs
+    and jobs as they were. A link in a mail or an <img> on another site can only GET."""
+    from api.app import create_app
+    from tests.test_page_injection import page_urls
+
+    app = create_app(fresh_engine)
+    people = callers(app, fresh_engine)
+    admin = people["admin"]
+    urls = page_urls(app, fresh_engine)  # makes an invitation of its own first
+    assert len(urls) > 25
+    before = fingerprint(fresh_engine)
+    try:
+        for url in urls:
+            for browser in (admin.browser, people["anonymous"].browser):
+                answer = browser.get(url, headers={"Accept": "text/html"})
+                assert answer.status_code < 500, (url, answer.status_code)
+                assert fingerprint(fresh_engine) == before, f"GET {url} changed something"
+    finally:
+        for caller in people.values():
+            if caller.browser is not None:
+                caller.browser.__exit__(None, None, None)

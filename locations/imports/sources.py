@@ -18,6 +18,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from locations.errors import InvalidInput
+from locations.limits import MAX_UNZIPPED_BYTES, MAX_ZIP_RATIO, ZIP_RATIO_FLOOR_BYTES
 from locations.local_formats import ENCODINGS, codec_of, decode, numbers, with_header
 from locations.mappings import Coordinates
 from locations.values import check_text, parse_id
@@ -139,8 +140,10 @@ def _dataset(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
+            unpacked = sum(entry.file_size for entry in archive.infolist())
     except zipfile.BadZipFile:
         raise InvalidInput("file", f"{path.name} is not a zip archive") from None
+    _check_unpacked_size(path, unpacked)
     folders = sorted({PurePosixPath(name).parent.as_posix() for name in names
                       if name.lower().endswith(".shp") and not name.startswith("__MACOSX/")})
     if not folders and not any(name.lower().endswith(VECTOR_SUFFIXES) for name in names):
@@ -154,6 +157,19 @@ def _dataset(path: Path) -> str:
         raise InvalidInput("file", f"{path.name} holds shapefiles in several folders "
                                    f"({', '.join(folders)}); zip the one to import on its own")
     return f"/vsizip/{path.resolve()}/{folders[0]}"
+
+
+def _check_unpacked_size(path: Path, unpacked: int) -> None:
+    """Refuse a zip that unpacks to far more than a GIS file does (``limits``): by the
+    sizes its entries declare, before GDAL reads a byte of them."""
+    packed = path.stat().st_size
+    if unpacked > MAX_UNZIPPED_BYTES or (unpacked > ZIP_RATIO_FLOOR_BYTES
+                                         and unpacked > MAX_ZIP_RATIO * packed):
+        mib = 1024 * 1024
+        raise InvalidInput("file", f"the zip archive unpacks to {unpacked / mib:,.0f} MB from "
+                                   f"{packed / mib:,.1f} MB; a GIS file packs at most "
+                                   f"{MAX_ZIP_RATIO} times and unpacks to at most "
+                                   f"{MAX_UNZIPPED_BYTES // mib // 1024} GB (a zip bomb?)")
 
 
 def _valid_text(meta: dict, table: pa.Table) -> bool:
