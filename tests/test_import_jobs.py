@@ -300,6 +300,7 @@ def test_a_job_whose_server_is_killed_reads_as_interrupted_at_once(fresh_engine:
             assert time.monotonic() - killed < 3.0, found
             time.sleep(0.02)
         waited = time.monotonic() - killed
+        print(f"interrupted {waited:.3f} s after SIGKILL")
         assert waited < import_jobs.HEARTBEAT_EVERY_S, waited
         assert "nothing was written" in found["error"]
     finally:
