@@ -745,14 +745,16 @@ def _walked_page(plots: str, page_where: list[str], key: SortKey, params: dict[s
     bound = (f" AND s.total {'<=' if key.descending else '>='} CAST(:after_key AS real)"
              if cursor else "")
     conditions = [c.replace(key.expression, "cs.total") for c in page_where]
+    # Each score walked is checked on its own (OFFSET 0 keeps the check a subplan), so the
+    # walk stops at the page: joined, the planner may hash all of them against the plots.
     return f"""
-            SELECT p.id, cs.total AS sort_key
+            SELECT cs.plot_id AS id, cs.total AS sort_key
             FROM (SELECT s.plot_id, s.total FROM plot_score s
                   WHERE s.run_id = :score_run_0{bound}
                   ORDER BY s.total {direction}, s.plot_id {direction}
                   LIMIT :score_walk) cs
-            JOIN {plots.replace("plot p", "plot p ON p.id = cs.plot_id", 1)}
-            WHERE {' AND '.join(conditions)}
+            WHERE EXISTS (SELECT 1 FROM {plots}
+                          WHERE p.id = cs.plot_id AND {' AND '.join(conditions)} OFFSET 0)
             ORDER BY cs.total {direction}, cs.plot_id {direction}
             LIMIT :limit"""
 

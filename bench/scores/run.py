@@ -40,6 +40,12 @@ def cases(profile: str) -> list[tuple[str, str, dict, int]]:
         ("plots by score, filters + SI042 or AT221", "/plots",
          by_score | INVESTOR | {"region": ["SI042", "AT221"]}, 0),
         ("plots by score, page 21 (cursor)", "/plots", by_score, 20),
+        # Other sorts of the same searches, for comparison.
+        ("(other sort) plots by area", "/plots", {"sort": "-area", "limit": 50}, 0),
+        ("(other sort) by area, region SI042", "/plots",
+         {"sort": "-area", "limit": 50, "region": "SI042"}, 0),
+        ("(other sort) by area, filters + SI042/AT221", "/plots",
+         {"sort": "-area", "limit": 50, "region": ["SI042", "AT221"]} | INVESTOR, 0),
         ("rankings, all regions", "/rankings", {"profile": profile, "limit": 50}, 0),
         ("rankings, region SI042", "/rankings", {"profile": profile, "region": "SI042",
                                                  "limit": 50}, 0),
