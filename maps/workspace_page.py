@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from locations.accounts import INTERNAL_COLUMNS
+from locations.fields import PLOTS
 from locations.vocabulary import OFFER, PLOT_STATUS, READINESS, USE
 from locations.workspace import FORM_FIELDS, LIST_FIELDS, NUMBER_BOUNDS, Problem, form_values
 from maps.i18n import Translator
@@ -62,10 +63,9 @@ def value_text(t: Translator, name: str, value: Any) -> str:
         return ", ".join(t.value("use", use) for use in value)
     if name == "price_eur_m2":
         return t.euro_m2(float(value))
-    if name == "power_mw":
-        return f"{t.number(float(value), 1)} MW"
-    if name == "max_building_height_m":
-        return f"{t.number(float(value), 1)} m"
+    if name in NUMBER_FIELDS:
+        # Any other number of the form, with its unit from the field catalogue (MW, m).
+        return f"{t.number(float(value), 1)} {PLOTS[name].unit}"
     if name == "area_m2":
         return t.area_m2(float(value))
     if name in ("available_from", "last_verified"):
