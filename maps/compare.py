@@ -45,7 +45,7 @@ def zone_outline_tiles(t: Translator, tiles_url: str, codes: tuple[str, ...]) ->
     the same for 25 zones or 2,500. Other zones and the tiles' zone points are not drawn."""
     style = json.dumps(ZONE_OUTLINE)
     options = (
-        "{interactive: true, maxNativeZoom: 14,"
+        "{interactive: true, maxNativeZoom: 14, pane: 'zones',"
         " getFeatureId: function (f) { return f.properties.zone_id; },"
         " vectorTileLayerStyles: {"
         f"  zones: function (p) {{ return {json.dumps(list(codes))}.indexOf(p.region) < 0"
@@ -169,6 +169,8 @@ def compare_maps(
                 on_each_feature=BIND_POPUP,
             ).add_to(folium_map)
         if zone_tiles_url is not None:
+            # Above the municipalities, as the embedded outlines (added after them) lie.
+            folium.map.CustomPane("zones", z_index=410).add_to(folium_map)
             layer = zone_outline_tiles(t, zone_tiles_url, codes)
             layer.add_to(folium_map)
             TileZoneNames(layer).add_to(folium_map)
