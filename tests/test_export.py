@@ -453,3 +453,27 @@ def test_a_zone_search_exports_whole_by_api_and_cli(client, engine: Engine, tmp_
         "--min-available-area", "20000", "-o", str(tmp_path / "zones.csv")])
     assert result.exit_code == 0, result.output
     assert set(gpd.pd.read_csv(tmp_path / "zones.csv")["id"]) == expected
+
+
+@pytest.mark.parametrize("bad", [
+    {"min_area_m2": 5000, "max_area_m2": 100},  # the search's own rule
+    {"verified_since": "2026-05-01", "verified_until": "2026-01-01"},
+    {"region": ["XX1"]},  # a region the search does not know
+])
+def test_an_export_refuses_a_bad_filter_as_the_search_does(engine, client, bad):
+    """The export and GET /plots run one filter model: the same field, the same reason."""
+    with engine.connect() as conn, pytest.raises(InvalidInput) as refused:
+        select(conn, "plots", bad)
+    answer = client.get("/plots", params=bad)
+    assert answer.status_code == 400
+    assert answer.json()["field"] == refused.value.field
+    assert answer.json()["detail"] == str(refused.value)
+
+
+def test_an_export_finds_what_the_search_finds_for_single_word_filters(engine, client):
+    """A tier, a date or a region given as one word (as the command line passes them)."""
+    filters = {"region": "SI032", "readiness": "serviced", "verified_since": "2000-01-01"}
+    with engine.connect() as conn:
+        exported = set(select(conn, "plots", filters)["id"])
+    found = client.get("/plots", params=filters | {"limit": 1000}).json()["features"]
+    assert exported and exported == {feature["id"] for feature in found}

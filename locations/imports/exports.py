@@ -12,7 +12,7 @@ import binascii
 import io
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
 import geopandas as gpd
 import numpy as np
@@ -131,9 +131,12 @@ def _validated(model: type[M], values: dict[str, Any]) -> M:
         raise InvalidInput(str(error["loc"][0]), error["msg"]) from None
 
 
-def _listed(value: Any) -> Any:
-    """A single region, status ... as the list the search takes."""
-    return [value] if isinstance(value, str) else value
+def _listed(model: type[BaseModel], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with a single region, status ... given where ``model`` takes a list of
+    them as that list; every other value as it is."""
+    return {name: [value] if isinstance(value, str) and name in model.model_fields
+            and get_origin(model.model_fields[name].annotation) is list else value
+            for name, value in values.items()}
 
 
 def plot_filter(conn: Connection, values: Mapping[str, Any]) -> PlotFilter:
@@ -143,7 +146,7 @@ def plot_filter(conn: Connection, values: Mapping[str, Any]) -> PlotFilter:
     Raises:
         InvalidInput: no such municipality or zone, or a filter the search refuses (named).
     """
-    given = {name: _listed(value) for name, value in values.items()}
+    given = _listed(PlotFilter, values)
     return _validated(PlotFilter, given | _named(conn, given))
 
 
@@ -230,7 +233,7 @@ def zone_filter(conn: Connection, values: Mapping[str, Any]
     Raises:
         InvalidInput: no such municipality or zone, or a filter the search refuses (named).
     """
-    given = {name: _listed(value) for name, value in values.items() if name != "zone"}
+    given = _listed(ZoneFilter, {k: v for k, v in values.items() if k != "zone"})
     found = _named(conn, values)
     search = _validated(ZoneFilter, given | {k: v for k, v in found.items() if k != "zone"})
     picked = found.get("zone")
