@@ -6,7 +6,7 @@ regard to who came first, so some requests got their turn many times later than 
 (a regional search of 15 ms took 0.8 s at p50 and 4.5 s at p99 with 32 clients). Letting a
 few requests work while the rest queue first come, first served, keeps the answers' times
 close together at the same throughput. ``LOCATIONS_MAX_ACTIVE_REQUESTS`` sets how many
-(0: no limit). Liveness, readiness and metrics never queue: an orchestrator or a scraper
+reads (GET, HEAD; 0: no limit). Liveness, readiness and metrics never queue: an orchestrator or a scraper
 must see a busy server as alive.
 """
 
@@ -15,6 +15,9 @@ from __future__ import annotations
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+#: Only reads queue: a write or an upload (an import streams for minutes) must not hold a
+#: place that the searches wait for, and writes are few.
+QUEUED = frozenset({"GET", "HEAD"})
 #: Paths that answer at once, however many requests wait.
 UNQUEUED = ("/health/live", "/health/ready", "/metrics")
 
@@ -28,7 +31,8 @@ class Admission:
         self._slots: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.limit <= 0 or scope["path"] in UNQUEUED:
+        if (scope["type"] != "http" or self.limit <= 0 or scope["method"] not in QUEUED
+                or scope["path"] in UNQUEUED):
             await self.app(scope, receive, send)
             return
         if self._slots is None:  # made in the event loop that serves

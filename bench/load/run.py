@@ -225,7 +225,8 @@ def family(pid: int) -> list[int]:
 
 class DatabaseCpu:
     """CPU seconds of the database's server processes serving these sessions (by
-    ``application_name``), read from /proc: the database must run on this machine."""
+    ``application_name`` in this database: other users of the cluster are not counted),
+    read from /proc: the database must run on this machine."""
 
     def __init__(self, url: str, application_names: tuple[str, ...]) -> None:
         self.engine = create_engine(url, pool_size=1, max_overflow=0)
@@ -235,7 +236,8 @@ class DatabaseCpu:
     def _now(self) -> dict[int, float]:
         with self.engine.connect() as conn:
             pids = conn.execute(text(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = ANY(:names)"),
+                "SELECT pid FROM pg_stat_activity WHERE application_name = ANY(:names) "
+                "AND datname = current_database()"),
                 {"names": list(self.names)}).scalars().all()
         return {pid: cpu_seconds([pid]) for pid in pids}
 
@@ -300,7 +302,7 @@ def start_ours(url: str, workers: int, replica_urls: list[str], env_extra: dict,
          "--port", str(port), "--workers", str(workers), "--log-level", "warning",
          "--no-access-log"], env=env, cwd=root,
         # The access lines are written as in production; kept only for a look after the run.
-        stderr=open(os.path.join(tempfile.gettempdir(), "bench-load-server.log"), "w"))  # noqa: SIM115
+        stderr=open(os.path.join(tempfile.gettempdir(), f"bench-load-server-{os.getpid()}.log"), "w"))  # noqa: SIM115
     base = f"http://127.0.0.1:{port}"
     wait_for(f"{base}/health/ready", process, "the API")
     return base, process
@@ -332,6 +334,12 @@ def run_phases(label: str, base: str, process: subprocess.Popen, ask, sample: Sa
         client_cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - client_before
         database_cpu = database.end() if database is not None else None
         what = "the regional search" if phase == "regional" else "the mix"
+        if ask is ours:  # which node served the reads (with replicas), as /metrics counts them
+            scraped = httpx.get(f"{base}/metrics", timeout=30).text
+            served = [line.split("{", 1)[1].replace('"}', "").replace('node="', "")
+                      for line in scraped.splitlines() if line.startswith("locations_reads{")]
+            if served:
+                print("  reads served since start by node: " + ", ".join(served))
         figures[phase] = report(f"{label}, {what}, {args.clients} clients", result, server_cpu,
                                 client_cpu, database_cpu, load_before, phase == "regional")
     return figures
