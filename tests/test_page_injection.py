@@ -16,6 +16,7 @@ import uuid
 import pytest
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Text, create_engine, text
 from sqlalchemy.engine import make_url
@@ -81,8 +82,9 @@ def _routes(routes):
             yield route
 
 
-def page_urls(app, engine) -> list[str]:
-    """Every HTML page of the router, its path parameters filled from the hostile data."""
+def page_urls(app, engine, **given: object) -> list[str]:
+    """Every HTML page of the router, its path parameters filled from the hostile data
+    (or ``given``)."""
     with engine.connect() as conn:
         zone_id, plot_id, region = conn.execute(text(
             "SELECT z.id, p.id, r.code FROM plot p JOIN zone z ON z.id = p.zone_id "
@@ -96,7 +98,7 @@ def page_urls(app, engine) -> list[str]:
     # Pages for people signed in (an inquiry, an import job) send anonymous visitors to the
     # sign-in page, whatever the id.
     values = {"zone_id": zone_id, "plot_id": plot_id, "region_code": region, "token": token,
-              "inquiry_id": 1, "job_id": 1, "region": region}
+              "inquiry_id": 1, "job_id": 1, "region": region} | given
     extra_queries = {"/maps/search": f"?region={region}&status=available",
                      "/maps/zones/{zone_id}": f"?plot={plot_id}"}
     urls = []
@@ -119,8 +121,7 @@ document.addEventListener('securitypolicyviolation',
 """
 
 
-@pytest.mark.parametrize("csp", [True, False], ids=["csp-on", "csp-off"])
-def test_no_page_runs_hostile_text_and_each_shows_it_literally(hostile_db, csp):
+def _app(engine, csp: bool):
     from api.app import create_app
     from locations.settings import get_settings
 
@@ -130,43 +131,108 @@ def test_no_page_runs_hostile_text_and_each_shows_it_literally(hostile_db, csp):
     os.environ["LOCATIONS_CSP"] = "1" if csp else "0"
     get_settings.cache_clear()
     try:
-        app = create_app(hostile_db)
+        return create_app(engine)
     finally:
         if before is None:
             os.environ.pop("LOCATIONS_CSP", None)
         else:
             os.environ["LOCATIONS_CSP"] = before
         get_settings.cache_clear()
+
+
+def _visit_every_page(app, urls: list[str], csp: bool, sign_in: tuple[str, str] | None = None
+                      ) -> list[str]:
+    """Open each page in Chromium (signed in as ``sign_in``'s name and password), touch its
+    map features, and assert that nothing ran and the CSP blocked none of the page's own
+    code; the pages that showed the literal text."""
+    shown_literally = []
+    with serving_app(app) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        context.add_init_script(WATCH)
+        tab = context.new_page()
+        if sign_in is not None:
+            tab.goto(base + "/maps/sign-in")
+            tab.fill("input[name=name]", sign_in[0])
+            tab.fill("input[name=password]", sign_in[1])
+            with tab.expect_navigation():
+                tab.click("form button[type=submit]")
+            assert tab.locator("header.site nav.account .person").count() == 1
+        for url in urls:
+            response = tab.goto(base + url)
+            assert response.status == 200, url
+            assert ("content-security-policy" in response.headers) is csp
+            if sign_in is not None and not url.startswith("/maps/sign-in"):
+                assert "/maps/sign-in" not in tab.url, f"{url} asked to sign in"
+            try:
+                tab.wait_for_load_state("networkidle", timeout=15_000)
+            except PlaywrightTimeout:  # a page that polls (a running job) is never idle
+                tab.wait_for_load_state("load")
+            # Tooltips and popups are built in the browser when a feature is touched.
+            features = tab.locator("path.leaflet-interactive")
+            for index in range(min(features.count(), 6)):
+                feature = features.nth(index)
+                if feature.is_visible():
+                    feature.dispatch_event("mouseover")
+                    feature.dispatch_event("click")
+            tab.wait_for_timeout(150)
+            ran = tab.evaluate("window.__ran")
+            assert ran == [], f"{url} ran hostile text: {ran}"
+            violations = tab.evaluate("window.__csp")
+            assert violations == [], f"{url}: the CSP blocked the page's own {violations}"
+            if LITERAL in tab.inner_text("body"):
+                shown_literally.append(url.split("?")[0])
+        browser.close()
+    return shown_literally
+
+
+@pytest.mark.parametrize("csp", [True, False], ids=["csp-on", "csp-off"])
+def test_no_page_runs_hostile_text_and_each_shows_it_literally(hostile_db, csp):
+    app = _app(hostile_db, csp)
     urls = page_urls(app, hostile_db)
     assert {"/", "/maps/overview", "/maps/compare", "/docs"} <= {u.split("?")[0] for u in urls}
-    shown_literally = []
-    with serving_app(app) as base:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1200, "height": 800})
-            context.add_init_script(WATCH)
-            tab = context.new_page()
-            for url in urls:
-                response = tab.goto(base + url)
-                assert response.status == 200, url
-                assert ("content-security-policy" in response.headers) is csp
-                tab.wait_for_load_state("networkidle")
-                # Tooltips and popups are built in the browser when a feature is touched.
-                features = tab.locator("path.leaflet-interactive")
-                for index in range(min(features.count(), 6)):
-                    feature = features.nth(index)
-                    if feature.is_visible():
-                        feature.dispatch_event("mouseover")
-                        feature.dispatch_event("click")
-                tab.wait_for_timeout(150)
-                ran = tab.evaluate("window.__ran")
-                assert ran == [], f"{url} ran hostile text: {ran}"
-                violations = tab.evaluate("window.__csp")
-                assert violations == [], f"{url}: the CSP blocked the page's own {violations}"
-                if LITERAL in tab.inner_text("body"):
-                    shown_literally.append(url.split("?")[0])
-            browser.close()
+    shown_literally = _visit_every_page(app, urls, csp)
     # The names reach the visitor as the very characters stored.
-    assert {"/", "/maps/search", "/maps/zones/{zone_id}"} & set(
+    assert {"/", "/maps/search", "/maps/zones/{zone_id}"} & {
         p if not p.startswith("/maps/zones/") else "/maps/zones/{zone_id}"
-        for p in shown_literally) == {"/", "/maps/search", "/maps/zones/{zone_id}"}
+        for p in shown_literally} == {"/", "/maps/search", "/maps/zones/{zone_id}"}
+
+
+@pytest.mark.parametrize("csp", [True, False], ids=["csp-on", "csp-off"])
+def test_no_page_runs_hostile_text_for_a_signed_in_admin(hostile_db, csp):
+    """The desk's pages (plots, forms, history, split, merge, outline, files, bulk, inbox,
+    an inquiry, imports, accounts) are for people signed in: an admin, who may open every
+    one, reads them over hostile plots and zones, an investor's hostile inquiry, a hostile
+    file title, import job and account name."""
+    from locations import attachments, import_jobs
+    from locations.accounts import account_by_name
+    from locations.sign_in import set_password
+    from tests.desk_files import png
+
+    app = _app(hostile_db, csp)
+    # Short enough for the sign-in form's name field.
+    name = f"{LITERAL}<img src=x onerror=\"window.__ran.push('admin')\"> #{uuid.uuid4().hex[:6]}"
+    password = "correct horse battery staple"
+    with hostile_db.begin() as conn:
+        create_account(conn, name, "admin")
+        admin = account_by_name(conn, name)
+        set_password(conn, admin.id, password)
+    with hostile_db.connect() as conn:
+        plot_id = conn.execute(text("SELECT min(id) FROM plot WHERE status = 'available' "
+                                    "AND retired_at IS NULL")).scalar_one()
+    with hostile_db.begin() as conn:
+        inquiry_id = conn.execute(text(
+            "INSERT INTO inquiry (plot_id, lang, name, company, email, phone, message, "
+            "consent_text, notification) VALUES (:p, 'en', :v, :v, 'ana@example.com', "
+            "'+386 1 234', :v, "
+            ":v, 'off') RETURNING id"), {"p": plot_id, "v": hostile("inquiry")}).scalar_one()
+        attachments.add(conn, admin, plot_id, png(), "site.png", hostile("attachment.title")[:200])
+        job_id = import_jobs.create_job(conn, admin, "plots", hostile("import_job.file_name"), {})
+        conn.execute(text("UPDATE import_job SET state = 'refused', finished_at = now(), "
+                          "error = :v WHERE id = :id"), {"v": hostile("import_job.error"),
+                                                          "id": job_id})
+    urls = page_urls(app, hostile_db, plot_id=plot_id, inquiry_id=inquiry_id, job_id=job_id)
+    urls += [f"/maps/my/merge?plot={plot_id}"]
+    shown_literally = _visit_every_page(app, urls, csp, sign_in=(name, password))
+    assert {"/maps/my/plots", f"/maps/my/inquiries/{inquiry_id}",
+            f"/maps/admin/imports/{job_id}", "/maps/admin/accounts"} <= set(shown_literally)
