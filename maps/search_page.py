@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import folium
-from markupsafe import escape
+from jinja2.utils import htmlsafe_json_dumps
 
 from locations import search
 from locations.settings import get_settings
@@ -17,20 +17,88 @@ from maps.page import PageContext, render_map, render_page
 from maps.plot_page import profile_name
 from maps.queries import SORTS, SearchForm
 from maps.style import (
-    BIND_POPUP,
     STATUS_COLOURS,
     STATUSES,
-    TextTooltip,
     base_map,
     bounds_of,
     map_key,
     point_layer,
     status_legend,
 )
-from maps.zone_page import plot_popup
+
+#: Rows the table lists as the page arrives; the rest of the drawn plots follow on demand,
+#: built in the browser from the page's records (a page of 500 rows was half a megabyte).
+TABLE_ROWS = 50
+
+#: Decimals of a drawn coordinate: 1e-6 degrees is about 0.1 m, below a pixel at any zoom the
+#: pages offer.
+COORDINATE_DECIMALS = 6
+
+#: What an outline's style reads.
+OUTLINE_PROPERTIES = ("id", "status")
+
+#: Binds a result's tooltip and popup, built when they open from the page's record of the plot
+#: (search.html), so the outline and the marker share them and the page carries them once.
+BIND_RESULT_POPUP = folium.JsCode(
+    "function (feature, layer) {"
+    " var id = feature.properties.id;"
+    " layer.bindTooltip(function () { return window.resultTooltip ? window.resultTooltip(id) : ''; },"
+    " {sticky: true, className: 'foliumtooltip'});"
+    " layer.bindPopup(function () { return window.resultPopup ? window.resultPopup(id) : ''; },"
+    " {maxWidth: 360}); }"
+)
+
+#: A plot's record, in this order (search.html's script reads it by position); its zone's
+#: name, municipality and region are kept once per zone (a page's plots share few zones).
+RECORD_FIELDS = ("id", "zone_id", "cadastral_ref", "area_ha", "area_m2", "status", "price", "power",
+                 "motorway", "score", "offer", "readiness", "available_from", "last_verified")
+ZONE_FIELDS = ("zone_name", "municipality_name", "region_code")
 
 #: The files the results page offers, as (label, ``f`` of GET /exports/plots).
 DOWNLOADS = (("GeoPackage", "gpkg"), ("CSV", "csv"), ("Excel", "xlsx"), ("GeoJSON", "geojson"))
+
+
+def _rounded(geometry: dict[str, Any]) -> dict[str, Any]:
+    def walk(coordinates):
+        if coordinates and isinstance(coordinates[0], (int, float)):
+            return [round(c, COORDINATE_DECIMALS) for c in coordinates]
+        return [walk(part) for part in coordinates]
+
+    return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
+
+
+def result_data(t: Translator, page: PageContext, filters: SearchForm,
+                rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the browser builds popups and the table's further rows from: each plot's values
+    formatted in the page's language (the same words the server's rows show), the labels once,
+    and the links with a placeholder for the plot's and the zone's number."""
+    def record(row: dict[str, Any]) -> list[Any]:
+        score = t.number(row["score"], 1) if row.get("score") is not None else "–"
+        return [
+            row["id"], row["zone_id"], row["cadastral_ref"], t.area_ha(row.get("area_m2")),
+            t.area_m2(row.get("area_m2")), row["status"], t.euro_m2(row.get("price_eur_m2")),
+            t.number(row["power_mw"], 1) + " MW" if row.get("power_mw") is not None else "–",
+            t.number(row["motorway_km"], 1) + " km" if row.get("motorway_km") is not None else "–",
+            score, t.value("offer", row.get("offer")), t.value("readiness", row.get("readiness")),
+            t.date(row.get("available_from")), t.date(row.get("last_verified")),
+        ]
+
+    return {
+        "fields": RECORD_FIELDS,
+        "plots": [record(row) for row in rows],
+        "zone_fields": ZONE_FIELDS,
+        "zones": {str(row["zone_id"]): [row.get(field) for field in ZONE_FIELDS] for row in rows},
+        "statuses": {code: [t.value("status", code), STATUS_COLOURS.get(code, "#999")]
+                     for code in STATUSES},
+        "labels": {key: t(key) for key in (
+            "cadastral_ref", "area", "status", "price", "offer", "readiness", "available_from",
+            "score", "last_verified", "manager", "unknown", "open_plot", "open_zone",
+            "shortlist_add", "shortlist_remove", "shortlist_full")},
+        # The popup's score is named with its profile, as the table's column is.
+        "scored_by": t("scored_by", profile=profile_name(t, filters.profile)) if filters.profile else None,
+        "plot_url": page.url("/maps/plots/PLOT", profile=filters.profile),
+        "zone_url": page.url("/maps/zones/ZONE", plot="PLOT", profile=filters.profile),
+    }
 
 
 def region_choices(t: Translator, regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -91,47 +159,49 @@ def build_search_page(
     highlight each other, each row with its shortlist button."""
     folium_map = base_map(bounds_of([results]) or [[46.0, 13.7], [47.6, 16.2]], context)
     layer_names = []
-    scored_by = (f'<p class="muted">{escape(t("scored_by", profile=profile_name(t, filters.profile)))}</p>'
-                 if filters.profile else "")
-    for plot in results["features"]:
-        props = plot["properties"]
-        props["popup"] = plot_popup(props, {}, t).replace(
-            "</table>",
-            # The popup's score is named with its profile, as the table's column is.
-            f'</table>{scored_by}<p><a href="{escape(page.url("/maps/plots/" + str(props["id"]), profile=filters.profile))}">'
-            f"{escape(t('open_plot'))} →</a><br>"
-            f'<a href="{escape(page.url("/maps/zones/" + str(props["zone_id"]), plot=props["id"], profile=filters.profile))}">'
-            f"{escape(t('open_zone'))} →</a></p>",
-        )
-    if results["features"]:
+    plots = results["features"]
+    if plots:
+        # The outlines carry what their style and tooltip read, nothing more: the popup and the
+        # table's further rows are built in the browser from the page's one record per plot.
         outlines = folium.GeoJson(
-            results, name=t("results"),
+            {"type": "FeatureCollection", "features": [
+                {"type": "Feature", "id": plot["properties"]["id"],
+                 "geometry": _rounded(plot["geometry"]),
+                 "properties": {key: plot["properties"][key] for key in OUTLINE_PROPERTIES}}
+                for plot in plots]},
+            name=t("results"),
             style_function=lambda f: {
                 "fillColor": STATUS_COLOURS.get(f["properties"]["status"], "#999"), "fillOpacity": 0.85,
                 "color": "#1f2933", "weight": 1.2, "className": "plot result",
             },
-            tooltip=TextTooltip(["cadastral_ref", "zone_name"]),
-            on_each_feature=BIND_POPUP,
+            on_each_feature=BIND_RESULT_POPUP,
         ).add_to(folium_map)
         # Plots are specks at region scale: a marker per result keeps every one findable.
         markers = point_layer(
-            [plot["properties"] for plot in results["features"]], t("result_markers"),
+            [{"id": plot["properties"]["id"], "status": plot["properties"]["status"],
+              "lon": round(plot["properties"]["lon"], COORDINATE_DECIMALS),
+              "lat": round(plot["properties"]["lat"], COORDINATE_DECIMALS)} for plot in plots],
+            t("result_markers"),
             fill=lambda plot: STATUS_COLOURS.get(plot["status"], "#999"), radius=lambda plot: 6,
-            class_name="result-marker",
+            class_name="result-marker", bind=BIND_RESULT_POPUP, tooltip=False,
         ).add_to(folium_map)
         layer_names = [outlines.get_name(), markers.get_name()]
         folium.LayerControl(collapsed=True).add_to(folium_map)
     status_legend(t).add_to(folium_map)
     if context is not None:
         map_key(t, neighbours=get_settings().basemap == "none").add_to(folium_map)
-    rows = [plot["properties"] for plot in results["features"]]
+    rows = [plot["properties"] for plot in plots]
     # Every match as a file, not the page's first rows, as the page shows them: in its order,
     # with the score for its profile, headings in its language.
     query = urlencode({**filters.as_query(), "lang": t.lang}, doseq=True)
     downloads = {label: f"{page.base_url}/exports/plots?{query}{'&' if query else ''}f={fmt}"
                  for label, fmt in DOWNLOADS} if total <= get_settings().max_export_rows else {}
     return render_page(
-        "search.html", page, [render_map(folium_map)], filters=filters, rows=rows, total=total,
+        "search.html", page, [render_map(folium_map)], filters=filters, rows=rows[:TABLE_ROWS],
+        drawn=len(rows), total=total,
+        # As text: not escaping beyond what a script element needs keeps names' letters one each.
+        result_data=htmlsafe_json_dumps(result_data(t, page, filters, rows), ensure_ascii=False,
+                                        separators=(",", ":")),
         downloads=downloads, layer_names=layer_names, map_name=folium_map.get_name(),
         profile_label=profile_name(t, filters.profile) if filters.profile else None,
         show_score=filters.profile is not None,

@@ -326,16 +326,22 @@ def point_layer(
     radius: Callable[[dict], float],
     class_name: str,
     show: bool = True,
+    bind: folium.JsCode = BIND_POPUP,
+    tooltip: bool = True,
 ) -> folium.GeoJson:
     """Circle markers at each item's ``lat``/``lon``, carrying its ``popup``: what stays visible
-    when an outline is a few pixels wide at region scale."""
+    when an outline is a few pixels wide at region scale. ``bind`` binds each marker's popup
+    (a page may build its popups, and with ``tooltip=False`` its tooltips, in the browser
+    instead of carrying them)."""
     collection = {
         "type": "FeatureCollection",
         "features": [
             {"type": "Feature", "id": item["id"],
              "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]},
-             "properties": {"id": item["id"], "name": item.get("name") or item.get("cadastral_ref"),
-                            "popup": item.get("popup"), "fill": fill(item),
+             "properties": {"id": item["id"],
+                            **({"name": item.get("name") or item.get("cadastral_ref")} if tooltip else {}),
+                            **({"popup": item["popup"]} if item.get("popup") else {}),
+                            "fill": fill(item),
                             "radius": radius(item)}}
             for item in items if item.get("lat") is not None
         ],
@@ -346,6 +352,6 @@ def point_layer(
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#1f2933",
                                   "weight": 1.5, "fillOpacity": 0.9,
                                   "radius": f["properties"]["radius"], "className": class_name},
-        tooltip=TextTooltip(["name"]),
-        on_each_feature=BIND_POPUP,
+        tooltip=TextTooltip(["name"]) if tooltip else None,
+        on_each_feature=bind,
     )
