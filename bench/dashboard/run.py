@@ -1,4 +1,4 @@
-"""Dashboard, comparison, zone ranking and report timings through the API at N plots.
+"""Dashboard, comparison, zone ranking, search page and report timings through the API at N plots.
 
 The API runs in its own uvicorn process over a database holding the synthetic data set,
 scored for at least one profile (``python -m bench.scoring.prepare`` then a scoring run);
@@ -37,6 +37,8 @@ def routes(profile: str, codes: list[str], prefix: str) -> list[tuple[str, str, 
         (f"dashboard API, one NUTS-3 region ({first})", f"/dashboard/{first}", 1),
         (f"dashboard API, a NUTS-2 region ({prefix})", f"/dashboard/{prefix}", 1),
         (f"dashboard page ({prefix})", f"/maps/dashboard/{prefix}?lang=en", 1),
+        # The investor's search over a whole region: 500 plots drawn, the page at its fullest.
+        (f"search page, a whole region ({first})", f"/maps/search?lang=en&region={first}", 1),
         (f"land supply API ({prefix})", f"/regions/{prefix}/supply", 1),
         (f"comparison API ({first} vs {second})", f"/comparison?region={first}&region={second}", 1),
         (f"comparison page ({first} vs {prefix})",
