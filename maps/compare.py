@@ -4,6 +4,7 @@ default: Gorenjska, Podravje and Styria)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import folium
@@ -16,13 +17,11 @@ from maps.context import MapContext
 from maps.i18n import Translator
 from maps.page import PageContext, render_map, render_page
 from maps.style import (
-    BIND_POPUP,
     BOUNDARY_STYLES,
     TextTooltip,
     base_map,
     bounds_of,
     colour_for,
-    popup_html,
     ramp,
     ramp_legend_html,
 )
@@ -84,6 +83,30 @@ class TileZoneNames(MacroElement):
         self.layer = layer
 
 
+def popup_from_facts(labels: list[str]) -> folium.JsCode:
+    """Bind each feature a popup built in the browser from its name and ``facts`` (texts in
+    the order of ``labels``): the same table ``popup_html`` writes, made of text nodes, so
+    no value is ever read as HTML."""
+    # JSON in a script: "</" is written "<\/" (JSON for "</") so that no label can end the script.
+    labels_js = json.dumps(labels).replace("</", "<\\/")
+    return folium.JsCode(
+        "function (feature, layer) {"
+        " var p = feature.properties; if (!p || !p.facts) { return; }"
+        f" var labels = {labels_js};"
+        " layer.bindPopup(function () {"
+        "  var box = document.createElement('div'); box.className = 'popup';"
+        "  var title = document.createElement('h3'); title.textContent = p.name;"
+        "  box.appendChild(title);"
+        "  var table = document.createElement('table');"
+        "  labels.forEach(function (label, i) {"
+        "   var row = table.insertRow(); var th = document.createElement('th');"
+        "   th.textContent = label; row.appendChild(th);"
+        "   row.insertCell().textContent = p.facts[i]; });"
+        "  box.appendChild(table); return box;"
+        " }, {maxWidth: 360}); }"
+    )
+
+
 def _value(municipality: dict[str, Any], measure: str) -> float | None:
     if measure == "available":
         return (municipality.get("available_area_m2") or 0) / 10_000
@@ -121,13 +144,16 @@ def compare_maps(
     profiles: list[str] | None = None,
     profile: str | None = None,
     context: MapContext | None = None,
+    context_for: Callable[[Any], MapContext] | None = None,
 ) -> dict[str, Any]:
     """A map per area (title, region codes; default Gorenjska, Podravje, Styria) on one colour
     scale: the rendered maps, their panels, the legend and the measures to choose from.
 
     Served (``zone_tiles_url`` and ``zone_counts``, zones per NUTS-3 region code): the zones
     are drawn from the zone tiles. Standalone (``zones`` as GeoJSON): a file has no server
-    behind it, so their outlines go into the page."""
+    behind it, so their outlines go into the page. ``context_for`` (served): the context of
+    one map's frame, so that each map carries the regions and towns around its own area only,
+    not three copies of all of them."""
     if zone_tiles_url is None and zones is None:
         raise ValueError("a standalone comparison needs the zones")
     if areas is None:
@@ -148,17 +174,24 @@ def compare_maps(
         for m in subset:
             props = m["properties"]
             props["fill"] = colour_for(colours, _value(props, measure))
-            props["popup"] = popup_html(props["name"], [
-                (t("region"), props["region_code"]),
-                (t("zones"), t.number(props.get("zone_count"))),
-                (t("plot_count"), t.number(props.get("plot_count"))),
-                (t("available_area"), t.area_ha(props.get("available_area_m2"))),
-                (t("score"), t.number(props["avg_score"], 1) if props.get("avg_score") is not None
-                 else "–"),
-            ])
-        collection = {"type": "FeatureCollection", "features": subset}
+            # The popup's values as text, in the order of its labels: the browser builds
+            # the popup from them (PopupFromFacts), where 286 copies of the same HTML
+            # table were 190 kB of a comparison's page.
+            props["facts"] = [
+                props["region_code"],
+                t.number(props.get("zone_count")),
+                t.number(props.get("plot_count")),
+                t.area_ha(props.get("available_area_m2")),
+                t.number(props["avg_score"], 1) if props.get("avg_score") is not None else "–",
+            ]
+        # The map carries what it draws: the name (tooltip), the shade and the popup's texts.
+        collection = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": m["geometry"],
+             "properties": {key: m["properties"][key] for key in ("name", "fill", "facts")}}
+            for m in subset]}
         zone_collection = {"type": "FeatureCollection", "features": area_zones}
-        folium_map = base_map(bounds_of([collection]), context)
+        bounds = bounds_of([collection])
+        folium_map = base_map(bounds, context_for(bounds) if context_for else context)
         if subset:
             folium.GeoJson(
                 collection, name=t("municipalities"),
@@ -166,7 +199,8 @@ def compare_maps(
                                           "color": BOUNDARY_STYLES["municipality"]["color"],
                                           "weight": 1, "className": "municipality"},
                 tooltip=TextTooltip(["name"]),
-                on_each_feature=BIND_POPUP,
+                on_each_feature=popup_from_facts(
+                    [t("region"), t("zones"), t("plot_count"), t("available_area"), t("score")]),
             ).add_to(folium_map)
         if zone_tiles_url is not None:
             # Above the municipalities, as the embedded outlines (added after them) lie.

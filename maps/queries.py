@@ -327,8 +327,10 @@ def zone_counts(conn: Connection) -> dict[str, int]:
 
 
 def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
-                        profile: str | None = None) -> dict[str, Any]:
-    """Municipalities with their available plot area and, with a profile, the average plot score."""
+                        profile: str | None = None, *,
+                        tolerance_m: float = OUTLINE_TOLERANCE_M) -> dict[str, Any]:
+    """Municipalities with their available plot area and, with a profile, the average plot
+    score; outlines simplified by ``tolerance_m``."""
     use_scores = bool(profile) and scores_available(conn)
     score_params: dict[str, Any] = {}
     score_join = ""
@@ -353,7 +355,7 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
                coalesce(agg.plot_count, 0) AS plot_count,
                coalesce(agg.zone_count, 0) AS zone_count,
                {score_column} AS avg_score,
-               {geometry_sql(f"ST_SimplifyPreserveTopology(m.boundary, {OUTLINE_TOLERANCE_M})")}
+               {geometry_sql(f"ST_SimplifyPreserveTopology(m.boundary, {float(tolerance_m)})")}
                    AS geometry
         FROM municipality m
         JOIN region r ON r.id = m.region_id
