@@ -27,7 +27,7 @@ def read_replica_urls(settings: Settings | None = None) -> list[str]:
     the embedded cluster's running replicas; none for an external database without them."""
     settings = settings or get_settings()
     if settings.read_replica_urls:
-        return [_sqlalchemy_url(url) for url in settings.read_replica_urls]
+        return [sqlalchemy_url(url) for url in settings.read_replica_urls]
     if settings.database_url:
         return []
     urls = []
@@ -38,7 +38,8 @@ def read_replica_urls(settings: Settings | None = None) -> list[str]:
     return urls
 
 
-def _sqlalchemy_url(url: str) -> str:
+def sqlalchemy_url(url: str) -> str:
+    """``url`` as SQLAlchemy takes it (psycopg2)."""
     # Accept the libpq style that docker-compose and managed services hand out.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
@@ -55,7 +56,7 @@ def database_url(settings: Settings | None = None) -> str:
     """
     settings = settings or get_settings()
     if settings.database_url:
-        return _sqlalchemy_url(settings.database_url)
+        return sqlalchemy_url(settings.database_url)
     status = embedded_cluster(settings).status()
     if not status.initialised or status.port is None:
         raise DatabaseUnavailable(

@@ -42,6 +42,7 @@ from sqlalchemy import create_engine, text
 
 from bench.search.run import free_port, percentile, wait_for
 from bench.tiles.run import start_tipg as start_tipg_for_tiles
+from locations.db import sqlalchemy_url
 
 #: Issue 26's targets under load.
 MIN_REGIONAL_RPS = 43.0
@@ -361,10 +362,7 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for our server (repeatable), to compare settings")
     args = parser.parse_args()
-    url = args.database_url
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg2://" + url[len(prefix):]
+    url = sqlalchemy_url(args.database_url)
     sample = draw(url, args.sample, args.seed)
     local = not args.replica_url  # a replica's backends are another cluster's: not counted
     env_extra = dict(item.split("=", 1) for item in args.env)

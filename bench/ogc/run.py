@@ -32,6 +32,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from bench.search.run import _ok, free_port, percentile, wait_for
+from locations.db import sqlalchemy_url
 
 ITEMS = "/collections/plots/items"
 TIPG_PLOTS = "/collections/public.plot/items"
@@ -182,10 +183,7 @@ def main() -> None:
     parser.add_argument("--tiles", type=int, default=60, help="tiles sampled per zoom")
     parser.add_argument("--only", help="run only the cases whose name holds this text")
     args = parser.parse_args()
-    url = args.database_url
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg2://" + url[len(prefix):]
+    url = sqlalchemy_url(args.database_url)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(SEARCH_VIEW))

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from bench.search.run import _ok, percentile, start_api, timed
+from locations.db import sqlalchemy_url
 from locations.scoring import run_scoring
 
 #: The issue's target for sorting by score and rankings, p95 in ms.
@@ -61,10 +62,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100, help="timed requests per case")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests per case first")
     args = parser.parse_args()
-    url = args.database_url
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg2://" + url[len(prefix):]
+    url = sqlalchemy_url(args.database_url)
     engine = create_engine(url)
     with engine.connect() as conn:
         plots = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()

@@ -29,6 +29,7 @@ import httpx
 from sqlalchemy import Engine, create_engine, text
 
 from locations import search
+from locations.db import sqlalchemy_url
 
 
 @dataclass
@@ -167,10 +168,7 @@ def main() -> None:
     parser.add_argument("--proximity-cost", action="store_true",
                         help="also time the proximity refresh of every plot")
     args = parser.parse_args()
-    url = args.database_url
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg2://" + url[len(prefix):]
+    url = sqlalchemy_url(args.database_url)
     engine = load(url, args.plots, args.seed) if args.plots else create_engine(url)
     if args.plots or args.proximity_cost:
         proximity_cost(engine)

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from bench.search.run import load, percentile, start_api, timed
 from locations import land_supply
+from locations.db import sqlalchemy_url
 
 #: The series asked for: the largest regions, all of Styria, whole countries.
 REGIONS = ("SI042", "SI032", "AT221", "AT22", "SI", "AT")
@@ -32,10 +33,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--requests", type=int, default=20, help="timed series per region")
     args = parser.parse_args()
-    url = args.database_url
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg2://" + url[len(prefix):]
+    url = sqlalchemy_url(args.database_url)
     engine = load(url, args.plots, args.seed) if args.plots else create_engine(url)
     with engine.connect() as conn:
         plots, events = conn.execute(text(
