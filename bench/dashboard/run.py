@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+from dataclasses import dataclass
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -62,12 +63,9 @@ def _target(path: str) -> float:
     return REPORT_TARGET_MS if "/report." in path else GOAL_MS
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--repeats", type=int, default=40)
-    args = parser.parse_args()
-    engine = create_engine(args.database_url)
+def facts(url: str) -> tuple[int, str | None, list[str], str]:
+    """The database's plots, newest scored profile, regions by zones and largest NUTS-2 prefix."""
+    engine = create_engine(url)
     with engine.connect() as conn:
         plots = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()
         profile = conn.execute(text("SELECT profile FROM score_run WHERE status = 'finished' "
@@ -82,6 +80,70 @@ def main() -> None:
             ORDER BY count(*) DESC, 1 LIMIT 1
         """)).scalar_one()
     engine.dispose()
+    return plots, profile, codes, prefix
+
+
+@dataclass
+class Timing:
+    """One route's figures: p50/p95 in ms beside its target, and its answer's median size."""
+
+    what: str
+    path: str
+    p50: float
+    p95: float
+    target_ms: float
+    kb: float
+
+    @property
+    def page(self) -> bool:
+        """An HTML page (held to the 500 kB bound), not an API answer or a download."""
+        return self.path.startswith("/maps/") and "/report." not in self.path
+
+
+def measure(client: httpx.Client, profile: str | None, codes: list[str], prefix: str,
+            repeats: int, on_timing=lambda timing: None) -> list[Timing]:
+    """Time each route of :func:`routes` through ``client`` (its base URL the API's), one
+    request at a time after a warm-up; routes ranking by a score are left out without
+    ``profile``. ``on_timing`` sees each route's figures as soon as they are taken."""
+    timings = []
+    for what, path, divisor in routes(profile or "logistics", codes, prefix):
+        if profile is None and "profile=" in path:
+            continue
+        sizes = []
+
+        def call(path=path, sizes=sizes):
+            answer = client.get(path)
+            answer.raise_for_status()
+            sizes.append(len(answer.content))
+
+        durations = timed(call, max(5, repeats // divisor), warmup=2)
+        timing = Timing(what, path, statistics.median(durations), percentile(durations, 0.95),
+                        _target(path), statistics.median(sizes) / 1024)
+        on_timing(timing)
+        timings.append(timing)
+    return timings
+
+
+def _print_timing(timing: Timing) -> None:
+    goal, p95 = timing.target_ms, timing.p95
+    if goal == GOAL_MS:
+        verdict = (f"<{GOAL_MS:.0f} {'met' if p95 < GOAL_MS else 'NOT met'}, "
+                   f"<{TARGET_MS:.0f} {'met' if p95 < TARGET_MS else 'NOT met'}")
+    else:
+        verdict = f"<{goal:.0f} {'met' if p95 < goal else 'NOT met'}"
+    size = timing.kb
+    size_verdict = (f"<{PAGE_TARGET_KB:.0f} {'met' if size < PAGE_TARGET_KB else 'NOT met'}"
+                    if timing.page else "-")
+    print(f"{timing.what:<52} {timing.p50:8.1f} {p95:8.1f}  "
+          f"{verdict:<24} {size:8.1f}  {size_verdict}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    plots, profile, codes, prefix = facts(args.database_url)
     if profile is None:
         print("no finished scoring run: the routes that rank by a score are left out "
               "(score a profile first: locations score run --profile logistics)")
@@ -93,37 +155,12 @@ def main() -> None:
           f"{'size kB':>8}  size target")
     try:
         with httpx.Client(base_url=base, timeout=120) as client:
-            for what, path, divisor in routes(profile or "logistics", codes, prefix):
-                if profile is None and "profile=" in path:
-                    continue
-                sizes = []
-
-                def call(path=path, sizes=sizes):
-                    answer = client.get(path)
-                    answer.raise_for_status()
-                    sizes.append(len(answer.content))
-
-                repeats = max(5, args.repeats // divisor)
-                durations = timed(call, repeats, warmup=2)
-                p95 = percentile(durations, 0.95)
-                goal = _target(path)
-                if goal == GOAL_MS:
-                    verdict = (f"<{GOAL_MS:.0f} {'met' if p95 < GOAL_MS else 'NOT met'}, "
-                               f"<{TARGET_MS:.0f} {'met' if p95 < TARGET_MS else 'NOT met'}")
-                else:
-                    verdict = f"<{goal:.0f} {'met' if p95 < goal else 'NOT met'}"
-                size = statistics.median(sizes) / 1024
-                page = path.startswith("/maps/") and "/report." not in path
-                size_verdict = (f"<{PAGE_TARGET_KB:.0f} {'met' if size < PAGE_TARGET_KB else 'NOT met'}"
-                                if page else "-")
-                print(f"{what:<52} {statistics.median(durations):8.1f} {p95:8.1f}  "
-                      f"{verdict:<24} {size:8.1f}  {size_verdict}", flush=True)
+            measure(client, profile, codes, prefix, args.repeats, _print_timing)
     finally:
         process.terminate()
         process.wait()
     load = os.getloadavg()
     print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-
 
 if __name__ == "__main__":
     main()

@@ -52,12 +52,14 @@ def pg_dsn(url: str) -> str:
     return "PG:" + " ".join(parts)
 
 
-def prepare(url: str, n_plots: int, gpkg: Path) -> None:
-    """A fresh migrated database with synthetic zones, and the plots written to ``gpkg``."""
+def prepare(url: str, n_plots: int, gpkg: Path) -> float:
+    """A fresh migrated database with synthetic zones, and the plots written to ``gpkg``;
+    returns the seconds the synthetic data took to generate and load."""
     engine = migrated_database(url)
     started = time.perf_counter()
     generate(engine, n_plots, history=False)  # the source of a file: its trail is not read
-    print(f"synthetic data: {n_plots:,} plots generated in {time.perf_counter() - started:.1f} s")
+    generated = time.perf_counter() - started
+    print(f"synthetic data: {n_plots:,} plots generated in {generated:.1f} s")
     if not gpkg.exists():
         gpkg.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["ogr2ogr", "-f", "GPKG", str(gpkg), pg_dsn(url), "-sql", EXPORT_SQL,
@@ -65,6 +67,7 @@ def prepare(url: str, n_plots: int, gpkg: Path) -> None:
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE plot CASCADE"))
     engine.dispose()
+    return generated
 
 
 def without_zones(gpkg: Path) -> Path:
@@ -139,21 +142,15 @@ def _time_statements(engine) -> dict[str, float]:
     return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--plots", type=int, default=100_000)
-    parser.add_argument("--database-url", default=None)
-    parser.add_argument("--cadastral", action="store_true",
-                        help="the same plots without their zone column, as a cadastral file "
-                             "comes: each plot's zone is the one it lies in")
-    parser.add_argument("--keep-database", action="store_true",
-                        help="reuse the prepared database (its plot table must be empty)")
-    args = parser.parse_args()
-    url = args.database_url or embedded_url("bench_import")
-    gpkg = ROOT / "bench" / "out" / f"plots-{args.plots}.gpkg"
-    if not args.keep_database:
-        prepare(url, args.plots, gpkg)
-    if args.cadastral:
+def measure(url: str, n_plots: int, *, cadastral: bool = False,
+            keep_database: bool = False) -> dict:
+    """Time ogr2ogr's load, its floor and the platform's import of ``n_plots`` plots into the
+    database at ``url`` (dropped and made afresh unless ``keep_database``). Returns seconds:
+    ``ogr2ogr``, ``floor``, ``platform``, ``generated`` (the synthetic data, None when kept),
+    the import's ``phases`` and its load's ``statements`` by kind, and the ``file``."""
+    gpkg = ROOT / "bench" / "out" / f"plots-{n_plots}.gpkg"
+    generated = None if keep_database else prepare(url, n_plots, gpkg)
+    if cadastral:
         gpkg = without_zones(gpkg)
     # A kept database is brought up to date first: the import is measured on today's schema.
     engine = migrated_database(url, replace=False)
@@ -165,7 +162,7 @@ def main() -> None:
                     "bench_ogr_plots", "-overwrite", "-lco", "SPATIAL_INDEX=GIST",
                     "-lco", "GEOMETRY_NAME=boundary"], check=True, env=env)
     ogr_seconds = time.perf_counter() - started
-    floor_seconds = ogr_seconds + _floor_seconds(engine, args.cadastral)
+    floor_seconds = ogr_seconds + _floor_seconds(engine, cadastral)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE bench_ogr_plots"))
 
@@ -181,10 +178,34 @@ def main() -> None:
     statements = _time_statements(engine)
     report = import_file(engine, "plots", gpkg, progress=progress)
     platform_seconds = time.perf_counter() - started
-    assert report.created == args.plots and not report.problems, report.summary()
+    assert report.created == n_plots and not report.problems, report.summary()
+    engine.dispose()
 
     def span(phase: str) -> float:
         return marks.get(phase + " end", 0) - marks.get(phase, 0)
+
+    phases = {"read file (GDAL, Arrow)": span("reading"),
+              "field checks + COPY": marks.get("staging end", 0) - marks.get("reading end", 0),
+              "validate in SQL": span("checking"),
+              "load": span("loading")}
+    return {"ogr2ogr": ogr_seconds, "floor": floor_seconds, "platform": platform_seconds,
+            "generated": generated, "phases": phases, "statements": statements, "file": gpkg}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plots", type=int, default=100_000)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--cadastral", action="store_true",
+                        help="the same plots without their zone column, as a cadastral file "
+                             "comes: each plot's zone is the one it lies in")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="reuse the prepared database (its plot table must be empty)")
+    args = parser.parse_args()
+    url = args.database_url or embedded_url("bench_import")
+    figures = measure(url, args.plots, cadastral=args.cadastral, keep_database=args.keep_database)
+    gpkg, ogr_seconds, platform_seconds = figures["file"], figures["ogr2ogr"], figures["platform"]
+    floor_seconds = figures["floor"]
 
     print(f"plots: {args.plots:,}   file: {gpkg.name} ({gpkg.stat().st_size / 1e6:.0f} MB)")
     print(f"ogr2ogr -f PostgreSQL (COPY, GiST):  {ogr_seconds:8.1f} s")
@@ -193,13 +214,10 @@ def main() -> None:
     print(f"floor: ogr2ogr + plot's check and indexes {floor_seconds:5.1f} s,"
           f" ratio {floor_seconds / ogr_seconds:.2f} before any import's own work")
     print("platform phases:")
-    print(f"  read file (GDAL, Arrow)   {span('reading'):8.1f} s")
-    print(f"  field checks + COPY       {marks.get('staging end', 0) - marks.get('reading end', 0):8.1f} s")
-    print(f"  validate in SQL           {span('checking'):8.1f} s")
-    print(f"  load                      {span('loading'):8.1f} s, of which")
-    for kind, seconds in statements.items():
+    for phase, seconds in figures["phases"].items():
+        print(f"  {phase:<25} {seconds:8.1f} s" + (", of which" if phase == "load" else ""))
+    for kind, seconds in figures["statements"].items():
         print(f"    {kind:27s} {seconds:6.1f} s")
-
 
 if __name__ == "__main__":
     main()

@@ -50,6 +50,31 @@ def sample_tiles(engine, samples: int, seed: int) -> dict[int, list[tuple[int, i
     return result
 
 
+def densest_tiles(engine, z: int, count: int = 1) -> list[tuple[int, int, int]]:
+    """The ``count`` tiles of zoom ``z`` holding the most plots (by each plot's point on its
+    surface): (x, y, plots), densest first. The worst case a map shows."""
+    half = 20037508.342789244
+    with engine.connect() as conn:
+        rows = conn.execute(text("""
+            SELECT floor((ST_X(pt) + :half) / :size)::int AS x,
+                   floor((:half - ST_Y(pt)) / :size)::int AS y, count(*) AS plots
+            FROM plot, ST_PointOnSurface(boundary_3857) AS pt
+            WHERE retired_at IS NULL
+            GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT :count
+        """), {"half": half, "size": 2 * half / (1 << z), "count": count}).all()
+    return [tuple(row) for row in rows]
+
+
+def api_tiles(client: httpx.Client, base: str, layer: str = "plots"):
+    """A call (z, x, y) -> bytes that fetches a tile of ``layer`` from the API at ``base``."""
+    def fetch(z: int, x: int, y: int) -> int:
+        response = client.get(f"{base}/tiles/{layer}/{z}/{x}/{y}.pbf")
+        response.raise_for_status()
+        return len(response.content)
+
+    return fetch
+
+
 def start_tipg(python: str, database_url: str) -> tuple[str, subprocess.Popen]:
     port = free_port()
     # tipg publishes every table by default; its tile size cap is lifted so it draws every plot.
@@ -104,16 +129,9 @@ def main() -> None:
     base, server = start_api(url)
     client = httpx.Client(timeout=60)
 
-    def api(z: int, x: int, y: int) -> int:
-        response = client.get(f"{base}/tiles/plots/{z}/{x}/{y}.pbf")
-        response.raise_for_status()
-        return len(response.content)
-
+    api = api_tiles(client, base)
     # The overview draws zones from these at every zoom (outlines, markers, popup facts).
-    def api_zones(z: int, x: int, y: int) -> int:
-        response = client.get(f"{base}/tiles/zones/{z}/{x}/{y}.pbf")
-        response.raise_for_status()
-        return len(response.content)
+    api_zones = api_tiles(client, base, "zones")
 
     tipg = None
     if args.tipg_python:
