@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from bench.search.run import percentile, start_api, timed
+from locations.db import sqlalchemy_url
 
 TARGET_MS = 1000.0
 #: Issue 26's tighter goal for every page and analysis, and a report's (a download).
@@ -143,11 +144,12 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--repeats", type=int, default=40)
     args = parser.parse_args()
-    plots, profile, codes, prefix = facts(args.database_url)
+    url = sqlalchemy_url(args.database_url)
+    plots, profile, codes, prefix = facts(url)
     if profile is None:
         print("no finished scoring run: the routes that rank by a score are left out "
               "(score a profile first: locations score run --profile logistics)")
-    base, process = start_api(args.database_url)
+    base, process = start_api(url)
     load = os.getloadavg()
     print(f"{plots:,} plots; profile {profile}; {args.repeats} requests per route after a "
           f"warm-up; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")

@@ -55,6 +55,41 @@ def cases(profile: str) -> list[tuple[str, str, dict, int]]:
     ]
 
 
+def score_if_unscored(engine, profile: str) -> float | None:
+    """Score ``profile`` when the database holds no finished run of it; the seconds it took."""
+    with engine.connect() as conn:
+        scored = conn.execute(text("SELECT count(*) FROM score_run WHERE profile = :p "
+                                   "AND status = 'finished'"), {"p": profile}).scalar_one()
+    if scored:
+        return None
+    started = time.perf_counter()
+    run_scoring(engine, profile, requested_by="bench")
+    return time.perf_counter() - started
+
+
+def measure(client: httpx.Client, api_base: str, profile: str, requests: int, warmup: int,
+            on_timing=lambda name, p50, p95: None) -> list[tuple[str, float, float]]:
+    """(name, p50, p95) in ms of each case through the API at ``api_base``."""
+    timings = []
+    for name, path, query, pages_before in cases(profile):
+        address, params = f"{api_base}{path}", dict(query)
+        for _ in range(pages_before):
+            body = client.get(address, params=params).json()
+            address = next(link["href"] for link in body["links"] if link["rel"] == "next")
+            params = None
+        durations = timed(lambda a=address, p=params: _ok(client.get(a, params=p)),
+                          requests, warmup)
+        p50, p95 = percentile(durations, .5), percentile(durations, .95)
+        on_timing(name, p50, p95)
+        timings.append((name, p50, p95))
+    return timings
+
+
+def _print_timing(name: str, p50: float, p95: float) -> None:
+    verdict = "met" if p95 < TARGET_P95_MS else "MISSED"
+    print(f"{name:<44} {p50:>7.1f} {p95:>7.1f} {TARGET_P95_MS:>9.0f} ms  {verdict}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -66,13 +101,9 @@ def main() -> None:
     engine = create_engine(url)
     with engine.connect() as conn:
         plots = conn.execute(text("SELECT count(*) FROM plot")).scalar_one()
-        scored = conn.execute(text("SELECT count(*) FROM score_run WHERE profile = :p "
-                                   "AND status = 'finished'"), {"p": args.profile}).scalar_one()
-    if not scored:
-        started = time.perf_counter()
-        summary = run_scoring(engine, args.profile, requested_by="bench")
-        print(f"scored {summary.plots:,} plots for {args.profile} in "
-              f"{time.perf_counter() - started:.1f} s")
+    seconds = score_if_unscored(engine, args.profile)
+    if seconds is not None:
+        print(f"scored {plots:,} plots for {args.profile} in {seconds:.1f} s")
     api = None
     try:
         api_base, api = start_api(url)
@@ -80,23 +111,12 @@ def main() -> None:
         print(f"{plots:,} plots; {args.requests} requests per case through the API (uvicorn, one "
               f"worker); times in ms; load average before: {_load()}")
         print(f"{'case':<44} {'p50':>7} {'p95':>7} {'target p95':>11}  result")
-        for name, path, query, pages_before in cases(args.profile):
-            address, params = f"{api_base}{path}", dict(query)
-            for _ in range(pages_before):
-                body = client.get(address, params=params).json()
-                address = next(link["href"] for link in body["links"] if link["rel"] == "next")
-                params = None
-            durations = timed(lambda a=address, p=params: _ok(client.get(a, params=p)),
-                              args.requests, args.warmup)
-            p50, p95 = percentile(durations, .5), percentile(durations, .95)
-            verdict = "met" if p95 < TARGET_P95_MS else "MISSED"
-            print(f"{name:<44} {p50:>7.1f} {p95:>7.1f} {TARGET_P95_MS:>9.0f} ms  {verdict}")
+        measure(client, api_base, args.profile, args.requests, args.warmup, _print_timing)
         print(f"load average after: {_load()} (2 cores)")
     finally:
         if api is not None:
             api.terminate()
             api.wait(timeout=10)
-
 
 def _load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())

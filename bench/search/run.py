@@ -73,6 +73,22 @@ def cases(engine: Engine) -> list[Case]:
     ]
 
 
+def page_address(client: httpx.Client, api_base: str, case: Case) -> tuple[str, dict | None]:
+    """The URL and query of the page ``case`` times (its deep page walked to once)."""
+    params = case.api_params | {"limit": 50}
+    api_url = f"{api_base}/plots"
+    for _ in range(case.pages_before):
+        body = client.get(api_url, params=params).json()
+        api_url, params = next(link["href"] for link in body["links"] if link["rel"] == "next"), None
+    return api_url, params
+
+
+def time_api(client: httpx.Client, api_base: str, case: Case, requests: int) -> list[float]:
+    """Milliseconds of ``requests`` requests of ``case``'s page through the API."""
+    api_url, params = page_address(client, api_base, case)
+    return timed(lambda: _ok(client.get(api_url, params=params)), requests)
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -108,15 +124,23 @@ def wait_for(url: str, process: subprocess.Popen, what: str) -> None:
     raise RuntimeError(f"{what} did not start")
 
 
-def start_api(database_url: str) -> tuple[str, subprocess.Popen]:
-    """Our API in its own uvicorn process, as a user runs it."""
+def start_api(database_url: str, env_extra: dict | None = None) -> tuple[str, subprocess.Popen]:
+    """Our API in its own uvicorn process, as a user runs it. Its log (a JSON line per
+    request) goes to a file of the temporary folder, named if the server fails to start."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"], env=env)
+    env = {**os.environ, "DATABASE_URL": database_url, **(env_extra or {})}
+    log = os.path.join(tempfile.gettempdir(), f"bench-api-{os.getpid()}-{port}.log")
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host",
+             "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+            env=env, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
-    wait_for(f"{base}/plots?limit=1", process, "the API")
+    try:
+        wait_for(f"{base}/plots?limit=1", process, "the API")
+    except RuntimeError as exc:
+        process.kill()
+        raise RuntimeError(f"{exc}; its log: {log}") from None
     return base, process
 
 
@@ -184,11 +208,7 @@ def main() -> None:
             header += f" {'tipg p50':>9} {'tipg p95':>9} {'tipg/API':>9}"
         print(header)
         for case in cases(engine):
-            params = case.api_params | {"limit": 50}
-            api_url = f"{api_base}/plots"
-            for _ in range(case.pages_before):  # walk to the deep page once; time that page
-                body = client.get(api_url, params=params).json()
-                api_url, params = next(link["href"] for link in body["links"] if link["rel"] == "next"), None
+            api_url, params = page_address(client, api_base, case)
             filters = _filters_of(api_url, params)
             with engine.connect() as conn:
                 conn.execute(text("SELECT set_config('max_parallel_workers_per_gather', '0', false),"
