@@ -39,7 +39,6 @@ from api.routes import (
     plot_files,
     plot_lineage,
     plot_pages,
-    plot_updates,
     plots,
     rankings,
     regions,
@@ -59,7 +58,7 @@ from locations.settings import get_settings
 
 #: Routers in the order they appear in the OpenAPI document.
 ROUTERS = [health.router, regions.router, municipalities.router, zones.router, plots.router,
-           infrastructure.router, plot_updates.router, plot_lineage.router, tiles.router,
+           infrastructure.router, plots.updates, zones.updates, plot_lineage.router, tiles.router,
            # Before pages: "/" is the OGC landing page for JSON clients only.
            ogc.landing_router, ogc.router, ogc.tiles_router, pages.router,
            plot_pages.router, dashboard_pages.router, shortlist.router, imports.router,

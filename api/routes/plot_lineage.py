@@ -8,16 +8,16 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Editor
+from api.changes import WRITE, IfMatch, expected_version
 from api.deps import EngineDep, PlotId
-from api.responses import WRITE_ERRORS, GeoJSONResponse, error_responses
-from api.routes.plot_updates import IfMatch, _plot_response, expected_version
+from api.responses import GeoJSONResponse
+from api.routes.plots import written_plot
 from locations import features, plot_lineage
 from locations.accounts import EVERYWHERE
 from locations.limits import MAX_LINEAGE_PLOTS, MAX_REFERENCE_CHARS
 from locations.values import BIGINT_MAX, PlainText
 
 router = APIRouter(tags=["plot updates"])
-WRITE = error_responses(*WRITE_ERRORS)
 REASON = Field(min_length=1, max_length=2000,
                description="Why (a sale, a new survey ...): kept in the audit trail")
 Reference = Field(min_length=1, max_length=MAX_REFERENCE_CHARS)
@@ -80,4 +80,4 @@ def merge_plots(engine: EngineDep, account: Editor, merge: Merge) -> GeoJSONResp
         new_id = plot_lineage.merge_plots(
             conn, account, [(plot.id, plot.version) for plot in merge.plots],
             merge.cadastral_ref, merge.note)
-        return _plot_response(conn, new_id, status_code=201)
+        return written_plot(conn, new_id, status_code=201)

@@ -1,22 +1,37 @@
-"""Plots: search with combined filters and cursor paging (GET and POST), downloads, one plot by id."""
+"""Plots: search with combined filters and cursor paging (GET and POST), downloads, one plot
+by id; its authorised writes (If-Match required), a new plot in a zone, its audit trail, and
+bulk updates from a file.
+
+The reads are documented under "plots", the writes under "plot updates": ``router`` and
+``updates``. The bodies of the writes come from the field catalogue (``api.changes``).
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import OptionalAccount
-from api.deps import ConnectionDep, EngineDep, PlotId, read_connection
+from api.auth import CurrentAccount, Editor, OptionalAccount
+from api.changes import WRITE, IfMatch, NewPlot, Note, PlotChange, Retirement, expected_version
+from api.deps import ConnectionDep, EngineDep, PlotId, ZoneId, read_connection
 from api.responses import AUTH_ERRORS, DOWNLOADS, OPTIONAL_TOKEN, GeoJSONResponse, error_responses
-from locations import features, formats, search
+from api.routes.imports import receive_form
+from locations import bulk_updates, features, formats, history, plot_updates, search
+from locations.accounts import EVERYWHERE
 from locations.errors import InvalidInput
+from locations.values import PlainText
 
-# Every plot route takes an optional bearer token: a wrong one is refused, never anonymous.
+# Every plot read takes an optional bearer token: a wrong one is refused, never anonymous.
 router = APIRouter(tags=["plots"], responses=error_responses(*AUTH_ERRORS))
+updates = APIRouter(tags=["plot updates"])
 
 #: Query parameters of GET /plots; anything else is refused, so a typo never widens a search.
 QUERY_PARAMETERS = (set(search.PlotFilter.model_fields) - {"geometry", "within_m", "bbox_crs"}) | {
@@ -146,3 +161,126 @@ def get_plot(conn: ConnectionDep, account: OptionalAccount, plot_id: PlotId) -> 
     internal = account.internal_reach if account else None
     plot = features.get_plot(conn, plot_id, internal=internal)
     return GeoJSONResponse(plot, headers={"ETag": f'"{plot["properties"]["version"]}"'})
+
+
+# -- writes ---------------------------------------------------------------------------------------
+
+def written_plot(conn, plot_id: int, status_code: int = 200) -> GeoJSONResponse:
+    """The plot as a write left it, with its new ETag (and its address when created)."""
+    # Only an account that may edit the plot gets here, so the plot is within its reach.
+    plot = features.get_plot(conn, plot_id, internal=EVERYWHERE)
+    headers = {"ETag": f'"{plot["properties"]["version"]}"'}
+    if status_code == 201:
+        headers["Location"] = f"/plots/{plot_id}"
+    return GeoJSONResponse(plot, status_code=status_code, headers=headers)
+
+
+@updates.patch("/plots/{plot_id}", response_class=GeoJSONResponse, summary="Change a plot",
+               responses=WRITE)
+def patch_plot(
+    engine: EngineDep, account: Editor, plot_id: PlotId, change: PlotChange, if_match: IfMatch = None
+) -> GeoJSONResponse:
+    """Status (checked against the state machine), price, offer, dates, facts, outline."""
+    values = change.model_dump(exclude_unset=True)
+    note = values.pop("note", None)
+    geometry = values.pop("geometry", None)
+    crs = values.pop("crs", None)
+    effective_date = values.pop("effective_date", None)
+    with engine.begin() as conn:
+        plot_updates.update_plot(
+            conn, account, plot_id, expected_version(if_match), values,
+            note=note, geometry=geometry, crs=crs, effective_date=effective_date,
+        )
+        return written_plot(conn, plot_id)
+
+
+@updates.post("/plots/{plot_id}/verify", response_class=GeoJSONResponse,
+              summary="Confirm a plot's facts unchanged (resets its freshness)",
+              responses=WRITE)
+def verify_plot(
+    engine: EngineDep, account: Editor, plot_id: PlotId, body: Note | None = None,
+    if_match: IfMatch = None,
+) -> GeoJSONResponse:
+    with engine.begin() as conn:
+        plot_updates.verify_plot(conn, account, plot_id, expected_version(if_match),
+                                 body.note if body else None)
+        return written_plot(conn, plot_id)
+
+
+@updates.post("/plots/{plot_id}/retire", response_class=GeoJSONResponse,
+              summary="Retire a plot (soft: kept with its history)",
+              responses=WRITE)
+def retire_plot(
+    engine: EngineDep, account: Editor, plot_id: PlotId, body: Retirement | None = None,
+    if_match: IfMatch = None,
+) -> GeoJSONResponse:
+    with engine.begin() as conn:
+        plot_updates.retire_plot(conn, account, plot_id, expected_version(if_match),
+                                 body.note if body else None,
+                                 effective_date=body.effective_date if body else None)
+        return written_plot(conn, plot_id)
+
+
+@updates.post("/zones/{zone_id}/plots", response_class=GeoJSONResponse, status_code=201,
+              summary="Add a plot to a zone (If-Match: the zone's ETag)",
+              responses=WRITE)
+def create_plot(
+    engine: EngineDep, account: Editor, zone_id: ZoneId, new_plot: NewPlot, if_match: IfMatch = None
+) -> GeoJSONResponse:
+    values = new_plot.model_dump(exclude_unset=True)
+    for key in ("note", "geometry", "crs", "cadastral_ref", "effective_date"):
+        values.pop(key, None)
+    with engine.begin() as conn:
+        plot_id = plot_updates.create_plot(
+            conn, account, zone_id, expected_version(if_match), new_plot.cadastral_ref,
+            new_plot.geometry, crs=new_plot.crs, values=values, note=new_plot.note,
+            effective_date=new_plot.effective_date,
+        )
+        return written_plot(conn, plot_id, status_code=201)
+
+
+@updates.get("/plots/{plot_id}/history", summary="A plot's audit trail, oldest first",
+             responses=error_responses(*AUTH_ERRORS, 403, 404))
+def plot_history(engine: EngineDep, account: CurrentAccount, plot_id: PlotId) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return history.plot_history(conn, account, plot_id)
+
+
+#: The bulk file as OpenAPI states it; the route reads the body itself, after the caller.
+_BULK_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {
+        "type": "string", "contentMediaType": "application/octet-stream",
+        "description": "CSV or XLSX keyed by cadastral_ref"}}}}}}}
+
+
+@updates.post("/imports/plot-updates", summary="Bulk plot updates from CSV or XLSX",
+              responses=error_responses(*AUTH_ERRORS, 403, 412), openapi_extra=_BULK_BODY)
+async def import_plot_updates(
+    request: Request,
+    engine: EngineDep,
+    account: Editor,
+    dry_run: Annotated[bool, Query(description="Only report what would change")] = False,
+    note: Annotated[PlainText | None, Query(max_length=2000, description="Audit note")] = None,
+) -> dict[str, Any]:
+    """A dry run reports each row's changes and problems; applying is all or nothing.
+
+    The caller's token and role are checked before the body is read (an anonymous upload
+    is refused at once), and the file streams to a folder removed on every path."""
+    folder = Path(await run_in_threadpool(tempfile.mkdtemp, prefix="locations-bulk-"))
+    try:
+        fields, upload = await receive_form(request, folder, suffixes=None)
+        if upload is None:
+            raise InvalidInput("file", "send the CSV or XLSX as the form field 'file'")
+        content = await run_in_threadpool(upload.path.read_bytes)
+        rows = await run_in_threadpool(bulk_updates.read_table, content, upload.name)
+        del content  # the rows are what the update needs; the bytes can go now
+    finally:
+        await run_in_threadpool(shutil.rmtree, folder, True)
+
+    def write() -> dict[str, Any]:
+        with engine.begin() as conn:
+            if dry_run:
+                return bulk_updates.plan_updates(conn, account, rows)
+            return bulk_updates.apply_updates(conn, account, rows, note=note or upload.name)
+
+    return await run_in_threadpool(write)

@@ -1,4 +1,5 @@
-"""Business zones: search with per-zone plot aggregates, downloads, one zone."""
+"""Business zones: search with per-zone plot aggregates, downloads, one zone; changing a zone's
+facts (If-Match required), documented with the other writes under "plot updates" (``updates``)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from api.deps import ConnectionDep, ZoneId
+from api.auth import Editor
+from api.changes import WRITE, IfMatch, ZoneChange, expected_version
+from api.deps import ConnectionDep, EngineDep, ZoneId
 from api.responses import DOWNLOADS, GeoJSONResponse, StreamedGeoJSONResponse, error_responses
-from locations import features, formats, search
+from locations import features, formats, plot_updates, search
 from locations.errors import InvalidInput
 
 router = APIRouter(tags=["zones"])
+updates = APIRouter(tags=["plot updates"])
 
 QUERY_PARAMETERS = set(search.ZoneFilter.model_fields) | {"f"}
 
@@ -74,4 +78,18 @@ def list_zones(
             responses=error_responses(404))
 def get_zone(conn: ConnectionDep, zone_id: ZoneId) -> GeoJSONResponse:
     zone = features.get_zone(conn, zone_id)
+    return GeoJSONResponse(zone, headers={"ETag": f'"{zone["properties"]["version"]}"'})
+
+
+@updates.patch("/zones/{zone_id}", response_class=GeoJSONResponse, summary="Change a zone's facts",
+               responses=WRITE)
+def patch_zone(
+    engine: EngineDep, account: Editor, zone_id: ZoneId, change: ZoneChange, if_match: IfMatch = None
+) -> GeoJSONResponse:
+    values = change.model_dump(exclude_unset=True)
+    note = values.pop("note", None)
+    with engine.begin() as conn:
+        plot_updates.update_zone(conn, account, zone_id, expected_version(if_match), values,
+                                 note=note)
+        zone = features.get_zone(conn, zone_id)
     return GeoJSONResponse(zone, headers={"ETag": f'"{zone["properties"]["version"]}"'})
