@@ -316,9 +316,10 @@ def start_tipg(python: str, url: str) -> tuple[str, subprocess.Popen]:
 
 
 def run_phases(label: str, base: str, process: subprocess.Popen, ask, sample: Sample,
-               args, database: DatabaseCpu | None) -> dict[str, dict]:
+               phases: list[str], clients: int, seconds: float, seed: int,
+               database: DatabaseCpu | None) -> dict[str, dict]:
     figures = {}
-    for phase in args.phases.split(","):
+    for phase in phases:
         pids = family(process.pid)
         before = {}
 
@@ -328,8 +329,7 @@ def run_phases(label: str, base: str, process: subprocess.Popen, ask, sample: Sa
             before.update(server=cpu_seconds(pids), load=os.getloadavg(),
                           client=sum(resource.getrusage(resource.RUSAGE_SELF)[:2]))
 
-        result = asyncio.run(hammer(base, ask, sample, phase, args.clients, args.seconds, args.seed,
-                                    start))
+        result = asyncio.run(hammer(base, ask, sample, phase, clients, seconds, seed, start))
         server_before, client_before, load_before = before["server"], before["client"], before["load"]
         server_cpu = cpu_seconds(pids) - server_before
         client_cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - client_before
@@ -341,8 +341,48 @@ def run_phases(label: str, base: str, process: subprocess.Popen, ask, sample: Sa
                       for line in scraped.splitlines() if line.startswith("locations_reads{")]
             if served:
                 print("  reads served since start by node: " + ", ".join(served))
-        figures[phase] = report(f"{label}, {what}, {args.clients} clients", result, server_cpu,
+        figures[phase] = report(f"{label}, {what}, {clients} clients", result, server_cpu,
                                 client_cpu, database_cpu, load_before, phase == "regional")
+    return figures
+
+
+def measure(url: str, *, clients: int = 32, seconds: float = 60,
+            phases: tuple[str, ...] = ("regional", "mix"), seed: int = 1, sample: int = 2000,
+            workers: int = 1, replica_urls: tuple[str, ...] = (), env_extra: dict | None = None,
+            server_root: str | None = None, tipg_python: str | None = None) -> dict[str, dict]:
+    """Run each phase against our API (and tipg's with ``tipg_python``), printing as it goes.
+
+    Returns figures by ``"ours <phase>"`` (and ``"tipg <phase>"``): requests/s (``rps``),
+    ``p50``/``p95``/``p99`` in ms and ``errors``."""
+    drawn = draw(url, sample, seed)
+    local = not replica_urls  # a replica's backends are another cluster's: not counted
+    env_extra = dict(env_extra or {})
+    nodes = 1 + len(replica_urls)
+    if server_root:
+        env_extra["PYTHONPATH"] = server_root
+    setup = (f"{workers} worker{'s' if workers > 1 else ''}, {nodes} database node"
+             f"{'s' if nodes > 1 else ''}"
+             + (f", {' '.join(f'{k}={v}' for k, v in env_extra.items())}" if env_extra else ""))
+    print(f"{clients} clients for {seconds:.0f} s per phase; {len(drawn.plot_ids)} plots "
+          f"drawn; times in ms; ours: {setup}")
+    figures = {}
+    base, process = start_ours(url, workers, list(replica_urls), env_extra, server_root)
+    try:
+        found = run_phases("ours", base, process, ours, drawn, list(phases), clients, seconds,
+                           seed, DatabaseCpu(url, ("locations", "locations-read")) if local else None)
+        figures.update({f"ours {phase}": values for phase, values in found.items()})
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    if tipg_python:
+        base, process = start_tipg(tipg_python, url)
+        try:
+            found = run_phases("tipg (1 worker)", base, process, tipg, drawn, list(phases),
+                               clients, seconds, seed, None)
+            figures.update({f"tipg {phase}": values for phase, values in found.items()})
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
     return figures
 
 
@@ -362,33 +402,11 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for our server (repeatable), to compare settings")
     args = parser.parse_args()
-    url = sqlalchemy_url(args.database_url)
-    sample = draw(url, args.sample, args.seed)
-    local = not args.replica_url  # a replica's backends are another cluster's: not counted
-    env_extra = dict(item.split("=", 1) for item in args.env)
-    nodes = 1 + len(args.replica_url)
-    if args.server_root:
-        env_extra["PYTHONPATH"] = args.server_root
-    setup = (f"{args.workers} worker{'s' if args.workers > 1 else ''}, {nodes} database node"
-             f"{'s' if nodes > 1 else ''}" + (f", {' '.join(args.env)}" if args.env else ""))
-    print(f"{args.clients} clients for {args.seconds:.0f} s per phase; {len(sample.plot_ids)} plots "
-          f"drawn; times in ms; ours: {setup}")
-
-    base, process = start_ours(url, args.workers, args.replica_url, env_extra, args.server_root)
-    try:
-        run_phases("ours", base, process, ours, sample, args,
-                   DatabaseCpu(url, ("locations", "locations-read")) if local else None)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-    if args.tipg_python:
-        base, process = start_tipg(args.tipg_python, url)
-        try:
-            run_phases("tipg (1 worker)", base, process, tipg, sample, args, None)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-
+    measure(sqlalchemy_url(args.database_url), clients=args.clients, seconds=args.seconds,
+            phases=tuple(args.phases.split(",")), seed=args.seed, sample=args.sample,
+            workers=args.workers, replica_urls=tuple(args.replica_url),
+            env_extra=dict(item.split("=", 1) for item in args.env),
+            server_root=args.server_root, tipg_python=args.tipg_python)
 
 if __name__ == "__main__":
     main()

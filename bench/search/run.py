@@ -74,12 +74,16 @@ def cases(engine: Engine) -> list[Case]:
 
 
 def page_address(client: httpx.Client, api_base: str, case: Case) -> tuple[str, dict | None]:
-    """The URL and query of the page ``case`` times (its deep page walked to once)."""
+    """The URL and query of the page ``case`` times (its deep page walked to once; the last
+    one in a database too small to have it)."""
     params = case.api_params | {"limit": 50}
     api_url = f"{api_base}/plots"
     for _ in range(case.pages_before):
         body = client.get(api_url, params=params).json()
-        api_url, params = next(link["href"] for link in body["links"] if link["rel"] == "next"), None
+        following = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        if not following:
+            break
+        api_url, params = following[0], None
     return api_url, params
 
 
