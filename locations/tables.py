@@ -477,6 +477,9 @@ plot = Table(
     Column('version', Integer, nullable=False, server_default=text('1')),
     Column('updated_at', DateTime(True), nullable=False, server_default=text('now()')),
     Column('boundary_3857', Geometry('MULTIPOLYGON', 3857, 2, spatial_index=False, nullable=False), nullable=False),
+    # Derived by the plot_country trigger (plot_municipality: the zone's municipality holding
+    # most of the plot), kept when zones or municipality boundaries change (0121).
+    Column('municipality_id', Integer, nullable=False),
     CheckConstraint('NOT st_isempty(boundary)', name='plot_boundary_not_empty'),
     CheckConstraint(all_of('allowed_uses', USE), name='plot_allowed_uses_check'),
     CheckConstraint('area_m2 > 0::double precision', name='plot_area_positive'),
@@ -493,6 +496,8 @@ plot = Table(
     CheckConstraint('st_isvalid(boundary)', name='plot_boundary_valid'),
     CheckConstraint(one_of('status', PLOT_STATUS), name='plot_status_known'),
     ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='RESTRICT', name='plot_zone_id_fkey'),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='RESTRICT',
+                         name='plot_municipality_id_fkey'),
     PrimaryKeyConstraint('id', name='plot_pkey'),
     UniqueConstraint('country', 'cadastral_ref', name='plot_cadastral_ref_unique_in_country'),
     Index('plot_boundary_gist', 'boundary', postgresql_using='gist'),
@@ -502,6 +507,7 @@ plot = Table(
     Index('plot_search_price_idx', text("COALESCE(price_eur_m2, 'Infinity'::numeric)"), 'id'),
     Index('plot_search_verified_desc_idx', text("COALESCE(last_verified, '-infinity'::date)"), 'id'),
     Index('plot_search_zone_idx', 'zone_id', 'id'),
+    Index('plot_search_municipality_idx', 'municipality_id', 'id'),
     Index('plot_land_idx', 'zone_id', postgresql_where=text('retired_at IS NULL'),
           postgresql_include=['status', 'readiness', 'brownfield', 'area_m2', 'last_verified']),
     Index('plot_status_idx', 'status')

@@ -296,7 +296,10 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     )).scalar_one()
     # New plots bring their area and web-mercator copy from import_row, both computed there
     # from r.geom by plot's own functions: plot's trigger need not compute them again (0018).
+    # Their municipality too, by plot_municipality in the same statement, so the row
+    # trigger (plot_country) is skipped for a new plot altogether.
     conn.execute(text("SET LOCAL locations.plot_geometry_given = 'on'"))
+    conn.execute(text("SET LOCAL locations.plot_municipality_given = 'on'"))
     # The writes return ids only; the audit insert builds the audited values in one pass
     # (about 10 s a million plots). Built here, as jsonb in RETURNING kept in two tuple
     # stores, they cost 17 s and the audit insert still had to write them.
@@ -304,9 +307,11 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
         f"""
         CREATE {work_table(conn)} import_written AS
         WITH written AS (
-            INSERT INTO plot AS t (country, {", ".join(names)}, area_m2, boundary_3857)
+            INSERT INTO plot AS t (country, {", ".join(names)}, area_m2, boundary_3857,
+                                   municipality_id)
             SELECT r.country, {", ".join(created_values[n] for n in names)},
-                   r.derived_area_m2, r.derived_boundary_3857
+                   r.derived_area_m2, r.derived_boundary_3857,
+                   plot_municipality(r.zone_id, r.geom)
             FROM import_row r
             WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
               -- NOT IN, hashed: NOT EXISTS would nest-loop over an empty import_before
@@ -318,6 +323,8 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
         """
     ))
     conn.execute(text("SET LOCAL locations.plot_geometry_given = 'off'"))
+    # Changed plots: the trigger derives the municipality of those given a new zone or outline.
+    conn.execute(text("SET LOCAL locations.plot_municipality_given = 'off'"))
     kept = _kept_plot_values(spec, columns, "t")
     conn.execute(text(
         f"""
