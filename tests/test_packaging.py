@@ -51,6 +51,8 @@ def test_the_production_compose_streams_to_a_replica_behind_pgbouncer():
     assert "@pgbouncer:5432/" in app["environment"]["DATABASE_URL"]
     assert "@replica:5432/" in app["environment"]["LOCATIONS_READ_REPLICA_URLS"]
     assert "--workers" in " ".join(app["command"])
+    # Under load a few reads work at once and the rest wait in order (README, "Under load").
+    assert app["environment"]["LOCATIONS_MAX_ACTIVE_REQUESTS"] == "4"
     for script in ("primary-init.sh", "replica-start.sh"):
         assert os.access(ROOT / "deploy" / "postgres" / script, os.X_OK)
 

@@ -155,21 +155,33 @@ class Result:
 
 async def hammer(base: str, ask, sample: Sample, phase: str, clients: int, seconds: float,
                  seed: int, on_start=lambda: None) -> Result:
-    # Idle connections are dropped before uvicorn does (5 s): reusing one it is closing fails.
+    # Idle connections are dropped well before uvicorn drops them (after 5 s idle): a request
+    # sent on a connection the server is closing as idle is reset under it (httpx ReadError).
+    # The client checks a connection's age when it picks it, and a starved client (load 15
+    # on 2 cores) wrote its request up to 2 s later: with 4 s here, 1-8 requests of 600
+    # were reset with LOCATIONS_THREADS=8; with uvicorn's keep-alive at 60 s, none.
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients,
-                          keepalive_expiry=4)
+                          keepalive_expiry=1)
     result = Result(seconds)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         async def one(rng: random.Random, record: bool) -> None:
             kind, path, params = ask(sample, rng, phase)
             started = time.perf_counter()
+            steps: list[str] = []
+
+            async def trace(name: str, info: dict) -> None:  # httpcore's steps, for a failure
+                steps.append(f"{name.removeprefix('http11.')} {time.perf_counter() - started:.2f}")
+
             try:
-                answer = await client.get(path, params=params)
+                answer = await client.get(path, params=params, extensions={"trace": trace})
                 ok = answer.status_code in (200, 204)
                 problem = f"{answer.status_code} {answer.text[:120]}"
             except httpx.HTTPError as exc:
-                ok, problem = False, (f"{type(exc).__name__} {exc} after "
-                                      f"{time.perf_counter() - started:.1f} s")
+                # Which step failed, when, and whether the connection was a new one.
+                ok, problem = False, (f"{type(exc).__name__} {exc!r} after "
+                                      f"{time.perf_counter() - started:.1f} s; "
+                                      f"{'new' if any('connect_tcp' in s for s in steps) else 'reused'}"
+                                      f" connection; steps: {', '.join(steps[-6:])}")
             if not record:
                 return
             if ok:
