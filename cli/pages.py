@@ -42,9 +42,17 @@ def export(
 ) -> None:
     """Write a page as one HTML file with Leaflet and every other asset inlined."""
     # Imported when the command runs: the pages' libraries would slow every other command.
+    from starlette.datastructures import QueryParams
+
     from locations.db import check_connection, get_engine
     from maps.export import export_page
 
+    # The search's options as the search page's query string, read by the page's own form.
+    given = {"region": region, "min_area_m2": min_area_m2, "max_area_m2": max_area_m2,
+             "min_power_mw": min_power_mw, "max_motorway_km": max_motorway_km}
+    search = [(name, str(int(value)) if isinstance(value, float) and value.is_integer()
+               else str(value)) for name, value in given.items() if value is not None]
+    search += [("status", value) for value in status or []]
     if lang not in ("en", "sl", "de"):
         err_console.print("[bold red]error:[/] --lang must be en, sl or de")
         raise typer.Exit(code=2)
@@ -52,12 +60,8 @@ def export(
         engine = get_engine()
         check_connection(engine)
         with engine.connect() as conn:
-            html = export_page(
-                conn, page.value, lang=lang, zone_id=zone_id, base_url=base_url, measure=measure,
-                filters={"region": region, "min_area_m2": min_area_m2, "max_area_m2": max_area_m2,
-                         "status": status or [], "min_power_mw": min_power_mw,
-                         "max_motorway_km": max_motorway_km},
-            )
+            html = export_page(conn, page.value, lang=lang, zone_id=zone_id, base_url=base_url,
+                               measure=measure, query=QueryParams(search))
     except (LocationsError, FileNotFoundError) as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(code=1) from None

@@ -1,4 +1,5 @@
-"""Standalone pages: the same builders as the server, with every asset inlined and no tile layer."""
+"""Standalone pages (``locations map export``): the pages the server composes
+(``maps.composer``), with every asset inlined and no tile layer."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from locations import features, search
 from locations.errors import InvalidInput
-from maps import queries
-from maps.compare import build_compare_page
+from maps import composer, queries
 from maps.i18n import Translator
-from maps.overview import MEASURES, build_overview
+from maps.overview import MEASURES
 from maps.page import PageContext
-from maps.search_page import build_search_page
-from maps.style import bounds_of
-from maps.zone_page import build_zone_page
+
+
+class _NoQuery(dict):
+    """No search parameters: every plot, as the page without a query string finds them."""
+
+    def getlist(self, name: str) -> list[str]:
+        return []
+
+
+_NO_QUERY = _NoQuery()
 
 
 def export_page(
@@ -26,45 +32,35 @@ def export_page(
     zone_id: int | None = None,
     base_url: str = "",
     measure: str = "occupancy",
-    filters: dict[str, Any] | None = None,
+    query: Any = None,
 ) -> str:
-    """One page as a self-contained HTML file (links to other pages go to ``base_url``).
+    """One page as a self-contained HTML file (links to other pages go to ``base_url``);
+    ``query``: the search page's query parameters, a multi-dict (``getlist``) as the page
+    reads them, so the file finds what the page would.
 
     Raises:
         InvalidInput: an unknown page or measure, or search filters that cannot hold.
         NotFound: the zone does not exist.
     """
-    t = Translator(lang)
-    page_context = PageContext(t=t, path=f"/maps/{page}", base_url=base_url, standalone=True)
+    context = PageContext(t=Translator(lang), path=f"/maps/{page}", base_url=base_url,
+                          standalone=True)
     if page == "overview":
         if measure not in MEASURES:
             raise InvalidInput("measure", f"must be one of {', '.join(MEASURES)}")
-        profiles = queries.profiles(conn)
-        profile = profiles[0] if measure == "score" and profiles else None
-        # No plot tiles: a file has no server behind it; zones, boundaries and infrastructure suffice.
-        return build_overview(
-            t, page_context, zones=queries.zones(conn, profile),
-            context=queries.map_context(conn, t, standalone=True, base_url=base_url),
-            infrastructure=queries.infrastructure(conn), measure=measure, profile=profile,
-            profiles=profiles, tiles_url=None,
-        )
+        return composer.overview_page(conn, context, measure=measure)
     if page == "zone":
         if zone_id is None:
             raise InvalidInput("zone_id", "a zone page needs the zone's id")
-        zone = features.get_zone(conn, zone_id)
-        plots = queries.zone_plots(conn, zone_id)
-        return build_zone_page(t, page_context, zone=zone, plots=plots, context=queries.map_context(
-            conn, t, bounds_of([{"features": [zone]}, plots]), standalone=True))
+        return composer.zone_page(conn, context, zone_id)
     if page == "search":
-        plot_filters = queries.PlotFilters(**(filters or {}))
-        results, total = queries.search_plots(conn, plot_filters)
-        return build_search_page(t, page_context, filters=plot_filters, results=results, total=total,
-                                 regions=queries.regions(conn), profiles=queries.profiles(conn),
-                                 context=queries.map_context(conn, t, bounds_of([results]),
-                                                             standalone=True))
+        profiles = queries.profiles(conn)
+        form = queries.read_search_form(query if query is not None else _NO_QUERY,
+                                        profiles[0] if profiles else None)
+        html = composer.search_page(conn, context, form, profiles)
+        for message, parameter in form.errors.values():
+            # A file is no form to correct: the first refused filter is the command's error.
+            raise InvalidInput(parameter, context.t(message))
+        return html
     if page == "compare":
-        return build_compare_page(t, page_context, municipalities=queries.municipality_supply(conn),
-                                  zones=search.search_zones(conn, search.ZoneFilter()),
-                                  context=queries.map_context(conn, t, standalone=True,
-                                                              municipalities={"features": []}))
+        return composer.comparison_maps_page(conn, context)
     raise InvalidInput("page", "must be overview, zone, search or compare")

@@ -66,19 +66,6 @@ class SearchForm:
             exclude={"limit", "count", "distances", "cursor"}, exclude_defaults=True).items()
             if v not in (None, "", [])}
 
-    @classmethod
-    def from_filters(cls, **values: Any) -> SearchForm:
-        """A form from search parameters in the API's units (``locations map export``)."""
-        region = values.pop("region", None)
-        values["region"] = [region] if isinstance(region, str) else region or []
-        values = {k: v for k, v in values.items() if v is not None}
-        return cls(search.PlotFilter(**values, sort="-area", limit=SEARCH_PAGE_LIMIT, count=True,
-                                     distances=True), values=values)
-
-
-#: Kept for callers that build the page from API-unit parameters (``locations map export``).
-PlotFilters = SearchForm.from_filters
-
 
 def _error_key(error_type: str) -> str:
     if error_type in ("float_parsing", "float_type", "greater_than_equal", "finite_number",

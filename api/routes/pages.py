@@ -13,19 +13,14 @@ from starlette.datastructures import QueryParams
 
 from api.deps import ConnectionDep, ZoneId
 from api.responses import error_responses
-from locations import features
 from locations.errors import InvalidInput, NotFound
-from locations.tiles import scores_available
 from locations.values import BIGINT_MAX
-from maps import queries
+from maps import composer, queries
 from maps.assets import NODE_MODULES, STATIC_DIR, STATIC_URL, VENDOR_URL
 from maps.countries import check_window, country_context_json
 from maps.i18n import Translator, negotiate
-from maps.overview import build_overview
 from maps.page import PageContext
-from maps.search_page import build_search_page, build_start_page
-from maps.style import bounds_of
-from maps.zone_page import build_zone_page
+from maps.search_page import build_start_page
 
 router = APIRouter(tags=["pages"])
 # Leaflet and its plugins come from maps/node_modules (npm, at setup), never from a CDN.
@@ -67,14 +62,6 @@ def start_page(request: Request, conn: ConnectionDep, lang: Lang = None,
                                   profiles=profiles, municipalities=queries.municipality_names(conn)))
 
 
-def _profiles_and_choice(conn, measure: str, profile: str | None) -> tuple[list[str], str | None]:
-    """The scored profiles, and the one to colour by: the asked one, else the first for a score."""
-    profiles = queries.profiles(conn)
-    if measure == "score" and not profile and profiles:
-        profile = profiles[0]
-    return profiles, profile
-
-
 @router.get("/maps/overview", response_class=HTMLResponse, summary="Overview map of all zones")
 def overview_page(
     request: Request,
@@ -85,15 +72,7 @@ def overview_page(
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
     page = _page(request, lang, accept_language)
-    profiles, profile = _profiles_and_choice(conn, measure, profile)
-    # Zones and plots come from vector tiles: the page carries a few numbers, not the zones.
-    return _html(build_overview(
-        page.t, page,
-        scale=queries.zone_scale(conn, measure, profile if measure == "score" else None),
-        context=queries.map_context(conn, page.t),
-        infrastructure=queries.infrastructure(conn),
-        measure=measure, profile=profile, profiles=profiles,
-    ))
+    return _html(composer.overview_page(conn, page, measure=measure, profile=profile))
 
 
 @router.get("/maps/context/countries.geojson", summary="Countries and state borders around the regions",
@@ -146,13 +125,7 @@ def zone_page(
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
     page = _page(request, lang, accept_language)
-    zone = features.get_zone(conn, zone_id)
-    if profile is None and scores_available(conn):
-        profile = next(iter(queries.profiles(conn)), None)
-    plots = queries.zone_plots(conn, zone_id, profile)
-    context = queries.map_context(conn, page.t, bounds_of([{"features": [zone]}, plots]))
-    return _html(build_zone_page(page.t, page, zone=zone, plots=plots, focus_plot=plot,
-                                 context=context))
+    return _html(composer.zone_page(conn, page, zone_id, focus_plot=plot, profile=profile))
 
 
 @router.get("/maps/search", response_class=HTMLResponse, summary="Plot search: map and table",
@@ -168,22 +141,7 @@ def search_page(
     page = _page(request, lang, accept_language)
     profiles = queries.profiles(conn)
     form = queries.read_search_form(request.query_params, profiles[0] if profiles else None)
-    if form.profile and form.profile not in profiles:
-        form.errors["profile"] = ("error_choice", "profile")
-    results: dict = {"type": "FeatureCollection", "features": []}
-    total = 0
-    if not form.errors:
-        try:
-            results, total = queries.search_plots(conn, form)
-        except InvalidInput as exc:
-            # The search names its own parameter; the form shows it beside the field that fills it.
-            field = next((name for name, target in queries.HECTARE_FIELDS.items()
-                          if target == exc.field), exc.field)
-            form.errors[field] = (queries.SEARCH_ERRORS.get(exc.field, "error_invalid"), exc.field)
-    response = _html(build_search_page(
-        page.t, page, filters=form, results=results, total=total, regions=queries.regions(conn),
-        profiles=profiles, municipalities=queries.municipality_names(conn),
-        context=queries.map_context(conn, page.t, bounds_of([results]))))
+    response = _html(composer.search_page(conn, page, form, profiles))
     if form.errors:
         response.status_code = 400
     return response

@@ -268,7 +268,7 @@ async def import_plot_updates(
     is refused at once), and the file streams to a folder removed on every path."""
     folder = Path(await run_in_threadpool(tempfile.mkdtemp, prefix="locations-bulk-"))
     try:
-        fields, upload = await receive_form(request, folder, suffixes=None)
+        _fields, upload = await receive_form(request, folder, suffixes=None)
         if upload is None:
             raise InvalidInput("file", "send the CSV or XLSX as the form field 'file'")
         content = await run_in_threadpool(upload.path.read_bytes)
