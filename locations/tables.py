@@ -29,6 +29,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -530,6 +531,21 @@ zone_event = Table(
     PrimaryKeyConstraint('id', name='zone_event_pkey'),
     Index('zone_event_time_idx', 'occurred_at'),
     Index('zone_event_zone_idx', 'zone_id', 'id')
+)
+
+#: Dense plots tiles as made, each with the print of the plots it was made from; a tile is
+#: taken from here only while its plots print the same (locations/tiles.py).
+plot_tile_cache = Table(
+    'plot_tile_cache', metadata,
+    Column('z', SmallInteger, primary_key=True),
+    Column('x', Integer, primary_key=True),
+    Column('y', Integer, primary_key=True),
+    Column('code', Text, nullable=False),
+    Column('plots', Integer, nullable=False),
+    Column('print', BigInteger, nullable=False),
+    Column('content', LargeBinary, nullable=False),
+    Column('made_at', DateTime(True), nullable=False, server_default=text('now()')),
+    PrimaryKeyConstraint('z', 'x', 'y', name='plot_tile_cache_pkey')
 )
 
 zone_summary = Table(

@@ -11,6 +11,7 @@ are a few hundred times fewer of them.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -18,6 +19,8 @@ from sqlalchemy import Connection, text
 from locations import current_scores
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
 
 #: From this zoom on, the plots tile holds single plots; below it, the zones.
 PLOT_MIN_ZOOM = 13
@@ -118,31 +121,101 @@ def _zones_sql(points: bool, scored: bool) -> str:
 
 _ZONES_SQL = _zones_sql(points=False, scored=False)
 
+# A plot's outline in tile coordinates. ST_AsMVTGeom clips, snaps and makes each polygon
+# valid (wagyu): about 10 us a plot, two thirds of a dense z14 tile's 3,000 plots. A plot
+# wholly inside the tile and its buffer needs no clipping, so it is only moved and scaled
+# onto the tile's grid and snapped to whole units, oriented as MVT wants its exterior rings
+# (clockwise in the map, so counter-clockwise once y points down), a third of the cost;
+# the few plots across the tile's edge are cut by ST_AsMVTGeom. A plot snapped to nothing
+# is left out, as ST_AsMVTGeom leaves it out.
+_PLOT_GEOMETRY = f"""
+    CROSS JOIN LATERAL (SELECT CASE WHEN p.boundary_3857 @ b.buffered THEN
+        ST_SnapToGrid(ST_TransScale(ST_ForcePolygonCW(p.boundary_3857),
+                                    -b.left_x, -b.top_y, b.scale, -b.scale), 1)
+        ELSE ST_AsMVTGeom(p.boundary_3857, b.tile, {EXTENT}, {BUFFER}, true) END AS shape) g
+"""
+#: The outline drawn: none rather than an empty one, which ST_AsMVT would encode.
+_PLOT_SHAPE = "CASE WHEN NOT ST_IsEmpty(g.shape) THEN g.shape END"
+
+# The tile in 3857 (as ST_AsMVTGeom wants it), the tile with its buffer (plots wholly inside
+# it need no clipping), its top-left corner and tile units per metre, and the buffered box
+# in the storage CRS so the GiST index on the 3035 boundary does the filtering.
+_PLOT_BOUNDS = f"""
+    WITH envelope AS (
+        SELECT ST_TileEnvelope(:z, :x, :y) AS tile,
+               ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}) AS buffered
+    ), bounds AS (
+        SELECT tile, buffered, ST_Transform(buffered, 3035) AS box,
+               ST_XMin(tile) AS left_x, ST_YMax(tile) AS top_y,
+               {EXTENT} / (ST_XMax(tile) - ST_XMin(tile)) AS scale
+        FROM envelope
+    )
+"""
+
 # Plots are drawn from their kept web-mercator copy (migration 0009), so a dense tile does
 # not transform thousands of boundaries; they are found by the GiST index on ``boundary``.
-_PLOTS_SQL = _BOUNDS + f"""
-    SELECT ST_AsMVT(t, 'plots', {EXTENT}, 'geom', 'id') FROM (
-        SELECT p.id, p.id AS plot_id, p.status,
-               ST_AsMVTGeom(p.boundary_3857, b.tile, {EXTENT}, {BUFFER}, true)
-                   AS geom
+#
+# A dense tile is kept (``plot_tile_cache``) with a print of what it was made from: the
+# count of its plots and the XOR of a hash of each plot's id and row version (``xmin``,
+# new on every insert and update of the row, whatever wrote it: API, import, plain SQL).
+# Each request prints the plots in the tile afresh (an index scan, a few ms for the
+# densest) and takes the kept tile only if the print is the same: a plot added, changed,
+# moved, retired or deleted changes it, so a change shows in its tiles at once, on every
+# worker and replica, with no trigger to keep in step. The print and the tile it is
+# compared with are read in one statement, one snapshot.
+_PLOTS_SQL = _PLOT_BOUNDS + f""",
+    found AS MATERIALIZED (
+        SELECT p.id, p.status, p.boundary_3857, p.xmin::text::bigint AS row_version
         FROM plot p, bounds b
         WHERE p.boundary && b.box AND p.retired_at IS NULL
-    ) t
+    ), print AS (
+        SELECT count(*)::integer AS plots,
+               coalesce(bit_xor(hashint8extended(id, row_version)), 0) AS print
+        FROM found
+    ), kept AS (
+        SELECT c.content FROM plot_tile_cache c, print
+        WHERE c.z = :z AND c.x = :x AND c.y = :y AND c.code = :code
+          AND c.plots = print.plots AND c.print = print.print
+    )
+    SELECT print.plots, print.print, (SELECT content FROM kept) AS kept,
+           CASE WHEN NOT EXISTS (SELECT FROM kept) THEN (
+               SELECT ST_AsMVT(t, 'plots', {EXTENT}, 'geom', 'id') FROM (
+                   SELECT p.id, p.id AS plot_id, p.status, {_PLOT_SHAPE} AS geom
+                   FROM found p CROSS JOIN bounds b {_PLOT_GEOMETRY}
+               ) t) END AS fresh
+    FROM print
 """
 
 # The same with the plot's current score for one profile (its current runs' scores by key,
 # locations.current_scores: the view current_plot_score would join every score first).
-_PLOTS_SCORED_SQL = _BOUNDS + f"""
+# Scores change with every run: these tiles are not kept.
+_PLOTS_SCORED_SQL = _PLOT_BOUNDS + f"""
     SELECT ST_AsMVT(t, 'plots', {EXTENT}, 'geom', 'id') FROM (
         SELECT p.id, p.id AS plot_id, p.status,
                round(s.total::numeric, 1)::float AS score,
-               ST_AsMVTGeom(p.boundary_3857, b.tile, {EXTENT}, {BUFFER}, true)
-                   AS geom
+               {_PLOT_SHAPE} AS geom
         FROM plot p
         CROSS JOIN bounds b
+        {_PLOT_GEOMETRY}
         {{score_join}}
         WHERE p.boundary && b.box AND p.retired_at IS NULL
     ) t
+"""
+
+#: A plots tile of at least this many plots is kept: about 8 ms and more to make at 1M
+#: plots, and few (some 900 tiles of z13-z16 at 1M plots, about 40 MB), so the kept
+#: tiles need no eviction.
+KEEP_FROM_PLOTS = 500
+#: Names the code that made a kept tile: a tile made by other SQL is made anew.
+_TILE_CODE = hashlib.blake2b(_PLOTS_SQL.encode(), digest_size=8).hexdigest()
+
+_KEEP_SQL = """
+    INSERT INTO plot_tile_cache AS c (z, x, y, code, plots, print, content, made_at)
+    VALUES (:z, :x, :y, :code, :plots, :print, :content, now())
+    ON CONFLICT (z, x, y) DO UPDATE
+    SET code = excluded.code, plots = excluded.plots, print = excluded.print,
+        content = excluded.content, made_at = excluded.made_at
+    RETURNING 1
 """
 
 
@@ -183,7 +256,11 @@ def _tile(conn: Connection, sql: str, params: dict, layer: str,
     # and sent with the tile query so that it costs no round trip of its own.
     sql = NO_PARALLEL_WORKERS + sql
     ((mvt,),) = fetch_rows(conn, sql, params)
-    content = bytes(mvt or b"") or empty_tile(layers or (layer,))
+    return _encoded(bytes(mvt or b""), layer, layers)
+
+
+def _encoded(content: bytes, layer: str, layers: tuple[str, ...] | None = None) -> Tile:
+    content = content or empty_tile(layers or (layer,))
     # A strong validator from the bytes themselves: any change to a plot changes it,
     # and any worker computes the same one without shared state.
     etag = '"' + hashlib.blake2b(content, digest_size=12).hexdigest() + '"'
@@ -212,13 +289,15 @@ def zone_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = No
                  ("zones", "zone_points") if points else ("zones",))
 
 
-def plot_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = None) -> Tile:
+def plot_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = None,
+              kept: bool = True) -> Tile:
     """The plots touching tile z/x/y (layer ``plots``), or below PLOT_MIN_ZOOM the zones.
 
     Plot features carry ``id`` (and ``plot_id``), ``status`` and, when ``profile`` is given
     and scores exist, ``score``: what drawing needs, and no more, since a dense z14 tile
     holds some 3,000 plots and every property is encoded for each. A click asks the API
-    for the rest of the plot.
+    for the rest of the plot. A dense tile without scores is taken from the kept tiles
+    when its plots are as they were (``kept=False`` makes it afresh and keeps nothing).
 
     Raises:
         InvalidInput: the tile address is outside the pyramid, or a profile is asked
@@ -235,4 +314,24 @@ def plot_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = No
             "p.id", current_scores.current_runs(conn, profile), alias="s")
         return _tile(conn, _PLOTS_SCORED_SQL.format(score_join=join),
                      {**params, **runs, "profile": profile}, "plots")
-    return _tile(conn, _PLOTS_SQL, params, "plots")
+    code = _TILE_CODE if kept else ""
+    ((plots, print_, stored, fresh),) = fetch_rows(
+        conn, NO_PARALLEL_WORKERS + _PLOTS_SQL, {**params, "code": code})
+    if stored is not None:
+        return _encoded(bytes(stored), "plots")
+    tile = _encoded(bytes(fresh or b""), "plots")
+    if kept and plots >= KEEP_FROM_PLOTS:
+        _keep(conn, {**params, "code": code, "plots": plots, "print": print_,
+                     "content": tile.content})
+    return tile
+
+
+def _keep(conn: Connection, params: dict) -> None:
+    """Keep a dense tile made afresh. A hot standby cannot write, and a tile that could not
+    be kept is only made again next time: neither is the reader's error."""
+    try:
+        fetch_rows(conn, _KEEP_SQL, params)
+    except conn.dialect.loaded_dbapi.Error:
+        if not conn.connection.dbapi_connection.autocommit:
+            raise  # the caller's transaction is lost with it: the caller must know
+        logger.info("tile %(z)s/%(x)s/%(y)s not kept", params, exc_info=True)
