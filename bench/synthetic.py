@@ -25,8 +25,9 @@ import shapely
 from pyproj import Transformer
 from sqlalchemy import Engine, create_engine, text
 
-from locations.demo import DEFAULT_REFERENCE_DATE, HISTORY_START
+from locations.demo_build import DEFAULT_REFERENCE_DATE
 from locations.demo_history import write_history
+from locations.demo_load import HISTORY_START
 from locations.vocabulary import (
     BROADBAND,
     CONSTRAINT_KIND,

@@ -223,7 +223,8 @@ def db_restore(
 def demo_load() -> None:
     """Load the demo data set and score it; loading again updates in place, no duplicates."""
     from locations.db import check_connection, get_engine
-    from locations.demo import load_demo, score_demo
+    from locations.demo_load import load_demo
+    from locations.demo_score import score_demo
 
     engine = get_engine()
     check_connection(engine)

@@ -76,7 +76,7 @@ def pg_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def template_db(pg_server: str) -> str:
     """Name of a migrated database holding the demo data, used as a template."""
-    from locations.demo import load_demo
+    from locations.demo_load import load_demo
 
     url = _create_database(pg_server, TEMPLATE_DB)
     engine = create_engine(url)
@@ -92,7 +92,7 @@ def template_db(pg_server: str) -> str:
 def scored_template_db(pg_server: str, template_db: str) -> str:
     """Name of a template holding the demo scored for every profile (what `make run`
     loads), scored once for the whole session."""
-    from locations.demo import score_demo
+    from locations.demo_score import score_demo
 
     url = _create_database(pg_server, SCORED_TEMPLATE_DB, template=template_db)
     engine = create_engine(url)

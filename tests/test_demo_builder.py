@@ -11,7 +11,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import MultiPolygon
 
-from locations.demo import CRS, DemoDataSet, build_demo
+from locations.demo_build import CRS, DemoDataSet, build_demo
 
 LAYERS = ("regions", "municipalities", "zones", "plots", "infrastructure", "constraints")
 

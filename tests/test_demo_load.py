@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from locations.demo import load_demo
+from locations.demo_load import load_demo
 
 TABLES = ("region", "municipality", "zone", "plot", "infrastructure", "constraint_area")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import text
 
-from locations.demo import DEMO_HISTORY_ACTOR
+from locations.demo_load import DEMO_HISTORY_ACTOR
 from tests.test_accounts import run_cli
 from tests.test_plot_updates import make_account, plot_in, zone_in
 

@@ -145,7 +145,8 @@ def _probes(app, conn) -> tuple[list[Probe], int]:
 def site() -> Iterator[Site]:
     from api.app import create_app
     from locations.accounts import create_account
-    from locations.demo import load_demo, score_demo
+    from locations.demo_load import load_demo
+    from locations.demo_score import score_demo
     from locations.migrate import migrate
 
     folder = Path(tempfile.mkdtemp(prefix="locations-outage-"))

@@ -30,7 +30,7 @@ DATABASE = "locations"
 @pytest.fixture(scope="module")
 def streaming() -> Iterator[tuple[EmbeddedCluster, EmbeddedStatus, EmbeddedStatus]]:
     """A cluster of its own with the demo and one hot standby streaming from it."""
-    from locations.demo import load_demo
+    from locations.demo_load import load_demo
 
     folder = Path(tempfile.mkdtemp(prefix="locations-test-replicas-"))
     cluster = EmbeddedCluster(folder / "pg", get_settings().pg_bin, fast_unsafe=True)
