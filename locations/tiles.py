@@ -132,9 +132,11 @@ _PLOT_GEOMETRY = f"""
     CROSS JOIN LATERAL (SELECT CASE WHEN p.boundary_3857 @ b.buffered THEN
         ST_SnapToGrid(ST_TransScale(ST_ForcePolygonCW(p.boundary_3857),
                                     -b.left_x, -b.top_y, b.scale, -b.scale), 1)
-        ELSE ST_AsMVTGeom(p.boundary_3857, b.tile, {EXTENT}, {BUFFER}, true) END AS shape) g
+        ELSE ST_AsMVTGeom(p.boundary_3857, b.tile, {EXTENT}, {BUFFER}, true) END AS shape
+        OFFSET 0) g
 """
-#: The outline drawn: none rather than an empty one, which ST_AsMVT would encode.
+#: The outline drawn: none rather than an empty one, which ST_AsMVT would encode. (OFFSET 0
+#: above keeps the planner from writing the outline out twice here, making it twice.)
 _PLOT_SHAPE = "CASE WHEN NOT ST_IsEmpty(g.shape) THEN g.shape END"
 
 # The tile in 3857 (as ST_AsMVTGeom wants it), the tile with its buffer (plots wholly inside
@@ -186,6 +188,15 @@ _PLOTS_SQL = _PLOT_BOUNDS + f""",
     FROM print
 """
 
+# The same, made afresh every time (the deeper zooms' few plots).
+_PLOTS_FRESH_SQL = _PLOT_BOUNDS + f"""
+    SELECT ST_AsMVT(t, 'plots', {EXTENT}, 'geom', 'id') FROM (
+        SELECT p.id, p.id AS plot_id, p.status, {_PLOT_SHAPE} AS geom
+        FROM plot p CROSS JOIN bounds b {_PLOT_GEOMETRY}
+        WHERE p.boundary && b.box AND p.retired_at IS NULL
+    ) t
+"""
+
 # The same with the plot's current score for one profile (its current runs' scores by key,
 # locations.current_scores: the view current_plot_score would join every score first).
 # Scores change with every run: these tiles are not kept.
@@ -203,9 +214,13 @@ _PLOTS_SCORED_SQL = _PLOT_BOUNDS + f"""
 """
 
 #: A plots tile of at least this many plots is kept: about 8 ms and more to make at 1M
-#: plots, and few (some 900 tiles of z13-z16 at 1M plots, about 40 MB), so the kept
+#: plots, and few (some 900 tiles of z13-z15 at 1M plots, about 40 MB), so the kept
 #: tiles need no eviction.
 KEEP_FROM_PLOTS = 500
+#: Tiles are kept up to this zoom. A z16 tile is 600 m wide: at a million plots it holds
+#: at most some 270, made in a few ms, where printing and looking up would cost a
+#: fifth of that on every tile.
+KEEP_MAX_ZOOM = 15
 #: Names the code that made a kept tile: a tile made by other SQL is made anew.
 _TILE_CODE = hashlib.blake2b(_PLOTS_SQL.encode(), digest_size=8).hexdigest()
 
@@ -296,8 +311,9 @@ def plot_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = No
     Plot features carry ``id`` (and ``plot_id``), ``status`` and, when ``profile`` is given
     and scores exist, ``score``: what drawing needs, and no more, since a dense z14 tile
     holds some 3,000 plots and every property is encoded for each. A click asks the API
-    for the rest of the plot. A dense tile without scores is taken from the kept tiles
-    when its plots are as they were (``kept=False`` makes it afresh and keeps nothing).
+    for the rest of the plot. A dense tile without scores, up to KEEP_MAX_ZOOM, is taken
+    from the kept tiles when its plots are as they were (``kept=False`` makes it afresh
+    and keeps nothing).
 
     Raises:
         InvalidInput: the tile address is outside the pyramid, or a profile is asked
@@ -314,6 +330,8 @@ def plot_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = No
             "p.id", current_scores.current_runs(conn, profile), alias="s")
         return _tile(conn, _PLOTS_SCORED_SQL.format(score_join=join),
                      {**params, **runs, "profile": profile}, "plots")
+    if z > KEEP_MAX_ZOOM:
+        return _tile(conn, _PLOTS_FRESH_SQL, params, "plots")
     code = _TILE_CODE if kept else ""
     ((plots, print_, stored, fresh),) = fetch_rows(
         conn, NO_PARALLEL_WORKERS + _PLOTS_SQL, {**params, "code": code})

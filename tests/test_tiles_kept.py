@@ -120,6 +120,14 @@ def test_a_kept_tile_is_served_while_its_plots_are_as_they_were(
     assert fresh_client.get(url).content == first.content
 
 
+def test_tiles_past_the_kept_zooms_are_made_afresh(
+        fresh_client, fresh_engine, hrastje_centre, keep_every_tile):
+    z = tiles.KEEP_MAX_ZOOM + 1
+    x, y = tile_of(hrastje_centre.x, hrastje_centre.y, z)
+    assert features(fresh_client.get(f"/tiles/plots/{z}/{x}/{y}.pbf").content)
+    assert kept_rows(fresh_engine) == 0
+
+
 def test_a_changed_plot_shows_in_its_kept_tile_at_once(
         fresh_client, fresh_engine, hrastje_centre, keep_every_tile):
     """Every kind of change, written as plain SQL (no trigger, no API to tell the tiles):
