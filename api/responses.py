@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from locations.formats import FORMATS
 
@@ -15,45 +13,6 @@ class GeoJSONResponse(JSONResponse):
     """RFC 7946 GeoJSON."""
 
     media_type = "application/geo+json"
-
-
-#: Features encoded per chunk of a streamed collection.
-FEATURES_PER_CHUNK = 200
-
-
-def _encode(value: Any) -> bytes:
-    # As JSONResponse renders: compact, UTF-8, no NaN.
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, indent=None,
-                      separators=(",", ":")).encode("utf-8")
-
-
-def _collection_chunks(collection: dict[str, Any]) -> Iterator[bytes]:
-    # The members in their order, the features among them a chunk at a time: the bytes
-    # JSONResponse would have sent.
-    yield b"{"
-    for index, (key, value) in enumerate(collection.items()):
-        yield (b"," if index else b"") + _encode(key) + b":"
-        if key != "features":
-            yield _encode(value)
-            continue
-        yield b"["
-        for start in range(0, len(value), FEATURES_PER_CHUNK):
-            chunk = b",".join(_encode(f) for f in value[start:start + FEATURES_PER_CHUNK])
-            yield (b"," if start else b"") + chunk
-        yield b"]"
-    yield b"}"
-
-
-class StreamedGeoJSONResponse(StreamingResponse):
-    """A FeatureCollection sent as it is encoded, a chunk of features at a time: a client
-    reads the first zones while the rest are written, and the server never holds the whole
-    encoded answer (2.5 MB for 2,500 zones). The same JSON as ``GeoJSONResponse``."""
-
-    media_type = "application/geo+json"
-
-    def __init__(self, collection: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        super().__init__(_collection_chunks(collection), media_type=self.media_type,
-                         headers=headers)
 
 
 #: The body of every error answer (see ``api.errors``), inline rather than a model: FastAPI

@@ -93,7 +93,7 @@ PLOT_PROPERTIES: dict[str, Property] = {
 }
 
 #: The other collections' properties, as SQL over the aliases of their reads
-#: (search.search_zones: ``z``, ``m``, ``r``, ``zs``; features.list_municipalities: ``m``,
+#: (zone_search.search_zones: ``z``, ``m``, ``r``, ``zs``; features.list_municipalities: ``m``,
 #: ``r``; list_regions: ``r`` and its parent ``p``; list_infrastructure: ``i``;
 #: list_constraint_areas: ``c``). Each sorts by its own SQL (offset pages, id breaking ties).
 ZONE_PROPERTIES: dict[str, Property] = {

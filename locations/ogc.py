@@ -2,7 +2,7 @@
 
 No HTTP here (api/ogc turns requests into these calls) and no query of its own for
 what the platform already reads: plots come from ``locations.search`` (the filter
-model, keyset pages, the same SQL as GET /plots), zones from ``search.search_zones``,
+model, keyset pages, the same SQL as GET /plots), zones from ``zone_search.search_zones``,
 regions, municipalities, infrastructure and constraint areas from
 ``locations.features``. This module maps OGC parameters (limit, bbox, bbox-crs,
 crs, datetime and each collection's queryables) onto those reads, and says what
@@ -23,7 +23,7 @@ import pyproj
 from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
-from locations import cql, features, search
+from locations import cql, features, search, zone_search
 from locations.accounts import InternalReach
 from locations.errors import InvalidInput, NotFound
 from locations.geojson import GEOJSON_CRS, OutputCrs, Window
@@ -362,7 +362,7 @@ class ItemsRequest:
     collection: Collection
     limit: int
     crs: Crs
-    filters: Any  # search.PlotFilter, search.ZoneFilter or a dict of list keywords
+    filters: Any  # search.PlotFilter, zone_search.ZoneFilter or a dict of list keywords
     bbox_wkt: str | None = None
     empty: bool = False  # the bbox lies wholly where no feature can be
     offset: int = 0
@@ -472,7 +472,7 @@ def items_request(collection_id: str, params: Sequence[tuple[str, str]], *,
         elif (value := _one(params, name)) is not None:
             values[queryable.field] = value
     if target.id == "zones":
-        filters = _validated(search.ZoneFilter, values, target)
+        filters = _validated(zone_search.ZoneFilter, values, target)
     else:
         filters = _checked_plain(values, target)
     properties = target.properties(internal)
@@ -596,7 +596,8 @@ def read_item(conn: Connection, collection_id: str, feature_id: int, crs: Crs, *
 
 
 _READS: dict[str, Callable[[Connection, Any, OutputCrs, Window], dict[str, Any]]] = {
-    "zones": lambda conn, f, crs, window: search.search_zones(conn, f, crs=crs, window=window),
+    "zones": lambda conn, f, crs, window: {
+        "features": zone_search.search_zones(conn, f, crs=crs, window=window).features},
     "municipalities": lambda conn, f, crs, window: features.list_municipalities(
         conn, f.get("region"), crs=crs, window=window),
     "regions": lambda conn, f, crs, window: features.list_regions(

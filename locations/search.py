@@ -1,4 +1,4 @@
-"""Plot and zone search: the filter model, the one SQL query builder behind it, cursor paging.
+"""Plot search: the filter model, the one SQL query builder behind it, cursor paging.
 
 Every filter narrows the result (they combine with AND). Zone-level facts
 (region, municipality, zone, broadband, gas, rail siding) are resolved first to
@@ -26,18 +26,14 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
-from locations import current_scores, rankings, regions, scoring, vocabulary
+from locations import current_scores, regions, vocabulary
 from locations.accounts import InternalReach
 from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.errors import InvalidInput
-from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES, ZONE_COLUMNS
 from locations.geojson import (
-    EVERYTHING,
     GEOJSON_CRS,
     OutputCrs,
-    Window,
     bbox_sql,
-    feature_collection,
     geometry_sql,
 )
 from locations.proximity import PROXIMITY_COLUMNS
@@ -45,9 +41,6 @@ from locations.values import MAX_BUILDING_HEIGHT_M, IntegerId, PlainText, parse_
 
 # The filters' closed lists, from the vocabulary (a tuple subscript is a Literal of each code).
 Status = Literal[vocabulary.PLOT_STATUS.codes]
-#: Orders of a zone search (GET /zones?sort=): each ascending, or descending with a "-".
-ZoneSort = Literal["name", "-name", "score", "-score", "best", "-best", "available", "-available",
-                   "occupancy", "-occupancy", "power", "-power", "motorway", "-motorway"]
 Use = Literal[vocabulary.USE.codes]
 Readiness = Literal[vocabulary.READINESS.codes]
 Ownership = Literal[vocabulary.OWNERSHIP.codes]
@@ -829,212 +822,3 @@ def search_plots(conn: Connection, filters: PlotFilter, *,
         InvalidInput: a filter value that cannot hold (unknown region, malformed bbox ...).
     """
     return search_plot_page(conn, filters, internal=internal).collection()
-
-
-# -- zones ----------------------------------------------------------------------------------
-
-class ZoneFilter(BaseModel):
-    """What an agency asks of zones."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    region: list[PlainText] = Field(default_factory=list)
-    municipality: list[PlainText] = Field(default_factory=list)
-    kind: list[ZoneKind] = Field(default_factory=list)
-    has_available: bool | None = None
-    min_available_area_m2: float | None = Field(None, ge=0)
-    profile: str | None = Field(None, pattern=r"^[a-z][a-z_]*$", max_length=40,
-                                description="Scoring profile: adds each zone's median and best "
-                                            "plot score")
-    sort: ZoneSort | None = Field(None, description="Order of the zones; - in front for "
-                                                    "descending (score needs a profile)")
-
-
-#: Zone orders: the column each sorts by (unknown values last, whichever the direction).
-ZONE_SORTS = {
-    "name": None,
-    "score": "zr.score_median",
-    "best": "zr.score_best",
-    "available": "coalesce(zs.available_area_m2, 0)",
-    "occupancy": "zs.occupancy_share",
-    "power": "z.power_mw",
-    "motorway": "mw.motorway_km",
-}
-
-#: What a zone ranking adds to each zone: the median and best plot score of the profile's
-#: current run (kept per zone by the run: no plot score is read) and the straight-line
-#: distance from the zone to the nearest motorway junction (one KNN lookup per zone).
-ZONE_RANKING_COLUMNS = """
-    round(zr.score_median::numeric, 1)::float AS score_median,
-    round(zr.score_best::numeric, 1)::float AS score_best,
-    zr.best_plot_id,
-    zr.ranked_plots,
-    round(z.power_mw::numeric, 2)::float AS zone_power_mw,
-    round(mw.motorway_km::numeric, 2)::float AS motorway_km
-"""
-ZONE_SCORE_JOIN = """
-    LEFT JOIN LATERAL (
-        SELECT zsc.median_total AS score_median, zsc.best_total AS score_best,
-               zsc.best_plot_id, zsc.available_plots AS ranked_plots
-        FROM zone_score zsc
-        WHERE zsc.zone_id = z.id AND zsc.run_id = ANY (CAST(:run_ids AS bigint[]))
-        ORDER BY array_position(CAST(:run_ids AS bigint[]), zsc.run_id)
-        LIMIT 1
-    ) zr ON true
-"""
-ZONE_DISTANCE_JOIN = """
-    LEFT JOIN LATERAL (
-        SELECT ST_Distance(z.boundary, i.geom) / 1000 AS motorway_km
-        FROM infrastructure i WHERE i.kind = 'motorway_junction'
-        ORDER BY i.geom <-> z.boundary LIMIT 1
-    ) mw ON true
-"""
-ZONE_RANKING_JOINS = ZONE_SCORE_JOIN + ZONE_DISTANCE_JOIN
-
-
-def _zone_order(filters: ZoneFilter) -> str:
-    default = "r.code, m.name, z.name, z.id"
-    if not filters.sort:
-        return default
-    key = filters.sort.lstrip("-")
-    column = ZONE_SORTS[key]
-    direction = "DESC" if filters.sort.startswith("-") else "ASC"
-    if column is None:
-        return f"z.name {direction}, r.code, z.id"
-    return f"{column} {direction} NULLS LAST, z.name, z.id"
-
-
-def _zone_ranking(conn: Connection, filters: ZoneFilter) -> tuple[str, str, dict[str, Any],
-                                                                  dict[str, Any] | None]:
-    """The columns, joins and parameters a sorted or scored zone search adds, and the
-    standard its scores are by (None without a profile).
-
-    Raises:
-        InvalidInput: sorting by score without a profile.
-        NotFound: the profile has no finished scoring run.
-    """
-    if not filters.profile and not filters.sort:
-        return "", "", {}, None
-    if filters.sort and filters.sort.lstrip("-") in ("score", "best") and not filters.profile:
-        raise InvalidInput("sort", "sorting zones by score needs a profile (profile=logistics)")
-    run_ids: list[int] = []
-    standard = None
-    if filters.profile:
-        scoring.check_profile(conn, filters.profile)
-        run = rankings.ranking_run(conn, filters.profile)
-        run_ids = run["run_ids"]
-        standard = {"name": run["name"], "version": run["version"]}
-    return "," + ZONE_RANKING_COLUMNS, ZONE_RANKING_JOINS, {"run_ids": run_ids}, standard
-
-
-def zone_ranking(conn: Connection, filters: ZoneFilter, *, limit: int | None = None
-                 ) -> dict[str, Any]:
-    """The zones of a search as table rows (no outlines), in the order ``filters.sort`` asks,
-    with their plot figures and, with a profile, their median and best plot score.
-
-    Raises:
-        InvalidInput: an unknown region or municipality, sorting by score with no profile.
-        NotFound: the profile has no finished scoring run.
-    """
-    filters = filters.model_copy(update={"sort": filters.sort or (
-        "-score" if filters.profile else "name")})
-    where, params = zone_conditions(conn, filters)
-    columns, joins, ranking_params, standard = _zone_ranking(conn, filters)
-    # A page of zones not ordered by distance needs the distance of that page's zones only:
-    # one nearest-junction lookup per zone listed, not per zone of the region.
-    later = bool(limit) and filters.sort.lstrip("-") != "motorway"
-    if later:
-        columns = columns.replace("round(mw.motorway_km::numeric, 2)::float",
-                                  "NULL::float")
-        joins = joins.replace(ZONE_DISTANCE_JOIN, "")
-    joined = f"""
-        JOIN municipality m ON m.id = z.municipality_id
-        JOIN region r ON r.id = m.region_id
-        {ZONE_AGGREGATE_JOIN}
-        {joins}"""
-    # A page of zones is chosen and counted over its sort keys only; its columns are
-    # computed for the page's rows (counting every zone over the whole rows cost 4x).
-    chosen = f"""
-        JOIN (SELECT z.id, count(*) OVER () AS matched FROM zone z {joined}
-              WHERE {where} ORDER BY {_zone_order(filters)} LIMIT :limit) page
-          ON page.id = z.id""" if limit else ""
-    rows = conn.execute(text(f"""
-        SELECT z.id, z.name, z.kind, z.municipality_id, m.name AS municipality_name,
-               r.code AS region_code, m.country, z.brownfield, z.rail_siding,
-               {"page.matched" if limit else "count(*) OVER ()"} AS matched,
-               {ZONE_AGGREGATES} {columns}
-        FROM zone z {chosen}
-        {joined}
-        WHERE {"true" if limit else where}
-        ORDER BY {_zone_order(filters)}
-    """), params | ranking_params | {"limit": limit}).mappings().all()
-    zones = [dict(row) for row in rows]
-    if later and zones:
-        distances = dict(conn.execute(text(f"""
-            SELECT z.id, round(mw.motorway_km::numeric, 2)::float FROM zone z
-            {ZONE_DISTANCE_JOIN}
-            WHERE z.id = ANY (CAST(:ids AS int[]))
-        """), {"ids": [zone["id"] for zone in zones]}).all())
-        for zone in zones:
-            zone["motorway_km"] = distances.get(zone["id"])
-    matched = zones[0]["matched"] if zones else 0
-    for zone in zones:
-        del zone["matched"]
-    return {"profile": filters.profile, "standard": standard, "sort": filters.sort,
-            "matched": matched, "zones": zones}
-
-
-def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJSON_CRS,
-                 window: Window = EVERYTHING) -> dict[str, Any]:
-    """Zones meeting the filters, each with its plot aggregates, as a FeatureCollection
-    (geometries in ``crs``, the part ``window`` says: by default all of them).
-
-    Aggregates per zone (retired plots left out): ``plot_count``, ``plot_area_m2``,
-    ``available_area_m2``, ``plots_by_status`` and ``occupancy_share`` (share of
-    plot area sold or occupied), read from the kept ``zone_summary``.
-
-    Raises:
-        InvalidInput: an unknown region or municipality.
-    """
-    where, params = zone_conditions(conn, filters)
-    columns, joins, ranking_params, standard = _zone_ranking(conn, filters)
-    sql = f"""
-        SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES} {columns},
-               {geometry_sql("z.boundary", crs)} AS geometry
-        FROM zone z
-        JOIN municipality m ON m.id = z.municipality_id
-        JOIN region r ON r.id = m.region_id
-        {ZONE_AGGREGATE_JOIN}
-        {joins}
-        WHERE {where} AND {window.where("z.boundary", "z.id")}
-        ORDER BY {window.order_sql(_zone_order(filters))} {window.limit_sql()}
-    """
-    collection = feature_collection(
-        conn.execute(text(sql), params | ranking_params | window.params()).mappings())
-    if standard:
-        collection["profile"] = filters.profile
-        collection["standard"] = standard
-    return collection
-
-
-def zone_conditions(conn: Connection, filters: ZoneFilter) -> tuple[str, dict[str, Any]]:
-    """The SQL condition of a zone search over ``z`` (zone) and ``zs`` (its ``zone_summary``),
-    and its parameters.
-
-    Raises:
-        InvalidInput: an unknown region or municipality.
-    """
-    found = _zone_ids(conn, PlotFilter(region=filters.region, municipality=filters.municipality))
-    # A zone partly in the places asked for is listed: it lies there.
-    zone_ids = (None if found["zones"] is None
-                else sorted(found["zones"] + (found["partial"][0] if found["partial"] else [])))
-    where = """(CAST(:zone_ids AS int[]) IS NULL OR z.id = ANY (CAST(:zone_ids AS int[])))
-          AND (CAST(:kinds AS text[]) IS NULL OR z.kind = ANY (CAST(:kinds AS text[])))
-          AND (CAST(:has_available AS boolean) IS NULL
-               OR (coalesce(zs.available_area_m2, 0) > 0) = :has_available)
-          AND (CAST(:min_available AS float8) IS NULL
-               OR coalesce(zs.available_area_m2, 0) >= :min_available)"""
-    return where, {
-        "zone_ids": zone_ids, "kinds": list(filters.kind) or None,
-        "has_available": filters.has_available, "min_available": filters.min_available_area_m2,
-    }

@@ -208,6 +208,22 @@ plot_proximity = Table(
     Index('plot_proximity_rail_station_idx', 'rail_station_km')
 )
 
+#: Each zone's distances to the nearest infrastructure of each kind (km), kept by triggers on
+#: zone and infrastructure (0123) as plot_proximity keeps each plot's.
+zone_proximity = Table(
+    'zone_proximity', metadata,
+    Column('zone_id', Integer, primary_key=True),
+    Column('motorway_km', Double(53)),
+    Column('rail_station_km', Double(53)),
+    Column('rail_freight_km', Double(53)),
+    Column('airport_km', Double(53)),
+    Column('public_transport_km', Double(53)),
+    Column('computed_at', DateTime(True), nullable=False, server_default=text('now()')),
+    ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='CASCADE',
+                         name='zone_proximity_zone_id_fkey'),
+    PrimaryKeyConstraint('zone_id', name='zone_proximity_pkey')
+)
+
 plot_score = Table(
     'plot_score', metadata,
     Column('run_id', BigInteger, primary_key=True),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from locations import features, search
+from locations import features, zone_search
 from locations.errors import InvalidInput
 from locations.tiles import scores_available
 from maps import queries
@@ -89,6 +89,7 @@ def comparison_maps_page(conn: Connection, page: PageContext, *, measure: str = 
     """Three maps of the municipalities on one colour scale, with every zone: the standalone
     comparison (the served one, /maps/compare, compares chosen regions from tiles)."""
     return build_compare_page(page.t, page, municipalities=queries.municipality_supply(conn),
-                              zones=search.search_zones(conn, search.ZoneFilter()),
+                              zones=zone_search.search_zones(
+                                  conn, zone_search.ZoneFilter()).collection(),
                               measure=measure, profile=profile,
                               context=_context(conn, page, municipalities={"features": []}))

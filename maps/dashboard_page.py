@@ -1,5 +1,5 @@
 """The agencies' pages: a region's dashboard, regions compared (figures, then maps), and the
-zone rankings; built from the core's figures (``locations.dashboard``, ``search.zone_ranking``)."""
+zone rankings; built from the core's figures (``locations.dashboard``, ``zone_search.zone_ranking``)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import shapely
 from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
-from locations import current_scores, features, search
+from locations import current_scores, features, search, zone_search
 from locations.geojson import feature_collection, geometry_sql
 from locations.tiles import scores_available
 from locations.vocabulary import INFRASTRUCTURE_KIND, YARDSTICK_LEVEL
@@ -367,7 +367,7 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
 
 def zones(conn: Connection, profile: str | None = None) -> dict[str, Any]:
     """Every zone with its facts and plot aggregates; with a profile, its plots' average score."""
-    collection = search.search_zones(conn, search.ZoneFilter())
+    collection = zone_search.search_zones(conn, zone_search.ZoneFilter()).collection()
     # A point inside each zone, so a zone can be marked where its outline is too small to see.
     points = {row.id: (row.lat, row.lon) for row in conn.execute(text("""
         SELECT z.id, ST_Y(pt) AS lat, ST_X(pt) AS lon

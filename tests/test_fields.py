@@ -14,8 +14,9 @@ from locations.imports import exports
 from locations.imports.loading import COLUMN_CASTS
 from locations.imports.targets import TARGETS
 from locations.plot_updates import NOT_NULL, PLOT_FIELDS, ZONE_FIELDS
-from locations.search import PlotFilter, ZoneFilter
+from locations.search import PlotFilter
 from locations.values import PLAUSIBILITY_CHECKS
+from locations.zone_search import ZoneFilter
 
 #: Columns of the tables that are no field a person reads or writes: keys to other tables,
 #: the geometry (a file's geometry, the API's `geometry`) and bookkeeping.

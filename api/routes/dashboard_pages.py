@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import ConnectionDep
 from api.responses import ERROR_BODY, error_responses
 from api.routes.pages import AcceptLanguage, Lang, _html, _page
-from locations import dashboard, search
+from locations import dashboard, zone_search
 from locations.errors import InvalidInput, NotFound
 from maps import queries
 from maps.compare import compare_maps
@@ -202,9 +202,10 @@ def rankings_page(
     sort = sort or ("-score" if profile else "name")
     ranking, error = None, None
     try:
-        filters = search.ZoneFilter(region=[region] if region else [],
-                                    kind=[kind] if kind else [], profile=profile, sort=sort)
-        ranking = search.zone_ranking(conn, filters, limit=RANKING_PAGE_LIMIT)
+        filters = zone_search.ZoneFilter(region=[region] if region else [],
+                                         kind=[kind] if kind else [], profile=profile,
+                                         sort=sort)
+        ranking = zone_search.zone_ranking(conn, filters, limit=RANKING_PAGE_LIMIT)
     except (InvalidInput, ValueError) as exc:
         error = t("error_invalid") + f" ({getattr(exc, 'field', 'filters')})"
         sort = "name"

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import ConnectionDep
 from api.routes.scores import ProfileQuery
 from locations import rankings as score_rankings
-from locations import scoring, search
+from locations import scoring, search, zone_search
 
 router = APIRouter(tags=["scoring"])
 
@@ -35,9 +35,9 @@ def rankings(
     (a what-if reorders plots only), with their best plot, available area and occupancy."""
     scoring.check_profile(conn, profile)
     ranking = score_rankings.rankings(conn, profile, region=region, limit=limit, weights=weights)
-    zones = search.zone_ranking(
-        conn, search.ZoneFilter(region=[region] if region else [], kind=kind or [],
-                                profile=profile, sort="-score"), limit=limit)
+    zones = zone_search.zone_ranking(
+        conn, zone_search.ZoneFilter(region=[region] if region else [], kind=kind or [],
+                                     profile=profile, sort="-score"), limit=limit)
     ranking["zones"] = zones["zones"]
     return ranking
 

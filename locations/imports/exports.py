@@ -30,8 +30,9 @@ from locations.accounts import InternalReach
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN
 from locations.fields import COLLECTIONS, GEOMETRY_COLUMNS, PLOTS, ZONES, Collection
-from locations.search import PlotFilter, ZoneFilter, conditions, sort_key, zone_conditions
+from locations.search import PlotFilter, conditions, sort_key
 from locations.vocabulary import STORAGE_SRID
+from locations.zone_search import ZoneFilter, zone_conditions
 
 M = TypeVar("M", bound=BaseModel)
 

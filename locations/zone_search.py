@@ -1,0 +1,292 @@
+"""Zone search: an agency's filters, zones ranked by score or distance, pages of zones.
+
+Every figure a zone list shows is kept per zone, so no plot is read and nothing is looked
+up per zone per request: plot counts and areas in ``zone_summary`` (triggers on plot), the
+distances to the nearest infrastructure in ``zone_proximity`` (triggers on zone and
+infrastructure), the scores in ``zone_score`` (written by each scoring run). A page is
+chosen over its sort keys alone, then its zones are written as GeoJSON Features by
+PostgreSQL: a page of 100 zones costs the same whether the region holds 100 or 2,500.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, text
+
+from locations import rankings, regions, scoring
+from locations.errors import InvalidInput
+from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES, ZONE_COLUMNS
+from locations.geojson import EVERYTHING, GEOJSON_CRS, OutputCrs, Window, geometry_sql
+from locations.search import ZoneKind
+from locations.values import PlainText, parse_id
+
+#: Orders of a zone search (GET /zones?sort=): each ascending, or descending with a "-".
+ZoneSort = Literal["name", "-name", "score", "-score", "best", "-best", "available", "-available",
+                   "occupancy", "-occupancy", "power", "-power", "motorway", "-motorway"]
+
+#: A page of GET /zones: zones carry their outlines, so a page holds fewer than one of plots.
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+#: Sent in the same string as a zone read: a few thousand rows at most, where compiling
+#: with JIT (the planner's cost of the nearest-neighbour lookups passed its threshold) took
+#: longer than the whole query.
+READ_SETTINGS = "SET LOCAL jit = off;"
+
+
+class ZoneFilter(BaseModel):
+    """What an agency asks of zones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: list[PlainText] = Field(default_factory=list)
+    municipality: list[PlainText] = Field(default_factory=list)
+    kind: list[ZoneKind] = Field(default_factory=list)
+    has_available: bool | None = None
+    min_available_area_m2: float | None = Field(None, ge=0)
+    profile: str | None = Field(None, pattern=r"^[a-z][a-z_]*$", max_length=40,
+                                description="Scoring profile: adds each zone's median and best "
+                                            "plot score")
+    sort: ZoneSort | None = Field(None, description="Order of the zones; - in front for "
+                                                    "descending (score needs a profile)")
+
+
+#: Zone orders: the column each sorts by (unknown values last, whichever the direction).
+ZONE_SORTS = {
+    "name": None,
+    "score": "zr.score_median",
+    "best": "zr.score_best",
+    "available": "coalesce(zs.available_area_m2, 0)",
+    "occupancy": "zs.occupancy_share",
+    "power": "z.power_mw",
+    "motorway": "zp.motorway_km",
+}
+
+#: What a zone ranking adds to each zone: the median and best plot score of the profile's
+#: current run and the straight-line distance from the zone to the nearest motorway junction.
+ZONE_RANKING_COLUMNS = """
+    round(zr.score_median::numeric, 1)::float AS score_median,
+    round(zr.score_best::numeric, 1)::float AS score_best,
+    zr.best_plot_id,
+    zr.ranked_plots,
+    round(z.power_mw::numeric, 2)::float AS zone_power_mw,
+    round(zp.motorway_km::numeric, 2)::float AS motorway_km
+"""
+ZONE_RANKING_JOINS = """
+    LEFT JOIN LATERAL (
+        SELECT zsc.median_total AS score_median, zsc.best_total AS score_best,
+               zsc.best_plot_id, zsc.available_plots AS ranked_plots
+        FROM zone_score zsc
+        WHERE zsc.zone_id = z.id AND zsc.run_id = ANY (CAST(:run_ids AS bigint[]))
+        ORDER BY array_position(CAST(:run_ids AS bigint[]), zsc.run_id)
+        LIMIT 1
+    ) zr ON true
+    LEFT JOIN zone_proximity zp ON zp.zone_id = z.id
+"""
+#: Every zone read joins these: a zone's municipality and region, and its plot figures.
+ZONE_JOINS = f"""
+    JOIN municipality m ON m.id = z.municipality_id
+    JOIN region r ON r.id = m.region_id
+    {ZONE_AGGREGATE_JOIN}
+"""
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """What a sorted or scored zone search adds: columns, joins, their parameters and the
+    standard its scores are by (None without a profile)."""
+
+    columns: str = ""
+    joins: str = ""
+    params: dict[str, Any] | None = None
+    standard: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ZonePage:
+    """Zones of a search, each a GeoJSON Feature as PostgreSQL wrote it, with how many
+    zones the search found (None past its end) and the scores' profile and standard."""
+
+    features: list[str]
+    number_matched: int | None
+    profile: str | None = None
+    standard: dict[str, Any] | None = None
+
+    def members(self) -> dict[str, Any]:
+        members: dict[str, Any] = {}
+        if self.number_matched is not None:
+            members["numberMatched"] = self.number_matched
+        if self.standard:
+            members |= {"profile": self.profile, "standard": self.standard}
+        return members
+
+    def collection(self) -> dict[str, Any]:
+        """The zones as a FeatureCollection dict (downloads, maps)."""
+        features = [json.loads(feature) for feature in self.features]
+        return {"type": "FeatureCollection", "features": features,
+                "numberReturned": len(features), **self.members()}
+
+    def geojson(self, links: list[dict[str, Any]]) -> bytes:
+        """The zones as FeatureCollection bytes, features spliced in as PostgreSQL wrote them."""
+        head = {"type": "FeatureCollection", "numberReturned": len(self.features),
+                **self.members(), "links": links}
+        opening = json.dumps(head, ensure_ascii=False)[:-1]
+        return f'{opening}, "features": [{",".join(self.features)}]}}'.encode()
+
+
+def _zone_order(filters: ZoneFilter) -> str:
+    default = "r.code, m.name, z.name, z.id"
+    if not filters.sort:
+        return default
+    key = filters.sort.lstrip("-")
+    column = ZONE_SORTS[key]
+    direction = "DESC" if filters.sort.startswith("-") else "ASC"
+    if column is None:
+        return f"z.name {direction}, r.code, z.id"
+    return f"{column} {direction} NULLS LAST, z.name, z.id"
+
+
+def _ranking(conn: Connection, filters: ZoneFilter) -> Ranking:
+    """The columns and joins a sorted or scored zone search adds.
+
+    Raises:
+        InvalidInput: sorting by score without a profile.
+        NotFound: the profile has no finished scoring run.
+    """
+    if not filters.profile and not filters.sort:
+        return Ranking()
+    if filters.sort and filters.sort.lstrip("-") in ("score", "best") and not filters.profile:
+        raise InvalidInput("sort", "sorting zones by score needs a profile (profile=logistics)")
+    run_ids: list[int] = []
+    standard = None
+    if filters.profile:
+        scoring.check_profile(conn, filters.profile)
+        run = rankings.ranking_run(conn, filters.profile)
+        run_ids = run["run_ids"]
+        standard = {"name": run["name"], "version": run["version"]}
+    return Ranking("," + ZONE_RANKING_COLUMNS, ZONE_RANKING_JOINS, {"run_ids": run_ids},
+                   standard)
+
+
+def zone_conditions(conn: Connection, filters: ZoneFilter) -> tuple[str, dict[str, Any]]:
+    """The SQL condition of a zone search over ``z`` (zone) and ``zs`` (its ``zone_summary``),
+    and its parameters. A zone lies in every municipality it reaches (``zone_municipality``):
+    one partly in the places asked for is listed.
+
+    Raises:
+        InvalidInput: an unknown region or municipality.
+    """
+    places: list[str] = []
+    params: dict[str, Any] = {
+        "kinds": list(filters.kind) or None, "has_available": filters.has_available,
+        "min_available": filters.min_available_area_m2,
+    }
+    if filters.region:
+        params["region_ids"] = regions.resolve(conn, filters.region).id_list
+        places.append(regions.municipalities_in("zm.municipality_id"))
+    if filters.municipality:
+        names = [m.strip().lower() for m in filters.municipality]
+        ids = [number for m in filters.municipality if (number := parse_id(m)) is not None]
+        unknown = conn.execute(text("""
+            SELECT count(*) FROM unnest(CAST(:names AS text[])) AS q(name)
+            WHERE NOT EXISTS (SELECT 1 FROM municipality m
+                              WHERE lower(m.name) = q.name OR m.id::text = q.name)
+        """), {"names": names}).scalar_one()
+        if unknown:
+            raise InvalidInput("municipality", "no municipality has that name or id")
+        params |= {"municipality_ids": ids, "municipality_names": names}
+        places.append("(zm.municipality_id = ANY (CAST(:municipality_ids AS int[])) OR "
+                      "zm.municipality_id IN (SELECT mm.id FROM municipality mm WHERE "
+                      "lower(mm.name) = ANY (CAST(:municipality_names AS text[]))))")
+    where = """(CAST(:kinds AS text[]) IS NULL OR z.kind = ANY (CAST(:kinds AS text[])))
+          AND (CAST(:has_available AS boolean) IS NULL
+               OR (coalesce(zs.available_area_m2, 0) > 0) = :has_available)
+          AND (CAST(:min_available AS float8) IS NULL
+               OR coalesce(zs.available_area_m2, 0) >= :min_available)"""
+    if places:
+        where += (" AND EXISTS (SELECT 1 FROM zone_municipality zm WHERE zm.zone_id = z.id"
+                  f" AND {' AND '.join(places)})")
+    return where, params
+
+
+def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJSON_CRS,
+                 window: Window = EVERYTHING) -> ZonePage:
+    """Zones meeting the filters, each a Feature with its plot figures (geometries in
+    ``crs``; the part ``window`` says: by default all of them), in the order ``filters.sort``
+    asks (``window.order`` before it), with the number the search found.
+
+    Figures per zone (retired plots left out): ``plot_count``, ``plot_area_m2``,
+    ``available_area_m2``, ``plots_by_status`` and ``occupancy_share`` (share of plot area
+    sold or occupied); sorted or with a profile, also the ranking's columns
+    (``score_median``, ``score_best``, ``best_plot_id``, ``ranked_plots``, ``motorway_km``).
+
+    Raises:
+        InvalidInput: an unknown region or municipality, sorting by score with no profile.
+        NotFound: the profile has no finished scoring run.
+    """
+    where, params = zone_conditions(conn, filters)
+    ranking = _ranking(conn, filters)
+    order = window.order_sql(_zone_order(filters))
+    # The page is chosen and counted over the sort keys alone; outlines and columns are
+    # written for the page's zones only.
+    rows = conn.execute(text(READ_SETTINGS + f"""
+        WITH page AS (
+            SELECT z.id, count(*) OVER () AS matched,
+                   row_number() OVER (ORDER BY {order}) AS position
+            FROM zone z {ZONE_JOINS} {ranking.joins}
+            WHERE {where} AND {window.where("z.boundary", "z.id")}
+            ORDER BY {order} {window.limit_sql()}
+        )
+        SELECT page.matched,
+               json_build_object('type', 'Feature', 'id', z.id,
+                                 'geometry', {geometry_sql("z.boundary", crs)}::json,
+                                 'properties', to_json(properties))::text AS feature
+        FROM page JOIN zone z ON z.id = page.id
+        {ZONE_JOINS} {ranking.joins}
+        CROSS JOIN LATERAL (SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES} {ranking.columns})
+            AS properties
+        ORDER BY page.position
+    """), params | (ranking.params or {}) | window.params()).all()
+    matched = rows[0].matched if rows else (0 if not window.offset else None)
+    return ZonePage([row.feature for row in rows], matched, filters.profile, ranking.standard)
+
+
+def zone_ranking(conn: Connection, filters: ZoneFilter, *, limit: int | None = None
+                 ) -> dict[str, Any]:
+    """The zones of a search as table rows (no outlines), in the order ``filters.sort`` asks,
+    with their plot figures and, with a profile, their median and best plot score.
+
+    Raises:
+        InvalidInput: an unknown region or municipality, sorting by score with no profile.
+        NotFound: the profile has no finished scoring run.
+    """
+    filters = filters.model_copy(update={"sort": filters.sort or (
+        "-score" if filters.profile else "name")})
+    where, params = zone_conditions(conn, filters)
+    ranking = _ranking(conn, filters)
+    order = _zone_order(filters)
+    rows = conn.execute(text(READ_SETTINGS + f"""
+        WITH page AS (
+            SELECT z.id, count(*) OVER () AS matched,
+                   row_number() OVER (ORDER BY {order}) AS position
+            FROM zone z {ZONE_JOINS} {ranking.joins}
+            WHERE {where}
+            ORDER BY {order} {"LIMIT :limit" if limit else ""}
+        )
+        SELECT z.id, z.name, z.kind, z.municipality_id, m.name AS municipality_name,
+               r.code AS region_code, m.country, z.brownfield, z.rail_siding, page.matched,
+               {ZONE_AGGREGATES} {ranking.columns}
+        FROM page JOIN zone z ON z.id = page.id
+        {ZONE_JOINS} {ranking.joins}
+        ORDER BY page.position
+    """), params | (ranking.params or {}) | {"limit": limit}).mappings().all()
+    zones = [dict(row) for row in rows]
+    matched = zones[0]["matched"] if zones else 0
+    for zone in zones:
+        del zone["matched"]
+    return {"profile": filters.profile, "standard": ranking.standard, "sort": filters.sort,
+            "matched": matched, "zones": zones}
