@@ -3,6 +3,7 @@ default: Gorenjska, Podravje and Styria)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -81,6 +82,63 @@ class TileZoneNames(MacroElement):
         super().__init__()
         self._name = "TileZoneNames"
         self.layer = layer
+
+
+class BorrowedFeatures(MacroElement):
+    """Features taken in the browser from another map's layer that holds them, drawn as that
+    layer draws them (its pane, shades, tooltips and popups): an area compared inside another
+    (a district of Styria beside Styria) shows the other's municipalities and region borders,
+    and the page carries each outline once. ``ids`` are the features' ids in ``source``,
+    read at ``key`` (``f.id`` or ``f.properties.id``)."""
+
+    _template = Template(
+        r"""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, wanted = {{ this.ids | tojson }};
+            var fill = function () {
+                var source = {{ this.source }}, tip = source.getTooltip();
+                var layer = L.geoJson(null, source.options);
+                if (tip) { layer.bindTooltip(tip.getContent(), tip.options); }
+                source.eachLayer(function (part) {
+                    var f = part.feature;
+                    if (wanted.indexOf({{ this.key }}) >= 0) { layer.addData(f); }
+                });
+                layer.addTo(map);
+            };
+            // The other map's script may come later in the page.
+            if (document.readyState === 'loading') {
+                document.addEventListener('DOMContentLoaded', fill);
+            } else { fill(); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, source: folium.GeoJson, ids: list[int], key: str = "f.id") -> None:
+        super().__init__()
+        self._name = "BorrowedFeatures"
+        if key not in ("f.id", "f.properties.id"):
+            raise ValueError(f"unknown feature key {key}")
+        self.source = source.get_name()
+        self.ids = ids
+        self.key = key
+
+
+def containers(areas: list[tuple[str, tuple[str, ...]]]) -> dict[int, int]:
+    """For each area lying inside another area of ``areas`` (its region codes among the
+    other's), the index of the largest such area, which holds its municipalities' outlines."""
+    found = {}
+    for i, (_, codes) in enumerate(areas):
+        supersets = [j for j, (_, other) in enumerate(areas)
+                     if j != i and set(codes) <= set(other)]
+        if not supersets:
+            continue
+        largest = max(supersets, key=lambda j: (len(set(areas[j][1])), -j))
+        # Two areas of the same regions: the first holds them.
+        if len(set(areas[largest][1])) > len(set(codes)) or largest < i:
+            found[i] = largest
+    return found
 
 
 def popup_from_facts(labels: list[str]) -> folium.JsCode:
@@ -162,8 +220,15 @@ def compare_maps(
               if v is not None]
     colours = ramp(min(values, default=0), max(values, default=1))
     fmt = (lambda v: f"{t.number(v, 1)} ha") if measure == "available" else (lambda v: t.number(v, 1))
-    rendered, panels = [], []
-    for title, codes in areas:
+    panels: list[tuple[int, dict[str, str]]] = []
+    # An area inside another draws the other's layer of municipalities, taken in the
+    # browser: the maps holding outlines are built first, and their layers lent.
+    nested = containers(areas)
+    layers: dict[int, folium.GeoJson] = {}
+    region_layers: dict[int, tuple[folium.GeoJson, set[int]]] = {}
+    maps: dict[int, folium.Map] = {}
+    for index in sorted(range(len(areas)), key=lambda i: i in nested):
+        title, codes = areas[index]
         subset = [m for m in municipalities["features"] if m["properties"]["region_code"] in codes]
         # Zones are outlines with their name on hover: the rest of a zone record (facts,
         # descriptions, contacts) would only make the page heavier (2.9 MB at 2,500 zones).
@@ -184,16 +249,36 @@ def compare_maps(
                 t.area_ha(props.get("available_area_m2")),
                 t.number(props["avg_score"], 1) if props.get("avg_score") is not None else "–",
             ]
-        # The map carries what it draws: the name (tooltip), the shade and the popup's texts.
+        # The map carries what it draws: the name (tooltip), the shade and the popup's texts;
+        # the municipality's id names the feature for a map that borrows it.
         collection = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": m["geometry"],
+            {"type": "Feature", "id": m["properties"]["id"], "geometry": m["geometry"],
              "properties": {key: m["properties"][key] for key in ("name", "fill", "facts")}}
             for m in subset]}
         zone_collection = {"type": "FeatureCollection", "features": area_zones}
         bounds = bounds_of([collection])
-        folium_map = base_map(bounds, context_for(bounds) if context_for else context)
-        if subset:
-            folium.GeoJson(
+        frame = context_for(bounds) if context_for else context
+        borrowed_regions = None
+        if index in nested and frame is not None and frame.regions:
+            # The region borders around an area inside another are the other's too.
+            ids = [f["properties"]["id"] for f in frame.regions["features"]]
+            source = region_layers.get(nested[index])
+            if source is not None and set(ids) <= source[1]:
+                frame = dataclasses.replace(frame, regions=None)
+                borrowed_regions = BorrowedFeatures(source[0], ids, key="f.properties.id")
+        folium_map = base_map(bounds, frame)
+        if borrowed_regions is not None:
+            borrowed_regions.add_to(folium_map)
+        elif frame is not None and frame.regions:
+            region_layers[index] = (next(
+                child for child in folium_map._children.values()
+                if isinstance(child, folium.GeoJson) and child.data is frame.regions),
+                {f["properties"]["id"] for f in frame.regions["features"]})
+        if subset and index in nested:
+            BorrowedFeatures(layers[nested[index]],
+                             [m["properties"]["id"] for m in subset]).add_to(folium_map)
+        elif subset:
+            layers[index] = folium.GeoJson(
                 collection, name=t("municipalities"),
                 style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.85,
                                           "color": BOUNDARY_STYLES["municipality"]["color"],
@@ -214,15 +299,17 @@ def compare_maps(
                 style_function=lambda f: dict(ZONE_OUTLINE),
                 tooltip=TextTooltip(["name"]),
             ).add_to(folium_map)
-        rendered.append(render_map(folium_map))
+        maps[index] = folium_map
         available = sum(m["properties"].get("available_area_m2") or 0 for m in subset)
         zone_count = (len(area_zones) if zone_counts is None
                       else sum(zone_counts.get(code, 0) for code in codes))
-        panels.append({
+        panels.append((index, {
             "title": title,
             "summary": f"{t('available_area')}: {t.area_ha(available)} · "
                        f"{t('zones')}: {t.number(zone_count)}",
-        })
+        }))
+    rendered = [render_map(maps[index]) for index in range(len(areas))]
+    panels = [panel for _, panel in sorted(panels, key=lambda item: item[0])]
     title = t(MEASURES[measure]) + (f" ({profile})" if measure == "score" and profile else "")
     legend = ramp_legend_html(title, fmt(colours.vmin) if values else "–",
                               fmt(colours.vmax) if values else "–")
