@@ -3,10 +3,10 @@
 The API runs in its own uvicorn process over a database holding the synthetic data set,
 scored for at least one profile (``python -m bench.scoring.prepare`` then a scoring run);
 each route is asked ``--repeats`` times after a warm-up, one request at a time, and p50/p95
-are printed beside the targets (issue 24: under 1 s at p95 at a million plots; issue 26:
-under 200 ms; downloads: a region's report under 10 s) with each answer's size beside its
-own (a page under 500 kB of HTML), and the machine's load average before and after. Nothing
-is written to the database.
+are printed beside the target (issue 26: every page and analysis under 200 ms at p95 at a
+million plots; a region's report, a download, under 10 s) with each answer's size beside its
+own (a page under 500 kB of HTML) and the machine's load average (1 minute) as the line was
+measured. Nothing is written to the database.
 
     python -m bench.dashboard.run --database-url postgresql://postgres@127.0.0.1:PORT/bench_dashboard
 """
@@ -24,8 +24,7 @@ from sqlalchemy import create_engine, text
 from bench.search.run import percentile, start_api, timed
 from locations.db import sqlalchemy_url
 
-TARGET_MS = 1000.0
-#: Issue 26's tighter goal for every page and analysis, and a report's (a download).
+#: Issue 26's goal for every page and analysis (p95), and a report's (a download).
 GOAL_MS = 200.0
 REPORT_TARGET_MS = 10_000.0
 #: Most HTML a page may carry (issue 26).
@@ -35,6 +34,9 @@ PAGE_TARGET_KB = 500.0
 def routes(profile: str, codes: list[str], prefix: str) -> list[tuple[str, str, int]]:
     """(what, path, repeats divisor): the requests an agency makes."""
     first, second = codes[0], codes[1] if len(codes) > 1 else codes[0]
+    # A region inside the NUTS-2 one, compared beside it: the maps share their outlines.
+    inner = next((code for code in codes if code.startswith(prefix)), first)
+    others = [code for code in codes if not code.startswith(prefix)][:2] or [first]
     return [
         (f"dashboard API, one NUTS-3 region ({first})", f"/dashboard/{first}", 1),
         (f"dashboard API, a NUTS-2 region ({prefix})", f"/dashboard/{prefix}", 1),
@@ -46,6 +48,9 @@ def routes(profile: str, codes: list[str], prefix: str) -> list[tuple[str, str, 
         (f"comparison page ({first} vs {prefix})",
          f"/maps/compare?lang=en&region={first}&region={prefix}", 1),
         ("comparison page (default: every region)", "/maps/compare?lang=en", 1),
+        (f"comparison page ({prefix}, {inner} inside it, {', '.join(others)})",
+         f"/maps/compare?lang=en&region={prefix}&region={inner}"
+         + "".join(f"&region={code}" for code in others), 1),
         (f"comparison page by score ({profile})",
          f"/maps/compare?lang=en&measure=score&profile={profile}", 2),
         (f"/regions/compare ({profile})", f"/regions/compare?profile={profile}", 2),
@@ -127,16 +132,12 @@ def measure(client: httpx.Client, profile: str | None, codes: list[str], prefix:
 
 def _print_timing(timing: Timing) -> None:
     goal, p95 = timing.target_ms, timing.p95
-    if goal == GOAL_MS:
-        verdict = (f"<{GOAL_MS:.0f} {'met' if p95 < GOAL_MS else 'NOT met'}, "
-                   f"<{TARGET_MS:.0f} {'met' if p95 < TARGET_MS else 'NOT met'}")
-    else:
-        verdict = f"<{goal:.0f} {'met' if p95 < goal else 'NOT met'}"
+    verdict = f"{goal:.0f} ms {'met' if p95 < goal else 'NOT met'}"
     size = timing.kb
-    size_verdict = (f"<{PAGE_TARGET_KB:.0f} {'met' if size < PAGE_TARGET_KB else 'NOT met'}"
+    size_verdict = (f"{PAGE_TARGET_KB:.0f} kB {'met' if size < PAGE_TARGET_KB else 'NOT met'}"
                     if timing.page else "-")
-    print(f"{timing.what:<52} {timing.p50:8.1f} {p95:8.1f}  "
-          f"{verdict:<24} {size:8.1f}  {size_verdict}", flush=True)
+    print(f"{timing.what:<52} {timing.p50:8.1f} {p95:8.1f}  {verdict:<18} {size:8.1f}  "
+          f"{size_verdict:<16} {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def main() -> None:
@@ -153,8 +154,8 @@ def main() -> None:
     load = os.getloadavg()
     print(f"{plots:,} plots; profile {profile}; {args.repeats} requests per route after a "
           f"warm-up; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-    print(f"{'request':<52} {'p50 ms':>8} {'p95 ms':>8}  {'p95 target':<24} "
-          f"{'size kB':>8}  size target")
+    print(f"{'request':<52} {'p50 ms':>8} {'p95 ms':>8}  {'p95 target':<18} "
+          f"{'size kB':>8}  {'size target':<16} load")
     try:
         with httpx.Client(base_url=base, timeout=120) as client:
             measure(client, profile, codes, prefix, args.repeats, _print_timing)

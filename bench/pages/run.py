@@ -4,9 +4,9 @@ Each request is asked ``--repeats`` times through the API in its own uvicorn pro
 time after a warm-up, over plots and zones drawn from the database (each request a different
 one, as visitors ask). Printed: p50/p95 beside issue 26's targets (a page or route under
 200 ms at p95; a 1,000-plot XLSX and a plot's exposé under 2 s) and each answer's size
-beside its own (a page under 500 kB of HTML). ``GET /zones`` for every zone is also asked
-once to see that it streams (no ``Content-Length``: the first zones arrive while the rest are
-written) and how soon its first bytes come. Nothing is written to the database.
+beside its own (a page under 500 kB of HTML). ``GET /zones`` is also walked once by its
+``next`` links, as a client reads every zone: the pages must hold every zone once, each page
+well under 500 kB. Nothing is written to the database.
 
     python -m bench.pages.run --database-url postgresql://postgres:PW@127.0.0.1:PORT/bench_1m \\
         [--repeats 40] [--profile logistics]
@@ -139,19 +139,25 @@ def measure(client: httpx.Client, sample: Sample, repeats: int,
     return timings
 
 
-def zones_stream(client: httpx.Client) -> dict:
-    """``GET /zones`` for every zone, once: whether it streams (chunked, no Content-Length),
-    ms to its first bytes and to its end, and its size in kB."""
+def zones_pages(client: httpx.Client) -> dict:
+    """``GET /zones`` for every zone, page by page as a client follows the ``next`` links:
+    how many pages and zones, the slowest page in ms and the largest in kB, all of it in ms
+    and kB, and whether the pages held every zone the first one counted, once."""
     started = time.perf_counter()
-    with client.stream("GET", "/zones") as answer:
+    address, ids, slowest, largest, size, pages = "/zones", [], 0.0, 0, 0, 0
+    matched = None
+    while address:
+        asked = time.perf_counter()
+        answer = client.get(address)
         answer.raise_for_status()
-        chunks = answer.iter_bytes()
-        first = next(chunks, b"")
-        first_ms = (time.perf_counter() - started) * 1000
-        size = len(first) + sum(len(chunk) for chunk in chunks)
-        streamed = ("content-length" not in answer.headers
-                    and answer.headers.get("transfer-encoding") == "chunked")
-    return {"streams": streamed, "first_ms": first_ms,
+        slowest = max(slowest, (time.perf_counter() - asked) * 1000)
+        largest, size, pages = max(largest, len(answer.content)), size + len(answer.content), pages + 1
+        body = answer.json()
+        matched = body["numberMatched"] if matched is None else matched
+        ids += [feature["id"] for feature in body["features"]]
+        address = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+    return {"pages": pages, "zones": len(ids), "whole": len(set(ids)) == len(ids) == matched,
+            "slowest_ms": slowest, "largest_kb": largest / 1024,
             "total_ms": (time.perf_counter() - started) * 1000, "kb": size / 1024}
 
 
@@ -179,10 +185,11 @@ def main() -> None:
     try:
         with httpx.Client(base_url=base, timeout=120) as client:
             measure(client, sample, args.repeats, _print_timing)
-            zones = zones_stream(client)
-        print(f"GET /zones, every zone: {'streams' if zones['streams'] else 'does NOT stream'}, "
-              f"first bytes after {zones['first_ms']:.0f} ms, all {zones['kb']:,.0f} kB after "
-              f"{zones['total_ms']:.0f} ms")
+            zones = zones_pages(client)
+        print(f"GET /zones, every zone: {zones['zones']:,} zones in {zones['pages']} pages "
+              f"({'every zone once' if zones['whole'] else 'NOT every zone once'}), the slowest "
+              f"{zones['slowest_ms']:.0f} ms, the largest {zones['largest_kb']:.0f} kB; all "
+              f"{zones['kb']:,.0f} kB after {zones['total_ms']:.0f} ms")
     finally:
         process.terminate()
         process.wait()
