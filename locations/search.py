@@ -583,10 +583,19 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
         CROSS JOIN LATERAL (SELECT {columns}) AS properties
         ORDER BY {order.replace(key.expression, 'page.sort_key')}
     """
-    count_sql = (f"SELECT count(*) FROM plot p {zone_join} {proximity_join}"
-                 f" WHERE {' AND '.join(where)}")
+    count_sql = _count_sql(zone_join, proximity_join, where)
     return PlotQuery(sql.replace("{page}", page), count_sql, params,
                      sql.replace("{page}", quick_page) if quick_page else None)
+
+
+def _count_sql(zone_join: str, proximity_join: str, where: list[str]) -> str:
+    """The count of a search's matches. The distances (at most one row per plot) are joined
+    only when a filter reads them: joined for nothing, a whole region's count (218,000 plots
+    of SI032 at a million) read every match's distances instead of the plots' index alone
+    (0.3-0.5 s against 0.06 s, 10 s on the search page under load)."""
+    condition = " AND ".join(where)
+    joined = proximity_join if "pp." in condition else ""
+    return f"SELECT count(*) FROM plot p {zone_join} {joined} WHERE {condition}"
 
 
 def _plot_query_by_keys(conn: Connection, filters: PlotFilter, *,
@@ -660,8 +669,7 @@ def _plot_query_by_keys(conn: Connection, filters: PlotFilter, *,
         CROSS JOIN LATERAL (SELECT {columns}) AS properties
         ORDER BY {outer_order}, p.id
     """
-    count_sql = (f"SELECT count(*) FROM plot p {zone_join} {proximity_join}"
-                 f" WHERE {' AND '.join(where)}")
+    count_sql = _count_sql(zone_join, proximity_join, where)
     return PlotQuery(sql, count_sql, params)
 
 

@@ -23,6 +23,7 @@ from maps.style import (
     base_map,
     bounds_of,
     colour_for,
+    popup_from_facts,
     ramp,
     ramp_legend_html,
 )
@@ -139,30 +140,6 @@ def containers(areas: list[tuple[str, tuple[str, ...]]]) -> dict[int, int]:
         if len(set(areas[largest][1])) > len(set(codes)) or largest < i:
             found[i] = largest
     return found
-
-
-def popup_from_facts(labels: list[str]) -> folium.JsCode:
-    """Bind each feature a popup built in the browser from its name and ``facts`` (texts in
-    the order of ``labels``): the same table ``popup_html`` writes, made of text nodes, so
-    no value is ever read as HTML."""
-    # JSON in a script: "</" is written "<\/" (JSON for "</") so that no label can end the script.
-    labels_js = json.dumps(labels).replace("</", "<\\/")
-    return folium.JsCode(
-        "function (feature, layer) {"
-        " var p = feature.properties; if (!p || !p.facts) { return; }"
-        f" var labels = {labels_js};"
-        " layer.bindPopup(function () {"
-        "  var box = document.createElement('div'); box.className = 'popup';"
-        "  var title = document.createElement('h3'); title.textContent = p.name;"
-        "  box.appendChild(title);"
-        "  var table = document.createElement('table');"
-        "  labels.forEach(function (label, i) {"
-        "   var row = table.insertRow(); var th = document.createElement('th');"
-        "   th.textContent = label; row.appendChild(th);"
-        "   row.insertCell().textContent = p.facts[i]; });"
-        "  box.appendChild(table); return box;"
-        " }, {maxWidth: 360}); }"
-    )
 
 
 def _value(municipality: dict[str, Any], measure: str) -> float | None:

@@ -24,7 +24,6 @@ from maps.context import MapContext
 from maps.i18n import LABELS, Translator
 from maps.page import PageContext, render_map, render_page
 from maps.style import (
-    BIND_POPUP,
     BOUNDARY_STYLES,
     INFRASTRUCTURE_SYMBOLS,
     OTHER_INFRASTRUCTURE_SYMBOL,
@@ -35,6 +34,7 @@ from maps.style import (
     bounds_of,
     infrastructure_layer,
     line_svg,
+    popup_from_facts,
     popup_html,
     symbol_svg,
 )
@@ -502,13 +502,11 @@ def _plot_map(sheet: PlotSheet, t: Translator, page: PageContext,
             tooltip=TextTooltip(["label"]),
         ).add_to(folium_map)
     others = [plot for plot in sheet.zone_plots["features"] if plot["id"] != sheet.plot["id"]]
-    for plot in others:
+    for plot in others:  # texts the browser builds each popup from (maps.style)
         props = plot["properties"]
-        props["popup"] = popup_html(
-            f"{t('cadastral_ref')} {props['cadastral_ref']}",
-            [(t("area"), area_text(t, props.get("area_m2"))),
-             (t("status"), t.value("status", props["status"]))],
-            (t("open_plot"), page.url(f"/maps/plots/{plot['id']}", profile=sheet.profile)))
+        props["name"] = f"{t('cadastral_ref')} {props['cadastral_ref']}"
+        props["facts"] = [area_text(t, props.get("area_m2")), t.value("status", props["status"])]
+        props["link"] = page.url(f"/maps/plots/{plot['id']}", profile=sheet.profile)
     if others:
         folium.GeoJson(
             {"type": "FeatureCollection", "features": others}, name=t("other_plots"),
@@ -518,7 +516,7 @@ def _plot_map(sheet: PlotSheet, t: Translator, page: PageContext,
                 "className": f"plot plot-{f['properties']['status']}"},
             highlight_function=lambda f: {"weight": 2.5},
             tooltip=TextTooltip(["cadastral_ref"]),
-            on_each_feature=BIND_POPUP,
+            on_each_feature=popup_from_facts([t("area"), t("status")], t("open_plot")),
         ).add_to(folium_map)
     this = {"type": "Feature", "id": sheet.plot["id"], "geometry": sheet.plot["geometry"],
             "properties": {"cadastral_ref": sheet.facts["cadastral_ref"],

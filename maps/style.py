@@ -202,6 +202,38 @@ class TextTooltip(folium.GeoJsonTooltip):
         super().__init__(list(fields), labels=False)
 
 
+def popup_from_facts(labels: list[str], link_label: str | None = None) -> folium.JsCode:
+    """Bind each feature a popup built in the browser from its ``name`` and ``facts`` (texts
+    in the order of ``labels``) and, given ``link_label``, a link to its ``link``: the same
+    popup ``popup_html`` writes, made of text nodes, so no value is ever read as HTML. A map
+    of hundreds of features then carries a few texts per feature instead of each popup's
+    escaped HTML (half of a plot page's 390 kB)."""
+    # JSON in a script: "</" is written "<\/" (JSON for "</") so that no label can end the script.
+    labels_js = json.dumps(labels).replace("</", "<\\/")
+    link_js = json.dumps(f"{link_label} →" if link_label else None).replace("</", "<\\/")
+    return folium.JsCode(
+        "function (feature, layer) {"
+        " var p = feature.properties; if (!p || !p.facts) { return; }"
+        f" var labels = {labels_js}; var linkLabel = {link_js};"
+        " layer.bindPopup(function () {"
+        "  var box = document.createElement('div'); box.className = 'popup';"
+        "  var title = document.createElement('h3'); title.textContent = p.name;"
+        "  box.appendChild(title);"
+        "  var table = document.createElement('table');"
+        "  labels.forEach(function (label, i) {"
+        "   var row = table.insertRow(); var th = document.createElement('th');"
+        "   th.textContent = label; row.appendChild(th);"
+        "   row.insertCell().textContent = p.facts[i]; });"
+        "  box.appendChild(table);"
+        "  if (linkLabel && p.link) {"
+        "   var para = document.createElement('p'); var a = document.createElement('a');"
+        "   a.href = p.link; a.textContent = linkLabel; para.appendChild(a);"
+        "   box.appendChild(para); }"
+        "  return box;"
+        " }, {maxWidth: 360}); }"
+    )
+
+
 #: Binds each feature's prebuilt popup (properties.popup) when it has one.
 BIND_POPUP = folium.JsCode(
     "function (feature, layer) {"

@@ -415,6 +415,37 @@ def test_the_zone_pages_popup_opens_the_plots_sheet(chromium, scored_server, bes
     context.close()
 
 
+def test_a_neighbours_popup_on_the_sheet_names_it_and_opens_its_sheet(chromium, scored_server,
+                                                                     best, scored_engine):
+    """The zone's other plots carry texts, not popup HTML; the browser builds the popup."""
+    with scored_engine.connect() as conn:
+        ref, lat, lon, other = conn.execute(text(
+            "SELECT o.cadastral_ref, ST_Y(pt), ST_X(pt), o.id FROM plot p"
+            " JOIN plot o ON o.zone_id = p.zone_id AND o.id <> p.id AND o.retired_at IS NULL,"
+            " ST_Transform(ST_PointOnSurface(o.boundary), 4326) AS pt"
+            " WHERE p.id = :id ORDER BY o.boundary <-> p.boundary LIMIT 1"),
+            {"id": best["id"]}).one()
+    context, tab, watch = open_tab(chromium, scored_server, {"width": 1200, "height": 800})
+    tab.goto(f"{scored_server}/maps/plots/{best['id']}?lang=sl")
+    tab.locator(".leaflet-interactive").first.wait_for()
+    assert '"facts"' in tab.content()  # the neighbours' texts; their popups are built here
+    name = tab.evaluate("document.querySelector('.folium-map').id")
+    point = tab.evaluate(f"(() => {{ const p = window['{name}'].latLngToContainerPoint("
+                         f"[{lat}, {lon}]); return [p.x, p.y]; }})()")
+    box = tab.locator(".folium-map").bounding_box()
+    tab.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    popup = tab.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    assert ref in popup.locator("h3").inner_text()
+    assert popup.locator("th").all_inner_texts()[:2] == ["Površina", "Razpoložljivost"]
+    tab.screenshot(path="/tmp/shots-perf/neighbour-popup.png")
+    with tab.expect_navigation():
+        popup.locator("a", has_text="Odpri stran zemlji").click()
+    assert f"/maps/plots/{other}?lang=sl" in tab.url  # the default profile kept
+    watch.check()
+    context.close()
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_on_a_phone_the_sheet_fits_the_width_and_its_map_has_height(chromium, scored_server,
                                                                      best, lang):
