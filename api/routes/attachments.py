@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, PlotId
-from api.routes.desk import back_to, checked_form, desk_page, html, refusal
+from api.routes.desk import back_to, checked_form, html, refusal
 from api.routes.imports import receive_form
-from api.routes.pages import AcceptLanguage, Lang
+from api.routes.pages import PageDep
 from api.sessions import PersonDep, check_csrf, csrf_token
 from locations import attachments
 from locations.accounts import Account
@@ -43,10 +43,14 @@ def _manage_page(request: Request, engine, person: Account, page: PageContext, p
 
 
 @router.get(MANAGE, response_class=HTMLResponse, include_in_schema=False)
-def manage(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
-           done: Annotated[Literal["added", "removed"] | None, Query()] = None,
-           lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = desk_page(request, lang, accept_language)
+def manage(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    plot_id: PlotId,
+    page: PageDep,
+    done: Annotated[Literal["added", "removed"] | None, Query()] = None,
+) -> HTMLResponse:
     notice = {"added": page.t("desk_files_added"),
               "removed": page.t("desk_files_removed")}.get(done or "")
     try:
@@ -56,9 +60,13 @@ def manage(request: Request, engine: EngineDep, person: PersonDep, plot_id: Plot
 
 
 @router.post(MANAGE, include_in_schema=False)
-async def upload(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
-                 lang: Lang = None, accept_language: AcceptLanguage = None) -> Response:
-    page = desk_page(request, lang, accept_language)
+async def upload(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    plot_id: PlotId,
+    page: PageDep,
+) -> Response:
     try:
         # Who asks, before a byte of the body is read.
         await run_in_threadpool(_check_editor, engine, person, plot_id)
@@ -96,10 +104,14 @@ def _check_editor(engine, person: Account, plot_id: int) -> None:
 
 
 @router.post(MANAGE + "/{file_id}/delete", include_in_schema=False)
-async def delete(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
-                 file_id: FileId, lang: Lang = None,
-                 accept_language: AcceptLanguage = None) -> Response:
-    page = desk_page(request, lang, accept_language)
+async def delete(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    plot_id: PlotId,
+    file_id: FileId,
+    page: PageDep,
+) -> Response:
     try:
         await checked_form(request)
 

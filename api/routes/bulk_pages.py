@@ -21,14 +21,13 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import EngineDep
 from api.routes.desk import (
     checked_form,
-    desk_page,
     html,
     refusal,
     session_key,
     shown_name,
 )
 from api.routes.imports import receive_form
-from api.routes.pages import AcceptLanguage, Lang
+from api.routes.pages import PageDep
 from api.sessions import PersonDep, check_csrf, csrf_token
 from locations import bulk_updates, staged_uploads
 from locations.accounts import authorise
@@ -41,9 +40,7 @@ PATH = "/maps/my/bulk"
 
 @router.get(PATH, response_class=HTMLResponse, summary="Bulk plot updates: the upload form",
             include_in_schema=False)
-def bulk_form(request: Request, person: PersonDep, lang: Lang = None,
-              accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = desk_page(request, lang, accept_language)
+def bulk_form(request: Request, person: PersonDep, page: PageDep) -> HTMLResponse:
     try:
         authorise(person, "edit")
     except LocationsError as exc:
@@ -53,10 +50,12 @@ def bulk_form(request: Request, person: PersonDep, lang: Lang = None,
 
 @router.post(PATH, response_class=HTMLResponse, summary="Bulk plot updates: the preview",
              include_in_schema=False)
-async def bulk_preview(request: Request, engine: EngineDep, person: PersonDep,
-                       lang: Lang = None, accept_language: AcceptLanguage = None,
-                       ) -> HTMLResponse:
-    page = desk_page(request, lang, accept_language)
+async def bulk_preview(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    page: PageDep,
+) -> HTMLResponse:
     csrf = csrf_token(request)
     try:
         # The role before the body: nobody else's upload is read at all.
@@ -100,9 +99,12 @@ async def bulk_preview(request: Request, engine: EngineDep, person: PersonDep,
 
 @router.post(PATH + "/apply", response_class=HTMLResponse,
              summary="Bulk plot updates: apply the file previewed", include_in_schema=False)
-async def bulk_apply(request: Request, engine: EngineDep, person: PersonDep,
-                     lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = desk_page(request, lang, accept_language)
+async def bulk_apply(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    page: PageDep,
+) -> HTMLResponse:
     csrf = csrf_token(request)
     try:
         authorise(person, "edit")

@@ -1,5 +1,5 @@
 """What the desk's pages (bulk updates, inquiry inbox, photos and documents, import jobs) share:
-their language, their answers, who may open them, and refusals worded as pages.
+their answers, who may open them, and refusals worded as pages.
 
 A refusal on these pages is a page, not JSON: the person reads what went wrong (the
 core's own message, naming the field, row or plot) with the platform's header around it.
@@ -15,15 +15,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.errors import _status_for
-from api.routes.pages import _page
 from api.sessions import check_csrf, csrf_token
 from locations.errors import LocationsError
 from maps.desk_pages import build_refusal_page
 from maps.page import PageContext
-
-
-def desk_page(request: Request, lang: str | None, accept_language: str | None) -> PageContext:
-    return _page(request, lang, accept_language)
 
 
 def html(content: str, status_code: int = 200) -> HTMLResponse:

@@ -22,14 +22,13 @@ from api.deps import EngineDep
 from api.routes.desk import (
     back_to,
     checked_form,
-    desk_page,
     html,
     refusal,
     session_key,
     shown_name,
 )
 from api.routes.imports import ImportForm, receive_form
-from api.routes.pages import AcceptLanguage, Lang
+from api.routes.pages import PageDep
 from api.sessions import PersonDep, check_csrf, csrf_token
 from locations import import_jobs, staged_uploads
 from locations.accounts import Account, authorise
@@ -76,9 +75,7 @@ def _list_page(request: Request, engine, person: Account, page, *, error: str | 
 
 
 @router.get(PATH, response_class=HTMLResponse, include_in_schema=False)
-def imports(request: Request, engine: EngineDep, person: PersonDep, lang: Lang = None,
-            accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = desk_page(request, lang, accept_language)
+def imports(request: Request, engine: EngineDep, person: PersonDep, page: PageDep) -> HTMLResponse:
     try:
         authorise(person, "import anything")
         return _list_page(request, engine, person, page)
@@ -87,9 +84,12 @@ def imports(request: Request, engine: EngineDep, person: PersonDep, lang: Lang =
 
 
 @router.post(PATH, include_in_schema=False)
-async def dry_run(request: Request, engine: EngineDep, person: PersonDep, lang: Lang = None,
-                  accept_language: AcceptLanguage = None) -> Response:
-    page = desk_page(request, lang, accept_language)
+async def dry_run(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    page: PageDep,
+) -> Response:
     fields: dict[str, str] = {}
     try:
         authorise(person, "import anything")
@@ -143,9 +143,13 @@ async def dry_run(request: Request, engine: EngineDep, person: PersonDep, lang: 
 
 
 @router.get(PATH + "/{job_id}", response_class=HTMLResponse, include_in_schema=False)
-def job(request: Request, engine: EngineDep, person: PersonDep, job_id: JobId,
-        lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = desk_page(request, lang, accept_language)
+def job(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    job_id: JobId,
+    page: PageDep,
+) -> HTMLResponse:
     try:
         authorise(person, "import anything")
         with engine.begin() as conn:
@@ -161,9 +165,13 @@ def job(request: Request, engine: EngineDep, person: PersonDep, job_id: JobId,
 
 
 @router.get(PATH + "/{job_id}/problems.csv", include_in_schema=False)
-def problems(request: Request, engine: EngineDep, person: PersonDep, job_id: JobId,
-             lang: Lang = None, accept_language: AcceptLanguage = None) -> Response:
-    page = desk_page(request, lang, accept_language)
+def problems(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    job_id: JobId,
+    page: PageDep,
+) -> Response:
     try:
         authorise(person, "import anything")
         with engine.connect() as conn:
@@ -176,9 +184,13 @@ def problems(request: Request, engine: EngineDep, person: PersonDep, job_id: Job
 
 
 @router.post(PATH + "/{job_id}/start", include_in_schema=False)
-async def start(request: Request, engine: EngineDep, person: PersonDep, job_id: JobId,
-                lang: Lang = None, accept_language: AcceptLanguage = None) -> Response:
-    page = desk_page(request, lang, accept_language)
+async def start(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    job_id: JobId,
+    page: PageDep,
+) -> Response:
     try:
         authorise(person, "import anything")
         await checked_form(request)

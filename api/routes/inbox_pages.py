@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
-from api.routes.desk import back_to, checked_form, desk_page, html, refusal
-from api.routes.pages import AcceptLanguage, Lang
+from api.routes.desk import back_to, checked_form, html, refusal
+from api.routes.pages import PageDep
 from api.sessions import PersonDep, csrf_token
 from locations import inquiries, inquiry_inbox
 from locations.accounts import Account, authorise, may
@@ -54,9 +54,13 @@ def _inquiry_page(request: Request, engine, person: Account, page: PageContext,
 
 
 @router.get(PATH, response_class=HTMLResponse, include_in_schema=False)
-def inbox(request: Request, engine: EngineDep, person: PersonDep, status: Status = None,
-          lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = desk_page(request, lang, accept_language)
+def inbox(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    page: PageDep,
+    status: Status = None,
+) -> HTMLResponse:
     try:
         with engine.connect() as conn:
             found = inquiries.list_inquiries(conn, person, status=status, limit=200)
@@ -67,10 +71,14 @@ def inbox(request: Request, engine: EngineDep, person: PersonDep, status: Status
 
 
 @router.get(PATH + "/{inquiry_id}", response_class=HTMLResponse, include_in_schema=False)
-def inquiry(request: Request, engine: EngineDep, person: PersonDep, inquiry_id: InquiryId,
-            done: Annotated[Literal["status", "sent"] | None, Query()] = None,
-            lang: Lang = None, accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = desk_page(request, lang, accept_language)
+def inquiry(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    inquiry_id: InquiryId,
+    page: PageDep,
+    done: Annotated[Literal["status", "sent"] | None, Query()] = None,
+) -> HTMLResponse:
     notice = {"status": page.t("desk_inquiry_status_changed"),
               "sent": page.t("desk_inquiry_sent")}.get(done or "")
     try:
@@ -80,10 +88,13 @@ def inquiry(request: Request, engine: EngineDep, person: PersonDep, inquiry_id: 
 
 
 @router.post(PATH + "/{inquiry_id}/status", include_in_schema=False)
-async def change_status(request: Request, engine: EngineDep, person: PersonDep,
-                        inquiry_id: InquiryId, lang: Lang = None,
-                        accept_language: AcceptLanguage = None) -> Response:
-    page = desk_page(request, lang, accept_language)
+async def change_status(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    inquiry_id: InquiryId,
+    page: PageDep,
+) -> Response:
     try:
         authorise(person, "answer")
         form = await checked_form(request)
@@ -100,9 +111,13 @@ async def change_status(request: Request, engine: EngineDep, person: PersonDep,
 
 
 @router.post(PATH + "/{inquiry_id}/reply", include_in_schema=False)
-async def reply(request: Request, engine: EngineDep, person: PersonDep, inquiry_id: InquiryId,
-                lang: Lang = None, accept_language: AcceptLanguage = None) -> Response:
-    page = desk_page(request, lang, accept_language)
+async def reply(
+    request: Request,
+    engine: EngineDep,
+    person: PersonDep,
+    inquiry_id: InquiryId,
+    page: PageDep,
+) -> Response:
     try:
         authorise(person, "answer")
         form = await checked_form(request)

@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, PlotId, read_connection
-from api.routes.shape_forms import ShapePost, answer_page, read_shape_post, shape_form
-from api.routes.workspace import PageDep, _html, _out_of_reach, _see_other, editable_plot
+from api.routes.shape_forms import shape_form, shape_post
+from api.routes.workspace import FormPageDep, _html, _out_of_reach, _see_other, editable_plot
 from api.sessions import PersonDep, check_csrf, csrf_token
 from locations import plot_lineage
 from locations.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
@@ -32,23 +32,18 @@ MergedFrom = Annotated[int | None, Query(ge=1, le=BIGINT_MAX, description="A plo
 
 @router.get("/maps/my/plots/{plot_id}/split", response_class=HTMLResponse, include_in_schema=False)
 def split_form(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
-               page: PageDep) -> HTMLResponse:
+               page: FormPageDep) -> HTMLResponse:
     return shape_form(request, engine, person, plot_id, page, build_split_page)
 
 
 @router.post("/maps/my/plots/{plot_id}/split", response_class=HTMLResponse,
              include_in_schema=False)
 async def split_post(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
-                     page: PageDep) -> HTMLResponse:
+                     page: FormPageDep) -> HTMLResponse:
     """action=preview: the parts, nothing written; action=split: the split itself."""
-    posted = await read_shape_post(request, engine, person, plot_id, page, build_split_page,
-                                   drawn="line", upload="line_file",
-                                   reader=plot_lineage.read_line_file, max_fields=50)
-    if not isinstance(posted, ShapePost):
-        return posted
-    answer = await run_in_threadpool(_split, engine, person, plot_id, posted.fields,
-                                     posted.shape, posted.crs, posted.problem)
-    return answer_page(request, page, build_split_page, posted, answer)
+    return await shape_post(request, engine, person, plot_id, page, build_split_page,
+                            drawn="line", upload="line_file", reader=plot_lineage.read_line_file,
+                            max_fields=50, save=_split)
 
 
 def _split(engine, person, plot_id: int, fields: dict[str, str], line: Any, crs: str | None,
@@ -86,7 +81,7 @@ def _split(engine, person, plot_id: int, fields: dict[str, str], line: Any, crs:
 
 
 @router.get("/maps/my/merge", response_class=HTMLResponse, include_in_schema=False)
-def merge_form(request: Request, engine: EngineDep, person: PersonDep, page: PageDep,
+def merge_form(request: Request, engine: EngineDep, person: PersonDep, page: FormPageDep,
                plot: MergedFrom = None) -> HTMLResponse:
     """The live plots of the zone of ``plot``, those bordering it first, to tick."""
     if plot is None:
@@ -101,7 +96,7 @@ def merge_form(request: Request, engine: EngineDep, person: PersonDep, page: Pag
 
 
 @router.post("/maps/my/merge", response_class=HTMLResponse, include_in_schema=False)
-async def merge_post(request: Request, engine: EngineDep, person: PersonDep, page: PageDep,
+async def merge_post(request: Request, engine: EngineDep, person: PersonDep, page: FormPageDep,
                      plot: MergedFrom = None) -> HTMLResponse:
     if plot is None:
         return _see_other(page.url("/maps/my/plots"))

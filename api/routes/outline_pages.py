@@ -13,11 +13,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, PlotId
-from api.routes.shape_forms import ShapePost, answer_page, read_shape_post, shape_form
-from api.routes.workspace import PageDep
+from api.routes.shape_forms import shape_form, shape_post
+from api.routes.workspace import FormPageDep
 from api.sessions import PersonDep
 from locations import plot_outline
 from locations.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
@@ -30,24 +29,19 @@ router = APIRouter(tags=["pages"])
 @router.get("/maps/my/plots/{plot_id}/outline", response_class=HTMLResponse,
             include_in_schema=False)
 def outline_form(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
-                 page: PageDep) -> HTMLResponse:
+                 page: FormPageDep) -> HTMLResponse:
     return shape_form(request, engine, person, plot_id, page, build_outline_page)
 
 
 @router.post("/maps/my/plots/{plot_id}/outline", response_class=HTMLResponse,
              include_in_schema=False)
 async def outline_post(request: Request, engine: EngineDep, person: PersonDep, plot_id: PlotId,
-                       page: PageDep) -> HTMLResponse:
+                       page: FormPageDep) -> HTMLResponse:
     """action=preview: both outlines and areas, nothing written; action=replace: the save.
     The previewed outline travels in CRS84 (crs None); a file sent again wins."""
-    posted = await read_shape_post(request, engine, person, plot_id, page, build_outline_page,
-                                   drawn="outline", upload="outline_file",
-                                   reader=plot_outline.read_outline_file, max_fields=20)
-    if not isinstance(posted, ShapePost):
-        return posted
-    answer = await run_in_threadpool(_replace, engine, person, plot_id, posted.fields,
-                                     posted.shape, posted.crs, posted.problem)
-    return answer_page(request, page, build_outline_page, posted, answer)
+    return await shape_post(request, engine, person, plot_id, page, build_outline_page,
+                            drawn="outline", upload="outline_file", reader=plot_outline.read_outline_file,
+                            max_fields=20, save=_replace)
 
 
 def _replace(engine, person, plot_id: int, fields: dict[str, str], shape: Any, crs: str | None,

@@ -6,7 +6,7 @@ import gzip
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import QueryParams
@@ -35,8 +35,11 @@ CountryWindow = Annotated[str, Query(
     pattern=r"^-?[0-9]{1,3},-?[0-9]{1,2},-?[0-9]{1,3},-?[0-9]{1,2}$", max_length=20)]
 
 
-def _page(request: Request, lang: str | None, accept_language: str | None) -> PageContext:
-    query = {k: v for k, v in request.query_params.multi_items() if k != "lang"}
+def _page(request: Request, lang: str | None, accept_language: str | None,
+          leave_out: tuple[str, ...] = ("lang",)) -> PageContext:
+    """The page in the visitor's language (``lang``, else Accept-Language), with its path and
+    its query but for ``leave_out`` (for the language links and coming back after signing in)."""
+    query = {k: v for k, v in request.query_params.multi_items() if k not in leave_out}
     multi: dict[str, str | list[str]] = {}
     for key, value in query.items():
         values = request.query_params.getlist(key)
@@ -45,15 +48,23 @@ def _page(request: Request, lang: str | None, accept_language: str | None) -> Pa
                        query=multi)
 
 
+def page_of(request: Request, lang: Lang = None,
+            accept_language: AcceptLanguage = None) -> PageContext:
+    """The page's language (``lang``, else Accept-Language), path and query."""
+    return _page(request, lang, accept_language)
+
+
+#: The page a route answers with, in the visitor's language: each page route's first step.
+PageDep = Annotated[PageContext, Depends(page_of)]
+
+
 def _html(content: str) -> HTMLResponse:
     # Pages hold live availability: revalidate rather than cache for long.
     return HTMLResponse(content, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/", response_class=HTMLResponse, summary="Start: search form for investors")
-def start_page(request: Request, conn: ConnectionDep, lang: Lang = None,
-               accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
+def start_page(request: Request, conn: ConnectionDep, page: PageDep) -> HTMLResponse:
     profiles = queries.profiles(conn)
     # An investor starts from what is on offer; a profile chosen earlier is kept.
     start = QueryParams({"status": "available", "profile": request.query_params.get("profile", "")})
@@ -66,12 +77,10 @@ def start_page(request: Request, conn: ConnectionDep, lang: Lang = None,
 def overview_page(
     request: Request,
     conn: ConnectionDep,
+    page: PageDep,
     measure: Annotated[Literal["occupancy", "available", "score"], Query()] = "occupancy",
     profile: Annotated[str | None, Query(description="Scoring profile for measure=score")] = None,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
     return _html(composer.overview_page(conn, page, measure=measure, profile=profile))
 
 
@@ -118,27 +127,19 @@ def zone_page(
     request: Request,
     conn: ConnectionDep,
     zone_id: ZoneId,
+    page: PageDep,
     plot: Annotated[int | None, Query(ge=1, le=BIGINT_MAX,
                                       description="Open this plot's popup")] = None,
     profile: Annotated[str | None, Query(description="Scoring profile for plot scores")] = None,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
     return _html(composer.zone_page(conn, page, zone_id, focus_plot=plot, profile=profile))
 
 
 @router.get("/maps/search", response_class=HTMLResponse, summary="Plot search: map and table",
             responses=error_responses(400))
-def search_page(
-    request: Request,
-    conn: ConnectionDep,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
-) -> HTMLResponse:
+def search_page(request: Request, conn: ConnectionDep, page: PageDep) -> HTMLResponse:
     """Every filter of GET /plots (area in hectares in the form), read by the search's own
     filter model (``maps.queries.read_search_form``); a bad value is answered beside its field."""
-    page = _page(request, lang, accept_language)
     profiles = queries.profiles(conn)
     form = queries.read_search_form(request.query_params, profiles[0] if profiles else None)
     response = _html(composer.search_page(conn, page, form, profiles))

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ConnectionDep, PlotId
 from api.responses import error_responses
-from api.routes.pages import AcceptLanguage, Lang, _html, _page
+from api.routes.pages import PageDep, _html
 from api.sessions import SignedInDep
 from locations import attachments
 from locations.accounts import may
@@ -48,11 +48,9 @@ def plot_page(
     conn: ConnectionDep,
     person: SignedInDep,
     plot_id: PlotId,
+    page: PageDep,
     profile: Profile = None,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
     sheet = read_plot_sheet(conn, plot_id, profile or default_profile(conn))
     # The plot's own editors find its form from its page.
     editable = may(person, "edit", sheet.facts["municipality_id"]) and not sheet.facts.get("retired_at")
@@ -81,13 +79,9 @@ def plot_expose(
     request: Request,
     conn: ConnectionDep,
     plot_id: PlotId,
+    page: PageDep,
     profile: Profile = None,
-    lang: Lang = None,
-    accept_language: AcceptLanguage = None,
-) -> Response:
-    # WeasyPrint and matplotlib load only when the first exposé is asked for: every other
-    # page and the command line start without them.
-    page = _page(request, lang, accept_language)
+):
     sheet = read_plot_sheet(conn, plot_id, profile or default_profile(conn))
     pdf = expose_pdf(request, conn, page, sheet)
     # Only safe characters in the header: a cadastral reference is data.

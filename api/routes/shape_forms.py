@@ -34,6 +34,10 @@ PageBuilder = Callable[..., str]
 ShapeReader = Callable[[Path], tuple[Any, str]]
 #: What a form's saving answered: where to go, or the page's status and what it shows.
 Answer = str | tuple[int, dict[str, Any]]
+#: Saves a posted shape: ``save(engine, person, plot_id, fields, shape, crs, problem)``,
+#: run in the thread pool (it writes).
+ShapeSaver = Callable[[Engine, Account, int, dict[str, str], Any, str | None,
+                       InvalidInput | None], Answer]
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,24 @@ def shape_form(request: Request, engine: Engine, person: Account, plot_id: int,
     return _html(build(page, current=current, outline=outline, csrf=csrf_token(request)))
 
 
-async def read_shape_post(request: Request, engine: Engine, person: Account, plot_id: int,
-                          page: PageContext, build: PageBuilder, *, drawn: str,
-                          upload: str, reader: ShapeReader, max_fields: int
-                          ) -> ShapePost | HTMLResponse:
+async def shape_post(request: Request, engine: Engine, person: Account, plot_id: int,
+                     page: PageContext, build: PageBuilder, *, drawn: str, upload: str,
+                     reader: ShapeReader, max_fields: int, save: ShapeSaver) -> HTMLResponse:
+    """The answer to a posted form (POST): its shape read (see ``_read_shape_post``), then
+    ``save``'s answer, a redirect or the page again."""
+    posted = await _read_shape_post(request, engine, person, plot_id, page, build, drawn=drawn,
+                                    upload=upload, reader=reader, max_fields=max_fields)
+    if not isinstance(posted, ShapePost):
+        return posted
+    answer = await run_in_threadpool(save, engine, person, plot_id, posted.fields, posted.shape,
+                                     posted.crs, posted.problem)
+    return _answer_page(request, page, build, posted, answer)
+
+
+async def _read_shape_post(request: Request, engine: Engine, person: Account, plot_id: int,
+                           page: PageContext, build: PageBuilder, *, drawn: str,
+                           upload: str, reader: ShapeReader, max_fields: int
+                           ) -> ShapePost | HTMLResponse:
     """The posted form with its shape: the page's field ``drawn``, or the file ``upload``
     read by ``reader``; the refusal's page (403) for a person who may not edit the plot
     or a form without its CSRF token."""
@@ -102,8 +120,8 @@ async def read_shape_post(request: Request, engine: Engine, person: Account, plo
     return ShapePost(current, outline, fields, shape, crs, problem)
 
 
-def answer_page(request: Request, page: PageContext, build: PageBuilder, posted: ShapePost,
-                answer: Answer) -> HTMLResponse:
+def _answer_page(request: Request, page: PageContext, build: PageBuilder, posted: ShapePost,
+                 answer: Answer) -> HTMLResponse:
     """A redirect where the saving sent the person, or the page with what it shows."""
     if isinstance(answer, str):
         return _see_other(page.url(answer))

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ConnectionDep
 from api.responses import error_responses
-from api.routes.pages import AcceptLanguage, Lang, _html, _page
+from api.routes.pages import PageDep, _html
 from api.routes.plot_pages import expose_pdf
 from locations.errors import InvalidInput
 from maps import queries
@@ -40,10 +40,13 @@ def _profile(conn, profile: str | None) -> tuple[list[str], str | None]:
 
 @router.get("/maps/shortlist", response_class=HTMLResponse, summary="Shortlisted plots side by side",
             responses=error_responses(400, 404))
-def shortlist_page(request: Request, conn: ConnectionDep, plots: Plots = None,
-                   profile: Profile = None, lang: Lang = None,
-                   accept_language: AcceptLanguage = None) -> HTMLResponse:
-    page = _page(request, lang, accept_language)
+def shortlist_page(
+    request: Request,
+    conn: ConnectionDep,
+    page: PageDep,
+    plots: Plots = None,
+    profile: Profile = None,
+) -> HTMLResponse:
     profiles, profile = _profile(conn, profile)
     sheets = read_sheets(conn, parse_plot_ids(plots), profile)
     return _html(build_shortlist_page(page.t, page, sheets=sheets, profiles=profiles,
@@ -52,10 +55,13 @@ def shortlist_page(request: Request, conn: ConnectionDep, plots: Plots = None,
 
 @router.get("/maps/shortlist.xlsx", summary="Shortlisted plots as an Excel file",
             responses=error_responses(400, 404) | {200: {"content": {XLSX: {}}}})
-def shortlist_xlsx(request: Request, conn: ConnectionDep, plots: Plots = None,
-                   profile: Profile = None, lang: Lang = None,
-                   accept_language: AcceptLanguage = None) -> Response:
-    page = _page(request, lang, accept_language)
+def shortlist_xlsx(
+    request: Request,
+    conn: ConnectionDep,
+    page: PageDep,
+    plots: Plots = None,
+    profile: Profile = None,
+) -> Response:
     _, profile = _profile(conn, profile)
     ids = parse_plot_ids(plots)
     if not ids:
@@ -67,14 +73,17 @@ def shortlist_xlsx(request: Request, conn: ConnectionDep, plots: Plots = None,
 
 @router.get("/maps/shortlist.pdf", summary="Shortlisted plots as one PDF: each plot's exposé",
             responses=error_responses(400, 404) | {200: {"content": {PDF: {}}}})
-def shortlist_pdf(request: Request, conn: ConnectionDep, plots: Plots = None,
-                  profile: Profile = None, lang: Lang = None,
-                  accept_language: AcceptLanguage = None) -> Response:
+def shortlist_pdf(
+    request: Request,
+    conn: ConnectionDep,
+    page: PageDep,
+    plots: Plots = None,
+    profile: Profile = None,
+) -> Response:
     """The exposés of the shortlisted plots, in the shortlist's order, as one file to hand to
     a board: the same sheets as each plot's own exposé, scored by the same profile."""
     from pypdf import PdfWriter
 
-    page = _page(request, lang, accept_language)
     _, profile = _profile(conn, profile)
     ids = parse_plot_ids(plots)
     if not ids:

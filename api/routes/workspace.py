@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 
 from api.deps import EngineDep, PlotId, read_connection
 from api.responses import error_responses
+from api.routes.pages import AcceptLanguage, Lang, _page
 from api.sessions import PERSON_REFUSALS, PersonDep, SignedInDep, check_csrf, csrf_token
 from locations import history, plot_updates, workspace
 from locations.accounts import Account, may
@@ -28,7 +29,7 @@ from locations.availability import ForbiddenTransition
 from locations.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
 from locations.settings import get_settings
 from locations.values import BIGINT_MAX, INT_MAX, parse_id
-from maps.i18n import Translator, negotiate
+from maps.i18n import Translator
 from maps.page import PageContext
 from maps.workspace_page import (
     build_conflict_page,
@@ -42,9 +43,6 @@ from maps.workspace_page import (
 
 router = APIRouter(tags=["pages"])
 
-Lang = Annotated[Literal["en", "sl", "de"] | None,
-                 Query(description="Page language; default from Accept-Language")]
-AcceptLanguage = Annotated[str | None, Header()]
 #: Filters as the browser sends them: "" is "any", and a bad value is answered on the page.
 FilterText = Annotated[str | None, Query(max_length=200)]
 Done = Annotated[Literal["saved", "unchanged", "verified", "retired"] | None,
@@ -60,21 +58,15 @@ FORM_ANSWERS = {
 }
 
 
-def _page(request: Request, lang: str | None, accept_language: str | None) -> PageContext:
-    query = {key: value for key, value in request.query_params.multi_items()
-             if key not in ("lang", "done", "plot")}
-    return PageContext(t=Translator(negotiate(lang, accept_language)), path=request.url.path,
-                       query=query)
+def form_page_of(request: Request, lang: Lang = None,
+                 accept_language: AcceptLanguage = None) -> PageContext:
+    """The page's language (``lang``, else Accept-Language), path and query, without the
+    notice of the change just made (``done``, ``plot``), which is said once."""
+    return _page(request, lang, accept_language, leave_out=("lang", "done", "plot"))
 
 
-def page_of(request: Request, lang: Lang = None,
-            accept_language: AcceptLanguage = None) -> PageContext:
-    """The page's language (``lang``, else Accept-Language), path and query."""
-    return _page(request, lang, accept_language)
-
-
-#: The page a route answers with, in the person's language: each route's first step.
-PageDep = Annotated[PageContext, Depends(page_of)]
+#: A workspace form's page, in the person's language: each route's first step.
+FormPageDep = Annotated[PageContext, Depends(form_page_of)]
 
 
 def _html(content: str, status_code: int = 200) -> HTMLResponse:
@@ -130,7 +122,7 @@ def my_plots_page(
     request: Request,
     engine: EngineDep,
     person: PersonDep,
-    page: PageDep,
+    page: FormPageDep,
     municipality: FilterText = None,
     status: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 (FastAPI copies it)
     zone: FilterText = None,
@@ -195,7 +187,7 @@ def plot_form(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
-    page: PageDep,
+    page: FormPageDep,
     done: Done = None,
 ) -> HTMLResponse:
     current = editable_plot(engine, person, plot_id, page)
@@ -217,7 +209,7 @@ async def save_plot_form(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
-    page: PageDep,
+    page: FormPageDep,
 ) -> HTMLResponse:
     form = await checked_form(request, page)
     if isinstance(form, HTMLResponse):
@@ -308,7 +300,7 @@ async def verify_plot_form(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
-    page: PageDep,
+    page: FormPageDep,
 ) -> HTMLResponse:
     form = await checked_form(request, page)
     if isinstance(form, HTMLResponse):
@@ -361,7 +353,7 @@ def retire_confirmation(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
-    page: PageDep,
+    page: FormPageDep,
 ) -> HTMLResponse:
     current = editable_plot(engine, person, plot_id, page)
     if isinstance(current, HTMLResponse):
@@ -376,7 +368,7 @@ async def retire_plot_form(
     engine: EngineDep,
     person: PersonDep,
     plot_id: PlotId,
-    page: PageDep,
+    page: FormPageDep,
 ) -> HTMLResponse:
     form = await checked_form(request, page)
     if isinstance(form, HTMLResponse):
@@ -424,7 +416,7 @@ def plot_history_page(
     engine: EngineDep,
     person: SignedInDep,
     plot_id: PlotId,
-    page: PageDep,
+    page: FormPageDep,
     person_filter: Annotated[str | None, Query(alias="person", max_length=200)] = None,
     since: FilterText = None,
     until: FilterText = None,
