@@ -2,9 +2,10 @@
 
 A run is a few set-based statements over every plot of its scope: fill the kept
 site metrics that are missing, score every plot in one ``INSERT ... SELECT``
-(facts -> raw values -> 0-100 scores -> weighted total, gates, completeness),
-then aggregate the zones. Distances come from ``plot_proximity`` (kept current
-by triggers), so a run does no nearest-neighbour search of its own.
+(facts -> raw values -> 0-100 scores -> weighted total, gates, completeness)
+into a new table of the run's own, index it and attach it as the run's partition
+of ``plot_score``, then aggregate the zones. Distances come from ``plot_proximity``
+(kept current by triggers), so a run does no nearest-neighbour search of its own.
 
 SQL is generated from the validated standard: its numbers are bound as
 parameters; only the names of measures and columns known to this module are
@@ -136,6 +137,28 @@ ON CONFLICT (plot_id) DO NOTHING
 """
 
 
+# Each municipality's yardstick region: its region at the yardstick level (NUTS-3),
+# whatever level a run, an account or the municipality's own region is given at.
+_YARDSTICK = f"""
+    SELECT m.id AS municipality_id, coalesce(mr.region_id, m.region_id) AS region_id
+    FROM municipality m
+    LEFT JOIN municipality_region mr ON mr.municipality_id = m.id AND mr.level = '{YARDSTICK_LEVEL}'
+"""
+
+# The median asking price of available plots, per yardstick region (the E1 yardstick): over
+# every region whatever the run's scope, so a regional run prices as a full one does.
+_REGION_PRICES = f"""
+WITH yardstick AS ({_YARDSTICK})
+SELECT y.region_id,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price_eur_m2) AS median_price
+FROM plot p
+JOIN zone z ON z.id = p.zone_id
+JOIN yardstick y ON y.municipality_id = z.municipality_id
+WHERE p.status = 'available' AND p.retired_at IS NULL AND p.price_eur_m2 IS NOT NULL
+GROUP BY y.region_id
+"""
+
+
 @dataclass(frozen=True)
 class RunSummary:
     """What a finished run did."""
@@ -179,9 +202,11 @@ def _rule_sql(
 
 
 def _plot_score_sql(
-    standard: Standard, profile_id: str, order: list[str], params: dict[str, Any]
+    standard: Standard, profile_id: str, order: list[str], params: dict[str, Any],
+    table: str = "plot_score",
 ) -> str:
-    """The one statement that scores every plot in scope and stores it under ``:run_id``.
+    """The one statement that scores every plot in scope and stores it under ``:run_id``
+    in ``table`` (the run's own partition, see :func:`_run_partition`).
 
     ``order`` is the run's criterion order, which the stored arrays follow. Zone-level
     criteria (broadband, occupancy ...) are measured and scored once per zone, not per plot.
@@ -227,29 +252,17 @@ def _plot_score_sql(
     def listed(items: list[str]) -> str:
         return "".join(f",\n           {item}" for item in items)
 
-    gate_columns = listed([f"({cond}) AS gate{i}" for i, cond in gate_conditions])
     failed = ", ".join(f"CASE WHEN NOT s.gate{i} THEN CAST(:g{i}_id AS text) END"
                        for i, _ in gate_conditions)
     passed = " AND ".join(f"s.gate{i}" for i, _ in gate_conditions) or "true"
     raw_array = ", ".join(f"s.r{i}" for i in range(len(order)))
     score_array = ", ".join(f"s.s{i}" for i in range(len(order)))
     return f"""
-WITH yardstick AS (
-    -- Each municipality's yardstick region: its region at the yardstick level (NUTS-3),
-    -- whatever level a run, an account or the municipality's own region is given at.
-    SELECT m.id AS municipality_id, coalesce(mr.region_id, m.region_id) AS region_id
-    FROM municipality m
-    LEFT JOIN municipality_region mr ON mr.municipality_id = m.id AND mr.level = '{YARDSTICK_LEVEL}'
-),
+WITH yardstick AS ({_YARDSTICK}),
 region_price AS (
-    -- The median asking price of available plots, per yardstick region (the E1 yardstick).
-    SELECT y.region_id,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price_eur_m2) AS median_price
-    FROM plot p
-    JOIN zone z ON z.id = p.zone_id
-    JOIN yardstick y ON y.municipality_id = z.municipality_id
-    WHERE p.status = 'available' AND p.retired_at IS NULL AND p.price_eur_m2 IS NOT NULL
-    GROUP BY y.region_id
+    -- Measured once per run (_REGION_PRICES) for every part, which share it.
+    SELECT * FROM unnest(CAST(:price_regions AS int[]), CAST(:price_medians AS float8[]))
+        AS rp (region_id, median_price)
 ),
 zone_area AS (
     SELECT p.zone_id, sum(p.area_m2) AS plot_m2,
@@ -281,22 +294,33 @@ zone_scored AS MATERIALIZED (
         LEFT JOIN expansion e ON e.zone_id = zs.zone_id
     ) f
 ),
-f AS (
-    SELECT p.id AS plot_id, p.zone_id{listed([f"{MEASURE_SQL[m]} AS {m}" for m in measures["plot"]])}{gate_columns}
+s AS (
+    -- Each step in a LATERAL fenced by OFFSET 0, so that it is computed once per plot: the
+    -- planner would otherwise write a measure out again into every expression that reads it
+    -- (a rule reads its raw value four times, the total and the array each read a score).
+    SELECT p.id AS plot_id, g.*, sc.*{listed(plot_columns)}
     FROM plot p
     JOIN zone z ON z.id = p.zone_id
-    JOIN municipality m ON m.id = z.municipality_id
+    JOIN zone_scored zsc ON zsc.zone_id = p.zone_id
     LEFT JOIN plot_proximity pp ON pp.plot_id = p.id
     LEFT JOIN plot_site_metrics sm ON sm.plot_id = p.id
-    JOIN yardstick y ON y.municipality_id = m.id
+    JOIN yardstick y ON y.municipality_id = z.municipality_id
     LEFT JOIN region_price rp ON rp.region_id = y.region_id
+    CROSS JOIN LATERAL (
+        SELECT {", ".join([f"{MEASURE_SQL[m]} AS {m}" for m in measures["plot"]]) or "NULL AS nothing"}
+        OFFSET 0
+    ) f
+    CROSS JOIN LATERAL (
+        SELECT {", ".join([f"({cond}) AS gate{i}" for i, cond in gate_conditions]) or "NULL AS no_gate"}
+        OFFSET 0
+    ) g
+    CROSS JOIN LATERAL (
+        SELECT {", ".join(columns["plot"]) or "NULL AS no_score"}
+        OFFSET 0
+    ) sc
     WHERE p.retired_at IS NULL AND {_IN_PART}
-),
-s AS (
-    SELECT f.plot_id{listed([f"f.gate{i}" for i, _ in gate_conditions])}{listed(columns["plot"])}{listed(plot_columns)}
-    FROM f JOIN zone_scored zsc ON zsc.zone_id = f.zone_id
 )
-INSERT INTO plot_score (run_id, plot_id, total, completeness, passed, gates_failed, raw, score)
+INSERT INTO {table} (run_id, plot_id, total, completeness, passed, gates_failed, raw, score)
 SELECT :run_id, s.plot_id,
        greatest(0, least(100, ({' + '.join(contributions)}) / 100)),
        greatest(0, least(1, ({' + '.join(backed)}) / 100)),
@@ -462,14 +486,53 @@ def _in_parts(engine: Engine, sql: str, params: dict[str, Any], zone_parts: list
     def one(zone_ids: list[int]) -> int:
         with engine.begin() as conn:
             # JIT would spend 5-6 s compiling these wide statements (measured at 100k plots:
-            # a 1 s statement took 7 s), more than it ever saves on them.
+            # a 1 s statement took 7 s), more than it ever saves on them. Memoize would cache
+            # each plot's scores by its measures, which no two plots share: every lookup a
+            # miss, a quarter of the statement's time.
             conn.execute(text("SET LOCAL jit = off"))
+            conn.execute(text("SET LOCAL enable_memoize = off"))
             return conn.execute(text(sql), {**params, "zone_ids": zone_ids}).rowcount
 
     if len(zone_parts) == 1:
         return one(zone_parts[0])
     with ThreadPoolExecutor(max_workers=len(zone_parts)) as pool:
         return sum(pool.map(one, zone_parts))
+
+
+def _run_partition(run_id: int) -> str:
+    """The name of the table holding run ``run_id``'s plot scores, a partition of plot_score."""
+    return f"plot_score_run_{int(run_id)}"
+
+
+def _attach_partition(engine: Engine, partition: str, run_id: int) -> None:
+    """Index the run's scores as plot_score's partitions are indexed, and attach them.
+
+    Each index is built once by sorting the rows written (both side by side), instead of
+    taking a million rows one at a time in random order; attached, they become the
+    partition's part of ``plot_score_pkey`` and ``plot_score_rank_idx``. The check on the
+    run id spares ATTACH a scan of the rows to prove they belong to the run.
+    """
+    statements = [
+        f"ALTER TABLE {partition} ADD CONSTRAINT {partition}_pkey PRIMARY KEY (run_id, plot_id)",
+        (f"CREATE INDEX {partition}_rank_idx ON {partition} "
+         "(run_id, total DESC, plot_id DESC) INCLUDE (passed)"),
+    ]
+
+    def build(statement: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+
+    with ThreadPoolExecutor(max_workers=len(statements)) as pool:
+        list(pool.map(build, statements))
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {partition} ADD CONSTRAINT {partition}_run "
+                          f"CHECK (run_id = {int(run_id)})"))
+        conn.execute(text(f"ALTER TABLE plot_score ATTACH PARTITION {partition} "
+                          f"FOR VALUES IN ({int(run_id)})"))
+    with engine.begin() as conn:
+        # The zone statement and later rankings must know this run's million rows exist,
+        # or the planner picks nested loops over what it takes for an empty run.
+        conn.execute(text(f"ANALYZE {partition}"))
 
 
 def execute_run(
@@ -503,14 +566,22 @@ def execute_run(
         with engine.connect() as conn:
             params["has_constraint_data"] = conn.execute(
                 text("SELECT EXISTS (SELECT 1 FROM constraint_area)")).scalar_one()
+            prices = conn.execute(text(_REGION_PRICES)).all()
+        params["price_regions"] = [region_id for region_id, _ in prices]
+        params["price_medians"] = [median for _, median in prices]
         report(1, 4, "plot scores")
-        plots = _in_parts(
-            engine, _plot_score_sql(standard, run["profile"], run["criteria"], params), params,
-            zone_parts)
+        partition = _run_partition(run_id)
         with engine.begin() as conn:
-            # The zone statement and later rankings must know this run's million rows exist,
-            # or the planner picks nested loops over what it takes for an empty run.
-            conn.execute(text("ANALYZE plot_score"))
+            # A table left by a run of the same id (ids restarted after emptying the tables)
+            # holds no current run's scores.
+            conn.execute(text(f"DROP TABLE IF EXISTS {partition}"))
+            conn.execute(text(f"CREATE TABLE {partition} "
+                              "(LIKE plot_score INCLUDING CONSTRAINTS INCLUDING DEFAULTS)"))
+        plots = _in_parts(
+            engine,
+            _plot_score_sql(standard, run["profile"], run["criteria"], params, partition),
+            params, zone_parts)
+        _attach_partition(engine, partition, run_id)
         report(2, 4, "zone scores")
         zones = _in_parts(
             engine, _zone_score_sql(standard, run["profile"], run["criteria"], params), params,
@@ -529,7 +600,7 @@ def execute_run(
         report(4, 4, "done")
     except Exception as exc:
         with engine.begin() as conn:
-            conn.execute(text("DELETE FROM plot_score WHERE run_id = :id"), {"id": run_id})
+            conn.execute(text(f"DROP TABLE IF EXISTS {_run_partition(run_id)}"))
             conn.execute(
                 text("UPDATE score_run SET status = 'failed', finished_at = clock_timestamp(), "
                      "error = :e WHERE id = :id"),

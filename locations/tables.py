@@ -237,7 +237,8 @@ plot_score = Table(
     CheckConstraint('completeness >= 0::double precision AND completeness <= 1::double precision', name='plot_score_completeness_check'),
     CheckConstraint('total >= 0::double precision AND total <= 100::double precision', name='plot_score_total_check'),
     PrimaryKeyConstraint('run_id', 'plot_id', name='plot_score_pkey'),
-    Index('plot_score_rank_idx', 'run_id', text('total DESC'), text('plot_id DESC'), postgresql_include=['passed'])
+    Index('plot_score_rank_idx', 'run_id', text('total DESC'), text('plot_id DESC'), postgresql_include=['passed']),
+    postgresql_partition_by='LIST (run_id)'
 )
 
 region = Table(

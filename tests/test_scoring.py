@@ -378,3 +378,74 @@ def test_detail_view_gives_the_breakdown_as_jsonb(
     assert by_id["E1"]["raw"] is None and by_id["E1"]["score"] == 0
     assert sum(item["contribution"] for item in detail.breakdown) == pytest.approx(
         detail.total, abs=0.01)
+
+
+def _kept(conn, run_id: int) -> tuple[dict, dict, dict]:
+    """Site metrics, distances and the run's scores as stored, by plot (no timestamps)."""
+    metrics = {row[0]: tuple(row[1:]) for row in conn.execute(text(
+        "SELECT plot_id, compactness, constraint_share, flood_high_share, labour_pool "
+        "FROM plot_site_metrics"))}
+    distances = {row[0]: tuple(row[1:]) for row in conn.execute(text(
+        "SELECT plot_id, motorway_km, rail_station_km, rail_freight_km, airport_km, "
+        "public_transport_km FROM plot_proximity"))}
+    scores = {row[0]: tuple(row[1:]) for row in conn.execute(text(
+        "SELECT plot_id, total, completeness, passed, gates_failed, raw, score "
+        "FROM plot_score WHERE run_id = :r"), {"r": run_id})}
+    return metrics, distances, scores
+
+
+def test_kept_metrics_and_distances_refreshed_as_things_change_equal_a_full_recomputation(
+    empty_engine: Engine, worked: dict[str, int]
+) -> None:
+    """Whatever changed between runs, what the triggers and the next run keep is exactly
+    what computing everything anew gives: no stale share, pool or distance survives."""
+    run_scoring(empty_engine, "logistics", standard=STANDARD, as_of=AS_OF)
+    with empty_engine.begin() as conn:
+        # A plot grows over the flood area's edge, another plot joins the zone.
+        conn.execute(text("UPDATE plot SET boundary = ST_Multi(ST_GeomFromText(:w, 3035)) "
+                          "WHERE id = :id"),
+                     {"w": box(X0 + 560, Y0, X0 + 700, Y0 + 100).wkt, "id": worked["P5"]})
+        conn.execute(text(
+            "INSERT INTO plot (zone_id, cadastral_ref, boundary, status) "
+            "VALUES (:z, '2100-99', ST_Multi(ST_GeomFromText(:w, 3035)), 'available')"),
+            {"z": worked["zone"], "w": box(X0 + 820, Y0, X0 + 950, Y0 + 120).wkt})
+        # Constraint areas move, go and come.
+        conn.execute(text("UPDATE constraint_area SET boundary = ST_Multi(ST_GeomFromText(:w, 3035)) "
+                          "WHERE name = 'River'"),
+                     {"w": box(X0 + 600, Y0 - 10, X0 + 760, Y0 + 110).wkt})
+        conn.execute(text("DELETE FROM constraint_area WHERE name = 'Meadow'"))
+        conn.execute(text(
+            "INSERT INTO constraint_area (kind, name, boundary) "
+            "VALUES ('water_protection', 'Well', ST_Multi(ST_GeomFromText(:w, 3035)))"),
+            {"w": box(X0 + 250, Y0 - 10, X0 + 380, Y0 + 300).wkt})
+        # Populations change, a seat moves within 30 km, a new municipality counts.
+        conn.execute(text("UPDATE municipality SET population = 120000 WHERE name = 'Home'"))
+        conn.execute(text("UPDATE municipality SET seat = ST_SetSRID(ST_MakePoint(:x, :y), 3035) "
+                          "WHERE name = 'Far'"), {"x": X0 + 29_900, "y": Y0 + 100})
+        conn.execute(text(
+            "INSERT INTO municipality (code, name, region_id, country, population, seat) "
+            "SELECT '9', 'New', region_id, 'SI', 7000, ST_SetSRID(ST_MakePoint(:x, :y), 3035) "
+            "FROM municipality WHERE name = 'Home'"), {"x": X0 + 500, "y": Y0 - 25_000})
+        # A motorway junction opens nearer, the airport closes.
+        conn.execute(text("INSERT INTO infrastructure (kind, name, geom) VALUES "
+                          "('motorway_junction', 'new', ST_SetSRID(ST_MakePoint(:x, :y), 3035))"),
+                     {"x": X0 + 400, "y": Y0 - 3_000})
+        conn.execute(text("DELETE FROM infrastructure WHERE kind = 'airport'"))
+    incremental = run_scoring(empty_engine, "logistics", standard=STANDARD, as_of=AS_OF)
+    with empty_engine.connect() as conn:
+        kept_metrics, kept_distances, kept_scores = _kept(conn, incremental.run_id)
+    with empty_engine.begin() as conn:
+        conn.execute(text("TRUNCATE plot_site_metrics, plot_proximity"))
+        conn.execute(text("SELECT plot_proximity_refresh(NULL)"))
+    full = run_scoring(empty_engine, "logistics", standard=STANDARD, as_of=AS_OF)
+    with empty_engine.connect() as conn:
+        metrics, distances, scores = _kept(conn, full.run_id)
+
+    assert len(metrics) == len(distances) == len(scores) == 7
+    assert kept_metrics == metrics
+    assert kept_distances == distances
+    assert kept_scores == scores
+    # The changes reached the scores: P5's flood share, P1's lifted Natura area, the pools.
+    p5 = kept_metrics[worked["P5"]]
+    assert p5[2] == pytest.approx(100 / 140) and kept_metrics[worked["P1"]][1] == 0
+    assert kept_metrics[worked["P1"]][3] == 120_000 + 50_000 + 60_000 + 7_000

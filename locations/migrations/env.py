@@ -24,7 +24,8 @@ def include_name(name, type_, parent_names) -> bool:
     if type_ == "schema":
         return name in (None, "public")
     if type_ == "table":
-        return name not in _FOREIGN_TABLES
+        # A scoring run's scores are a partition of plot_score made by the run, not declared.
+        return name not in _FOREIGN_TABLES and not name.startswith("plot_score_run_")
     return True
 
 
