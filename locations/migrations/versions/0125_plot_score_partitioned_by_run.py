@@ -10,8 +10,8 @@ those runs. Dropping a run drops its partition instead of deleting its rows.
 
 Every existing run's scores move to a partition of their own.
 
-Revision ID: 0121
-Revises: 0120
+Revision ID: 0125
+Revises: 0124
 """
 
 from alembic import op
@@ -19,8 +19,8 @@ from sqlalchemy import text
 
 from locations import sql
 
-revision = "0121"
-down_revision = "0120"
+revision = "0125"
+down_revision = "0124"
 branch_labels = None
 depends_on = None
 
