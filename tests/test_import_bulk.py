@@ -363,3 +363,44 @@ def test_accounts_stay_readable_while_a_first_load_holds_its_locks(fresh_engine:
                 "ON m.account_id = a.id")).scalar_one() >= 0
             request.rollback()
         loader.rollback()
+
+
+def test_a_first_load_counts_its_trail_into_the_land_supply_months_once(fresh_engine: Engine,
+                                                                        monkeypatch) -> None:
+    """A first load's events are counted into the months after they are written, by one
+    rebuild instead of the trigger: the months are what the whole trail gives, and the
+    trigger is on again for the next write."""
+    from locations.imports import bulk_rebuild
+
+    monkeypatch.setattr(bulk_rebuild, "BULK_REBUILD_MIN_ROWS", 1)
+    _empty_plot_table(fresh_engine)
+    statements: list[str] = []
+    event.listen(fresh_engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *args: statements.append(statement.strip()))
+    report = import_file(fresh_engine, "plots", GENERIC)
+    assert report.written and report.created > 0
+    assert "SELECT zone_supply_rebuild()" in statements
+    months = ("SELECT zone_id, month, available_registered, available_serviced, "
+              "available_shovel_ready, available_unknown, opening_stock, market_change, "
+              "new_supply, take_up, reversed FROM zone_supply_month ORDER BY 1, 2")
+    with fresh_engine.connect() as conn:
+        kept = conn.execute(text(months)).all()
+        fresh = conn.execute(text(
+            "SELECT * FROM supply_contributions(ARRAY(SELECT id FROM plot), NULL) "
+            "ORDER BY 1, 2")).all()
+        by_municipality = conn.execute(text(
+            "SELECT municipality_id, month, opening_stock FROM municipality_supply_month "
+            "ORDER BY 1, 2")).all()
+        summed = conn.execute(text(
+            "SELECT z.municipality_id, s.month, sum(s.opening_stock) FROM zone_supply_month s "
+            "JOIN zone z ON z.id = s.zone_id GROUP BY 1, 2 ORDER BY 1, 2")).all()
+        first_loads = conn.execute(text(
+            "SELECT count(*) FROM municipality_first_load")).scalar_one()
+        trigger = conn.execute(text(
+            "SELECT tgenabled FROM pg_trigger WHERE tgname = 'zone_supply_event'")).scalar_one()
+    assert kept == fresh and len(kept) > 0
+    # The opening stock of the load is the area the file offers, in its municipalities.
+    assert sum(row.opening_stock for row in kept) > 0
+    assert by_municipality == summed
+    assert first_loads > 0
+    assert trigger == "O"

@@ -4,6 +4,9 @@ the load and rebuilt after it, which is faster than maintaining them row by row.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Connection, text
 
 #: Tables whose secondary indexes and foreign keys a large import rebuilds instead of
@@ -124,3 +127,34 @@ def restore_after_bulk_load(conn: Connection, statements: list[str]) -> None:
     # Fresh statistics, so the first searches after a large load are planned for its size.
     for table in BULK_REBUILT_TABLES:
         conn.execute(text(f"ANALYZE {table}"))
+
+
+#: The statement trigger that keeps the land-supply months as events are written.
+EVENT_SUPPLY_TRIGGER = "zone_supply_event"
+
+
+@contextmanager
+def supply_kept_once(conn: Connection) -> Iterator[None]:
+    """Events written inside are counted into the land-supply months once, after them, by
+    ``zone_supply_rebuild()``, instead of by the trigger on the statement that writes them.
+
+    Only for a first load's trail, when ``plot_event`` holds no event yet (otherwise the
+    trigger keeps its work, unchanged). The trigger takes what the plots' events add now,
+    less what their events before the statement added: for plots without earlier events the
+    second half reads a million events to find none (at a million plots it was as long as
+    the first). The rebuild computes the first half alone from the whole trail, which then
+    is this load's: the same months and first loads. Disabling a trigger is part of the
+    transaction, under the exclusive lock a bulk load holds on ``plot_event`` already: no
+    other session ever writes an event while it is off.
+    """
+    empty = not conn.execute(text("SELECT EXISTS (SELECT 1 FROM plot_event)")).scalar_one()
+    owner = conn.execute(text(
+        "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class "
+        "WHERE oid = 'plot_event'::regclass")).scalar_one()
+    if not (empty and owner):
+        yield
+        return
+    conn.execute(text(f"ALTER TABLE plot_event DISABLE TRIGGER {EVENT_SUPPLY_TRIGGER}"))
+    yield
+    conn.execute(text(f"ALTER TABLE plot_event ENABLE TRIGGER {EVENT_SUPPLY_TRIGGER}"))
+    conn.execute(text("SELECT zone_supply_rebuild()"))

@@ -359,8 +359,9 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     if first_load:
         conn.execute(text("SELECT plot_proximity_fill()"))
         step(2)
-        audit.audit_new_plots(conn, names, actor=actor, account_id=account_id, note=note,
-                         effective_date=effective_date)
+        with bulk_rebuild.supply_kept_once(conn):
+            audit.audit_new_plots(conn, names, actor=actor, account_id=account_id, note=note,
+                                  effective_date=effective_date)
     else:
         conn.execute(text(
             "SELECT plot_proximity_refresh(ARRAY(SELECT id FROM import_written WHERE moved))"))
