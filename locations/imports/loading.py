@@ -296,8 +296,21 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     )).scalar_one()
     # New plots bring their area and web-mercator copy from import_row, both computed there
     # from r.geom by plot's own functions: plot's trigger need not compute them again (0018).
-    # Their municipality too, by plot_municipality in the same statement, so the row
-    # trigger (plot_country) is skipped for a new plot altogether.
+    # Their municipality too, by plot_municipality, so the row trigger (plot_place) is
+    # skipped for a new plot altogether. Computed here by a statement PostgreSQL runs on
+    # every core (plot_municipality is parallel safe, 0123), not in the INSERT, which it
+    # runs on one: in a zone shared by municipalities each plot is intersected with them.
+    conn.execute(text(
+        f"""
+        CREATE {work_table(conn)} import_place AS
+        SELECT r.row_no, plot_municipality(r.zone_id, r.geom) AS municipality_id
+        FROM import_row r
+        LEFT JOIN import_before b ON b.row_no = r.row_no
+        WHERE b.row_no IS NULL
+          AND NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
+        """
+    ))
+    conn.execute(text("ANALYZE import_place"))
     conn.execute(text("SET LOCAL locations.plot_geometry_given = 'on'"))
     conn.execute(text("SET LOCAL locations.plot_municipality_given = 'on'"))
     # The writes return ids only; the audit insert builds the audited values in one pass
@@ -310,13 +323,9 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
             INSERT INTO plot AS t (country, {", ".join(names)}, area_m2, boundary_3857,
                                    municipality_id)
             SELECT r.country, {", ".join(created_values[n] for n in names)},
-                   r.derived_area_m2, r.derived_boundary_3857,
-                   plot_municipality(r.zone_id, r.geom)
-            FROM import_row r
-            WHERE NOT EXISTS (SELECT 1 FROM import_problem x WHERE x.row_no = r.row_no)
-              -- NOT IN, hashed: NOT EXISTS would nest-loop over an empty import_before
-              -- once per row (6 s for a million).
-              AND r.row_no NOT IN (SELECT b.row_no FROM import_before b)
+                   r.derived_area_m2, r.derived_boundary_3857, pl.municipality_id
+            -- import_place holds the new plots without problems, and only them.
+            FROM import_row r JOIN import_place pl ON pl.row_no = r.row_no
             RETURNING t.id, true AS created, true AS moved
         )
         SELECT * FROM written
