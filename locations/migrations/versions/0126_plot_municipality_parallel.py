@@ -7,16 +7,16 @@ probe, and in a zone shared by municipalities an intersection with their boundar
 its plot ``INSERT``, which PostgreSQL runs on one core anyway; marked safe (it only reads),
 it is computed beforehand by a ``CREATE TABLE AS`` with parallel workers.
 
-Revision ID: 0125
-Revises: 0124
+Revision ID: 0126
+Revises: 0125
 """
 
 from alembic import op
 
 from locations import sql
 
-revision = "0125"
-down_revision = "0124"
+revision = "0126"
+down_revision = "0125"
 branch_labels = None
 depends_on = None
 
