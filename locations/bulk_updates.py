@@ -146,7 +146,7 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
                    {", ".join("p." + field for field in PLOT_FIELDS)}
             FROM plot p
             -- In a zone shared by municipalities, the plot is kept by the one it lies in.
-            JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
+            JOIN municipality m ON m.id = p.municipality_id
             WHERE p.cadastral_ref = ANY(:refs)
             """
         ),

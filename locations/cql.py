@@ -180,8 +180,7 @@ def plot_properties(internal: InternalReach | None) -> dict[str, Property]:
         # Within the reach as the items have it (InternalReach.columns_sql): the plot's own
         # municipality among the account's; the ids are its integers, written as literals.
         municipalities = ",".join(str(int(i)) for i in sorted(internal.municipality_ids))
-        within = (f"plot_municipality(p.zone_id, p.boundary)"
-                  f" = ANY ('{{{municipalities}}}'::int[])")
+        within = f"p.municipality_id = ANY ('{{{municipalities}}}'::int[])"
     return PLOT_PROPERTIES | {
         column: Property(f"(CASE WHEN {within} THEN p.{column} END)", "string",
                          column.replace("_", " ").capitalize() + " (internal)")

@@ -42,7 +42,7 @@ PLOT_PUBLIC_COLUMNS = """
 PLOT_JOINS = """
     FROM plot p
     JOIN zone z ON z.id = p.zone_id
-    JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
+    JOIN municipality m ON m.id = p.municipality_id
     JOIN region r ON r.id = m.region_id
 """
 

@@ -275,7 +275,7 @@ def _plot_for_write(conn: Connection, plot_id: int) -> Mapping[str, Any]:
                {", ".join("p." + field for field in PLOT_FIELDS)}
         FROM plot p
         -- In a zone shared by municipalities, the plot is kept by the one it lies in.
-        JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
+        JOIN municipality m ON m.id = p.municipality_id
         WHERE p.id = :id
         """)
 
@@ -494,7 +494,7 @@ def create_plot(
         text(
             "SELECT p.cadastral_ref, round(p.area_m2::numeric, 1)::float AS area_m2, p.status, "
             "m.id AS municipality_id, m.name AS municipality_name "
-            "FROM plot p JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary) "
+            "FROM plot p JOIN municipality m ON m.id = p.municipality_id "
             "WHERE p.id = :id"
         ),
         {"id": plot_id},

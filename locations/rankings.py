@@ -103,7 +103,7 @@ def _ranked(run_ids: list[int], join: str = "") -> str:
     WHERE ps.run_id = ANY(CAST(:run_ids AS bigint[])){superseded}
       AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
       AND (CAST(:region_ids AS int[]) IS NULL
-           OR {regions.municipalities_in("plot_municipality(p.zone_id, p.boundary)")})
+           OR {regions.municipalities_in("p.municipality_id")})
 """
 
 
@@ -124,7 +124,7 @@ def _ranked_best_first(run_ids: list[int], params: dict[str, Any], columns: str)
              WHERE ps.run_id = :ranked_run_{index}{newest} AND ps.total >= :floor
                AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
                AND (CAST(:region_ids AS int[]) IS NULL
-                    OR {regions.municipalities_in("plot_municipality(p.zone_id, p.boundary)")})
+                    OR {regions.municipalities_in("p.municipality_id")})
              ORDER BY ps.total DESC, ps.plot_id DESC
              LIMIT :limit)""")
     return " UNION ALL ".join(branches)
@@ -221,7 +221,7 @@ BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))
 #: Each ranked plot in every compared region that holds the part of its zone it lies in.
 _COMPARED_JOIN = """
     JOIN municipality_region mr
-      ON mr.municipality_id = plot_municipality(p.zone_id, p.boundary)
+      ON mr.municipality_id = p.municipality_id
      AND mr.region_id = ANY (CAST(:compared AS int[]))"""
 
 
@@ -271,9 +271,7 @@ def compare_regions(conn: Connection, profile: str,
                                                      AND p.retired_at IS NULL), 0) AS area_m2
             FROM region rg
             LEFT JOIN municipality_region mr ON mr.region_id = rg.id
-            LEFT JOIN zone_municipality zm ON zm.municipality_id = mr.municipality_id
-            LEFT JOIN plot p ON p.zone_id = zm.zone_id
-                 AND plot_municipality(p.zone_id, p.boundary) = mr.municipality_id
+            LEFT JOIN plot p ON p.municipality_id = mr.municipality_id
             WHERE rg.id = ANY (CAST(:compared AS int[]))
             GROUP BY rg.id, rg.code, rg.name, rg.level
         """), {"compared": ids}

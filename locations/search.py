@@ -318,13 +318,14 @@ PAGE_SETTINGS = NO_PARALLEL_WORKERS + " SET LOCAL jit = off;"
 
 
 def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, Any]:
-    """Zone ids that zone-level filters leave (None: no such filter was given).
+    """Zone ids that zone-level filters leave (None: no such filter was given), or for
+    places (regions, municipalities) alone, their ``municipalities``.
 
     ``zones`` limits plots outright, before the plot query is planned, so the planner
     knows how many plots it keeps. A region of any level covers the municipalities below
     it; a zone lies in every municipality it reaches (``zone_municipality``), so a shared
     zone is found from each. When only some of a zone's municipalities are asked for, the
-    zone is ``partial``: its plots count only in their part (``plot_municipality``), given
+    zone is ``partial``: its plots count only in their part (``plot.municipality_id``), given
     as ``(zone ids, municipality ids)``. The same single round trip checks that every
     municipality named exists. Zone ids alone need no round trip: a zone that does not
     exist simply has no plots.
@@ -364,6 +365,22 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, Any]:
     if not clauses and not places:
         return {"zones": None, "partial": None}
     place = " AND ".join(places) or "true"
+    unknown = """(SELECT count(*) FROM unnest(CAST(:municipality_names AS text[])) AS q(name)
+                WHERE NOT EXISTS (SELECT 1 FROM municipality m
+                                  WHERE lower(m.name) = q.name OR m.id::text = q.name))"""
+    if not clauses:
+        # Places alone: a plot lies in them by its own municipality (plot.municipality_id,
+        # always one of its zone's), so the places' municipalities are all the query needs:
+        # a few ids instead of a list of a thousand zones, half of them partial.
+        row = conn.execute(text(f"""
+            SELECT {unknown} AS unknown_municipalities,
+                   (SELECT coalesce(array_agg(mm.id ORDER BY mm.id), '{{}}')
+                    FROM municipality mm
+                    WHERE {place.replace("zm.municipality_id", "mm.id")}) AS municipalities
+            """), params).mappings().one()
+        if row["unknown_municipalities"]:
+            raise InvalidInput("municipality", "no municipality has that name or id")
+        return {"zones": None, "partial": None, "municipalities": row["municipalities"]}
     zones_sql = f"""
         SELECT z.id, bool_and({place}) AS whole,
                array_agg(zm.municipality_id) FILTER (WHERE {place}) AS parts
@@ -375,10 +392,7 @@ def _zone_ids(conn: Connection, filters: PlotFilter) -> dict[str, Any]:
     # The zones are worked out once and read three times (each read planned them anew).
     row = conn.execute(text(f"""
         WITH found AS MATERIALIZED ({zones_sql})
-        SELECT (SELECT count(*) FROM unnest(CAST(:municipality_names AS text[])) AS q(name)
-                WHERE NOT EXISTS (SELECT 1 FROM municipality m
-                                  WHERE lower(m.name) = q.name OR m.id::text = q.name))
-                   AS unknown_municipalities,
+        SELECT {unknown} AS unknown_municipalities,
                (SELECT coalesce(array_agg(f.id ORDER BY f.id) FILTER (WHERE f.whole), '{{}}')
                 FROM found f) AS zones,
                (SELECT coalesce(array_agg(f.id ORDER BY f.id) FILTER (WHERE NOT f.whole), '{{}}')
@@ -399,10 +413,18 @@ def conditions(conn: Connection, filters: PlotFilter) -> tuple[list[str], dict[s
     where = ["p.retired_at IS NULL"]
     params: dict[str, Any] = {}
     zones = _zone_ids(conn, filters)
-    if zones["partial"] is not None:
+    places = zones.get("municipalities")
+    if places is not None and len(places) == 1:
+        # Equality, not ANY: the page of one municipality by id walks its index.
+        where.append("p.municipality_id = :municipality_one")
+        params["municipality_one"] = places[0]
+    elif places is not None:
+        where.append("p.municipality_id = ANY (CAST(:place_municipalities AS int[]))")
+        params["place_municipalities"] = places
+    elif zones["partial"] is not None:
         # Zones only partly in the places asked for: their plots in those places only.
         where.append("(p.zone_id = ANY (CAST(:zones AS int[])) OR (p.zone_id = ANY "
-                     "(CAST(:partial_zones AS int[])) AND plot_municipality(p.zone_id, p.boundary)"
+                     "(CAST(:partial_zones AS int[])) AND p.municipality_id"
                      " = ANY (CAST(:partial_municipalities AS int[]))))")
         params["zones"] = zones["zones"]
         params["partial_zones"], params["partial_municipalities"] = zones["partial"]
@@ -560,32 +582,46 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
             WHERE {' AND '.join(page_where)}
             ORDER BY {order}
             LIMIT :limit"""
+    params["limit"] = filters.limit + 1
+
+    def features(chosen: str) -> str:
+        return _page_features(chosen, "page.sort_key::text",
+                              order.replace(key.expression, "page.sort_key"),
+                              internal=internal, distances=distances, crs=crs,
+                              proximity_join=proximity_join)
+
+    count_sql = _count_sql(zone_join, proximity_join, where)
+    return PlotQuery(features(page), count_sql, params,
+                     features(quick_page) if quick_page else None)
+
+
+def _page_features(page: str, sort_key: str, order: str, *, internal: InternalReach | None,
+                   distances: bool, crs: OutputCrs, proximity_join: str) -> str:
+    """A search page's query: the page's plots (``page``, a query of ``id`` and its sort
+    keys) as GeoJSON features, in ``order`` over ``page``, each with ``sort_key`` for the
+    next cursor. The page is chosen over plot (and its distances) alone; names are joined
+    to its rows only."""
     columns = PLOT_SEARCH_COLUMNS
     if internal:
         columns += ", " + internal.columns_sql()
     if distances:
         columns += ", " + ", ".join(f"pp.{c}" for c in PROXIMITY_COLUMNS)
-    params["limit"] = filters.limit + 1
-    # The page is chosen over plot (and its distances) alone; names are joined to its rows only.
-    sql = PAGE_SETTINGS + f"""
-        WITH page AS ({{page}}
+    return PAGE_SETTINGS + f"""
+        WITH page AS ({page}
         )
-        SELECT p.id, page.sort_key::text AS sort_key,
+        SELECT p.id, {sort_key} AS sort_key,
                json_build_object('type', 'Feature', 'id', p.id,
                                  'geometry', {geometry_sql("p.boundary", crs)}::json,
                                  'properties', to_json(properties))::text AS feature
         FROM page
         JOIN plot p ON p.id = page.id
         JOIN zone z ON z.id = p.zone_id
-        JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
+        JOIN municipality m ON m.id = p.municipality_id
         JOIN region r ON r.id = m.region_id
         {proximity_join}
         CROSS JOIN LATERAL (SELECT {columns}) AS properties
-        ORDER BY {order.replace(key.expression, 'page.sort_key')}
+        ORDER BY {order}
     """
-    count_sql = _count_sql(zone_join, proximity_join, where)
-    return PlotQuery(sql.replace("{page}", page), count_sql, params,
-                     sql.replace("{page}", quick_page) if quick_page else None)
 
 
 def _count_sql(zone_join: str, proximity_join: str, where: list[str]) -> str:
@@ -642,33 +678,16 @@ def _plot_query_by_keys(conn: Connection, filters: PlotFilter, *,
     outer_order = ", ".join(f"page.sort_key_{i} {d}" for i, d in enumerate(directions))
     selected = ", ".join(f"{key.expression} AS sort_key_{i}" for i, key in enumerate(keys))
     as_texts = ", ".join(f"page.sort_key_{i}::text" for i in range(len(keys)))
-    columns = PLOT_SEARCH_COLUMNS
-    if internal:
-        columns += ", " + internal.columns_sql()
-    if distances:
-        columns += ", " + ", ".join(f"pp.{c}" for c in PROXIMITY_COLUMNS)
     params["limit"] = filters.limit + 1
-    sql = PAGE_SETTINGS + f"""
-        WITH page AS (
+    page = f"""
             SELECT p.id, {selected}
             FROM plot p {zone_join} {proximity_join}
             WHERE {' AND '.join(page_where)}
             ORDER BY {order}, p.id
-            LIMIT :limit
-        )
-        SELECT p.id, ARRAY[{as_texts}] AS sort_key,
-               json_build_object('type', 'Feature', 'id', p.id,
-                                 'geometry', {geometry_sql("p.boundary", crs)}::json,
-                                 'properties', to_json(properties))::text AS feature
-        FROM page
-        JOIN plot p ON p.id = page.id
-        JOIN zone z ON z.id = p.zone_id
-        JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
-        JOIN region r ON r.id = m.region_id
-        {proximity_join}
-        CROSS JOIN LATERAL (SELECT {columns}) AS properties
-        ORDER BY {outer_order}, p.id
-    """
+            LIMIT :limit"""
+    sql = _page_features(page, f"ARRAY[{as_texts}]", f"{outer_order}, p.id",
+                         internal=internal, distances=distances, crs=crs,
+                         proximity_join=proximity_join)
     count_sql = _count_sql(zone_join, proximity_join, where)
     return PlotQuery(sql, count_sql, params)
 

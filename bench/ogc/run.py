@@ -69,8 +69,8 @@ class Case:
 
 def cases(engine) -> list[Case]:
     # The busiest zone wholly in one municipality, and the busiest shared one: a plot of a
-    # shared zone is named with the municipality holding most of it (plot_municipality),
-    # which measures its overlap with each candidate municipality.
+    # shared zone is named with the municipality holding most of it (kept per plot since
+    # 0121; it measured the plot's overlap with each candidate municipality per read).
     busiest = """
         SELECT p.zone_id FROM plot p
         WHERE p.zone_id {} (SELECT zone_id FROM zone_municipality WHERE share < 0.999)

@@ -52,6 +52,14 @@ def cases(profile: str) -> list[tuple[str, str, dict, int]]:
                                                  "limit": 50}, 0),
         ("rankings, region AT221", "/rankings", {"profile": profile, "region": "AT221",
                                                  "limit": 50}, 0),
+        # A region's plots are its municipalities' (plot.municipality_id, issue 24/25).
+        ("plots of region AT221, 500 by id", "/plots", {"region": "AT221", "limit": 500}, 0),
+        ("plots by score, region AT221 (100)", "/plots",
+         {"region": "AT221", "sort": "-score", "profile": profile}, 0),
+        ("rankings what-if, region SI042", "/rankings",
+         {"profile": profile, "region": "SI042", "limit": 50,
+          "weights": "accessibility:50,infrastructure:30,market:20"}, 0),
+        ("regions compared", "/regions/compare", {"profile": profile}, 0),
     ]
 
 

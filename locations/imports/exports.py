@@ -73,7 +73,7 @@ def _export_columns(collection: Collection, alias: str, table: Table) -> str:
 PLOT_EXPORT_FROM = """
     FROM plot p
     JOIN zone z ON z.id = p.zone_id
-    JOIN municipality m ON m.id = plot_municipality(p.zone_id, p.boundary)
+    JOIN municipality m ON m.id = p.municipality_id
     JOIN region r ON r.id = m.region_id
     {proximity}
     WHERE {conditions}

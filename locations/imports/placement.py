@@ -4,7 +4,7 @@ A zone may lie in several municipalities (``zone_municipality``, kept by trigger
 the file writes, or one that the file's new municipality boundaries cut, is named with the
 municipalities it lies in and the share of its area in each, before anything is kept. So is
 each plot of such a zone that lies across the border, with the municipality whose editors
-keep it (``plot_municipality``: the one holding most of it). A seat is the town's position;
+keep it (``plot.municipality_id``: the one holding most of it). A seat is the town's position;
 one lying outside its municipality's boundary (imported so, or left outside by a new
 boundary) is named with its distance. A plot file is judged on the plots it places (new,
 or given a new outline): a new price places nothing. None of this refuses an import: the
@@ -172,7 +172,7 @@ def after_load(conn: Connection, target: str) -> PlacementReport:
     rows = conn.execute(text(
         """
         WITH part AS (
-            SELECT p.id, p.cadastral_ref, z.name AS zone, pc.code, pc.name,
+            SELECT p.id, p.cadastral_ref, p.municipality_id, z.name AS zone, pc.code, pc.name,
                    sum(ST_Area(ST_Intersection(p.boundary, pc.geom)))
                        / nullif(p.area_m2, 0) AS share
             FROM import_crossing x
@@ -180,18 +180,19 @@ def after_load(conn: Connection, target: str) -> PlacementReport:
             JOIN zone z ON z.id = p.zone_id
             JOIN import_municipality_piece pc ON pc.geom && p.boundary
                  AND ST_Intersects(pc.geom, p.boundary)
-            GROUP BY p.id, p.cadastral_ref, z.name, pc.id, pc.code, pc.name, p.area_m2
+            GROUP BY p.id, p.cadastral_ref, p.municipality_id, z.name, pc.id, pc.code,
+                     pc.name, p.area_m2
         )
         SELECT part.id, part.cadastral_ref, part.zone,
-               -- Its editors are the municipality's holding most of it (plot_municipality).
-               (array_agg(part.name ORDER BY part.share DESC, part.code))[1] AS kept_by,
+               -- Its editors: those of the municipality holding most of it, as kept.
+               (SELECT k.name FROM municipality k WHERE k.id = part.municipality_id) AS kept_by,
                jsonb_agg(jsonb_build_object('code', part.code, 'name', part.name,
                                             'share', round(part.share::numeric, 3))
                          ORDER BY part.share DESC, part.code) AS municipalities,
                count(*) OVER () AS total
         FROM part
         WHERE part.share >= :share
-        GROUP BY part.id, part.cadastral_ref, part.zone
+        GROUP BY part.id, part.cadastral_ref, part.zone, part.municipality_id
         HAVING count(*) > 1
         ORDER BY part.zone, part.cadastral_ref
         LIMIT :listed
