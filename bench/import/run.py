@@ -136,7 +136,8 @@ def measure(url: str, n_plots: int, *, cadastral: bool = False,
     """Time ogr2ogr's load, its floor and the platform's import of ``n_plots`` plots into the
     database at ``url`` (dropped and made afresh unless ``keep_database``). Returns seconds:
     ``ogr2ogr``, ``floor``, ``platform``, ``generated`` (the synthetic data, None when kept),
-    the import's ``phases`` and its load's ``statements`` by kind, and the ``file``."""
+    the import's ``phases``, its load's ``statements`` by kind and its ``slowest`` statements
+    (seconds, first words), and the ``file``."""
     gpkg = ROOT / "bench" / "out" / f"plots-{n_plots}.gpkg"
     generated = None if keep_database else prepare(url, n_plots, gpkg)
     if cadastral:
@@ -179,7 +180,8 @@ def measure(url: str, n_plots: int, *, cadastral: bool = False,
               "validate in SQL": span("checking"),
               "load": span("loading")}
     return {"ogr2ogr": ogr_seconds, "floor": floor_seconds, "platform": platform_seconds,
-            "generated": generated, "phases": phases, "statements": statements, "file": gpkg}
+            "generated": generated, "phases": phases, "statements": statements, "file": gpkg,
+            "slowest": sorted(slowest, reverse=True)[:12]}
 
 
 def main() -> None:
@@ -210,8 +212,9 @@ def main() -> None:
     for kind, seconds in figures["statements"].items():
         print(f"    {kind:27s} {seconds:6.1f} s")
     print("slowest statements:")
-    for seconds, head in sorted(slowest, reverse=True)[:12]:
+    for seconds, head in figures["slowest"]:
         print(f"  {seconds:6.1f} s  {head}")
+
 
 if __name__ == "__main__":
     main()
