@@ -11,8 +11,8 @@ from fastapi import Header
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from api.responses import WRITE_ERRORS, error_responses
+from locations import field_rules
 from locations import fields as catalogue
-from locations import plot_updates
 from locations.errors import InvalidInput, PreconditionRequired
 from locations.values import PlainText
 
@@ -45,7 +45,7 @@ def _within(minimum: float, maximum: float) -> Any:
                      WithJsonSchema({"type": "number", "minimum": minimum, "maximum": maximum})]
 
 
-Use = _one_of(plot_updates.USES)
+Use = _one_of(field_rules.USES)
 
 
 def _annotation(field: catalogue.Field) -> Any:

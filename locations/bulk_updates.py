@@ -25,19 +25,13 @@ from sqlalchemy import Connection, text
 from locations.accounts import Account, authorise, may
 from locations.availability import check_transition
 from locations.errors import Conflict, Forbidden, InvalidInput
+from locations.field_rules import PLOT_FIELDS, changed_fields, parse_fields
 from locations.fields import PLOTS
 from locations.geojson import jsonable
 from locations.imports.sources import table_text
 from locations.limits import length_problem
 from locations.local_formats import with_header
-from locations.plot_updates import (
-    PLOT_FIELDS,
-    changed_fields,
-    check_effective_date,
-    parse_effective_date,
-    parse_fields,
-    update_plot,
-)
+from locations.plot_updates import check_effective_date, parse_effective_date, update_plot
 from locations.values import text_problem
 
 KEY = "cadastral_ref"

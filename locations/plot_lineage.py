@@ -23,19 +23,13 @@ from sqlalchemy.exc import DBAPIError
 from locations.accounts import Account, authorise
 from locations.db import server_message
 from locations.errors import Conflict, InvalidGeometry, InvalidInput
+from locations.field_rules import PLOT_FIELDS, _text
 from locations.geojson import geometry_sql
 from locations.imports.sources import read_source
 from locations.limits import MAX_LINEAGE_PLOTS, MAX_PLOT_VERTICES, SPLIT_COVER_TOLERANCE_M2
-from locations.plot_updates import (
-    PLOT_FIELDS,
-    _plot_for_write,
-    _text,
-    check_coordinates,
-    check_version,
-    create_plot,
-    parse_srid,
-    retire_plot,
-)
+from locations.plot_geometry import check_coordinates, parse_srid
+from locations.plot_updates import _plot_for_write, create_plot, retire_plot
+from locations.writes import check_version
 
 
 def _reason(note: Any) -> str:

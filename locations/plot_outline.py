@@ -16,8 +16,10 @@ from sqlalchemy import Connection, text
 
 from locations.accounts import Account
 from locations.errors import InvalidInput
+from locations.field_rules import _text
 from locations.imports.sources import read_source
-from locations.plot_updates import _plot_for_write, _text, update_plot, validate_plot_geometry
+from locations.plot_geometry import validate_plot_geometry
+from locations.plot_updates import _plot_for_write, update_plot
 
 OUTLINE_FILE_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, false, func, literal, or_, select
 
-from locations import plot_updates
+from locations import field_rules, plot_updates
 from locations.accounts import Account, may
 from locations.availability import TRANSITIONS
 from locations.errors import Forbidden, InvalidInput, NotFound
@@ -29,7 +29,7 @@ from locations.tables import municipality, plot, plot_event, zone
 from locations.values import text_problem
 from locations.vocabulary import PLOT_STATUS
 
-#: What the plot form edits, in the form's order; each is a ``plot_updates.PLOT_FIELDS`` rule.
+#: What the plot form edits, in the form's order; each is a ``field_rules.PLOT_FIELDS`` rule.
 FORM_FIELDS: tuple[str, ...] = ("status", "price_eur_m2", "offer", "available_from",
                                 "readiness", "allowed_uses", "power_mw",
                                 "max_building_height_m", "owner_contact", "internal_note")
@@ -278,7 +278,7 @@ def read_form(form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Proble
             problems[name] = Problem("control")
             continue
         try:
-            parsed.update(plot_updates.parse_fields({name: value}, plot_updates.PLOT_FIELDS))
+            parsed.update(field_rules.parse_fields({name: value}, field_rules.PLOT_FIELDS))
         except InvalidInput as exc:
             problems[name] = _problem(name, exc)
     return parsed, problems

@@ -12,9 +12,9 @@ from typing import Any
 
 from locations import attachments
 from locations.bulk_updates import CODED_FIELDS, EXTRA_COLUMNS, KEY, LIST_FIELDS
+from locations.field_rules import PLOT_FIELDS
 from locations.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_PLOT
 from locations.mappings import available_mappings
-from locations.plot_updates import PLOT_FIELDS
 from locations.vocabulary import INQUIRY_STATUS, PLOT_STATUS, REGION_LEVEL
 from maps.i18n import Translator
 from maps.page import PageContext, render_page

@@ -10,17 +10,19 @@ from sqlalchemy import ARRAY, CHAR, BigInteger, Boolean, Date, Double, Integer, 
 
 from locations import cql, fields, tables
 from locations.accounts import EVERYWHERE
+from locations.field_rules import NOT_NULL, PLOT_FIELDS, ZONE_FIELDS
 from locations.imports import exports
 from locations.imports.loading import COLUMN_CASTS
 from locations.imports.targets import TARGETS
-from locations.plot_updates import NOT_NULL, PLOT_FIELDS, ZONE_FIELDS
 from locations.search import PlotFilter
 from locations.values import PLAUSIBILITY_CHECKS
 from locations.zone_search import ZoneFilter
 
 #: Columns of the tables that are no field a person reads or writes: keys to other tables,
 #: the geometry (a file's geometry, the API's `geometry`) and bookkeeping.
-NOT_FIELDS = {"plot": {"boundary", "boundary_3857", "retired_at", "updated_at"},
+# A plot's municipality_id is its keeper, derived from its outline like a zone's reference
+# is given: a key, not a field.
+NOT_FIELDS = {"plot": {"boundary", "boundary_3857", "municipality_id", "retired_at", "updated_at"},
               "zone": {"municipality_id", "boundary", "updated_at"}}
 #: The column types a field of each kind may have.
 COLUMN_TYPES = {"text": (Text, CHAR), "enum": (Text,), "number": (Double, Numeric),

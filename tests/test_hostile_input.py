@@ -300,13 +300,13 @@ def test_the_database_bound_is_answered_422_naming_the_field(hostile_engine, plo
     """The CHECK constraints of migration 0101 still refuse whoever skips the field rules;
     the shared write path then names the field (422 in the API), never a 500."""
     from locations.errors import OutOfRange
-    from locations.plot_updates import _guarded_update
+    from locations.writes import guarded_update
 
     with hostile_engine.connect() as conn, conn.begin():
         version = conn.execute(text("SELECT version FROM plot WHERE id = :id"),
                                {"id": plot}).scalar_one()
         with pytest.raises(OutOfRange) as refused:
-            _guarded_update(conn, "plot", plot, version, "price_eur_m2 = :p, ", {"p": 500_000})
+            guarded_update(conn, "plot", plot, version, "price_eur_m2 = :p, ", {"p": 500_000})
         assert refused.value.field == "price_eur_m2"
         conn.rollback()
 

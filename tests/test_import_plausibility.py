@@ -235,7 +235,7 @@ def test_a_bulk_update_dry_run_refuses_what_its_apply_would(fresh_client, fresh_
 
 
 def test_the_api_keeps_the_same_outline_limits(fresh_engine: Engine) -> None:
-    from locations.plot_updates import validate_plot_geometry
+    from locations.plot_geometry import validate_plot_geometry
 
     with fresh_engine.connect() as conn:
         zone_id = conn.execute(text("SELECT id FROM zone WHERE name = 'PC Hrastje'")).scalar_one()

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import Engine, text
 
-from locations import history, plot_updates, workspace
+from locations import history, plot_updates, vocabulary, workspace
 from locations.accounts import account_by_name, create_account
 from locations.errors import Forbidden, PreconditionFailed
 
@@ -134,7 +134,7 @@ def test_the_form_is_refused_for_another_municipality_and_for_readers(people):
             workspace.plot_for_form(conn, accounts["agency"], kranj_plot)
         assert reader.value.reader
         form = workspace.plot_for_form(conn, accounts["kranj"], kranj_plot)
-    assert form["next_statuses"] == plot_updates.v.STATUS_TRANSITIONS[form["status"]]
+    assert form["next_statuses"] == vocabulary.STATUS_TRANSITIONS[form["status"]]
 
 
 def test_the_form_reads_every_field_and_names_each_problem():

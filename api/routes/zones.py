@@ -12,7 +12,7 @@ from api.auth import Editor
 from api.changes import WRITE, IfMatch, ZoneChange, expected_version
 from api.deps import ConnectionDep, EngineDep, ZoneId
 from api.responses import DOWNLOADS, GeoJSONResponse, error_responses
-from locations import features, formats, plot_updates, zone_search
+from locations import features, formats, zone_search, zone_updates
 from locations.errors import InvalidInput
 from locations.geojson import Window
 from locations.search import ZoneKind
@@ -107,7 +107,7 @@ def patch_zone(
     values = change.model_dump(exclude_unset=True)
     note = values.pop("note", None)
     with engine.begin() as conn:
-        plot_updates.update_zone(conn, account, zone_id, expected_version(if_match), values,
+        zone_updates.update_zone(conn, account, zone_id, expected_version(if_match), values,
                                  note=note)
         zone = features.get_zone(conn, zone_id)
     return GeoJSONResponse(zone, headers={"ETag": f'"{zone["properties"]["version"]}"'})

@@ -1,0 +1,66 @@
+"""What every authorised write of a plot or zone shares: the version the caller read
+(optimistic concurrency), the row the write starts from, and the one guarded UPDATE."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
+
+from locations.errors import NotFound, PreconditionFailed
+from locations.values import out_of_range
+
+
+def check_version(kind: str, current_version: int, expected_version: int) -> None:
+    """Raises PreconditionFailed when the caller's ETag is not the current version."""
+    if current_version != expected_version:
+        raise PreconditionFailed(
+            f"the {kind} changed since you read it: you sent version {expected_version}, "
+            f"the current version is {current_version}; read it again and retry"
+        )
+
+
+def row_for_write(conn: Connection, kind: str, row_id: int, sql: str) -> Mapping[str, Any]:
+    """The row a write starts from, with its municipality for the scope check; NotFound if none."""
+    row = conn.execute(text(sql), {"id": row_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"{kind} {row_id} does not exist")
+    return row
+
+
+def set_clause(fields: list[str]) -> str:
+    # Column names come from PLOT_FIELDS / ZONE_FIELDS keys, checked by parse_fields, never raw input.
+    return "".join(f"{field} = :{field}, " for field in fields)
+
+
+def guarded_update(
+    conn: Connection, table: str, row_id: int, expected_version: int, set_clause: str,
+    params: Mapping[str, Any],
+) -> int:
+    """The one place a plot or zone row is written: only if its version is still the expected one.
+
+    Concurrent writers block on the row lock; once the winner commits, the others
+    re-check ``version = :expected`` against the new row, match nothing, and lose.
+    """
+    assert table in ("plot", "zone")  # fixed by the callers above, never input
+    try:
+        new_version = conn.execute(
+            text(
+                f"UPDATE {table} SET {set_clause}version = version + 1, updated_at = now() "
+                "WHERE id = :row_id AND version = :expected_version RETURNING version"
+            ),
+            {**params, "row_id": row_id, "expected_version": expected_version},
+        ).scalar()
+    except IntegrityError as exc:
+        # The field rules keep within the CHECK constraints' bounds; should they ever
+        # differ, the refusal still names the field rather than failing as a 500.
+        if (refusal := out_of_range(exc)) is not None:
+            raise refusal from None
+        raise
+    if new_version is None:
+        raise PreconditionFailed(
+            f"the {table} was changed by someone else a moment ago; read it again and retry"
+        )
+    return new_version
