@@ -267,11 +267,12 @@ def compare_regions(conn: Connection, profile: str,
     areas = conn.execute(
         text("""
             SELECT rg.id, rg.code, rg.name, rg.level,
-                   coalesce(sum(p.area_m2) FILTER (WHERE p.status = 'available'
-                                                     AND p.retired_at IS NULL), 0) AS area_m2
+                   coalesce(sum(p.area_m2), 0) AS area_m2
             FROM region rg
             LEFT JOIN municipality_region mr ON mr.region_id = rg.id
+            -- The available plots with their area: plot_available_municipality_idx alone.
             LEFT JOIN plot p ON p.municipality_id = mr.municipality_id
+                 AND p.status = 'available' AND p.retired_at IS NULL
             WHERE rg.id = ANY (CAST(:compared AS int[]))
             GROUP BY rg.id, rg.code, rg.name, rg.level
         """), {"compared": ids}

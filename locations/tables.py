@@ -526,6 +526,9 @@ plot = Table(
     Index('plot_search_verified_desc_idx', text("COALESCE(last_verified, '-infinity'::date)"), 'id'),
     Index('plot_search_zone_idx', 'zone_id', 'id'),
     Index('plot_search_municipality_idx', 'municipality_id', 'id'),
+    Index('plot_available_municipality_idx', 'municipality_id',
+          postgresql_where=text("status = 'available'::text AND retired_at IS NULL"),
+          postgresql_include=['area_m2']),
     Index('plot_land_idx', 'zone_id', postgresql_where=text('retired_at IS NULL'),
           postgresql_include=['status', 'readiness', 'brownfield', 'area_m2', 'last_verified']),
     Index('plot_status_idx', 'status')
