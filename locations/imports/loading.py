@@ -298,7 +298,7 @@ def _load_plots(conn: Connection, spec: Target, columns: list[str], *, actor: st
     # from r.geom by plot's own functions: plot's trigger need not compute them again (0018).
     # Their municipality too, by plot_municipality, so the row trigger (plot_country) is
     # skipped for a new plot altogether. Computed here by a statement PostgreSQL runs on
-    # every core (plot_municipality is parallel safe, 0123), not in the INSERT, which it
+    # every core (plot_municipality is parallel safe, 0126), not in the INSERT, which it
     # runs on one: in a zone shared by municipalities each plot is intersected with them.
     conn.execute(text(
         f"""
