@@ -8,13 +8,14 @@ import math
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, BackgroundTasks, Form, Header, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from api.auth import CurrentAccount, client_address
 from api.deps import ConnectionDep, EngineDep, PlotId, read_connection
 from api.responses import ERROR_BODY, error_responses
+from api.routes.pages import AcceptLanguage, Lang
 from locations import inquiries
 from locations.settings import get_settings
 from locations.values import BIGINT_MAX
@@ -26,9 +27,6 @@ from maps.page import PageContext
 router = APIRouter()
 
 PAGE_PATH = "/maps/plots/{plot_id}/inquiry"
-Lang = Annotated[Literal["en", "sl", "de"] | None,
-                 Query(description="Page language; default from Accept-Language")]
-AcceptLanguage = Annotated[str | None, Header()]
 #: A form field as the browser sends it; every check is the form's own, so that a bad
 #: value comes back as a message on the page, never as a JSON 422.
 FormText = Annotated[str, Form()]
