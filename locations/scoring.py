@@ -105,45 +105,16 @@ assert set(MEASURE_SQL) == set(MEASURES), "every measure needs its SQL"
 # A statement's share of the run: the plots of the zones in ``:zone_ids`` (see _zone_parts).
 _IN_PART = "p.zone_id = ANY(CAST(:zone_ids AS int[]))"
 
-#: Seats this much nearer or farther than the labour pool's radius from a zone's box of
-#: plots are counted for all or none of its plots; the rest are measured plot by plot.
-_SURE_MARGIN_M = 1.0
-
 # Shape, constraint shares and labour pool of the plots in scope that have none kept yet.
-# A seat well within the radius of the farthest corner of the box around a zone's plots is
-# within it of every plot of the zone, one beyond it of the box is within it of none: only
-# the seats whose circle crosses the box are measured against each plot's outline (a probe
-# of the seats' index for every plot was half of the statement). The zones' pools are a
-# temporary table of the statement's transaction, analysed, so that plots join it by hash.
 _FILL_SITE_METRICS = f"""
-CREATE TEMPORARY TABLE zone_pool ON COMMIT DROP AS
-WITH zone_seat AS (
-    SELECT b.zone_id, m.seat, m.population,
-           ST_MaxDistance(m.seat, b.box) < {LABOUR_POOL_RADIUS_M - _SURE_MARGIN_M} AS every_plot
-    FROM (SELECT p.zone_id, ST_SetSRID(ST_Extent(p.boundary)::geometry, 3035) AS box
-          FROM plot p
-          WHERE p.retired_at IS NULL AND {_IN_PART}
-            AND NOT EXISTS (SELECT 1 FROM plot_site_metrics s WHERE s.plot_id = p.id)
-          GROUP BY p.zone_id) b
-    JOIN municipality m ON m.population IS NOT NULL
-     AND ST_DWithin(m.seat, b.box, {LABOUR_POOL_RADIUS_M + _SURE_MARGIN_M})
-)
-SELECT zone_id,
-       sum(population) FILTER (WHERE every_plot) AS every_plot,
-       array_agg(seat) FILTER (WHERE NOT every_plot) AS edge_seats,
-       array_agg(population) FILTER (WHERE NOT every_plot) AS edge_population
-FROM zone_seat GROUP BY zone_id;
-ANALYZE zone_pool;
 INSERT INTO plot_site_metrics (plot_id, compactness, constraint_share, flood_high_share,
                                labour_pool)
 SELECT p.id,
        4 * pi() * p.area_m2 / (ST_Perimeter(p.boundary) ^ 2),
        least(1, coalesce(ST_Area(c.covered), 0) / p.area_m2),
        least(1, coalesce(ST_Area(c.flooded), 0) / p.area_m2),
-       CASE WHEN zp.every_plot IS NULL AND edge.population IS NULL THEN NULL
-            ELSE coalesce(zp.every_plot, 0) + coalesce(edge.population, 0) END
+       labour.population
 FROM plot p
-LEFT JOIN zone_pool zp ON zp.zone_id = p.zone_id
 LEFT JOIN LATERAL (
     -- A plot inside an area is covered whole; only plots on an edge need an intersection.
     SELECT ST_Union(piece) AS covered,
@@ -156,13 +127,10 @@ LEFT JOIN LATERAL (
     ) cut
     WHERE ST_Intersects(ca.boundary, p.boundary)
 ) c ON true
-CROSS JOIN LATERAL (
-    SELECT CASE WHEN zp.edge_seats IS NOT NULL THEN (
-        SELECT sum(e.population)
-        FROM unnest(zp.edge_seats, zp.edge_population) AS e (seat, population)
-        WHERE ST_DWithin(e.seat, p.boundary, {LABOUR_POOL_RADIUS_M})) END AS population
-    OFFSET 0
-) edge
+LEFT JOIN LATERAL (
+    SELECT sum(m.population) AS population FROM municipality m
+    WHERE m.population IS NOT NULL AND ST_DWithin(m.seat, p.boundary, {LABOUR_POOL_RADIUS_M})
+) labour ON true
 WHERE p.retired_at IS NULL AND {_IN_PART}
   AND NOT EXISTS (SELECT 1 FROM plot_site_metrics s WHERE s.plot_id = p.id)
 ON CONFLICT (plot_id) DO NOTHING
