@@ -130,7 +130,9 @@ def measure(client: httpx.Client, profile: str | None, codes: list[str], prefix:
     return timings
 
 
-def _print_timing(timing: Timing) -> None:
+def print_timing(timing: Timing) -> None:
+    """One line: the figures beside their targets and the load as it was measured (also
+    bench.pages's lines, whose timings carry the same fields)."""
     goal, p95 = timing.target_ms, timing.p95
     verdict = f"{goal:.0f} ms {'met' if p95 < goal else 'NOT met'}"
     size = timing.kb
@@ -158,7 +160,7 @@ def main() -> None:
           f"{'size kB':>8}  {'size target':<16} load")
     try:
         with httpx.Client(base_url=base, timeout=120) as client:
-            measure(client, profile, codes, prefix, args.repeats, _print_timing)
+            measure(client, profile, codes, prefix, args.repeats, print_timing)
     finally:
         process.terminate()
         process.wait()

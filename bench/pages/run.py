@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench.dashboard.run import PAGE_TARGET_KB, print_timing
 from bench.search.run import percentile, start_api, timed
 from locations.db import sqlalchemy_url
 
@@ -32,8 +33,6 @@ from locations.db import sqlalchemy_url
 ROUTE_TARGET_MS = 200.0
 #: A 1,000-plot XLSX and a plot's exposé (ms).
 DOWNLOAD_TARGET_MS = 2000.0
-#: Most HTML a page may carry (kB).
-PAGE_TARGET_KB = 500.0
 
 
 @dataclass
@@ -161,14 +160,6 @@ def zones_pages(client: httpx.Client) -> dict:
             "total_ms": (time.perf_counter() - started) * 1000, "kb": size / 1024}
 
 
-def _print_timing(timing: Timing) -> None:
-    met = "met" if timing.p95 < timing.target_ms else "NOT met"
-    size = (f"<{PAGE_TARGET_KB:.0f} {'met' if timing.kb < PAGE_TARGET_KB else 'NOT met'}"
-            if timing.page else "-")
-    print(f"{timing.what:<44} {timing.p50:8.1f} {timing.p95:8.1f}  "
-          f"<{timing.target_ms:.0f} {met:<8} {timing.kb:8.1f}  {size}", flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -180,11 +171,11 @@ def main() -> None:
     load = os.getloadavg()
     print(f"{len(sample.plot_ids)} plots drawn; profile {sample.scored_profile}; load average "
           f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-    print(f"{'request':<44} {'p50 ms':>8} {'p95 ms':>8}  {'p95 target':<14} {'size kB':>8}  "
-          "size target")
+    print(f"{'request':<52} {'p50 ms':>8} {'p95 ms':>8}  {'p95 target':<18} "
+          f"{'size kB':>8}  {'size target':<16} load")
     try:
         with httpx.Client(base_url=base, timeout=120) as client:
-            measure(client, sample, args.repeats, _print_timing)
+            measure(client, sample, args.repeats, print_timing)
             zones = zones_pages(client)
         print(f"GET /zones, every zone: {zones['zones']:,} zones in {zones['pages']} pages "
               f"({'every zone once' if zones['whole'] else 'NOT every zone once'}), the slowest "
