@@ -106,6 +106,11 @@ assert set(MEASURE_SQL) == set(MEASURES), "every measure needs its SQL"
 _IN_PART = "p.zone_id = ANY(CAST(:zone_ids AS int[]))"
 
 # Shape, constraint shares and labour pool of the plots in scope that have none kept yet.
+# Run with sequential scans off: when plot_site_metrics is empty (or nearly) at planning,
+# the planner answers NOT EXISTS by scanning the whole table once per plot, while the run's
+# other part fills it side by side; at 1M plots that made a 13 s step take over 10 minutes
+# (seen on a freshly loaded database and on TEMPLATE copies). Probing the primary key costs
+# the same whatever the table holds.
 _FILL_SITE_METRICS = f"""
 INSERT INTO plot_site_metrics (plot_id, compactness, constraint_share, flood_high_share,
                                labour_pool)
@@ -475,22 +480,29 @@ def _zone_parts(engine: Engine, region: str | None, parts: int) -> list[list[int
     return [zones for zones in split if zones] or [[]]
 
 
-def _in_parts(engine: Engine, sql: str, params: dict[str, Any], zone_parts: list[list[int]]) -> int:
+def part_settings(probe_by_index: bool = False) -> tuple[str, ...]:
+    """The planner settings a part of a run runs under (``SET LOCAL``)."""
+    # JIT would spend 5-6 s compiling these wide statements (measured at 100k plots: a 1 s
+    # statement took 7 s), more than it ever saves on them. Memoize would cache each plot's
+    # scores by its measures, which no two plots share: every lookup a miss, a quarter of
+    # the statement's time.
+    settings = ("jit = off", "enable_memoize = off")
+    return settings + ("enable_seqscan = off",) if probe_by_index else settings
+
+
+def _in_parts(engine: Engine, sql: str, params: dict[str, Any], zone_parts: list[list[int]],
+              *, probe_by_index: bool = False) -> int:
     """Run ``sql`` once per list of zones, the parts side by side; return the rows written.
 
     Each part is its own set-based statement on its own connection, so a run uses as
     many server processes (cores) as parts. Zone ids (not ``zone_id % n``) keep the
-    planner's row estimates right.
+    planner's row estimates right. ``probe_by_index``: see _FILL_SITE_METRICS.
     """
 
     def one(zone_ids: list[int]) -> int:
         with engine.begin() as conn:
-            # JIT would spend 5-6 s compiling these wide statements (measured at 100k plots:
-            # a 1 s statement took 7 s), more than it ever saves on them. Memoize would cache
-            # each plot's scores by its measures, which no two plots share: every lookup a
-            # miss, a quarter of the statement's time.
-            conn.execute(text("SET LOCAL jit = off"))
-            conn.execute(text("SET LOCAL enable_memoize = off"))
+            for setting in part_settings(probe_by_index):
+                conn.execute(text(f"SET LOCAL {setting}"))
             return conn.execute(text(sql), {**params, "zone_ids": zone_ids}).rowcount
 
     if len(zone_parts) == 1:
@@ -562,7 +574,7 @@ def execute_run(
     try:
         report(0, 4, "site metrics (shape, constraints, labour pool)")
         zone_parts = _zone_parts(engine, run["region_code"], parts)
-        _in_parts(engine, _FILL_SITE_METRICS, {}, zone_parts)
+        _in_parts(engine, _FILL_SITE_METRICS, {}, zone_parts, probe_by_index=True)
         with engine.connect() as conn:
             params["has_constraint_data"] = conn.execute(
                 text("SELECT EXISTS (SELECT 1 FROM constraint_area)")).scalar_one()
