@@ -23,12 +23,13 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Transformer
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from locations.demo_build import DEFAULT_REFERENCE_DATE
 from locations.demo_history import write_history
 from locations.demo_load import HISTORY_START
 from locations.imports import bulk_rebuild
+from locations.imports.workspace import close_workspace, open_workspace, work_table
 from locations.vocabulary import (
     BROADBAND,
     CONSTRAINT_KIND,
@@ -305,7 +306,10 @@ def _load_plots(engine: Engine, plots: pd.DataFrame, *, history: bool,
         if restore:
             conn.execute(text("SET LOCAL locations.defer_proximity = 'on'"))
         step = time.perf_counter()
-        _copy(conn.connection.dbapi_connection.cursor(), "plot", plots)
+        if restore:
+            _insert_placed(conn, plots)
+        else:
+            _copy(conn.connection.dbapi_connection.cursor(), "plot", plots)
         timings["plots_copy"] = time.perf_counter() - step
         if restore:
             step = time.perf_counter()
@@ -324,6 +328,55 @@ def _load_plots(engine: Engine, plots: pd.DataFrame, *, history: bool,
         bulk_rebuild.restore_after_bulk_load(conn, restore)
         timings["indexes"] = time.perf_counter() - step
     return counts
+
+
+def _insert_placed(conn: Connection, plots: pd.DataFrame) -> None:
+    """A first load's plots with what plot's row triggers would derive one row at a time
+    (area, web-mercator copy, municipality) derived set-based on every core beforehand, as
+    the import does: the rows go by COPY to a staging table in a schema of the load's own
+    (unlogged, so parallel workers read it), the derived values by a ``CREATE TABLE AS``
+    that PostgreSQL runs in parallel (an ``INSERT`` it runs on one core), each plot's
+    municipality from its zone where the zone decides alone (``zone_placement``) and by
+    ``plot_municipality`` where its outline does. The plot ``INSERT`` then tells the row
+    triggers so (``locations.plot_*_given``) and they are skipped; the statement triggers
+    (zone summaries, the country check) run as for any insert. Each row takes the id the
+    COPY would have given it: the sequence's next values in the frame's order."""
+    schema = open_workspace(conn)
+    try:
+        conn.execute(text(
+            f"CREATE {work_table(conn)} import_synthetic_plot AS "
+            f"SELECT 0::bigint AS n, {', '.join(plots.columns)} FROM plot WITH NO DATA"))
+        _copy(conn.connection.dbapi_connection.cursor(), "import_synthetic_plot",
+              plots.reset_index(drop=True).rename_axis("n").reset_index())
+        # Handing a million rows up from the workers is cheap beside deriving them.
+        conn.execute(text("SET LOCAL parallel_tuple_cost = 0"))
+        conn.execute(text(
+            f"""
+            CREATE {work_table(conn)} import_synthetic_derived AS
+            SELECT s.n, ST_Area(s.boundary) AS area_m2,
+                   ST_Transform(s.boundary, 3857) AS boundary_3857,
+                   CASE WHEN zp.by_area THEN plot_municipality(s.zone_id, s.boundary)
+                        ELSE zp.municipality_id END AS municipality_id
+            FROM import_synthetic_plot s LEFT JOIN zone_placement zp ON zp.zone_id = s.zone_id
+            """))
+        conn.execute(text("RESET parallel_tuple_cost"))
+        first = conn.execute(text("SELECT nextval('plot_id_seq')")).scalar_one()
+        conn.execute(text("SELECT setval('plot_id_seq', :last)"),
+                     {"last": first + len(plots) - 1})
+        conn.execute(text("SET LOCAL locations.plot_geometry_given = 'on'"))
+        conn.execute(text("SET LOCAL locations.plot_municipality_given = 'on'"))
+        conn.execute(text(
+            f"""
+            INSERT INTO plot (id, {', '.join(plots.columns)}, area_m2, boundary_3857,
+                              municipality_id)
+            SELECT :first + s.n, {', '.join('s.' + c for c in plots.columns)},
+                   d.area_m2, d.boundary_3857, d.municipality_id
+            FROM import_synthetic_plot s JOIN import_synthetic_derived d ON d.n = s.n
+            """), {"first": first})
+        conn.execute(text("SET LOCAL locations.plot_geometry_given = 'off'"))
+        conn.execute(text("SET LOCAL locations.plot_municipality_given = 'off'"))
+    finally:
+        close_workspace(conn, schema)
 
 
 def _load_places(cursor: Any, rng: np.random.Generator, towns: pd.DataFrame,
