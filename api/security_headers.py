@@ -19,22 +19,39 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Iterator
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from locations.settings import Settings
 
-#: An inline script: a <script> element without a src attribute, and its text.
-_INLINE_SCRIPT = re.compile(
-    rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+#: An inline script's opening tag: a <script> element without a src attribute ...
+_INLINE_SCRIPT_START = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>", re.IGNORECASE)
+#: ... and the end of its text.
+_SCRIPT_END = re.compile(rb"</script\s*>", re.IGNORECASE)
+
+
+def _inline_scripts(html: bytes) -> Iterator[bytes]:
+    r"""The text of each inline script, in page order: what the single pattern
+    ``<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>`` (case-blind, dot matching newlines)
+    finds, found in two searches per script. That pattern's lazy ``.*?`` tried to match the
+    closing tag at every byte of a script: 2 ms for a plot page of 94 kB, on the event loop
+    that every other request waits on, against 0.1 ms this way."""
+    position = 0
+    while (start := _INLINE_SCRIPT_START.search(html, position)) is not None:
+        end = _SCRIPT_END.search(html, start.end())
+        if end is None:  # an unclosed script: nothing after it can close one either
+            return
+        yield html[start.end():end.start()]
+        position = end.end()
 
 
 def script_hashes(html: bytes) -> list[str]:
     """CSP source expressions for every inline script of ``html``, in page order."""
     hashes = []
-    for match in _INLINE_SCRIPT.finditer(html):
-        digest = base64.b64encode(hashlib.sha256(match.group(1)).digest()).decode()
+    for script in _inline_scripts(html):
+        digest = base64.b64encode(hashlib.sha256(script).digest()).decode()
         source = f"'sha256-{digest}'"
         if source not in hashes:
             hashes.append(source)

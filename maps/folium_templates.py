@@ -1,4 +1,5 @@
-"""Render folium maps without compiling the same Jinja templates again on every page.
+"""Render folium maps without compiling the same Jinja templates again on every page, and
+without repeating the same small work once per feature.
 
 folium renders each map element to a string and wraps that string in a new
 ``branca.element.Element``, which compiles it as a Jinja template (lexing, parsing and
@@ -13,17 +14,32 @@ page before). Two changes, the same HTML:
 - folium's template environment compiles each distinct source once (Jinja templates are
   immutable after compilation and safe to share across threads).
 
+A plot page's map still cost 21 ms of CPU at a million plots (its zone's 400 plots, each
+named in the style and highlight functions' ``switch``): under 32 clients that was most of
+the server's time in the load benchmark's mix. Three more fast paths, the same HTML:
+
+- ``|tojson`` of an int (each feature id in those switches) is the int's digits, without
+  Jinja's general JSON dumping;
+- a layer's style and highlight maps look up the JSON key of a style they met before
+  instead of dumping it again for every feature (most features share a few styles);
+- an element's JavaScript name (``get_name``) converts its class name once.
+
 ``tests/test_folium_templates.py`` renders pages both ways and compares them byte for byte.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from functools import lru_cache
 
 import branca.element
+import folium.features
 import folium.template
+from jinja2 import pass_eval_context
 from jinja2.lexer import newline_re
+from markupsafe import Markup
 
 #: What makes text a Jinja template under the default delimiters: ``{{``, ``{%``, ``{#``.
 _JINJA_SYNTAX = re.compile(r"\{[{%#]")
@@ -35,7 +51,8 @@ class VerbatimTemplate:
     __slots__ = ("text",)
 
     def __init__(self, source: str) -> None:
-        lines = newline_re.split(source)[::2]
+        # Jinja reads \r\n, \r and \n as line ends; without \r, a plain split is the same.
+        lines = newline_re.split(source)[::2] if "\r" in source else source.split("\n")
         if lines and lines[-1] == "":  # Jinja drops one trailing newline (keep_trailing_newline)
             del lines[-1]
         self.text = "\n".join(lines)
@@ -70,13 +87,79 @@ def _from_string(self, source, globals=None, template_class=None):
     return _compiled(self, source, template_class)
 
 
+#: folium's template environment (one, shared by every folium template and ours).
+_ENVIRONMENT = folium.GeoJson._template.environment
+_ORIGINAL_TOJSON = _ENVIRONMENT.filters["tojson"]
+
+
+@pass_eval_context
+def _tojson(eval_ctx, value, indent=None):
+    # json.dumps of an int is its decimal digits, and digits need no HTML escaping.
+    if type(value) is int and indent is None:
+        return Markup(str(value))
+    return _ORIGINAL_TOJSON(eval_ctx, value, indent)
+
+
+_ORIGINAL_CREATE_MAPPING = folium.features.GeoJsonStyleMapper._create_mapping
+
+
+def _create_mapping(self, func, switch):
+    """``GeoJsonStyleMapper._create_mapping`` with each distinct style's key made once."""
+    mapping: dict = {}
+    keys: dict = {}
+    # A style function that hands out the same dict for the same style (maps/plot_page.py's
+    # do) is answered by the dict's identity, while it equals what it held when its key was
+    # made; the dicts are held here, so no id is reused.
+    by_identity: dict[int, tuple[dict, dict, str]] = {}
+    fields = self.feature_identifier.split(".")[1:]
+    for feature in self.data["features"]:
+        content = func(feature)
+        known = by_identity.get(id(content))
+        if known is not None and known[1] == content:
+            feature_id = functools.reduce(operator.getitem, fields, feature)
+            assert isinstance(feature_id, (str, int))
+            mapping.setdefault(known[2], []).append(feature_id)
+            continue
+        if switch == "style":
+            for key, value in content.items():
+                if isinstance(value, branca.element.MacroElement):
+                    if value._parent is None:
+                        value._parent = self.geojson_obj
+                        value.render()
+                    content[key] = "{{'" + value.get_name() + "'}}"
+        try:
+            # With each value's type: 1, 1.0 and True are equal keys but dump differently.
+            seen = tuple((k, type(v), v) for k, v in content.items())
+            key = keys.get(seen)
+            if key is None:
+                key = keys[seen] = self._to_key(content)
+        except TypeError:  # a value that cannot be a dict key (a list): dumped each time
+            key = self._to_key(content)
+        by_identity[id(content)] = (content, dict(content), key)
+        feature_id = functools.reduce(operator.getitem, fields, feature)
+        assert isinstance(feature_id, (str, int))
+        mapping.setdefault(key, []).append(feature_id)
+    self._set_default_key(mapping)
+    return mapping
+
+
+_ORIGINAL_CAMELIFY = branca.element._camelify
+_camelify = lru_cache(maxsize=256)(_ORIGINAL_CAMELIFY)
+
+
 def install() -> None:
     """Use the fast paths (idempotent); ``uninstall`` restores folium's own, for the test
     that compares both."""
     branca.element.Element.__init__ = _element_init
     folium.template.Environment.from_string = _from_string
+    _ENVIRONMENT.filters["tojson"] = _tojson
+    folium.features.GeoJsonStyleMapper._create_mapping = _create_mapping
+    branca.element._camelify = _camelify
 
 
 def uninstall() -> None:
     branca.element.Element.__init__ = _ORIGINAL_ELEMENT_INIT
     folium.template.Environment.from_string = _ORIGINAL_FROM_STRING
+    _ENVIRONMENT.filters["tojson"] = _ORIGINAL_TOJSON
+    folium.features.GeoJsonStyleMapper._create_mapping = _ORIGINAL_CREATE_MAPPING
+    branca.element._camelify = _ORIGINAL_CAMELIFY

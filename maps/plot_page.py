@@ -7,6 +7,7 @@ The same reads and wording feed the printable exposé (``maps/expose.py``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,18 +175,34 @@ def read_plot_sheet(conn: Connection, plot_id: int, profile: str | None) -> Plot
         if breakdown is not None:
             measures = _measures(breakdown["standard"]["name"], breakdown["standard"]["version"])
     # The zone's other live plots, nearest first: a large zone's far end adds nothing here.
-    zone_plots = feature_collection(conn.execute(text(f"""
+    zone_plots = _zone_plots(conn, plot_id)
+    return PlotSheet(plot=plot, zone=zone, zone_plots=zone_plots, constraints=constraints,
+                     infrastructure=infrastructure, profile=profile, score=score,
+                     breakdown=breakdown, measures=measures,
+                     files=attachments.list_for_plot(conn, plot_id))
+
+
+def _zone_plots(conn: Connection, plot_id: int) -> dict[str, Any]:
+    """The zone's other live plots around ``plot_id``, nearest first, as the
+    FeatureCollection ``locations.geojson.feature_collection`` makes of the same rows.
+
+    Up to 400 plots on every plot page: their outlines are parsed in one ``json.loads``
+    and the features built directly (ids, texts and floats need no ``jsonable``), which
+    took a third of the CPU the generic row-by-row path took."""
+    rows = conn.execute(text(f"""
         SELECT o.id, o.cadastral_ref, o.status, round(o.area_m2::numeric, 1)::float AS area_m2,
                {geometry_sql("o.boundary")} AS geometry
         FROM plot p JOIN plot o ON o.zone_id = p.zone_id AND o.retired_at IS NULL
         WHERE p.id = :id
         ORDER BY o.boundary <-> p.boundary, o.id
         LIMIT :limit
-    """), {"id": plot_id, "limit": NEIGHBOURS}).mappings())
-    return PlotSheet(plot=plot, zone=zone, zone_plots=zone_plots, constraints=constraints,
-                     infrastructure=infrastructure, profile=profile, score=score,
-                     breakdown=breakdown, measures=measures,
-                     files=attachments.list_for_plot(conn, plot_id))
+    """), {"id": plot_id, "limit": NEIGHBOURS}).all()
+    outlines = json.loads("[" + ",".join(row.geometry or "null" for row in rows) + "]")
+    features = [{"type": "Feature", "id": plot, "geometry": outline,
+                 "properties": {"id": plot, "cadastral_ref": ref, "status": status,
+                                "area_m2": area}}
+                for (plot, ref, status, area, _), outline in zip(rows, outlines, strict=True)]
+    return {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
 
 
 def _measures(name: str, version: str) -> dict[str, str]:
@@ -502,19 +519,30 @@ def _plot_map(sheet: PlotSheet, t: Translator, page: PageContext,
             tooltip=TextTooltip(["label"]),
         ).add_to(folium_map)
     others = [plot for plot in sheet.zone_plots["features"] if plot["id"] != sheet.plot["id"]]
+    # Up to 400 plots: what is the same for all of them is worked out once (the link's
+    # query, the label, each status's word and style), the same text as per plot.
+    link = page.url("/maps/plots/0", profile=sheet.profile).partition("?")[2]
+    ref_label = t("cadastral_ref")
+    status_words: dict[str, str] = {}
+    styles: dict[str, dict[str, Any]] = {}
     for plot in others:  # texts the browser builds each popup from (maps.style)
         props = plot["properties"]
-        props["name"] = f"{t('cadastral_ref')} {props['cadastral_ref']}"
-        props["facts"] = [area_text(t, props.get("area_m2")), t.value("status", props["status"])]
-        props["link"] = page.url(f"/maps/plots/{plot['id']}", profile=sheet.profile)
+        status = props["status"]
+        if status not in status_words:
+            status_words[status] = t.value("status", status)
+            styles[status] = {"fillColor": STATUS_COLOURS.get(status, "#999"),
+                              "fillOpacity": 0.45, "color": "#52606d", "weight": 1,
+                              "className": f"plot plot-{status}"}
+        props["name"] = f"{ref_label} {props['cadastral_ref']}"
+        props["facts"] = [area_text(t, props.get("area_m2")), status_words[status]]
+        props["link"] = f"{page.base_url}/maps/plots/{plot['id']}?{link}"
     if others:
+        highlight = {"weight": 2.5}
         folium.GeoJson(
             {"type": "FeatureCollection", "features": others}, name=t("other_plots"),
-            style_function=lambda f: {
-                "fillColor": STATUS_COLOURS.get(f["properties"]["status"], "#999"),
-                "fillOpacity": 0.45, "color": "#52606d", "weight": 1,
-                "className": f"plot plot-{f['properties']['status']}"},
-            highlight_function=lambda f: {"weight": 2.5},
+            # The same dict for the same status: folium makes each style's key once.
+            style_function=lambda f: styles[f["properties"]["status"]],
+            highlight_function=lambda f: highlight,
             tooltip=TextTooltip(["cadastral_ref"]),
             on_each_feature=popup_from_facts([t("area"), t("status")], t("open_plot")),
         ).add_to(folium_map)

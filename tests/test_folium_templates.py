@@ -4,8 +4,11 @@ with folium's own rendering, which compiles every fragment as a Jinja template."
 from __future__ import annotations
 
 import itertools
+import json
 
 import branca.element
+import folium
+import folium.features
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -17,8 +20,12 @@ def pages(client: TestClient, engine) -> list[str]:
     with engine.connect() as conn:
         plot_id, zone_id = conn.execute(text(
             "SELECT id, zone_id FROM plot ORDER BY id LIMIT 1")).one()
+        # A plot among the most neighbours of several statuses: the style maps' fast paths.
+        crowded = conn.execute(text(
+            "SELECT min(id) FROM plot GROUP BY zone_id "
+            "ORDER BY count(DISTINCT status) DESC, count(*) DESC, zone_id LIMIT 1")).scalar_one()
     return [f"/maps/plots/{plot_id}", f"/maps/zones/{zone_id}", "/maps/overview",
-            "/maps/search?region=SI042&lang=sl"]
+            "/maps/search?region=SI042&lang=sl", f"/maps/plots/{crowded}?lang=de"]
 
 
 def rendered(client: TestClient, path: str, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -48,3 +55,79 @@ def test_text_with_jinja_syntax_is_still_a_template():
     assert element.render() == "Element and "
     plain = branca.element.Element("var a = {b: 1};\r\nline two\n")
     assert plain.render() == "var a = {b: 1};\nline two"
+
+
+def _mapping(layer: folium.GeoJson, function, switch: str) -> dict:
+    mapper = folium.features.GeoJsonStyleMapper(layer.data, layer.feature_identifier, layer)
+    return mapper._create_mapping(function, switch)
+
+
+def test_style_maps_are_folium_own_for_any_style_function():
+    """The style map's fast path (a key per distinct style, a dict handed out again by its
+    identity) gives folium's own mapping, also where the shortcuts would go wrong: equal
+    values of other types, a shared dict changed between features, lists."""
+    features = [{"type": "Feature", "id": n, "properties": {"n": n},
+                 "geometry": {"type": "Point", "coordinates": [15.0, 46.0 + n / 100]}}
+                for n in range(12)]
+    shared = {"weight": 1}
+
+    def changing(feature):  # the same dict, changed: must not be taken for the last style
+        shared["weight"] = feature["properties"]["n"] % 3
+        return shared
+
+    functions = [
+        lambda f: {"weight": [1, 1.0, True][f["properties"]["n"] % 3]},
+        lambda f: {"dashArray": [1, 2] if f["properties"]["n"] % 2 else [1, 2.0]},
+        lambda f: {"color": "#fff", "weight": f["properties"]["n"] // 5},
+        changing,
+        lambda f: shared,
+    ]
+    for function in functions:
+        layer = folium.GeoJson({"type": "FeatureCollection", "features": features},
+                               style_function=function)
+        for switch in ("style", "highlight"):
+            fast = _mapping(layer, function, switch)
+            folium_templates.uninstall()
+            try:
+                slow = _mapping(layer, function, switch)
+            finally:
+                folium_templates.install()
+            assert fast == slow
+            assert list(fast) == list(slow)
+
+
+def test_tojson_of_ints_and_others_is_jinjas():
+    environment = folium.GeoJson._template.environment
+    template = environment.from_string("{{ v|tojson }}")
+    values = [0, -7, 2**70, True, None, 1.5, "a'<b>&", {"b": 1, "a": [1, 2]}]
+    fast = [template.render(v=v) for v in values]
+    folium_templates.uninstall()
+    try:
+        slow = [environment.from_string("{{ v|tojson }}").render(v=v) for v in values]
+    finally:
+        folium_templates.install()
+    assert fast == slow
+
+
+def test_a_plot_pages_neighbours_are_the_generic_feature_collection(engine):
+    """The plot page reads its zone's plots in one parse; they must be what the generic
+    row-by-row ``feature_collection`` makes of the same query."""
+    from locations.geojson import feature_collection, geometry_sql
+    from maps.plot_page import NEIGHBOURS, _zone_plots
+
+    with engine.connect() as conn:
+        plot_ids = conn.execute(text(
+            "SELECT min(id) FROM plot GROUP BY zone_id ORDER BY count(*) DESC LIMIT 3")).scalars()
+        for plot_id in plot_ids:
+            generic = feature_collection(conn.execute(text(f"""
+                SELECT o.id, o.cadastral_ref, o.status,
+                       round(o.area_m2::numeric, 1)::float AS area_m2,
+                       {geometry_sql("o.boundary")} AS geometry
+                FROM plot p JOIN plot o ON o.zone_id = p.zone_id AND o.retired_at IS NULL
+                WHERE p.id = :id
+                ORDER BY o.boundary <-> p.boundary, o.id
+                LIMIT :limit
+            """), {"id": plot_id, "limit": NEIGHBOURS}).mappings())
+            read = _zone_plots(conn, plot_id)
+            assert read["numberReturned"] > 1
+            assert json.dumps(read) == json.dumps(generic)

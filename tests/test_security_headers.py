@@ -3,8 +3,16 @@ scripts, and the frames the operator allows."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from api.security_headers import script_hashes
 
 PAGE_TYPES = {
     "start page": "/",
@@ -72,3 +80,55 @@ def test_the_documentation_comes_from_the_platform(client):
     assert "fonts.googleapis.com" not in redoc and "cdn" not in redoc
     bundle = client.get("/docs/redoc.standalone.js")
     assert bundle.status_code == 200 and b"cdn.redoc.ly" not in bundle.content
+
+
+#: The one pattern the policy's hashes were first found by: the reference for the faster
+#: search (api.security_headers._inline_scripts), which must find exactly the same scripts.
+REFERENCE_SCRIPT = re.compile(
+    rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+TRICKY_PAGES = [
+    b"",
+    b"<script>a</script>",
+    b"<SCRIPT type='module'>a</Script >x<script src='/s.js'></script><script>b</script\n>",
+    b"<script>unclosed",
+    b"<script>one<script>two</script>",
+    b"<script src=x>ignored</script><script\nsrc = 'y'>also</script><script>kept</script>",
+    b"<script>a</script><script>a</script>",  # the same script twice: one hash
+    b"<scripts>not a script</scripts><script data-x='>'>odd</script>",
+    b"<script>\xff\xfe bytes</script>",
+]
+
+
+def _reference_hashes(html: bytes) -> list[str]:
+    hashes: list[str] = []
+    for match in REFERENCE_SCRIPT.finditer(html):
+        digest = base64.b64encode(hashlib.sha256(match.group(1)).digest()).decode()
+        if f"'sha256-{digest}'" not in hashes:
+            hashes.append(f"'sha256-{digest}'")
+    return hashes
+
+
+@pytest.mark.parametrize("html", TRICKY_PAGES)
+def test_script_hashes_find_what_the_single_pattern_finds(html):
+    assert script_hashes(html) == _reference_hashes(html)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b"<script>", b"<SCRIPT type=x>", b"<script src=a>", b"</script>",
+                                 b"</SCRIPT >", b"</script\n>", b"<scrip", b">", b"<", b"/",
+                                 b" src=", b"js();", b"\n", b"\xc3\xa9"]), max_size=30))
+def test_script_hashes_match_the_single_pattern_on_any_markup(parts):
+    html = b"".join(parts)
+    assert script_hashes(html) == _reference_hashes(html)
+
+
+def test_every_served_page_script_is_hashed(client, engine):
+    """A plot page's policy lists each of its inline scripts, as the reference finds them."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        plot_id = conn.execute(text("SELECT min(id) FROM plot")).scalar_one()
+    response = client.get(f"/maps/plots/{plot_id}")
+    hashes = _reference_hashes(response.content)
+    assert len(hashes) >= 2
+    assert all(h in response.headers["content-security-policy"] for h in hashes)
