@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from locations import current_scores, regions
+from locations.db import NO_PARALLEL_WORKERS
 from locations.errors import InvalidInput, NotFound
+from locations.scoring import group_order
 from locations.standard import Standard, parse_standard
 from locations.vocabulary import YARDSTICK_LEVEL
 
@@ -107,6 +109,11 @@ def _ranked(run_ids: list[int], join: str = "") -> str:
 """
 
 
+#: For the rankings' reads (a few thousand rows by index at most): starting parallel
+#: workers, or compiling with JIT, costs more than the whole query.
+_READ_SETTINGS = NO_PARALLEL_WORKERS + " SET LOCAL jit = off;"
+
+
 def _ranked_best_first(run_ids: list[int], params: dict[str, Any], columns: str) -> str:
     """The ranked plots of ``run_ids`` (newest first) with ``ps.total >= :floor``, as one
     branch per run, each walking its run's scores best first (``plot_score_rank_idx``)."""
@@ -139,7 +146,7 @@ def _best_ranked(conn: Connection, run_ids: list[int], params: dict[str, Any]) -
     rounding), a few more rows found by the same walk.
     """
     params = {**params, "floor": -1.0}
-    lowest, found = conn.execute(text(f"""
+    lowest, found = conn.execute(text(_READ_SETTINGS + f"""
         SELECT min(round(CAST(total AS numeric), 2)), count(*) FROM (
             SELECT * FROM ({_ranked_best_first(run_ids, params, "ps.plot_id, ps.total")}) walked
             ORDER BY total DESC, plot_id DESC LIMIT :limit) best
@@ -153,8 +160,102 @@ def _best_ranked(conn: Connection, run_ids: list[int], params: dict[str, Any]) -
     # Each branch may stop at :limit rows only on the first walk; here it reads every
     # candidate above the floor (a few more than :limit).
     branches = _ranked_best_first(run_ids, params, columns).replace("LIMIT :limit)", ")")
-    return list(conn.execute(text(f"""
+    return list(conn.execute(text(_READ_SETTINGS + f"""
         SELECT * FROM ({branches}) candidates ORDER BY score DESC, id LIMIT :limit
+    """), params).mappings().all())
+
+
+#: How far a plot's total from its kept group scores (real numbers) may lie from the one
+#: from its criterion scores, and beyond, for the rounding to two decimals: at most
+#: 100 x 2^-24 from the groups' rounding to real, 0.005 from the rounding to two decimals.
+_GROUP_SCORE_SLACK = 0.01
+
+
+def _what_if_total(weights: list[float], params: dict[str, Any]) -> str:
+    """SQL: the what-if total of score row ``ps`` under criterion ``weights`` (per cent).
+
+    The sum is written term by term in the criteria's order, as ``sum(s * w)`` over the
+    unnested arrays adds them, so it is the same number to the last bit; a criterion of
+    weight 0 adds exactly 0 and is left out.
+    """
+    terms = []
+    for index, weight in enumerate(weights):
+        if weight:
+            params[f"cw_{index}"] = weight
+            terms.append(f"CAST(ps.score[{index + 1}] AS float8) * CAST(:cw_{index} AS float8)")
+    return f"({' + '.join(terms) or 'CAST(0 AS float8)'}) / 100"
+
+
+def _what_if_ranked(conn: Connection, run: dict[str, Any], standard: Standard, profile: str,
+                    group_weights: dict[str, float], params: dict[str, Any]) -> list[Any]:
+    """The first ``:limit`` ranked plots by their what-if total to two decimals, then id.
+
+    A plot's what-if total is its criterion scores weighed anew, but it also is its group
+    scores weighed by the group weights (renormalised): the run keeps those
+    (``plot_group_score``), seven narrow numbers per ranked plot. The best ``:limit`` by
+    that estimate are recomputed from their criterion scores; no plot whose estimate is
+    more than ``_GROUP_SCORE_SLACK`` below the lowest of them shown can be in the top, so
+    only the plots above that floor are recomputed and ordered, and the answer is the
+    one that recomputing every plot gives.
+    """
+    params = dict(params)
+    per_criterion = standard.criterion_weights(profile, group_weights)
+    exact = _what_if_total([per_criterion[c] for c in run["criteria"]], params)
+    weight_sum = sum(group_weights.values())
+    estimate = []
+    for index, group in enumerate(group_order(standard)):
+        if group_weights.get(group):
+            params[f"gw_{index}"] = group_weights[group] / weight_sum
+            estimate.append(f"CAST(g.groups[{index + 1}] AS float8) * CAST(:gw_{index} AS float8)")
+    branches = []
+    for index, run_id in enumerate(run["run_ids"]):
+        newest, newer = current_scores.not_superseded("g", run["run_ids"], index, f"newer_{index}")
+        params |= newer | {f"ranked_run_{index}": run_id}
+        branches.append(f"""
+            SELECT g.run_id, g.plot_id, {" + ".join(estimate) or "CAST(0 AS float8)"} AS estimate
+            FROM plot_group_score g JOIN available a ON a.id = g.plot_id
+            WHERE g.run_id = :ranked_run_{index}{newest}""")
+    params["slack"] = _GROUP_SCORE_SLACK
+    # Written only with a region, so that the index is read for its municipalities alone.
+    in_region = "" if params["region_ids"] is None else """
+              AND p.municipality_id IN (
+                  SELECT mr.municipality_id FROM municipality_region mr
+                  WHERE mr.region_id = ANY (CAST(:region_ids AS int[])))"""
+    # The recomputation reads each candidate's score row by its key: OFFSET 0 keeps the
+    # planner from joining the run's million rows whole for a few hundred.
+    return list(conn.execute(text(_READ_SETTINGS + f"""
+        WITH available AS (
+            -- plot_available_municipality_idx alone.
+            SELECT p.id FROM plot p
+            WHERE p.status = 'available' AND p.retired_at IS NULL{in_region}
+        ), ranked AS MATERIALIZED (
+            {" UNION ALL ".join(branches)}
+        ), best AS (
+            SELECT run_id, plot_id FROM ranked ORDER BY estimate DESC LIMIT :limit
+        ), lowest AS (
+            SELECT CASE WHEN count(*) >= :limit
+                        THEN min(round(CAST({exact} AS numeric), 2)) END AS score
+            FROM best b
+            CROSS JOIN LATERAL (
+                SELECT ps.score FROM plot_score ps
+                WHERE ps.run_id = b.run_id AND ps.plot_id = b.plot_id OFFSET 0) ps
+        )
+        SELECT p.id, round(CAST({exact} AS numeric), 2)::float AS score,
+               round(CAST(ps.total AS numeric), 2)::float AS stored_score,
+               p.zone_id, z.name AS zone_name, m.name AS municipality_name,
+               rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
+        FROM ranked r
+        CROSS JOIN lowest
+        CROSS JOIN LATERAL (
+            SELECT ps.score, ps.total FROM plot_score ps
+            WHERE ps.run_id = r.run_id AND ps.plot_id = r.plot_id OFFSET 0) ps
+        JOIN plot p ON p.id = r.plot_id
+        JOIN zone z ON z.id = p.zone_id
+        JOIN municipality m ON m.id = z.municipality_id
+        JOIN region rg ON rg.id = m.region_id
+        WHERE lowest.score IS NULL OR r.estimate >= CAST(lowest.score AS float8) - :slack
+        ORDER BY 2 DESC, p.id
+        LIMIT :limit
     """), params).mappings().all())
 
 
@@ -183,22 +284,7 @@ def rankings(
     group_weights = None
     if weights:
         group_weights = parse_group_weights(weights, standard)
-        per_criterion = standard.criterion_weights(profile, group_weights)
-        params["weights"] = [per_criterion[c] for c in run["criteria"]]
-        total = """(SELECT sum(s * w) FROM unnest(ps.score, CAST(:weights AS float8[])) AS u (s, w))
-                   / 100"""
-        rows = conn.execute(
-            text(f"""
-                SELECT p.id, round(CAST({total} AS numeric), 2)::float AS score,
-                       round(CAST(ps.total AS numeric), 2)::float AS stored_score,
-                       p.zone_id, z.name AS zone_name, m.name AS municipality_name,
-                       rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
-                {_ranked(run["run_ids"])}
-                ORDER BY 2 DESC, p.id
-                LIMIT :limit
-            """),
-            params,
-        ).mappings().all()
+        rows = _what_if_ranked(conn, run, standard, profile, group_weights, params)
     else:
         rows = _best_ranked(conn, run["run_ids"], params)
     profile_weights = standard.profile(profile).weights

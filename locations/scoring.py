@@ -4,7 +4,8 @@ A run is a few set-based statements over every plot of its scope: fill the kept
 site metrics that are missing, score every plot in one ``INSERT ... SELECT``
 (facts -> raw values -> 0-100 scores -> weighted total, gates, completeness)
 into a new table of the run's own, index it and attach it as the run's partition
-of ``plot_score``, then aggregate the zones. Distances come from ``plot_proximity``
+of ``plot_score``, keep the group scores of the plots that pass the gates
+(``plot_group_score``, for rankings with weights of one's own), then aggregate the zones. Distances come from ``plot_proximity``
 (kept current by triggers), so a run does no nearest-neighbour search of its own.
 
 SQL is generated from the validated standard: its numbers are bound as
@@ -393,6 +394,29 @@ JOIN plot_score ps ON ps.run_id = :run_id AND ps.plot_id = t.some_plot
 """
 
 
+def group_order(standard: Standard) -> list[str]:
+    """The standard's groups in the order of a run's kept group scores (by name)."""
+    return sorted(standard.groups)
+
+
+def group_scores_sql(standard: Standard, profile_id: str, order: list[str],
+                     params: dict[str, Any], scores: str = "ps.score") -> str:
+    """SQL: the array of a plot's group scores (0-100, in :func:`group_order`) from its
+    criterion scores ``scores`` (in the run's criterion order ``order``): each group's
+    criteria weighed by their shares of the group under the profile."""
+    shares = standard.criterion_shares(profile_id)
+    items = []
+    for group in group_order(standard):
+        terms = []
+        for index, cid in enumerate(order):
+            if standard.criteria[cid].group == group and shares[cid]:
+                params[f"share_{index}"] = shares[cid]
+                terms.append(f"CAST({scores}[{index + 1}] AS float8) "
+                             f"* CAST(:share_{index} AS float8)")
+        items.append(" + ".join(terms) or "0")
+    return f"ARRAY[{', '.join(items)}]::real[]"
+
+
 def register_standard(conn: Connection, standard: Standard) -> int:
     """The id of ``standard`` in the database, storing its full text on first use."""
     row = conn.execute(
@@ -547,6 +571,37 @@ def _attach_partition(engine: Engine, partition: str, run_id: int) -> None:
         conn.execute(text(f"ANALYZE {partition}"))
 
 
+def _group_partition(run_id: int) -> str:
+    """The table of run ``run_id``'s kept group scores, a partition of plot_group_score."""
+    return f"plot_score_run_{int(run_id)}_groups"
+
+
+def _keep_group_scores(engine: Engine, standard: Standard, profile_id: str, order: list[str],
+                       run_id: int) -> None:
+    """Keep the group scores of the run's plots that pass the gates, narrow rows of their
+    own (``plot_group_score``), so that a ranking with group weights of one's own weighs a
+    few numbers per plot instead of reading every plot's criterion scores (``rankings``)."""
+    partition, table = _run_partition(run_id), _group_partition(run_id)
+    params: dict[str, Any] = {}
+    groups = group_scores_sql(standard, profile_id, order, params)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL jit = off"))
+        conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        conn.execute(text(f"CREATE TABLE {table} "
+                          "(LIKE plot_group_score INCLUDING CONSTRAINTS INCLUDING DEFAULTS)"))
+        conn.execute(text(f"INSERT INTO {table} (run_id, plot_id, groups) "
+                          f"SELECT ps.run_id, ps.plot_id, {groups} FROM {partition} ps "
+                          "WHERE ps.passed"), params)
+        conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey "
+                          "PRIMARY KEY (run_id, plot_id)"))
+        conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {table}_run "
+                          f"CHECK (run_id = {int(run_id)})"))
+        conn.execute(text(f"ALTER TABLE plot_group_score ATTACH PARTITION {table} "
+                          f"FOR VALUES IN ({int(run_id)})"))
+    with engine.begin() as conn:
+        conn.execute(text(f"ANALYZE {table}"))
+
+
 def execute_run(
     engine: Engine, run_id: int, progress: Progress | None = None, *, parts: int = SCORING_PARTS
 ) -> RunSummary:
@@ -594,6 +649,7 @@ def execute_run(
             _plot_score_sql(standard, run["profile"], run["criteria"], params, partition),
             params, zone_parts)
         _attach_partition(engine, partition, run_id)
+        _keep_group_scores(engine, standard, run["profile"], run["criteria"], run_id)
         report(2, 4, "zone scores")
         zones = _in_parts(
             engine, _zone_score_sql(standard, run["profile"], run["criteria"], params), params,
@@ -612,6 +668,7 @@ def execute_run(
         report(4, 4, "done")
     except Exception as exc:
         with engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE IF EXISTS {_group_partition(run_id)}"))
             conn.execute(text(f"DROP TABLE IF EXISTS {_run_partition(run_id)}"))
             conn.execute(
                 text("UPDATE score_run SET status = 'failed', finished_at = clock_timestamp(), "

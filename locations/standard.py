@@ -214,6 +214,17 @@ class Standard(_Strict):
                 result[cid] = 100.0 * group_weight / total * shares[cid] / share_sum
         return {cid: result.get(cid, 0.0) for cid in self.criterion_ids}
 
+    def criterion_shares(self, profile_id: str) -> dict[str, float]:
+        """Each criterion's share of its group under a profile (a group's shares sum to 1,
+        or are all 0): a group's score is its criteria's scores weighed by these."""
+        profile = self.profile(profile_id)
+        shares = {cid: profile.shares.get(cid, c.share) for cid, c in self.criteria.items()}
+        sums: dict[str, float] = {}
+        for cid, c in self.criteria.items():
+            sums[c.group] = sums.get(c.group, 0.0) + shares[cid]
+        return {cid: shares[cid] / sums[c.group] if sums[c.group] else 0.0
+                for cid, c in self.criteria.items()}
+
     def summary(self) -> dict[str, Any]:
         return {
             "name": self.name,

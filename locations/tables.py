@@ -241,6 +241,15 @@ plot_score = Table(
     postgresql_partition_by='LIST (run_id)'
 )
 
+plot_group_score = Table(
+    'plot_group_score', metadata,
+    Column('run_id', BigInteger, primary_key=True),
+    Column('plot_id', BigInteger, primary_key=True),
+    Column('groups', ARRAY(REAL()), nullable=False),
+    PrimaryKeyConstraint('run_id', 'plot_id', name='plot_group_score_pkey'),
+    postgresql_partition_by='LIST (run_id)'
+)
+
 region = Table(
     'region', metadata,
     Column('id', Integer, primary_key=True, autoincrement=True),
@@ -528,7 +537,7 @@ plot = Table(
     Index('plot_search_municipality_idx', 'municipality_id', 'id'),
     Index('plot_available_municipality_idx', 'municipality_id',
           postgresql_where=text("status = 'available'::text AND retired_at IS NULL"),
-          postgresql_include=['area_m2']),
+          postgresql_include=['area_m2', 'id']),
     Index('plot_land_idx', 'zone_id', postgresql_where=text('retired_at IS NULL'),
           postgresql_include=['status', 'readiness', 'brownfield', 'area_m2', 'last_verified']),
     Index('plot_status_idx', 'status')
