@@ -7,7 +7,9 @@ runs before it can answer for one plot, so no request reads it: the runs are lis
 (a few rows of ``score_run``, by ``score_run_latest_idx``) and their ids bound into
 queries that reach a plot's score by key (``plot_score_pkey``) or a run's scores best
 first (``plot_score_rank_idx``). A run's scores count once it is marked finished, so the
-list changes only when a run finishes: nothing is kept besides the scores themselves.
+list changes only when a run finishes. What comparisons by score sum over regions is kept
+for each profile's current runs (``score_summary_run``, 0128): :func:`kept_summary_run`
+says whether the kept figures are of the runs a reader reads.
 """
 
 from __future__ import annotations
@@ -79,3 +81,17 @@ def current_scores(conn: Connection, profile: str,
         """), {"run_id": run_id, "plot_ids": plot_ids, **params})
         rows.update({plot_id: (total, run) for plot_id, total, run in found})
     return rows
+
+
+def kept_summary_run(conn: Connection, profile: str, *, ranked_runs: list[int] | None = None,
+                     scored_runs: list[int] | None = None) -> int | None:
+    """The run under which ``profile``'s current scores are kept as figures (``score_summary``
+    and ``score_histogram``), if they are of exactly these runs: ``ranked_runs`` as rankings
+    list them (``rankings.ranking_run``), ``scored_runs`` as :func:`current_runs` does.
+    None when they are not (the reader then computes from the scores)."""
+    return conn.execute(text("""
+        SELECT run_id FROM score_summary_run
+        WHERE profile = :profile
+          AND (CAST(:ranked AS bigint[]) IS NULL OR ranked_runs = CAST(:ranked AS bigint[]))
+          AND (CAST(:scored AS bigint[]) IS NULL OR scored_runs = CAST(:scored AS bigint[]))
+    """), {"profile": profile, "ranked": ranked_runs, "scored": scored_runs}).scalar_one_or_none()

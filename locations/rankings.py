@@ -304,11 +304,201 @@ def rankings(
 BANDS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 100))
 
 
-#: Each ranked plot in every compared region that holds the part of its zone it lies in.
-_COMPARED_JOIN = """
-    JOIN municipality_region mr
-      ON mr.municipality_id = p.municipality_id
-     AND mr.region_id = ANY (CAST(:compared AS int[]))"""
+#: Each ranked plot in every group of municipalities holding it (its own municipality, the
+#: one holding the part of its zone it lies in).
+_GROUP_JOIN = """
+    JOIN unnest(CAST(:group_keys AS int[]), CAST(:group_municipalities AS int[]))
+         AS g (key, municipality_id) ON g.municipality_id = p.municipality_id"""
+
+
+def _group_params(groups: dict[int, list[int]]) -> dict[str, list[int]]:
+    pairs = sorted((key, m) for key, municipalities in groups.items() for m in set(municipalities))
+    return {"group_keys": [k for k, _ in pairs], "group_municipalities": [m for _, m in pairs]}
+
+
+def _computed_by_group(conn: Connection, run_ids: list[int],
+                       groups: dict[int, list[int]]) -> dict[int, dict[str, Any]]:
+    """Per group of ``groups`` (key -> its municipalities' ids, e.g. a region's): its ranked
+    plots' count, median, best (score and id), area, area above 60 and count per band of
+    ``BANDS``, computed from every current plot score of ``run_ids``. What
+    :func:`_kept_by_group` reads from the kept figures; used when none are kept for the runs."""
+    bands = ",\n".join(
+        f"count(*) FILTER (WHERE ps.total >= {low} AND ps.total "
+        f"{'<=' if high == 100 else '<'} {high}) AS band_{low}" for low, high in BANDS)
+    return {
+        row["key"]: dict(row)
+        for row in conn.execute(
+            text(f"""
+                SELECT g.key, count(*) AS plots,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY ps.total) AS median,
+                       (array_agg(p.id ORDER BY ps.total DESC, p.id))[1] AS best_id,
+                       max(ps.total) AS best,
+                       sum(p.area_m2) AS area_m2,
+                       coalesce(sum(p.area_m2) FILTER (WHERE ps.total > 60), 0) AS above_60_m2,
+                       {bands}
+                {_ranked(run_ids, join=_GROUP_JOIN)}
+                GROUP BY g.key
+            """),
+            {"run_ids": run_ids, "region_ids": None, **_group_params(groups)},
+        ).mappings()
+    }
+
+
+#: Hundredths of a point per whole point: a kept histogram row's fine bins (0128).
+_FINE_PER_POINT = 100
+
+
+def _kept_by_group(conn: Connection, kept_run: int, run_ids: list[int],
+                   groups: dict[int, list[int]]) -> dict[int, dict[str, Any]]:
+    """What :func:`_computed_by_group` gives, from the figures kept for the runs (0128).
+
+    Counts per band come from the histogram's whole points, the areas from
+    ``score_summary``; a median and the best are order statistics: the histogram's whole
+    points, then the hundredths of the point holding them, say which hundredth of a point
+    each lies in, and only the ranked plots scored within it are read (a range of the runs'
+    rank index), their totals exact, so the figures are those of the computation to the bit.
+    """
+    params = {"run": kept_run, **_group_params(groups)}
+    counts: dict[int, dict[int, int]] = {}
+    for key, coarse, plots in conn.execute(text("""
+        SELECT g.key, h.coarse, sum(h.plots)
+        FROM unnest(CAST(:group_keys AS int[]), CAST(:group_municipalities AS int[]))
+             AS g (key, municipality_id)
+        JOIN score_histogram h ON h.run_id = :run AND h.municipality_id = g.municipality_id
+        GROUP BY 1, 2 HAVING sum(h.plots) <> 0
+    """), params):
+        counts.setdefault(key, {})[coarse] = int(plots)
+    areas = {key: (float(area), float(above)) for key, area, above in conn.execute(text("""
+        SELECT g.key, sum(k.ranked_area_m2), sum(k.above_60_m2)
+        FROM unnest(CAST(:group_keys AS int[]), CAST(:group_municipalities AS int[]))
+             AS g (key, municipality_id)
+        JOIN score_summary k ON k.run_id = :run AND k.municipality_id = g.municipality_id
+        GROUP BY 1
+    """), params)}
+
+    # The order statistics each group needs (0-based, ascending): the median's one or two
+    # (percentile_cont's) and the best (the last); and the whole point holding each.
+    wanted: dict[int, dict[str, int]] = {}
+    cells: set[tuple[int, int]] = set()
+    for key, by_coarse in counts.items():
+        plots = sum(by_coarse.values())
+        ranks = {"low": (plots - 1) // 2, "high": plots // 2, "best": plots - 1}
+        wanted[key] = ranks
+        for rank in ranks.values():
+            cells.add((key, _holding(by_coarse, rank)[0]))
+    fine: dict[tuple[int, int], dict[int, int]] = {}
+    if cells:
+        pairs = sorted(cells)
+        for key, coarse, within, plots in conn.execute(text("""
+            SELECT g.key, h.coarse, u.i - 1, sum(u.n)
+            FROM unnest(CAST(:group_keys AS int[]), CAST(:group_municipalities AS int[]))
+                 AS g (key, municipality_id)
+            JOIN unnest(CAST(:cell_keys AS int[]), CAST(:cell_coarses AS int[]))
+                 AS c (key, coarse) ON c.key = g.key
+            JOIN score_histogram h ON h.run_id = :run AND h.municipality_id = g.municipality_id
+             AND h.coarse = c.coarse
+            CROSS JOIN unnest(h.fine) WITH ORDINALITY AS u (n, i)
+            GROUP BY 1, 2, 3 HAVING sum(u.n) <> 0
+        """), {**params, "cell_keys": [k for k, _ in pairs], "cell_coarses": [c for _, c in pairs]}):
+            fine.setdefault((key, coarse), {})[coarse * _FINE_PER_POINT + within] = int(plots)
+
+    # Each statistic's hundredth of a point, and its rank among the plots within it.
+    located: dict[int, dict[str, tuple[int, int]]] = {}
+    for key, ranks in wanted.items():
+        located[key] = {}
+        for name, rank in ranks.items():
+            coarse, rank_in_coarse = _holding(counts[key], rank)
+            located[key][name] = _holding(fine[(key, coarse)], rank_in_coarse)
+    bins = sorted({b for stats in located.values() for b, _ in stats.values()})
+    members: dict[int, set[int]] = {}
+    for key, municipalities in groups.items():
+        for municipality_id in municipalities:
+            members.setdefault(municipality_id, set()).add(key)
+    # The ranked plots within those hundredths: one range of each run's rank index per
+    # hundredth (an index-only scan), then the plot by key. Their totals as stored (real)
+    # and exactly as float8, as the computation reads them.
+    found: dict[str, Any] = {
+        "bins": bins, "municipalities": sorted(members),
+        # A margin around each hundredth for the decimal bounds; the bin itself decides.
+        "lows": [b / _FINE_PER_POINT - 1e-6 for b in bins],
+        "highs": [(b + 1) / _FINE_PER_POINT + 1e-6 for b in bins]}
+    branches = []
+    for index, run_id in enumerate(run_ids):
+        newest, newer = current_scores.not_superseded("ps", run_ids, index, f"newer_{index}")
+        found |= newer | {f"run_{index}": run_id}
+        branches.append(f"""
+            SELECT p.id, ps.total, CAST(ps.total AS float8), p.municipality_id, b.fine
+            FROM unnest(CAST(:bins AS int[]), CAST(:lows AS float8[]),
+                        CAST(:highs AS float8[])) AS b (fine, low, high)
+            -- Fenced (OFFSET 0), so each hundredth is a range of the index, not a filter
+            -- on a pass over the run.
+            CROSS JOIN LATERAL (
+                SELECT ps.plot_id, ps.total FROM plot_score ps
+                WHERE ps.run_id = :run_{index} AND ps.total BETWEEN b.low AND b.high
+                  AND ps.passed{newest}
+                OFFSET 0
+            ) ps
+            JOIN plot p ON p.id = ps.plot_id AND p.status = 'available'
+             AND p.retired_at IS NULL
+             AND p.municipality_id = ANY (CAST(:municipalities AS int[]))
+            WHERE floor(CAST(ps.total AS float8) * {_FINE_PER_POINT})::int = b.fine""")
+    scored: dict[tuple[int, int], list[tuple[float, int, float]]] = {}
+    if bins:
+        for plot_id, total, exact, municipality_id, fine_bin in conn.execute(
+                text(" UNION ALL ".join(branches)), found):
+            for key in members.get(municipality_id, ()):
+                scored.setdefault((key, fine_bin), []).append((exact, plot_id, total))
+    result = {}
+    for key, stats in located.items():
+        def nth(name: str, key: int = key, stats: dict = stats) -> tuple[float, int, float]:
+            fine_bin, rank = stats[name]
+            # Ascending by total; among equal totals the best is the lowest id.
+            plots = sorted(scored[(key, fine_bin)], key=lambda s: (s[0], -s[1]))
+            return plots[rank]
+        low, high = nth("low")[0], nth("high")[0]
+        # percentile_cont(0.5): the middle one, or between the middle two as it interpolates.
+        median = low if stats["low"] == stats["high"] else low + 0.5 * (high - low)
+        _, best_id, best = nth("best")
+        by_coarse = counts[key]
+        area, above = areas.get(key, (0.0, 0.0))
+        row = {"key": key, "plots": sum(by_coarse.values()), "median": median,
+               "best_id": best_id, "best": best, "area_m2": area, "above_60_m2": above}
+        for low_band, high_band in BANDS:
+            row[f"band_{low_band}"] = sum(
+                n for c, n in by_coarse.items()
+                if low_band <= c and (c < high_band or high_band == 100))
+        result[key] = row
+    return result
+
+
+def _holding(counts: dict[int, int], rank: int) -> tuple[int, int]:
+    """The bin of ``counts`` (bin -> plots) holding the ``rank``-th plot (0-based, ascending
+    bins), and that plot's rank within its bin."""
+    for key in sorted(counts):
+        if rank < counts[key]:
+            return key, rank
+        rank -= counts[key]
+    raise AssertionError("a rank beyond the counts")
+
+
+def ranked_by_group(conn: Connection, run: dict[str, Any], profile: str,
+                    groups: dict[int, list[int]]) -> dict[int, dict[str, Any]]:
+    """The ranked plots' figures per group of municipalities (``_computed_by_group``), from the
+    figures kept for the ranking ``run``'s runs when they are kept, else from the scores."""
+    kept = current_scores.kept_summary_run(conn, profile, ranked_runs=run["run_ids"])
+    if kept is not None:
+        return _kept_by_group(conn, kept, run["run_ids"], groups)
+    return _computed_by_group(conn, run["run_ids"], groups)
+
+
+def _region_municipalities(conn: Connection, region_ids: list[int]) -> dict[int, list[int]]:
+    """Each region's municipalities, at whatever level it is."""
+    groups: dict[int, list[int]] = {region_id: [] for region_id in region_ids}
+    for region_id, municipality_id in conn.execute(text(
+            "SELECT region_id, municipality_id FROM municipality_region "
+            "WHERE region_id = ANY (CAST(:ids AS int[]))"), {"ids": region_ids}):
+        groups[region_id].append(municipality_id)
+    return groups
 
 
 def compare_regions(conn: Connection, profile: str,
@@ -317,6 +507,8 @@ def compare_regions(conn: Connection, profile: str,
 
     ``codes`` are regions of any level, each covering everything below it (``AT22`` is all
     of Styria); by default every region of the yardstick level (NUTS-3) with municipalities.
+    The scores' figures are read from those kept for the current runs (0128) when they are
+    kept, else computed from the scores; both give the same.
 
     Raises:
         NotFound: no finished run for the profile.
@@ -331,34 +523,15 @@ def compare_regions(conn: Connection, profile: str,
             "(SELECT 1 FROM municipality_region mr WHERE mr.region_id = r.id) ORDER BY code"),
             {"level": YARDSTICK_LEVEL}).scalars().all()
     run = _ranking_run(conn, profile)
-    bands = ",\n".join(
-        f"count(*) FILTER (WHERE ps.total >= {low} AND ps.total "
-        f"{'<=' if high == 100 else '<'} {high}) AS band_{low}" for low, high in BANDS)
-    ranked = {
-        row["region_id"]: row
-        for row in conn.execute(
-            text(f"""
-                SELECT mr.region_id, count(*) AS plots,
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY ps.total) AS median,
-                       (array_agg(p.id ORDER BY ps.total DESC, p.id))[1] AS best_id,
-                       max(ps.total) AS best,
-                       coalesce(sum(p.area_m2) FILTER (WHERE ps.total > 60), 0) AS above_60_m2,
-                       {bands}
-                {_ranked(run["run_ids"], join=_COMPARED_JOIN)}
-                GROUP BY mr.region_id
-            """),
-            {"run_ids": run["run_ids"], "region_ids": None, "compared": ids},
-        ).mappings()
-    }
+    ranked = ranked_by_group(conn, run, profile, _region_municipalities(conn, ids))
     areas = conn.execute(
         text("""
             SELECT rg.id, rg.code, rg.name, rg.level,
-                   coalesce(sum(p.area_m2), 0) AS area_m2
+                   CAST(coalesce(sum(ma.area_m2), 0) AS float8) AS area_m2
             FROM region rg
             LEFT JOIN municipality_region mr ON mr.region_id = rg.id
-            -- The available plots with their area: plot_available_municipality_idx alone.
-            LEFT JOIN plot p ON p.municipality_id = mr.municipality_id
-                 AND p.status = 'available' AND p.retired_at IS NULL
+            -- The available plots' area, kept per municipality by the plot triggers (0128).
+            LEFT JOIN municipality_available ma ON ma.municipality_id = mr.municipality_id
             WHERE rg.id = ANY (CAST(:compared AS int[]))
             GROUP BY rg.id, rg.code, rg.name, rg.level
         """), {"compared": ids}
@@ -389,47 +562,26 @@ def compare_regions(conn: Connection, profile: str,
 
 def score_distribution(conn: Connection, profile: str, region_ids: list[int]) -> dict[str, Any]:
     """The ranked plots of ``profile`` in the regions ``region_ids``, of any level (those passing the gates,
-    which ask for an available plot, in the current runs): how many, their area, their median
-    and best score and how many fall in each band of ``BANDS``, with the standard the scores
-    are by. Read from the scores each run keeps per zone (``zone_score.passed_totals``), so
-    no plot score is read: a plot sold since the run still counts until the next run.
+    which ask for an available plot, in the current runs), each plot counted once: how many,
+    their area, their median and best score and how many fall in each band of ``BANDS``, with
+    the standard the scores are by. The plots are those ``GET /rankings`` ranks for the
+    regions (placed by their own municipality, available now), read from the figures kept
+    for the current runs (0128), as ``/regions/compare`` reads them.
 
     Raises:
         NotFound: no finished run for the profile.
     """
     run = _ranking_run(conn, profile)
-    bands = ",\n".join(
-        f"count(*) FILTER (WHERE total >= {low} AND total "
-        f"{'<=' if high == 100 else '<'} {high}) AS band_{low}" for low, high in BANDS)
-    row = conn.execute(
-        text(f"""
-            WITH current AS (
-                -- Each zone's newest current run (runs listed newest first).
-                SELECT DISTINCT ON (zs.zone_id) zs.passed_totals, zs.available_area_m2
-                FROM zone_score zs
-                JOIN zone z ON z.id = zs.zone_id
-                WHERE zs.run_id = ANY(CAST(:run_ids AS bigint[]))
-                  -- The zones of the regions' municipalities, at whatever level each is.
-                  AND {regions.municipalities_in("z.municipality_id")}
-                ORDER BY zs.zone_id, array_position(CAST(:run_ids AS bigint[]), zs.run_id)
-            ), totals AS (
-                SELECT unnest(passed_totals) AS total FROM current
-            )
-            SELECT count(*) AS plots,
-                   (SELECT coalesce(sum(available_area_m2), 0) FROM current) AS area_m2,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY total) AS median,
-                   max(total) AS best, {bands}
-            FROM totals
-        """),
-        {"run_ids": run["run_ids"], "region_ids": region_ids},
-    ).mappings().one()
+    municipalities = sorted({m for ms in _region_municipalities(conn, region_ids).values()
+                             for m in ms})
+    row = ranked_by_group(conn, run, profile, {0: municipalities}).get(0)
     return {
         "profile": profile,
         "standard": {"name": run["name"], "version": run["version"]},
-        "ranked_plots": row["plots"],
-        "ranked_area_m2": round(float(row["area_m2"]), 1),
-        "median": round(row["median"], 2) if row["median"] is not None else None,
-        "best": round(row["best"], 2) if row["best"] is not None else None,
-        "distribution": [{"from": low, "to": high, "plots": row[f"band_{low}"]}
+        "ranked_plots": row["plots"] if row else 0,
+        "ranked_area_m2": round(float(row["area_m2"]), 1) if row else 0.0,
+        "median": round(row["median"], 2) if row else None,
+        "best": round(row["best"], 2) if row else None,
+        "distribution": [{"from": low, "to": high, "plots": row[f"band_{low}"] if row else 0}
                          for low, high in BANDS],
     }

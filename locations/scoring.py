@@ -664,7 +664,10 @@ def execute_run(
                      "plot_count = :n, zone_count = :z WHERE id = :id"),
                 {"n": plots, "z": zones, "id": run_id},
             )
-            conn.execute(text("ANALYZE score_run, zone_score"))
+            # The profile's current scores changed: their kept figures for comparisons by
+            # score are written afresh in the same transaction (0128).
+            conn.execute(text("SELECT score_summary_fill(:p)"), {"p": run["profile"]})
+            conn.execute(text("ANALYZE score_run, zone_score, score_summary, score_histogram"))
         report(4, 4, "done")
     except Exception as exc:
         with engine.begin() as conn:

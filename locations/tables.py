@@ -462,6 +462,67 @@ zone_municipality = Table(
     Index('zone_municipality_municipality_idx', 'municipality_id', 'zone_id')
 )
 
+# Each municipality's available plots (not retired) and their area, by the plots' own
+# municipality, kept by the triggers on plot (0128).
+municipality_available = Table(
+    'municipality_available', metadata,
+    Column('municipality_id', Integer, primary_key=True),
+    Column('plots', Integer, nullable=False),
+    Column('area_m2', Numeric, nullable=False),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE',
+                         name='municipality_available_municipality_id_fkey'),
+    PrimaryKeyConstraint('municipality_id', name='municipality_available_pkey')
+)
+
+# Each profile's current scores kept as figures for comparisons by score (0128): the runs
+# they are of, per zone and plot municipality, and the ranked plots' scores by hundredths.
+score_summary_run = Table(
+    'score_summary_run', metadata,
+    Column('run_id', BigInteger, primary_key=True),
+    Column('profile', Text, nullable=False),
+    Column('ranked_runs', ARRAY(BigInteger()), nullable=False),
+    Column('scored_runs', ARRAY(BigInteger()), nullable=False),
+    Column('max_plot_id', BigInteger, nullable=False),
+    ForeignKeyConstraint(['run_id'], ['score_run.id'], ondelete='CASCADE',
+                         name='score_summary_run_run_id_fkey'),
+    PrimaryKeyConstraint('run_id', name='score_summary_run_pkey'),
+    UniqueConstraint('profile', name='score_summary_run_profile_key')
+)
+
+score_summary = Table(
+    'score_summary', metadata,
+    Column('run_id', BigInteger, primary_key=True),
+    Column('zone_id', Integer, primary_key=True),
+    Column('municipality_id', Integer, primary_key=True),
+    Column('ranked_plots', Integer, nullable=False),
+    Column('ranked_area_m2', Numeric, nullable=False),
+    Column('above_60_m2', Numeric, nullable=False),
+    Column('scored_plots', Integer, nullable=False),
+    Column('score_sum', Numeric, nullable=False),
+    ForeignKeyConstraint(['run_id'], ['score_summary_run.run_id'], ondelete='CASCADE',
+                         name='score_summary_run_id_fkey'),
+    ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='CASCADE',
+                         name='score_summary_zone_id_fkey'),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE',
+                         name='score_summary_municipality_id_fkey'),
+    PrimaryKeyConstraint('run_id', 'zone_id', 'municipality_id', name='score_summary_pkey')
+)
+
+score_histogram = Table(
+    'score_histogram', metadata,
+    Column('run_id', BigInteger, primary_key=True),
+    Column('municipality_id', Integer, primary_key=True),
+    Column('coarse', SmallInteger, primary_key=True),
+    Column('plots', Integer, nullable=False),
+    Column('fine', ARRAY(Integer()), nullable=False),
+    CheckConstraint('cardinality(fine) = 100', name='score_histogram_fine_check'),
+    ForeignKeyConstraint(['run_id'], ['score_summary_run.run_id'], ondelete='CASCADE',
+                         name='score_histogram_run_id_fkey'),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE',
+                         name='score_histogram_municipality_id_fkey'),
+    PrimaryKeyConstraint('run_id', 'municipality_id', 'coarse', name='score_histogram_pkey')
+)
+
 zone_score = Table(
     'zone_score', metadata,
     Column('run_id', BigInteger, primary_key=True),

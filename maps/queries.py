@@ -326,9 +326,25 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
     use_scores = bool(profile) and scores_available(conn)
     score_params: dict[str, Any] = {}
     score_join = ""
-    if use_scores:
-        current, score_params = current_scores.score_join(
-            "p.id", current_scores.current_runs(conn, profile or ""), alias="s")
+    runs = current_scores.current_runs(conn, profile or "") if use_scores else []
+    kept = (current_scores.kept_summary_run(conn, profile or "", scored_runs=runs)
+            if use_scores else None)
+    if kept is not None:
+        # The mean from the figures kept for the current runs (0128), summed per zone: no
+        # plot or score is read. The zone's municipality, as below.
+        score_params["kept_run"] = kept
+        score_join = """
+        LEFT JOIN (
+            SELECT z.municipality_id,
+                   CAST(sum(k.score_sum) / nullif(sum(k.scored_plots), 0) AS float8) AS avg_score
+            FROM score_summary k
+            JOIN zone z ON z.id = k.zone_id
+            WHERE k.run_id = :kept_run
+            GROUP BY z.municipality_id
+        ) sc ON sc.municipality_id = m.id
+    """
+    elif use_scores:
+        current, score_params = current_scores.score_join("p.id", runs, alias="s")
         # Land figures from the kept zone_summary (0007): no plot is read for them.
         score_join = f"""
         LEFT JOIN (
