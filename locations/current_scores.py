@@ -8,7 +8,7 @@ runs before it can answer for one plot, so no request reads it: the runs are lis
 queries that reach a plot's score by key (``plot_score_pkey``) or a run's scores best
 first (``plot_score_rank_idx``). A run's scores count once it is marked finished, so the
 list changes only when a run finishes. What comparisons by score sum over regions is kept
-for each profile's current runs (``score_summary_run``, 0129): :func:`kept_summary_run`
+for each profile's current runs (``score_summary_run``, 0130): :func:`kept_summary_run`
 says whether the kept figures are of the runs a reader reads.
 """
 

@@ -344,13 +344,13 @@ def _computed_by_group(conn: Connection, run_ids: list[int],
     }
 
 
-#: Hundredths of a point per whole point: a kept histogram row's fine bins (0129).
+#: Hundredths of a point per whole point: a kept histogram row's fine bins (0130).
 _FINE_PER_POINT = 100
 
 
 def _kept_by_group(conn: Connection, kept_run: int, run_ids: list[int],
                    groups: dict[int, list[int]]) -> dict[int, dict[str, Any]]:
-    """What :func:`_computed_by_group` gives, from the figures kept for the runs (0129).
+    """What :func:`_computed_by_group` gives, from the figures kept for the runs (0130).
 
     Counts per band come from the histogram's whole points, the areas from
     ``score_summary``; a median and the best are order statistics: the histogram's whole
@@ -507,7 +507,7 @@ def compare_regions(conn: Connection, profile: str,
 
     ``codes`` are regions of any level, each covering everything below it (``AT22`` is all
     of Styria); by default every region of the yardstick level (NUTS-3) with municipalities.
-    The scores' figures are read from those kept for the current runs (0129) when they are
+    The scores' figures are read from those kept for the current runs (0130) when they are
     kept, else computed from the scores; both give the same.
 
     Raises:
@@ -530,7 +530,7 @@ def compare_regions(conn: Connection, profile: str,
                    CAST(coalesce(sum(ma.area_m2), 0) AS float8) AS area_m2
             FROM region rg
             LEFT JOIN municipality_region mr ON mr.region_id = rg.id
-            -- The available plots' area, kept per municipality by the plot triggers (0129).
+            -- The available plots' area, kept per municipality by the plot triggers (0130).
             LEFT JOIN municipality_available ma ON ma.municipality_id = mr.municipality_id
             WHERE rg.id = ANY (CAST(:compared AS int[]))
             GROUP BY rg.id, rg.code, rg.name, rg.level
@@ -566,7 +566,7 @@ def score_distribution(conn: Connection, profile: str, region_ids: list[int]) ->
     their area, their median and best score and how many fall in each band of ``BANDS``, with
     the standard the scores are by. The plots are those ``GET /rankings`` ranks for the
     regions (placed by their own municipality, available now), read from the figures kept
-    for the current runs (0129), as ``/regions/compare`` reads them.
+    for the current runs (0130), as ``/regions/compare`` reads them.
 
     Raises:
         NotFound: no finished run for the profile.

@@ -665,7 +665,7 @@ def execute_run(
                 {"n": plots, "z": zones, "id": run_id},
             )
             # The profile's current scores changed: their kept figures for comparisons by
-            # score are written afresh in the same transaction (0129).
+            # score are written afresh in the same transaction (0130).
             conn.execute(text("SELECT score_summary_fill(:p)"), {"p": run["profile"]})
             conn.execute(text("ANALYZE score_run, zone_score, score_summary, score_histogram"))
         report(4, 4, "done")

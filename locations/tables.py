@@ -463,7 +463,7 @@ zone_municipality = Table(
 )
 
 # Each municipality's available plots (not retired) and their area, by the plots' own
-# municipality, kept by the triggers on plot (0129).
+# municipality, kept by the triggers on plot (0130).
 municipality_available = Table(
     'municipality_available', metadata,
     Column('municipality_id', Integer, primary_key=True),
@@ -474,7 +474,7 @@ municipality_available = Table(
     PrimaryKeyConstraint('municipality_id', name='municipality_available_pkey')
 )
 
-# Each profile's current scores kept as figures for comparisons by score (0129): the runs
+# Each profile's current scores kept as figures for comparisons by score (0130): the runs
 # they are of, per zone and plot municipality, and the ranked plots' scores by hundredths.
 score_summary_run = Table(
     'score_summary_run', metadata,

@@ -330,7 +330,7 @@ def municipality_supply(conn: Connection, region_codes: list[str] | None = None,
     kept = (current_scores.kept_summary_run(conn, profile or "", scored_runs=runs)
             if use_scores else None)
     if kept is not None:
-        # The mean from the figures kept for the current runs (0129), summed per zone: no
+        # The mean from the figures kept for the current runs (0130), summed per zone: no
         # plot or score is read. The zone's municipality, as below.
         score_params["kept_run"] = kept
         score_join = """

@@ -1,5 +1,5 @@
 """The figures kept for each profile's current scores and each municipality's available area
-(0129) give what a computation from the scores and plots gives.
+(0130) give what a computation from the scores and plots gives.
 
 ``/regions/compare``, the comparison page shaded by score and the dashboards' score
 distributions read the kept figures instead of every current plot score. Here, after a full run, plot writes of every kind (status,

@@ -16,16 +16,16 @@ index-only scan over every available plot (0127; 0.45-0.6 s under load): each
 municipality's available plots and their area are kept in ``municipality_available`` by the
 same triggers.
 
-Revision ID: 0129
-Revises: 0128
+Revision ID: 0130
+Revises: 0129
 """
 
 from alembic import op
 
 from locations import sql
 
-revision = "0129"
-down_revision = "0128"
+revision = "0130"
+down_revision = "0129"
 branch_labels = None
 depends_on = None
 
