@@ -597,7 +597,8 @@ def read_item(conn: Connection, collection_id: str, feature_id: int, crs: Crs, *
 
 _READS: dict[str, Callable[[Connection, Any, OutputCrs, Window], dict[str, Any]]] = {
     "zones": lambda conn, f, crs, window: {
-        "features": zone_search.search_zones(conn, f, crs=crs, window=window).features},
+        "features": zone_search.search_zones(conn, f, crs=crs, window=window,
+                                             count=False).features},
     "municipalities": lambda conn, f, crs, window: features.list_municipalities(
         conn, f.get("region"), crs=crs, window=window),
     "regions": lambda conn, f, crs, window: features.list_regions(

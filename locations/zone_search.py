@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
 from locations import rankings, regions, scoring
+from locations.db import fetch_rows
 from locations.errors import InvalidInput
 from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES, ZONE_COLUMNS
 from locations.geojson import EVERYTHING, GEOJSON_CRS, OutputCrs, Window, geometry_sql
@@ -214,10 +215,11 @@ def zone_conditions(conn: Connection, filters: ZoneFilter) -> tuple[str, dict[st
 
 
 def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJSON_CRS,
-                 window: Window = EVERYTHING) -> ZonePage:
+                 window: Window = EVERYTHING, count: bool = True) -> ZonePage:
     """Zones meeting the filters, each a Feature with its plot figures (geometries in
     ``crs``; the part ``window`` says: by default all of them), in the order ``filters.sort``
-    asks (``window.order`` before it), with the number the search found.
+    asks (``window.order`` before it), with the number the search found (None when
+    ``count`` is off: a page of OGC API items does without it).
 
     Figures per zone (retired plots left out): ``plot_count``, ``plot_area_m2``,
     ``available_area_m2``, ``plots_by_status`` and ``occupancy_share`` (share of plot area
@@ -231,12 +233,15 @@ def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJ
     where, params = zone_conditions(conn, filters)
     ranking = _ranking(conn, filters)
     order = window.order_sql(_zone_order(filters))
-    # The page is chosen and counted over the sort keys alone; outlines and columns are
-    # written for the page's zones only.
-    rows = conn.execute(text(READ_SETTINGS + f"""
+    matched = "count(*) OVER ()" if count else "CAST(NULL AS bigint)"
+    # The page is chosen (and counted) over the sort keys alone, as a top-N sort: no
+    # window numbers every match. Its zones are then put in the same order again (every
+    # order ends with the zone's id, so it is total) and written out: outlines and
+    # columns for the page's zones only. On the driver's cursor: this is the OGC zone
+    # items' and GET /zones' one statement per request.
+    rows = fetch_rows(conn, READ_SETTINGS + f"""
         WITH page AS (
-            SELECT z.id, count(*) OVER () AS matched,
-                   row_number() OVER (ORDER BY {order}) AS position
+            SELECT z.id, {matched} AS matched
             FROM zone z {ZONE_JOINS} {ranking.joins}
             WHERE {where} AND {window.where("z.boundary", "z.id")}
             ORDER BY {order} {window.limit_sql()}
@@ -249,10 +254,14 @@ def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJ
         {ZONE_JOINS} {ranking.joins}
         CROSS JOIN LATERAL (SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES} {ranking.columns})
             AS properties
-        ORDER BY page.position
-    """), params | (ranking.params or {}) | window.params()).all()
-    matched = rows[0].matched if rows else (0 if not window.offset else None)
-    return ZonePage([row.feature for row in rows], matched, filters.profile, ranking.standard)
+        ORDER BY {order}
+    """, params | (ranking.params or {}) | window.params())
+    if not count:
+        matched_count = None
+    else:
+        matched_count = rows[0][0] if rows else (0 if not window.offset else None)
+    return ZonePage([feature for _, feature in rows], matched_count, filters.profile,
+                    ranking.standard)
 
 
 def zone_ranking(conn: Connection, filters: ZoneFilter, *, limit: int | None = None

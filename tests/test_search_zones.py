@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 
 import pytest
@@ -116,3 +117,33 @@ def test_one_zone_keeps_its_etag(client, zones):
     response = client.get(f"/zones/{zone_id}")
     assert response.status_code == 200
     assert response.headers["ETag"] == f'"{response.json()["properties"]["version"]}"'
+
+
+@pytest.mark.parametrize("sort", [None, "name", "-name", "available", "-occupancy", "power"])
+def test_pages_without_count_hold_the_whole_list_in_order(engine, sort):
+    # A page is chosen as a top-N sort and put in order again after its zones are written
+    # (locations.zone_search): pages read without counting, as OGC API items read them,
+    # must hold the unpaged list's zones in its order, each exactly once, with the same
+    # features, and the counted search the number of every zone.
+    from locations.geojson import Window
+    from locations.zone_search import ZoneFilter, search_zones
+
+    filters = ZoneFilter(sort=sort)
+    with engine.connect() as conn:
+        whole = search_zones(conn, filters)
+        pages = [search_zones(conn, filters, window=Window(limit=7, offset=start), count=False)
+                 for start in range(0, len(whole.features) + 7, 7)]
+        counted = search_zones(conn, filters, window=Window(limit=7, offset=7))
+        keys = conn.execute(text(
+            "SELECT z.id, r.code, m.name AS municipality, z.name FROM zone z "
+            "JOIN municipality m ON m.id = z.municipality_id "
+            "JOIN region r ON r.id = m.region_id")).all()
+    assert whole.number_matched == len(keys) == counted.number_matched
+    assert all(page.number_matched is None for page in pages)
+    assert [f for page in pages for f in page.features] == whole.features
+    assert not pages[-1].features
+    if sort is None:
+        # The default order, worked out here: region code, municipality, name, id.
+        ids = [json.loads(f)["id"] for f in whole.features]
+        assert ids == [k.id for k in sorted(keys, key=lambda k: (k.code, k.municipality,
+                                                                  k.name, k.id))]
