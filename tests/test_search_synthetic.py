@@ -65,3 +65,38 @@ def test_generate_is_repeatable_for_a_seed(empty_engine: Engine, pg_server: str)
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     assert first == second
+
+
+def test_each_synthetic_trail_ends_in_its_plots_current_state(empty_engine: Engine):
+    """The trail written by three statements (draws, events, the ordered INSERT) gives every
+    plot one creating event first and ends in the plot's status, readiness and area, with
+    the events numbered in the order of their effective dates."""
+    counts = generate(empty_engine, 2000, seed=5)
+    with empty_engine.connect() as conn:
+        off = conn.execute(text(
+            """
+            WITH last AS (
+                SELECT p.id, p.status, p.readiness, round(p.area_m2::numeric, 1) AS area,
+                       (SELECT e.new_values ->> 'status' FROM plot_event e
+                        WHERE e.plot_id = p.id AND e.new_values ? 'status'
+                        ORDER BY e.effective_date DESC, e.id DESC LIMIT 1) AS trail_status,
+                       (SELECT e.new_values ->> 'readiness' FROM plot_event e
+                        WHERE e.plot_id = p.id AND e.new_values ? 'readiness'
+                        ORDER BY e.effective_date DESC, e.id DESC LIMIT 1) AS trail_readiness,
+                       (SELECT (e.new_values ->> 'area_m2')::numeric FROM plot_event e
+                        WHERE e.plot_id = p.id AND e.action IN ('create', 'import')) AS trail_area,
+                       (SELECT e.action FROM plot_event e WHERE e.plot_id = p.id
+                        ORDER BY e.id LIMIT 1) AS first_action
+                FROM plot p)
+            SELECT count(*) FILTER (WHERE trail_status IS DISTINCT FROM status
+                                       OR trail_readiness IS DISTINCT FROM readiness
+                                       OR trail_area IS DISTINCT FROM area
+                                       OR first_action NOT IN ('create', 'import')),
+                   count(*)
+            FROM last"""
+        )).one()
+        out_of_order = conn.execute(text(
+            "SELECT count(*) FROM (SELECT effective_date, lag(effective_date) OVER (ORDER BY id) "
+            "AS before FROM plot_event) e WHERE effective_date < before")).scalar_one()
+    assert tuple(off) == (0, 2000)
+    assert counts["plot_event"] > 2000 and out_of_order == 0
