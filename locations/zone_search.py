@@ -88,6 +88,17 @@ ZONE_RANKING_JOINS = """
     ) zr ON true
     LEFT JOIN zone_proximity zp ON zp.zone_id = z.id
 """
+#: The same with one current run (the usual case): a plain join, which the planner may
+#: take as one pass over the run's zone scores instead of a probe and a sort per zone.
+ZONE_RANKING_JOINS_ONE_RUN = """
+    LEFT JOIN (
+        SELECT zsc.zone_id, zsc.median_total AS score_median, zsc.best_total AS score_best,
+               zsc.best_plot_id, zsc.available_plots AS ranked_plots
+        FROM zone_score zsc
+        WHERE zsc.run_id = (CAST(:run_ids AS bigint[]))[1]
+    ) zr ON zr.zone_id = z.id
+    LEFT JOIN zone_proximity zp ON zp.zone_id = z.id
+"""
 #: Every zone read joins these: a zone's municipality and region, and its plot figures.
 ZONE_JOINS = f"""
     JOIN municipality m ON m.id = z.municipality_id
@@ -169,8 +180,8 @@ def _ranking(conn: Connection, filters: ZoneFilter) -> Ranking:
         run = rankings.ranking_run(conn, filters.profile)
         run_ids = run["run_ids"]
         standard = {"name": run["name"], "version": run["version"]}
-    return Ranking("," + ZONE_RANKING_COLUMNS, ZONE_RANKING_JOINS, {"run_ids": run_ids},
-                   standard)
+    joins = ZONE_RANKING_JOINS_ONE_RUN if len(run_ids) == 1 else ZONE_RANKING_JOINS
+    return Ranking("," + ZONE_RANKING_COLUMNS, joins, {"run_ids": run_ids}, standard)
 
 
 def zone_conditions(conn: Connection, filters: ZoneFilter) -> tuple[str, dict[str, Any]]:
