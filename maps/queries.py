@@ -22,6 +22,11 @@ from maps.i18n import Translator
 #: Most rows a search page lists and draws; the count above the table says how many matched.
 SEARCH_PAGE_LIMIT = 500
 
+#: A search page's outlines: 6 decimals of a degree (about 0.1 m) are below a pixel at any
+#: zoom the pages offer, and PostgreSQL writes them so (rounding 500 outlines in Python was
+#: a tenth of the page).
+SEARCH_CRS = OutputCrs(decimals=6)
+
 #: Simplification tolerance (m) for outlines drawn at region scale: invisible there, halves the bytes.
 OUTLINE_TOLERANCE_M = 10.0
 #: Outlines simplified by metres need no centimetres: 5 decimals of a degree are about a metre
@@ -448,14 +453,15 @@ def search_plots(conn: Connection, form: SearchForm) -> tuple[dict[str, Any], in
         InvalidInput: a filter the search refuses (unknown region, min area above max ...);
             ``field`` is the search's parameter, as GET /plots names it.
     """
-    results = search.search_plots(conn, form.filters)
+    results = search.search_plot_page(conn, form.filters, crs=SEARCH_CRS).collection()
     plots = results["features"]
     if plots:
         # A point inside each plot for its marker, computed once for the page in one call.
         shapes = shapely.from_geojson([json.dumps(plot["geometry"]) for plot in plots])
         points = shapely.point_on_surface(shapes)
         for plot, x, y in zip(plots, shapely.get_x(points), shapely.get_y(points), strict=True):
-            plot["properties"]["lon"], plot["properties"]["lat"] = float(x), float(y)
+            plot["properties"]["lon"] = round(float(x), SEARCH_CRS.decimals)
+            plot["properties"]["lat"] = round(float(y), SEARCH_CRS.decimals)
     scores = _plot_scores(conn, [plot["id"] for plot in plots], form.profile)
     for plot in plots:
         plot["properties"]["score"] = scores.get(plot["id"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +14,7 @@ from locations import search
 from locations.settings import get_settings
 from locations.vocabulary import VOCABULARIES
 from maps.context import MapContext
+from maps.geojson_layer import BrowserStyledGeoJson
 from maps.i18n import Translator
 from maps.page import PageContext, render_map, render_page
 from maps.plot_page import profile_name
@@ -22,7 +25,6 @@ from maps.style import (
     base_map,
     bounds_of,
     map_key,
-    point_layer,
     status_legend,
 )
 
@@ -30,12 +32,13 @@ from maps.style import (
 #: built in the browser from the page's records (a page of 500 rows was half a megabyte).
 TABLE_ROWS = 50
 
-#: Decimals of a drawn coordinate: 1e-6 degrees is about 0.1 m, below a pixel at any zoom the
-#: pages offer.
-COORDINATE_DECIMALS = 6
-
-#: What an outline's style reads.
+#: What an outline's and a marker's style read.
 OUTLINE_PROPERTIES = ("id", "status")
+
+#: How a result is drawn, its fill the colour of its status (filled in by ``_result_style``).
+OUTLINE_STYLE = {"fillOpacity": 0.85, "color": "#1f2933", "weight": 1.2, "className": "plot result"}
+MARKER_STYLE = {"color": "#1f2933", "weight": 1.5, "fillOpacity": 0.9, "radius": 6,
+                "className": "result-marker"}
 
 #: Binds a result's tooltip and popup, built when they open from the page's record of the plot
 #: (search.html), so the outline and the marker share them and the page carries them once.
@@ -58,13 +61,17 @@ ZONE_FIELDS = ("zone_name", "municipality_name", "region_code")
 DOWNLOADS = (("GeoPackage", "gpkg"), ("CSV", "csv"), ("Excel", "xlsx"), ("GeoJSON", "geojson"))
 
 
-def _rounded(geometry: dict[str, Any]) -> dict[str, Any]:
-    def walk(coordinates):
-        if coordinates and isinstance(coordinates[0], (int, float)):
-            return [round(c, COORDINATE_DECIMALS) for c in coordinates]
-        return [walk(part) for part in coordinates]
+def _result_style(style: dict[str, Any]) -> folium.JsCode:
+    """A result's style in the browser: ``style`` filled with its status's colour."""
+    return folium.JsCode(
+        f"function (feature) {{ return Object.assign({{fillColor: ({json.dumps(STATUS_COLOURS)})"
+        f"[feature.properties.status] || '#999'}}, {json.dumps(style)}); }}")
 
-    return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
+
+def _collection(features: Iterable[dict[str, Any]]) -> str:
+    """A FeatureCollection as compact JSON text, written in one call of the encoder."""
+    return json.dumps({"type": "FeatureCollection", "features": list(features)},
+                      separators=(",", ":"))
 
 
 def result_data(t: Translator, page: PageContext, filters: SearchForm,
@@ -161,29 +168,24 @@ def build_search_page(
     layer_names = []
     plots = results["features"]
     if plots:
-        # The outlines carry what their style and tooltip read, nothing more: the popup and the
-        # table's further rows are built in the browser from the page's one record per plot.
-        outlines = folium.GeoJson(
-            {"type": "FeatureCollection", "features": [
-                {"type": "Feature", "id": plot["properties"]["id"],
-                 "geometry": _rounded(plot["geometry"]),
-                 "properties": {key: plot["properties"][key] for key in OUTLINE_PROPERTIES}}
-                for plot in plots]},
-            name=t("results"),
-            style_function=lambda f: {
-                "fillColor": STATUS_COLOURS.get(f["properties"]["status"], "#999"), "fillOpacity": 0.85,
-                "color": "#1f2933", "weight": 1.2, "className": "plot result",
-            },
-            on_each_feature=BIND_RESULT_POPUP,
+        # The outlines carry what their style reads, nothing more: the popup, the tooltip and
+        # the table's further rows are built in the browser from the page's one record per plot.
+        outlines = BrowserStyledGeoJson(
+            _collection({"type": "Feature", "id": plot["properties"]["id"],
+                         "geometry": plot["geometry"],
+                         "properties": {key: plot["properties"][key] for key in OUTLINE_PROPERTIES}}
+                        for plot in plots),
+            name=t("results"), style=_result_style(OUTLINE_STYLE), on_each_feature=BIND_RESULT_POPUP,
         ).add_to(folium_map)
         # Plots are specks at region scale: a marker per result keeps every one findable.
-        markers = point_layer(
-            [{"id": plot["properties"]["id"], "status": plot["properties"]["status"],
-              "lon": round(plot["properties"]["lon"], COORDINATE_DECIMALS),
-              "lat": round(plot["properties"]["lat"], COORDINATE_DECIMALS)} for plot in plots],
-            t("result_markers"),
-            fill=lambda plot: STATUS_COLOURS.get(plot["status"], "#999"), radius=lambda plot: 6,
-            class_name="result-marker", bind=BIND_RESULT_POPUP, tooltip=False,
+        markers = BrowserStyledGeoJson(
+            _collection({"type": "Feature", "id": plot["properties"]["id"],
+                         "geometry": {"type": "Point", "coordinates": [plot["properties"]["lon"],
+                                                                       plot["properties"]["lat"]]},
+                         "properties": {key: plot["properties"][key] for key in OUTLINE_PROPERTIES}}
+                        for plot in plots),
+            name=t("result_markers"), style=_result_style(MARKER_STYLE), marker={"fill": True},
+            on_each_feature=BIND_RESULT_POPUP,
         ).add_to(folium_map)
         layer_names = [outlines.get_name(), markers.get_name()]
         folium.LayerControl(collapsed=True).add_to(folium_map)
