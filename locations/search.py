@@ -514,6 +514,8 @@ class PlotQuery:
     #: A query to try first: when it returns a whole page (``limit`` + 1 rows), that is the
     #: page, and ``sql`` need not run (a page by score, _walked_page).
     quick_sql: str | None = None
+    #: ``count_sql`` sums kept counts (``_kept_count_sql``) instead of counting plots.
+    count_kept: bool = False
 
 
 @dataclass(frozen=True)
@@ -590,9 +592,9 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
                               internal=internal, distances=distances, crs=crs,
                               proximity_join=proximity_join)
 
-    count_sql = _count_sql(zone_join, proximity_join, where)
-    return PlotQuery(features(page), count_sql, params,
-                     features(quick_page) if quick_page else None)
+    kept = _kept_count_sql(filters, params) if extra is None else None
+    return PlotQuery(features(page), kept or _count_sql(zone_join, proximity_join, where), params,
+                     features(quick_page) if quick_page else None, count_kept=kept is not None)
 
 
 def _page_features(page: str, sort_key: str, order: str, *, internal: InternalReach | None,
@@ -622,6 +624,34 @@ def _page_features(page: str, sort_key: str, order: str, *, internal: InternalRe
         CROSS JOIN LATERAL (SELECT {columns}) AS properties
         ORDER BY {order}
     """
+
+
+#: The filters the kept counts (``plot_count_kept``: live plots per municipality and status,
+#: migration 0131) are split by; and the fields that narrow nothing (order, paging, output).
+KEPT_COUNT_FILTERS = frozenset({"region", "municipality", "status"})
+NOT_NARROWING = frozenset({"sort", "profile", "limit", "cursor", "count", "distances", "bbox_crs"})
+
+
+def _kept_count_sql(filters: PlotFilter, params: dict[str, Any]) -> str | None:
+    """The count of a search by places and statuses alone (or by nothing) from the kept
+    counts, in ``conditions``' parameters: a sum of a few rows where counting read every
+    match (a million plots for the investor's first page, 0.2-0.4 s). None when another
+    filter narrows the search."""
+    for name, field in PlotFilter.model_fields.items():
+        if name in KEPT_COUNT_FILTERS or name in NOT_NARROWING:
+            continue
+        if getattr(filters, name) != field.get_default(call_default_factory=True):
+            return None
+    where = ["true"]
+    if "municipality_one" in params:
+        where.append("k.municipality_id = :municipality_one")
+    elif "place_municipalities" in params:
+        where.append("k.municipality_id = ANY (CAST(:place_municipalities AS int[]))")
+    elif filters.region or filters.municipality:
+        return None  # places resolved otherwise (not by municipality): count the plots
+    if filters.status:
+        where.append("k.status = ANY (CAST(:status AS text[]))")
+    return f"SELECT coalesce(sum(k.plots), 0) FROM plot_count_kept k WHERE {' AND '.join(where)}"
 
 
 def _count_sql(zone_join: str, proximity_join: str, where: list[str]) -> str:
@@ -832,8 +862,9 @@ def search_plot_page(conn: Connection, filters: PlotFilter, *,
         next_cursor = encode_cursor(",".join((filters.sort, *then)), last_key, last_id)
     number_matched = None
     if filters.count:
-        # Counting reads every match: here parallel workers pay off again.
-        conn.execute(text("RESET max_parallel_workers_per_gather"))
+        if not query.count_kept:
+            # Counting reads every match: here parallel workers pay off again.
+            conn.execute(text("RESET max_parallel_workers_per_gather"))
         number_matched = conn.execute(text(query.count_sql), query.params).scalar_one()
     return PlotPage([feature for _, _, feature in rows], next_cursor, number_matched)
 

@@ -672,6 +672,18 @@ zone_summary = Table(
     PrimaryKeyConstraint('zone_id', name='zone_summary_pkey')
 )
 
+#: Live plots per municipality (the plot's kept municipality_id) and status, kept by statement
+#: triggers on plot (0131): a search by places and statuses alone counts its matches here.
+plot_count_kept = Table(
+    'plot_count_kept', metadata,
+    Column('municipality_id', Integer, primary_key=True),
+    Column('status', Text, primary_key=True),
+    Column('plots', Integer, nullable=False),
+    ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ondelete='CASCADE',
+                         name='plot_count_kept_municipality_id_fkey'),
+    PrimaryKeyConstraint('municipality_id', 'status', name='plot_count_kept_pkey')
+)
+
 #: A zone's live plots by month of their last verification, with the plots of each day of the
 #: month (by_day[1..31]), kept with zone_summary by the triggers on plot (0115).
 zone_verified_month = Table(
