@@ -257,15 +257,23 @@ def parse(text: str, lang: str | None) -> ast.Node:
     if not text.strip():
         raise InvalidInput("filter", "is empty")
     try:
-        if lang == "cql2-text":
-            return parse_text(text)
-        document = json.loads(text)
-        return parse_json(_json_between(document))
+        return _parsed(text, lang)
     except RecursionError:
         raise InvalidInput("filter", "nested too deeply") from None
     except Exception as exc:  # noqa: BLE001 - the parsers raise many kinds on bad input
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidInput("filter", f"not valid {lang}: {first[:200]}") from None
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str, lang: str) -> ast.Node:
+    """A filter's tree, parsed once: a client paging through items sends the same filter
+    with every page, and parsing CQL2 text took a fifth of a millisecond a request. The
+    tree is only read afterwards (``condition``), never changed; a filter that does not
+    parse raises, and is never kept."""
+    if lang == "cql2-text":
+        return parse_text(text)
+    return parse_json(_json_between(json.loads(text)))
 
 
 def _json_between(node: Any, depth: int = 0) -> Any:

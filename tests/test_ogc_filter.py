@@ -524,3 +524,27 @@ def test_bad_filters_on_other_collections_are_a_400(client, collection, params, 
                           headers=JSON_CLIENT)
     assert response.status_code == 400, response.text
     assert named in json.dumps(response.json())
+
+
+def test_a_filter_sent_again_means_the_same_and_a_bad_one_is_refused_every_time(client):
+    # Filters are parsed once and kept (locations.cql._parsed): paging with the same filter,
+    # or sending it again after other filters, must find exactly what it found the first
+    # time, and a filter that does not parse is refused each time it comes, never kept.
+    def found(cql_text: str) -> set[int]:
+        ids, url, query = set(), "/collections/plots/items", {"limit": 1000, "filter": cql_text}
+        while url:
+            answer = client.get(url, params=query)
+            assert answer.status_code == 200
+            ids |= {f["id"] for f in answer.json()["features"]}
+            url = next((link["href"] for link in answer.json()["links"]
+                        if link["rel"] == "next"), None)
+            query = None
+        return ids
+
+    first, other = found("status = 'available'"), found("status = 'sold'")
+    assert first == found("status = 'available'") == set(search_ids(client, status="available"))
+    assert first and other and not first & other
+    for _ in range(2):
+        answer = client.get("/collections/plots/items", params={"filter": "status = "})
+        assert answer.status_code == 400
+        assert answer.json()["field"] == "filter"
