@@ -251,3 +251,19 @@ def test_municipalities_months_are_their_zones_months(fresh_engine: Engine) -> N
     with fresh_engine.begin() as conn:
         conn.execute(text("TRUNCATE plot CASCADE"))
         assert conn.execute(text("SELECT count(*) FROM municipality_supply_month")).scalar_one() == 0
+
+
+def test_a_first_load_in_one_statement_keeps_the_same_figures(empty_engine: Engine,
+                                                               monkeypatch) -> None:
+    """Thousands of plots of many zones, statuses, tiers and days in one INSERT (the
+    synthetic loader's first load): the figures summed by group first equal a fresh count,
+    and the municipalities' months their zones'."""
+    from bench import synthetic
+    from locations.imports import bulk_rebuild
+
+    monkeypatch.setattr(bulk_rebuild, "BULK_REBUILD_MIN_ROWS", 1)  # the first-load path
+    synthetic.generate(empty_engine, 4000, seed=11, history=False)
+    assert_kept_equals_fresh(empty_engine)
+    with empty_engine.connect() as conn:
+        kept, fresh = _verified_by_municipality(conn)
+    assert kept == fresh and kept
