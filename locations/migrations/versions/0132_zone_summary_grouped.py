@@ -7,16 +7,16 @@ plot ``INSERT``'s statement trigger (19 s of 70 at load 16); the groups are a fe
 zone. Sums of numeric are exact, so every figure is the same
 (``tests/test_zone_figures.py`` holds them to a recomputation).
 
-Revision ID: 0131
-Revises: 0130
+Revision ID: 0132
+Revises: 0131
 """
 
 from alembic import op
 
 from locations import sql
 
-revision = "0131"
-down_revision = "0130"
+revision = "0132"
+down_revision = "0131"
 branch_labels = None
 depends_on = None
 
