@@ -57,6 +57,8 @@ ASSETS: dict[str, Asset] = {
         _own("dashboard_css", "css", "dashboard.css"),
         _vendor("leaflet", "js", "leaflet/dist/leaflet.js"),
         _vendor("vectorGrid", "js", "leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"),
+        # Unpacks a layer packed by maps/packed_layer.py (a zone's plots) into GeoJSON.
+        _own("packed_features", "js", "packed_features.js"),
     )
 }
 

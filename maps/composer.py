@@ -57,7 +57,8 @@ def zone_page(conn: Connection, page: PageContext, zone_id: int, *,
     if profile is None and scores_available(conn):
         profile = next(iter(queries.profiles(conn)), None)
     plots = queries.zone_plots(conn, zone_id, profile)
-    context = _context(conn, page, bounds_of([{"features": [zone]}, plots]))
+    # Framed by the zone: its plots lie within it, and the frame has a margin besides.
+    context = _context(conn, page, bounds_of([{"features": [zone]}]))
     return build_zone_page(page.t, page, zone=zone, plots=plots, focus_plot=focus_plot,
                            context=context)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from locations.vocabulary import VOCABULARIES
@@ -854,6 +855,20 @@ def format_number(value: float | None, lang: str, decimals: int = 0) -> str:
     return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
 
 
+def format_numbers(values: Sequence[float | None], lang: str, decimals: int = 0) -> list[str]:
+    """:func:`format_number` of each of ``values``, the language's marks set in one pass over
+    all of them: a zone's page writes thousands of areas and prices."""
+    spec = f",.{decimals}f"
+    # "\n" stands for nothing known: no number is written with one.
+    texts = "\n".join(
+        "" if value is None or (isinstance(value, float) and math.isnan(value))
+        else format(value, spec) for value in values)
+    group, decimal = _SEPARATORS.get(lang, _SEPARATORS["en"])
+    if (group, decimal) != (",", "."):
+        texts = texts.translate({ord(","): group, ord("."): decimal})
+    return [text or "–" for text in texts.split("\n")] if values else []
+
+
 def format_date(value: dt.date | str | None, lang: str) -> str:
     """A date as each language writes it: en 1 Oct 2026, sl 1. 10. 2026, de 01.10.2026."""
     if value is None:
@@ -890,11 +905,25 @@ class Translator:
     def number(self, value: float | None, decimals: int = 0) -> str:
         return format_number(value, self.lang, decimals)
 
+    def numbers(self, values: Sequence[float | None], decimals: int = 0,
+                unit: str = "") -> list[str]:
+        """:meth:`number` of each of ``values`` followed by ``unit`` (none after "–"),
+        written together: faster by thousands."""
+        texts = format_numbers(values, self.lang, decimals)
+        if not unit:
+            return texts
+        return [text if value is None else text + unit
+                for value, text in zip(values, texts, strict=True)]
+
     def date(self, value: dt.date | str | None) -> str:
         return format_date(value, self.lang)
 
+    #: The units of :meth:`area_m2` and :meth:`euro_m2`, for :meth:`numbers` of many.
+    M2 = " m²"
+    EURO_M2 = " €/m²"
+
     def area_m2(self, value: float | None) -> str:
-        return "–" if value is None else f"{self.number(value)} m²"
+        return "–" if value is None else f"{self.number(value)}{self.M2}"
 
     def area_ha(self, value_m2: float | None) -> str:
         return "–" if value_m2 is None else f"{self.number(value_m2 / 10_000, 1)} ha"
@@ -903,7 +932,7 @@ class Translator:
         return "–" if share is None else f"{self.number(share * 100, 0)} %"
 
     def euro_m2(self, value: float | None) -> str:
-        return "–" if value is None else f"{self.number(value, 2)} €/m²"
+        return "–" if value is None else f"{self.number(value, 2)}{self.EURO_M2}"
 
     def yes_no(self, value: bool | None) -> str:
         return self("unknown") if value is None else self("yes" if value else "no")

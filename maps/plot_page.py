@@ -107,8 +107,12 @@ def default_profile(conn: Connection) -> str | None:
     return next(iter(queries.profiles(conn)), None)
 
 
-def read_plot_sheet(conn: Connection, plot_id: int, profile: str | None) -> PlotSheet:
-    """The sheet of ``plot_id`` scored by ``profile`` (None: no score shown).
+def read_plot_sheet(conn: Connection, plot_id: int, profile: str | None, *,
+                    surroundings: bool = True) -> PlotSheet:
+    """The sheet of ``plot_id`` scored by ``profile`` (None: no score shown); without
+    ``surroundings``, only its facts, zone and score (what the shortlist compares): no
+    neighbours, constraint areas, infrastructure or files, which the map and the exposé
+    show (the zone's 400 nearest plots were half of a shortlist's time at a million plots).
 
     Raises:
         NotFound: no plot has this id.
@@ -133,7 +137,8 @@ def read_plot_sheet(conn: Connection, plot_id: int, profile: str | None) -> Plot
     zone = features.get_zone(conn, plot["properties"]["zone_id"])
 
     constraints = None
-    if conn.execute(text("SELECT EXISTS (SELECT 1 FROM constraint_area)")).scalar_one():
+    if surroundings and conn.execute(
+            text("SELECT EXISTS (SELECT 1 FROM constraint_area)")).scalar_one():
         # Each area's outline only around the zone: a flood plain may follow a whole river.
         clipped = ("ST_CollectionExtract(ST_Intersection(c.boundary, "
                    f"ST_Expand(z.boundary, {CONSTRAINT_CLIP_M})), 3)")
@@ -148,7 +153,7 @@ def read_plot_sheet(conn: Connection, plot_id: int, profile: str | None) -> Plot
             ORDER BY c.kind, share DESC, c.name
         """), {"id": plot_id}).mappings()]
 
-    infrastructure = [dict(i) for i in conn.execute(text("""
+    infrastructure = [] if not surroundings else [dict(i) for i in conn.execute(text("""
         SELECT id, kind, name, code, distance_km, lat, lon FROM (
             SELECT i.id, i.kind, i.name, i.code,
                    ST_Distance(i.geom, p.boundary) / 1000 AS distance_km,
@@ -174,6 +179,10 @@ def read_plot_sheet(conn: Connection, plot_id: int, profile: str | None) -> Plot
             breakdown = None
         if breakdown is not None:
             measures = _measures(breakdown["standard"]["name"], breakdown["standard"]["version"])
+    if not surroundings:
+        return PlotSheet(plot=plot, zone=zone, zone_plots=feature_collection([]),
+                         constraints=None, infrastructure=[], profile=profile, score=score,
+                         breakdown=breakdown, measures=measures)
     # The zone's other live plots, nearest first: a large zone's far end adds nothing here.
     zone_plots = _zone_plots(conn, plot_id)
     return PlotSheet(plot=plot, zone=zone, zone_plots=zone_plots, constraints=constraints,

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
 from locations import current_scores, features, search, zone_search
+from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.geojson import OutputCrs, feature_collection, geometry_sql
 from locations.tiles import scores_available
 from locations.vocabulary import INFRASTRUCTURE_KIND, YARDSTICK_LEVEL
@@ -431,18 +432,30 @@ def _score_sql(conn: Connection, profile: str | None) -> tuple[str, str, dict[st
     return "NULL::float AS score", "", {}
 
 
-def zone_plots(conn: Connection, zone_id: int, profile: str | None = None) -> dict[str, Any]:
-    """The zone's current plots with their public facts (and score for ``profile``)."""
+#: What the zone page shows of each plot, in :func:`zone_plots`' order.
+ZONE_PLOT_COLUMNS = ("id", "cadastral_ref", "status", "area_m2", "price_eur_m2", "offer",
+                     "readiness", "available_from", "last_verified", "score", "outline")
+
+
+def zone_plots(conn: Connection, zone_id: int, profile: str | None = None) -> dict[str, list]:
+    """The zone's current plots by id, as columns (``ZONE_PLOT_COLUMNS``: a list each): what
+    the zone's map shows of each (its popup's facts, and its score for ``profile``) and its
+    outline as WKB in the storage CRS (the map packs the outlines: ``maps.packed_layer``).
+
+    Read on the driver's cursor without parallel workers or JIT: thousands of rows by one
+    index, where workers started on a busy server cost more than the whole read."""
     score_column, score_join, score_params = _score_sql(conn, profile)
-    rows = conn.execute(text(f"""
-        SELECT {features.PLOT_PUBLIC_COLUMNS}, {score_column},
-               {geometry_sql("p.boundary")} AS geometry
-        {features.PLOT_JOINS}
+    rows = fetch_rows(conn, NO_PARALLEL_WORKERS + f""" SET LOCAL jit = off;
+        SELECT p.id, p.cadastral_ref, p.status, round(p.area_m2::numeric, 1)::float AS area_m2,
+               p.price_eur_m2::float AS price_eur_m2, p.offer, p.readiness, p.available_from,
+               p.last_verified, {score_column}, ST_AsBinary(p.boundary) AS outline
+        FROM plot p
         {score_join}
         WHERE p.zone_id = :zone_id AND p.retired_at IS NULL
-        ORDER BY p.cadastral_ref
-    """), {"zone_id": zone_id, "profile": profile, **score_params}).mappings()
-    return feature_collection(rows)
+        ORDER BY p.id
+    """, {"zone_id": zone_id, "profile": profile, **score_params})
+    columns = list(zip(*rows, strict=True)) or [()] * len(ZONE_PLOT_COLUMNS)
+    return {name: list(column) for name, column in zip(ZONE_PLOT_COLUMNS, columns, strict=True)}
 
 
 def search_plots(conn: Connection, form: SearchForm) -> tuple[dict[str, Any], int]:

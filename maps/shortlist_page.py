@@ -138,9 +138,12 @@ def comparison(sheets: list[PlotSheet], t: Translator) -> list[Section]:
     return sections
 
 
-def read_sheets(conn: Connection, plot_ids: list[int], profile: str | None) -> list[PlotSheet]:
-    """Each plot's sheet, scored as its own page and the search table score it."""
-    return [read_plot_sheet(conn, plot_id, profile) for plot_id in plot_ids]
+def read_sheets(conn: Connection, plot_ids: list[int], profile: str | None, *,
+                surroundings: bool = False) -> list[PlotSheet]:
+    """Each plot's sheet, scored as its own page and the search table score it; with
+    ``surroundings`` what its map and exposé show around it besides (the PDF's)."""
+    return [read_plot_sheet(conn, plot_id, profile, surroundings=surroundings)
+            for plot_id in plot_ids]
 
 
 def build_shortlist_page(t: Translator, page: PageContext, *, sheets: list[PlotSheet],

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import folium
 
+from maps import packed_layer
 from maps.context import MapContext
 from maps.i18n import Translator
 from maps.page import PageContext, render_map, render_page
 from maps.style import (
     STATUS_COLOURS,
-    TextTooltip,
     base_map,
     bounds_of,
     popup_from_facts,
@@ -19,20 +21,30 @@ from maps.style import (
 )
 
 
-def plot_popup_facts(plot: dict[str, Any], zone: dict[str, Any], t: Translator) -> list[str]:
-    """The texts of a plot's popup, in the order of :func:`plot_popup_labels`."""
+def plot_popup_facts(plots: Mapping[str, Sequence[Any]], zone: Mapping[str, Any],
+                     t: Translator) -> list[list[str]]:
+    """The texts of each plot's popup as columns (one per fact, in the order of
+    :func:`plot_popup_labels`, a text per plot) from ``plots``' columns
+    (``maps.queries.zone_plots``). A zone has thousands of plots: numbers are written
+    together, and facts that repeat (a status, a date) once per distinct value."""
     contact = " · ".join(v for v in (zone.get("manager_name"), zone.get("manager_email"),
                                       zone.get("manager_phone")) if v)
+
+    def each(name: str, write: Callable[[Any], str]) -> list[str]:
+        written: dict[Any, str] = {}
+        return [written[value] if value in written else written.setdefault(value, write(value))
+                for value in plots[name]]
+
     return [
-        t.area_m2(plot.get("area_m2")),
-        t.value("status", plot["status"]),
-        t.euro_m2(plot.get("price_eur_m2")),
-        t.value("offer", plot.get("offer")),
-        t.value("readiness", plot.get("readiness")),
-        t.date(plot.get("available_from")),
-        t.number(plot["score"], 1) if plot.get("score") is not None else "–",
-        t.date(plot.get("last_verified")),
-        contact or t("unknown"),
+        t.numbers(plots["area_m2"], 0, t.M2),
+        each("status", functools.partial(t.value, "status")),
+        t.numbers(plots["price_eur_m2"], 2, t.EURO_M2),
+        each("offer", functools.partial(t.value, "offer")),
+        each("readiness", functools.partial(t.value, "readiness")),
+        each("available_from", t.date),
+        t.numbers(plots["score"], 1),
+        each("last_verified", t.date),
+        [contact or t("unknown")] * len(plots["id"]),
     ]
 
 
@@ -59,41 +71,54 @@ def zone_facts(zone: dict[str, Any], t: Translator) -> list[tuple[str, str]]:
     ]
 
 
+def _union(a: list[list[float]] | None, b: list[list[float]] | None) -> list[list[float]] | None:
+    """The bounds ([[south, west], [north, east]]) holding both (either may be None)."""
+    if a is None or b is None:
+        return a or b
+    return [[min(a[0][0], b[0][0]), min(a[0][1], b[0][1])],
+            [max(a[1][0], b[1][0]), max(a[1][1], b[1][1])]]
+
+
 def build_zone_page(
     t: Translator,
     page: PageContext,
     *,
     zone: dict[str, Any],
-    plots: dict[str, Any],
+    plots: Mapping[str, Sequence[Any]],
     focus_plot: int | None = None,
     context: MapContext | None = None,
 ) -> str:
-    """The zone page's HTML; ``zone`` is a zone Feature, ``plots`` its plots' FeatureCollection."""
+    """The zone page's HTML; ``zone`` is a zone Feature, ``plots`` its plots' columns as
+    ``maps.queries.zone_plots`` reads them."""
     facts = zone["properties"]
-    folium_map = base_map(bounds_of([{"features": [zone]}, plots]), context)
+    # The plots travel packed (maps/packed_layer.py) and the browser unpacks them into the
+    # features and popups a folium GeoJson layer wrote in full: the largest zone at a
+    # million plots (3,567 plots) made a 3.7 MB page of them.
+    outlines, plot_bounds = packed_layer.pack_outlines(plots["outline"])
+    # The plot's page, scored by this page's profile (none asked: both take one default).
+    link = page.url("/maps/plots/0", profile=page.query.get("profile")).split("/maps/plots/0", 1)
+    payload = {
+        "ids": packed_layer.pack_ids(plots["id"]),
+        "outlines": outlines,
+        "properties": {
+            "cadastral_ref": packed_layer.pack_texts(plots["cadastral_ref"]),
+            "status": packed_layer.pack_texts(plots["status"]),
+        },
+        "facts": [packed_layer.pack_texts(column)
+                  for column in plot_popup_facts(plots, facts, t)],
+        "name": {"prefix": f"{t('cadastral_ref')} ", "property": "cadastral_ref"},
+        "link": [link[0] + "/maps/plots/", link[1]],
+    }
+    folium_map = base_map(_union(bounds_of([{"features": [zone]}]), plot_bounds), context)
+    # The outline alone: the facts are beside the map, and the map shows none of them.
     folium.GeoJson(
-        zone, name=t("zone"),
+        {"type": "Feature", "id": zone["id"], "geometry": zone["geometry"], "properties": {}},
+        name=t("zone"),
         style_function=lambda f: {"color": "#1f2933", "weight": 2.5, "fill": False, "dashArray": "6 4",
                                   "interactive": False},
     ).add_to(folium_map)
-    # Each plot carries its popup's texts and the browser builds the popup: a zone of 3,000
-    # plots carried each one's escaped HTML, 990 kB at a million plots.
-    for plot in plots["features"]:
-        props = plot["properties"]
-        props["name"] = f"{t('cadastral_ref')} {props['cadastral_ref']}"
-        props["facts"] = plot_popup_facts(props, facts, t)
-        # The plot's page, scored by this page's profile (none asked: both take one default).
-        props["link"] = page.url(f"/maps/plots/{plot['id']}", profile=page.query.get("profile"))
-    folium.GeoJson(
-        plots, name=t("plots"),
-        style_function=lambda f: {
-            "fillColor": STATUS_COLOURS.get(f["properties"]["status"], "#999"), "fillOpacity": 0.8,
-            "color": "#1f2933", "weight": 1, "className": f"plot plot-{f['properties']['status']}",
-        },
-        highlight_function=lambda f: {"weight": 3},
-        tooltip=TextTooltip(["cadastral_ref"]),
-        on_each_feature=popup_from_facts(plot_popup_labels(t), t("open_plot")),
-    ).add_to(folium_map)
+    packed_layer.PackedPlots(
+        payload, popup_from_facts(plot_popup_labels(t), t("open_plot"))).add_to(folium_map)
     status_legend(t).add_to(folium_map)
 
     counts = facts.get("plots_by_status") or {}

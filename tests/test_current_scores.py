@@ -109,9 +109,12 @@ def _assert_same_as_the_view(engine: Engine) -> None:
         assert all(abs(page_scores[i] - rounded[i]) < 0.051 for i in page_scores)
         zone_id = conn.execute(text("SELECT zone_id FROM plot WHERE retired_at IS NULL "
                                     "GROUP BY zone_id ORDER BY count(*) DESC LIMIT 1")).scalar_one()
-        zone_plots = queries.zone_plots(conn, zone_id, PROFILE)["features"]
-        assert zone_plots and all(
-            (f["properties"]["score"] is None) == (f["id"] not in view) for f in zone_plots)
+        zone_plots = queries.zone_plots(conn, zone_id, PROFILE)
+        assert zone_plots["id"] and all(
+            (score is None) == (plot_id not in view)
+            for plot_id, score in zip(zone_plots["id"], zone_plots["score"], strict=True))
+        assert all(abs(score - rounded[plot_id]) < 0.051 for plot_id, score
+                   in zip(zone_plots["id"], zone_plots["score"], strict=True) if score is not None)
         means = {f["properties"]["code"]: f["properties"]["avg_score"]
                  for f in queries.municipality_supply(conn, profile=PROFILE)["features"]}
         former = dict(conn.execute(text("""

@@ -24,6 +24,7 @@ from pypdf import PdfReader
 from sqlalchemy import text
 
 from maps.assets import STATIC_DIR
+from tests.packed import payloads_of, unpack
 from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Watch
 
@@ -138,9 +139,13 @@ def test_the_page_scores_by_the_profile_asked_for_and_defaults_as_the_zone_page(
 
 
 def test_the_zone_pages_popups_and_the_search_table_link_to_the_sheet(scored, best):
-    zone_page = unescape(scored.get(f"/maps/zones/{best['zone_id']}?lang=sl").text)
-    assert f"/maps/plots/{best['id']}?lang=sl" in zone_page
-    # Popups travel in the map's JSON, with non-ASCII letters as \u escapes.
+    served = scored.get(f"/maps/zones/{best['zone_id']}?lang=sl").text
+    zone_page = unescape(served)
+    # The plots travel packed; each one's popup links to its own sheet, in the page's language.
+    (plots,) = payloads_of(served)
+    links = {feature["id"]: feature["properties"]["link"] for feature in unpack(plots)}
+    assert links[best["id"]] == f"/maps/plots/{best['id']}?lang=sl"
+    # The popup's labels travel in the map's script, with non-ASCII letters as \u escapes.
     assert "Odpri stran zemlji\\u0161\\u010da" in zone_page
     search = scored.get("/maps/search", params={"region": "SI032", "status": "available",
                                                 "profile": "logistics"}).text

@@ -89,7 +89,7 @@ def shortlist_pdf(
     if not ids:
         raise InvalidInput("plots", "name at least one plot, e.g. plots=1,2")
     writer = PdfWriter()
-    for sheet in read_sheets(conn, ids, profile):
+    for sheet in read_sheets(conn, ids, profile, surroundings=True):
         writer.append(io.BytesIO(expose_pdf(request, conn, page, sheet)))
     out = io.BytesIO()
     writer.write(out)
