@@ -317,7 +317,12 @@ def start_ours(url: str, workers: int, replica_urls: list[str], env_extra: dict,
         # The access lines are written as in production; kept only for a look after the run.
         stderr=open(os.path.join(tempfile.gettempdir(), f"bench-load-server-{os.getpid()}.log"), "w"))  # noqa: SIM115
     base = f"http://127.0.0.1:{port}"
-    wait_for(f"{base}/health/ready", process, "the API")
+    try:
+        wait_for(f"{base}/health/ready", process, "the API")
+    except RuntimeError:  # never ready (e.g. a database behind the code's migrations): stop it
+        process.terminate()
+        process.wait(timeout=20)
+        raise
     return base, process
 
 
