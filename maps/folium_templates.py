@@ -25,6 +25,12 @@ the server's time in the load benchmark's mix. Three more fast paths, the same H
 - an element's JavaScript name (``get_name``) converts its class name once.
 
 ``tests/test_folium_templates.py`` renders pages both ways and compares them byte for byte.
+
+One change of meaning, for safety: what a map element renders (its header, HTML and
+script, which hold the data: names, cadastral references) is text, and stays text. branca
+wrapped it in a new ``Element`` that compiles it as a Jinja template and renders it again,
+so a plot's reference "{{ 7*7 }}" was shown as 49, and whatever Jinja can reach from an
+element's attributes could be run on the server by anyone who may name a plot.
 """
 
 from __future__ import annotations
@@ -74,6 +80,30 @@ def _element_init(self, template: str | None = None, template_name: str | None =
 
 
 _ORIGINAL_FROM_STRING = folium.template.Environment.from_string
+_ORIGINAL_MACRO_RENDER = branca.element.MacroElement.render
+
+
+class RenderedText(branca.element.Element):
+    """An element's rendered part: kept as the text it is, never read as a template again."""
+
+    def __init__(self, text: str) -> None:
+        _ORIGINAL_ELEMENT_INIT(self, None)
+        self._template_str = text
+        self._template = VerbatimTemplate(text)
+
+
+def _macro_render(self, **kwargs) -> None:
+    """``branca.element.MacroElement.render``, each part added as :class:`RenderedText`."""
+    figure = self.get_root()
+    assert isinstance(figure, branca.element.Figure), (
+        "You cannot render this Element if it is not in a Figure.")
+    for part, target in (("header", figure.header), ("html", figure.html),
+                         ("script", figure.script)):
+        macro = self._template.module.__dict__.get(part, None)
+        if macro is not None:
+            target.add_child(RenderedText(macro(self, kwargs)), name=self.get_name())
+    for element in self._children.values():
+        element.render(**kwargs)
 
 
 @lru_cache(maxsize=512)
@@ -152,6 +182,7 @@ def install() -> None:
     that compares both."""
     branca.element.Element.__init__ = _element_init
     folium.template.Environment.from_string = _from_string
+    branca.element.MacroElement.render = _macro_render
     _ENVIRONMENT.filters["tojson"] = _tojson
     folium.features.GeoJsonStyleMapper._create_mapping = _create_mapping
     branca.element._camelify = _camelify
@@ -160,6 +191,7 @@ def install() -> None:
 def uninstall() -> None:
     branca.element.Element.__init__ = _ORIGINAL_ELEMENT_INIT
     folium.template.Environment.from_string = _ORIGINAL_FROM_STRING
+    branca.element.MacroElement.render = _ORIGINAL_MACRO_RENDER
     _ENVIRONMENT.filters["tojson"] = _ORIGINAL_TOJSON
     folium.features.GeoJsonStyleMapper._create_mapping = _ORIGINAL_CREATE_MAPPING
     branca.element._camelify = _ORIGINAL_CAMELIFY

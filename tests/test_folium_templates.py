@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import branca.element
 import folium
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from maps import folium_templates
+from tests.packed import payloads_of, unpack
 
 
 def pages(client: TestClient, engine) -> list[str]:
@@ -131,3 +133,25 @@ def test_a_plot_pages_neighbours_are_the_generic_feature_collection(engine):
             read = _zone_plots(conn, plot_id)
             assert read["numberReturned"] > 1
             assert json.dumps(read) == json.dumps(generic)
+
+
+def test_text_in_a_maps_data_is_never_run_as_a_template(fresh_client, fresh_engine):
+    """A map element's rendered script holds the data; read as a template again (as branca
+    did) a plot named "{{ 7*7 }}" showed as 49, and Jinja could reach much more."""
+    name = "{{ 7*7 }}{{ this.__class__.__name__ }}{% if true %}RAN-AS-JINJA{% endif %}"
+    with fresh_engine.begin() as conn:
+        plot_id, other_id, zone_id = conn.execute(text("""
+            SELECT p.id, o.id, p.zone_id FROM plot p
+            JOIN plot o ON o.zone_id = p.zone_id AND o.id <> p.id AND o.retired_at IS NULL
+            WHERE p.retired_at IS NULL ORDER BY p.id, o.id LIMIT 1""")).one()
+        conn.execute(text("UPDATE plot SET cadastral_ref = :name WHERE id = :id"),
+                     {"name": name, "id": plot_id})
+    # The plot's neighbour draws it on its map (a folium GeoJson layer named on hover).
+    sheet = fresh_client.get(f"/maps/plots/{other_id}?lang=en").text
+    scripts = "".join(re.findall(r"<script>(.*?)</script>", sheet, re.DOTALL))
+    assert name in scripts
+    assert "49" + "Element" not in sheet and "49GeoJson" not in sheet
+    assert scripts.count("RAN-AS-JINJA") == scripts.count(name)
+    # The zone's page packs it and the browser reads it back as it was written.
+    (payload,) = payloads_of(fresh_client.get(f"/maps/zones/{zone_id}?lang=en").text)
+    assert {f["id"]: f["properties"]["cadastral_ref"] for f in unpack(payload)}[plot_id] == name
