@@ -472,6 +472,8 @@ def search_plots(conn: Connection, form: SearchForm) -> tuple[dict[str, Any], in
         # A point inside each plot for its marker, computed once for the page in one call.
         shapes = shapely.from_geojson([json.dumps(plot["geometry"]) for plot in plots])
         points = shapely.point_on_surface(shapes)
+        # The page frames its map and context by the results: their extent once, here.
+        results["bbox"] = [float(v) for v in shapely.total_bounds(shapes)]
         for plot, x, y in zip(plots, shapely.get_x(points), shapely.get_y(points), strict=True):
             plot["properties"]["lon"] = round(float(x), SEARCH_CRS.decimals)
             plot["properties"]["lat"] = round(float(y), SEARCH_CRS.decimals)

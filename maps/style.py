@@ -140,7 +140,9 @@ def base_map(bounds: Sequence[Sequence[float]] | None, context: MapContext | Non
 
 
 def bounds_of(collections: Sequence[dict]) -> list[list[float]] | None:
-    """[[south, west], [north, east]] over the features of GeoJSON ``collections``."""
+    """[[south, west], [north, east]] over the features of GeoJSON ``collections``; a
+    collection with a ``bbox`` member (RFC 7946: west, south, east, north) is taken at its
+    word instead of walking its coordinates."""
     xs: list[float] = []
     ys: list[float] = []
 
@@ -153,6 +155,11 @@ def bounds_of(collections: Sequence[dict]) -> list[list[float]] | None:
                 walk(part)
 
     for collection in collections:
+        if collection.get("bbox") and collection.get("features"):
+            west, south, east, north = collection["bbox"]
+            xs += [west, east]
+            ys += [south, north]
+            continue
         for feature in collection.get("features", []):
             if feature.get("geometry"):
                 walk(feature["geometry"]["coordinates"])

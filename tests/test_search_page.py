@@ -222,3 +222,39 @@ def test_a_popup_names_the_profile_of_its_score(scored, profile):
     data = _page_data(page)
     assert data["scored_by"] == LABELS["de"]["scored_by"].format(profile=name)
     assert len(_page_ids(page)) > 0
+
+
+def test_the_map_is_framed_by_every_result_and_drawn_from_the_searchs_outlines(engine, client):
+    """The results' extent is taken once from their outlines (shapely) instead of walking
+    every coordinate: it is the extent of the plots GET /plots gives, and the page draws
+    each result's outline and marker with its status, as the search found it."""
+    import re
+
+    from starlette.datastructures import QueryParams
+
+    from maps import queries
+    from maps.style import bounds_of
+
+    with engine.connect() as conn:
+        form = queries.read_search_form(QueryParams("region=AT22"), None)
+        results, total = queries.search_plots(conn, form)
+    def flat(frame):
+        return [value for corner in frame for value in corner]
+
+    walked = flat(bounds_of([{"features": results["features"]}]))
+    assert flat(bounds_of([results])) == pytest.approx(walked, abs=1e-9)
+    api = client.get("/plots", params={"region": "AT22", "limit": 500, "sort": "-area"}).json()
+    api_bounds = flat(bounds_of([{"features": api["features"]}]))
+    assert walked == pytest.approx(api_bounds, abs=1e-6)  # 6 decimals on the page
+    page = client.get("/maps/search", params={"region": "AT22", "lang": "en"})
+    # Both result layers are the plots found, each with its id and status.
+    layers = re.findall(r"\.addData\((\{\"type\":\"FeatureCollection\".*?\})\);", page.text)
+    assert len(layers) == 2
+    found = {f["id"]: f["properties"]["status"] for f in api["features"]}
+    for layer in layers:
+        drawn = json.loads(layer)["features"]
+        assert {f["id"]: f["properties"]["status"] for f in drawn} == found
+    assert {json.loads(layer)["features"][0]["geometry"]["type"] for layer in layers} \
+        == {"Point", results["features"][0]["geometry"]["type"]}
+    fit = re.search(r"fitBounds\(\s*(\[\[.*?\]\])", page.text, re.DOTALL)
+    assert flat(json.loads(fit.group(1))) == pytest.approx(walked, abs=1e-9)
