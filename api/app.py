@@ -9,7 +9,7 @@ from anyio import to_thread
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
-from api import ogc, sessions
+from api import gc_pauses, ogc, sessions
 from api.admission import Admission
 from api.deps import plain_parameters
 from api.errors import register_error_handlers
@@ -87,6 +87,8 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Sync routes run in anyio's thread pool; its limiter queues the rest in order.
         to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        # The collector's full passes stop every request: leave what start made out of them.
+        gc_pauses.freeze_startup_objects()
         if read_replicas:
             pool = ReadPool(primary, read_replicas, settings.replica_max_lag_s)
             await to_thread.run_sync(pool.start)
