@@ -49,38 +49,75 @@ def _ranking_run(conn: Connection, profile: str) -> dict[str, Any]:
 
     ``run_ids`` (newest first) are the runs whose scores are current under that
     standard: the newest run of each scope (all regions, or one region), leaving
-    out any older than the newest run over all regions.
+    out any older than the newest run over all regions. One statement: a ranking reads
+    the run twice (plots, then zones), each read a round trip.
     """
     row = conn.execute(
         text("""
-            SELECT r.id, r.criteria, s.id AS standard_id, s.name, s.version, s.document
-            FROM score_run r JOIN standard s ON s.id = r.standard_id
+            SELECT r.id, r.criteria, s.id AS standard_id, s.name, s.version,
+                   md5(CAST(s.document AS text)) AS document_md5,
+                   -- The document only when this process has not parsed it yet.
+                   CASE WHEN md5(CAST(s.document AS text)) = ANY (CAST(:parsed AS text[]))
+                        THEN NULL ELSE s.document END AS document,
+                   latest.ids AS latest_ids, latest.region_codes AS latest_region_codes
+            FROM score_run r
+            JOIN standard s ON s.id = r.standard_id
+            CROSS JOIN LATERAL (
+                SELECT array_agg(newest.id ORDER BY newest.finished_at DESC, newest.id DESC) AS ids,
+                       array_agg(newest.region_code
+                                 ORDER BY newest.finished_at DESC, newest.id DESC) AS region_codes
+                FROM (
+                    SELECT DISTINCT ON (region_code) id, region_code, finished_at
+                    FROM score_run
+                    WHERE profile = :p AND status = 'finished' AND standard_id = r.standard_id
+                    ORDER BY region_code, finished_at DESC, id DESC
+                ) newest
+            ) latest
             WHERE r.profile = :p AND r.status = 'finished'
             ORDER BY r.finished_at DESC, r.id DESC LIMIT 1
         """),
-        {"p": profile},
+        {"p": profile, "parsed": list(_parsed_standards)},
     ).mappings().first()
     if row is None:
         raise NotFound(f"no finished scoring run for profile {profile!r} yet: run "
                        f"'locations score run --profile {profile}' or POST /scores/runs")
-    latest = conn.execute(
-        text("""
-            SELECT id, region_code FROM (
-                SELECT DISTINCT ON (region_code) id, region_code, finished_at
-                FROM score_run
-                WHERE profile = :p AND status = 'finished' AND standard_id = :s
-                ORDER BY region_code, finished_at DESC, id DESC
-            ) newest
-            ORDER BY finished_at DESC, id DESC
-        """),
-        {"p": profile, "s": row["standard_id"]},
-    ).all()
+    run = dict(row)
     run_ids = []
-    for run_id, region_code in latest:
+    for run_id, region_code in zip(run.pop("latest_ids"), run.pop("latest_region_codes")):
         run_ids.append(run_id)
         if region_code is None:  # a run over all regions covers every plot: older runs are past
             break
-    return {**dict(row), "run_ids": run_ids}
+    return {**run, "run_ids": run_ids}
+
+
+#: Parsed standard documents by the md5 of their stored text: a document never changes
+#: under its text, so the parse holds for any run, in any database, that stores it.
+_parsed_standards: dict[str, Standard] = {}
+
+#: Few standards are ever stored; beyond this many, the cache starts afresh.
+_PARSED_STANDARDS_MAX = 64
+
+
+def run_standard(conn: Connection, run: dict[str, Any]) -> Standard:
+    """The standard of ``run`` (from :func:`ranking_run`), parsed once per document.
+
+    Raises:
+        InvalidInput: the stored document is not a valid standard.
+    """
+    key = run["document_md5"]
+    document = run["document"]
+    if document is None:
+        cached = _parsed_standards.get(key)
+        if cached is not None:
+            return cached
+        # The cache started afresh since the run was read: read the document again.
+        document = conn.execute(text("SELECT document FROM standard WHERE id = :id"),
+                                {"id": run["standard_id"]}).scalar_one()
+    standard = parse_standard(document, f"stored standard of run {run['id']}")
+    if len(_parsed_standards) >= _PARSED_STANDARDS_MAX:
+        _parsed_standards.clear()
+    _parsed_standards[key] = standard
+    return standard
 
 
 #: The runs whose scores are current for a profile, and their standard (the public name).
@@ -278,7 +315,7 @@ def rankings(
     """
     selection = regions.resolve_one(conn, region)
     run = _ranking_run(conn, profile)
-    standard = parse_standard(run["document"], f"stored standard of run {run['id']}")
+    standard = run_standard(conn, run)
     params: dict[str, Any] = {"run_ids": run["run_ids"], "limit": limit,
                               "region_ids": selection.id_list if selection else None}
     group_weights = None
