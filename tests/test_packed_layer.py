@@ -28,6 +28,7 @@ from maps.zone_page import plot_popup_labels
 from tests.packed import payloads_of, unpack
 from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Watch
+from tests.test_map_export import exported  # noqa: F401 (a fixture)
 
 #: How far an unpacked point may lie from PostGIS's (degrees): half a unit of the packing's
 #: millionths, and a hair for two PROJ pipelines' last digits.
@@ -302,4 +303,31 @@ def test_the_browser_unpacks_what_the_server_packed_and_draws_every_plot(
     tab.wait_for_timeout(400)
     tab.screenshot(path=str(ARTIFACTS / f"zone_packed_{lang}_{width}.png"))
     watch.check()
+    context.close()
+
+
+def test_an_exported_zone_page_draws_every_plot_from_the_file_alone(
+        chromium, exported, engine, tmp_path):  # noqa: F811
+    """``locations map export`` inlines the reader with Leaflet: the file, opened with no
+    server and no network, draws the zone's plots and opens their popups."""
+    zone_id = zones_to_check(engine)[0]
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM plot WHERE zone_id = :zone "
+                                  "AND retired_at IS NULL"), {"zone": zone_id}).scalar_one()
+    path = tmp_path / "zone.html"
+    path.write_text(exported("zone", str(zone_id), "--lang", "de"), encoding="utf-8")
+    context = chromium.new_context(viewport={"width": 1300, "height": 860})
+    tab = context.new_page()
+    errors, elsewhere = [], []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("request", lambda r: elsewhere.append(r.url) if not r.url.startswith(
+        ("file:", "data:", "blob:")) else None)
+    tab.goto(path.as_uri())
+    tab.locator("path.plot").first.wait_for()
+    assert tab.locator("path.plot").count() == count
+    tab.locator("path.plot").nth(count // 2).click(force=True)
+    tab.locator(".leaflet-popup-content h3").wait_for(timeout=5000)
+    assert tab.locator(".leaflet-popup-content h3").inner_text().startswith("Grundstücksnummer ")
+    assert errors == [] and elsewhere == []
     context.close()
