@@ -14,19 +14,29 @@ The layer is a Leaflet ``L.geoJson`` named as folium names its GeoJSON layers
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from folium.map import Layer
 from folium.template import Template
 from folium.utilities import JsCode
 
+#: "{" opening Jinja syntax. folium once handed each element's rendered script to Jinja as
+#: a template of its own (see maps/folium_templates.py), so a text holding "{{ ... }}" was
+#: evaluated; escaped, it cannot be, whatever renders the script. In JSON a "{" followed by
+#: "{", "%" or "#" can only be inside a string.
+_JINJA_OPENING = re.compile(r"\{(?=[{%#])")
+
 
 def script_safe_json(text: str) -> str:
     """JSON text made safe inside a ``<script>`` element, as Jinja's ``tojson`` makes it:
-    ``<``, ``>``, ``&`` and ``'`` can stand only inside JSON strings, where their ``\\u``
-    escapes mean the same, so no ``</script>`` or markup can close the element."""
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("&", "\\u0026").replace("'", "\\u0027"))
+    ``<``, ``>``, ``&`` and ``'`` (and the line separators U+2028/U+2029, and "{" opening
+    Jinja syntax) can stand only inside JSON strings, where their ``\\u`` escapes mean the
+    same, so no ``</script>`` or markup can close the element and no text reads as Jinja."""
+    written = (text.replace("<", "\\u003c").replace(">", "\\u003e")
+               .replace("&", "\\u0026").replace("'", "\\u0027")
+               .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    return _JINJA_OPENING.sub(r"\\u007b", written)
 
 
 class BrowserStyledGeoJson(Layer):

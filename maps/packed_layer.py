@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +35,7 @@ from pyproj import Transformer
 
 from locations.vocabulary import STORAGE_SRID
 from maps.assets import ASSETS
+from maps.geojson_layer import script_safe_json
 from maps.style import STATUS_COLOURS
 
 #: Coordinates are written in units of 1 / SCALE degree.
@@ -127,22 +127,10 @@ def pack_ids(ids: Sequence[int]) -> list[int]:
     return [int(v) for v in np.diff(np.asarray(ids, dtype=np.int64), prepend=0)]
 
 
-#: "{" opening Jinja syntax. folium hands each element's rendered script to Jinja once more
-#: (as a template of its own), so a text holding "{{ ... }}" would be evaluated there. In
-#: JSON a "{" followed by "{", "%" or "#" can only be inside a string.
-_JINJA_OPENING = re.compile(r"\{(?=[{%#])")
-
-
 def script_json(value: Any) -> str:
     """``value`` as JSON to write inside a <script>: non-ASCII letters as they are (the page
-    is UTF-8; a \\u escape is six bytes), ``<``, ``>``, ``&`` and ``'`` escaped as Jinja's
-    ``tojson`` escapes them, so that no text can end the script or open a comment, and no
-    text read as Jinja syntax when folium renders the script again."""
-    written = (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-               .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-               .replace("'", "\\u0027").replace("\u2028", "\\u2028")
-               .replace("\u2029", "\\u2029"))
-    return _JINJA_OPENING.sub(r"\\u007b", written)
+    is UTF-8; a \\u escape is six bytes), made safe there by :func:`script_safe_json`."""
+    return script_safe_json(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 class PackedPlots(JSCSSMixin, MacroElement):
