@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import folium
@@ -22,6 +23,7 @@ from locations.standard import find_standard
 from locations.vocabulary import CONSTRAINT_KIND
 from maps import queries
 from maps.context import MapContext
+from maps.folium_templates import written_collection
 from maps.i18n import LABELS, Translator
 from maps.page import PageContext, render_map, render_page
 from maps.style import (
@@ -76,7 +78,9 @@ class PlotSheet:
 
     plot: dict[str, Any]
     zone: dict[str, Any]
-    zone_plots: dict[str, Any]
+    #: The zone's live plots nearest the plot first (the plot among them), each with its
+    #: outline as GeoJSON text (``_zone_plot_rows``); ``zone_plots`` has them as features.
+    neighbours: list[Any]
     #: Constraint areas the plot touches (Features, outlines cut to the zone's surroundings);
     #: None when the database holds none at all (unknown).
     constraints: list[dict[str, Any]] | None
@@ -94,6 +98,11 @@ class PlotSheet:
     @property
     def facts(self) -> dict[str, Any]:
         return self.plot["properties"]
+
+    @cached_property
+    def zone_plots(self) -> dict[str, Any]:
+        """The neighbours as a FeatureCollection (the exposé's map draws them)."""
+        return _feature_collection(self.neighbours)
 
     @property
     def zone_facts(self) -> dict[str, Any]:
@@ -180,25 +189,21 @@ def read_plot_sheet(conn: Connection, plot_id: int, profile: str | None, *,
         if breakdown is not None:
             measures = _measures(breakdown["standard"]["name"], breakdown["standard"]["version"])
     if not surroundings:
-        return PlotSheet(plot=plot, zone=zone, zone_plots=feature_collection([]),
-                         constraints=None, infrastructure=[], profile=profile, score=score,
+        return PlotSheet(plot=plot, zone=zone, neighbours=[], constraints=None, infrastructure=[], profile=profile, score=score,
                          breakdown=breakdown, measures=measures)
     # The zone's other live plots, nearest first: a large zone's far end adds nothing here.
-    zone_plots = _zone_plots(conn, plot_id)
-    return PlotSheet(plot=plot, zone=zone, zone_plots=zone_plots, constraints=constraints,
+    return PlotSheet(plot=plot, zone=zone, neighbours=_zone_plot_rows(conn, plot_id),
+                     constraints=constraints,
                      infrastructure=infrastructure, profile=profile, score=score,
                      breakdown=breakdown, measures=measures,
                      files=attachments.list_for_plot(conn, plot_id))
 
 
-def _zone_plots(conn: Connection, plot_id: int) -> dict[str, Any]:
-    """The zone's other live plots around ``plot_id``, nearest first, as the
-    FeatureCollection ``locations.geojson.feature_collection`` makes of the same rows.
-
-    Up to 400 plots on every plot page: their outlines are parsed in one ``json.loads``
-    and the features built directly (ids, texts and floats need no ``jsonable``), which
-    took a third of the CPU the generic row-by-row path took."""
-    rows = conn.execute(text(f"""
+def _zone_plot_rows(conn: Connection, plot_id: int) -> list[Any]:
+    """The zone's live plots around ``plot_id`` (itself among them), nearest first: id,
+    cadastral reference, status, area and the outline as GeoJSON text. The page splices
+    the outlines' text into its map (``_neighbour_data``): up to 400 on every plot page."""
+    return conn.execute(text(f"""
         SELECT o.id, o.cadastral_ref, o.status, round(o.area_m2::numeric, 1)::float AS area_m2,
                {geometry_sql("o.boundary")} AS geometry
         FROM plot p JOIN plot o ON o.zone_id = p.zone_id AND o.retired_at IS NULL
@@ -206,6 +211,17 @@ def _zone_plots(conn: Connection, plot_id: int) -> dict[str, Any]:
         ORDER BY o.boundary <-> p.boundary, o.id
         LIMIT :limit
     """), {"id": plot_id, "limit": NEIGHBOURS}).all()
+
+
+def _zone_plots(conn: Connection, plot_id: int) -> dict[str, Any]:
+    """``_zone_plot_rows`` as the FeatureCollection ``locations.geojson.feature_collection``
+    makes of the same rows."""
+    return _feature_collection(_zone_plot_rows(conn, plot_id))
+
+
+def _feature_collection(rows: list[Any]) -> dict[str, Any]:
+    # The outlines parsed in one ``json.loads`` and the features built directly (ids, texts
+    # and floats need no ``jsonable``): a third of the CPU of the generic row-by-row path.
     outlines = json.loads("[" + ",".join(row.geometry or "null" for row in rows) + "]")
     features = [{"type": "Feature", "id": plot, "geometry": outline,
                  "properties": {"id": plot, "cadastral_ref": ref, "status": status,
@@ -249,6 +265,16 @@ def named(t: Translator, prefix: str, key: str, fallback: str | None = None) -> 
 
 def profile_name(t: Translator, profile: str | None) -> str:
     return named(t, "profile", profile) if profile else t("no_profile")
+
+
+def area_texts(t: Translator, areas: list[float | None]) -> list[str]:
+    """``area_text`` of each of ``areas``, the numbers written together (a plot page's
+    400 neighbours)."""
+    hectares = t.numbers([None if a is None else a / 10_000 for a in areas], 1, " ha")
+    metres = t.numbers(areas, 0, t.M2)
+    unknown = t("unknown")
+    return [unknown if area is None else f"{ha} ({m2})"
+            for area, ha, m2 in zip(areas, hectares, metres, strict=True)]
 
 
 def _from_zone(t: Translator, value: str) -> str:
@@ -527,28 +553,14 @@ def _plot_map(sheet: PlotSheet, t: Translator, page: PageContext,
                 "className": "constraint"},
             tooltip=TextTooltip(["label"]),
         ).add_to(folium_map)
-    others = [plot for plot in sheet.zone_plots["features"] if plot["id"] != sheet.plot["id"]]
-    # Up to 400 plots: what is the same for all of them is worked out once (the link's
-    # query, the label, each status's word and style), the same text as per plot.
-    link = page.url("/maps/plots/0", profile=sheet.profile).partition("?")[2]
-    ref_label = t("cadastral_ref")
-    status_words: dict[str, str] = {}
-    styles: dict[str, dict[str, Any]] = {}
-    for plot in others:  # texts the browser builds each popup from (maps.style)
-        props = plot["properties"]
-        status = props["status"]
-        if status not in status_words:
-            status_words[status] = t.value("status", status)
-            styles[status] = {"fillColor": STATUS_COLOURS.get(status, "#999"),
-                              "fillOpacity": 0.45, "color": "#52606d", "weight": 1,
-                              "className": f"plot plot-{status}"}
-        props["name"] = f"{ref_label} {props['cadastral_ref']}"
-        props["facts"] = [area_text(t, props.get("area_m2")), status_words[status]]
-        props["link"] = f"{page.base_url}/maps/plots/{plot['id']}?{link}"
-    if others:
+    others = _neighbour_data(sheet, t, page)
+    styles = {status: {"fillColor": STATUS_COLOURS.get(status, "#999"), "fillOpacity": 0.45,
+                       "color": "#52606d", "weight": 1, "className": f"plot plot-{status}"}
+              for status in dict.fromkeys(f["properties"]["status"] for f in others["features"])}
+    if others["features"]:
         highlight = {"weight": 2.5}
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": others}, name=t("other_plots"),
+            others, name=t("other_plots"),
             # The same dict for the same status: folium makes each style's key once.
             style_function=lambda f: styles[f["properties"]["status"]],
             highlight_function=lambda f: highlight,
@@ -577,12 +589,35 @@ def _plot_map(sheet: PlotSheet, t: Translator, page: PageContext,
     return folium_map
 
 
+def _neighbour_data(sheet: PlotSheet, t: Translator, page: PageContext):
+    """The zone's other plots for the map, each with the texts the browser builds its popup
+    from (``maps.style.popup_from_facts``), their outlines spliced in as PostGIS wrote them
+    (``maps.folium_templates.written_collection``): the same script as folium's dumping of
+    the parsed outlines, without parsing 400 of them and writing them again."""
+    # What is the same for all of them is worked out once (the link's query, the label,
+    # each status's word), the same text as per plot.
+    link = page.url("/maps/plots/0", profile=sheet.profile).partition("?")[2]
+    ref_label = t("cadastral_ref")
+    status_words: dict[str, str] = {}
+    others = [row for row in sheet.neighbours if row[0] != sheet.plot["id"]]
+    features = []
+    for (plot, ref, status, area, _), area_words in zip(
+            others, area_texts(t, [row[3] for row in others]), strict=True):
+        if status not in status_words:
+            status_words[status] = t.value("status", status)
+        features.append({"type": "Feature", "id": plot, "geometry": None, "properties": {
+            "id": plot, "cadastral_ref": ref, "status": status, "area_m2": area,
+            "name": f"{ref_label} {ref}", "facts": [area_words, status_words[status]],
+            "link": f"{page.base_url}/maps/plots/{plot}?{link}"}})
+    return written_collection(features, [row[4] for row in others])
+
+
 def map_legend(sheet: PlotSheet, t: Translator) -> list[tuple[str, str, str, Markup | None]]:
     """(css class, colour, label, symbol) of what the map draws, for a legend beside it in the
     page; infrastructure shows its symbol (maps.style), the rest a swatch of its colour."""
     items = [("this", THIS_PLOT_COLOUR, t("this_plot"), None),
              ("zone", "#1f2933", t("zone_outline"), None)]
-    if len(sheet.zone_plots["features"]) > 1:
+    if len(sheet.neighbours) > 1:
         items.append(("others", "#9aa5b1", t("other_plots"), None))
     items += [(*item, None) for item in constraint_legend(sheet, t)]
     for kind in dict.fromkeys(i["kind"] for i in sheet.infrastructure):

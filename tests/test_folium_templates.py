@@ -155,3 +155,91 @@ def test_text_in_a_maps_data_is_never_run_as_a_template(fresh_client, fresh_engi
     # The zone's page packs it and the browser reads it back as it was written.
     (payload,) = payloads_of(fresh_client.get(f"/maps/zones/{zone_id}?lang=en").text)
     assert {f["id"]: f["properties"]["cadastral_ref"] for f in unpack(payload)}[plot_id] == name
+
+
+def _jinja_tojson(value) -> str:
+    """What folium's own rendering writes of a layer's data: Jinja's ``|tojson``."""
+    from jinja2.utils import htmlsafe_json_dumps
+
+    return str(htmlsafe_json_dumps(value, sort_keys=True))
+
+
+def test_written_layer_data_is_what_jinja_writes_of_the_whole():
+    """A layer's data spliced from PostGIS's outline texts is, byte for byte, what Jinja's
+    ``|tojson`` writes of the parsed whole, whatever the texts hold and however the numbers
+    are written (forms json.dumps would write otherwise take the slow way)."""
+    from maps.folium_templates import WrittenJson, written_collection
+
+    hostile = ["</script><script>alert(1)</script>", "{{ 7*7 }}{% if 1 %}x{% endif %}",
+               "a'b\"c&d", "Žalec č š ü ß 東京", "line\u2028separator", "\\u0000", "tab\there"]
+    outlines = [
+        '{"type":"Polygon","coordinates":[[[14.1234567,46.7654321],[14.2,46.3],[14,46]]]}',
+        '{"type":"MultiPolygon","coordinates":[[[[-14.5,-46.25],[0,0.5],[1,2]]],[[[3,4],[5,6]]]]}',
+        '{"type":"Polygon","coordinates":[[[14.10,46.0],[14.5,46.20]]]}',  # trailing zeros
+        '{"type":"Polygon","coordinates":[[[-0,46],[-0.0,1e-7],[1E+2,5]]]}',  # -0, exponents
+        '{"type":"Point","coordinates":[15.5,46.5]}',  # not an outline
+        None,
+        '{"type":"Polygon","coordinates":[[[14.0,46],[14.25,0.75],[100,-7.5]]]}',
+    ]
+    features = [{"type": "Feature", "id": n, "geometry": None,
+                 "properties": {"id": n, "cadastral_ref": hostile[n % len(hostile)],
+                                "status": "available", "area_m2": 1234.5 + n,
+                                "facts": ["0,12 ha", hostile[(n + 1) % len(hostile)]]}}
+                for n in range(len(outlines))]
+    for chosen in (list(range(len(outlines))), [0, 1], [2], [3], [4, 5], [0, 6, 1], []):
+        written = written_collection([features[i] for i in chosen], [outlines[i] for i in chosen])
+        whole = {"type": "FeatureCollection", "features": [
+            {**features[i], "geometry": None if outlines[i] is None else json.loads(outlines[i])}
+            for i in chosen]}
+        assert isinstance(written, WrittenJson)
+        assert written.text == _jinja_tojson(whole)
+        assert written.whole() == whole
+        # folium's Python side sees the features without their outlines.
+        assert written == {"type": "FeatureCollection", "features": [features[i] for i in chosen]}
+    with pytest.raises(ValueError):
+        written_collection(features[:2], outlines[:1])
+    # Inside a script element, nothing of the texts can close it or read as markup.
+    text = written_collection(features, outlines).text
+    assert "</script" not in text and "<" not in text and "'" not in text and "&" not in text
+
+
+def test_a_plot_pages_neighbours_on_its_map_are_the_database_s(client, engine):
+    """The neighbours' layer the plot page writes (outlines spliced from PostGIS's text)
+    holds each other live plot of the zone, nearest first, with the outline, reference,
+    status and area the generic GeoJSON path reads from the database, and the popup's texts."""
+    from locations.geojson import feature_collection, geometry_sql
+    from maps.folium_templates import WrittenJson
+    from maps.i18n import Translator
+    from maps.page import PageContext
+    from maps.plot_page import NEIGHBOURS, _neighbour_data, area_text, read_plot_sheet
+
+    with engine.connect() as conn:
+        plot_ids = conn.execute(text(
+            "SELECT min(id) FROM plot WHERE retired_at IS NULL GROUP BY zone_id "
+            "ORDER BY count(*) DESC LIMIT 3")).scalars().all()
+        for plot_id, lang in zip(plot_ids, ("sl", "de", "en"), strict=False):
+            t = Translator(lang)
+            page = PageContext(t=t, path=f"/maps/plots/{plot_id}", query={})
+            sheet = read_plot_sheet(conn, plot_id, None)
+            data = _neighbour_data(sheet, t, page)
+            assert isinstance(data, WrittenJson)
+            generic = feature_collection(conn.execute(text(f"""
+                SELECT o.id, o.cadastral_ref, o.status,
+                       round(o.area_m2::numeric, 1)::float AS area_m2,
+                       {geometry_sql("o.boundary")} AS geometry
+                FROM plot p JOIN plot o ON o.zone_id = p.zone_id AND o.retired_at IS NULL
+                WHERE p.id = :id AND o.id <> p.id
+                ORDER BY o.boundary <-> p.boundary, o.id
+                LIMIT :limit
+            """), {"id": plot_id, "limit": NEIGHBOURS - 1}).mappings())
+            drawn = data.whole()["features"]
+            assert len(drawn) == len(generic["features"]) > 1
+            for feature, expected in zip(drawn, generic["features"], strict=True):
+                props = expected["properties"]
+                assert feature["id"] == props["id"] and feature["geometry"] == expected["geometry"]
+                assert {k: feature["properties"][k] for k in props} == props
+                assert feature["properties"]["facts"] == [
+                    area_text(t, props["area_m2"]), t.value("status", props["status"])]
+                assert feature["properties"]["link"] == f"/maps/plots/{props['id']}?lang={lang}"
+            # The page carries exactly that text in its script.
+            assert data.text in client.get(f"/maps/plots/{plot_id}?lang={lang}").text
