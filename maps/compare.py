@@ -14,7 +14,7 @@ from folium.plugins import VectorGridProtobuf
 from folium.template import Template
 from markupsafe import Markup
 
-from maps.context import MapContext
+from maps.context import ContextOutlines, MapContext
 from maps.i18n import Translator
 from maps.page import PageContext, render_map, render_page
 from maps.style import (
@@ -116,7 +116,8 @@ class BorrowedFeatures(MacroElement):
         """
     )
 
-    def __init__(self, source: folium.GeoJson, ids: list[int], key: str = "f.id") -> None:
+    def __init__(self, source: folium.GeoJson | ContextOutlines, ids: list[int],
+                 key: str = "f.id") -> None:
         super().__init__()
         self._name = "BorrowedFeatures"
         if key not in ("f.id", "f.properties.id"):
@@ -202,7 +203,7 @@ def compare_maps(
     # browser: the maps holding outlines are built first, and their layers lent.
     nested = containers(areas)
     layers: dict[int, folium.GeoJson] = {}
-    region_layers: dict[int, tuple[folium.GeoJson, set[int]]] = {}
+    region_layers: dict[int, tuple[ContextOutlines, set[int]]] = {}
     maps: dict[int, folium.Map] = {}
     for index in sorted(range(len(areas)), key=lambda i: i in nested):
         title, codes = areas[index]
@@ -238,7 +239,7 @@ def compare_maps(
         borrowed_regions = None
         if index in nested and frame is not None and frame.regions:
             # The region borders around an area inside another are the other's too.
-            ids = [f["properties"]["id"] for f in frame.regions["features"]]
+            ids = frame.regions.ids
             source = region_layers.get(nested[index])
             if source is not None and set(ids) <= source[1]:
                 frame = dataclasses.replace(frame, regions=None)
@@ -249,8 +250,8 @@ def compare_maps(
         elif frame is not None and frame.regions:
             region_layers[index] = (next(
                 child for child in folium_map._children.values()
-                if isinstance(child, folium.GeoJson) and child.data is frame.regions),
-                {f["properties"]["id"] for f in frame.regions["features"]})
+                if isinstance(child, ContextOutlines) and child.outlines is frame.regions),
+                set(frame.regions.ids))
         if subset and index in nested:
             BorrowedFeatures(layers[nested[index]],
                              [m["properties"]["id"] for m in subset]).add_to(folium_map)

@@ -93,4 +93,4 @@ def comparison_maps_page(conn: Connection, page: PageContext, *, measure: str = 
                               zones=zone_search.search_zones(
                                   conn, zone_search.ZoneFilter()).collection(),
                               measure=measure, profile=profile,
-                              context=_context(conn, page, municipalities={"features": []}))
+                              context=_context(conn, page, municipalities=False))

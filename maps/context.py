@@ -3,26 +3,34 @@ online base map: the neighbouring countries and state borders (Natural Earth,
 maps/countries.py), the regions' and municipalities' borders and the towns' names at the
 municipalities' seats (the database, maps/queries.py ``map_context``).
 
+The regions' and municipalities' borders travel packed (maps/packed_layer.py) in steps of a
+hundred-thousandth of a degree: as folium GeoJSON (each coordinate as two decimal numbers)
+they were half of the demo's search page, over the 500 kB a page may weigh.
+
 Towns are labelled from the most populous down; a label that would overlap one already
 placed is hidden until zooming in makes room for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import folium
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
 from folium.template import Template
 
+from maps.assets import ASSETS
 from maps.countries import CountryContext
 from maps.i18n import Translator
+from maps.packed_layer import pack_ids, pack_outlines, pack_texts, script_json
 from maps.style import (
     BOUNDARY_STYLES,
     HOME_COUNTRY_COLOUR,
     NEIGHBOUR_COUNTRY_COLOUR,
-    TextTooltip,
 )
 
 #: Map panes (z-index) of the context: country fills under everything (Leaflet's tiles are
@@ -33,7 +41,42 @@ PANES = {"countries": 150, "context": 390, "borders": 395, "names": 610}
 #: municipalities' borders from the database: Natural Earth's 1:10m lines are a few hundred
 #: metres off in places, which would show as a border through the wrong fields.
 DETAIL_ZOOM = 12
+#: Context outlines are written in steps of 1 / CONTEXT_SCALE degree (about a metre): they
+#: are simplified by ten metres or more, and a millionth (the plots' scale) cost a fifth more.
+CONTEXT_SCALE = 100_000
 
+
+@dataclass(frozen=True)
+class Outlines:
+    """Borders drawn around a map's data: each one's id and name, and the outlines packed
+    (``maps.packed_layer.pack_outlines``); ``bounds`` [[south, west], [north, east]]."""
+
+    ids: list[int]
+    names: list[str]
+    packed: dict[str, Any]
+    bounds: list[list[float]] | None
+
+    @classmethod
+    def of(cls, rows: Sequence[Any]) -> Outlines:
+        """From rows of ``id``, ``name`` and ``wkb`` (the outline in the storage CRS)."""
+        packed, bounds = pack_outlines([row.wkb for row in rows], scale=CONTEXT_SCALE)
+        return cls([row.id for row in rows], [row.name for row in rows], packed, bounds)
+
+    def __bool__(self) -> bool:
+        return bool(self.ids)
+
+    @property
+    def bbox(self) -> list[float] | None:
+        """The bounds as GeoJSON writes them: west, south, east, north."""
+        if self.bounds is None:
+            return None
+        (south, west), (north, east) = self.bounds
+        return [west, south, east, north]
+
+    def payload(self) -> dict[str, Any]:
+        """What ``LocationsPacked.borders`` unpacks into features with ``id`` and ``name``."""
+        return {"ids": pack_ids(self.ids), "names": pack_texts(self.names),
+                "outlines": self.packed}
 
 
 @dataclass
@@ -41,8 +84,8 @@ class MapContext:
     """What is drawn around a map's own data; any part may be missing."""
 
     t: Translator
-    regions: dict[str, Any] | None = None
-    municipalities: dict[str, Any] | None = None
+    regions: Outlines | None = None
+    municipalities: Outlines | None = None
     #: Towns as {"name", "lat", "lon", "population"}, the most populous first.
     towns: list[dict[str, Any]] = field(default_factory=list)
     #: Where the page fetches the countries (served pages: cached by the browser) ...
@@ -57,18 +100,46 @@ class MapContext:
         Panes().add_to(folium_map)
         if self.countries_url or self.countries:
             Countries(self, filled).add_to(folium_map)
-        if self.regions and self.regions.get("features"):
-            folium.GeoJson(self.regions, name=self.t("regions"), pane="context",
-                           style_function=lambda f: {**BOUNDARY_STYLES["region"],
-                                                     "className": "region-border"},
-                           tooltip=TextTooltip(["name"])).add_to(folium_map)
-        if self.municipalities and self.municipalities.get("features"):
-            folium.GeoJson(self.municipalities, name=self.t("municipalities"), pane="context",
-                           style_function=lambda f: {**BOUNDARY_STYLES["municipality"],
-                                                     "className": "municipality-border"},
-                           tooltip=TextTooltip(["name"])).add_to(folium_map)
+        if self.regions:
+            ContextOutlines(self.regions, name=self.t("regions"), kind="region"
+                            ).add_to(folium_map)
+        if self.municipalities:
+            ContextOutlines(self.municipalities, name=self.t("municipalities"),
+                            kind="municipality").add_to(folium_map)
         if self.towns:
             Towns(self.towns).add_to(folium_map)
+
+
+class ContextOutlines(JSCSSMixin, Layer):
+    """Region or municipality borders (``kind``) drawn from packed ``outlines`` in the
+    context pane, each named on hover by a text node. A Leaflet ``L.geoJson`` as folium's
+    GeoJSON layers are: the layer control lists it, and another map of the page may borrow
+    its features (maps/compare.py ``BorrowedFeatures``)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJson(
+            LocationsPacked.borders({{ this.payload }}),
+            {pane: 'context', style: function () { return {{ this.style }}; }});
+        {{ this.get_name() }}.bindTooltip(function (layer) {
+            var div = L.DomUtil.create('div');
+            div.textContent = String(layer.feature.properties.name);
+            return div;
+        }, {sticky: true});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, outlines: Outlines, *, name: str, kind: str) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        # folium's own name for GeoJSON layers: geo_json_<id>.
+        self._name = "GeoJson"
+        self.outlines = outlines
+        # The reader, named as maps/assets.py knows it (served, or inlined in a file).
+        self.default_js = [("packed_features", ASSETS["packed_features"].url)]
+        self.payload = script_json(outlines.payload())
+        self.style = script_json({**BOUNDARY_STYLES[kind], "className": f"{kind}-border"})
 
 
 class Panes(MacroElement):

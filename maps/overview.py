@@ -311,7 +311,9 @@ def build_overview(
         raise ValueError("a served overview needs the zones' scale")
     if not served and zones is None:
         raise ValueError("a standalone overview needs the zones")
-    folium_map = base_map(bounds_of([zones or {}, context.regions or {}]), context)
+    regions = context.regions
+    folium_map = base_map(bounds_of([zones or {}, {"bbox": regions.bbox, "features": regions.ids}
+                                     if regions else {}]), context)
 
     drawn = []
     for label, kind in INFRASTRUCTURE_LAYERS.items():

@@ -70,16 +70,18 @@ def _counts(values: Sequence[int] | np.ndarray) -> int | list[int]:
     return values
 
 
-def pack_outlines(wkbs: Sequence[bytes]) -> tuple[dict[str, Any], list[list[float]] | None]:
+def pack_outlines(wkbs: Sequence[bytes], scale: int = SCALE
+                  ) -> tuple[dict[str, Any], list[list[float]] | None]:
     """Polygons or multipolygons (WKB in the storage CRS, one per feature) packed, and their
     bounds as [[south, west], [north, east]] (None without any).
 
     The payload: ``points``, every ring's points but its closing one, each written as its
-    steps east and north from the point before (the first from 0, 0) in 1 / SCALE degree;
+    steps east and north from the point before (the first from 0, 0) in 1 / ``scale``
+    degree (a map's context, simplified by metres, needs no finer than a metre);
     ``rings``, each ring's number of points; ``polygons``, each polygon's number of rings;
     ``features``, each feature's number of polygons (a single number when all are alike)."""
     if not wkbs:
-        return {"scale": SCALE, "points": "", "rings": [], "polygons": [], "features": []}, None
+        return {"scale": scale, "points": "", "rings": [], "polygons": [], "features": []}, None
     geometries = shapely.from_wkb([bytes(wkb) for wkb in wkbs])
     _, coordinates, offsets = shapely.to_ragged_array(shapely.force_2d(geometries))
     if len(offsets) == 2:  # polygons only: each feature is one
@@ -89,11 +91,11 @@ def pack_outlines(wkbs: Sequence[bytes]) -> tuple[dict[str, Any], list[list[floa
     # Drop each ring's closing point, then step from point to point across rings.
     closing = np.zeros(len(coordinates), dtype=bool)
     closing[ring_offsets[1:] - 1] = True
-    quantised = np.column_stack([np.rint(lon[~closing] * SCALE), np.rint(lat[~closing] * SCALE)])
+    quantised = np.column_stack([np.rint(lon[~closing] * scale), np.rint(lat[~closing] * scale)])
     quantised = quantised.astype(np.int64)
     steps = np.diff(quantised, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
     payload = {
-        "scale": SCALE,
+        "scale": scale,
         "points": _zigzag_varints(steps),
         "rings": _counts(np.diff(ring_offsets) - 1),
         "polygons": _counts(np.diff(polygon_offsets)),

@@ -16,7 +16,7 @@ from locations.db import NO_PARALLEL_WORKERS, fetch_rows
 from locations.geojson import OutputCrs, feature_collection, geometry_sql
 from locations.tiles import scores_available
 from locations.vocabulary import INFRASTRUCTURE_KIND, YARDSTICK_LEVEL
-from maps.context import MapContext
+from maps.context import MapContext, Outlines
 from maps.countries import country_context, prepare
 from maps.i18n import Translator
 
@@ -30,6 +30,8 @@ SEARCH_CRS = OutputCrs(decimals=6)
 
 #: Simplification tolerance (m) for outlines drawn at region scale: invisible there, halves the bytes.
 OUTLINE_TOLERANCE_M = 10.0
+#: The regions' borders are drawn at every zoom over the municipalities' own (10 m).
+REGION_TOLERANCE_M = OUTLINE_TOLERANCE_M * 5
 #: Outlines simplified by metres need no centimetres: 5 decimals of a degree are about a metre
 #: (7 made the comparison's municipalities a tenth heavier for nothing).
 OUTLINE_CRS = OutputCrs(decimals=5)
@@ -184,18 +186,15 @@ def _frame_parameters(frame: Frame | None) -> dict[str, float | None]:
             "margin": CONTEXT_MARGIN_M}
 
 
-def region_outlines(conn: Connection, frame: Frame | None = None) -> dict[str, Any]:
+def region_outlines(conn: Connection, frame: Frame | None = None) -> Outlines:
     """Region boundaries with their names (within ``frame`` and its margin, if given)."""
-    rows = conn.execute(text(f"""
-        SELECT r.id, r.code, r.name, r.country,
-               {geometry_sql(f"ST_SimplifyPreserveTopology(r.boundary, {OUTLINE_TOLERANCE_M * 5})",
-                            OUTLINE_CRS)}
-                   AS geometry
+    return Outlines.of(conn.execute(text(f"""
+        SELECT r.id, r.name,
+               ST_AsBinary(ST_SimplifyPreserveTopology(r.boundary, {REGION_TOLERANCE_M})) AS wkb
         FROM region r WHERE r.boundary IS NOT NULL AND r.level = :level
           AND {_IN_FRAME.format(column="r.boundary")}
         ORDER BY r.code
-    """), {"level": YARDSTICK_LEVEL, **_frame_parameters(frame)}).mappings()
-    return feature_collection(rows)
+    """), {"level": YARDSTICK_LEVEL, **_frame_parameters(frame)}).all())
 
 
 def towns(conn: Connection, frame: Frame | None = None) -> list[dict[str, Any]]:
@@ -235,18 +234,17 @@ def home_countries(conn: Connection) -> tuple[str, ...]:
 
 def map_context(conn: Connection, t: Translator, frame: Frame | None = None, *,
                 standalone: bool = False, base_url: str = "",
-                municipalities: dict[str, Any] | None = None) -> MapContext:
+                municipalities: bool = True) -> MapContext:
     """Everything a map shows around its data within ``frame`` (all of it without one):
     regions, municipalities, towns and the countries (by URL when served, embedded in a
-    standalone file). ``municipalities``: outlines the caller has read already."""
+    standalone file). ``municipalities``: False where the map draws them as its own data."""
     window = context_window(conn)
     if not standalone:
         prepare(window)
     return MapContext(
         t=t,
         regions=region_outlines(conn, frame),
-        municipalities=municipalities if municipalities is not None
-        else municipality_outlines(conn, frame),
+        municipalities=municipality_outlines(conn, frame) if municipalities else None,
         towns=towns(conn, frame),
         countries=country_context(window) if standalone else None,
         countries_url=None if standalone
@@ -265,18 +263,15 @@ def profiles(conn: Connection) -> list[str]:
         "SELECT DISTINCT profile FROM score_run WHERE status = 'finished' ORDER BY 1")).scalars())
 
 
-def municipality_outlines(conn: Connection, frame: Frame | None = None) -> dict[str, Any]:
+def municipality_outlines(conn: Connection, frame: Frame | None = None) -> Outlines:
     """Municipality boundaries with their names only (within ``frame`` and its margin)."""
-    rows = conn.execute(text(f"""
-        SELECT m.id, m.code, m.name,
-               {geometry_sql(f"ST_SimplifyPreserveTopology(m.boundary, {OUTLINE_TOLERANCE_M})",
-                            OUTLINE_CRS)}
-                   AS geometry
+    return Outlines.of(conn.execute(text(f"""
+        SELECT m.id, m.name,
+               ST_AsBinary(ST_SimplifyPreserveTopology(m.boundary, {OUTLINE_TOLERANCE_M})) AS wkb
         FROM municipality m
         WHERE m.boundary IS NOT NULL AND {_IN_FRAME.format(column="m.boundary")}
         ORDER BY m.name
-    """), _frame_parameters(frame)).mappings()
-    return feature_collection(rows)
+    """), _frame_parameters(frame)).all())
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,18 @@ from typing import Any
 CALL = "LocationsPacked.features("
 
 
-def payloads_of(html: str) -> list[dict[str, Any]]:
-    """Every packed layer's payload written in ``html``, in page order."""
-    found, at = [], html.find(CALL)
+#: Where a page hands the borders around its map (maps/context.py) to the reader.
+BORDERS_CALL = "LocationsPacked.borders("
+
+
+def payloads_of(html: str, call: str = CALL) -> list[dict[str, Any]]:
+    """Every packed layer's payload written in ``html`` (``call``: the plots' layers, or
+    the borders' with ``BORDERS_CALL``), in page order."""
+    found, at = [], html.find(call)
     while at >= 0:
-        payload, _ = json.JSONDecoder().raw_decode(html, at + len(CALL))
+        payload, _ = json.JSONDecoder().raw_decode(html, at + len(call))
         found.append(payload)
-        at = html.find(CALL, at + 1)
+        at = html.find(call, at + 1)
     return found
 
 
@@ -94,4 +99,18 @@ def unpack(payload: dict[str, Any]) -> list[dict[str, Any]]:
             properties["name"] = payload["name"]["prefix"] + properties[payload["name"]["property"]]
         features.append({"type": "Feature", "id": feature_id, "geometry": geometries[i],
                          "properties": properties})
+    return features
+
+
+def unpack_borders(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The GeoJSON features of a map's packed borders, as ``LocationsPacked.borders`` makes
+    them: each with its id and name."""
+    n = len(payload["ids"])
+    geometries = _outlines(payload["outlines"], n)
+    names = _texts(payload["names"], n)
+    features, feature_id = [], 0
+    for step, geometry, name in zip(payload["ids"], geometries, names, strict=True):
+        feature_id += step
+        features.append({"type": "Feature", "id": feature_id, "geometry": geometry,
+                         "properties": {"id": feature_id, "name": name}})
     return features

@@ -172,7 +172,7 @@ def compare_page(
                         # The municipalities are the maps' own data there, shaded by the
                         # measure; each map's context is cut to its own frame.
                         context_for=lambda frame: queries.map_context(
-                            conn, t, frame, municipalities={"features": []}))
+                            conn, t, frame, municipalities=False))
     response = _html(build_comparison_page(t, page, comparison=comparison, selected=selected,
                                            choices=choices, maps=maps,
                                            period=(from_ or "", to or ""), error=error))

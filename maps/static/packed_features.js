@@ -1,4 +1,5 @@
 /* Unpacks a layer packed by maps/packed_layer.py into GeoJSON features, for L.geoJson.
+   LocationsPacked.borders(payload) -> [Feature] for a map's context, see borders below;
    LocationsPacked.features(payload) -> [Feature]: payload.ids (each id as its step from the
    one before), payload.outlines (points as zigzag varints of steps in 1 / scale degree, the
    closing point of each ring left out; counts of points per ring, rings per polygon and
@@ -103,5 +104,19 @@
     return out;
   }
 
-  global.LocationsPacked = {features: features};
+  /* Borders drawn around a map's data (maps/context.py): payload.ids (steps, as above),
+     payload.names (a column) and payload.outlines; each feature's properties are its id and
+     name. */
+  function borders(payload) {
+    var n = payload.ids.length, geometries = outlines(payload.outlines, n);
+    var names = texts(payload.names, n), out = new Array(n), id = 0;
+    for (var i = 0; i < n; i++) {
+      id += payload.ids[i];
+      out[i] = {type: "Feature", id: id, geometry: geometries[i],
+                properties: {id: id, name: names[i]}};
+    }
+    return out;
+  }
+
+  global.LocationsPacked = {features: features, borders: borders};
 })(window);
