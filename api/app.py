@@ -18,6 +18,7 @@ from api.observability import Metrics, Observed, configure_access_log, metrics_e
 from api.read_your_writes import ReadYourWrites
 from api.replica_retry import RetryRecoveryConflicts
 from api.responses import error_responses
+from api.route_index import index_routes
 from api.routes import (
     admin_accounts,
     attachments,
@@ -147,4 +148,6 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
     for router in ROUTERS:
         app.include_router(router, responses=ROUTER_ERRORS.get(id(router)))
     app.include_router(docs.router)
+    # Last: a request tries only the routers whose routes can start as its path does.
+    index_routes(app)
     return app

@@ -9,7 +9,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep
 from locations.accounts import (
     Account,
     auth_retry_after,
@@ -31,7 +30,6 @@ def client_address(request: Request) -> str:
 
 async def optional_account(
     request: Request,
-    engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Account | None:
     """The caller's account, None for anonymous callers; a wrong token is 401, never anonymous.
@@ -45,8 +43,10 @@ async def optional_account(
     if credentials is None:
         # Anonymous reads (most requests) never leave the event loop for the thread pool.
         return None
-    return await run_in_threadpool(_authenticated_account, engine, client_address(request),
-                                   credentials.credentials)
+    # The app's engine (``api.deps.get_engine``), read here rather than declared: every
+    # request of a route taking an account resolved it for this, token or not.
+    return await run_in_threadpool(_authenticated_account, request.app.state.engine,
+                                   client_address(request), credentials.credentials)
 
 
 def _authenticated_account(engine: Engine, client: str, token: str) -> Account:

@@ -90,9 +90,10 @@ def link(href: str, rel: str, media_type: str, title: str | None = None,
 
 def self_links(request: Request, html: bool, json_type: str = JSON) -> list[dict[str, Any]]:
     """``self`` in the format answered and ``alternate`` in the other."""
-    as_json = str(request.url.include_query_params(f="json"))
+    # Only the addresses the answer gives: each one parses and encodes the query again.
     as_html = str(request.url.include_query_params(f="html"))
     if html:
+        as_json = str(request.url.include_query_params(f="json"))
         return [link(as_html, "self", HTML, "This document"),
                 link(as_json, "alternate", json_type, "This document as JSON")]
     return [link(str(request.url), "self", json_type, "This document"),

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -207,7 +208,7 @@ def _crs_header(crs: ogc.Crs) -> dict[str, str]:
     return {"Content-Crs": f"<{crs.uri}>"}
 
 
-def items(request: Request, engine: EngineDep, account: OptionalAccount,
+def items(request: Request, engine: Engine, account: OptionalAccount,
           collection_id: str) -> Response:
     """One page of a collection's features: follow the ``next`` link for the next page."""
     html = wants_html(request)
@@ -250,7 +251,7 @@ def items(request: Request, engine: EngineDep, account: OptionalAccount,
     return Response(body.encode(), media_type=GEOJSON, headers=VARY | headers)
 
 
-def item(request: Request, engine: EngineDep, account: OptionalAccount, collection_id: str,
+def item(request: Request, engine: Engine, account: OptionalAccount, collection_id: str,
          feature_id: str) -> Response:
     """One feature; ``crs`` as for the items."""
     _only(request, {"f", "crs"})
@@ -341,16 +342,17 @@ def _parameter_docs(target: ogc.Collection) -> list[dict[str, Any]]:
     return common + queryables
 
 
+# The engine is the app's (``api.deps.get_engine``), taken from the request: as a declared
+# dependency it was resolved anew for every page a client asks for.
 def _items_endpoint(collection_id: str):
-    def endpoint(request: Request, engine: EngineDep, account: OptionalAccount) -> Response:
-        return items(request, engine, account, collection_id)
+    def endpoint(request: Request, account: OptionalAccount) -> Response:
+        return items(request, request.app.state.engine, account, collection_id)
     return endpoint
 
 
 def _item_endpoint(collection_id: str):
-    def endpoint(request: Request, engine: EngineDep, account: OptionalAccount,
-                 feature_id: str) -> Response:
-        return item(request, engine, account, collection_id, feature_id)
+    def endpoint(request: Request, account: OptionalAccount, feature_id: str) -> Response:
+        return item(request, request.app.state.engine, account, collection_id, feature_id)
     return endpoint
 
 
