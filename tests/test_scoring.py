@@ -449,3 +449,78 @@ def test_kept_metrics_and_distances_refreshed_as_things_change_equal_a_full_reco
     p5 = kept_metrics[worked["P5"]]
     assert p5[2] == pytest.approx(100 / 140) and kept_metrics[worked["P1"]][1] == 0
     assert kept_metrics[worked["P1"]][3] == 120_000 + 50_000 + 60_000 + 7_000
+
+
+# Every plot against every seat and constraint area, one plot at a time: what the kept site
+# metrics must equal, however the run settles them (per zone where it can).
+_SITE_METRICS_ONE_BY_ONE = """
+SELECT p.id, 4 * pi() * p.area_m2 / (ST_Perimeter(p.boundary) ^ 2),
+       least(1, coalesce((SELECT ST_Area(ST_Union(ST_Intersection(ca.boundary, p.boundary)))
+                          FROM constraint_area ca
+                          WHERE ST_Intersects(ca.boundary, p.boundary)), 0) / p.area_m2),
+       least(1, coalesce((SELECT ST_Area(ST_Union(ST_Intersection(ca.boundary, p.boundary)))
+                          FROM constraint_area ca
+                          WHERE ca.kind = 'flood_risk' AND ca.severity = 'high'
+                            AND ST_Intersects(ca.boundary, p.boundary)), 0) / p.area_m2),
+       (SELECT sum(m.population) FROM municipality m
+        WHERE m.population IS NOT NULL AND ST_DWithin(m.seat, p.boundary, 30000))
+FROM plot p WHERE p.retired_at IS NULL
+"""
+
+
+def test_site_metrics_settled_per_zone_equal_each_plot_tested_alone(
+    empty_engine: Engine, worked: dict[str, int]
+) -> None:
+    """The labour pool is summed per zone for the seats that reach all its plots or none,
+    and plot by plot only for seats on the edge of the zone's reach; constraint shares are
+    looked for only in zones near an area. Each kept figure still equals testing each plot
+    against every seat and area on its own: seats reaching some of a zone's plots and not
+    others, a seat exactly 30 km from a plot, a zone no seat reaches inside an area."""
+    with empty_engine.begin() as conn:
+        home = conn.execute(text("SELECT id, region_id FROM municipality WHERE name = 'Home'")).one()
+        for code, population, x in (
+            # 29.5 km east of P6, exactly 30 km of P2, 30.1 km of P1: not every plot.
+            ("21", 7_000, X0 + 30_300),
+            # Exactly 30 km west of P1: within reach (ST_DWithin counts equal), P2 not.
+            ("22", 900, X0 - 30_000),
+            # 29.9 km west of P1, 30.1 km of P2: one plot of the zone only.
+            ("23", 40, X0 - 29_900),
+        ):
+            conn.execute(text(
+                "INSERT INTO municipality (code, name, region_id, country, population, seat) "
+                "VALUES (:c, :c, :r, 'SI', :pop, ST_SetSRID(ST_MakePoint(:x, :y), 3035))"),
+                {"c": code, "r": home.region_id, "pop": population, "x": x, "y": Y0 + 100})
+        # A zone 200 km east, out of every seat's reach, with a plot half in a constraint area.
+        far = conn.execute(text(
+            "INSERT INTO zone (municipality_id, name, kind, boundary) VALUES "
+            "(:m, 'Remote', 'industrial', ST_Multi(ST_GeomFromText(:w, 3035))) RETURNING id"),
+            {"m": home.id, "w": box(X0 + 200_000, Y0, X0 + 201_000, Y0 + 300).wkt}).scalar_one()
+        conn.execute(text(
+            "INSERT INTO plot (zone_id, cadastral_ref, boundary) "
+            "VALUES (:z, 'far-1', ST_Multi(ST_GeomFromText(:w, 3035)))"),
+            {"z": far, "w": box(X0 + 200_000, Y0, X0 + 200_100, Y0 + 100).wkt})
+        conn.execute(text(
+            "INSERT INTO constraint_area (kind, severity, name, boundary) "
+            "VALUES ('flood_risk', 'high', 'Remote river', ST_Multi(ST_GeomFromText(:w, 3035)))"),
+            {"w": box(X0 + 200_050, Y0 - 10, X0 + 200_300, Y0 + 110).wkt})
+    run_scoring(empty_engine, "logistics", standard=STANDARD, as_of=AS_OF)
+    with empty_engine.connect() as conn:
+        kept = {row[0]: row[1:] for row in conn.execute(text(
+            "SELECT plot_id, compactness, constraint_share, flood_high_share, labour_pool "
+            "FROM plot_site_metrics"))}
+        alone = {row[0]: row[1:] for row in conn.execute(text(_SITE_METRICS_ONE_BY_ONE))}
+        remote = conn.execute(text("SELECT id FROM plot WHERE cadastral_ref = 'far-1'")).scalar_one()
+    assert set(kept) == set(alone) and len(kept) == 7
+    for plot_id, figures in alone.items():
+        compactness, share, flood, pool = kept[plot_id]
+        assert compactness == pytest.approx(figures[0], rel=1e-12)
+        assert share == pytest.approx(figures[1], abs=1e-9)
+        assert flood == pytest.approx(figures[2], abs=1e-9)
+        assert pool == figures[3], plot_id
+    pools = {name: kept[worked[name]][3] for name in ("P1", "P2", "P4", "P6")}
+    # Home, Near and the two seats west reach P1; the one east does not, and P2 only that.
+    assert pools["P1"] == 100_000 + 50_000 + 900 + 40
+    assert pools["P2"] == 100_000 + 50_000 + 7_000
+    assert pools["P4"] == 100_000 + 50_000 + 7_000
+    assert pools["P6"] == 100_000 + 50_000 + 7_000
+    assert kept[remote][3] is None and kept[remote][2] == pytest.approx(0.5)
