@@ -49,8 +49,11 @@ def _ranking_run(conn: Connection, profile: str) -> dict[str, Any]:
 
     ``run_ids`` (newest first) are the runs whose scores are current under that
     standard: the newest run of each scope (all regions, or one region), leaving
-    out any older than the newest run over all regions. One statement: a ranking reads
-    the run twice (plots, then zones), each read a round trip.
+    out any older than the newest run over all regions. ``kept_run``: the run under
+    which the figures kept for the profile's current runs are (``score_summary_run``,
+    0130), when they are of exactly these runs (else None: readers compute from the
+    scores), as :func:`current_scores.kept_summary_run` says. One statement: each read
+    is a round trip.
     """
     row = conn.execute(
         text("""
@@ -59,9 +62,11 @@ def _ranking_run(conn: Connection, profile: str) -> dict[str, Any]:
                    -- The document only when this process has not parsed it yet.
                    CASE WHEN md5(CAST(s.document AS text)) = ANY (CAST(:parsed AS text[]))
                         THEN NULL ELSE s.document END AS document,
-                   latest.ids AS latest_ids, latest.region_codes AS latest_region_codes
+                   latest.ids AS latest_ids, latest.region_codes AS latest_region_codes,
+                   kept.run_id AS kept_run, kept.ranked_runs AS kept_ranked_runs
             FROM score_run r
             JOIN standard s ON s.id = r.standard_id
+            LEFT JOIN score_summary_run kept ON kept.profile = :p
             CROSS JOIN LATERAL (
                 SELECT array_agg(newest.id ORDER BY newest.finished_at DESC, newest.id DESC) AS ids,
                        array_agg(newest.region_code
@@ -87,6 +92,8 @@ def _ranking_run(conn: Connection, profile: str) -> dict[str, Any]:
         run_ids.append(run_id)
         if region_code is None:  # a run over all regions covers every plot: older runs are past
             break
+    if run.pop("kept_ranked_runs") != run_ids:
+        run["kept_run"] = None
     return {**run, "run_ids": run_ids}
 
 
@@ -195,7 +202,9 @@ def _best_ranked(conn: Connection, run_ids: list[int], params: dict[str, Any]) -
                  p.zone_id, z.name AS zone_name, m.name AS municipality_name,
                  rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2"""
     # Each branch may stop at :limit rows only on the first walk; here it reads every
-    # candidate above the floor (a few more than :limit).
+    # candidate above the floor (a few more than :limit). Two statements: with the floor
+    # unknown when planning (one statement, the floor an InitPlan), the planner expects a
+    # third of the run above it and joins the whole run (1.5 s at a million plots).
     branches = _ranked_best_first(run_ids, params, columns).replace("LIMIT :limit)", ")")
     return list(conn.execute(text(_READ_SETTINGS + f"""
         SELECT * FROM ({branches}) candidates ORDER BY score DESC, id LIMIT :limit
@@ -300,21 +309,26 @@ def rankings(
     conn: Connection,
     profile: str,
     *,
-    region: str | None = None,
+    region: str | regions.RegionSelection | None = None,
     limit: int = 50,
     weights: str | None = None,
+    run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Available plots that pass the gates, best first; with ``weights`` a what-if, stored nowhere.
 
     A what-if recomputes each plot's total from its stored criterion scores with
-    the given group weights (renormalised to 100).
+    the given group weights (renormalised to 100). ``region`` is a code, or the region
+    as the caller resolved it; ``run``: the profile's :func:`ranking_run` when the caller
+    has read it (``GET /rankings`` ranks its zones by the same run and region).
 
     Raises:
         NotFound: no finished run for the profile.
         InvalidInput: bad weights.
     """
-    selection = regions.resolve_one(conn, region)
-    run = _ranking_run(conn, profile)
+    selection = (region if isinstance(region, regions.RegionSelection)
+                 else regions.resolve_one(conn, region))
+    if run is None:
+        run = _ranking_run(conn, profile)
     standard = run_standard(conn, run)
     params: dict[str, Any] = {"run_ids": run["run_ids"], "limit": limit,
                               "region_ids": selection.id_list if selection else None}
@@ -397,21 +411,32 @@ def _kept_by_group(conn: Connection, kept_run: int, run_ids: list[int],
     """
     params = {"run": kept_run, **_group_params(groups)}
     counts: dict[int, dict[int, int]] = {}
-    for key, coarse, plots in conn.execute(text("""
-        SELECT g.key, h.coarse, sum(h.plots)
-        FROM unnest(CAST(:group_keys AS int[]), CAST(:group_municipalities AS int[]))
-             AS g (key, municipality_id)
-        JOIN score_histogram h ON h.run_id = :run AND h.municipality_id = g.municipality_id
-        GROUP BY 1, 2 HAVING sum(h.plots) <> 0
+    areas: dict[int, tuple[float, float]] = {}
+    # Per group, its whole points' counts and its areas, in one round trip.
+    for key, coarses, plots, area, above in conn.execute(text("""
+        WITH g AS (
+            SELECT * FROM unnest(CAST(:group_keys AS int[]), CAST(:group_municipalities AS int[]))
+                AS g (key, municipality_id)
+        ), counts AS (
+            SELECT g.key, h.coarse, sum(h.plots) AS plots
+            FROM g JOIN score_histogram h
+              ON h.run_id = :run AND h.municipality_id = g.municipality_id
+            GROUP BY 1, 2 HAVING sum(h.plots) <> 0
+        ), areas AS (
+            SELECT g.key, sum(k.ranked_area_m2) AS area, sum(k.above_60_m2) AS above
+            FROM g JOIN score_summary k
+              ON k.run_id = :run AND k.municipality_id = g.municipality_id
+            GROUP BY 1
+        )
+        SELECT c.key, c.coarses, c.plots, a.area, a.above
+        FROM (SELECT key, array_agg(coarse ORDER BY coarse) AS coarses,
+                     array_agg(plots ORDER BY coarse) AS plots
+              FROM counts GROUP BY key) c
+        LEFT JOIN areas a ON a.key = c.key
     """), params):
-        counts.setdefault(key, {})[coarse] = int(plots)
-    areas = {key: (float(area), float(above)) for key, area, above in conn.execute(text("""
-        SELECT g.key, sum(k.ranked_area_m2), sum(k.above_60_m2)
-        FROM unnest(CAST(:group_keys AS int[]), CAST(:group_municipalities AS int[]))
-             AS g (key, municipality_id)
-        JOIN score_summary k ON k.run_id = :run AND k.municipality_id = g.municipality_id
-        GROUP BY 1
-    """), params)}
+        counts[key] = {coarse: int(n) for coarse, n in zip(coarses, plots)}
+        if area is not None:
+            areas[key] = (float(area), float(above))
 
     # The order statistics each group needs (0-based, ascending): the median's one or two
     # (percentile_cont's) and the best (the last); and the whole point holding each.
@@ -426,18 +451,24 @@ def _kept_by_group(conn: Connection, kept_run: int, run_ids: list[int],
     fine: dict[tuple[int, int], dict[int, int]] = {}
     if cells:
         pairs = sorted(cells)
-        for key, coarse, within, plots in conn.execute(text("""
-            SELECT g.key, h.coarse, u.i - 1, sum(u.n)
+        # The cells' rows, one per municipality, their hundredths summed here: a hundred
+        # numbers a row, where unnesting and grouping them cost the database more.
+        summed: dict[tuple[int, int], list[int]] = {}
+        for key, coarse, hundredths in conn.execute(text("""
+            SELECT g.key, h.coarse, h.fine
             FROM unnest(CAST(:group_keys AS int[]), CAST(:group_municipalities AS int[]))
                  AS g (key, municipality_id)
             JOIN unnest(CAST(:cell_keys AS int[]), CAST(:cell_coarses AS int[]))
                  AS c (key, coarse) ON c.key = g.key
             JOIN score_histogram h ON h.run_id = :run AND h.municipality_id = g.municipality_id
              AND h.coarse = c.coarse
-            CROSS JOIN unnest(h.fine) WITH ORDINALITY AS u (n, i)
-            GROUP BY 1, 2, 3 HAVING sum(u.n) <> 0
         """), {**params, "cell_keys": [k for k, _ in pairs], "cell_coarses": [c for _, c in pairs]}):
-            fine.setdefault((key, coarse), {})[coarse * _FINE_PER_POINT + within] = int(plots)
+            total = summed.get((key, coarse))
+            summed[(key, coarse)] = (list(hundredths) if total is None
+                                     else [a + b for a, b in zip(total, hundredths)])
+        for (key, coarse), hundredths in summed.items():
+            fine[(key, coarse)] = {coarse * _FINE_PER_POINT + within: n
+                                   for within, n in enumerate(hundredths) if n != 0}
 
     # Each statistic's hundredth of a point, and its rank among the plots within it.
     located: dict[int, dict[str, tuple[int, int]]] = {}
@@ -522,7 +553,7 @@ def ranked_by_group(conn: Connection, run: dict[str, Any], profile: str,
                     groups: dict[int, list[int]]) -> dict[int, dict[str, Any]]:
     """The ranked plots' figures per group of municipalities (``_computed_by_group``), from the
     figures kept for the ranking ``run``'s runs when they are kept, else from the scores."""
-    kept = current_scores.kept_summary_run(conn, profile, ranked_runs=run["run_ids"])
+    kept = run["kept_run"]
     if kept is not None:
         return _kept_by_group(conn, kept, run["run_ids"], groups)
     return _computed_by_group(conn, run["run_ids"], groups)
@@ -551,28 +582,29 @@ def compare_regions(conn: Connection, profile: str,
         NotFound: no finished run for the profile.
         InvalidInput: an unknown region.
     """
-    if codes:
-        ids = regions.resolve(conn, codes).id_list
-    else:
-        # Every region of the yardstick level that holds municipalities.
-        ids = conn.execute(text(
-            "SELECT id FROM region r WHERE level = :level AND EXISTS "
-            "(SELECT 1 FROM municipality_region mr WHERE mr.region_id = r.id) ORDER BY code"),
-            {"level": YARDSTICK_LEVEL}).scalars().all()
-    run = _ranking_run(conn, profile)
-    ranked = ranked_by_group(conn, run, profile, _region_municipalities(conn, ids))
+    # The regions, their municipalities and their available area (kept per municipality by
+    # the plot triggers, 0130) in one round trip; by default every region of the yardstick
+    # level (NUTS-3) that holds municipalities.
+    ids = regions.resolve(conn, codes).id_list if codes else None
     areas = conn.execute(
-        text("""
+        text(f"""
             SELECT rg.id, rg.code, rg.name, rg.level,
-                   CAST(coalesce(sum(ma.area_m2), 0) AS float8) AS area_m2
+                   CAST(coalesce(sum(ma.area_m2), 0) AS float8) AS area_m2,
+                   array_remove(array_agg(mr.municipality_id), NULL) AS municipalities
             FROM region rg
             LEFT JOIN municipality_region mr ON mr.region_id = rg.id
-            -- The available plots' area, kept per municipality by the plot triggers (0130).
             LEFT JOIN municipality_available ma ON ma.municipality_id = mr.municipality_id
-            WHERE rg.id = ANY (CAST(:compared AS int[]))
+            WHERE {"rg.id = ANY (CAST(:compared AS int[]))" if codes else "rg.level = :level"}
             GROUP BY rg.id, rg.code, rg.name, rg.level
-        """), {"compared": ids}
+            {"" if codes else "HAVING count(mr.municipality_id) > 0"}
+            ORDER BY rg.code
+        """), {"compared": ids, "level": YARDSTICK_LEVEL}
     ).mappings().all()
+    if ids is None:
+        ids = [row["id"] for row in areas]
+    run = _ranking_run(conn, profile)
+    ranked = ranked_by_group(conn, run, profile,
+                             {row["id"]: list(row["municipalities"]) for row in areas})
     by_id = {row["id"]: row for row in areas}
     result = []
     for region_id in ids:

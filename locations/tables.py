@@ -537,7 +537,9 @@ zone_score = Table(
     Column('median_total', REAL),
     Column('passed_totals', ARRAY(REAL()), nullable=False, server_default=text("'{}'::real[]")),
     ForeignKeyConstraint(['run_id'], ['score_run.id'], ondelete='CASCADE', name='zone_score_run_id_fkey'),
-    PrimaryKeyConstraint('run_id', 'zone_id', name='zone_score_pkey')
+    PrimaryKeyConstraint('run_id', 'zone_id', name='zone_score_pkey'),
+    Index('zone_score_median_idx', 'run_id', text('median_total DESC'),
+          postgresql_include=['zone_id'], postgresql_where=text('median_total IS NOT NULL'))
 )
 
 plot = Table(

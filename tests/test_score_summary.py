@@ -33,8 +33,12 @@ COMPARED = (["AT22", "AT221", "AT223", "SI042"], ["SI", "SI032", "AT-D-601"], ["
 
 
 def _computed(monkeypatch: pytest.MonkeyPatch):
-    """Readers made to compute from the scores, as when nothing is kept."""
+    """Readers made to compute from the scores, as when nothing is kept (the comparisons
+    learn which figures are kept with their ranking run, the rest by asking)."""
     monkeypatch.setattr(current_scores, "kept_summary_run", lambda *args, **kwargs: None)
+    read_run = rankings._ranking_run
+    monkeypatch.setattr(rankings, "_ranking_run",
+                        lambda *args, **kwargs: {**read_run(*args, **kwargs), "kept_run": None})
 
 
 def _readers(conn: Connection) -> dict[str, Any]:
@@ -66,6 +70,7 @@ def _assert_kept_equal_computed(engine: Engine, regions_ranked: int = 3) -> None
         run = rankings.ranking_run(conn, PROFILE)
         kept = current_scores.kept_summary_run(conn, PROFILE, ranked_runs=run["run_ids"])
         assert kept == run["id"], "the newest run's figures are kept and read"
+        assert run["kept_run"] == kept, "the ranking run says so in the same read"
         assert current_scores.kept_summary_run(
             conn, PROFILE, scored_runs=current_scores.current_runs(conn, PROFILE)) == kept
         from_kept = _readers(conn)
@@ -231,6 +236,7 @@ def test_figures_are_read_again_from_the_scores_when_not_of_the_current_runs(
                           "scored_runs = scored_runs || 0::bigint"))
         run = rankings.ranking_run(conn, PROFILE)
         assert current_scores.kept_summary_run(conn, PROFILE, ranked_runs=run["run_ids"]) is None
+        assert run["kept_run"] is None
         assert rankings.compare_regions(conn, PROFILE, ["AT22", "AT221"]) == before
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import ConnectionDep
 from api.routes.scores import ProfileQuery
 from locations import rankings as score_rankings
-from locations import scoring, search, zone_search
+from locations import regions, scoring, search, zone_search
 
 router = APIRouter(tags=["scoring"])
 
@@ -34,10 +34,15 @@ def rankings(
     ``zones``: the zones of the region, by their median plot score of the stored scores
     (a what-if reorders plots only), with their best plot, available area and occupancy."""
     scoring.check_profile(conn, profile)
-    ranking = score_rankings.rankings(conn, profile, region=region, limit=limit, weights=weights)
+    # The region and the run are read once for both parts (each read is a round trip).
+    selection = regions.resolve_one(conn, region)
+    run = score_rankings.ranking_run(conn, profile)
+    ranking = score_rankings.rankings(conn, profile, region=selection, limit=limit,
+                                      weights=weights, run=run)
     zones = zone_search.zone_ranking(
-        conn, zone_search.ZoneFilter(region=[region] if region else [], kind=kind or [],
-                                     profile=profile, sort="-score"), limit=limit)
+        conn, zone_search.ZoneFilter(region=list(selection.codes) if selection else [],
+                                     kind=kind or [], profile=profile, sort="-score"),
+        limit=limit, count=False, run=run, selection=selection)
     ranking["zones"] = zones["zones"]
     return ranking
 
