@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
 import os
 import random
 import resource
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench.load import wire
 from bench.search.run import free_port, percentile, wait_for
 from bench.tiles.run import start_tipg as start_tipg_for_tiles
 from locations.db import sqlalchemy_url
@@ -146,6 +149,9 @@ def tipg(sample: Sample, rng: random.Random, phase: str) -> Request:
 class Result:
     seconds: float
     durations: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    #: With a timing log: each recorded request's number, kind, when it started, when its
+    #: request was written out, and when its answer was read (perf_counter, as the server's).
+    timeline: list[tuple[int, str, float, float | None, float]] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     first_errors: list[str] = field(default_factory=list)
 
@@ -154,7 +160,13 @@ class Result:
 
 
 async def hammer(base: str, ask, sample: Sample, phase: str, clients: int, seconds: float,
-                 seed: int, on_start=lambda: None) -> Result:
+                 seed: int, on_start=lambda: None, timed: bool = False,
+                 client: str = "wire") -> Result:
+    """``clients`` clients asking ``ask``'s requests for ``seconds`` after a warm-up, on
+    ``client``: "wire" (``bench/load/wire.py``) or "httpx" (the figures before 3 Dec 13:00)."""
+    if client == "wire":
+        return await hammer_wire(base, ask, sample, phase, clients, seconds, seed, on_start,
+                                 timed)
     # Idle connections are dropped well before uvicorn drops them (after 5 s idle): a request
     # sent on a connection the server is closing as idle is reset under it (httpx ReadError).
     # The client checks a connection's age when it picks it, and a starved client (load 15
@@ -163,17 +175,23 @@ async def hammer(base: str, ask, sample: Sample, phase: str, clients: int, secon
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients,
                           keepalive_expiry=1)
     result = Result(seconds)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    numbers = itertools.count()
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as session:
         async def one(rng: random.Random, record: bool) -> None:
             kind, path, params = ask(sample, rng, phase)
             started = time.perf_counter()
             steps: list[str] = []
+            sent: list[float] = []
+            number = next(numbers)
 
             async def trace(name: str, info: dict) -> None:  # httpcore's steps, for a failure
                 steps.append(f"{name.removeprefix('http11.')} {time.perf_counter() - started:.2f}")
+                if name == "http11.send_request_headers.complete":
+                    sent.append(time.perf_counter())
 
             try:
-                answer = await client.get(path, params=params, extensions={"trace": trace})
+                answer = await session.get(path, params=params, extensions={"trace": trace},
+                                          headers={"x-bench-request": f"{phase}:{number}"} if timed else None)
                 ok = answer.status_code in (200, 204)
                 problem = f"{answer.status_code} {answer.text[:120]}"
             except httpx.HTTPError as exc:
@@ -184,6 +202,9 @@ async def hammer(base: str, ask, sample: Sample, phase: str, clients: int, secon
                                       f" connection; steps: {', '.join(steps[-6:])}")
             if not record:
                 return
+            if timed:
+                result.timeline.append((number, kind, started, sent[0] if sent else None,
+                                        time.perf_counter()))
             if ok:
                 result.durations[kind].append((time.perf_counter() - started) * 1000)
             else:
@@ -204,6 +225,63 @@ async def hammer(base: str, ask, sample: Sample, phase: str, clients: int, secon
         started = time.perf_counter()
         await asyncio.gather(*(client_loop(n, deadline) for n in range(clients)))
         result.seconds = time.perf_counter() - started
+    return result
+
+
+async def hammer_wire(base: str, ask, sample: Sample, phase: str, clients: int,
+                      seconds: float, seed: int, on_start, timed: bool) -> Result:
+    """``hammer`` on ``clients`` keep-alive connections of ``bench.load.wire``."""
+    result = Result(seconds)
+    numbers = itertools.count()
+    idle: asyncio.Queue[wire.Connection] = asyncio.Queue()
+    for _ in range(clients):
+        idle.put_nowait(wire.Connection(base))
+
+    async def one(rng: random.Random, record: bool) -> None:
+        kind, path, params = ask(sample, rng, phase)
+        number = next(numbers)
+        connection = await idle.get()
+        started = time.perf_counter()
+        sent = None
+        try:
+            async with asyncio.timeout(30):
+                status, body, _new, sent = await connection.get(
+                    path, params, {"x-bench-request": f"{phase}:{number}"} if timed else None)
+            ok = status in (200, 204)
+            problem = f"{status} {body[:120].decode(errors='replace')}"
+        except (wire.WireError, TimeoutError) as exc:
+            connection.close()
+            ok, problem = False, (f"{type(exc).__name__} {exc} after "
+                                  f"{time.perf_counter() - started:.1f} s")
+        finally:
+            idle.put_nowait(connection)
+        ended = time.perf_counter()
+        if not record:
+            return
+        if timed:
+            result.timeline.append((number, kind, started, sent, ended))
+        if ok:
+            result.durations[kind].append((ended - started) * 1000)
+        else:
+            result.errors[kind] += 1
+            if len(result.first_errors) < 5:
+                result.first_errors.append(f"{kind} {path}: {problem}")
+
+    async def client_loop(number: int, deadline: float) -> None:
+        rng = random.Random(seed * 1000 + number)
+        while time.perf_counter() < deadline:
+            await one(rng, record=True)
+
+    # Warm up: every client's connection opened, caches as a running site has them.
+    warm = random.Random(seed)
+    await asyncio.gather(*(one(warm, record=False) for _ in range(clients * 2)))
+    on_start()
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(n, deadline) for n in range(clients)))
+    result.seconds = time.perf_counter() - started
+    while not idle.empty():
+        idle.get_nowait().close()
     return result
 
 
@@ -303,15 +381,24 @@ def report(name: str, result: Result, server_cpu: float | None, client_cpu: floa
 
 
 def start_ours(url: str, workers: int, replica_urls: list[str], env_extra: dict,
-               root: str | None = None) -> tuple[str, subprocess.Popen]:
-    """Our API in uvicorn; ``root``: another checkout's code (to measure before and after)."""
+               root: str | None = None, timing_log: str | None = None
+               ) -> tuple[str, subprocess.Popen]:
+    """Our API in uvicorn; ``root``: another checkout's code (to measure before and after);
+    ``timing_log``: each request's steps written there (``bench/load/timing.py``)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, **env_extra}
+    factory = "api.app:create_app"
+    if timing_log:
+        env["LOCATIONS_BENCH_TIMING_LOG"] = timing_log
+        factory = "bench.load.timing:create_app"
+        # bench/ is a namespace package: this checkout's bench.load.timing beside the served code.
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), here]))
     env.pop("LOCATIONS_READ_REPLICA_URLS", None)
     if replica_urls:
         env["LOCATIONS_READ_REPLICA_URLS"] = ",".join(replica_urls)
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers), "--log-level", "warning",
          "--no-access-log"], env=env, cwd=root,
         # The access lines are written as in production; kept only for a look after the run.
@@ -334,7 +421,8 @@ def start_tipg(python: str, url: str) -> tuple[str, subprocess.Popen]:
 
 def run_phases(label: str, base: str, process: subprocess.Popen, ask, sample: Sample,
                phases: list[str], clients: int, seconds: float, seed: int,
-               database: DatabaseCpu | None) -> dict[str, dict]:
+               database: DatabaseCpu | None, timing_log: str | None = None,
+               client: str = "wire") -> dict[str, dict]:
     figures = {}
     for phase in phases:
         pids = family(process.pid)
@@ -346,7 +434,11 @@ def run_phases(label: str, base: str, process: subprocess.Popen, ask, sample: Sa
             before.update(server=cpu_seconds(pids), load=os.getloadavg(),
                           client=sum(resource.getrusage(resource.RUSAGE_SELF)[:2]))
 
-        result = asyncio.run(hammer(base, ask, sample, phase, clients, seconds, seed, start))
+        result = asyncio.run(hammer(base, ask, sample, phase, clients, seconds, seed, start,
+                                    timed=timing_log is not None, client=client))
+        if timing_log:  # the client's side, for bench.load.timing to lay beside the server's
+            with open(f"{timing_log}.{phase}.client", "w") as out:
+                out.writelines(json.dumps(entry) + "\n" for entry in result.timeline)
         server_before, client_before, load_before = before["server"], before["client"], before["load"]
         server_cpu = cpu_seconds(pids) - server_before
         client_cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2]) - client_before
@@ -366,7 +458,8 @@ def run_phases(label: str, base: str, process: subprocess.Popen, ask, sample: Sa
 def measure(url: str, *, clients: int = 32, seconds: float = 60,
             phases: tuple[str, ...] = ("regional", "mix"), seed: int = 1, sample: int = 2000,
             workers: int = 1, replica_urls: tuple[str, ...] = (), env_extra: dict | None = None,
-            server_root: str | None = None, tipg_python: str | None = None) -> dict[str, dict]:
+            server_root: str | None = None, tipg_python: str | None = None,
+            timing_log: str | None = None, client: str = "wire") -> dict[str, dict]:
     """Run each phase against our API (and tipg's with ``tipg_python``), printing as it goes.
 
     Returns figures by ``"ours <phase>"`` (and ``"tipg <phase>"``): requests/s (``rps``),
@@ -380,13 +473,14 @@ def measure(url: str, *, clients: int = 32, seconds: float = 60,
     setup = (f"{workers} worker{'s' if workers > 1 else ''}, {nodes} database node"
              f"{'s' if nodes > 1 else ''}"
              + (f", {' '.join(f'{k}={v}' for k, v in env_extra.items())}" if env_extra else ""))
-    print(f"{clients} clients for {seconds:.0f} s per phase; {len(drawn.plot_ids)} plots "
-          f"drawn; times in ms; ours: {setup}")
+    print(f"{clients} clients ({client}) for {seconds:.0f} s per phase; "
+          f"{len(drawn.plot_ids)} plots drawn; times in ms; ours: {setup}")
     figures = {}
-    base, process = start_ours(url, workers, list(replica_urls), env_extra, server_root)
+    base, process = start_ours(url, workers, list(replica_urls), env_extra, server_root, timing_log)
     try:
         found = run_phases("ours", base, process, ours, drawn, list(phases), clients, seconds,
-                           seed, DatabaseCpu(url, ("locations", "locations-read")) if local else None)
+                           seed, DatabaseCpu(url, ("locations", "locations-read")) if local else None,
+                           timing_log, client)
         figures.update({f"ours {phase}": values for phase, values in found.items()})
     finally:
         process.terminate()
@@ -395,7 +489,7 @@ def measure(url: str, *, clients: int = 32, seconds: float = 60,
         base, process = start_tipg(tipg_python, url)
         try:
             found = run_phases("tipg (1 worker)", base, process, tipg, drawn, list(phases),
-                               clients, seconds, seed, None)
+                               clients, seconds, seed, None, client=client)
             figures.update({f"tipg {phase}": values for phase, values in found.items()})
         finally:
             process.terminate()
@@ -418,12 +512,19 @@ def main() -> None:
     parser.add_argument("--server-root", help="serve this checkout's code instead (before/after)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for our server (repeatable), to compare settings")
+    parser.add_argument("--timing-log", help="write each request's steps in the server here "
+                        "(bench/load/timing.py; sum it up with python -m bench.load.timing PATH)")
+    parser.add_argument("--client", choices=("wire", "httpx"), default="wire",
+                        help="the clients' HTTP: bench/load/wire.py (default) or httpx, "
+                             "which cost more CPU than the server's answers (figures before "
+                             "3 Dec 13:00 UTC)")
     args = parser.parse_args()
     measure(sqlalchemy_url(args.database_url), clients=args.clients, seconds=args.seconds,
             phases=tuple(args.phases.split(",")), seed=args.seed, sample=args.sample,
             workers=args.workers, replica_urls=tuple(args.replica_url),
             env_extra=dict(item.split("=", 1) for item in args.env),
-            server_root=args.server_root, tipg_python=args.tipg_python)
+            server_root=args.server_root, tipg_python=args.tipg_python,
+            timing_log=args.timing_log, client=args.client)
 
 if __name__ == "__main__":
     main()
