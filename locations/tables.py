@@ -35,7 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSON, JSONB
 
 from locations.limits import MAX_ATTACHMENT_BYTES, MAX_STAGED_BYTES
 from locations.vocabulary import (
@@ -435,7 +435,8 @@ zone = Table(
     PrimaryKeyConstraint('id', name='zone_pkey'),
     UniqueConstraint('municipality_id', 'name', name='zone_municipality_id_name_key'),
     Index('zone_boundary_gist', 'boundary', postgresql_using='gist'),
-    Index('zone_municipality_idx', 'municipality_id')
+    Index('zone_municipality_idx', 'municipality_id'),
+    Index('zone_name_idx', 'name', 'id')
 )
 
 municipality_region = Table(
@@ -672,6 +673,25 @@ zone_summary = Table(
     Column('available_unknown_count', Integer, nullable=False, server_default=text('0')),
     ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='CASCADE', name='zone_summary_zone_id_fkey'),
     PrimaryKeyConstraint('zone_id', name='zone_summary_pkey')
+)
+
+#: Each zone's outline (GeoJSON in CRS84), properties and whole Feature as the JSON text the
+#: zone reads write, and the keys of their default order, kept by statement triggers on
+#: zone, zone_summary, zone_municipality, municipality and region (0134): a page of zone
+#: items joins its zones' texts instead of writing them.
+zone_feature = Table(
+    'zone_feature', metadata,
+    Column('zone_id', Integer, primary_key=True),
+    Column('region_code', Text, nullable=False),
+    Column('municipality_name', Text, nullable=False),
+    Column('name', Text, nullable=False),
+    Column('geometry', JSON, nullable=False),
+    Column('properties', JSON, nullable=False),
+    Column('feature', Text, nullable=False),
+    ForeignKeyConstraint(['zone_id'], ['zone.id'], ondelete='CASCADE',
+                         name='zone_feature_zone_id_fkey'),
+    PrimaryKeyConstraint('zone_id', name='zone_feature_pkey'),
+    Index('zone_feature_listing_idx', 'region_code', 'municipality_name', 'name', 'zone_id')
 )
 
 #: Live plots per municipality (the plot's kept municipality_id) and status, kept by statement

@@ -3,9 +3,11 @@
 Every figure a zone list shows is kept per zone, so no plot is read and nothing is looked
 up per zone per request: plot counts and areas in ``zone_summary`` (triggers on plot), the
 distances to the nearest infrastructure in ``zone_proximity`` (triggers on zone and
-infrastructure), the scores in ``zone_score`` (written by each scoring run). A page is
-chosen over its sort keys alone, then its zones are written as GeoJSON Features by
-PostgreSQL: a page of 100 zones costs the same whether the region holds 100 or 2,500.
+infrastructure), the scores in ``zone_score`` (written by each scoring run), and each
+zone's outline and properties as GeoJSON text in ``zone_feature`` (triggers on zone, its
+figures, municipalities and regions). A page is chosen over its sort keys alone, then its
+zones are written as GeoJSON Features around their kept texts: a page of 100 zones costs
+the same whether the region holds 100 or 2,500.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import Connection, text
 from locations import rankings, regions, scoring
 from locations.db import fetch_rows
 from locations.errors import InvalidInput
-from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES, ZONE_COLUMNS
+from locations.features import ZONE_AGGREGATE_JOIN, ZONE_AGGREGATES
 from locations.geojson import EVERYTHING, GEOJSON_CRS, OutputCrs, Window, geometry_sql
 from locations.search import ZoneKind
 from locations.values import PlainText, parse_id
@@ -150,8 +152,15 @@ class ZonePage:
         return f'{opening}, "features": [{",".join(self.features)}]}}'.encode()
 
 
+#: The default order of zones: region code, municipality, name.
+DEFAULT_ORDER = "r.code, m.name, z.name, z.id"
+#: The same over the keys kept with each zone's Feature (``zone_feature``, joined as
+#: ``listing``), in an index: a page of it is read down the index, not sorted.
+DEFAULT_ORDER_KEPT = "listing.region_code, listing.municipality_name, listing.name, listing.zone_id"
+
+
 def _zone_order(filters: ZoneFilter) -> str:
-    default = "r.code, m.name, z.name, z.id"
+    default = DEFAULT_ORDER
     if not filters.sort:
         return default
     key = filters.sort.lstrip("-")
@@ -248,28 +257,48 @@ def search_zones(conn: Connection, filters: ZoneFilter, *, crs: OutputCrs = GEOJ
     where, params = zone_conditions(conn, filters)
     ranking = _ranking(conn, filters)
     order = window.order_sql(_zone_order(filters))
+    listing = ""
+    if order == DEFAULT_ORDER:
+        order = DEFAULT_ORDER_KEPT
+        listing = "JOIN zone_feature listing ON listing.zone_id = z.id"
     matched = "count(*) OVER ()" if count else "CAST(NULL AS bigint)"
     # The page is chosen (and counted) over the sort keys alone, as a top-N sort: no
-    # window numbers every match. Its zones are then put in the same order again (every
-    # order ends with the zone's id, so it is total) and written out: outlines and
-    # columns for the page's zones only. On the driver's cursor: this is the OGC zone
-    # items' and GET /zones' one statement per request.
+    # window numbers every match. Its ids come out as one array of (id, matched) pairs in
+    # the page's order (ARRAY of an ordered query keeps it), numbered again by unnest
+    # WITH ORDINALITY, and each zone's Feature is the text kept for it (zone_feature, kept
+    # by triggers as the zone, its municipalities and figures change). The default order
+    # is read over the keys kept there, down their index. In another CRS the
+    # outline, and with a ranking its columns, are read for the page's zones only and
+    # written around the kept properties, the columns spliced in as to_json writes them.
+    # On the driver's cursor: this is the OGC zone items' and GET /zones' one statement
+    # per request.
+    feature = "zf.feature"
+    joins = ""
+    if crs != GEOJSON_CRS or ranking.columns:
+        geometry = ("zf.geometry" if crs == GEOJSON_CRS
+                    else f"{geometry_sql('z.boundary', crs)}::json")
+        properties = "zf.properties"
+        joins = f"JOIN zone z ON z.id = zf.zone_id {ranking.joins}"
+        if ranking.columns:
+            properties = ("(left(zf.properties::text, -1) || ',' || "
+                          "substr(to_json(ranked)::text, 2))::json")
+            joins += f" CROSS JOIN LATERAL (SELECT {ranking.columns.lstrip(' ,')}) AS ranked"
+        feature = (f"json_build_object('type', 'Feature', 'id', zf.zone_id, 'geometry', "
+                   f"{geometry}, 'properties', {properties})::text")
     rows = fetch_rows(conn, READ_SETTINGS + f"""
-        WITH page AS (
-            SELECT z.id, {matched} AS matched
-            FROM zone z {ZONE_JOINS} {ranking.joins}
-            WHERE {where} AND {window.where("z.boundary", "z.id")}
-            ORDER BY {order} {window.limit_sql()}
+        WITH page AS MATERIALIZED (
+            SELECT ARRAY(
+                SELECT ARRAY[z.id, {matched}]
+                FROM zone z {ZONE_JOINS} {ranking.joins} {listing}
+                WHERE {where} AND {window.where("z.boundary", "z.id")}
+                ORDER BY {order} {window.limit_sql()}) AS pairs
         )
-        SELECT page.matched,
-               json_build_object('type', 'Feature', 'id', z.id,
-                                 'geometry', {geometry_sql("z.boundary", crs)}::json,
-                                 'properties', to_json(properties))::text AS feature
-        FROM page JOIN zone z ON z.id = page.id
-        {ZONE_JOINS} {ranking.joins}
-        CROSS JOIN LATERAL (SELECT {ZONE_COLUMNS}, {ZONE_AGGREGATES} {ranking.columns})
-            AS properties
-        ORDER BY {order}
+        SELECT page.pairs[1][2], {feature}
+        FROM page
+        CROSS JOIN unnest(page.pairs[:][1:1]) WITH ORDINALITY AS listed(id, position)
+        JOIN zone_feature zf ON zf.zone_id = listed.id
+        {joins}
+        ORDER BY listed.position
     """, params | (ranking.params or {}) | window.params())
     if not count:
         matched_count = None

@@ -1,0 +1,6 @@
+-- OGC API zone items: the kept zone JSON (zone_feature) follows every statement on zone_municipality.
+CREATE TRIGGER zone_feature_municipalities_insert
+    AFTER INSERT ON zone_municipality
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION zone_feature_after_zone_municipality();

@@ -1,0 +1,6 @@
+-- OGC API zone items: the kept zone JSON (zone_feature) follows every statement on municipality.
+CREATE TRIGGER zone_feature_municipality
+    AFTER UPDATE ON municipality
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION zone_feature_after_municipality();

@@ -1,0 +1,6 @@
+-- OGC API zone items: the kept zone JSON (zone_feature) follows every statement on zone_summary.
+CREATE TRIGGER zone_feature_summary_delete
+    AFTER DELETE ON zone_summary
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT
+    EXECUTE FUNCTION zone_feature_after_summary();
