@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 from locations.migrate import migrate
@@ -41,3 +42,25 @@ def migrated_database(url: str | URL, *, replace: bool = True) -> Engine:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     migrate(engine)
     return engine
+
+
+def time_statements(engine: Engine) -> list[tuple[float, str]]:
+    """Every statement ``engine`` runs from now on, as (seconds, its text without leading
+    blanks), appended as each ends: where a long load's time goes, step by step."""
+    timed: list[tuple[float, str]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["statement_started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def after(conn, cursor, statement, parameters, context, executemany):
+        timed.append((time.perf_counter() - conn.info["statement_started"], statement.lstrip()))
+
+    return timed
+
+
+def slowest_statements(timed: list[tuple[float, str]], n: int = 12) -> list[tuple[float, str]]:
+    """The ``n`` slowest of ``timed`` (``time_statements``), each by its first words."""
+    return [(seconds, " ".join(statement.split())[:90])
+            for seconds, statement in sorted(timed, key=lambda t: t[0], reverse=True)[:n]]

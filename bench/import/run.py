@@ -23,13 +23,13 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.database import embedded_url, migrated_database
+from bench.database import embedded_url, migrated_database, slowest_statements, time_statements
 from bench.import_floor import TARGET_RATIO, floor_statements
 from bench.synthetic import generate
 from locations.importer import import_file
@@ -109,25 +109,14 @@ def _floor_seconds(engine, cadastral: bool) -> float:
     return time.perf_counter() - started
 
 
-def _time_statements(engine, slowest: list[tuple[float, str]]) -> dict[str, float]:
-    """Seconds per kind of load statement, summed as the import runs them; every statement's
-    seconds and first line go to ``slowest`` as well."""
+def _seconds_by_kind(timed: list[tuple[float, str]]) -> dict[str, float]:
+    """Seconds per kind of load statement (``LOAD_STATEMENTS``) of the statements timed."""
     seconds = dict.fromkeys(LOAD_STATEMENTS, 0.0)
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def before(conn, cursor, statement, parameters, context, executemany):
-        conn.info["statement_started"] = time.perf_counter()
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def after(conn, cursor, statement, parameters, context, executemany):
-        head = statement.lstrip()
-        took = time.perf_counter() - conn.info["statement_started"]
-        slowest.append((took, " ".join(head.split())[:90]))
+    for took, statement in timed:
         for kind, starts in LOAD_STATEMENTS.items():
-            if head.startswith(starts):
+            if statement.startswith(starts):
                 seconds[kind] += took
                 break
-
     return seconds
 
 
@@ -165,8 +154,7 @@ def measure(url: str, n_plots: int, *, cadastral: bool = False,
         elif done >= total:
             marks[phase + " end"] = time.perf_counter() - started
 
-    slowest: list[tuple[float, str]] = []
-    statements = _time_statements(engine, slowest)
+    timed = time_statements(engine)
     report = import_file(engine, "plots", gpkg, progress=progress)
     platform_seconds = time.perf_counter() - started
     assert report.created == n_plots and not report.problems, report.summary()
@@ -180,8 +168,8 @@ def measure(url: str, n_plots: int, *, cadastral: bool = False,
               "validate in SQL": span("checking"),
               "load": span("loading")}
     return {"ogr2ogr": ogr_seconds, "floor": floor_seconds, "platform": platform_seconds,
-            "generated": generated, "phases": phases, "statements": statements, "file": gpkg,
-            "slowest": sorted(slowest, reverse=True)[:12]}
+            "generated": generated, "phases": phases, "file": gpkg,
+            "statements": _seconds_by_kind(timed), "slowest": slowest_statements(timed)}
 
 
 def main() -> None:

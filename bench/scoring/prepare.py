@@ -18,7 +18,7 @@ import time
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench.database import migrated_database
+from bench.database import migrated_database, slowest_statements, time_statements
 from bench.import_floor import TARGET_RATIO, floor_statements
 from bench.synthetic import generate
 from locations.db import database_url
@@ -72,10 +72,14 @@ def prepare(database: str, n_plots: int, *, fresh: bool = False, compare: bool =
         if have:
             raise SystemExit(f"{database} holds {have} plots, not {n_plots}: use --fresh")
         timings: dict[str, float] = {}
+        timed = time_statements(engine)
         started = time.perf_counter()
         counts = generate(engine, n_plots, timings=timings)
         print(f"loaded {counts} in {time.perf_counter() - started:.1f} s")
         print("steps: " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
+        print("slowest statements:")
+        for seconds, head in slowest_statements(timed):
+            print(f"  {seconds:6.1f} s  {head}")
         if compare:
             load = sum(timings.get(step, 0) for step in
                        ("plots_copy", "distances", "history", "indexes", "analyze"))
