@@ -8,12 +8,18 @@ few requests work while the rest queue first come, first served, keeps the answe
 close together at the same throughput. ``LOCATIONS_MAX_ACTIVE_REQUESTS`` sets how many
 reads (GET, HEAD; 0: no limit). Liveness, readiness and metrics never queue: an orchestrator or a scraper
 must see a busy server as alive.
+
+A request leaves its place as soon as its answer is made: when the answer starts with its
+length known (the whole body is in hand), sending it is no work of the server's, so a
+client that reads slowly (a phone on a poor line, or one that never reads) holds no place
+that others wait for. A streamed answer (no length) keeps its place until its last part,
+since its parts are made as it is sent.
 """
 
 from __future__ import annotations
 
 import anyio
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Only reads queue: a write or an upload (an import streams for minutes) must not hold a
 #: place that the searches wait for, and writes are few.
@@ -37,5 +43,23 @@ class Admission:
             return
         if self._slots is None:  # made in the event loop that serves
             self._slots = anyio.Semaphore(self.limit, fast_acquire=True)
-        async with self._slots:
-            await self.app(scope, receive, send)
+        slots = self._slots
+        await slots.acquire()
+        held = True
+
+        def leave() -> None:
+            nonlocal held
+            if held:
+                held = False
+                slots.release()
+
+        async def send_made(message: Message) -> None:
+            if message["type"] == "http.response.start" and any(
+                    name == b"content-length" for name, _ in message.get("headers", ())):
+                leave()  # the answer is made: sending it waits on the client, not on us
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_made)
+        finally:
+            leave()

@@ -77,9 +77,11 @@ class Settings(BaseSettings):
     # turn in order. More threads than the database and the process can run at once only
     # lengthen every answer (see README, "Under load").
     threads: int = Field(default=40, ge=1, le=1000)
-    # Requests at work at once in one server process (whole requests, with their every step
-    # in the thread pool); the others wait first come, first served. 0: no limit.
-    max_active_requests: int = Field(default=0, ge=0, le=1000)
+    # Reads at work at once in one server process (whole requests, with their every step
+    # in the thread pool); the others wait first come, first served. 0: no limit. Without a
+    # limit, 32 clients' requests ran in 32 threads that took the GIL from each other and
+    # from the event loop that reads requests and sends answers (README, "Under load").
+    max_active_requests: int = Field(default=8, ge=0, le=1000)
 
     # Bearer token that lets a Prometheus server elsewhere read /metrics; unset: loopback only.
     metrics_token: str | None = None
