@@ -311,7 +311,9 @@ def test_zone_pages_equal_the_zones_written_per_request(scored_engine: Engine,
             for window in (Window(), Window(limit=7, offset=7),
                            Window(limit=5, bbox_wkt="POLYGON((13 45, 17 45, 17 47.5, 13 47.5, "
                                                     "13 45))"),
-                           Window(limit=3, order="z.area_m2 DESC, z.id")):
+                           Window(limit=3, order="z.area_m2 DESC, z.id"),
+                           # An order by the municipality alone (the page then joins it).
+                           Window(limit=4, order="m.name DESC NULLS LAST, z.id")):
                 expected = _fresh_features(conn, filters, crs, window)
                 assert expected or window.offset or window.bbox_wkt
                 for count in (True, False):
