@@ -7,6 +7,8 @@ import asyncio
 import json
 import random
 
+import pytest
+
 from bench.load import wire
 from bench.load.run import REGIONAL, Sample, hammer
 from tests.servers import serving
@@ -33,7 +35,8 @@ def test_the_wire_client_reads_answers_on_one_kept_connection(engine):
     assert json.loads(answers[3][1])["type"] == "FeatureCollection"
 
 
-def test_the_closed_loop_counts_each_answer_and_error(engine):
+@pytest.mark.parametrize("client", ["wire", "httpx"])
+def test_the_closed_loop_counts_each_answer_and_error(engine, client):
     sample = Sample(plot_ids=[1], points=[(1_600_000.0, 5_800_000.0)], zone_ids=[1],
                     regional_zones=[1], bboxes=["15,46,15.1,46.1"])
 
@@ -42,7 +45,7 @@ def test_the_closed_loop_counts_each_answer_and_error(engine):
 
     with serving(engine) as base:
         result = asyncio.run(hammer(base, ask, sample, "regional", clients=4, seconds=1.0,
-                                    seed=3, timed=True))
+                                    seed=3, timed=True, client=client))
     assert len(result.durations["ok"]) > 4 and result.errors["missing"] > 1
     assert not result.durations.get("missing")
     assert all("404" in line for line in result.first_errors)

@@ -158,6 +158,36 @@ class Result:
     def count(self) -> int:
         return sum(len(v) for v in self.durations.values()) + sum(self.errors.values())
 
+    def record(self, number: int, kind: str, path: str, ok: bool, problem: str,
+               started: float, sent: float | None, ended: float, timed: bool) -> None:
+        """One measured request: its time if answered, else its error (the first five
+        kept with their reason)."""
+        if timed:
+            self.timeline.append((number, kind, started, sent, ended))
+        if ok:
+            self.durations[kind].append((ended - started) * 1000)
+        else:
+            self.errors[kind] += 1
+            if len(self.first_errors) < 5:
+                self.first_errors.append(f"{kind} {path}: {problem}")
+
+
+async def drive(one, clients: int, seconds: float, seed: int, on_start) -> float:
+    """Warm up, then run ``clients`` loops of ``one`` for ``seconds``; the seconds taken."""
+    async def client_loop(number: int, deadline: float) -> None:
+        rng = random.Random(seed * 1000 + number)
+        while time.perf_counter() < deadline:
+            await one(rng, record=True)
+
+    # Warm up: every client's connection opened, caches as a running site has them.
+    warm = random.Random(seed)
+    await asyncio.gather(*(one(warm, record=False) for _ in range(clients * 2)))
+    on_start()
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(n, deadline) for n in range(clients)))
+    return time.perf_counter() - started
+
 
 async def hammer(base: str, ask, sample: Sample, phase: str, clients: int, seconds: float,
                  seed: int, on_start=lambda: None, timed: bool = False,
@@ -200,31 +230,11 @@ async def hammer(base: str, ask, sample: Sample, phase: str, clients: int, secon
                                       f"{time.perf_counter() - started:.1f} s; "
                                       f"{'new' if any('connect_tcp' in s for s in steps) else 'reused'}"
                                       f" connection; steps: {', '.join(steps[-6:])}")
-            if not record:
-                return
-            if timed:
-                result.timeline.append((number, kind, started, sent[0] if sent else None,
-                                        time.perf_counter()))
-            if ok:
-                result.durations[kind].append((time.perf_counter() - started) * 1000)
-            else:
-                result.errors[kind] += 1
-                if len(result.first_errors) < 5:
-                    result.first_errors.append(f"{kind} {path}: {problem}")
+            if record:
+                result.record(number, kind, path, ok, problem, started,
+                              sent[0] if sent else None, time.perf_counter(), timed)
 
-        async def client_loop(number: int, deadline: float) -> None:
-            rng = random.Random(seed * 1000 + number)
-            while time.perf_counter() < deadline:
-                await one(rng, record=True)
-
-        # Warm up: every client's connection opened, caches as a running site has them.
-        warm = random.Random(seed)
-        await asyncio.gather(*(one(warm, record=False) for _ in range(clients * 2)))
-        on_start()
-        deadline = time.perf_counter() + seconds
-        started = time.perf_counter()
-        await asyncio.gather(*(client_loop(n, deadline) for n in range(clients)))
-        result.seconds = time.perf_counter() - started
+        result.seconds = await drive(one, clients, seconds, seed, on_start)
     return result
 
 
@@ -255,31 +265,11 @@ async def hammer_wire(base: str, ask, sample: Sample, phase: str, clients: int,
                                   f"{time.perf_counter() - started:.1f} s")
         finally:
             idle.put_nowait(connection)
-        ended = time.perf_counter()
-        if not record:
-            return
-        if timed:
-            result.timeline.append((number, kind, started, sent, ended))
-        if ok:
-            result.durations[kind].append((ended - started) * 1000)
-        else:
-            result.errors[kind] += 1
-            if len(result.first_errors) < 5:
-                result.first_errors.append(f"{kind} {path}: {problem}")
+        if record:
+            result.record(number, kind, path, ok, problem, started, sent,
+                          time.perf_counter(), timed)
 
-    async def client_loop(number: int, deadline: float) -> None:
-        rng = random.Random(seed * 1000 + number)
-        while time.perf_counter() < deadline:
-            await one(rng, record=True)
-
-    # Warm up: every client's connection opened, caches as a running site has them.
-    warm = random.Random(seed)
-    await asyncio.gather(*(one(warm, record=False) for _ in range(clients * 2)))
-    on_start()
-    deadline = time.perf_counter() + seconds
-    started = time.perf_counter()
-    await asyncio.gather(*(client_loop(n, deadline) for n in range(clients)))
-    result.seconds = time.perf_counter() - started
+    result.seconds = await drive(one, clients, seconds, seed, on_start)
     while not idle.empty():
         idle.get_nowait().close()
     return result
