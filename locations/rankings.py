@@ -158,9 +158,16 @@ def _ranked(run_ids: list[int], join: str = "") -> str:
 _READ_SETTINGS = NO_PARALLEL_WORKERS + " SET LOCAL jit = off;"
 
 
-def _ranked_best_first(run_ids: list[int], params: dict[str, Any], columns: str) -> str:
+def _ranked_best_first(run_ids: list[int], params: dict[str, Any], columns: str,
+                       places: bool = True) -> str:
     """The ranked plots of ``run_ids`` (newest first) with ``ps.total >= :floor``, as one
-    branch per run, each walking its run's scores best first (``plot_score_rank_idx``)."""
+    branch per run, each walking its run's scores best first (``plot_score_rank_idx``).
+    ``places``: join each plot's zone, municipality and region (``z``, ``m``, ``rg``) for
+    ``columns``; every plot has them (keys NOT NULL), so leaving them out drops no plot."""
+    joins = """
+             JOIN zone z ON z.id = p.zone_id
+             JOIN municipality m ON m.id = z.municipality_id
+             JOIN region rg ON rg.id = m.region_id""" if places else ""
     branches = []
     for index, run_id in enumerate(run_ids):
         newest, newer = current_scores.not_superseded("ps", run_ids, index, f"newer_{index}")
@@ -168,10 +175,7 @@ def _ranked_best_first(run_ids: list[int], params: dict[str, Any], columns: str)
         branches.append(f"""
             (SELECT {columns}
              FROM plot_score ps
-             JOIN plot p ON p.id = ps.plot_id
-             JOIN zone z ON z.id = p.zone_id
-             JOIN municipality m ON m.id = z.municipality_id
-             JOIN region rg ON rg.id = m.region_id
+             JOIN plot p ON p.id = ps.plot_id{joins}
              WHERE ps.run_id = :ranked_run_{index}{newest} AND ps.total >= :floor
                AND ps.passed AND p.status = 'available' AND p.retired_at IS NULL
                AND (CAST(:region_ids AS int[]) IS NULL
@@ -181,31 +185,95 @@ def _ranked_best_first(run_ids: list[int], params: dict[str, Any], columns: str)
     return " UNION ALL ".join(branches)
 
 
+#: The columns of a ranked plot as the rankings show it (score rows ``ps``, plots ``p``...).
+_RANKED_COLUMNS = """p.id, round(CAST(ps.total AS numeric), 2)::float AS score,
+                 round(CAST(ps.total AS numeric), 2)::float AS stored_score,
+                 p.zone_id, z.name AS zone_name, m.name AS municipality_name,
+                 rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2"""
+
+
+def _walk_length(limit: int) -> int:
+    """How many ranked plots :func:`_best_ranked` walks by exact total for a page of
+    ``limit``: the page, and a margin for the plots within a hundredth below its lowest
+    shown score (at a million plots 0-10 more for pages of 10-1,000)."""
+    return limit + max(16, limit // 4)
+
+
 def _best_ranked(conn: Connection, run_ids: list[int], params: dict[str, Any]) -> list[Any]:
-    """The first ``:limit`` ranked plots by their score to two decimals, then id.
+    """The first ``:limit`` ranked plots by their score to two decimals, then id (see
+    :func:`_walked_best`)."""
+    walked = _walked_best(conn, run_ids, params)
+    return walked if walked is not None else _best_ranked_above_floor(conn, run_ids, params)
+
+
+def _walked_best(conn: Connection, run_ids: list[int], params: dict[str, Any]) -> list[Any] | None:
+    """The first ``:limit`` ranked plots by their score to two decimals, then id, in one
+    walk; None when the walk's margin did not reach every candidate.
 
     Ordered as they are shown (two decimals, ties by id), the top cannot be read down an
     index of the exact totals; but it lies among the plots whose total is at least the
     lowest shown score of the best ``:limit`` by exact total (less a hundredth for the
-    rounding), a few more rows found by the same walk.
+    rounding). One walk down the runs' rank index reads the best ``:limit`` and a margin
+    more (:func:`_walk_length`): when the last plot walked lies below that floor, every
+    candidate was walked and the page is theirs. Only when it does not (more plots within
+    the hundredth than the margin) is None returned: the caller reads the candidates again
+    above the known floor (:func:`_best_ranked_above_floor`), as every page was read before
+    in two statements.
     """
+    walk = {**params, "floor": -1.0, "walk": _walk_length(params["limit"])}
+    branches = _ranked_best_first(run_ids, walk, "ps.plot_id, ps.total", places=False).replace(
+        "LIMIT :limit)", "LIMIT :walk)")
+    # The walked plots' other columns are read by key for the page's rows alone.
+    rows = conn.execute(text(_READ_SETTINGS + f"""
+        WITH walked AS MATERIALIZED (
+            SELECT plot_id, total,
+                   row_number() OVER (ORDER BY total DESC, plot_id DESC) AS position
+            FROM ({branches}) candidates
+            ORDER BY total DESC, plot_id DESC LIMIT :walk
+        ), shown AS (
+            SELECT min(round(CAST(total AS numeric), 2)) FILTER (WHERE position <= :limit)
+                       AS lowest,
+                   count(*) AS walked, min(total) AS last
+            FROM walked
+        )
+        SELECT {_RANKED_COLUMNS},
+               -- Every candidate walked: the walk ran out, or went below the floor.
+               shown.walked < :walk
+               OR CAST(shown.last AS float8) < CAST(shown.lowest AS float8) - 0.01 AS complete
+        FROM walked ps
+        CROSS JOIN shown
+        JOIN plot p ON p.id = ps.plot_id
+        JOIN zone z ON z.id = p.zone_id
+        JOIN municipality m ON m.id = z.municipality_id
+        JOIN region rg ON rg.id = m.region_id
+        WHERE shown.walked < :limit
+           OR CAST(ps.total AS float8) >= CAST(shown.lowest AS float8) - 0.01
+        ORDER BY score DESC, p.id
+        LIMIT :limit
+    """), walk).mappings().all()
+    if rows and not rows[0]["complete"]:
+        return None
+    return [{key: value for key, value in row.items() if key != "complete"} for row in rows]
+
+
+def _best_ranked_above_floor(conn: Connection, run_ids: list[int],
+                             params: dict[str, Any]) -> list[Any]:
+    """What :func:`_best_ranked` gives, in two walks: the floor first, then every candidate
+    above it (for pages whose lowest hundredth holds more plots than its margin)."""
     params = {**params, "floor": -1.0}
     lowest, found = conn.execute(text(_READ_SETTINGS + f"""
         SELECT min(round(CAST(total AS numeric), 2)), count(*) FROM (
-            SELECT * FROM ({_ranked_best_first(run_ids, params, "ps.plot_id, ps.total")}) walked
+            SELECT * FROM ({_ranked_best_first(run_ids, params, "ps.plot_id, ps.total",
+                                               places=False)}) walked
             ORDER BY total DESC, plot_id DESC LIMIT :limit) best
     """), params).one()
     if found >= params["limit"]:
         params["floor"] = float(lowest) - 0.01
-    columns = """p.id, round(CAST(ps.total AS numeric), 2)::float AS score,
-                 round(CAST(ps.total AS numeric), 2)::float AS stored_score,
-                 p.zone_id, z.name AS zone_name, m.name AS municipality_name,
-                 rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2"""
     # Each branch may stop at :limit rows only on the first walk; here it reads every
     # candidate above the floor (a few more than :limit). Two statements: with the floor
     # unknown when planning (one statement, the floor an InitPlan), the planner expects a
     # third of the run above it and joins the whole run (1.5 s at a million plots).
-    branches = _ranked_best_first(run_ids, params, columns).replace("LIMIT :limit)", ")")
+    branches = _ranked_best_first(run_ids, params, _RANKED_COLUMNS).replace("LIMIT :limit)", ")")
     return list(conn.execute(text(_READ_SETTINGS + f"""
         SELECT * FROM ({branches}) candidates ORDER BY score DESC, id LIMIT :limit
     """), params).mappings().all())
