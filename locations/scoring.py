@@ -3,9 +3,11 @@
 A run is a few set-based statements over every plot of its scope: fill the kept
 site metrics that are missing, score every plot in one ``INSERT ... SELECT``
 (facts -> raw values -> 0-100 scores -> weighted total, gates, completeness)
-into a new table of the run's own, index it and attach it as the run's partition
-of ``plot_score``, keep the group scores of the plots that pass the gates
-(``plot_group_score``, for rankings with weights of one's own), then aggregate the zones. Distances come from ``plot_proximity``
+into a new table of the run's own, which the same statement also aggregates per zone
+(``zone_score``) and weighs into the group scores of the plots that pass the gates (a
+table of their own, for rankings with weights of one's own); both tables are then
+indexed and attached as the run's partitions of ``plot_score`` and
+``plot_group_score``. Distances come from ``plot_proximity``
 (kept current by triggers), so a run does no nearest-neighbour search of its own.
 
 SQL is generated from the validated standard: its numbers are bound as
@@ -251,13 +253,20 @@ def _rule_sql(
 
 def _plot_score_sql(
     standard: Standard, profile_id: str, order: list[str], params: dict[str, Any],
-    table: str = "plot_score",
+    table: str, groups_table: str,
 ) -> str:
-    """The one statement that scores every plot in scope and stores it under ``:run_id``
-    in ``table`` (the run's own partition, see :func:`_run_partition`).
+    """The one statement that scores every plot in scope and stores it under ``:run_id``:
+    each plot's scores in ``table`` (the run's own partition, see :func:`_run_partition`),
+    the group scores of those that pass the gates in ``groups_table``
+    (:func:`_group_partition`) and each zone's figures in ``zone_score``. It answers the
+    plots and zones written.
 
     ``order`` is the run's criterion order, which the stored arrays follow. Zone-level
     criteria (broadband, occupancy ...) are measured and scored once per zone, not per plot.
+    The group and zone figures are taken from the rows as they are written (each a real, as
+    stored), not read back from the tables: reading the run's scores again, once for the
+    group scores and once joined to the plots for the zones, was a fifth of a warm run at
+    100k plots.
     """
     profile = standard.profile(profile_id)
     weights = standard.criterion_weights(profile_id)
@@ -305,6 +314,7 @@ def _plot_score_sql(
     passed = " AND ".join(f"s.gate{i}" for i, _ in gate_conditions) or "true"
     raw_array = ", ".join(f"s.r{i}" for i in range(len(order)))
     score_array = ", ".join(f"s.s{i}" for i in range(len(order)))
+    groups = group_scores_sql(standard, profile_id, order, params, "ps.score")
     return f"""
 WITH yardstick AS ({_YARDSTICK}),
 region_price AS (
@@ -346,7 +356,8 @@ s AS (
     -- Each step in a LATERAL fenced by OFFSET 0, so that it is computed once per plot: the
     -- planner would otherwise write a measure out again into every expression that reads it
     -- (a rule reads its raw value four times, the total and the array each read a score).
-    SELECT p.id AS plot_id, g.*, sc.*{listed(plot_columns)}
+    SELECT p.id AS plot_id, p.zone_id AS plot_zone_id, p.area_m2 AS plot_area_m2, g.*,
+           sc.*{listed(plot_columns)}
     FROM plot p
     JOIN zone z ON z.id = p.zone_id
     JOIN zone_scored zsc ON zsc.zone_id = p.zone_id
@@ -367,23 +378,37 @@ s AS (
         OFFSET 0
     ) sc
     WHERE p.retired_at IS NULL AND {_IN_PART}
-)
-INSERT INTO {table} (run_id, plot_id, total, completeness, passed, gates_failed, raw, score)
-SELECT :run_id, s.plot_id,
-       greatest(0, least(100, ({' + '.join(contributions)}) / 100)),
-       greatest(0, least(1, ({' + '.join(backed)}) / 100)),
-       {passed},
-       array_remove(ARRAY[{failed or 'NULL'}]::text[], NULL),
-       ARRAY[{raw_array}]::real[],
-       ARRAY[{score_array}]::real[]
-FROM s
+),
+scored AS MATERIALIZED (
+    -- Each value cast to the type it is stored as, so that the zones' figures below are
+    -- those of the stored rows.
+    SELECT s.plot_id, s.plot_zone_id AS zone_id, s.plot_area_m2 AS area_m2,
+           CAST(greatest(0, least(100, ({' + '.join(contributions)}) / 100)) AS real) AS total,
+           CAST(greatest(0, least(1, ({' + '.join(backed)}) / 100)) AS real) AS completeness,
+           {passed} AS passed,
+           array_remove(ARRAY[{failed or 'NULL'}]::text[], NULL) AS gates_failed,
+           ARRAY[{raw_array}]::real[] AS raw,
+           ARRAY[{score_array}]::real[] AS score
+    FROM s
+),
+plots_written AS (
+    INSERT INTO {table} (run_id, plot_id, total, completeness, passed, gates_failed, raw, score)
+    SELECT :run_id, plot_id, total, completeness, passed, gates_failed, raw, score FROM scored
+),
+groups_written AS (
+    INSERT INTO {groups_table} (run_id, plot_id, groups)
+    SELECT :run_id, ps.plot_id, {groups} FROM scored ps WHERE ps.passed
+),
+{_zone_score_sql(standard, profile_id, order, params)}
+SELECT (SELECT count(*) FROM scored) AS plots, (SELECT count(*) FROM zones_written) AS zones
 """
 
 
 def _zone_score_sql(
     standard: Standard, profile_id: str, order: list[str], params: dict[str, Any]
 ) -> str:
-    """Aggregate the run's plot scores per zone, with the zone-level criteria."""
+    """The CTEs that aggregate the plots ``scored`` per zone, with the zone-level criteria,
+    into ``zone_score`` (``zones_written``: one row per zone written)."""
     weights = standard.criterion_weights(profile_id)
     zone_items = []
     for index, cid in enumerate(order):
@@ -400,14 +425,7 @@ def _zone_score_sql(
     criteria = f"jsonb_build_array({', '.join(zone_items)})"
     # Aggregate narrow rows only (no arrays in a sort); the zone-level criteria, the same
     # for every plot of a zone, are read from one plot per zone by key.
-    return f"""
-WITH per_plot AS MATERIALIZED (
-    SELECT p.zone_id, ps.plot_id, ps.total, ps.passed, p.area_m2
-    FROM plot_score ps
-    JOIN plot p ON p.id = ps.plot_id
-    WHERE ps.run_id = :run_id AND {_IN_PART}
-),
-totals AS (
+    return f"""totals AS (
     SELECT zone_id, count(*) AS plots, min(plot_id) AS some_plot,
            count(*) FILTER (WHERE passed) AS ranked,
            coalesce(sum(area_m2) FILTER (WHERE passed), 0) AS ranked_m2,
@@ -418,22 +436,24 @@ totals AS (
                AS median_total,
            coalesce(array_agg(total ORDER BY total) FILTER (WHERE passed), '{{}}')
                AS passed_totals
-    FROM per_plot GROUP BY zone_id
+    FROM scored GROUP BY zone_id
 ),
 best AS (
     SELECT DISTINCT ON (zone_id) zone_id, plot_id
-    FROM per_plot WHERE passed
+    FROM scored WHERE passed
     ORDER BY zone_id, total DESC, plot_id
-)
-INSERT INTO zone_score (run_id, zone_id, plot_count, available_plots, available_area_m2,
-                        best_plot_id, best_total, mean_total, median_total, passed_totals,
-                        criteria)
-SELECT :run_id, t.zone_id, t.plots, t.ranked, t.ranked_m2, b.plot_id, t.best_total,
-       t.mean_total, t.median_total, t.passed_totals, {criteria}
-FROM totals t
-LEFT JOIN best b ON b.zone_id = t.zone_id
-JOIN plot_score ps ON ps.run_id = :run_id AND ps.plot_id = t.some_plot
-"""
+),
+zones_written AS (
+    INSERT INTO zone_score (run_id, zone_id, plot_count, available_plots, available_area_m2,
+                            best_plot_id, best_total, mean_total, median_total, passed_totals,
+                            criteria)
+    SELECT :run_id, t.zone_id, t.plots, t.ranked, t.ranked_m2, b.plot_id, t.best_total,
+           t.mean_total, t.median_total, t.passed_totals, {criteria}
+    FROM totals t
+    LEFT JOIN best b ON b.zone_id = t.zone_id
+    JOIN scored ps ON ps.plot_id = t.some_plot
+    RETURNING 1
+)"""
 
 
 def group_order(standard: Standard) -> list[str]:
@@ -590,69 +610,69 @@ def _run_partition(run_id: int) -> str:
     return f"plot_score_run_{int(run_id)}"
 
 
-def _attach_partition(engine: Engine, partition: str, run_id: int) -> None:
-    """Index the run's scores as plot_score's partitions are indexed, and attach them.
+def _group_partition(run_id: int) -> str:
+    """The table of run ``run_id``'s kept group scores, a partition of plot_group_score: the
+    group scores of the run's plots that pass the gates, narrow rows of their own, so that a
+    ranking with group weights of one's own weighs a few numbers per plot instead of reading
+    every plot's criterion scores (``rankings``)."""
+    return f"plot_score_run_{int(run_id)}_groups"
 
-    Each index is built once by sorting the rows written (both side by side), instead of
+
+def _attach_partitions(engine: Engine, run_id: int) -> None:
+    """Index the run's plot and group scores as their tables' partitions are indexed, and
+    attach them.
+
+    Each index is built once by sorting the rows written (side by side), instead of
     taking a million rows one at a time in random order; attached, they become the
-    partition's part of ``plot_score_pkey`` and ``plot_score_rank_idx``. The check on the
-    run id spares ATTACH a scan of the rows to prove they belong to the run.
+    partitions' part of ``plot_score_pkey``, ``plot_score_rank_idx`` and
+    ``plot_group_score_pkey``. The checks on the run id spare ATTACH a scan of the rows to
+    prove they belong to the run.
     """
+    partition, groups = _run_partition(run_id), _group_partition(run_id)
     statements = [
         f"ALTER TABLE {partition} ADD CONSTRAINT {partition}_pkey PRIMARY KEY (run_id, plot_id)",
         (f"CREATE INDEX {partition}_rank_idx ON {partition} "
          "(run_id, total DESC, plot_id DESC) INCLUDE (passed)"),
+        f"ALTER TABLE {groups} ADD CONSTRAINT {groups}_pkey PRIMARY KEY (run_id, plot_id)",
     ]
 
-    def build(statement: str) -> None:
+    def one(statement: str) -> None:
         with engine.begin() as conn:
             conn.execute(text(statement))
 
     with ThreadPoolExecutor(max_workers=len(statements)) as pool:
-        list(pool.map(build, statements))
+        list(pool.map(one, statements))
     with engine.begin() as conn:
-        conn.execute(text(f"ALTER TABLE {partition} ADD CONSTRAINT {partition}_run "
-                          f"CHECK (run_id = {int(run_id)})"))
-        conn.execute(text(f"ALTER TABLE plot_score ATTACH PARTITION {partition} "
-                          f"FOR VALUES IN ({int(run_id)})"))
-    with engine.begin() as conn:
-        # The zone statement and later rankings must know this run's million rows exist,
-        # or the planner picks nested loops over what it takes for an empty run. Only the
-        # columns that searches and rankings filter or sort by: the statistics of the arrays
-        # of raw values and scores made most of its cost (0.7-0.9 s at 100k plots on the
-        # loaded machine, 0.3 s without them) and no query asks them.
-        conn.execute(text(f"ANALYZE {partition} (run_id, plot_id, total, passed)"))
+        for table, parent in ((partition, "plot_score"), (groups, "plot_group_score")):
+            conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {table}_run "
+                              f"CHECK (run_id = {int(run_id)})"))
+            conn.execute(text(f"ALTER TABLE {parent} ATTACH PARTITION {table} "
+                              f"FOR VALUES IN ({int(run_id)})"))
+    # Later statements and rankings must know this run's million rows exist, or the planner
+    # picks nested loops over what it takes for an empty run. Of the plot scores only the
+    # columns that searches and rankings filter or sort by: the statistics of the arrays of
+    # raw values and scores made most of its cost (0.7-0.9 s at 100k plots on the loaded
+    # machine, 0.3 s without them) and no query asks them. Both side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(one, [f"ANALYZE {partition} (run_id, plot_id, total, passed)",
+                            f"ANALYZE {groups}"]))
 
 
-def _group_partition(run_id: int) -> str:
-    """The table of run ``run_id``'s kept group scores, a partition of plot_group_score."""
-    return f"plot_score_run_{int(run_id)}_groups"
+def _score_in_parts(engine: Engine, sql: str, params: dict[str, Any],
+                    zone_parts: list[list[int]]) -> tuple[int, int]:
+    """Run the scoring statement (:func:`_plot_score_sql`) once per list of zones, the parts
+    side by side as :func:`_in_parts`; return the plots and zones written."""
 
+    def one(zone_ids: list[int]) -> tuple[int, int]:
+        with engine.begin() as conn:
+            for setting in part_settings():
+                conn.execute(text(f"SET LOCAL {setting}"))
+            plots, zones = conn.execute(text(sql), {**params, "zone_ids": zone_ids}).one()
+            return plots, zones
 
-def _keep_group_scores(engine: Engine, standard: Standard, profile_id: str, order: list[str],
-                       run_id: int) -> None:
-    """Keep the group scores of the run's plots that pass the gates, narrow rows of their
-    own (``plot_group_score``), so that a ranking with group weights of one's own weighs a
-    few numbers per plot instead of reading every plot's criterion scores (``rankings``)."""
-    partition, table = _run_partition(run_id), _group_partition(run_id)
-    params: dict[str, Any] = {}
-    groups = group_scores_sql(standard, profile_id, order, params)
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL jit = off"))
-        conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
-        conn.execute(text(f"CREATE TABLE {table} "
-                          "(LIKE plot_group_score INCLUDING CONSTRAINTS INCLUDING DEFAULTS)"))
-        conn.execute(text(f"INSERT INTO {table} (run_id, plot_id, groups) "
-                          f"SELECT ps.run_id, ps.plot_id, {groups} FROM {partition} ps "
-                          "WHERE ps.passed"), params)
-        conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey "
-                          "PRIMARY KEY (run_id, plot_id)"))
-        conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {table}_run "
-                          f"CHECK (run_id = {int(run_id)})"))
-        conn.execute(text(f"ALTER TABLE plot_group_score ATTACH PARTITION {table} "
-                          f"FOR VALUES IN ({int(run_id)})"))
-    with engine.begin() as conn:
-        conn.execute(text(f"ANALYZE {table}"))
+    with ThreadPoolExecutor(max_workers=len(zone_parts)) as pool:
+        counts = list(pool.map(one, zone_parts))
+    return sum(plots for plots, _ in counts), sum(zones for _, zones in counts)
 
 
 def execute_run(
@@ -689,24 +709,22 @@ def execute_run(
             prices = conn.execute(text(_REGION_PRICES)).all()
         params["price_regions"] = [region_id for region_id, _ in prices]
         params["price_medians"] = [median for _, median in prices]
-        report(1, 4, "plot scores")
-        partition = _run_partition(run_id)
+        report(1, 4, "plot, group and zone scores")
+        partition, groups = _run_partition(run_id), _group_partition(run_id)
         with engine.begin() as conn:
-            # A table left by a run of the same id (ids restarted after emptying the tables)
-            # holds no current run's scores.
-            conn.execute(text(f"DROP TABLE IF EXISTS {partition}"))
-            conn.execute(text(f"CREATE TABLE {partition} "
-                              "(LIKE plot_score INCLUDING CONSTRAINTS INCLUDING DEFAULTS)"))
-        plots = _in_parts(
+            # Tables left by a run of the same id (ids restarted after emptying the tables)
+            # hold no current run's scores.
+            for table, parent in ((partition, "plot_score"), (groups, "plot_group_score")):
+                conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+                conn.execute(text(f"CREATE TABLE {table} "
+                                  f"(LIKE {parent} INCLUDING CONSTRAINTS INCLUDING DEFAULTS)"))
+        plots, zones = _score_in_parts(
             engine,
-            _plot_score_sql(standard, run["profile"], run["criteria"], params, partition),
+            _plot_score_sql(standard, run["profile"], run["criteria"], params, partition,
+                            groups),
             params, zone_parts)
-        _attach_partition(engine, partition, run_id)
-        _keep_group_scores(engine, standard, run["profile"], run["criteria"], run_id)
-        report(2, 4, "zone scores")
-        zones = _in_parts(
-            engine, _zone_score_sql(standard, run["profile"], run["criteria"], params), params,
-            zone_parts)
+        report(2, 4, "indexes and statistics")
+        _attach_partitions(engine, run_id)
         with engine.begin() as conn:
             report(3, 4, "finishing")
             passed = conn.execute(
@@ -726,6 +744,7 @@ def execute_run(
         with engine.begin() as conn:
             conn.execute(text(f"DROP TABLE IF EXISTS {_group_partition(run_id)}"))
             conn.execute(text(f"DROP TABLE IF EXISTS {_run_partition(run_id)}"))
+            conn.execute(text("DELETE FROM zone_score WHERE run_id = :id"), {"id": run_id})
             conn.execute(
                 text("UPDATE score_run SET status = 'failed', finished_at = clock_timestamp(), "
                      "error = :e WHERE id = :id"),
