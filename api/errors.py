@@ -1,6 +1,7 @@
 """Domain errors mapped once to HTTP statuses and a JSON body that says what is wrong (for a
 person's browser on a page, an HTML page in its language);
-database failures told apart: an outage is 503 with Retry-After, anything else a generic 500."""
+database failures told apart: an outage is 503 with Retry-After, a write PostgreSQL cancelled
+for another writer's (deadlock, serialization failure) 409, anything else a generic 500."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from locations import errors
+from locations import errors, transactions
 
 logger = logging.getLogger("locations.api")
 
 #: Seconds a client should wait after a 503: about what a PostgreSQL restart or failover takes.
 RETRY_AFTER_SECONDS = 5
 OUTAGE_DETAIL = "the database is unavailable; retry later"
+#: Seconds a client should wait before sending again a write cancelled for another's.
+WRITE_CONFLICT_RETRY_AFTER_SECONDS = 1
 INTERNAL_DETAIL = "the request could not be completed"
 
 #: SQLSTATEs that say the server is away or cannot take us now, not that the request was wrong
@@ -104,6 +107,14 @@ def database_failure_response(exc: BaseException, method: str, path: str) -> JSO
         logger.warning("database unavailable on %s %s: %s: %s", method, path,
                        type(exc).__name__, first_line)
         return outage_response()
+    if transactions.is_write_conflict(exc):
+        # A write not run through locations.transactions.write: PostgreSQL cancelled it
+        # for another writer's, nothing was written, and sending it again will do.
+        logger.warning("write cancelled for another writer's on %s %s: %s", method, path,
+                       redacted(exc))
+        return JSONResponse(
+            {"detail": transactions.CONFLICT_MESSAGE}, status_code=409,
+            headers={"Retry-After": str(WRITE_CONFLICT_RETRY_AFTER_SECONDS)})
     logger.error("database error on %s %s: %s", method, path, redacted(exc))
     return JSONResponse({"detail": INTERNAL_DETAIL}, status_code=500)
 
@@ -185,6 +196,8 @@ def register_error_handlers(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if isinstance(exc, errors.TooManyRequests):
             headers = {"Retry-After": str(exc.retry_after)}
+        if isinstance(exc, errors.WriteConflict):
+            headers = {"Retry-After": str(WRITE_CONFLICT_RETRY_AFTER_SECONDS)}
         if isinstance(exc, errors.DatabaseUnavailable):
             if not isinstance(exc, errors.SchemaNotReady):
                 # Its text names the host and port: for the operator's log, not the client.

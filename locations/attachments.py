@@ -30,6 +30,7 @@ from locations.errors import Conflict, InvalidInput, NotFound
 from locations.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_PLOT, MAX_IMAGE_PIXELS
 from locations.plot_updates import _record_plot_event
 from locations.values import text_problem
+from locations.writes import lock_zone_of_plot
 
 #: The media type each kind is served as.
 MEDIA_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
@@ -210,7 +211,9 @@ def add(conn: Connection, account: Account, plot_id: int, content: bytes, file_n
             raise InvalidInput("title", problem or "one line only")
         if len(title) > MAX_TITLE_CHARS:
             raise InvalidInput("title", f"{len(title)} characters; at most {MAX_TITLE_CHARS}")
-    # One writer at a time per plot, so two uploads cannot both pass the count.
+    # One writer at a time per plot, so two uploads cannot both pass the count; its zone
+    # first, as every plot write takes them.
+    lock_zone_of_plot(conn, plot_id)
     conn.execute(text("SELECT id FROM plot WHERE id = :id FOR UPDATE"), {"id": plot_id})
     count = conn.execute(text("SELECT count(*) FROM plot_attachment WHERE plot_id = :id"),
                          {"id": plot_id}).scalar_one()

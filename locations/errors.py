@@ -66,3 +66,9 @@ class Unauthenticated(LocationsError):
 
 class Forbidden(LocationsError):
     """The credential is valid but outside its role or scope."""
+
+
+class WriteConflict(Conflict):
+    """PostgreSQL cancelled the write's transaction for another writer's at the same moment
+    (a deadlock or a serialization failure), and did so on every attempt; nothing of it
+    was written, and sending it again will do."""

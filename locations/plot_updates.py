@@ -27,7 +27,13 @@ from locations.field_rules import PLOT_FIELDS, _date, _text, changed_fields, par
 from locations.geojson import geometry_sql, jsonable
 from locations.plot_geometry import validate_plot_geometry
 from locations.values import EARLIEST_EFFECTIVE_DATE, out_of_range
-from locations.writes import check_version, guarded_update, row_for_write, set_clause
+from locations.writes import (
+    check_version,
+    guarded_update,
+    lock_zone_of_plot,
+    row_for_write,
+    set_clause,
+)
 from locations.zone_updates import zone_for_write
 
 # -- checks shared by every write to a plot -----------------------------------------------------
@@ -89,6 +95,8 @@ def check_effective_date(
 
 
 def _plot_for_write(conn: Connection, plot_id: int) -> Mapping[str, Any]:
+    # The zone first, then the plot is read afresh (after any move of its zone committed).
+    lock_zone_of_plot(conn, plot_id)
     return row_for_write(conn, "plot", plot_id, f"""
         SELECT p.id, p.zone_id, p.cadastral_ref, p.version, p.retired_at, p.last_verified,
                m.id AS municipality_id, m.name AS municipality_name,

@@ -22,6 +22,22 @@ def check_version(kind: str, current_version: int, expected_version: int) -> Non
         )
 
 
+def lock_zone_of_plot(conn: Connection, plot_id: int) -> None:
+    """Take the plot's zone before the plot itself (a key-share lock, until the transaction
+    ends): every write takes a zone's row before its plots' rows.
+
+    A zone given to another municipality changes its key (its name is unique within its
+    municipality), so its row is locked against the key-share locks that the foreign keys of
+    a plot write's figures (``zone_verified_month``, ``zone_supply_month``) take on the zone,
+    and it then moves the zone's plots to their new municipality. A plot locked first by its
+    write and its zone next deadlocked with such a move; this way the plot write waits for
+    the move, or the move for the plot write, never both (tests/test_write_conflicts.py).
+    A zone redrawn or edited keeps its key and does not wait for this lock.
+    """
+    conn.execute(text("SELECT 1 FROM zone WHERE id = (SELECT zone_id FROM plot WHERE id = :id) "
+                      "FOR KEY SHARE"), {"id": plot_id})
+
+
 def row_for_write(conn: Connection, kind: str, row_id: int, sql: str) -> Mapping[str, Any]:
     """The row a write starts from, with its municipality for the scope check; NotFound if none."""
     row = conn.execute(text(sql), {"id": row_id}).mappings().first()

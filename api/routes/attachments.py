@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, PlotId
@@ -17,7 +18,7 @@ from api.routes.desk import back_to, checked_form, html, refusal
 from api.routes.imports import receive_form
 from api.routes.pages import PageDep
 from api.sessions import PersonDep, check_csrf, csrf_token
-from locations import attachments
+from locations import attachments, transactions
 from locations.accounts import Account
 from locations.errors import InvalidInput, LocationsError
 from locations.values import BIGINT_MAX
@@ -80,11 +81,10 @@ async def upload(
         finally:
             await run_in_threadpool(shutil.rmtree, folder, True)
 
-        def add() -> None:
-            with engine.begin() as conn:
-                attachments.add(conn, person, plot_id, content, sent.name, fields.get("title"))
+        def add(conn: Connection) -> None:
+            attachments.add(conn, person, plot_id, content, sent.name, fields.get("title"))
 
-        await run_in_threadpool(add)
+        await run_in_threadpool(transactions.write, engine, add)
     except InvalidInput as exc:
         message = str(exc)
         try:
@@ -115,11 +115,10 @@ async def delete(
     try:
         await checked_form(request)
 
-        def remove() -> None:
-            with engine.begin() as conn:
-                attachments.remove(conn, person, plot_id, file_id)
+        def remove(conn: Connection) -> None:
+            attachments.remove(conn, person, plot_id, file_id)
 
-        await run_in_threadpool(remove)
+        await run_in_threadpool(transactions.write, engine, remove)
     except LocationsError as exc:
         return refusal(page, exc)
     return back_to(page, MANAGE.format(plot_id=plot_id), done="removed")

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
@@ -29,7 +30,7 @@ from api.routes.desk import (
 from api.routes.imports import receive_form
 from api.routes.pages import PageDep
 from api.sessions import PersonDep, check_csrf, csrf_token
-from locations import bulk_updates, staged_uploads
+from locations import bulk_updates, staged_uploads, transactions
 from locations.accounts import authorise
 from locations.errors import InvalidInput, LocationsError
 from maps.desk_pages import build_bulk_page
@@ -113,18 +114,17 @@ async def bulk_apply(
         return refusal(page, exc)
     key = session_key(request)
 
-    def apply() -> tuple[dict[str, Any], str]:
-        with engine.begin() as conn:
-            staged = staged_uploads.take(conn, person, key, "plot_updates",
-                                         str(form.get("token", "")))
-            rows = bulk_updates.read_table(staged["content"], staged["file_name"])
-            note = str(form.get("note") or "").strip() or staged["file_name"]
-            report = bulk_updates.apply_updates(conn, person, rows, note=note)
-            staged_uploads.discard(conn, staged["id"])
-            return report, staged["file_name"]
+    def apply(conn: Connection) -> tuple[dict[str, Any], str]:
+        staged = staged_uploads.take(conn, person, key, "plot_updates",
+                                     str(form.get("token", "")))
+        rows = bulk_updates.read_table(staged["content"], staged["file_name"])
+        note = str(form.get("note") or "").strip() or staged["file_name"]
+        report = bulk_updates.apply_updates(conn, person, rows, note=note)
+        staged_uploads.discard(conn, staged["id"])
+        return report, staged["file_name"]
 
     try:
-        report, file_name = await run_in_threadpool(apply)
+        report, file_name = await run_in_threadpool(transactions.write, engine, apply)
     except InvalidInput as exc:
         # Rows changed meanwhile so that one no longer applies: said, nothing written.
         return html(build_bulk_page(page.t, page, csrf=csrf, error=str(exc)), 400)

@@ -14,13 +14,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, PlotId, read_connection
 from api.routes.shape_forms import shape_form, shape_post
 from api.routes.workspace import FormPageDep, _html, _out_of_reach, _see_other, editable_plot
 from api.sessions import PersonDep, check_csrf, csrf_token
-from locations import plot_lineage
+from locations import plot_lineage, transactions
 from locations.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from locations.values import BIGINT_MAX, INT_MAX, parse_id
 from maps.lineage_page import build_merge_page, build_split_page, zone_plots
@@ -59,22 +60,26 @@ def _split(engine, person, plot_id: int, fields: dict[str, str], line: Any, crs:
         return 400, context | {"problem": InvalidInput("line", "draw the line on the map or "
                                                                "upload a line file")}
     version = parse_id(str(fields.get("version") or ""), INT_MAX)
+
+    def split(conn: Connection) -> tuple[int, dict[str, Any]] | None:
+        parts = plot_lineage.split_parts(conn, plot_id, line, crs)
+        # The line as stored for the next step: in CRS84, whatever the file's CRS was.
+        context["line"] = json.dumps(plot_lineage.line_in_crs84(conn, line, crs))
+        context["parts"] = parts
+        if fields.get("action") != "split":
+            return 200, context
+        given = [ref for ref in refs[:len(parts)]]
+        plot_lineage.split_plot(conn, person, plot_id, version or 0, context["line"], given,
+                                note)
+        return None
+
     try:
-        with engine.begin() as conn:
-            parts = plot_lineage.split_parts(conn, plot_id, line, crs)
-            # The line as stored for the next step: in CRS84, whatever the file's CRS was.
-            context["line"] = json.dumps(plot_lineage.line_in_crs84(conn, line, crs))
-            context["parts"] = parts
-            if fields.get("action") != "split":
-                return 200, context
-            given = [ref for ref in refs[:len(parts)]]
-            plot_lineage.split_plot(conn, person, plot_id, version or 0, context["line"], given,
-                                    note)
+        preview = transactions.write(engine, split)
     except (InvalidInput, Conflict, NotFound, PreconditionFailed) as exc:
         if crs not in (None, "EPSG:4326") and "parts" not in context:
             context["line"] = ""  # a file's line in its own CRS: not for the map to draw
         return 400 if isinstance(exc, InvalidInput) else 409, context | {"problem": exc}
-    return f"/maps/plots/{plot_id}/history"
+    return preview or f"/maps/plots/{plot_id}/history"
 
 
 # -- merge -----------------------------------------------------------------------------------
@@ -120,8 +125,8 @@ async def merge_post(request: Request, engine: EngineDep, person: PersonDep, pag
     reference, note = str(form.get("cadastral_ref") or ""), str(form.get("note") or "")
 
     def merge() -> int:
-        with engine.begin() as conn:
-            return plot_lineage.merge_plots(conn, person, chosen, reference, note)
+        return transactions.write(engine, lambda conn: plot_lineage.merge_plots(
+            conn, person, chosen, reference, note))
 
     try:
         new_id = await run_in_threadpool(merge)

@@ -13,12 +13,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
 
 from api.deps import EngineDep, PlotId
 from api.routes.shape_forms import shape_form, shape_post
 from api.routes.workspace import FormPageDep
 from api.sessions import PersonDep
-from locations import plot_outline
+from locations import plot_outline, transactions
 from locations.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from locations.values import INT_MAX, parse_id
 from maps.outline_page import build_outline_page
@@ -55,14 +56,18 @@ def _replace(engine, person, plot_id: int, fields: dict[str, str], shape: Any, c
                                                                        "the new outline")}
     version = parse_id(str(fields.get("version") or ""), INT_MAX) or 0
     context["version"] = version
+
+    def replace(conn: Connection) -> tuple[int, dict[str, Any]] | None:
+        context["new"] = plot_outline.preview_outline(conn, plot_id, shape, crs)
+        if fields.get("action") != "replace":
+            return 200, context
+        # Saved as given (the file's own CRS), not as the rounded preview.
+        plot_outline.replace_outline(conn, person, plot_id, version, shape, crs,
+                                     context["note"])
+        return None
+
     try:
-        with engine.begin() as conn:
-            context["new"] = plot_outline.preview_outline(conn, plot_id, shape, crs)
-            if fields.get("action") != "replace":
-                return 200, context
-            # Saved as given (the file's own CRS), not as the rounded preview.
-            plot_outline.replace_outline(conn, person, plot_id, version, shape, crs,
-                                         context["note"])
+        preview = transactions.write(engine, replace)
     except (InvalidInput, Conflict, NotFound, PreconditionFailed) as exc:
         return 400 if isinstance(exc, InvalidInput) else 409, context | {"problem": exc}
-    return f"/maps/plots/{plot_id}/history"
+    return preview or f"/maps/plots/{plot_id}/history"

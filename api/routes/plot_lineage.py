@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 
 from api.auth import Editor
 from api.changes import WRITE, IfMatch, expected_version
 from api.deps import EngineDep, PlotId
 from api.responses import GeoJSONResponse
 from api.routes.plots import written_plot
-from locations import features, plot_lineage
+from locations import features, plot_lineage, transactions
 from locations.accounts import EVERYWHERE
 from locations.limits import MAX_LINEAGE_PLOTS, MAX_REFERENCE_CHARS
 from locations.values import BIGINT_MAX, PlainText
@@ -62,11 +63,13 @@ def split_plot(engine: EngineDep, account: Editor, plot_id: PlotId, split: Split
                if_match: IfMatch = None) -> GeoJSONResponse:
     """The parts cover the plot exactly and take over its facts; each event of the history
     names the plots on its other side ("split into 123, 124", "split from 122")."""
-    with engine.begin() as conn:
+    def write(conn: Connection) -> list[dict]:
         part_ids = plot_lineage.split_plot(
             conn, account, plot_id, expected_version(if_match), split.line, split.cadastral_refs,
             split.note, crs=split.crs)
-        parts = [features.get_plot(conn, part, internal=EVERYWHERE) for part in part_ids]
+        return [features.get_plot(conn, part, internal=EVERYWHERE) for part in part_ids]
+
+    parts = transactions.write(engine, write)
     return GeoJSONResponse({"type": "FeatureCollection", "features": parts}, status_code=201)
 
 
@@ -76,8 +79,10 @@ def split_plot(engine: EngineDep, account: Editor, plot_id: PlotId, split: Split
 def merge_plots(engine: EngineDep, account: Editor, merge: Merge) -> GeoJSONResponse:
     """Each plot names the version you read (as If-Match does for one plot). The new plot
     takes over the facts the plots agree on; their status must be the same."""
-    with engine.begin() as conn:
+    def write(conn: Connection) -> GeoJSONResponse:
         new_id = plot_lineage.merge_plots(
             conn, account, [(plot.id, plot.version) for plot in merge.plots],
             merge.cadastral_ref, merge.note)
         return written_plot(conn, new_id, status_code=201)
+
+    return transactions.write(engine, write)

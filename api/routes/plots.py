@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import CurrentAccount, Editor, OptionalAccount
@@ -24,7 +25,7 @@ from api.changes import WRITE, IfMatch, NewPlot, Note, PlotChange, Retirement, e
 from api.deps import ConnectionDep, EngineDep, PlotId, ZoneId, read_connection
 from api.responses import AUTH_ERRORS, DOWNLOADS, OPTIONAL_TOKEN, GeoJSONResponse, error_responses
 from api.routes.imports import receive_form
-from locations import bulk_updates, features, formats, history, plot_updates, search
+from locations import bulk_updates, features, formats, history, plot_updates, search, transactions
 from locations.accounts import EVERYWHERE
 from locations.errors import InvalidInput
 from locations.values import PlainText
@@ -186,12 +187,14 @@ def patch_plot(
     geometry = values.pop("geometry", None)
     crs = values.pop("crs", None)
     effective_date = values.pop("effective_date", None)
-    with engine.begin() as conn:
+    def write(conn: Connection) -> GeoJSONResponse:
         plot_updates.update_plot(
             conn, account, plot_id, expected_version(if_match), values,
             note=note, geometry=geometry, crs=crs, effective_date=effective_date,
         )
         return written_plot(conn, plot_id)
+
+    return transactions.write(engine, write)
 
 
 @updates.post("/plots/{plot_id}/verify", response_class=GeoJSONResponse,
@@ -201,10 +204,12 @@ def verify_plot(
     engine: EngineDep, account: Editor, plot_id: PlotId, body: Note | None = None,
     if_match: IfMatch = None,
 ) -> GeoJSONResponse:
-    with engine.begin() as conn:
+    def write(conn: Connection) -> GeoJSONResponse:
         plot_updates.verify_plot(conn, account, plot_id, expected_version(if_match),
                                  body.note if body else None)
         return written_plot(conn, plot_id)
+
+    return transactions.write(engine, write)
 
 
 @updates.post("/plots/{plot_id}/retire", response_class=GeoJSONResponse,
@@ -214,11 +219,13 @@ def retire_plot(
     engine: EngineDep, account: Editor, plot_id: PlotId, body: Retirement | None = None,
     if_match: IfMatch = None,
 ) -> GeoJSONResponse:
-    with engine.begin() as conn:
+    def write(conn: Connection) -> GeoJSONResponse:
         plot_updates.retire_plot(conn, account, plot_id, expected_version(if_match),
                                  body.note if body else None,
                                  effective_date=body.effective_date if body else None)
         return written_plot(conn, plot_id)
+
+    return transactions.write(engine, write)
 
 
 @updates.post("/zones/{zone_id}/plots", response_class=GeoJSONResponse, status_code=201,
@@ -230,13 +237,15 @@ def create_plot(
     values = new_plot.model_dump(exclude_unset=True)
     for key in ("note", "geometry", "crs", "cadastral_ref", "effective_date"):
         values.pop(key, None)
-    with engine.begin() as conn:
+    def write(conn: Connection) -> GeoJSONResponse:
         plot_id = plot_updates.create_plot(
             conn, account, zone_id, expected_version(if_match), new_plot.cadastral_ref,
             new_plot.geometry, crs=new_plot.crs, values=values, note=new_plot.note,
             effective_date=new_plot.effective_date,
         )
         return written_plot(conn, plot_id, status_code=201)
+
+    return transactions.write(engine, write)
 
 
 @updates.get("/plots/{plot_id}/history", summary="A plot's audit trail, oldest first",
@@ -277,10 +286,9 @@ async def import_plot_updates(
     finally:
         await run_in_threadpool(shutil.rmtree, folder, True)
 
-    def write() -> dict[str, Any]:
-        with engine.begin() as conn:
-            if dry_run:
-                return bulk_updates.plan_updates(conn, account, rows)
-            return bulk_updates.apply_updates(conn, account, rows, note=note or upload.name)
+    def write(conn: Connection) -> dict[str, Any]:
+        if dry_run:
+            return bulk_updates.plan_updates(conn, account, rows)
+        return bulk_updates.apply_updates(conn, account, rows, note=note or upload.name)
 
-    return await run_in_threadpool(write)
+    return await run_in_threadpool(transactions.write, engine, write)

@@ -23,10 +23,10 @@ from api.deps import EngineDep, PlotId, read_connection
 from api.responses import error_responses
 from api.routes.pages import AcceptLanguage, Lang, _page
 from api.sessions import PERSON_REFUSALS, PersonDep, SignedInDep, check_csrf, csrf_token
-from locations import history, plot_updates, workspace
+from locations import history, plot_updates, transactions, workspace
 from locations.accounts import Account, may
 from locations.availability import ForbiddenTransition
-from locations.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed
+from locations.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed, WriteConflict
 from locations.settings import get_settings
 from locations.values import BIGINT_MAX, INT_MAX, parse_id
 from maps.i18n import Translator
@@ -262,9 +262,10 @@ def _save(request: Request, engine, person: Account, plot_id: int, page: PageCon
     if problems:
         return form_again(400)
     try:
-        with engine.begin() as conn:
-            new_version = plot_updates.update_plot(conn, person, plot_id, version, mine,
-                                                   note=note, effective_date=effective_date)
+        new_version = transactions.write(engine, lambda conn: plot_updates.update_plot(
+            conn, person, plot_id, version, mine, note=note, effective_date=effective_date))
+    except WriteConflict:
+        return form_again(409, general=t("ws_saved_at_once"))
     except PreconditionFailed:
         return _conflict(engine, person, plot_id, page, "update", version, seen_event, mine,
                          note_text, csrf, effective_text)
@@ -317,13 +318,18 @@ def _verify(request: Request, engine, person: Account, plot_id: int, page: PageC
     try:
         if version is None or seen_event is None:
             raise InvalidInput("version", "the form is incomplete: open it again")
-        with engine.begin() as conn:
-            plot_updates.verify_plot(conn, person, plot_id, version)
+        transactions.write(engine, lambda conn: plot_updates.verify_plot(
+            conn, person, plot_id, version))
     except Forbidden as refusal:
         return _out_of_reach(page, refusal)
     except PreconditionFailed:
         return _conflict(engine, person, plot_id, page, "verify", version, seen_event, {}, "",
                          csrf_token(request))
+    except WriteConflict:
+        with read_connection(engine) as conn:
+            current = workspace.plot_for_form(conn, person, plot_id)
+        return _html(build_plot_form_page(t, page, current=current, csrf=csrf_token(request),
+                                          general=t("ws_saved_at_once")), 409)
     except (Conflict, InvalidInput):
         with read_connection(engine) as conn:
             current = workspace.plot_for_form(conn, person, plot_id)
@@ -392,11 +398,14 @@ def _retire(request: Request, engine, person: Account, plot_id: int, page: PageC
         return _html(build_retire_page(t, page, current=current, csrf=csrf, note=note_text,
                                        problem=message), 400)
     try:
-        with engine.begin() as conn:
-            plot_updates.retire_plot(conn, person, plot_id, version, note)
+        transactions.write(engine, lambda conn: plot_updates.retire_plot(
+            conn, person, plot_id, version, note))
     except PreconditionFailed:
         return _conflict(engine, person, plot_id, page, "retire", version, seen_event, {},
                          note_text, csrf)
+    except WriteConflict:
+        return _html(build_retire_page(t, page, current=current, csrf=csrf, note=note_text,
+                                       problem=t("ws_saved_at_once")), 409)
     except Conflict:
         return _html(build_retire_page(t, page, current=current, csrf=csrf), 409)
     except Forbidden as refusal:

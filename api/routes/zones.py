@@ -7,12 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import Connection
 
 from api.auth import Editor
 from api.changes import WRITE, IfMatch, ZoneChange, expected_version
 from api.deps import ConnectionDep, EngineDep, ZoneId
 from api.responses import DOWNLOADS, GeoJSONResponse, error_responses
-from locations import features, formats, zone_search, zone_updates
+from locations import features, formats, transactions, zone_search, zone_updates
 from locations.errors import InvalidInput
 from locations.geojson import Window
 from locations.search import ZoneKind
@@ -106,8 +107,10 @@ def patch_zone(
 ) -> GeoJSONResponse:
     values = change.model_dump(exclude_unset=True)
     note = values.pop("note", None)
-    with engine.begin() as conn:
+    def write(conn: Connection) -> dict:
         zone_updates.update_zone(conn, account, zone_id, expected_version(if_match), values,
                                  note=note)
-        zone = features.get_zone(conn, zone_id)
+        return features.get_zone(conn, zone_id)
+
+    zone = transactions.write(engine, write)
     return GeoJSONResponse(zone, headers={"ETag": f'"{zone["properties"]["version"]}"'})
