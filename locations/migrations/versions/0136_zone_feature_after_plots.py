@@ -9,16 +9,16 @@ zone redrawn while one of its plots was written could therefore deadlock, and Po
 cancelled one of the two. Now the fill keeps the Features itself once the plots are
 placed (the triggers stand aside while it writes), so both take a zone's kept row last.
 
-Revision ID: 0135
-Revises: 0134
+Revision ID: 0136
+Revises: 0135
 """
 
 from alembic import op
 
 from locations import sql
 
-revision = "0135"
-down_revision = "0134"
+revision = "0136"
+down_revision = "0135"
 branch_labels = None
 depends_on = None
 
