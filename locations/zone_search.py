@@ -388,7 +388,8 @@ def _walked_by_score(conn: Connection, filters: ZoneFilter, where: str, ranking:
     # the search, as the full statement counts them.
     matched = (f"(SELECT count(*) FROM zone z {ZONE_AGGREGATE_JOIN} WHERE {where})" if count
                else "CAST(NULL AS bigint)")
-    rows = conn.execute(text(READ_SETTINGS + f"""
+    # The page's zones first, down the index, then each one's rows by key, as written.
+    rows = conn.execute(text(READ_SETTINGS + rankings.WRITTEN_JOIN_ORDER + f"""
         WITH page AS (
             SELECT z.id, zsc.median_total
             FROM zone_score zsc
