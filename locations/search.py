@@ -587,6 +587,9 @@ def plot_query(conn: Connection, filters: PlotFilter, *,
     params["limit"] = filters.limit + 1
 
     def features(chosen: str) -> str:
+        if USE_KEPT_PLANS and not internal and not distances and crs == GEOJSON_CRS:
+            return _kept_page_features(
+                chosen, order.replace(key.expression, "page.sort_key").replace("p.id", "page.id"))
         return _page_features(chosen, "page.sort_key::text",
                               order.replace(key.expression, "page.sort_key"),
                               internal=internal, distances=distances, crs=crs,
@@ -623,6 +626,29 @@ def _page_features(page: str, sort_key: str, order: str, *, internal: InternalRe
         {proximity_join}
         CROSS JOIN LATERAL (SELECT {columns}) AS properties
         ORDER BY {order}
+    """
+
+
+#: Pages for readers without internal fields or distances, in CRS84 (most of them), have
+#: their features made by ``plot_search_features``, whose plan the database keeps
+#: (locations/kept_plans.py). Tests turn it off to make the same page with the statement
+#: below, which the function holds (tests/test_kept_plans.py).
+USE_KEPT_PLANS = True
+
+
+def _kept_page_features(page: str, order: str) -> str:
+    """A search page's query as ``_page_features`` writes it for a reader without internal
+    fields or distances in CRS84, the features made by ``plot_search_features``: the page
+    (``page``, a query of ``id`` and ``sort_key``) is chosen here, planned for its values,
+    and handed over as ids and sort keys in ``order`` (over ``page``)."""
+    return PAGE_SETTINGS + f"""
+        WITH page AS MATERIALIZED ({page}
+        )
+        SELECT f.id, f.sort_key, f.feature
+        FROM plot_search_features(
+            ARRAY(SELECT page.id FROM page ORDER BY {order}),
+            ARRAY(SELECT page.sort_key::text FROM page ORDER BY {order})) AS f
+        ORDER BY f.n
     """
 
 

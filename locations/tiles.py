@@ -188,7 +188,10 @@ _PLOTS_SQL = _PLOT_BOUNDS + f""",
     FROM print
 """
 
-# The same, made afresh every time (the deeper zooms' few plots).
+# The same, made afresh every time (the deeper zooms' few plots). ``plot_tile_fresh`` runs
+# this statement with a plan the database keeps (locations/kept_plans.py): planning it took
+# about as long as making a z16 tile. Kept here as what the function does, which
+# tests/test_kept_plans.py holds it to.
 _PLOTS_FRESH_SQL = _PLOT_BOUNDS + f"""
     SELECT ST_AsMVT(t, 'plots', {EXTENT}, 'geom', 'id') FROM (
         SELECT p.id, p.id AS plot_id, p.status, {_PLOT_SHAPE} AS geom
@@ -331,7 +334,7 @@ def plot_tile(conn: Connection, z: int, x: int, y: int, profile: str | None = No
         return _tile(conn, _PLOTS_SCORED_SQL.format(score_join=join),
                      {**params, **runs, "profile": profile}, "plots")
     if z > KEEP_MAX_ZOOM:
-        return _tile(conn, _PLOTS_FRESH_SQL, params, "plots")
+        return _tile(conn, "SELECT plot_tile_fresh(:z, :x, :y)", params, "plots")
     code = _TILE_CODE if kept else ""
     ((plots, print_, stored, fresh),) = fetch_rows(
         conn, NO_PARALLEL_WORKERS + _PLOTS_SQL, {**params, "code": code})
