@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import text
+
+from tests.page_ready import wait_until_drawn
 
 # The investor test's fixtures: the demo scored for every profile, served by uvicorn, and Chromium.
 from tests.test_investor_browser import browser, server  # noqa: F401
@@ -46,7 +49,7 @@ def test_axe_finds_no_serious_or_critical_violation(browser, server, ids, name, 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     tab = context.new_page()
     tab.goto(server + path.format(**ids))
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
     # Evaluated through the DevTools protocol: the page's CSP admits only its own inline scripts.
     tab.evaluate(AXE.read_text(encoding="utf-8"))
     # Every map is a named region whose name points to its text alternative (the list beside it).
@@ -75,7 +78,7 @@ def test_the_shortlist_buttons_work_from_the_keyboard_with_a_visible_focus(brows
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     tab = context.new_page()
     tab.goto(f"{server}/maps/search?lang=en&region=AT22&status=available")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
     # Tab from the top: the first stop is the header's first link, with an outline to see it by.
     tab.keyboard.press("Tab")
     first = tab.evaluate("""(() => { const e = document.activeElement, s = getComputedStyle(e);
@@ -84,10 +87,10 @@ def test_the_shortlist_buttons_work_from_the_keyboard_with_a_visible_focus(brows
     button = tab.locator("#results button.shortlist-toggle").first
     button.focus()
     tab.keyboard.press("Space")
-    assert button.get_attribute("aria-pressed") == "true"
-    assert tab.text_content("#shortlist-link .shortlist-count") == "1"
+    expect(button).to_have_attribute("aria-pressed", "true")
+    expect(tab.locator("#shortlist-link .shortlist-count")).to_have_text("1")
     tab.keyboard.press("Enter")
-    assert button.get_attribute("aria-pressed") == "false"
+    expect(button).to_have_attribute("aria-pressed", "false")
     assert tab.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
     context.close()
 
@@ -96,9 +99,9 @@ def test_a_folded_legend_unfolds_from_the_keyboard_on_a_phone(browser, server, i
     context = browser.new_context(viewport={"width": 390, "height": 844})
     tab = context.new_page()
     tab.goto(f"{server}/maps/zones/{ids['zone']}?lang=en")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
     entry = tab.locator(".map-legend > div").first
     assert not entry.is_visible(), "narrow screens fold the legend away"
     tab.locator(".map-legend").focus()
-    assert entry.is_visible()
+    expect(entry).to_be_visible()
     context.close()

@@ -11,9 +11,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import text
 
+from tests.page_ready import wait_until_drawn
 from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
@@ -68,7 +69,8 @@ def test_investor_searches_shortlists_compares_and_downloads(browser, server, la
     # The hectares are shown in m² beside the field as they are typed.
     assert "20" in tab.text_content("output[data-for=min_area_ha]")
     tab.click("form.search button[type=submit]")
-    tab.wait_for_load_state("networkidle")
+    # The results and their map, as the investor waits for them.
+    wait_until_drawn(tab, "**/maps/search?**")
     query = parse_qs(urlparse(tab.url).query)
     assert query["region"] == ["AT22"] and query["min_area_ha"] == ["2"]
     assert query["max_motorway_km"] == ["5"] and query["sort"] == ["-score"]
@@ -83,24 +85,24 @@ def test_investor_searches_shortlists_compares_and_downloads(browser, server, la
     assert scores == sorted(scores, reverse=True)
     # A row under the pointer outlines its plot on the map.
     rows.nth(0).hover()
-    assert tab.locator("path.result[stroke='#d9480f']").count() >= 1
+    expect(tab.locator("path.result[stroke='#d9480f']")).not_to_have_count(0)
     # And the pointer on a plot (its outline or marker, as Leaflet tells it) marks its row.
     third = rows.nth(2).get_attribute("data-plot-id")
     tab.mouse.move(0, 0)
     tab.evaluate("""id => Object.keys(window).filter(k => k.startsWith('geo_json_') && window[k] && window[k].eachLayer).forEach(k =>
         window[k].eachLayer(l => { if (String(l.feature.properties.id) === id) l.fire('mouseover'); }))""",
                  third)
-    assert rows.nth(2).get_attribute("class") == "highlight"
+    expect(rows.nth(2)).to_have_class("highlight")
     shoot(tab, f"investor-search-{lang}")
     picked = []
     for index in range(3):
         row = rows.nth(index)
         picked.append(int(row.get_attribute("data-plot-id")))
         row.locator("button.shortlist-toggle").click()
-        assert row.locator("button.shortlist-toggle").get_attribute("aria-pressed") == "true"
-    assert tab.text_content("#shortlist-link .shortlist-count") == "3"
+        expect(row.locator("button.shortlist-toggle")).to_have_attribute("aria-pressed", "true")
+    expect(tab.locator("#shortlist-link .shortlist-count")).to_have_text("3")
     tab.click("#shortlist-link")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab, "**/maps/shortlist?**")
     assert f"profile={profile}" in tab.url
     heads = [int(i) for i in tab.locator("#compare thead th[data-plot-id]").evaluate_all(
         "cells => cells.map(c => c.dataset.plotId)")]
@@ -146,7 +148,7 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, server, scored_engine, zon
     tab = context.new_page()
     problems = _watch(tab, server)
     tab.goto(server + path.format(zone=zone_id, plots=plots))
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
     # What sticks out, named in the failure (a box inside a scrolling box does not count).
     wide = tab.evaluate("""[...document.querySelectorAll('body *')]
         .filter(e => e.getBoundingClientRect().right > 391 && !e.parentElement.closest('.compare-scroll, .leaflet-container'))

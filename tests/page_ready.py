@@ -1,0 +1,37 @@
+"""What a person waits for before reading a page, for the browser tests: the page has
+loaded and each of its maps is drawn, the country borders it fetches afterwards included.
+
+Chromium's "network idle" (Playwright's ``wait_for_load_state("networkidle")``) is a
+heuristic of the renderer, not something on the screen. With Chromium's CPU slowed tenfold
+(about what a machine loaded 10-15 deep does to it), a plot page's last request ended
+before its DOMContentLoaded and the signal never came: the test timed out after 30 s on a
+page drawn in 5 (the axe check of the plot page, the investor's search).
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+#: True once the document has loaded, Leaflet has made every map of the page, and the
+#: country borders the maps fetch (maps/context.py keeps those fetches in
+#: ``window.locationsCountries``) are drawn, or failed. The drawing callbacks were chained to
+#: the fetches before this one, so they have run when it does.
+_DRAWN = """() => {
+    if (document.readyState !== 'complete') return false;
+    const maps = [...document.querySelectorAll('.folium-map')];
+    if (!maps.every(m => m.classList.contains('leaflet-container'))) return false;
+    if (window.testBordersDrawn === undefined) {
+        window.testBordersDrawn = false;
+        Promise.allSettled(Object.values(window.locationsCountries || {}))
+            .then(() => requestAnimationFrame(() => { window.testBordersDrawn = true; }));
+    }
+    return window.testBordersDrawn;
+}"""
+
+
+def wait_until_drawn(tab: Page, url: str | None = None) -> None:
+    """Until the page (at ``url``, a glob, when a click has just left another page) has
+    loaded and its maps are drawn."""
+    if url is not None:
+        tab.wait_for_url(url)
+    tab.wait_for_function(_DRAWN)
