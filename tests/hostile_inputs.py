@@ -84,3 +84,72 @@ FILE_NAMES = [
     ("a" * 5000 + ".png", "far longer than any name"),
     ("", "no name at all"),
 ]
+
+#: OGC API sortby values (zones and plots), each refused with 400 naming ``sortby`` or
+#: answered: (value, why).
+OGC_SORTBY = [
+    ("name;DROP TABLE zone", "SQL after a property's name"),
+    ("name DESC NULLS FIRST", "SQL's own words after the direction"),
+    ("--name", "two signs"),
+    ("+-name", "both signs"),
+    ("name,", "a trailing comma"),
+    ("   ", "blanks only"),
+    ("name" + ",name" * 500, "one name 501 times"),
+    ("n" * 10_000, "a name far longer than any property's"),
+    ('"name"', "a quoted identifier"),
+    ("properties.name", "a dotted path"),
+    ("geometry", "the outline"),
+    ("ｎａｍｅ", "fullwidth letters that NFKC folds to a property's name"),
+    ("name\u200b", "a zero-width space after a name"),
+    ("id,name", "id sorts alone"),
+    ("-score_median", "a ranking's column, without the profile that adds it"),
+]
+
+#: OGC API CQL2 filters (text unless JSON), each refused with 400 naming ``filter`` or
+#: answered: (value, why). Most were written for the zones' filter of the last session.
+OGC_FILTERS = [
+    ("name = 'unterminated", "a string never closed"),
+    ("(" * 300 + "name = 'x'" + ")" * 300, "nested 300 deep: a recursive parser's stack"),
+    ("NOT " * 2_000 + "name = 'x'", "2,000 NOTs"),
+    ("name = 'x'" + " OR name = 'x'" * 2_000, "2,001 alternatives"),
+    ("available_area_m2 > 1e309", "beyond a double"),
+    ("available_area_m2 > -1e309", "below a double"),
+    ("plot_count > 99999999999999999999999", "beyond a bigint"),
+    ("plot_count > 1.5e2147483648", "an exponent beyond any integer"),
+    ("name LIKE '" + "%_" * 2_000 + "'", "a pattern of 4,000 wildcards"),
+    ("name LIKE 'x\\'", "a pattern ending in its escape character"),
+    ("S_INTERSECTS(geometry, POLYGON((14 46, 15 47, 14 47, 15 46, 14 46)))",
+     "a polygon crossing itself"),
+    ("S_INTERSECTS(geometry, POLYGON((14 46, 15 46, 15 47)))", "a ring never closed"),
+    ("S_INTERSECTS(geometry, POLYGON((1e308 1e308, 1e308 -1e308, -1e308 0, 1e308 1e308)))",
+     "coordinates beyond any CRS"),
+    ("S_INTERSECTS(geometry, POINT(NaN NaN))", "not a number as a coordinate"),
+    ("S_INTERSECTS(geometry, BBOX(15, 47, 14, 46))", "a box turned inside out"),
+    ("S_INTERSECTS(geometry, BBOX(14, 46, 15))", "a box of three numbers"),
+    ("kind IN ()", "an empty list"),
+    ("kind = kind", "a property compared to itself"),
+    ("name = 1", "a number where text belongs"),
+    ("last_verified > DATE('2026-02-30')", "a day no calendar has"),
+    ("last_verified > TIMESTAMP('99999-01-01T00:00:00Z')", "a year of five digits"),
+    ("nope = 'x'", "a property no zone has"),
+    ("name = 'x' AND", "an operator without its second side"),
+    ("", "nothing at all"),
+    ('{"op": "=", "args": [{"property": "name"}, "x"]', "JSON cut short (cql2-json)"),
+    ('{"op": "and", "args": []}', "an AND of nothing (cql2-json)"),
+    ('{"op": "=", "args": [{"property": "name"}, {"property": "name"}, "x"]}',
+     "three sides to an equality (cql2-json)"),
+    ("[]", "a JSON list (cql2-json)"),
+    ('"' + "[" * 2_000 + '"', "brackets in a string, as deep as the nesting above (cql2-json)"),
+]
+
+#: Values of LOCATIONS_MAX_ACTIVE_REQUESTS (the admission limit) the settings refuse when
+#: the server starts, naming the setting: (value, why).
+ADMISSION_LIMITS = [
+    ("-1", "below no limit (0)"),
+    ("1001", "above what a process can serve at once"),
+    ("eight", "a word"),
+    ("8.5", "a fraction"),
+    ("1e3", "a float's notation"),
+    ("", "empty"),
+    ("9" * 40, "far beyond any integer"),
+]

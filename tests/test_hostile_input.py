@@ -336,3 +336,95 @@ def test_coordinates_that_are_no_numbers_are_refused(api, admin, plot, zone, unc
     assert_refused(created, "geometry")
     searched = send(api, "POST", "/plots/search", {"geometry": outline}, {})
     assert_refused(searched, "geometry")
+
+
+# -- OGC API: sortby and CQL2 filter texts ------------------------------------------------------
+
+
+def _refused_by_name_or_answered(response, parameter: str) -> None:
+    """Never a 5xx: a 400 naming ``parameter``, or an answer."""
+    assert response.status_code < 500, (parameter, response.status_code, response.text[:300])
+    if response.status_code != 200:
+        assert response.status_code == 400, (parameter, response.status_code, response.text)
+        assert_refused(response, parameter)
+
+
+@pytest.mark.parametrize("collection", ["zones", "plots"])
+@pytest.mark.parametrize("value", [v for v, _ in hostile_inputs.OGC_SORTBY],
+                         ids=_ids(hostile_inputs.OGC_SORTBY))
+def test_ogc_sortby_texts_are_refused_by_name_or_answered(api, collection, value):
+    response = api.get(f"/collections/{collection}/items",
+                       params={"f": "json", "limit": 5, "sortby": value})
+    _refused_by_name_or_answered(response, "sortby")
+
+
+def _filter_lang(value: str) -> dict[str, str]:
+    return {"filter-lang": "cql2-json"} if value[:1] in ('{', '[', '"') else {}
+
+
+@pytest.mark.parametrize("collection", ["zones", "plots"])
+@pytest.mark.parametrize("value", [v for v, _ in hostile_inputs.OGC_FILTERS],
+                         ids=_ids(hostile_inputs.OGC_FILTERS))
+def test_ogc_filter_texts_are_refused_by_name_or_answered(api, collection, value):
+    response = api.get(f"/collections/{collection}/items",
+                       params={"f": "json", "limit": 5, "filter": value} | _filter_lang(value))
+    _refused_by_name_or_answered(response, "filter")
+
+
+# -- the admission limit --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [v for v, _ in hostile_inputs.ADMISSION_LIMITS],
+                         ids=_ids(hostile_inputs.ADMISSION_LIMITS))
+def test_an_admission_limit_no_server_can_keep_is_refused_at_start(monkeypatch, value):
+    from pydantic import ValidationError
+
+    from locations.settings import get_settings
+
+    monkeypatch.setenv("LOCATIONS_MAX_ACTIVE_REQUESTS", value)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValidationError) as refused:
+            get_settings()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert "max_active_requests" in str(refused.value)
+
+
+def test_refused_requests_leave_their_place_in_the_admission_queue(hostile_engine, monkeypatch):
+    """With one read at work at a time, every hostile read refused (4xx, an error page)
+    leaves its place: a plain read after them all is still answered."""
+    import threading
+
+    from api.app import create_app
+    from locations.settings import get_settings
+
+    monkeypatch.setenv("LOCATIONS_MAX_ACTIVE_REQUESTS", "1")
+    get_settings.cache_clear()
+    try:
+        app = create_app(hostile_engine)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    statuses: list[int] = []
+    with TestClient(app) as client:
+        for value, _ in hostile_inputs.TEXT + hostile_inputs.INTEGERS:
+            if not survives_a_url(value):
+                continue
+            for path in (f"/maps/plots/{url_text(value)}", f"/zones/{url_text(value)}",
+                         f"/plots?municipality={url_text(value)}",
+                         f"/maps/search?region={url_text(value)}&lang=en"):
+                statuses.append(client.get(path).status_code)
+        for value, _ in hostile_inputs.OGC_SORTBY[:5]:
+            statuses.append(client.get("/collections/zones/items",
+                                       params={"sortby": value}).status_code)
+        answered: list[int] = []
+        last = threading.Thread(target=lambda: answered.append(
+            client.get("/collections/zones/items", params={"f": "json"}).status_code),
+            daemon=True)
+        last.start()
+        last.join(60)
+    assert all(status < 500 for status in statuses), sorted(set(statuses))
+    assert any(400 <= status < 500 for status in statuses)
+    assert answered == [200], "a refused read kept its place"
