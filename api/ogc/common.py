@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl, quote_plus
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import DictLoader, Environment
+from starlette.datastructures import URL
 
 from api.ogc.html import TEMPLATES
 from locations.errors import InvalidInput
@@ -88,12 +90,31 @@ def link(href: str, rel: str, media_type: str, title: str | None = None,
     return entry | extra
 
 
-def self_links(request: Request, html: bool, json_type: str = JSON) -> list[dict[str, Any]]:
-    """``self`` in the format answered and ``alternate`` in the other."""
-    # Only the addresses the answer gives: each one parses and encodes the query again.
-    as_html = str(request.url.include_query_params(f="html"))
+class QueryLinks:
+    """The request's own address with one parameter given anew, written as Starlette's
+    ``URL.include_query_params`` writes it (that parameter's values left out, the new one
+    last), with the query parsed and each pair encoded once for all the links an answer
+    gives: each link parsed and encoded a CQL2 filter again, some 0.1 ms apiece."""
+
+    def __init__(self, url: URL) -> None:
+        self._components = url.components
+        self._pairs = [(name, f"{quote_plus(name)}={quote_plus(value)}")
+                       for name, value in parse_qsl(url.query, keep_blank_values=True)]
+
+    def including(self, name: str, value: Any) -> str:
+        pairs = [encoded for given, encoded in self._pairs if given != name]
+        pairs.append(f"{quote_plus(name)}={quote_plus(str(value))}")
+        return self._components._replace(query="&".join(pairs)).geturl()
+
+
+def self_links(request: Request, html: bool, json_type: str = JSON,
+               query: QueryLinks | None = None) -> list[dict[str, Any]]:
+    """``self`` in the format answered and ``alternate`` in the other (``query``: the
+    request's, when the caller makes further links of it)."""
+    query = query or QueryLinks(request.url)
+    as_html = query.including("f", "html")
     if html:
-        as_json = str(request.url.include_query_params(f="json"))
+        as_json = query.including("f", "json")
         return [link(as_html, "self", HTML, "This document"),
                 link(as_json, "alternate", json_type, "This document as JSON")]
     return [link(str(request.url), "self", json_type, "This document"),

@@ -25,6 +25,7 @@ from api.ogc.common import (
     HTML,
     JSON,
     VARY,
+    QueryLinks,
     accept_prefers_json,
     base_url,
     html_answer,
@@ -218,15 +219,15 @@ def items(request: Request, engine: Engine, account: OptionalAccount,
     with read_connection(engine) as conn:
         page = ogc.read_items(conn, query, internal=internal)
     own_type = HTML if html else GEOJSON
-    links = self_links(request, html, GEOJSON)
+    addresses = QueryLinks(request.url)
+    links = self_links(request, html, GEOJSON, addresses)
     next_href = previous_href = None
     if page.next_start is not None:
-        start = {"cursor": page.next_start} if query.collection.keyset else {
-            "offset": page.next_start}
-        next_href = str(request.url.include_query_params(**start))
+        start = "cursor" if query.collection.keyset else "offset"
+        next_href = addresses.including(start, page.next_start)
         links.append(link(next_href, "next", own_type, "The next page"))
     if page.previous_start is not None:
-        previous_href = str(request.url.include_query_params(offset=page.previous_start))
+        previous_href = addresses.including("offset", page.previous_start)
         links.append(link(previous_href, "prev", own_type, "The previous page"))
     root = base_url(request)
     links.append(link(f"{root}/collections/{collection_id}", "collection", JSON,
