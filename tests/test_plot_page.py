@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from maps.assets import STATIC_DIR
 from tests.packed import payloads_of, unpack
+from tests.page_ready import wait_until_drawn
 from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Watch
 
@@ -362,11 +363,11 @@ def test_an_investor_goes_from_the_search_to_the_sheet_and_downloads_the_expose(
                                    accept_downloads=True)
     tab.goto(f"{scored_server}/maps/search?lang=en&region=SI032&status=available"
              f"&profile=logistics")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
     row = tab.locator(f'table#results tr[data-plot-id="{best["id"]}"]')
     table_score = row.locator("td.num").last.inner_text()
     row.locator("a.plot-link").click()
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab, "**/maps/plots/**")
     assert f"/maps/plots/{best['id']}?" in tab.url
     assert tab.locator("h1").inner_text() == f"Plot {best['cadastral_ref']}"
     assert tab.locator("#score-value").inner_text() == table_score
@@ -389,7 +390,7 @@ def test_an_investor_goes_from_the_search_to_the_sheet_and_downloads_the_expose(
     # Another profile, picked in the page, scores the plot anew and says which.
     with tab.expect_navigation():
         tab.select_option("select[name=profile]", "services")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab, "**profile=services**")
     assert "profile=services" in tab.url
     assert "profile Services and office" in tab.locator(".score-total").inner_text()
     watch.check()
@@ -405,16 +406,16 @@ def test_the_zone_pages_popup_opens_the_plots_sheet(chromium, scored_server, bes
             {"id": best["id"]}).one()
     context, tab, watch = open_tab(chromium, scored_server, {"width": 1200, "height": 800})
     tab.goto(f"{scored_server}/maps/zones/{best['zone_id']}?lang=de")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
     name = tab.evaluate("document.querySelector('.folium-map').id")
     point = tab.evaluate(f"(() => {{ const p = window['{name}'].latLngToContainerPoint("
                          f"[{lat}, {lon}]); return [p.x, p.y]; }})()")
     box = tab.locator(".folium-map").bounding_box()
     tab.mouse.click(box["x"] + point[0], box["y"] + point[1])
     link = tab.locator(".leaflet-popup-content a", has_text="Seite des Grundstücks öffnen")
-    link.wait_for(timeout=5000)
+    link.wait_for()
     link.click()
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab, "**/maps/plots/**")
     assert tab.locator("h1").inner_text() == f"Grundstück {best['cadastral_ref']}"
     watch.check()
     context.close()
@@ -440,7 +441,7 @@ def test_a_neighbours_popup_on_the_sheet_names_it_and_opens_its_sheet(chromium, 
     box = tab.locator(".folium-map").bounding_box()
     tab.mouse.click(box["x"] + point[0], box["y"] + point[1])
     popup = tab.locator(".leaflet-popup-content")
-    popup.wait_for(timeout=5000)
+    popup.wait_for()
     assert ref in popup.locator("h3").inner_text()
     assert popup.locator("th").all_inner_texts()[:2] == ["Površina", "Razpoložljivost"]
     tab.screenshot(path="/tmp/shots-perf/neighbour-popup.png")
@@ -457,7 +458,7 @@ def test_on_a_phone_the_sheet_fits_the_width_and_its_map_has_height(chromium, sc
     context, tab, watch = open_tab(chromium, scored_server, {"width": 390, "height": 844},
                                    is_mobile=True, has_touch=True, device_scale_factor=2)
     tab.goto(f"{scored_server}/maps/plots/{best['id']}?lang={lang}")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
     widths = tab.evaluate("[document.documentElement.scrollWidth,"
                           " document.documentElement.clientWidth]")
     assert widths[0] <= widths[1] == 390
