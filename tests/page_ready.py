@@ -29,9 +29,9 @@ _DRAWN = """() => {
 }"""
 
 
-def wait_until_drawn(tab: Page, url: str | None = None) -> None:
+def wait_until_drawn(tab: Page, url: str | None = None, timeout: float | None = None) -> None:
     """Until the page (at ``url``, a glob, when a click has just left another page) has
-    loaded and its maps are drawn."""
+    loaded and its maps are drawn; ``timeout`` in ms, Playwright's default when None."""
     if url is not None:
-        tab.wait_for_url(url)
-    tab.wait_for_function(_DRAWN)
+        tab.wait_for_url(url, timeout=timeout)
+    tab.wait_for_function(_DRAWN, timeout=timeout)

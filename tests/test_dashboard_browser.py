@@ -11,6 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from maps.i18n import Translator
+from tests.page_ready import wait_until_drawn
 from tests.test_accessibility import AXE, TAGS
 from tests.test_investor_browser import _watch, browser, server, shoot  # noqa: F401
 
@@ -51,8 +52,9 @@ def test_an_agency_opens_styria_compares_it_ranks_zones_and_downloads_the_report
     tab.get_by_role("link", name=t("dash_compare_with")).click()
     assert tab.locator("#compare-region-1").input_value() == "AT22"
     tab.select_option("#compare-region-2", "SI042")
-    tab.get_by_role("button", name=t("cmp_submit")).click()
-    tab.wait_for_load_state("networkidle")
+    with tab.expect_navigation():
+        tab.get_by_role("button", name=t("cmp_submit")).click()
+    wait_until_drawn(tab, "**/maps/compare?**")
     heads = tab.locator("#table-key_figures thead th").all_inner_texts()
     assert heads == ["Styria (all of it)", "Gorenjska"]
     sentences = tab.locator("ul.differences li").all_inner_texts()
@@ -63,18 +65,21 @@ def test_an_agency_opens_styria_compares_it_ranks_zones_and_downloads_the_report
     # The zone ranking of Styria, sorted by available area, then the other way round.
     tab.get_by_role("link", name=t("nav_rankings")).click()
     tab.select_option("#ranking-region", "AT22")
-    tab.get_by_role("button", name=t("rank_apply")).click()
-    tab.wait_for_load_state("networkidle")
+    with tab.expect_navigation():
+        tab.get_by_role("button", name=t("rank_apply")).click()
+    wait_until_drawn(tab, "**/maps/rankings?**")
     medians = _numbers(tab.locator("#ranking td.median").all_inner_texts())
     scored = [m for m in medians if not math.isnan(m)]
     assert scored == sorted(scored, reverse=True) and len(scored) >= 3
-    tab.locator("th a[data-sort=available]").click()
-    tab.wait_for_load_state("networkidle")
+    with tab.expect_navigation():
+        tab.locator("th a[data-sort=available]").click()
+    wait_until_drawn(tab, "**sort=-available**")
     assert tab.locator("th[aria-sort=descending]").inner_text().startswith(t("rank_available"))
     most = _numbers(tab.locator("#ranking td.available").all_inner_texts())
     assert most == sorted(most, reverse=True) and len(most) == 7
-    tab.locator("th a[data-sort=available]").click()
-    tab.wait_for_load_state("networkidle")
+    with tab.expect_navigation():
+        tab.locator("th a[data-sort=available]").click()
+    wait_until_drawn(tab, "**sort=available**")
     assert _numbers(tab.locator("#ranking td.available").all_inner_texts()) == sorted(most)
     # The table's download is the API's zones in the same order.
     href = tab.locator("a.download", has_text="CSV").get_attribute("href")
@@ -107,8 +112,8 @@ def test_the_agencies_pages_pass_axe_and_fit_a_phone(browser, server, name, path
     tab = context.new_page()
     tab.goto(server + path)
     # A map page's country outlines are made on the server the first time a window is named
-    # (seconds on a busy machine): wait for them rather than judge a half-drawn page.
-    tab.wait_for_load_state("networkidle", timeout=120_000)
+    # (seconds on a busy machine): wait for them drawn rather than judge a half-drawn page.
+    wait_until_drawn(tab, timeout=120_000)
     tab.evaluate(AXE.read_text(encoding="utf-8"))
     results = tab.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS)
@@ -121,7 +126,7 @@ def test_the_agencies_pages_pass_axe_and_fit_a_phone(browser, server, name, path
                                 has_touch=True)
     tab = phone.new_page()
     tab.goto(server + path)
-    tab.wait_for_load_state("networkidle", timeout=120_000)
+    wait_until_drawn(tab, timeout=120_000)
     # Nothing scrolls the page sideways; a wide table scrolls inside its own box.
     assert tab.evaluate("document.documentElement.scrollWidth") <= 390
     wide = tab.evaluate("""[...document.querySelectorAll('main *')]
