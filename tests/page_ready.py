@@ -35,3 +35,22 @@ def wait_until_drawn(tab: Page, url: str | None = None, timeout: float | None = 
     if url is not None:
         tab.wait_for_url(url, timeout=timeout)
     tab.wait_for_function(_DRAWN, timeout=timeout)
+
+
+#: True once every map is at ``zoom`` (any, when null) and none of its tile layers (the
+#: overview's zones and plots, as vector tiles) is still loading or drawing a tile in view.
+#: ``isLoading`` is Leaflet's own GridLayer state: a tile counts as loaded once drawn.
+_TILES_DRAWN = """zoom => [...document.querySelectorAll('.folium-map')].every(el => {
+    const map = window[el.id];
+    if (!map || (zoom !== null && map.getZoom() !== zoom)) return false;
+    let loading = false;
+    map.eachLayer(layer => { loading = loading || (layer.isLoading && layer.isLoading()); });
+    return !loading;
+})"""
+
+
+def wait_until_tiles_drawn(tab: Page, zoom: int | None = None) -> None:
+    """Until every map of the page (once moved to ``zoom``, when given) has drawn the tiles
+    in view: what a person sees after a pan or a zoom, which the page's load does not
+    wait for."""
+    tab.wait_for_function(_TILES_DRAWN, arg=zoom)

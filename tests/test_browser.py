@@ -12,9 +12,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import text
 
+from tests.page_ready import wait_until_drawn, wait_until_tiles_drawn
 from tests.servers import serving
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -88,8 +89,10 @@ def shoot(tab: Page, name: str) -> None:
 
 
 def open_page(tab: Page, url: str) -> None:
+    """Open ``url`` and wait until it is drawn, its maps' tiles in view included."""
     tab.goto(url)
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
+    wait_until_tiles_drawn(tab)
 
 
 def map_name(tab: Page) -> str:
@@ -152,8 +155,9 @@ def test_the_search_form_returns_the_same_plots_as_the_api(page, server, client)
     tab.fill("input[name=max_motorway_km]", "10")
     tab.check("input[name=status][value=available]")
     tab.check("input[name=status][value=reserved]")
-    tab.click("form.search button[type=submit]")
-    tab.wait_for_load_state("networkidle")
+    with tab.expect_navigation():
+        tab.click("form.search button[type=submit]")
+    wait_until_drawn(tab, "**/maps/search?**")
     assert "/maps/search?" in tab.url
     shoot(tab, "search_results")
     shown = set(tab.locator("table#results tbody tr td:first-child").all_inner_texts())
@@ -198,13 +202,15 @@ def test_the_language_switch_changes_the_labels(page, server, hrastje):
     tab, watch = page
     open_page(tab, f"{server}/maps/zones/{hrastje['id']}?lang=en")
     assert tab.locator("aside h2").first.inner_text() == "Facts"
-    tab.click("nav.languages a[data-lang=de]")
-    tab.wait_for_load_state("networkidle")
+    with tab.expect_navigation():
+        tab.click("nav.languages a[data-lang=de]")
+    wait_until_drawn(tab, "**lang=de**")
     assert tab.locator("html").get_attribute("lang") == "de"
     assert tab.locator("aside h2").first.inner_text() == "Fakten"
     assert "Verfügbarkeit der Grundstücke" in tab.locator(".map-legend").inner_text()
-    tab.click("nav.languages a[data-lang=sl]")
-    tab.wait_for_load_state("networkidle")
+    with tab.expect_navigation():
+        tab.click("nav.languages a[data-lang=sl]")
+    wait_until_drawn(tab, "**lang=sl**")
     assert tab.locator("aside h2").first.inner_text() == "Podatki"
     shoot(tab, "zone_sl")
     watch.check()
@@ -216,8 +222,7 @@ def test_zooming_in_on_the_overview_draws_plots_from_vector_tiles(page, server, 
     largest = hrastje["plots"][0]
     name = map_name(tab)
     tab.evaluate(f"window['{name}'].setView([{largest['lat']}, {largest['lon']}], 16)")
-    tab.wait_for_load_state("networkidle")
-    tab.wait_for_timeout(500)
+    wait_until_tiles_drawn(tab, 16)
     plot_tiles = [url for url in watch.tiles if "/tiles/plots/" in url]
     assert plot_tiles, "the plot layer asked for tiles"
     assert all("/tiles/plots/16/" in url for url in plot_tiles)
@@ -238,7 +243,8 @@ def test_zooming_in_on_the_overview_draws_plots_from_vector_tiles(page, server, 
     assert "Asking price" in popup.inner_text() or "Area" in popup.inner_text()
     assert f"/maps/zones/{hrastje['id']}?" in popup.locator("a").get_attribute("href")
     assert f"plot={largest['id']}" in popup.locator("a").get_attribute("href")
-    tab.wait_for_timeout(400)  # let the popup finish fading in before the screenshot
+    # Let the popup finish fading in before the screenshot.
+    expect(tab.locator(".leaflet-popup")).to_have_css("opacity", "1")
     shoot(tab, "overview_z16")
     watch.check()
 
@@ -261,8 +267,7 @@ def test_the_overview_draws_zones_from_tiles_and_a_click_opens_the_zones_facts(p
     assert "Occupancy" in " ".join(tab.locator(".map-legend").all_inner_texts())
     name = map_name(tab)
     tab.evaluate(f"window['{name}'].setView([{zone['lat']}, {zone['lon']}], 11)")
-    tab.wait_for_load_state("networkidle")
-    tab.wait_for_timeout(300)
+    wait_until_tiles_drawn(tab, 11)
     point = tab.evaluate(
         f"(() => {{ const p = window['{name}'].latLngToContainerPoint([{zone['lat']}, {zone['lon']}]);"
         " return [p.x, p.y]; })()"
@@ -277,10 +282,11 @@ def test_the_overview_draws_zones_from_tiles_and_a_click_opens_the_zones_facts(p
         == str(zone["plots"])
     link = popup.locator("a")
     assert f"/maps/zones/{zone['id']}?" in link.get_attribute("href")
-    tab.wait_for_timeout(400)
+    expect(tab.locator(".leaflet-popup")).to_have_css("opacity", "1")
     shoot(tab, "overview_zone_popup")
-    link.click()
-    tab.wait_for_load_state("networkidle")
+    with tab.expect_navigation():
+        link.click()
+    wait_until_drawn(tab, "**/maps/zones/**")
     assert tab.locator("h1").first.inner_text().startswith(zone["name"])
     watch.check()
 
