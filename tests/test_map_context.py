@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from locations.settings import Settings, get_settings
 from maps.plot_page import CONSTRAINT_COLOURS
 from maps.style import INFRASTRUCTURE_SYMBOLS, RAMP, STATUS_COLOURS
+from tests.page_ready import wait_until_drawn, wait_until_tiles_drawn
 from tests.servers import serving
 from tests.test_browser import ARTIFACTS
 from tests.test_investor_browser import browser, server  # noqa: F401
@@ -50,7 +51,8 @@ def _open_overview(browser, url: str, lang: str = "en") -> tuple[Page, list[str]
     tab = context.new_page()
     requests = _requests(tab)
     tab.goto(f"{url}/maps/overview?lang={lang}")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
+    wait_until_tiles_drawn(tab)
     return tab, requests
 
 
@@ -209,8 +211,10 @@ def test_the_overview_shows_borders_countries_and_towns_with_no_request_leaving_
     assert tab.locator(".leaflet-marker-pane .infra-motorway_junction").count() > 5
     assert _display(tab, ".leaflet-borders-pane") == "block"
     # Zooming in makes room: more towns are named.
+    zoom = tab.evaluate("window[document.querySelector('.folium-map').id].getZoom()")
     tab.locator(".leaflet-control-zoom-in").click()
-    tab.wait_for_timeout(600)
+    # The names are sorted out again when the zoom ends (maps/context.py's declutter).
+    wait_until_tiles_drawn(tab, zoom + 1)
     assert tab.locator(".town-label:not(.clash)").count() >= len(shown)
     tab.context.close()
 
@@ -227,7 +231,7 @@ def test_the_zone_and_plot_maps_show_their_municipality_and_town(browser, server
     tab = context.new_page()
     requests = _requests(tab)
     tab.goto(f"{server}/maps/plots/{plot}?lang=en")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
     _shoot(tab, "plot-context")
     assert _hosts(requests) == {"127.0.0.1"}
     assert tab.locator("path.municipality-border").count() >= 1
@@ -285,7 +289,8 @@ def test_with_a_base_map_tiles_come_from_its_host_only_and_it_is_credited(
     tab.route(f"https://{TILE_HOST}/**", answer)
     requests = _requests(tab)
     response = tab.goto(f"{basemap_server}/maps/overview?lang=en")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
+    wait_until_tiles_drawn(tab)
     tab.wait_for_selector("path.state-border", state="attached")
     _shoot(tab, "overview-basemap")
     policy = response.headers["content-security-policy"]
