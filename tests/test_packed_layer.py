@@ -17,6 +17,7 @@ import folium
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 from pyproj import Transformer
 from sqlalchemy import text
 
@@ -26,6 +27,7 @@ from maps.page import render_map
 from maps.style import popup_from_facts
 from maps.zone_page import plot_popup_labels
 from tests.packed import payloads_of, unpack
+from tests.page_ready import wait_until_drawn
 from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Watch
 from tests.test_map_export import exported  # noqa: F401 (a fixture)
@@ -276,7 +278,7 @@ def test_the_browser_unpacks_what_the_server_packed_and_draws_every_plot(
     zone_id = zones_to_check(scored_engine)[0]
     context, tab, watch = open_tab(chromium, scored_server, {"width": width, "height": 860})
     tab.goto(f"{scored_server}/maps/zones/{zone_id}?lang={lang}")
-    tab.wait_for_load_state("networkidle")
+    wait_until_drawn(tab)
     (payload,) = payloads_of(tab.content())
     unpacked = tab.evaluate("payload => LocationsPacked.features(payload)", payload)
     assert unpacked == unpack(payload)
@@ -300,7 +302,8 @@ def test_the_browser_unpacks_what_the_server_packed_and_draws_every_plot(
     # Nothing sideways on a phone: the page is no wider than its window.
     assert tab.evaluate("document.documentElement.scrollWidth") <= width
     ARTIFACTS.mkdir(exist_ok=True)
-    tab.wait_for_timeout(400)
+    # The popup's fade-in over before the screenshot.
+    expect(tab.locator(".leaflet-popup")).to_have_css("opacity", "1")
     tab.screenshot(path=str(ARTIFACTS / f"zone_packed_{lang}_{width}.png"))
     watch.check()
     context.close()

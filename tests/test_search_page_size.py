@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bench.synthetic import generate
 from maps.queries import SEARCH_PAGE_LIMIT
 from maps.search_page import TABLE_ROWS
+from tests.page_ready import wait_until_drawn
 from tests.servers import serving
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -54,7 +55,7 @@ def test_a_full_search_page_stays_under_500_kb_and_shows_every_plot(empty_engine
             tab.on("pageerror", lambda e: problems.append(str(e)))
             tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             tab.goto(f"{base}/maps/search?region={region}&lang=sl")
-            tab.wait_for_load_state("networkidle")
+            wait_until_drawn(tab)
             table = tab.locator("#results tbody tr[data-plot-id]")
             assert table.count() == TABLE_ROWS
             # A marker's popup: built in the browser from the plot's record, as text.
