@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Iterator
 
 import psycopg2
 from fastapi import FastAPI, Request, Response
@@ -51,29 +50,10 @@ OUTAGE_MESSAGES = (
 )
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """``exc``, the driver error SQLAlchemy wrapped, and what it was raised from or during:
-    a lost connection often surfaces as a second error (setting autocommit, resetting the
-    connection on its way back to the pool) raised while handling the first."""
-    seen: set[int] = set()
-    pending = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen or len(seen) > 16:
-            continue
-        seen.add(id(current))
-        yield current
-        if isinstance(current, DBAPIError) and isinstance(current.orig, BaseException):
-            pending.append(current.orig)
-        pending.append(current.__cause__)
-        if not current.__suppress_context__:
-            pending.append(current.__context__)
-
-
 def is_database_outage(exc: BaseException) -> bool:
     """Whether ``exc`` means the database cannot be reached (now): down, restarting, out of
     connections, or the connection lost; not a statement the database refused."""
-    for cause in _causes(exc):
+    for cause in transactions.causes(exc, context=True):
         if isinstance(cause, DBAPIError) and cause.connection_invalidated:
             return True
         # The pool's own signals: a connection found dead on checkout, or none to be had.
@@ -96,7 +76,8 @@ def is_database_outage(exc: BaseException) -> bool:
 
 def is_database_error(exc: BaseException) -> bool:
     """Whether ``exc`` came from the database layer: the driver or SQLAlchemy."""
-    return any(isinstance(cause, (psycopg2.Error, SQLAlchemyError)) for cause in _causes(exc))
+    return any(isinstance(cause, (psycopg2.Error, SQLAlchemyError))
+               for cause in transactions.causes(exc, context=True))
 
 
 def database_failure_response(exc: BaseException, method: str, path: str) -> JSONResponse:

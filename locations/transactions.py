@@ -42,8 +42,11 @@ BACKOFF_SECONDS = 0.05
 T = TypeVar("T")
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """``exc``, the driver error SQLAlchemy wrapped, and what it was raised from."""
+def causes(exc: BaseException, *, context: bool = False) -> Iterator[BaseException]:
+    """``exc``, the driver error SQLAlchemy wrapped, and what it was raised from; with
+    ``context``, also what it was raised during: a lost connection often surfaces as a
+    second error (setting autocommit, resetting the connection on its way back to the
+    pool) raised while handling the first."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
     while pending:
@@ -55,12 +58,14 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         if isinstance(current, DBAPIError) and isinstance(current.orig, BaseException):
             pending.append(current.orig)
         pending.append(current.__cause__)
+        if context and not current.__suppress_context__:
+            pending.append(current.__context__)
 
 
 def is_write_conflict(exc: BaseException) -> bool:
     """Whether ``exc`` is PostgreSQL cancelling a transaction for another's (40001, 40P01)."""
     return any(isinstance(cause, psycopg2.Error) and cause.pgcode in CONFLICT_SQLSTATES
-               for cause in _causes(exc))
+               for cause in causes(exc))
 
 
 #: What the caller is told: why, that nothing was written, and what to do.
@@ -86,7 +91,7 @@ def write(engine: Engine, work: Callable[[Connection], T], *, attempts: int = AT
         except Exception as exc:
             if not is_write_conflict(exc):
                 raise
-            code = next(cause.pgcode for cause in _causes(exc)
+            code = next(cause.pgcode for cause in causes(exc)
                         if getattr(cause, "pgcode", None) in CONFLICT_SQLSTATES)
             if attempt == attempts:
                 logger.warning("write cancelled for another writer's (SQLSTATE %s) on each "
