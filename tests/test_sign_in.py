@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from locations.accounts import MAX_AUTH_FAILURES, create_account
 from locations.settings import get_settings
 from locations.sign_in import MAX_SIGN_IN_FAILURES, invite
+from tests.page_ready import wait_until_drawn
 from tests.people import PASSWORD, invitation_link, invite_and_sign_in
 from tests.servers import serving
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -464,14 +465,14 @@ def test_sign_in_invitation_and_accounts_pages_pass_axe_and_fit_a_phone(browser,
             page.goto(server + "/maps/admin/accounts?lang=sl")
         else:
             page.goto(server + path)
-        page.wait_for_load_state("networkidle")
+        wait_until_drawn(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
         shoot(page, name)
         assert axe_violations(page) == [], name
         checked.append(name)
     # The header of a person signed in, in the longest labels (German), fits the phone too.
     page.goto(server + "/?lang=de")
-    page.wait_for_load_state("networkidle")
+    wait_until_drawn(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.locator("header.site nav.account").bounding_box()["height"] < 120
     shoot(page, "start-de-390-signed-in")

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 from sqlalchemy import Engine, text
 
+from tests.page_ready import wait_until_drawn
 from tests.people import invite_and_sign_in
 from tests.servers import serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
@@ -359,7 +360,7 @@ def test_the_workspace_pages_pass_axe_and_fit_a_phone(browser, server, database,
         tab = context.new_page()
         tab.set_viewport_size({"width": width, "height": 844})
         tab.goto(server + path.format(plot=plot_id))
-        tab.wait_for_load_state("networkidle")
+        wait_until_drawn(tab)
         assert tab.evaluate("document.documentElement.scrollWidth") <= width, name
         shoot(tab, f"{name}-{width}")
         tab.evaluate(AXE.read_text(encoding="utf-8"))
