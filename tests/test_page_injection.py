@@ -16,7 +16,6 @@ import uuid
 import pytest
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Text, create_engine, text
 from sqlalchemy.engine import make_url
@@ -26,6 +25,7 @@ from locations import tables
 from locations.accounts import create_account
 from locations.sign_in import invite
 from tests.conftest import _create_database, _drop_database
+from tests.page_ready import wait_until_drawn
 from tests.servers import serving_app
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -164,10 +164,8 @@ def _visit_every_page(app, urls: list[str], csp: bool, sign_in: tuple[str, str] 
             assert ("content-security-policy" in response.headers) is csp
             if sign_in is not None and not url.startswith("/maps/sign-in"):
                 assert "/maps/sign-in" not in tab.url, f"{url} asked to sign in"
-            try:
-                tab.wait_for_load_state("networkidle", timeout=15_000)
-            except PlaywrightTimeout:  # a page that polls (a running job) is never idle
-                tab.wait_for_load_state("load")
+            # Drawn, not network-idle: a page that polls (a running job) is never idle.
+            wait_until_drawn(tab)
             # Tooltips and popups are built in the browser when a feature is touched.
             features = tab.locator("path.leaflet-interactive")
             for index in range(min(features.count(), 6)):
