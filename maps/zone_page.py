@@ -63,8 +63,9 @@ def zone_facts(zone: dict[str, Any], t: Translator) -> list[tuple[str, str]]:
         (t("power"), f"{t.number(power, 1)} MW" if power is not None else t("unknown")),
         (t("gas"), t.yes_no(zone.get("gas"))),
         (t("water"), t.yes_no(zone.get("water"))),
-        (t("sewage"), zone.get("sewage") or t("unknown")),
-        (t("broadband"), zone.get("broadband") or t("unknown")),
+        # Coded values in words, as the plot page writes them: "treated" is no Slovenian.
+        (t("sewage"), t.value("sewage", zone.get("sewage") or None)),
+        (t("broadband"), t.value("broadband", zone.get("broadband") or None)),
         (t("rail_siding"), t.yes_no(zone.get("rail_siding"))),
         (t("district_heating"), t.yes_no(zone.get("district_heating"))),
         (t("last_verified"), t.date(zone.get("last_verified"))),

@@ -223,3 +223,21 @@ def test_map_export_writes_a_standalone_file_with_everything_inlined(engine, hra
     finally:
         get_settings.cache_clear()
         get_engine.cache_clear()
+
+
+def test_the_zone_page_writes_sewage_and_broadband_in_words_of_each_language(client, engine):
+    """A municipality's Slovenian visitor read "treated" and "ftth": the codes, not words."""
+    from locations.vocabulary import BROADBAND, SEWAGE
+
+    with engine.connect() as conn:
+        zone_id, sewage, broadband = conn.execute(text(
+            "SELECT id, sewage, broadband FROM zone WHERE sewage IS NOT NULL "
+            "AND broadband IS NOT NULL ORDER BY id LIMIT 1")).one()
+    for lang in ("en", "sl", "de"):
+        page = client.get(f"/maps/zones/{zone_id}?lang={lang}").text
+        facts = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", page))
+        assert SEWAGE.label(sewage, lang) in facts.values(), lang
+        assert BROADBAND.label(broadband, lang) in facts.values(), lang
+        for vocabulary, code in ((SEWAGE, sewage), (BROADBAND, broadband)):
+            if vocabulary.label(code, lang) != code:  # "fast" is the English word too
+                assert code not in facts.values(), (lang, code)
