@@ -571,6 +571,11 @@ plot = Table(
     # Derived by the plot_country trigger (plot_municipality: the zone's municipality holding
     # most of the plot), kept when zones or municipality boundaries change (0121).
     Column('municipality_id', Integer, nullable=False),
+    # The outline as search pages write it in CRS84, computed by PostgreSQL whenever the
+    # boundary is written (0138): pages send it instead of writing it anew per request.
+    Column('boundary_geojson', JSON, Computed(
+        '(st_asgeojson(st_forcepolygonccw(st_transform(boundary, 4326)), 7))::json',
+        persisted=True), nullable=False),
     CheckConstraint('NOT st_isempty(boundary)', name='plot_boundary_not_empty'),
     CheckConstraint(all_of('allowed_uses', USE), name='plot_allowed_uses_check'),
     CheckConstraint('area_m2 > 0::double precision', name='plot_area_positive'),
