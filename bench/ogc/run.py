@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.search.run import _ok, free_port, percentile, wait_for
+from bench.search.run import _ok, free_port, percentile, tipg_plot_properties, wait_for
 from locations.db import sqlalchemy_url
 
 ITEMS = "/collections/plots/items"
@@ -149,7 +149,8 @@ def start_tipg(python: str, database_url: str) -> tuple[str, subprocess.Popen]:
            "TIPG_DB_TABLES": '["public.plot", "public.zone", "public.bench_plot_search"]',
            "TIPG_MAX_FEATURES_PER_QUERY": "1000", "TIPG_MAX_FEATURES_PER_TILE": "1000000",
            # Views have no primary key: name it.
-           "TIPG_TABLE_CONFIG__public_bench_plot_search__PK": "id"}
+           "TIPG_TABLE_CONFIG__public_bench_plot_search__PK": "id",
+           **tipg_plot_properties(database_url)}
     # A folder of its own, so tipg reads no .env meant for someone else.
     process = subprocess.Popen(
         [os.path.abspath(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1",

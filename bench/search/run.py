@@ -16,6 +16,7 @@ A quick run: ``--plots 20000 --requests 50``. tipg lives in its own virtualenv
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -148,10 +149,28 @@ def start_api(database_url: str, env_extra: dict | None = None) -> tuple[str, su
     return base, process
 
 
+def tipg_plot_properties(database_url: str) -> dict[str, str]:
+    """tipg's setting for the plot table's properties: every column but the plot's kept
+    GeoJSON outline (``boundary_geojson``, migration 0138), a copy of its geometry that tipg
+    would otherwise send beside it as one more property (and in its tiles), making its
+    answers larger than they were before the column existed and than ours."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            columns = conn.execute(text(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'"
+                " AND table_name = 'plot' AND column_name <> 'boundary_geojson'"
+                " ORDER BY ordinal_position")).scalars().all()
+    finally:
+        engine.dispose()
+    return {"TIPG_TABLE_CONFIG__public_plot__properties": json.dumps(columns)}
+
+
 def start_tipg(python: str, database_url: str) -> tuple[str, subprocess.Popen]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url.replace("+psycopg2", ""),
-           "TIPG_DB_TABLES": '["public.plot"]', "TIPG_MAX_FEATURES_PER_QUERY": "1000"}
+           "TIPG_DB_TABLES": '["public.plot"]', "TIPG_MAX_FEATURES_PER_QUERY": "1000",
+           **tipg_plot_properties(database_url)}
     # A folder of its own, so tipg reads no .env meant for someone else.
     process = subprocess.Popen(
         [os.path.abspath(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),

@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from api.deps import read_connection
-from bench.search.run import free_port, percentile, start_api
+from bench.search.run import free_port, percentile, start_api, tipg_plot_properties
 from locations import tiles
 
 ZOOMS = range(8, 17)
@@ -84,7 +84,7 @@ def start_tipg(python: str, database_url: str) -> tuple[str, subprocess.Popen]:
     port = free_port()
     # tipg publishes every table by default; its tile size cap is lifted so it draws every plot.
     env = {**os.environ, "DATABASE_URL": database_url.replace("+psycopg2", ""),
-           "TIPG_MAX_FEATURES_PER_TILE": "1000000"}
+           "TIPG_MAX_FEATURES_PER_TILE": "1000000", **tipg_plot_properties(database_url)}
     process = subprocess.Popen(
         [python, "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"], env=env)
