@@ -2,7 +2,7 @@
 -- fields and without distances: ids in the page's order with each one's sort key as text
 -- (for the next cursor), answered with n, the plot's place in the page. The statement is
 -- the one locations/search.py's _page_features writes for such a page (PLOT_SEARCH_COLUMNS
--- and geometry_sql, tests/test_kept_plans.py holds them equal, byte for byte); kept here so
+-- and plot_geometry_json, tests/test_kept_plans.py holds them equal, byte for byte); kept here so
 -- that each server session plans it once (PL/pgSQL keeps its statements' plans) instead of
 -- on every page (plan_cache_mode makes it the generic plan at once): planning the four joins and the properties took most of a small page's
 -- database time. Its plan depends on no value: every plot is found by its key.
