@@ -306,36 +306,179 @@ def _what_if_total(weights: list[float], params: dict[str, Any]) -> str:
     return f"({' + '.join(terms) or 'CAST(0 AS float8)'}) / 100"
 
 
+#: A what-if reads the zones whose bound reaches its top only while they hold at most this
+#: share of the runs' ranked plots: reading a plot by its zone costs a few times what the
+#: pass over every kept group score costs it (weights under which most zones reach the top,
+#: or a top of ties, are answered by that pass).
+_ZONE_READ_MAX_SHARE = 0.25
+
+
+def _seed_size(limit: int) -> int:
+    """How many ranked plots the zones first read for a what-if hold (the best zones by
+    bound): enough that a page of ``limit`` usually finds its floor among them."""
+    return 4 * limit + 500
+
+
 def _what_if_ranked(conn: Connection, run: dict[str, Any], standard: Standard, profile: str,
                     group_weights: dict[str, float], params: dict[str, Any]) -> list[Any]:
     """The first ``:limit`` ranked plots by their what-if total to two decimals, then id.
 
     A plot's what-if total is its criterion scores weighed anew, but it also is its group
     scores weighed by the group weights (renormalised): the run keeps those
-    (``plot_group_score``), seven narrow numbers per ranked plot. The best ``:limit`` by
-    that estimate are recomputed from their criterion scores; no plot whose estimate is
-    more than ``_GROUP_SCORE_SLACK`` below the lowest of them shown can be in the top, so
-    only the plots above that floor are recomputed and ordered, and the answer is the
-    one that recomputing every plot gives.
+    (``plot_group_score``), seven narrow numbers per ranked plot. The best ``:limit`` of
+    any set of plots by that estimate, recomputed from their criterion scores, give a
+    floor: no plot whose estimate is more than ``_GROUP_SCORE_SLACK`` below the lowest of
+    them shown can be in the top, so only the plots above it are recomputed and ordered,
+    and the answer is the one that recomputing every plot gives.
+
+    Each run also keeps its zones' highest group scores (``zone_group_max``, 0139), which
+    weighed alike bound the estimate of every plot it kept under that zone: the floor is
+    found among the best zones' plots, and then only the zones whose bound reaches it are
+    read (:func:`_what_if_by_zone`). When they hold too many plots, every kept group score
+    is weighed instead (:func:`_what_if_every_plot`).
     """
     params = dict(params)
     per_criterion = standard.criterion_weights(profile, group_weights)
     exact = _what_if_total([per_criterion[c] for c in run["criteria"]], params)
     weight_sum = sum(group_weights.values())
-    estimate = []
+    weighed = []
     for index, group in enumerate(group_order(standard)):
         if group_weights.get(group):
             params[f"gw_{index}"] = group_weights[group] / weight_sum
-            estimate.append(f"CAST(g.groups[{index + 1}] AS float8) * CAST(:gw_{index} AS float8)")
+            weighed.append((index, f"gw_{index}"))
+
+    def weighted(alias: str) -> str:
+        # The same sum, term by term, for a plot's groups and a zone's highest ones: each
+        # term grows with its group score and so does their sum (IEEE rounding keeps
+        # order), so a zone's bound is never below one of its plots' estimates.
+        return " + ".join(f"CAST({alias}.groups[{index + 1}] AS float8) * CAST(:{name} AS float8)"
+                          for index, name in weighed) or "CAST(0 AS float8)"
+
+    params["slack"] = _GROUP_SCORE_SLACK
+    rows = _what_if_by_zone(conn, run, params, exact, weighted)
+    if rows is None:
+        rows = _what_if_every_plot(conn, run, params, exact, weighted("g"))
+    return rows
+
+
+def _zone_candidates(run: dict[str, Any], params: dict[str, Any], blocks: str,
+                     estimate: str) -> str:
+    """SQL: the current ranked plots (``run_id``, ``plot_id``, ``estimate``) that the runs
+    kept under the zones of ``blocks`` (a relation of ``run_id``, ``zone_id``), available
+    and in the regions asked for: each zone's rows by ``plot_group_score_zone_idx``, each
+    plot by its key."""
+    # The regions' municipalities as one array (an InitPlan), tested on each plot found:
+    # as a semi-join the planner would rather read every available plot of the regions.
+    in_region = "" if params["region_ids"] is None else """
+              AND p.municipality_id = ANY (ARRAY(
+                  SELECT mr.municipality_id FROM municipality_region mr
+                  WHERE mr.region_id = ANY (CAST(:region_ids AS int[]))))"""
+    branches = []
+    for index, run_id in enumerate(run["run_ids"]):
+        newest, newer = current_scores.not_superseded("g", run["run_ids"], index,
+                                                      f"newer_{index}")
+        params |= newer | {f"ranked_run_{index}": run_id}
+        branches.append(f"""
+            SELECT g.run_id, g.plot_id, {estimate} AS estimate
+            FROM {blocks} bl
+            JOIN plot_group_score g ON g.run_id = :ranked_run_{index} AND g.zone_id = bl.zone_id
+            -- Each plot by its key (OFFSET 0): not a hash of every available plot.
+            CROSS JOIN LATERAL (
+                SELECT p.municipality_id FROM plot p
+                WHERE p.id = g.plot_id AND p.status = 'available' AND p.retired_at IS NULL
+                OFFSET 0) p
+            WHERE bl.run_id = :ranked_run_{index}{newest}{in_region}""")
+    return " UNION ALL ".join(branches)
+
+
+def _what_if_by_zone(conn: Connection, run: dict[str, Any], params: dict[str, Any],
+                     exact: str, weighted) -> list[Any] | None:
+    """What :func:`_what_if_ranked` gives, from the zones whose bound reaches its floor;
+    None when there is no floor among the best zones' plots (fewer than ``:limit`` of them)
+    or the zones reaching it hold more than ``_ZONE_READ_MAX_SHARE`` of the ranked plots.
+
+    First the floor, from the plots of the best zones by bound (those of the regions asked
+    for first) holding ``_seed_size`` plots, and how many plots the zones reaching it hold;
+    then those zones' plots above the floor, recomputed. Any set of plots gives a floor
+    that holds (:func:`_what_if_ranked`); the best zones' give one near the top's.
+    """
+    params = {**params, "seed": _seed_size(params["limit"])}
+    seed_zones = "" if params["region_ids"] is None else """
+            WHERE b.zone_id IN (
+                SELECT z.id FROM zone z JOIN municipality_region mr
+                  ON mr.municipality_id = z.municipality_id
+                WHERE mr.region_id = ANY (CAST(:region_ids AS int[])))"""
+    seed = _zone_candidates(run, params, "seed_blocks", weighted("g"))
+    lowest, reach, ranked = conn.execute(text(_READ_SETTINGS + f"""
+        WITH blocks AS MATERIALIZED (
+            SELECT b.run_id, b.zone_id, b.plots, {weighted("b")} AS bound
+            FROM zone_group_max b WHERE b.run_id = ANY (CAST(:run_ids AS bigint[]))
+        ), seed_blocks AS MATERIALIZED (
+            SELECT run_id, zone_id FROM (
+                SELECT b.run_id, b.zone_id, b.plots,
+                       sum(b.plots) OVER (ORDER BY b.bound DESC, b.run_id, b.zone_id) AS upto
+                FROM blocks b{seed_zones}
+            ) ordered
+            WHERE upto - plots < :seed
+        ), best AS (
+            SELECT run_id, plot_id FROM ({seed}) seed ORDER BY estimate DESC LIMIT :limit
+        ), lowest AS (
+            SELECT CASE WHEN count(*) >= :limit
+                        THEN CAST(min(round(CAST({exact} AS numeric), 2)) AS float8) - :slack
+                   END AS floor
+            FROM best b
+            CROSS JOIN LATERAL (
+                SELECT ps.score FROM plot_score ps
+                WHERE ps.run_id = b.run_id AND ps.plot_id = b.plot_id OFFSET 0) ps
+        )
+        SELECT lowest.floor,
+               (SELECT sum(plots) FROM blocks WHERE bound >= lowest.floor),
+               (SELECT sum(plots) FROM blocks)
+        FROM lowest
+    """), params).one()
+    if lowest is None or not reach or reach > _ZONE_READ_MAX_SHARE * ranked:
+        return None
+    params["floor"] = lowest
+    candidates = _zone_candidates(run, params, "blocks", weighted("g"))
+    # The candidates' score rows by key, for a few hundred plots (OFFSET 0: not a join of
+    # the run's million rows).
+    return list(conn.execute(text(_READ_SETTINGS + f"""
+        WITH blocks AS MATERIALIZED (
+            SELECT b.run_id, b.zone_id FROM zone_group_max b
+            WHERE b.run_id = ANY (CAST(:run_ids AS bigint[])) AND {weighted("b")} >= :floor
+        ), ranked AS MATERIALIZED (
+            SELECT * FROM ({candidates}) c WHERE estimate >= :floor
+        )
+        SELECT p.id, round(CAST({exact} AS numeric), 2)::float AS score,
+               round(CAST(ps.total AS numeric), 2)::float AS stored_score,
+               p.zone_id, z.name AS zone_name, m.name AS municipality_name,
+               rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
+        FROM ranked r
+        CROSS JOIN LATERAL (
+            SELECT ps.score, ps.total FROM plot_score ps
+            WHERE ps.run_id = r.run_id AND ps.plot_id = r.plot_id OFFSET 0) ps
+        JOIN plot p ON p.id = r.plot_id
+        JOIN zone z ON z.id = p.zone_id
+        JOIN municipality m ON m.id = z.municipality_id
+        JOIN region rg ON rg.id = m.region_id
+        ORDER BY 2 DESC, p.id
+        LIMIT :limit
+    """), params).mappings().all())
+
+
+def _what_if_every_plot(conn: Connection, run: dict[str, Any], params: dict[str, Any],
+                        exact: str, estimate: str) -> list[Any]:
+    """What :func:`_what_if_ranked` gives, weighing every ranked plot's kept group scores:
+    the floor from the best ``:limit`` of them all."""
+    params = dict(params)
     branches = []
     for index, run_id in enumerate(run["run_ids"]):
         newest, newer = current_scores.not_superseded("g", run["run_ids"], index, f"newer_{index}")
         params |= newer | {f"ranked_run_{index}": run_id}
         branches.append(f"""
-            SELECT g.run_id, g.plot_id, {" + ".join(estimate) or "CAST(0 AS float8)"} AS estimate
+            SELECT g.run_id, g.plot_id, {estimate} AS estimate
             FROM plot_group_score g JOIN available a ON a.id = g.plot_id
             WHERE g.run_id = :ranked_run_{index}{newest}""")
-    params["slack"] = _GROUP_SCORE_SLACK
     # Written only with a region, so that the index is read for its municipalities alone.
     in_region = "" if params["region_ids"] is None else """
               AND p.municipality_id IN (

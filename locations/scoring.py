@@ -395,9 +395,20 @@ plots_written AS (
     INSERT INTO {table} (run_id, plot_id, total, completeness, passed, gates_failed, raw, score)
     SELECT :run_id, plot_id, total, completeness, passed, gates_failed, raw, score FROM scored
 ),
+group_rows AS MATERIALIZED (
+    SELECT ps.plot_id, ps.zone_id, {groups} AS groups FROM scored ps WHERE ps.passed
+),
 groups_written AS (
-    INSERT INTO {groups_table} (run_id, plot_id, groups)
-    SELECT :run_id, ps.plot_id, {groups} FROM scored ps WHERE ps.passed
+    INSERT INTO {groups_table} (run_id, plot_id, zone_id, groups)
+    SELECT :run_id, plot_id, zone_id, groups FROM group_rows
+),
+group_max_written AS (
+    -- Each zone's highest score per group: what bounds its plots' what-if totals
+    -- (locations.rankings).
+    INSERT INTO zone_group_max (run_id, zone_id, plots, groups)
+    SELECT :run_id, zone_id, count(*),
+           ARRAY[{", ".join(f"max(groups[{i + 1}])" for i in range(len(group_order(standard))))}]::real[]
+    FROM group_rows GROUP BY zone_id
 ),
 {_zone_score_sql(standard, profile_id, order, params)}
 SELECT (SELECT count(*) FROM scored) AS plots, (SELECT count(*) FROM zones_written) AS zones
@@ -624,9 +635,9 @@ def _attach_partitions(engine: Engine, run_id: int) -> None:
 
     Each index is built once by sorting the rows written (side by side), instead of
     taking a million rows one at a time in random order; attached, they become the
-    partitions' part of ``plot_score_pkey``, ``plot_score_rank_idx`` and
-    ``plot_group_score_pkey``. The checks on the run id spare ATTACH a scan of the rows to
-    prove they belong to the run.
+    partitions' part of ``plot_score_pkey``, ``plot_score_rank_idx``,
+    ``plot_group_score_pkey`` and ``plot_group_score_zone_idx``. The checks on the run id
+    spare ATTACH a scan of the rows to prove they belong to the run.
     """
     partition, groups = _run_partition(run_id), _group_partition(run_id)
     statements = [
@@ -634,6 +645,7 @@ def _attach_partitions(engine: Engine, run_id: int) -> None:
         (f"CREATE INDEX {partition}_rank_idx ON {partition} "
          "(run_id, total DESC, plot_id DESC) INCLUDE (passed)"),
         f"ALTER TABLE {groups} ADD CONSTRAINT {groups}_pkey PRIMARY KEY (run_id, plot_id)",
+        f"CREATE INDEX {groups}_zone_idx ON {groups} (run_id, zone_id)",
     ]
 
     def one(statement: str) -> None:
@@ -752,6 +764,7 @@ def execute_run(
             conn.execute(text(f"DROP TABLE IF EXISTS {_group_partition(run_id)}"))
             conn.execute(text(f"DROP TABLE IF EXISTS {_run_partition(run_id)}"))
             conn.execute(text("DELETE FROM zone_score WHERE run_id = :id"), {"id": run_id})
+            conn.execute(text("DELETE FROM zone_group_max WHERE run_id = :id"), {"id": run_id})
             conn.execute(
                 text("UPDATE score_run SET status = 'failed', finished_at = clock_timestamp(), "
                      "error = :e WHERE id = :id"),

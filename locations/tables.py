@@ -246,7 +246,9 @@ plot_group_score = Table(
     Column('run_id', BigInteger, primary_key=True),
     Column('plot_id', BigInteger, primary_key=True),
     Column('groups', ARRAY(REAL()), nullable=False),
+    Column('zone_id', Integer, nullable=False),
     PrimaryKeyConstraint('run_id', 'plot_id', name='plot_group_score_pkey'),
+    Index('plot_group_score_zone_idx', 'run_id', 'zone_id'),
     postgresql_partition_by='LIST (run_id)'
 )
 
@@ -541,6 +543,16 @@ zone_score = Table(
     PrimaryKeyConstraint('run_id', 'zone_id', name='zone_score_pkey'),
     Index('zone_score_median_idx', 'run_id', text('median_total DESC'),
           postgresql_include=['zone_id'], postgresql_where=text('median_total IS NOT NULL'))
+)
+
+zone_group_max = Table(
+    'zone_group_max', metadata,
+    Column('run_id', BigInteger, primary_key=True),
+    Column('zone_id', Integer, primary_key=True),
+    Column('plots', Integer, nullable=False),
+    Column('groups', ARRAY(REAL()), nullable=False),
+    ForeignKeyConstraint(['run_id'], ['score_run.id'], ondelete='CASCADE', name='zone_group_max_run_id_fkey'),
+    PrimaryKeyConstraint('run_id', 'zone_id', name='zone_group_max_pkey')
 )
 
 plot = Table(

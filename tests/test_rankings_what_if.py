@@ -4,7 +4,9 @@ A what-if ranks from the group scores each run keeps (``plot_group_score``) and 
 only the plots that can be in its top: these tests hold the kept group scores to the
 criterion scores they come from, and every what-if's plots, order and totals to the same
 ranking computed for every ranked plot from its criterion scores, through regional runs,
-plots sold after the run and many ties.
+plots sold after the run and many ties; and the what-ifs read by zone (the zones whose
+kept highest group scores can reach the top, 0139) to the same recomputation, with plots
+moved to another zone after the run and a region whose plots were all sold.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, text
 
+from locations import rankings as ranking_module
 from locations.rankings import rankings
 from locations.scoring import group_order, run_scoring
 from locations.standard import find_standard, DEFAULT_STANDARD
@@ -63,12 +66,13 @@ def _ranked(conn, profile: str, weights: str, region: str | None, limit: int) ->
     return [(p["id"], p["score"], p["stored_score"]) for p in answer["plots"]]
 
 
-def _check_every_what_if(engine: Engine, profile: str = "logistics") -> int:
+def _check_every_what_if(engine: Engine, profile: str = "logistics",
+                         regions: tuple = (None, "SI042", "AT22", "AT221")) -> int:
     """Compare each weighting, region and limit; the number of plots compared."""
     compared = 0
     with engine.connect() as conn:
         for weights in WEIGHTS:
-            for region in (None, "SI042", "AT22", "AT221"):
+            for region in regions:
                 everything = _recomputed(conn, profile, weights, region, 100_000)
                 # Limits that cut through ties, one, and more than there are.
                 for limit in sorted({1, 2, 7, 50, max(1, len(everything) // 2),
@@ -126,3 +130,59 @@ def test_what_ifs_follow_regional_runs_sales_and_deleted_runs(fresh_engine: Engi
     assert f"plot_score_run_{regional.run_id}_groups" not in tables
     assert f"plot_score_run_{full.run_id}_groups" in tables
     _check_every_what_if(fresh_engine)
+
+
+@pytest.fixture
+def by_zone(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Every what-if that finds a floor read by zone, however many zones reach it; the
+    list says, per what-if, whether it was read by zone."""
+    monkeypatch.setattr(ranking_module, "_ZONE_READ_MAX_SHARE", 1.0)
+    read = ranking_module._what_if_by_zone
+    used: list[bool] = []
+
+    def counted(*args, **kwargs):
+        rows = read(*args, **kwargs)
+        used.append(rows is not None)
+        return rows
+
+    monkeypatch.setattr(ranking_module, "_what_if_by_zone", counted)
+    return used
+
+
+def test_what_ifs_read_by_zone_equal_a_full_recomputation(scored_engine: Engine,
+                                                          by_zone: list[bool]) -> None:
+    assert _check_every_what_if(scored_engine) > 1000
+    # Most what-ifs were read by zone (the others: fewer ranked plots than the page).
+    assert sum(by_zone) > len(by_zone) / 2
+
+
+def test_zone_bounds_are_of_the_zones_the_plots_were_scored_in(fresh_engine: Engine,
+                                                               by_zone: list[bool]) -> None:
+    run_scoring(fresh_engine, "logistics", standard=STANDARD)
+    with fresh_engine.begin() as conn:
+        kept = conn.execute(text("SELECT sum(plots) FROM zone_group_max")).scalar_one()
+        assert kept == conn.execute(text("SELECT count(*) FROM plot_group_score")).scalar_one()
+        # The best plots of a what-if moved, after the run, to the zone whose plots score
+        # lowest under it: the bound of the zone they were scored in still reads them.
+        best = [plot_id for plot_id, _, _ in _ranked(conn, "logistics", WEIGHTS[0], None, 5)]
+        lowest_zone = conn.execute(text("""
+            SELECT z.zone_id FROM zone_group_max z
+            ORDER BY z.groups[1] + z.groups[2] + z.groups[4], z.zone_id LIMIT 1""")).scalar_one()
+        conn.execute(text("UPDATE plot SET zone_id = :z WHERE id = ANY (:ids)"),
+                     {"z": lowest_zone, "ids": best})
+    assert _check_every_what_if(fresh_engine) > 1000
+    with fresh_engine.connect() as conn:
+        assert [p for p, _, _ in _ranked(conn, "logistics", WEIGHTS[0], None, 5)] == best
+    assert sum(by_zone) > len(by_zone) / 2
+
+
+def test_what_ifs_of_a_region_sold_out(fresh_engine: Engine, by_zone: list[bool]) -> None:
+    run_scoring(fresh_engine, "logistics", standard=STANDARD)
+    with fresh_engine.begin() as conn:
+        conn.execute(text("""
+            UPDATE plot SET status = 'sold' WHERE municipality_id IN (
+                SELECT mr.municipality_id FROM municipality_region mr
+                JOIN region r ON r.id = mr.region_id WHERE r.code = 'AT221')"""))
+        for weights in WEIGHTS:
+            assert _ranked(conn, "logistics", weights, "AT221", 50) == []
+    _check_every_what_if(fresh_engine, regions=(None, "AT22", "AT221"))
