@@ -16,6 +16,9 @@ the database's scores and kept site metrics first), ``--load`` (target 4: 32 cli
 60 s, the regional search then the mix), ``--bulk-load`` (target 5: the import benchmark and
 the synthetic load into a database of their own, made and dropped: ``<name>_targets_bulk``
 on the same server). ``--all`` is all three: about 20 minutes on a quiet 2-core machine.
+Before the routes are timed, every table written since its last vacuum (by ``--scoring``,
+say) is vacuumed and analysed, printed as a step of its own (``bench.database.settle``):
+autovacuum would otherwise do it, throttled, while they are timed.
 Use a copy of the benchmark database (``CREATE DATABASE x TEMPLATE bench_1m``, then
 ``ANALYZE``): ``--scoring`` rewrites its scores. Without a finished run of the profile (and
 without ``--scoring``) sorting by score and the ranked routes are left out, and say so.
@@ -40,6 +43,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.dashboard import run as dashboard
+from bench.database import print_settled, settle
 from bench.load import run as load_test
 from bench.pages import run as pages
 from bench.scores import run as scores
@@ -381,6 +385,14 @@ def run(url: str, *, repeats: int, profile: str, scoring: bool, load: bool, bulk
         with part(rows, "target 3: scoring", (3,)) as found:
             found += measure_scoring(url, profile)
     if routes:
+        # What the scoring (or anything before) wrote is vacuumed before the routes are
+        # timed, as a deployment's tables are when it serves: not by autovacuum during them.
+        engine = create_engine(url)
+        started_settling = time.perf_counter()
+        print_settled(settle(engine))
+        engine.dispose()
+        print(f"== settling: {time.perf_counter() - started_settling:.0f} s, load average "
+              f"{os.getloadavg()[0]:.2f}", flush=True)
         with part(rows, "targets 1, 2, 6: routes, pages, downloads, tiles", (1, 2, 6)) as found:
             measure_routes(url, repeats, profile, found)
     if load:

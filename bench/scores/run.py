@@ -4,7 +4,8 @@ Sorting by score and the rankings must be as fast as any other sort at a million
 (issue 26: p95 under 30 ms, also with an investor's filters and a region). Each case is
 requested ``--requests`` times through uvicorn after a few warm-up requests; the machine's
 load average is printed with the figures, since other work on the machine weighs on them.
-A database without a finished run of the profile is scored first.
+A database without a finished run of the profile is scored first; tables written since
+their last vacuum are vacuumed before anything is timed (``bench.database.settle``).
 
     LOCATIONS_EMBEDDED_DIR=/work/bench-pg python -m bench.scores.run \\
         --database-url postgresql://postgres:PASSWORD@127.0.0.1:PORT/bench_scores [--requests 100]
@@ -19,6 +20,7 @@ import time
 import httpx
 from sqlalchemy import create_engine, text
 
+from bench.database import print_settled, settle
 from bench.search.run import _ok, percentile, start_api, timed
 from locations.db import sqlalchemy_url
 from locations.scoring import run_scoring
@@ -114,6 +116,8 @@ def main() -> None:
     seconds = score_if_unscored(engine, args.profile)
     if seconds is not None:
         print(f"scored {plots:,} plots for {args.profile} in {seconds:.1f} s")
+    # The tables just written vacuumed now, not by autovacuum while requests are timed.
+    print_settled(settle(engine))
     api = None
     try:
         api_base, api = start_api(url)
