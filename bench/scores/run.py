@@ -61,6 +61,10 @@ def cases(profile: str) -> list[tuple[str, str, dict, int]]:
         ("rankings what-if, region SI042", "/rankings",
          {"profile": profile, "region": "SI042", "limit": 50,
           "weights": "accessibility:50,infrastructure:30,market:20"}, 0),
+        # Over every region: the zones reaching the top anywhere (0139), not one region's.
+        ("rankings what-if, all regions", "/rankings",
+         {"profile": profile, "limit": 50,
+          "weights": "accessibility:50,infrastructure:30,market:20"}, 0),
         ("regions compared", "/regions/compare", {"profile": profile}, 0),
     ]
 
