@@ -15,14 +15,14 @@ with the zone it was scored in. Runs kept before this revision get theirs from t
 zones now, and their bounds from those same rows.
 
 Revision ID: 0139
-Revises: 0137
+Revises: 0138
 """
 
 from alembic import op
 from sqlalchemy import text
 
 revision = "0139"
-down_revision = "0137"
+down_revision = "0138"
 branch_labels = None
 depends_on = None
 
