@@ -67,5 +67,8 @@ AUTH_ERRORS = (401, 429)
 #: ``openapi_extra`` of a route whose bearer token is optional: OpenAPI's empty security
 #: requirement says that calling without one is fine too.
 OPTIONAL_TOKEN: dict[str, Any] = {"security": [{}]}
+#: ``openapi_extra`` of a route that reads its optional token itself (``api.auth.request_account``):
+#: the security requirements FastAPI writes for a route declaring ``OptionalAccount``.
+BEARER_OR_ANONYMOUS: dict[str, Any] = {"security": [{"HTTPBearer": []}, {}]}
 #: What a write to a plot or zone may answer: a role or scope, concurrency, state.
 WRITE_ERRORS = (401, 403, 404, 409, 412, 428, 429)

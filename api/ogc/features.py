@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from starlette.routing import Match
 from starlette.types import Scope
 
-from api.auth import OptionalAccount
+from api.auth import OptionalAccount, request_account
 from api.deps import EngineDep, read_connection
 from api.ogc.common import (
     GEOJSON,
@@ -34,7 +34,7 @@ from api.ogc.common import (
     self_links,
     wants_html,
 )
-from api.responses import AUTH_ERRORS, OPTIONAL_TOKEN, error_responses
+from api.responses import AUTH_ERRORS, BEARER_OR_ANONYMOUS, OPTIONAL_TOKEN, error_responses
 from locations import cql, ogc
 from locations.errors import InvalidInput, NotFound
 
@@ -343,16 +343,19 @@ def _parameter_docs(target: ogc.Collection) -> list[dict[str, Any]]:
     return common + queryables
 
 
-# The engine is the app's (``api.deps.get_engine``), taken from the request: as a declared
-# dependency it was resolved anew for every page a client asks for.
+# The engine is the app's (``api.deps.get_engine``), taken from the request, and the caller's
+# account read by the route (``request_account``, documented by ``BEARER_OR_ANONYMOUS``):
+# as declared dependencies each was resolved anew for every page a client asks for.
 def _items_endpoint(collection_id: str):
-    def endpoint(request: Request, account: OptionalAccount) -> Response:
+    def endpoint(request: Request) -> Response:
+        account = request_account(request)
         return items(request, request.app.state.engine, account, collection_id)
     return endpoint
 
 
 def _item_endpoint(collection_id: str):
-    def endpoint(request: Request, account: OptionalAccount, feature_id: str) -> Response:
+    def endpoint(request: Request, feature_id: str) -> Response:
+        account = request_account(request)
         return item(request, request.app.state.engine, account, collection_id, feature_id)
     return endpoint
 
@@ -368,12 +371,12 @@ for _target in ogc.COLLECTIONS.values():
         summary=f"{_target.title}: features", response_class=Response,
         description=_target.description,
         responses=ITEM_ANSWERS | error_responses(*AUTH_ERRORS),
-        openapi_extra={"parameters": _parameter_docs(_target)} | OPTIONAL_TOKEN)
+        openapi_extra={"parameters": _parameter_docs(_target)} | BEARER_OR_ANONYMOUS)
     router.add_api_route(
         f"/collections/{_target.id}/items/{{feature_id}}", _item_endpoint(_target.id),
         methods=["GET"], summary=f"{_target.title}: one feature", response_class=Response,
         responses=ITEM_ANSWERS | error_responses(404, *AUTH_ERRORS),
-        openapi_extra={"parameters": _parameter_docs(_target)[3:5]} | OPTIONAL_TOKEN)
+        openapi_extra={"parameters": _parameter_docs(_target)[3:5]} | BEARER_OR_ANONYMOUS)
 
 
 @router.get("/collections/{collection_id}/items", include_in_schema=False)
