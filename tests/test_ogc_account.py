@@ -44,7 +44,7 @@ def _answer(response) -> tuple[int, bool | None]:
     if response.status_code != 200:
         return response.status_code, None
     body = response.json()
-    features = body["features"] if "features" in body else [body]
+    features = body.get("features", [body])
     return 200, any("owner_contact" in f["properties"] for f in features)
 
 
