@@ -187,6 +187,23 @@ ON CONFLICT (plot_id) DO NOTHING
 """
 
 
+# Whether any plot in scope lacks its kept site metrics, so that a warm run (every plot's
+# metrics kept) skips the fill's statements. Plots and metrics are matched on their primary
+# keys alone, which two index-only scans merge (20-60 ms at 100k plots), and only the plots
+# found without metrics are read for their scope: the fill itself reads every plot of its
+# part to find none missing (0.25 s of server time at 100k plots, twice that in wall time on
+# a loaded machine). Run under the fill's settings (see above), for the same reason.
+_SITE_METRICS_MISSING = f"""
+WITH unmeasured AS MATERIALIZED (
+    SELECT p.id FROM plot p
+    WHERE NOT EXISTS (SELECT 1 FROM plot_site_metrics s WHERE s.plot_id = p.id)
+)
+SELECT EXISTS (
+    SELECT 1 FROM unmeasured u JOIN plot p ON p.id = u.id
+    WHERE p.retired_at IS NULL AND {_IN_PART}
+)
+"""
+
 # Each municipality's yardstick region: its region at the yardstick level (NUTS-3),
 # whatever level a run, an account or the municipality's own region is given at.
 _YARDSTICK = f"""
@@ -616,6 +633,29 @@ def _in_parts(engine: Engine, sql: str, params: dict[str, Any], zone_parts: list
         return sum(pool.map(one, zone_parts))
 
 
+#: The statistics a finished run renews: of the columns that readers filter, join or sort
+#: by. Every run adds its zones to zone_score, whose criteria (jsonb) and passed totals
+#: (arrays) made most of the cost of analysing it whole, as the histogram's hundred counts a
+#: row did of score_histogram (0.1-0.2 s of a warm run at 100k plots, growing with the runs
+#: kept; 20-30 ms without them); no query compares them.
+_ANALYZE_FINISHED = (
+    "ANALYZE score_run, "
+    "zone_score (run_id, zone_id, plot_count, available_plots, available_area_m2, "
+    "best_plot_id, best_total, mean_total, median_total), score_summary, "
+    "score_histogram (run_id, municipality_id, coarse, plots)"
+)
+
+
+def _site_metrics_missing(engine: Engine, zone_parts: list[list[int]]) -> bool:
+    """Whether a plot of the zones in ``zone_parts`` has no site metrics kept yet."""
+    with engine.begin() as conn:
+        for setting in part_settings(probe_by_index=True):
+            conn.execute(text(f"SET LOCAL {setting}"))
+        return conn.execute(text(_SITE_METRICS_MISSING),
+                            {"zone_ids": [zone for part in zone_parts for zone in part]}
+                            ).scalar_one()
+
+
 def _run_partition(run_id: int) -> str:
     """The name of the table holding run ``run_id``'s plot scores, a partition of plot_score."""
     return f"plot_score_run_{int(run_id)}"
@@ -661,15 +701,15 @@ def _attach_partitions(engine: Engine, run_id: int) -> None:
             conn.execute(text(f"ALTER TABLE {parent} ATTACH PARTITION {table} "
                               f"FOR VALUES IN ({int(run_id)})"))
     # Later statements and rankings must know this run's million rows exist, or the planner
-    # picks nested loops over what it takes for an empty run. Of the plot scores only the
-    # columns that searches and rankings filter or sort by: the statistics of the arrays of
-    # raw values and scores made most of its cost (0.7-0.9 s at 100k plots on the loaded
-    # machine, 0.3 s without them) and no query asks them. Vacuumed in the same pass: the
-    # rankings and searches by score read the rank index alone (index-only), which reads
-    # the table too until a vacuum marks its pages all visible, and autovacuum would come
-    # within a minute anyway, throttled, over 10-15 s of the first requests (at a million
-    # plots; in the run, about 0.4 s more than the analysis alone: 1.8 s against 1.4 s for
-    # a million rows, once, under load 10). Both side by side.
+    # picks nested loops over what it takes for an empty run. Only the columns that searches
+    # and rankings filter, join or sort by: the statistics of the arrays of raw values and
+    # scores made most of its cost (0.7-0.9 s at 100k plots on the loaded machine, 0.3 s
+    # without them) and no query asks them; the group scores are an array read, never
+    # compared. Vacuumed in the same pass: the rankings and searches by score read the rank
+    # index alone (index-only), which reads the table too until a vacuum marks its pages all
+    # visible, and autovacuum would come within a minute anyway, throttled, over 10-15 s of
+    # the first requests (at a million plots; in the run, about 0.4 s more than the analysis
+    # alone: 1.8 s against 1.4 s for a million rows, once, under load 10). Both side by side.
 
     def settle(statement: str) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -677,7 +717,7 @@ def _attach_partitions(engine: Engine, run_id: int) -> None:
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(settle, [f"VACUUM (ANALYZE) {partition} (run_id, plot_id, total, passed)",
-                               f"VACUUM (ANALYZE) {groups}"]))
+                               f"VACUUM (ANALYZE) {groups} (run_id, plot_id, zone_id)"]))
 
 
 def _score_in_parts(engine: Engine, sql: str, params: dict[str, Any],
@@ -734,7 +774,8 @@ def execute_run(
         # beside the fill instead of after it (a tenth of a warm run at 100k plots).
         with ThreadPoolExecutor(max_workers=1) as pool:
             read = pool.submit(yardsticks)
-            _in_parts(engine, _FILL_SITE_METRICS, {}, zone_parts, probe_by_index=True)
+            if _site_metrics_missing(engine, zone_parts):
+                _in_parts(engine, _FILL_SITE_METRICS, {}, zone_parts, probe_by_index=True)
             params["has_constraint_data"], prices = read.result()
         params["price_regions"] = [region_id for region_id, _ in prices]
         params["price_medians"] = [median for _, median in prices]
@@ -767,7 +808,7 @@ def execute_run(
             # The profile's current scores changed: their kept figures for comparisons by
             # score are written afresh in the same transaction (0130).
             conn.execute(text("SELECT score_summary_fill(:p)"), {"p": run["profile"]})
-            conn.execute(text("ANALYZE score_run, zone_score, score_summary, score_histogram"))
+            conn.execute(text(_ANALYZE_FINISHED))
         report(4, 4, "done")
     except Exception as exc:
         with engine.begin() as conn:
