@@ -428,15 +428,16 @@ group_max_written AS (
     FROM group_rows GROUP BY zone_id
 ),
 {_zone_score_sql(standard, profile_id, order, params)}
-SELECT (SELECT count(*) FROM scored) AS plots, (SELECT count(*) FROM zones_written) AS zones
+SELECT (SELECT coalesce(sum(plot_count), 0) FROM zones_written) AS plots,
+       (SELECT count(*) FROM zones_written) AS zones
 """
 
 
 def _zone_score_sql(
     standard: Standard, profile_id: str, order: list[str], params: dict[str, Any]
 ) -> str:
-    """The CTEs that aggregate the plots ``scored`` per zone, with the zone-level criteria,
-    into ``zone_score`` (``zones_written``: one row per zone written)."""
+    """The CTEs that aggregate the plots ``scored`` per zone, with the zone-level criteria
+    of ``zone_scored``, into ``zone_score`` (``zones_written``: each zone's plot count)."""
     weights = standard.criterion_weights(profile_id)
     zone_items = []
     for index, cid in enumerate(order):
@@ -445,16 +446,17 @@ def _zone_score_sql(
             continue
         params[f"zc{index}"] = cid
         params[f"zw{index}"] = weights[cid]
-        position = index + 1
         zone_items.append(
             f"jsonb_build_object('id', CAST(:zc{index} AS text), "
-            f"'raw', ps.raw[{position}], 'score', ps.score[{position}], "
+            f"'raw', zsc.r{index}, 'score', zsc.s{index}, "
             f"'weight', CAST(:zw{index} AS float8))")
     criteria = f"jsonb_build_array({', '.join(zone_items)})"
-    # Aggregate narrow rows only (no arrays in a sort); the zone-level criteria, the same
-    # for every plot of a zone, are read from one plot per zone by key.
+    # Aggregate narrow rows only (no arrays in a sort); the zone-level criteria are those
+    # measured once per zone (``zone_scored``), the values every plot of the zone stores:
+    # reading them back from one plot per zone was one more pass over the scored plots and a
+    # join. The plots written are counted from the zones', a pass fewer again.
     return f"""totals AS (
-    SELECT zone_id, count(*) AS plots, min(plot_id) AS some_plot,
+    SELECT zone_id, count(*) AS plots,
            count(*) FILTER (WHERE passed) AS ranked,
            coalesce(sum(area_m2) FILTER (WHERE passed), 0) AS ranked_m2,
            max(total) FILTER (WHERE passed) AS best_total,
@@ -479,8 +481,8 @@ zones_written AS (
            t.mean_total, t.median_total, t.passed_totals, {criteria}
     FROM totals t
     LEFT JOIN best b ON b.zone_id = t.zone_id
-    JOIN scored ps ON ps.plot_id = t.some_plot
-    RETURNING 1
+    JOIN zone_scored zsc ON zsc.zone_id = t.zone_id
+    RETURNING plot_count
 )"""
 
 
