@@ -451,6 +451,37 @@ def test_kept_metrics_and_distances_refreshed_as_things_change_equal_a_full_reco
     assert kept_metrics[worked["P1"]][3] == 120_000 + 50_000 + 60_000 + 7_000
 
 
+def test_a_warm_run_measures_again_the_one_plot_whose_outline_changed(
+    empty_engine: Engine, worked: dict[str, int]
+) -> None:
+    """A run with every other plot's site metrics kept (a warm run) still measures the plot
+    that lost its metrics, as a run measuring everything anew does."""
+    first = run_scoring(empty_engine, "logistics", standard=STANDARD, as_of=AS_OF)
+    with empty_engine.begin() as conn:
+        before, _, _ = _kept(conn, first.run_id)
+        plots = conn.execute(text("SELECT count(*) FROM plot WHERE retired_at IS NULL")).scalar_one()
+        # The plot grows over the flood area's edge: only its own metrics are dropped.
+        conn.execute(text("UPDATE plot SET boundary = ST_Multi(ST_GeomFromText(:w, 3035)) "
+                          "WHERE id = :id"),
+                     {"w": box(X0 + 560, Y0, X0 + 700, Y0 + 100).wkt, "id": worked["P5"]})
+        kept_before = conn.execute(text("SELECT count(*) FROM plot_site_metrics")).scalar_one()
+    assert kept_before == plots - 1
+    warm = run_scoring(empty_engine, "logistics", standard=STANDARD, as_of=AS_OF)
+    with empty_engine.connect() as conn:
+        kept_metrics, _, kept_scores = _kept(conn, warm.run_id)
+    with empty_engine.begin() as conn:
+        conn.execute(text("TRUNCATE plot_site_metrics"))
+    full = run_scoring(empty_engine, "logistics", standard=STANDARD, as_of=AS_OF)
+    with empty_engine.connect() as conn:
+        metrics, _, scores = _kept(conn, full.run_id)
+
+    assert len(kept_metrics) == plots
+    assert kept_metrics == metrics
+    assert kept_scores == scores
+    # The change reached it: part of it lies in the flood area now, none did before.
+    assert kept_metrics[worked["P5"]][2] > 0 == before[worked["P5"]][2]
+
+
 # Every plot against every seat and constraint area, one plot at a time: what the kept site
 # metrics must equal, however the run settles them (per zone where it can).
 _SITE_METRICS_ONE_BY_ONE = """
