@@ -10,7 +10,7 @@ writes it into an empty run, instead of joining the bins to a hundred rows per h
 (``tests/test_score_summary.py``).
 
 Revision ID: 0142
-Revises: 0137
+Revises: 0138
 """
 
 from alembic import op
@@ -18,7 +18,7 @@ from alembic import op
 from locations import sql
 
 revision = "0142"
-down_revision = "0137"
+down_revision = "0138"
 branch_labels = None
 depends_on = None
 
