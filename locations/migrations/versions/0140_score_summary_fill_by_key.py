@@ -9,16 +9,16 @@ writes it into an empty run, instead of joining the bins to a hundred rows per h
 (95,400 rows for 954 histogram rows at 100k plots). The figures are the same
 (``tests/test_score_summary.py``).
 
-Revision ID: 0142
-Revises: 0138
+Revision ID: 0140
+Revises: 0139
 """
 
 from alembic import op
 
 from locations import sql
 
-revision = "0142"
-down_revision = "0138"
+revision = "0140"
+down_revision = "0139"
 branch_labels = None
 depends_on = None
 
