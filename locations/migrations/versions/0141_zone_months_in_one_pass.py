@@ -12,7 +12,7 @@ load 9-12. The sums are of integers, so the months and days are the same
 recomputation).
 
 Revision ID: 0141
-Revises: 0137
+Revises: 0140
 """
 
 from alembic import op
@@ -20,7 +20,7 @@ from alembic import op
 from locations import sql
 
 revision = "0141"
-down_revision = "0137"
+down_revision = "0140"
 branch_labels = None
 depends_on = None
 
