@@ -291,6 +291,26 @@ def _best_ranked_above_floor(conn: Connection, run_ids: list[int],
 _GROUP_SCORE_SLACK = 0.01
 
 
+
+def _what_if_columns(exact: str) -> str:
+    """The columns of a what-if's answer, both ways of finding its plots alike: each
+    candidate ``r`` (run, plot) recomputed by ``exact`` beside its stored total."""
+    return f"""SELECT p.id, round(CAST({exact} AS numeric), 2)::float AS score,
+               round(CAST(ps.total AS numeric), 2)::float AS stored_score,
+               p.zone_id, z.name AS zone_name, m.name AS municipality_name,
+               rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2"""
+
+
+#: Each candidate's score row read by its key (OFFSET 0 keeps the planner from joining the
+#: run's million rows whole for a few hundred), then its plot, zone, municipality, region.
+_WHAT_IF_JOINS = """CROSS JOIN LATERAL (
+            SELECT ps.score, ps.total FROM plot_score ps
+            WHERE ps.run_id = r.run_id AND ps.plot_id = r.plot_id OFFSET 0) ps
+        JOIN plot p ON p.id = r.plot_id
+        JOIN zone z ON z.id = p.zone_id
+        JOIN municipality m ON m.id = z.municipality_id
+        JOIN region rg ON rg.id = m.region_id"""
+
 def _what_if_total(weights: list[float], params: dict[str, Any]) -> str:
     """SQL: the what-if total of score row ``ps`` under criterion ``weights`` (per cent).
 
@@ -449,18 +469,9 @@ def _what_if_by_zone(conn: Connection, run: dict[str, Any], params: dict[str, An
         ), ranked AS MATERIALIZED (
             SELECT * FROM ({candidates}) c WHERE estimate >= :floor
         )
-        SELECT p.id, round(CAST({exact} AS numeric), 2)::float AS score,
-               round(CAST(ps.total AS numeric), 2)::float AS stored_score,
-               p.zone_id, z.name AS zone_name, m.name AS municipality_name,
-               rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
+        {_what_if_columns(exact)}
         FROM ranked r
-        CROSS JOIN LATERAL (
-            SELECT ps.score, ps.total FROM plot_score ps
-            WHERE ps.run_id = r.run_id AND ps.plot_id = r.plot_id OFFSET 0) ps
-        JOIN plot p ON p.id = r.plot_id
-        JOIN zone z ON z.id = p.zone_id
-        JOIN municipality m ON m.id = z.municipality_id
-        JOIN region rg ON rg.id = m.region_id
+        {_WHAT_IF_JOINS}
         ORDER BY 2 DESC, p.id
         LIMIT :limit
     """), params).mappings().all())
@@ -484,8 +495,6 @@ def _what_if_every_plot(conn: Connection, run: dict[str, Any], params: dict[str,
               AND p.municipality_id IN (
                   SELECT mr.municipality_id FROM municipality_region mr
                   WHERE mr.region_id = ANY (CAST(:region_ids AS int[])))"""
-    # The recomputation reads each candidate's score row by its key: OFFSET 0 keeps the
-    # planner from joining the run's million rows whole for a few hundred.
     return list(conn.execute(text(_READ_SETTINGS + f"""
         WITH available AS (
             -- plot_available_municipality_idx alone.
@@ -503,19 +512,10 @@ def _what_if_every_plot(conn: Connection, run: dict[str, Any], params: dict[str,
                 SELECT ps.score FROM plot_score ps
                 WHERE ps.run_id = b.run_id AND ps.plot_id = b.plot_id OFFSET 0) ps
         )
-        SELECT p.id, round(CAST({exact} AS numeric), 2)::float AS score,
-               round(CAST(ps.total AS numeric), 2)::float AS stored_score,
-               p.zone_id, z.name AS zone_name, m.name AS municipality_name,
-               rg.code AS region_code, round(p.area_m2::numeric, 1)::float AS area_m2
+        {_what_if_columns(exact)}
         FROM ranked r
         CROSS JOIN lowest
-        CROSS JOIN LATERAL (
-            SELECT ps.score, ps.total FROM plot_score ps
-            WHERE ps.run_id = r.run_id AND ps.plot_id = r.plot_id OFFSET 0) ps
-        JOIN plot p ON p.id = r.plot_id
-        JOIN zone z ON z.id = p.zone_id
-        JOIN municipality m ON m.id = z.municipality_id
-        JOIN region rg ON rg.id = m.region_id
+        {_WHAT_IF_JOINS}
         WHERE lowest.score IS NULL OR r.estimate >= CAST(lowest.score AS float8) - :slack
         ORDER BY 2 DESC, p.id
         LIMIT :limit
