@@ -22,7 +22,9 @@ from locations.zone_search import ZoneFilter
 #: the geometry (a file's geometry, the API's `geometry`) and bookkeeping.
 # A plot's municipality_id is its keeper, derived from its outline like a zone's reference
 # is given: a key, not a field.
-NOT_FIELDS = {"plot": {"boundary", "boundary_3857", "municipality_id", "retired_at", "updated_at"},
+# The outline's kept GeoJSON (0138) is the geometry again, as text the database keeps.
+NOT_FIELDS = {"plot": {"boundary", "boundary_3857", "boundary_geojson", "municipality_id",
+                       "retired_at", "updated_at"},
               "zone": {"municipality_id", "boundary", "updated_at"}}
 #: The column types a field of each kind may have.
 COLUMN_TYPES = {"text": (Text, CHAR), "enum": (Text,), "number": (Double, Numeric),
