@@ -127,6 +127,18 @@ def test_each_page_loads_cleanly_from_the_platform_alone(page, server, name, pat
         assert tab.locator(".folium-map .leaflet-pane").count() > 0
 
 
+@pytest.mark.parametrize("path", ["/?f=html", "/collections?f=html",
+                                  "/collections/plots/items?f=html&limit=5"])
+def test_the_ogc_api_pages_load_cleanly_in_a_browser(page, server, path):
+    # A GIS user browsing the OGC API sees a plain page with nothing failing behind it,
+    # not even the icon the browser asks for on its own.
+    tab, watch = page
+    tab.goto(server + path)
+    tab.wait_for_load_state("networkidle")
+    assert tab.locator("h1").count() == 1
+    watch.check()
+
+
 def test_the_zone_page_draws_every_plot_and_a_click_opens_its_popup(page, server, hrastje):
     tab, watch = page
     open_page(tab, f"{server}/maps/zones/{hrastje['id']}?lang=en")

@@ -8,6 +8,7 @@ _BASE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} - OGC API</title>
+<link rel="icon" href="data:,">
 <style>
 body { font-family: system-ui, sans-serif; margin: 1.5rem; max-width: 80rem; }
 table { border-collapse: collapse; font-size: .9rem; }
