@@ -262,6 +262,8 @@ def parse(text: str, lang: str | None) -> ast.Node:
         raise InvalidInput("filter", "nested too deeply") from None
     except Exception as exc:  # noqa: BLE001 - the parsers raise many kinds on bad input
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "int_max_str_digits" in first:  # Python's own words, not the client's concern
+            first = "a number has too many digits"
         raise InvalidInput("filter", f"not valid {lang}: {first[:200]}") from None
 
 
@@ -428,11 +430,11 @@ class _Writer:
                     and len(node.arguments) in (4, 6):
                 numbers = [float(n) for n in node.arguments]
                 half = len(numbers) // 2
-                shape = shapely.box(numbers[0], numbers[1], numbers[half], numbers[half + 1])
+                shape = _box(numbers[0], numbers[1], numbers[half], numbers[half + 1])
             elif isinstance(node, values.Envelope):
                 # The JSON parser fills Envelope(x1, x2, y1, y2) positionally from
                 # [minx, miny, maxx, maxy]: its fields hold the bbox in that order.
-                shape = shapely.box(node.x1, node.x2, node.y1, node.y2)
+                shape = _box(node.x1, node.x2, node.y1, node.y2)
             elif isinstance(node, values.Geometry):
                 shape = shapely.from_geojson(json.dumps(node.geometry))
             else:
@@ -464,6 +466,14 @@ class _Writer:
                 shape = shapely.make_valid(shape)
         inside = shape.intersection(STORAGE_AREA_OF_USE)
         return None if inside.is_empty else inside.wkt
+
+
+def _box(minx: float, miny: float, maxx: float, maxy: float) -> shapely.Polygon:
+    """A BBOX literal's box; a minimum above its maximum is refused, as the ``bbox``
+    parameter refuses it (shapely would swap them and search another box)."""
+    if minx > maxx or miny > maxy:
+        raise InvalidInput("filter", "BBOX minimum above maximum; order is minx,miny,maxx,maxy")
+    return shapely.box(minx, miny, maxx, maxy)
 
 
 def _transformed(transformer: pyproj.Transformer, xy: Any) -> Any:

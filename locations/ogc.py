@@ -413,14 +413,19 @@ def _one(given: Given, name: str) -> str | None:
     return values[0]
 
 
+#: A whole number as a query string writes it: ASCII digits, a minus at most. Python's int()
+#: also reads ' +5 ', '5_0' and Arabic-Indic digits ('٣' as 3), which no client means.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
 def _integer(value: str, name: str, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidInput(name, f"{value!r} is not a whole number") from None
-    if not low <= number <= high:
+    if not _WHOLE_NUMBER.fullmatch(value):
+        raise InvalidInput(name, f"{value[:40]!r} is not a whole number")
+    # Past 20 digits it is out of range whatever it says (and int() refuses 4,300 digits).
+    number = int(value) if len(value) <= 20 else None
+    if number is None or not low <= number <= high:
         advice = "; follow the 'next' link for further pages" if name == "limit" else ""
-        raise InvalidInput(name, f"must be between {low} and {high}, got {number}{advice}")
+        raise InvalidInput(name, f"must be between {low} and {high}, got {value[:40]}{advice}")
     return number
 
 

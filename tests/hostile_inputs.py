@@ -116,6 +116,7 @@ OGC_FILTERS = [
     ("available_area_m2 > -1e309", "below a double"),
     ("plot_count > 99999999999999999999999", "beyond a bigint"),
     ("plot_count > 1.5e2147483648", "an exponent beyond any integer"),
+    ("plot_count > " + "7" * 5_000, "5,000 digits: past what int() reads"),
     ("name LIKE '" + "%_" * 2_000 + "'", "a pattern of 4,000 wildcards"),
     ("name LIKE 'x\\'", "a pattern ending in its escape character"),
     ("S_INTERSECTS(geometry, POLYGON((14 46, 15 47, 14 47, 15 46, 14 46)))",

@@ -270,6 +270,16 @@ def test_plots_sort_by_several_keys_across_keyset_pages(client):
     ({"sortby": ","}, "name a property"),
     ({"filter": "{\"op\": \"not\", \"args\": [" * 80 + "true" + "]}" * 80,
       "filter-lang": "cql2-json"}, "nested too deeply"),
+    # shapely's box() would swap the corners and search another box.
+    ({"filter": "S_INTERSECTS(geometry, BBOX(16, 47, 15, 46))"}, "BBOX minimum above maximum"),
+    ({"filter": "{\"op\": \"s_intersects\", \"args\": [{\"property\": \"geometry\"}, "
+                "{\"bbox\": [15, 47, 16, 46]}]}", "filter-lang": "cql2-json"},
+     "BBOX minimum above maximum"),
+    ({"filter": "area_m2 > " + "1" * 5000}, "a number has too many digits"),
+    # int() reads these as 3 and 50; a page size is ASCII digits.
+    ({"limit": "\u0663"}, "is not a whole number"),
+    ({"limit": "5_0"}, "is not a whole number"),
+    ({"limit": "9" * 30}, "limit: must be between 1 and"),
 ])
 def test_bad_filters_are_a_400_naming_the_problem(client, params, named):
     response = client.get(ITEMS, params=params, headers=JSON_CLIENT)
