@@ -114,7 +114,7 @@ def test_an_invited_kranj_editor_sets_a_password_signs_in_and_out(context, serve
     assert page.url == server + "/maps/my/plots?lang=sl"
     header = page.locator("header.site nav.account")
     assert header.locator(".person").inner_text() == "Kranj editor"
-    assert header.get_by_role("link", name="Moje parcele").count() == 1
+    assert header.get_by_role("link", name="Moja zemljišča").count() == 1
     assert header.get_by_role("link", name="Računi").count() == 0  # admins only
     with people_engine.connect() as conn:
         stored = conn.execute(text("SELECT password_hash FROM account WHERE name = 'Kranj editor'")

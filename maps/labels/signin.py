@@ -71,7 +71,7 @@ LABELS = {
         "signin_account_nav": "Vaš račun",
         "signin_sign_in": "Prijava",
         "signin_sign_out": "Odjava",
-        "signin_my_plots": "Moje parcele",
+        "signin_my_plots": "Moja zemljišča",
         "signin_accounts": "Računi",
         "signin_title": "Prijava",
         "signin_intro": "Za občine, razvojne agencije in skrbnike platforme. Investitorji računa ne potrebujejo.",
