@@ -139,3 +139,17 @@ def test_the_agencies_pages_pass_axe_and_fit_a_phone(browser, server, name, path
         tab.locator("svg.chart").first.bounding_box()["width"] <= 370
     shoot(tab, f"dashboard-phone-{name}", full=True)
     phone.close()
+
+
+@pytest.mark.parametrize("lang", ["sl", "de", "en"])
+def test_the_zone_ranking_fits_a_laptop_screen_in_each_language(browser, server, lang):  # noqa: F811
+    # Every column, the motorway distance on the right included, is in view without
+    # scrolling the table sideways: long headings wrap instead of widening their column.
+    context = browser.new_context(viewport={"width": 1366, "height": 800})
+    tab = context.new_page()
+    tab.goto(f"{server}/maps/rankings?lang={lang}&region=SI042")
+    wait_until_drawn(tab, "**/maps/rankings?**")
+    box = tab.evaluate("(() => { const b = document.querySelector('.ranking-box');"
+                       " return [b.scrollWidth, b.clientWidth]; })()")
+    context.close()
+    assert box[0] <= box[1], f"the ranking is {box[0]} px wide in a box of {box[1]} px"
