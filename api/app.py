@@ -52,7 +52,7 @@ from api.routes import (
     zones,
 )
 from api.security_headers import SecurityHeaders
-from locations import __version__, replicas
+from locations import __version__, loop_reads, replicas
 from locations.db import get_engine, read_replica_urls
 from locations.replicas import ReadPool
 from locations.settings import get_settings
@@ -98,6 +98,7 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
             yield
         finally:
             metrics.process_exits()
+            loop_reads.close_pools()
             if read_replicas:
                 await to_thread.run_sync(replicas.detach, primary)
 

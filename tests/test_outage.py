@@ -137,6 +137,10 @@ def _probes(app, conn) -> tuple[list[Probe], int]:
         Probe("GET", "/exports/plots", {"f": "csv"}),
         Probe("GET", "/exports/zones", {"f": "gpkg"}),
         Probe("POST", "/plots/search", body={"status": ["available"], "limit": 5}),
+        # Anonymous pages of plots read on the event loop (locations.loop_reads), with a
+        # filter and with the kept count.
+        Probe("GET", "/collections/plots/items", {"limit": 5, "filter": "zone_id = 1"}),
+        Probe("GET", "/collections/plots/items", {"limit": 5, "status": "available"}),
     ]
     return probes, plot_id
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -35,7 +36,7 @@ from api.ogc.common import (
     wants_html,
 )
 from api.responses import AUTH_ERRORS, BEARER_OR_ANONYMOUS, OPTIONAL_TOKEN, error_responses
-from locations import cql, ogc
+from locations import cql, loop_reads, ogc, replicas
 from locations.errors import InvalidInput, NotFound
 
 TITLE = "Business-zone location platform"
@@ -218,6 +219,23 @@ def items(request: Request, engine: Engine, account: OptionalAccount,
                               internal=internal)
     with read_connection(engine) as conn:
         page = ogc.read_items(conn, query, internal=internal)
+    return _items_answer(request, query, page, html, collection_id)
+
+
+async def items_on_loop(request: Request, engine: Engine) -> Response:
+    """``items`` for an anonymous caller's JSON page of plots, read on the event loop
+    (``locations.loop_reads``): the same page, without the hop to a worker thread.
+
+    Raises:
+        NeedsConnection: the page needs a read before its query is known; ``items`` serves.
+    """
+    query = ogc.items_request("plots", request.query_params.multi_items())
+    page = await ogc.read_plot_items_on_loop(loop_reads.pool_for(engine), query)
+    return _items_answer(request, query, page, False, "plots")
+
+
+def _items_answer(request: Request, query: ogc.ItemsRequest, page: ogc.ItemsPage, html: bool,
+                  collection_id: str) -> Response:
     own_type = HTML if html else GEOJSON
     addresses = QueryLinks(request.url)
     links = self_links(request, html, GEOJSON, addresses)
@@ -347,9 +365,22 @@ def _parameter_docs(target: ogc.Collection) -> list[dict[str, Any]]:
 # account read by the route (``request_account``, documented by ``BEARER_OR_ANONYMOUS``):
 # as declared dependencies each was resolved anew for every page a client asks for.
 def _items_endpoint(collection_id: str):
-    def endpoint(request: Request) -> Response:
+    def in_thread(request: Request) -> Response:
         account = request_account(request)
         return items(request, request.app.state.engine, account, collection_id)
+
+    async def endpoint(request: Request) -> Response:
+        engine = request.app.state.engine
+        # An anonymous JSON page of plots (GDAL, QGIS, a script paging through) is read on
+        # the event loop; a caller with a token (looked up in the database), HTML, the
+        # other collections and reads served by replicas take the worker thread as before.
+        if (collection_id == "plots" and "authorization" not in request.headers
+                and not wants_html(request) and replicas.pool_for(engine) is None):
+            try:
+                return await items_on_loop(request, engine)
+            except loop_reads.NeedsConnection:
+                pass
+        return await run_in_threadpool(in_thread, request)
     return endpoint
 
 

@@ -1,0 +1,96 @@
+"""Anonymous JSON pages of plots are read on the event loop (locations.loop_reads): each must
+be the page the worker-thread path gives, byte for byte but its time stamp, whatever the
+query; pages that need a read first fall back to the thread; a kept connection the server
+ended is replaced without the client noticing."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import text
+
+from locations import loop_reads, search
+from locations.errors import InvalidInput
+
+ITEMS = "/collections/plots/items"
+JSON_CLIENT = {"Accept": "application/geo+json"}
+ZONE_25 = json.dumps({"op": "=", "args": [{"property": "zone_id"}, 1]})
+
+
+@pytest.fixture
+def investor(fresh_engine) -> dict[str, str]:
+    from locations.accounts import create_account
+
+    with fresh_engine.begin() as conn:
+        token = create_account(conn, "loop-reads-investor", "investor")
+    # An investor sees no internal field: the thread path's page is the anonymous one.
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _stamped_out(body: bytes) -> str:
+    return re.sub(r'"timeStamp": "[^"]*"', '"timeStamp": ""', body.decode())
+
+
+PAGES = [
+    {"limit": 7},
+    {"limit": 5, "status": "available"},
+    {"limit": 5, "filter-lang": "cql2-json", "filter": ZONE_25},
+    {"limit": 5, "filter": "status = 'available' AND area_m2 >= 10000", "sortby": "-area_m2"},
+    {"limit": 4, "bbox": "14.2,46.1,14.5,46.3", "crs": "http://www.opengis.net/def/crs/EPSG/0/3794"},
+    {"limit": 3, "datetime": "2020-01-01/.."},
+    {"limit": 2, "region": "SI042"},                     # needs its municipalities first
+    {"limit": 2, "count": "true"},                       # a count: the thread path
+    {"limit": 2, "filter": "zone_id = 999999"},          # nothing found
+]
+
+
+@pytest.mark.parametrize("params", PAGES, ids=[str(p) for p in PAGES])
+def test_a_page_read_on_the_loop_is_the_page_the_thread_path_reads(fresh_client, investor,
+                                                                   params):
+    anonymous = fresh_client.get(ITEMS, params=params, headers=JSON_CLIENT)
+    threaded = fresh_client.get(ITEMS, params=params, headers=JSON_CLIENT | investor)
+    assert anonymous.status_code == threaded.status_code == 200, anonymous.text
+    assert _stamped_out(anonymous.content) == _stamped_out(threaded.content)
+    assert anonymous.headers["content-crs"] == threaded.headers["content-crs"]
+    # Following the next link on the loop gives the thread path's second page too.
+    following = [link["href"] for link in anonymous.json()["links"] if link["rel"] == "next"]
+    if following:
+        second = fresh_client.get(following[0], headers=JSON_CLIENT)
+        again = fresh_client.get(following[0], headers=JSON_CLIENT | investor)
+        assert _stamped_out(second.content) == _stamped_out(again.content)
+
+
+def test_the_page_is_read_on_a_loop_connection_and_a_bad_filter_is_still_a_400(fresh_client,
+                                                                               fresh_engine):
+    loop_reads.pool_for(fresh_engine).close()
+    page = fresh_client.get(ITEMS, params={"limit": 3}, headers=JSON_CLIENT)
+    assert page.status_code == 200 and page.json()["numberReturned"] == 3
+    assert loop_reads.pool_for(fresh_engine)._idle, "the page was not read on the loop"
+    refused = fresh_client.get(ITEMS, params={"filter": "owner_email = 'x'"}, headers=JSON_CLIENT)
+    assert refused.status_code == 400 and "owner_email" in refused.json()["detail"]
+
+
+def test_a_kept_connection_the_server_ended_is_replaced_unnoticed(fresh_client, fresh_engine):
+    assert fresh_client.get(ITEMS, params={"limit": 2}, headers=JSON_CLIENT).status_code == 200
+    kept = loop_reads.pool_for(fresh_engine)._idle
+    assert kept
+    pids = [conn.get_backend_pid() for conn in kept]
+    with fresh_engine.connect() as conn:
+        ended = conn.execute(text("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) "
+                                  "FROM unnest(CAST(:pids AS int[])) AS pid) t"),
+                             {"pids": pids}).scalar_one()
+    assert ended == len(pids)
+    again = fresh_client.get(ITEMS, params={"limit": 2}, headers=JSON_CLIENT)
+    assert again.status_code == 200 and again.json()["numberReturned"] == 2
+
+
+def test_building_a_query_that_must_read_first_says_so(fresh_engine):
+    with pytest.raises(loop_reads.NeedsConnection):
+        search.plot_query(loop_reads.NO_CONNECTION, search.PlotFilter(region=["SI042"]))
+    # A page by zone id alone needs no read before its query.
+    query = search.plot_query(loop_reads.NO_CONNECTION, search.PlotFilter(zone=[1]))
+    assert "zone_id" in query.sql
+    with pytest.raises(InvalidInput):
+        search.plot_query(loop_reads.NO_CONNECTION, search.PlotFilter(sort="-score"))
