@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import psycopg2
 import psycopg2.extensions
@@ -24,6 +25,10 @@ from locations.db import _driver_sql
 #: Idle connections kept per database; more are opened when more pages read at once (the
 #: API's admission limit bounds how many) and closed again when they come back.
 IDLE_CONNECTIONS = 8
+#: Reads sent at once per database: with no admission limit (LOCATIONS_MAX_ACTIVE_REQUESTS=0)
+#: a flood of pages would otherwise open a connection each, up to the server's maximum;
+#: as many as the engine's pool may open (10 + 20 overflow), the rest wait their turn.
+READS_AT_ONCE = 30
 #: As the engine's ``connect_timeout`` (locations.db.get_engine).
 CONNECT_TIMEOUT_SECONDS = 5
 
@@ -83,6 +88,8 @@ class LoopReadPool:
         # libpq keywords given in the URL's query (sslmode=require ...), as the engine has them.
         self._connect_args |= {k: v for k, v in url.query.items() if isinstance(v, str)}
         self._idle: list[Any] = []
+        self._turns: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = \
+            WeakKeyDictionary()
 
     async def _connection(self) -> tuple[Any, bool]:
         """A connection, and whether it was used before (and so may have died since)."""
@@ -110,6 +117,19 @@ class LoopReadPool:
         kept are as dead: all are dropped and the read is sent once more on a new one (the
         page only reads).
         """
+        async with self._turn():
+            return await self._fetch(sql, params)
+
+    def _turn(self) -> asyncio.Semaphore:
+        # One per event loop: a semaphore belongs to the loop it first waited on (tests run
+        # an app on several loops in turn; a server has one).
+        loop = asyncio.get_running_loop()
+        turns = self._turns.get(loop)
+        if turns is None:
+            turns = self._turns[loop] = asyncio.Semaphore(READS_AT_ONCE)
+        return turns
+
+    async def _fetch(self, sql: str, params: dict[str, Any]) -> list[tuple]:
         conn, reused = await self._connection()
         try:
             return await self._fetch_on(conn, sql, params)

@@ -94,3 +94,22 @@ def test_building_a_query_that_must_read_first_says_so(fresh_engine):
     assert "zone_id" in query.sql
     with pytest.raises(InvalidInput):
         search.plot_query(loop_reads.NO_CONNECTION, search.PlotFilter(sort="-score"))
+
+
+def test_reads_at_once_are_bounded_and_every_one_is_answered(fresh_engine, monkeypatch):
+    # A flood of pages with no admission limit: at most READS_AT_ONCE connections open,
+    # the rest wait their turn, and every read gets its rows.
+    import asyncio
+
+    monkeypatch.setattr(loop_reads, "READS_AT_ONCE", 4)
+    pool = loop_reads.LoopReadPool(fresh_engine)
+
+    async def flood() -> list[list[tuple]]:
+        return await asyncio.gather(*(
+            pool.fetch("SELECT pg_backend_pid(), :n FROM pg_sleep(0.05)", {"n": n})
+            for n in range(24)))
+
+    answers = asyncio.run(flood())
+    pool.close()
+    assert sorted(rows[0][1] for rows in answers) == list(range(24))
+    assert len({rows[0][0] for rows in answers}) <= 4
