@@ -178,6 +178,8 @@ def fetch_rows(conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple
     handling costs about 0.5 ms a call, a sixth of a whole search page. Its errors are the
     driver's (psycopg2), not SQLAlchemy's; the API maps both (``api.middleware``).
     """
+    if getattr(conn, "on_loop", False):
+        return conn.fetch(sql, params)  # a read run on the event loop (locations.loop_reads)
     driver = conn.connection.dbapi_connection
     try:
         with driver.cursor() as cursor:

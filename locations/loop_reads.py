@@ -1,26 +1,38 @@
-"""Reads on the event loop: a page whose statements are known before they are sent, read
-over psycopg2's asynchronous connections, so its request never waits for a worker thread.
+"""Reads on the event loop: a page's statements sent over psycopg2's asynchronous
+connections, so its request never waits for a worker thread.
 
 A synchronous route runs in a worker thread: the request hops from the event loop to the
 thread and back, two wake-ups that cost an OGC API plot page about 0.4-0.5 ms of its 4-5
-(measured alternated against the thread path, load under 1). Here the page is built as
-the search builds it, without a connection (``NO_CONNECTION``: a query that would read
-something first raises ``NeedsConnection``, and the caller takes the thread path), and its
-statements are sent on connections of this module's own small pool, each wait handed to
-the event loop. The SQL, the rows and so the answer are the search's own.
+(measured alternated against the thread path, load under 1). Here the platform's own read
+(``ogc.read_items``, unchanged) runs in a greenlet on the loop (SQLAlchemy's
+``greenlet_spawn``) with a ``LoopConnection`` for its connection: each statement it sends
+through ``locations.db.fetch_rows`` goes out on a connection of this module's small pool
+and its wait is handed to the loop. Anything else the read asks of its connection (a
+SQLAlchemy ``execute``: a region's municipalities, a count) raises ``NeedsConnection``, and
+the caller serves the page in a worker thread as before. The SQL, rows and answer are the
+read's own either way.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import psycopg2
 import psycopg2.extensions
 from sqlalchemy import Engine
+from sqlalchemy.util import greenlet_spawn
+
+try:  # SQLAlchemy 2.1 and later
+    from sqlalchemy.util import await_ as _await
+except ImportError:  # 2.0
+    from sqlalchemy.util import await_only as _await
 
 from locations.db import _driver_sql
+
+T = TypeVar("T")
 
 #: Idle connections kept per database; more are opened when more pages read at once (the
 #: API's admission limit bounds how many) and closed again when they come back.
@@ -38,14 +50,30 @@ class NeedsConnection(Exception):
     profile's current runs, a count): the thread path serves it."""
 
 
-class _NoConnection:
-    """Stands in for a connection while a page's statement is built: any use raises."""
+class LoopConnection:
+    """Stands in for a connection in a read run by ``run_read``: ``fetch_rows`` sends its
+    statements on the pool; any other use raises ``NeedsConnection``."""
+
+    on_loop = True
+
+    def __init__(self, pool: LoopReadPool) -> None:
+        self._pool = pool
+
+    def fetch(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+        return _await(self._pool.fetch(sql, params))
 
     def __getattr__(self, name: str) -> Any:
         raise NeedsConnection(name)
 
 
-NO_CONNECTION: Any = _NoConnection()
+async def run_read(engine: Engine, read: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``read(connection, *args, **kwargs)`` on the event loop, its statements on the loop
+    pool of ``engine``'s database.
+
+    Raises:
+        NeedsConnection: the read used its connection otherwise than by ``fetch_rows``.
+    """
+    return await greenlet_spawn(read, LoopConnection(pool_for(engine)), *args, **kwargs)
 
 
 async def _ready(conn: Any) -> None:

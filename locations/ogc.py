@@ -23,8 +23,9 @@ import pyproj
 from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
-from locations import cql, features, loop_reads, search, zone_search
+from locations import cql, features, search, zone_search
 from locations.accounts import InternalReach
+from locations.db import fetch_rows
 from locations.errors import InvalidInput, NotFound
 from locations.geojson import GEOJSON_CRS, OutputCrs, Window
 from locations.vocabulary import REGION_LEVEL, STORAGE_SRID
@@ -554,60 +555,18 @@ def _checked_plain(values: dict[str, Any], target: Collection) -> dict[str, Any]
     return values
 
 
-def cheap_plot_count_sql(filters: search.PlotFilter) -> str | None:
-    """The statement counting the plots a search matches, when the kept ``zone_summary``
-    knows it: for a search by status alone, or none at all (a few hundred rows, not a
-    million). None for any other search."""
+def cheap_plot_count(conn: Connection, filters: search.PlotFilter) -> int | None:
+    """The number of plots a search matches, when the kept ``zone_summary`` knows it:
+    for a search by status alone, or none at all (a few hundred rows, not a million).
+    None for any other search."""
     given = filters.model_dump(exclude_defaults=True).keys() - {"limit", "cursor", "count", "sort"}
     if not given <= {"status"}:
         return None
     # The statuses are the filter model's literals, never the caller's text.
     columns = [f"{status}_count" for status in filters.status] or ["plot_count"]
     total = " + ".join(f"coalesce(sum({column}), 0)" for column in columns)
-    return f"SELECT {total} FROM zone_summary"
-
-
-def cheap_plot_count(conn: Connection, filters: search.PlotFilter) -> int | None:
-    """``cheap_plot_count_sql``'s count, or None."""
-    sql = cheap_plot_count_sql(filters)
-    return None if sql is None else int(conn.execute(text(sql)).scalar_one())
-
-
-def _plot_items(page: search.PlotPage, request: ItemsRequest,
-                counted: Callable[[], int | None]) -> ItemsPage:
-    """A page of plots as an items page: the search's own count when asked for, else the
-    kept one when ``counted`` has it, else the page's when it is the whole answer."""
-    matched = page.number_matched
-    if matched is None and request.extra is None:
-        matched = counted()
-    if matched is None and request.filters.cursor is None and page.next_cursor is None:
-        matched = len(page.features)
-    return ItemsPage(page.features, page.next_cursor, None, matched, plot_page=page)
-
-
-async def read_plot_items_on_loop(pool: loop_reads.LoopReadPool,
-                                  request: ItemsRequest) -> ItemsPage:
-    """``read_items`` of an anonymous caller's page of plots, its statements sent on the
-    event loop (``locations.loop_reads``): the same query, rows and page.
-
-    Raises:
-        NeedsConnection: the page needs a read before its query is known, or a count.
-        InvalidInput: as ``read_items``.
-    """
-    filters: search.PlotFilter = request.filters
-    if filters.count:
-        raise loop_reads.NeedsConnection("count")
-    query = search.plot_query(loop_reads.NO_CONNECTION, filters, crs=request.crs.output,
-                              extra=request.extra, then=request.then)
-    rows: list[tuple] = []
-    if query.quick_sql:
-        rows = await pool.fetch(query.quick_sql, query.params)
-    if len(rows) <= filters.limit:
-        rows = await pool.fetch(query.sql, query.params)
-    page = search.plot_page(filters, request.then, rows)
-    count_sql = cheap_plot_count_sql(filters) if request.extra is None else None
-    kept = None if count_sql is None else int((await pool.fetch(count_sql, {}))[0][0])
-    return _plot_items(page, request, lambda: kept)
+    # On the driver's cursor, as the page itself: read on the event loop too (loop_reads).
+    return int(fetch_rows(conn, f"SELECT {total} FROM zone_summary", {})[0][0])
 
 
 def read_items(conn: Connection, request: ItemsRequest, *,
@@ -622,7 +581,12 @@ def read_items(conn: Connection, request: ItemsRequest, *,
         filters: search.PlotFilter = request.filters
         page = search.search_plot_page(conn, filters, internal=internal, crs=request.crs.output,
                                        extra=request.extra, then=request.then)
-        return _plot_items(page, request, lambda: cheap_plot_count(conn, filters))
+        matched = page.number_matched
+        if matched is None and request.extra is None:
+            matched = cheap_plot_count(conn, filters)
+        if matched is None and filters.cursor is None and page.next_cursor is None:
+            matched = len(page.features)
+        return ItemsPage(page.features, page.next_cursor, None, matched, plot_page=page)
     if request.empty:
         return ItemsPage([], None, None, 0 if request.offset == 0 else None)
     # One more than the page: whether a next page exists, without counting.

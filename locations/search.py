@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -900,25 +900,18 @@ def search_plot_page(conn: Connection, filters: PlotFilter, *,
         rows = fetch_rows(conn, query.quick_sql, query.params)
     if len(rows) <= filters.limit:
         rows = fetch_rows(conn, query.sql, query.params)  # (id, sort_key, feature)
-    page = plot_page(filters, then, rows)
-    if filters.count:
-        if not query.count_kept:
-            # Counting reads every match: here parallel workers pay off again.
-            conn.execute(text("RESET max_parallel_workers_per_gather"))
-        page = replace(page, number_matched=conn.execute(
-            text(query.count_sql), query.params).scalar_one())
-    return page
-
-
-def plot_page(filters: PlotFilter, then: tuple[str, ...], rows: list[tuple]) -> PlotPage:
-    """A search page of the rows its query returned (``limit`` + 1 of them when there is
-    a next page), without a count."""
     next_cursor = None
     if len(rows) > filters.limit:
         rows = rows[: filters.limit]
         last_id, last_key, _ = rows[-1]
         next_cursor = encode_cursor(",".join((filters.sort, *then)), last_key, last_id)
-    return PlotPage([feature for _, _, feature in rows], next_cursor, None)
+    number_matched = None
+    if filters.count:
+        if not query.count_kept:
+            # Counting reads every match: here parallel workers pay off again.
+            conn.execute(text("RESET max_parallel_workers_per_gather"))
+        number_matched = conn.execute(text(query.count_sql), query.params).scalar_one()
+    return PlotPage([feature for _, _, feature in rows], next_cursor, number_matched)
 
 
 def search_plots(conn: Connection, filters: PlotFilter, *,

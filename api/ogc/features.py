@@ -222,16 +222,16 @@ def items(request: Request, engine: Engine, account: OptionalAccount,
     return _items_answer(request, query, page, html, collection_id)
 
 
-async def items_on_loop(request: Request, engine: Engine) -> Response:
-    """``items`` for an anonymous caller's JSON page of plots, read on the event loop
-    (``locations.loop_reads``): the same page, without the hop to a worker thread.
+async def items_on_loop(request: Request, engine: Engine, collection_id: str) -> Response:
+    """``items`` for an anonymous caller's JSON page, its read run on the event loop
+    (``locations.loop_reads``): the same read and page, without the hop to a worker thread.
 
     Raises:
-        NeedsConnection: the page needs a read before its query is known; ``items`` serves.
+        NeedsConnection: the read needs more of a connection than its statements.
     """
-    query = ogc.items_request("plots", request.query_params.multi_items())
-    page = await ogc.read_plot_items_on_loop(loop_reads.pool_for(engine), query)
-    return _items_answer(request, query, page, False, "plots")
+    query = ogc.items_request(collection_id, request.query_params.multi_items())
+    page = await loop_reads.run_read(engine, ogc.read_items, query)
+    return _items_answer(request, query, page, False, collection_id)
 
 
 def _items_answer(request: Request, query: ogc.ItemsRequest, page: ogc.ItemsPage, html: bool,
@@ -371,13 +371,13 @@ def _items_endpoint(collection_id: str):
 
     async def endpoint(request: Request) -> Response:
         engine = request.app.state.engine
-        # An anonymous JSON page of plots (GDAL, QGIS, a script paging through) is read on
-        # the event loop; a caller with a token (looked up in the database), HTML, the
-        # other collections and reads served by replicas take the worker thread as before.
-        if (collection_id == "plots" and "authorization" not in request.headers
-                and not wants_html(request) and replicas.pool_for(engine) is None):
+        # An anonymous JSON page (GDAL, QGIS, a script paging through) is read on the event
+        # loop; a caller with a token (looked up in the database), HTML and reads served by
+        # replicas take the worker thread as before.
+        if ("authorization" not in request.headers and not wants_html(request)
+                and replicas.pool_for(engine) is None):
             try:
-                return await items_on_loop(request, engine)
+                return await items_on_loop(request, engine, collection_id)
             except loop_reads.NeedsConnection:
                 pass
         return await run_in_threadpool(in_thread, request)

@@ -11,12 +11,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, read_connection
 from api.ogc.common import JSON, base_url, json_answer, link
 from api.responses import error_responses
 from api.routes import tiles as tile_routes
-from locations import ogc, tiles
+from locations import loop_reads, ogc, replicas, tiles
 from locations.errors import InvalidInput, NotFound
 
 TMS_ID = "WebMercatorQuad"
@@ -36,14 +37,14 @@ TILESETS = {
          "fields": {"plot_id": "Number", "status": "String"}},
         {"id": "zones", "minzoom": 0, "maxzoom": tiles.PLOT_MIN_ZOOM - 1,
          "fields": {"zone_id": "Number", "name": "String", "kind": "String"}},
-    ], "tile": tile_routes.plot_tile},
+    ], "tile": tile_routes.plot_tile, "read": tiles.plot_tile},
     "zones": {"title": "Business zones", "layers": [
         {"id": "zones", "minzoom": 0, "maxzoom": tiles.MAX_ZOOM,
          "fields": {"zone_id": "Number", "name": "String", "kind": "String",
                     "available_area_m2": "Number", "occupancy": "Number"}},
         {"id": "zone_points", "minzoom": 0, "maxzoom": tiles.PLOT_MIN_ZOOM - 1,
          "fields": {"zone_id": "Number", "name": "String"}},
-    ], "tile": tile_routes.zone_tile},
+    ], "tile": tile_routes.zone_tile, "read": tiles.zone_tile},
 }
 
 router = APIRouter(tags=["OGC API - Tiles"])
@@ -182,7 +183,7 @@ TILE_PARAMETERS = [
             responses={200: {"content": {MVT: {}}}, 304: {"description": "Not modified"},
                        **error_responses(400, 404)},
             openapi_extra={"parameters": TILE_PARAMETERS})
-def tile(request: Request) -> Response:
+async def tile(request: Request) -> Response:
     """An empty tile is a 200 with the tile's layers and no features, never zero bytes."""
     path = request.path_params
     # As FastAPI read them: the last ``f`` given, the first If-None-Match.
@@ -199,5 +200,16 @@ def tile(request: Request) -> Response:
     for name, value in (("tileRow", y), ("tileCol", x)):
         if value >= 1 << z:
             raise NotFound(f"{name} {value} is outside tileMatrix {z} (0 to {(1 << z) - 1})")
-    return info["tile"](request.app.state.engine, z, x, y, profile=None,
-                        if_none_match=request.headers.get("if-none-match"))
+    engine = request.app.state.engine
+    if_none_match = request.headers.get("if-none-match")
+    # Read on the event loop (locations.loop_reads), the same read and tile; in a worker
+    # thread when replicas serve reads or the read needs more than its statement (a kept
+    # tile made afresh).
+    if replicas.pool_for(engine) is None:
+        try:
+            made = await loop_reads.run_read(engine, info["read"], z, x, y)
+            return tile_routes.respond(made, if_none_match)
+        except loop_reads.NeedsConnection:
+            pass
+    return await run_in_threadpool(info["tile"], engine, z, x, y, profile=None,
+                                   if_none_match=if_none_match)

@@ -14,7 +14,8 @@ router = APIRouter(prefix="/tiles", tags=["tiles"])
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 
 
-def _respond(tile: tiles.Tile, if_none_match: str | None) -> Response:
+def respond(tile: tiles.Tile, if_none_match: str | None) -> Response:
+    """The tile with its ETag and caching headers, or 304 when the client has it."""
     headers = {
         "ETag": tile.etag,
         "Cache-Control": f"public, max-age={tiles.CACHE_SECONDS}",
@@ -43,7 +44,7 @@ def plot_tile(
     # cost two more trips through the thread pool per tile, and a map asks for dozens.
     with read_connection(engine) as conn:
         tile = tiles.plot_tile(conn, z, x, y, profile=profile)
-    return _respond(tile, if_none_match)
+    return respond(tile, if_none_match)
 
 
 @router.get(
@@ -62,4 +63,4 @@ def zone_tile(
 ) -> Response:
     with read_connection(engine) as conn:
         tile = tiles.zone_tile(conn, z, x, y, profile=profile)
-    return _respond(tile, if_none_match)
+    return respond(tile, if_none_match)
