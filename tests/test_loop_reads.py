@@ -30,6 +30,20 @@ def investor(fresh_engine) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.fixture
+def sent(monkeypatch) -> list[str]:
+    """Each statement sent on a loop connection, as the test goes."""
+    statements: list[str] = []
+    fetch = loop_reads.LoopReadPool.fetch
+
+    async def counted(self, sql, params):
+        statements.append(sql)
+        return await fetch(self, sql, params)
+
+    monkeypatch.setattr(loop_reads.LoopReadPool, "fetch", counted)
+    return statements
+
+
 def _stamped_out(body: bytes) -> str:
     return re.sub(r'"timeStamp": "[^"]*"', '"timeStamp": ""', body.decode())
 
@@ -74,15 +88,7 @@ def test_a_page_read_on_the_loop_is_the_page_the_thread_path_reads(fresh_client,
 
 
 def test_plot_and_zone_pages_are_read_on_the_loop_and_a_bad_filter_is_still_a_400(
-        fresh_client, monkeypatch):
-    sent: list[str] = []
-    fetch = loop_reads.LoopReadPool.fetch
-
-    async def counted(self, sql, params):
-        sent.append(sql)
-        return await fetch(self, sql, params)
-
-    monkeypatch.setattr(loop_reads.LoopReadPool, "fetch", counted)
+        fresh_client, sent):
     for collection in ("plots", "zones"):
         sent.clear()
         page = fresh_client.get(f"/collections/{collection}/items", params={"limit": 3},
@@ -156,16 +162,8 @@ def _tile_under_a_plot(engine, z: int) -> tuple[int, int]:
 @pytest.mark.parametrize("layer", ["plots", "zones"])
 @pytest.mark.parametrize("z", [9, 13, 14, 16])
 def test_an_ogc_tile_read_on_the_loop_is_the_tile_of_the_tiles_route(fresh_client,
-                                                                     fresh_engine,
-                                                                     monkeypatch, layer, z):
-    sent: list[str] = []
-    fetch = loop_reads.LoopReadPool.fetch
-
-    async def counted(self, sql, params):
-        sent.append(sql)
-        return await fetch(self, sql, params)
-
-    monkeypatch.setattr(loop_reads.LoopReadPool, "fetch", counted)
+                                                                     fresh_engine, sent,
+                                                                     layer, z):
     x, y = _tile_under_a_plot(fresh_engine, z)
     ogc_tile = fresh_client.get(f"/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}")
     assert sent, "the tile was not read on the loop"
