@@ -34,8 +34,8 @@ from locations.db import _driver_sql
 
 T = TypeVar("T")
 
-#: Idle connections kept per database; more are opened when more pages read at once (the
-#: API's admission limit bounds how many) and closed again when they come back.
+#: Idle connections kept per database; more are opened when more pages read at once (up to
+#: READS_AT_ONCE) and closed again when they come back.
 IDLE_CONNECTIONS = 8
 #: Reads sent at once per database: with no admission limit (LOCATIONS_MAX_ACTIVE_REQUESTS=0)
 #: a flood of pages would otherwise open a connection each, up to the server's maximum;
@@ -46,8 +46,8 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 
 class NeedsConnection(Exception):
-    """The page needs a read before its statement is known (a region's municipalities, a
-    profile's current runs, a count): the thread path serves it."""
+    """The read asked its connection for more than ``fetch_rows`` (a SQLAlchemy ``execute``:
+    a region's municipalities, a profile's current runs, a count): the thread serves it."""
 
 
 class LoopConnection:
@@ -108,13 +108,10 @@ class LoopReadPool:
     """Asynchronous connections to one database, opened as the engine's are."""
 
     def __init__(self, engine: Engine) -> None:
-        url = engine.url
-        self._connect_args = {"host": url.host, "port": url.port, "user": url.username,
-                              "password": url.password, "dbname": url.database,
-                              "application_name": "locations"}
-        self._connect_args = {k: v for k, v in self._connect_args.items() if v is not None}
-        # libpq keywords given in the URL's query (sslmode=require ...), as the engine has them.
-        self._connect_args |= {k: v for k, v in url.query.items() if isinstance(v, str)}
+        # The driver's arguments as the engine's dialect makes them of its URL (sslmode and
+        # other libpq keywords included), named as the engine's connections are.
+        _, arguments = engine.dialect.create_connect_args(engine.url)
+        self._connect_args = arguments | {"application_name": "locations"}
         self._idle: list[Any] = []
         self._turns: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = \
             WeakKeyDictionary()
@@ -198,19 +195,20 @@ class LoopReadPool:
             self._idle.pop().close()
 
 
-_POOLS: dict[str, LoopReadPool] = {}
+#: Per engine, as ``locations.replicas`` keeps its pools: found without rendering the URL
+#: on every request, and gone with the engine.
+_POOLS: WeakKeyDictionary[Engine, LoopReadPool] = WeakKeyDictionary()
 
 
 def pool_for(engine: Engine) -> LoopReadPool:
-    """The loop-read pool of ``engine``'s database (one per database URL)."""
-    key = engine.url.render_as_string(hide_password=False)
-    pool = _POOLS.get(key)
+    """The loop-read pool of ``engine``'s database."""
+    pool = _POOLS.get(engine)
     if pool is None:
-        pool = _POOLS[key] = LoopReadPool(engine)
+        pool = _POOLS[engine] = LoopReadPool(engine)
     return pool
 
 
 def close_pools() -> None:
     """Close every idle loop-read connection (the API's shutdown)."""
-    for pool in _POOLS.values():
+    for pool in list(_POOLS.values()):
         pool.close()
