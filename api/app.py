@@ -120,8 +120,11 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
     )
     app.state.engine = primary
     # Innermost, inside the database-error mapping: a read a replica cancelled for a
-    # recovery conflict runs again elsewhere instead of answering 500.
-    app.add_middleware(RetryRecoveryConflicts, engine=primary)
+    # recovery conflict runs again elsewhere instead of answering 500. Both replica layers
+    # exist only with replicas: without, they passed every request through, at a cost in
+    # every answer (each layer wraps the answer's messages).
+    if read_replicas:
+        app.add_middleware(RetryRecoveryConflicts, engine=primary)
     register_error_handlers(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
@@ -130,8 +133,9 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
     # Who is signed in (looked up when asked for), and the cookies the answer sets.
     sessions.register(app)
 
-    # A writer's next reads go to a node that has its write (with replicas only).
-    app.add_middleware(ReadYourWrites, engine=primary)
+    # A writer's next reads go to a node that has its write.
+    if read_replicas:
+        app.add_middleware(ReadYourWrites, engine=primary)
 
     # Outermost, so that every answer carries the headers, errors and refusals included.
     app.add_middleware(SecurityHeaders, settings=settings)

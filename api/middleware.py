@@ -45,10 +45,21 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        length = chunked = None
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = value
+        if (chunked is None and (length is None or length == b"0")
+                and scope.get("http_version") in ("1.0", "1.1")):
+            # No body announced (a GET, as nearly every request is): HTTP/1 gives such a
+            # request an empty body, so there is nothing to count and no need to wrap.
+            # (HTTP/2 frames a body without either header: counted below.)
+            await self.app(scope, receive, send)
+            return
         max_bytes, detail = self._limit(scope.get("path", ""))
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > max_bytes:
+        if length is not None and length.isdigit() and int(length) > max_bytes:
             await self._refuse(send, detail)
             return
 

@@ -74,3 +74,39 @@ def test_a_gis_file_may_be_larger_than_a_json_body_up_to_the_upload_limit(fresh_
     assert refused.status_code == 413
     assert "LOCATIONS_MAX_UPLOAD_BYTES" in refused.json()["detail"]
     assert "locations import" in refused.json()["detail"]
+
+
+def _through_the_limit(http_version: str, headers: list[tuple[bytes, bytes]]) -> int:
+    """The status of a POST of 5,000 bytes in one message, through a 1,000-byte limit,
+    to an app that reads the whole body."""
+    import asyncio
+
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+
+    from api.middleware import BodySizeLimit
+
+    async def reads_its_body(scope, receive, send):
+        body = await Request(scope, receive).body()
+        await PlainTextResponse(str(len(body)))(scope, receive, send)
+
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"x" * 5000, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "http_version": http_version, "method": "POST", "path": "/plots",
+             "headers": headers, "query_string": b""}
+    asyncio.run(BodySizeLimit(reads_its_body, max_bytes=1000)(scope, receive, send))
+    return sent[0]["status"]
+
+
+def test_an_http2_body_without_length_or_chunking_is_still_counted():
+    """HTTP/2 frames a body with neither Content-Length nor Transfer-Encoding: the limit
+    counts it as it arrives (only HTTP/1 without either header is known to be empty)."""
+    assert _through_the_limit("2", []) == 413
+    assert _through_the_limit("1.1", [(b"content-length", b"5000")]) == 413
+    assert _through_the_limit("1.1", [(b"transfer-encoding", b"chunked")]) == 413
