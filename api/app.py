@@ -15,6 +15,7 @@ from api.deps import plain_parameters
 from api.errors import register_error_handlers
 from api.middleware import BodySizeLimit
 from api.observability import Metrics, Observed, configure_access_log, metrics_endpoint
+from api.ogc import loop_pages
 from api.read_your_writes import ReadYourWrites
 from api.replica_retry import RetryRecoveryConflicts
 from api.responses import error_responses
@@ -119,6 +120,8 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
         responses=error_responses(400, 422),
     )
     app.state.engine = primary
+    # Innermost of all: anonymous JSON item pages answered before FastAPI's routing.
+    loop_pages.register(app)
     # Innermost, inside the database-error mapping: a read a replica cancelled for a
     # recovery conflict runs again elsewhere instead of answering 500. Both replica layers
     # exist only with replicas: without, they passed every request through, at a cost in

@@ -174,3 +174,55 @@ def test_an_ogc_tile_read_on_the_loop_is_the_tile_of_the_tiles_route(fresh_clien
     unchanged = fresh_client.get(f"/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}",
                                  headers={"If-None-Match": ogc_tile.headers["etag"]})
     assert unchanged.status_code == 304
+
+
+def test_an_anonymous_page_answered_before_routing_is_the_routes_in_every_way(fresh_client,
+                                                                            monkeypatch):
+    """``api.ogc.loop_pages`` answers anonymous JSON pages of plots and zones before
+    FastAPI's routing: the access log names the route, the headers are the route's, a read
+    that needs a connection is tried on the loop once only, and every refusal is FastAPI's
+    own answer (a bad parameter, a control character, an unknown collection)."""
+    import logging
+
+    lines: list[dict] = []
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(json.loads(record.getMessage()))
+
+    handler = Lines()
+    logging.getLogger("locations.access").addHandler(handler)
+    try:
+        page = fresh_client.get(ITEMS, params={"limit": 2}, headers=JSON_CLIENT)
+        zones = fresh_client.get("/collections/zones/items", params={"limit": 2},
+                                 headers=JSON_CLIENT)
+    finally:
+        logging.getLogger("locations.access").removeHandler(handler)
+    assert page.status_code == zones.status_code == 200
+    assert [line["route"] for line in lines] == [ITEMS, "/collections/zones/items"]
+    assert page.headers["content-type"] == "application/geo+json"
+    assert page.headers["vary"] == "Accept" and page.headers["x-content-type-options"]
+    assert page.headers["content-crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    # count=true needs the connection's execute: one try on the loop, then the thread.
+    tries = []
+    run_read = loop_reads.run_read
+
+    async def counted_read(*args, **kwargs):
+        tries.append(args[1].__name__)
+        return await run_read(*args, **kwargs)
+
+    monkeypatch.setattr(loop_reads, "run_read", counted_read)
+    counted = fresh_client.get(ITEMS, params={"limit": 2, "count": "true"}, headers=JSON_CLIENT)
+    assert counted.status_code == 200 and counted.json()["numberMatched"] > 2
+    assert tries == ["read_items"]
+    nul = fresh_client.get(ITEMS, params={"limit": 2, "status": "avail\x00able"},
+                           headers=JSON_CLIENT)
+    assert nul.status_code == 400 and nul.json()["field"] == "status"
+    too_many = fresh_client.get(ITEMS, params={"limit": "100001"}, headers=JSON_CLIENT)
+    assert too_many.status_code == 400 and too_many.json()["field"] == "limit"
+    unknown = fresh_client.get(ITEMS, params={"colour": "red"}, headers=JSON_CLIENT)
+    assert unknown.status_code == 400 and unknown.json()["field"] == "colour"
+    as_html = fresh_client.get(ITEMS, params={"limit": 2, "f": "html"})
+    assert as_html.status_code == 200 and as_html.headers["content-type"].startswith("text/html")
+    bad_format = fresh_client.get(ITEMS, params={"f": "xml"}, headers=JSON_CLIENT)
+    assert bad_format.status_code == 400 and bad_format.json()["field"] == "f"

@@ -72,6 +72,9 @@ QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 SCHEMA_JSON = "application/schema+json"
 
 router = APIRouter(tags=["OGC API"])
+#: Set in the scope of a request whose read is known to need a connection
+#: (``api.ogc.loop_pages`` tried the event loop): the route goes to the worker thread.
+NEEDS_CONNECTION = "locations.needs_connection"
 
 
 def _asks_for_ogc(scope: Scope) -> bool:
@@ -375,7 +378,8 @@ def _items_endpoint(collection_id: str):
         # loop; a caller with a token (looked up in the database), HTML and reads served by
         # replicas take the worker thread as before.
         if ("authorization" not in request.headers and not wants_html(request)
-                and replicas.pool_for(engine) is None):
+                and replicas.pool_for(engine) is None
+                and not request.scope.get(NEEDS_CONNECTION)):
             try:
                 return await items_on_loop(request, engine, collection_id)
             except loop_reads.NeedsConnection:
