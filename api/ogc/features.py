@@ -257,6 +257,10 @@ def _items_answer(request: Request, query: ogc.ItemsRequest, page: ogc.ItemsPage
     if html:
         features = [json.loads(f) if isinstance(f, str) else f for f in page.features]
         columns = list(dict.fromkeys(name for f in features for name in f["properties"]))
+        # The first column is the feature's id, a link: an "id" property saying the same
+        # again is left out.
+        if all(f["properties"].get("id") == f["id"] for f in features):
+            columns = [name for name in columns if name != "id"]
         return html_answer("items.html", headers, root=root, title=query.collection.title,
                            collection_id=collection_id, features=features, columns=columns,
                            returned=len(features), matched=page.number_matched,

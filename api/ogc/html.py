@@ -14,6 +14,8 @@ body { font-family: system-ui, sans-serif; margin: 1.5rem; max-width: 80rem; }
 table { border-collapse: collapse; font-size: .9rem; }
 td, th { border: 1px solid #ccc; padding: .2rem .4rem; text-align: left; vertical-align: top; }
 nav a { margin-right: .6rem; }
+/* A wide table scrolls in its own box: a phone's page does not scroll sideways. */
+.table-box { overflow-x: auto; }
 </style>
 </head>
 <body>
@@ -80,13 +82,13 @@ _ITEMS = """{% extends "base.html" %}
 <p>{{ returned }} features{% if matched is not none %} of {{ matched }}{% endif %}.
 {% if prev %}<a href="{{ prev }}">Previous page</a>{% endif %}
 {% if next %}<a href="{{ next }}">Next page</a>{% endif %}</p>
-<table>
+<div class="table-box"><table>
 <tr><th>id</th>{% for name in columns %}<th>{{ name }}</th>{% endfor %}</tr>
 {% for f in features %}
 <tr><td><a href="{{ root }}/collections/{{ collection_id }}/items/{{ f.id }}?f=html">{{ f.id }}</a></td>
 {% for name in columns %}<td>{{ f.properties.get(name) | show }}</td>{% endfor %}</tr>
 {% endfor %}
-</table>
+</table></div>
 {% endblock %}
 """
 
