@@ -16,6 +16,8 @@ the database's scores and kept site metrics first), ``--load`` (target 4: 32 cli
 60 s, the regional search then the mix), ``--bulk-load`` (target 5: the import benchmark and
 the synthetic load into a database of their own, made and dropped: ``<name>_targets_bulk``
 on the same server). ``--all`` is all three: about 20 minutes on a quiet 2-core machine.
+``--geopandas URL`` adds target 3's other half on a database of 100k plots: a cold and a
+warm run against the same totals computed with geopandas (``bench.scoring.run``).
 Before the routes are timed, every table written since its last vacuum (by ``--scoring``,
 say) is vacuumed and analysed, printed as a step of its own (``bench.database.settle``):
 autovacuum would otherwise do it, throttled, while they are timed.
@@ -55,7 +57,7 @@ from locations.db import sqlalchemy_url
 TARGETS = {
     1: "every route and page p95 < 200 ms; by score and rankings p95 < 30 ms",
     2: "pages < 500 kB, /zones in pages; 1,000-plot XLSX and exposé < 2 s, region report < 10 s",
-    3: "scoring one profile at 1M: warm <= 20 s, cold <= 30 s",
+    3: "scoring one profile at 1M: warm <= 20 s, cold <= 30 s; >= 10x geopandas at 100k",
     4: "32 clients for 60 s: no errors, >= 43 req/s, p99 < 1 s and < 5x p50",
     5: "1M synthetic load and 1M import <= 2.5x ogr2ogr's bare load",
     6: "the densest z14 tile p95 < 25 ms",
@@ -154,6 +156,29 @@ def measure_scoring(url: str, profile: str) -> list[Row]:
                     COLD_SCORING_S, "s", how),
             at_most(3, f"scoring {profile}, warm ({warm['plots']:,} plots)", warm["total"],
                     WARM_SCORING_S, "s", how)]
+
+
+def measure_against_geopandas(url: str, profile: str) -> list[Row]:
+    """Target 3's other half: a cold and a warm run on ``url`` (a database of about 100k
+    plots) against the same totals computed with geopandas, by bench.scoring.run."""
+    from bench.scoring.run import GEOPANDAS_TARGET_X, cold_and_warm, geopandas_scores
+    from locations.standard import DEFAULT_STANDARD, find_standard
+
+    engine = create_engine(url)
+    standard = find_standard(DEFAULT_STANDARD)
+    today = dt.date.today()
+    cold, (_, warm) = cold_and_warm(engine, standard, profile, today)
+    _, timings = geopandas_scores(engine, standard, profile, today)
+    engine.dispose()
+    reference = timings["total"]
+    print(f"geopandas {reference:.1f} s, cold run {cold['total']:.1f} s, warm run "
+          f"{warm['total']:.1f} s", flush=True)
+    label = f"{cold['plots']:,} plots, geopandas {reference:.1f} s"
+    how = "python -m bench.scoring.run --plots 100000 --database NAME --geopandas"
+    return [at_least(3, f"geopandas / cold run ({label}, run {cold['total']:.1f} s)",
+                     reference / cold["total"], GEOPANDAS_TARGET_X, "x", how),
+            at_least(3, f"geopandas / warm run ({label}, run {warm['total']:.1f} s)",
+                     reference / warm["total"], GEOPANDAS_TARGET_X, "x", how)]
 
 
 def measure_routes(url: str, repeats: int, profile: str, rows: list[Row]) -> None:
@@ -328,8 +353,13 @@ def complete(rows: list[Row]) -> list[Row]:
                6: ("densest z14 tile", routes, command("bench.targets"))}
     result = list(rows)
     for number, (what, how, measuring) in missing.items():
-        if not any(row.target == number for row in result):
+        if not any(row.target == number and "geopandas" not in row.what for row in result):
             result.append(not_measured(number, what, how, measuring))
+    # Target 3's comparison runs on a database of its own (100k plots): its row says so.
+    if not any(row.target == 3 and "geopandas" in row.what for row in result):
+        result.append(not_measured(
+            3, "scoring against geopandas (100k plots)", "add --geopandas URL",
+            "python -m bench.scoring.run --plots 100000 --database NAME --geopandas"))
     return sorted(result, key=lambda row: row.target)
 
 
@@ -371,8 +401,8 @@ def plain(rows: list[Row]) -> str:
 
 
 def run(url: str, *, repeats: int, profile: str, scoring: bool, load: bool, bulk_load: bool,
-        clients: int, seconds: float, bulk_plots: int,
-        routes: bool = True) -> tuple[list[Row], tuple, str]:
+        clients: int, seconds: float, bulk_plots: int, routes: bool = True,
+        geopandas_url: str | None = None) -> tuple[list[Row], tuple, str]:
     """Every part asked for; returns the rows (each target present), the load average at the
     start and end of the whole run, and the database's size in plots."""
     engine = create_engine(url)
@@ -384,6 +414,9 @@ def run(url: str, *, repeats: int, profile: str, scoring: bool, load: bool, bulk
     if scoring:  # first: the routes then read the run it leaves
         with part(rows, "target 3: scoring", (3,)) as found:
             found += measure_scoring(url, profile)
+    if geopandas_url:
+        with part(rows, "target 3: against geopandas", (3,)) as found:
+            found += measure_against_geopandas(geopandas_url, profile)
     if routes:
         # What the scoring (or anything before) wrote is vacuumed before the routes are
         # timed, as a deployment's tables are when it serves: not by autovacuum during them.
@@ -424,6 +457,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, help="of each load phase (default 60, quick 10)")
     parser.add_argument("--bulk-plots", type=int, default=1_000_000)
+    parser.add_argument("--geopandas", metavar="URL",
+                        help="target 3 against geopandas: a database of 100k plots (its scores "
+                             "are rewritten), e.g. made by bench.scoring.prepare --plots 100000")
     parser.add_argument("--output", default=str(Path(__file__).parent / "out" / "targets.md"),
                         help="the table as Markdown (default bench/out/targets.md)")
     args = parser.parse_args()
@@ -434,7 +470,8 @@ def main() -> None:
         scoring=args.scoring or args.all, load=args.load or args.all,
         bulk_load=args.bulk_load or args.all, clients=args.clients,
         seconds=args.seconds or (10 if args.quick else 60), bulk_plots=args.bulk_plots,
-        routes=not args.no_routes)
+        routes=not args.no_routes,
+        geopandas_url=sqlalchemy_url(args.geopandas) if args.geopandas else None)
     heading = (f"Issue 26's targets at {plots} plots, {when}, {os.cpu_count()} cores; load "
                f"average at start {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, at end "
                f"{after[0]:.2f} {after[1]:.2f} {after[2]:.2f}"
