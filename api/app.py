@@ -122,8 +122,8 @@ def create_app(engine: Engine | None = None, read_replicas: list[str] | None = N
     app.state.engine = primary
     # Innermost of all: anonymous JSON item pages answered before FastAPI's routing.
     loop_pages.register(app)
-    # Innermost, inside the database-error mapping: a read a replica cancelled for a
-    # recovery conflict runs again elsewhere instead of answering 500. Both replica layers
+    # Inside the database-error mapping: a read a replica cancelled for a recovery
+    # conflict runs again elsewhere instead of answering 500. Both replica layers
     # exist only with replicas: without, they passed every request through, at a cost in
     # every answer (each layer wraps the answer's messages).
     if read_replicas:

@@ -69,6 +69,7 @@ TILE_P95_MS = 25.0
 WARM_SCORING_S = 20.0
 COLD_SCORING_S = 30.0
 BULK_RATIO = 2.5
+GEOPANDAS_COMMAND = "python -m bench.scoring.run --plots 100000 --database NAME --geopandas"
 MIN_RPS = load_test.MIN_REGIONAL_RPS
 MAX_P99_MS = load_test.MAX_P99_MS
 MAX_P99_OVER_P50 = load_test.MAX_P99_OVER_P50
@@ -174,11 +175,10 @@ def measure_against_geopandas(url: str, profile: str) -> list[Row]:
     print(f"geopandas {reference:.1f} s, cold run {cold['total']:.1f} s, warm run "
           f"{warm['total']:.1f} s", flush=True)
     label = f"{cold['plots']:,} plots, geopandas {reference:.1f} s"
-    how = "python -m bench.scoring.run --plots 100000 --database NAME --geopandas"
     return [at_least(3, f"geopandas / cold run ({label}, run {cold['total']:.1f} s)",
-                     reference / cold["total"], GEOPANDAS_TARGET_X, "x", how),
+                     reference / cold["total"], GEOPANDAS_TARGET_X, "x", GEOPANDAS_COMMAND),
             at_least(3, f"geopandas / warm run ({label}, run {warm['total']:.1f} s)",
-                     reference / warm["total"], GEOPANDAS_TARGET_X, "x", how)]
+                     reference / warm["total"], GEOPANDAS_TARGET_X, "x", GEOPANDAS_COMMAND)]
 
 
 def measure_routes(url: str, repeats: int, profile: str, rows: list[Row]) -> None:
@@ -359,7 +359,7 @@ def complete(rows: list[Row]) -> list[Row]:
     if not any(row.target == 3 and "geopandas" in row.what for row in result):
         result.append(not_measured(
             3, "scoring against geopandas (100k plots)", "add --geopandas URL",
-            "python -m bench.scoring.run --plots 100000 --database NAME --geopandas"))
+            GEOPANDAS_COMMAND))
     return sorted(result, key=lambda row: row.target)
 
 

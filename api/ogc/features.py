@@ -225,6 +225,14 @@ def items(request: Request, engine: Engine, account: OptionalAccount,
     return _items_answer(request, query, page, html, collection_id)
 
 
+def reads_on_loop(request: Request, engine: Engine) -> bool:
+    """Whether ``request``'s page may be read on the event loop: an anonymous caller asking
+    for JSON, with no read replicas (a token is looked up in the database, HTML and reads
+    served by replicas take the worker thread)."""
+    return ("authorization" not in request.headers and not wants_html(request)
+            and replicas.pool_for(engine) is None)
+
+
 async def items_on_loop(request: Request, engine: Engine, collection_id: str) -> Response:
     """``items`` for an anonymous caller's JSON page, its read run on the event loop
     (``locations.loop_reads``): the same read and page, without the hop to a worker thread.
@@ -381,9 +389,7 @@ def _items_endpoint(collection_id: str):
         # An anonymous JSON page (GDAL, QGIS, a script paging through) is read on the event
         # loop; a caller with a token (looked up in the database), HTML and reads served by
         # replicas take the worker thread as before.
-        if ("authorization" not in request.headers and not wants_html(request)
-                and replicas.pool_for(engine) is None
-                and not request.scope.get(NEEDS_CONNECTION)):
+        if reads_on_loop(request, engine) and not request.scope.get(NEEDS_CONNECTION):
             try:
                 return await items_on_loop(request, engine, collection_id)
             except loop_reads.NeedsConnection:

@@ -26,9 +26,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import plain_parameters
-from api.ogc.common import wants_html
-from api.ogc.features import NEEDS_CONNECTION, items_on_loop
-from locations import loop_reads, replicas
+from api.ogc.features import NEEDS_CONNECTION, items_on_loop, reads_on_loop
+from locations import loop_reads
 from locations.errors import LocationsError
 
 #: The collections whose item pages are read on the loop (the others need a connection).
@@ -75,8 +74,7 @@ class AnonymousItemPages:
         engine = self.fastapi_app.state.engine
         request = Request(scope, receive)
         try:
-            if ("authorization" in request.headers or wants_html(request)
-                    or replicas.pool_for(engine) is not None):
+            if not reads_on_loop(request, engine):
                 raise loop_reads.NeedsConnection
             await plain_parameters(request)
             response = await items_on_loop(request, engine, collection_id)
@@ -97,4 +95,3 @@ class AnonymousItemPages:
 def register(app: FastAPI) -> None:
     """Add the middleware; call before any other, so that it is the innermost."""
     app.add_middleware(AnonymousItemPages, fastapi_app=app)
-
