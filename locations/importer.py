@@ -248,7 +248,7 @@ def import_file(
     if progress:
         progress("reading", 0, 1)
     source = read_source(path, layer=layer, crs=crs, encoding=encoding,
-                         coordinates=chosen.coordinates)
+                         coordinates=chosen.coordinates, name=name)
     frame, keep, mapping_notes = chosen.apply(
         source.attributes, required=tuple(f.name for f in spec.fields if f.required))
     frame = _match_field_names(frame[keep.to_numpy()], spec, target_name)

@@ -411,6 +411,39 @@ def test_an_admin_checks_an_import_file_then_starts_it(browser, server, desk_eng
     context.close()
 
 
+def test_an_admin_chooses_the_layer_of_a_file_of_several(browser, server, desk_engine,  # noqa: F811
+                                                         tmp_path):
+    """A GeoPackage of two layers: the dry run's refusal names them and the page's own field
+    to choose one (not only the command line's flag), and the field chooses it."""
+    from tests.test_import_odd_files import two_layer_geopackage
+
+    path, plots = two_layer_geopackage(tmp_path)
+    context = person(browser, server, desk_engine, "desk-layers", "admin", width=390)
+    tab = context.new_page()
+    tab.goto(f"{server}/maps/admin/imports?lang=sl")
+    tab.select_option("#import-target", "plots")
+    tab.set_input_files("#import-file", str(path))
+    with tab.expect_navigation():
+        tab.click("#import-upload button[type=submit]")
+    _wait_for_job(tab)
+    assert tab.locator("#job-state").get_attribute("data-state") == "refused"
+    page_text = tab.inner_text("main")
+    assert "two layers.gpkg has several layers" in page_text and "import page" in page_text
+    tab.goto(f"{server}/maps/admin/imports?lang=sl")
+    assert tab.inner_text("label[for=import-layer]") == "Sloj ali list, če jih datoteka vsebuje več"
+    tab.select_option("#import-target", "plots")
+    tab.set_input_files("#import-file", str(path))
+    tab.fill("#import-layer", "parcele")
+    with tab.expect_navigation():
+        tab.click("#import-upload button[type=submit]")
+    _wait_for_job(tab)
+    assert tab.locator("#job-state").get_attribute("data-state") == "succeeded", tab.content()
+    assert f"{plots}" in tab.locator("#job-summary").inner_text()
+    assert fits_the_width(tab)
+    shot(tab, "import-layer-390")
+    context.close()
+
+
 def _wait_for_job(tab) -> None:
     deadline = time.monotonic() + 120
     while tab.locator("#job-state").get_attribute("data-state") in ("queued", "running"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import zipfile
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import pyarrow as pa
 import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
+from python_calamine import CalamineError
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
@@ -76,9 +78,17 @@ def epsg_of(crs_text: str) -> int:
     return code
 
 
+#: Where the options that messages name by the command line's flags are given otherwise: a
+#: message reaches the import page and POST /imports as well as the command line.
+_ELSEWHERE = {
+    "crs": " (the import page's coordinate system; crs in POST /imports)",
+    "layer": " (the import page's layer or sheet; layer in POST /imports)",
+}
+
+
 def read_source(path: Path, *, layer: str | None = None, crs: str | None = None,
-                encoding: str | None = None, coordinates: Coordinates | None = None
-                ) -> SourceTable:
+                encoding: str | None = None, coordinates: Coordinates | None = None,
+                name: str | None = None) -> SourceTable:
     """Read ``path`` whole; its format comes from the extension.
 
     The CRS is the file's own, or ``crs`` when given (it overrides a wrong
@@ -88,24 +98,27 @@ def read_source(path: Path, *, layer: str | None = None, crs: str | None = None,
     municipalities carry their centroid's CEN_E/CEN_N beside the polygon).
     ``encoding`` names the text's encoding where the file cannot (CSV, a shapefile's
     ``.dbf``); without it, UTF-8 or else Windows-1250 (``local_formats``).
+    ``name`` is the file's name as its user knows it, for the messages: an upload is kept
+    on the server under a name of the server's (default: ``path``'s own name).
 
     Raises:
         InvalidInput: unknown format, unreadable file, no or unknown CRS, missing layer.
     """
+    name = name or path.name
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise InvalidInput(
-            "file", f"{path.name}: unknown format {suffix or '(no extension)'}; "
+            "file", f"{name}: unknown format {suffix or '(no extension)'}; "
             f"use one of {', '.join(SUFFIXES)}"
         )
     if not path.is_file():
-        raise InvalidInput("file", f"{path} does not exist")
+        raise InvalidInput("file", f"{name} does not exist")
     if suffix in TABLE_SUFFIXES:
-        return _read_table(path, crs, encoding, layer, coordinates)
-    source = _read_vector(path, layer, None if coordinates else crs, encoding,
+        return _read_table(path, name, crs, encoding, layer, coordinates)
+    source = _read_vector(path, name, layer, None if coordinates else crs, encoding,
                           need_crs=coordinates is None)
     if coordinates is not None:
-        source = _points_from_columns(source, coordinates, crs, path.name)
+        source = _points_from_columns(source, coordinates, crs, name)
     return source
 
 
@@ -123,7 +136,7 @@ def _points_from_columns(source: SourceTable, coordinates: Coordinates, crs: str
     given = crs or coordinates.crs
     if not given:
         raise InvalidInput("crs", f"{name}: {coordinates.x}/{coordinates.y} carry no coordinate "
-                                  "reference system; pass it with --crs")
+                                  f"reference system; pass it with --crs{_ELSEWHERE['crs']}")
     problems = [p for p in source.problems if p[1] != "geometry"]
     geometry = _points(source.attributes, x_column, y_column, problems)
     attributes = source.attributes.drop(columns=[x_column, y_column])
@@ -132,7 +145,7 @@ def _points_from_columns(source: SourceTable, coordinates: Coordinates, crs: str
                        source.layer, problems, source.encoding)
 
 
-def _dataset(path: Path) -> str:
+def _dataset(path: Path, name: str) -> str:
     """What GDAL opens for ``path``: the path itself, or for a zip whose shapefiles sit in a
     folder (as downloads often pack them), that folder inside the zip."""
     if path.suffix.lower() != ".zip":
@@ -142,19 +155,19 @@ def _dataset(path: Path) -> str:
             names = archive.namelist()
             unpacked = sum(entry.file_size for entry in archive.infolist())
     except zipfile.BadZipFile:
-        raise InvalidInput("file", f"{path.name} is not a zip archive") from None
+        raise InvalidInput("file", f"{name} is not a zip archive") from None
     _check_unpacked_size(path, unpacked)
     folders = sorted({PurePosixPath(name).parent.as_posix() for name in names
                       if name.lower().endswith(".shp") and not name.startswith("__MACOSX/")})
     if not folders and not any(name.lower().endswith(VECTOR_SUFFIXES) for name in names):
         held = [name for name in names if not name.endswith("/")]
-        raise InvalidInput("file", f"{path.name} holds no Shapefile (.shp) or other GIS file; "
+        raise InvalidInput("file", f"{name} holds no Shapefile (.shp) or other GIS file; "
                                    f"it holds: {', '.join(held[:10]) or 'nothing'}"
                                    + (f" and {len(held) - 10} more" if len(held) > 10 else ""))
     if not folders or folders == ["."]:
         return str(path)
     if len(folders) > 1:
-        raise InvalidInput("file", f"{path.name} holds shapefiles in several folders "
+        raise InvalidInput("file", f"{name} holds shapefiles in several folders "
                                    f"({', '.join(folders)}); zip the one to import on its own")
     return f"/vsizip/{path.resolve()}/{folders[0]}"
 
@@ -187,13 +200,22 @@ def _valid_text(meta: dict, table: pa.Table) -> bool:
     return True
 
 
-def _read_vector(path: Path, layer: str | None, crs: str | None,
+def _gdal_reason(exc: Exception, dataset: str, name: str) -> str:
+    """GDAL's message about ``dataset`` told of the file ``name``: without the server's
+    folder the upload was kept in, nor GDAL's advice to name a driver in the path, which
+    only a command-line user of GDAL could follow."""
+    reason = str(exc).replace(dataset, name)
+    return reason.split("; It might help to specify the correct driver")[0].strip()
+
+
+def _read_vector(path: Path, name: str, layer: str | None, crs: str | None,
                  given_encoding: str | None, need_crs: bool = True) -> SourceTable:
-    dataset = _dataset(path)
+    dataset = _dataset(path, name)
     try:
         layers = pyogrio.list_layers(dataset)
     except (DataSourceError, DataLayerError) as exc:
-        raise InvalidInput("file", f"{path.name} cannot be read as GIS data: {exc}") from None
+        raise InvalidInput("file", f"{name} cannot be read as GIS data: "
+                                   f"{_gdal_reason(exc, dataset, name)}") from None
     names = [str(row[0]) for row in layers]
     # A table without geometry beside one layer (the data dictionary of an export) leaves
     # no choice to make.
@@ -202,11 +224,11 @@ def _read_vector(path: Path, layer: str | None, crs: str | None,
         layer = spatial[0]
     if layer is None:
         if len(names) > 1:
-            raise InvalidInput("layer", f"{path.name} has several layers ({', '.join(names)}); "
-                               "choose one with --layer")
+            raise InvalidInput("layer", f"{name} has several layers ({', '.join(names)}); "
+                               f"choose one with --layer{_ELSEWHERE['layer']}")
         layer = names[0] if names else None
     elif layer not in names:
-        raise InvalidInput("layer", f"{path.name} has no layer {layer!r}; it has: {', '.join(names)}")
+        raise InvalidInput("layer", f"{name} has no layer {layer!r}; it has: {', '.join(names)}")
     try:
         # GDAL's Arrow stream: whole columns at once instead of a Python object per cell
         # (a million plots in 1.3 s instead of 17 s), and text stays in Arrow memory.
@@ -224,15 +246,16 @@ def _read_vector(path: Path, layer: str | None, crs: str | None,
             codec, encoding = ENCODINGS[-1]
             meta, table = pyogrio.raw.read_arrow(dataset, layer=layer, encoding=codec)
     except (DataSourceError, DataLayerError) as exc:
-        raise InvalidInput("file", f"{path.name} cannot be read: {exc}") from None
+        raise InvalidInput("file", f"{name} cannot be read: "
+                                   f"{_gdal_reason(exc, dataset, name)}") from None
     geometry_name = meta.get("geometry_name") or "wkb_geometry"
     if meta.get("geometry_type") is None or geometry_name not in table.column_names:
-        raise InvalidInput("file", f"{path.name}: layer {layer!r} has no geometry")
+        raise InvalidInput("file", f"{name}: layer {layer!r} has no geometry")
     geometry = table.column(geometry_name).to_numpy(zero_copy_only=False)
     # Dates as datetime64, so that they are turned into text column-wise, not cell by cell.
     attributes = table.drop_columns([geometry_name]).to_pandas(date_as_object=False)
     if need_crs or crs or meta.get("crs"):
-        srid, crs_source = _choose_srid(meta.get("crs"), crs, path.name)
+        srid, crs_source = _choose_srid(meta.get("crs"), crs, name)
     else:
         srid, crs_source = None, ""  # the points come from columns of a CRS of their own
     return SourceTable(attributes, geometry, srid, crs_source, layer, encoding=encoding)
@@ -245,7 +268,8 @@ def _choose_srid(file_crs: str | None, given: str | None, name: str) -> tuple[in
         return epsg_of(file_crs), "file"
     raise InvalidInput(
         "crs", f"{name} does not say which coordinate reference system it is in; "
-        "pass it with --crs (e.g. --crs EPSG:3794 for Slovenia D96/TM, EPSG:31259 for Austria MGI M34)"
+        f"pass it with --crs{_ELSEWHERE['crs']}, e.g. EPSG:3794 for Slovenia D96/TM, EPSG:31259 "
+        "for Austria MGI M34"
     )
 
 
@@ -292,13 +316,13 @@ def _has_geometry_columns(names: set[str]) -> bool:
             or bool(names & set(X_COLUMNS) and names & set(Y_COLUMNS)))
 
 
-def _sheet(path: Path, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
+def _sheet(path: Path, name: str, sheet: str | None) -> tuple[pd.DataFrame, list[str]]:
     """The cells of a workbook's sheet ``sheet`` (its name), or of its first sheet, and the
     names of all its sheets."""
     workbook = pd.ExcelFile(path, engine="calamine")
-    names = [str(name) for name in workbook.sheet_names]
+    names = [str(sheet_name) for sheet_name in workbook.sheet_names]
     if sheet is not None and sheet not in names:
-        raise InvalidInput("layer", f"{path.name} has no sheet {sheet!r}; its sheets: "
+        raise InvalidInput("layer", f"{name} has no sheet {sheet!r}; its sheets: "
                                     f"{', '.join(names)}")
     # calamine (Rust) reads a sheet of 100,000 plots in 2.7 s; openpyxl took 15.4 s.
     cells = pd.read_excel(workbook, sheet_name=sheet if sheet is not None else 0, dtype=object,
@@ -351,23 +375,27 @@ def table_text(raw: bytes, encoding: str | None, name: str) -> tuple[str, str]:
     return decode(raw, encoding)
 
 
-def _read_table(path: Path, crs: str | None, given_encoding: str | None,
+def _read_table(path: Path, name: str, crs: str | None, given_encoding: str | None,
                 sheet: str | None = None, coordinates: Coordinates | None = None
                 ) -> SourceTable:
     encoding = None
     sheets: list[str] = []
     try:
         if path.suffix.lower() == ".csv":
-            content, encoding = table_text(path.read_bytes(), given_encoding, path.name)
+            content, encoding = table_text(path.read_bytes(), given_encoding, name)
+            if not content.strip():
+                # pandas would fail sniffing the separator of nothing (csv.Error).
+                raise InvalidInput("file", f"{name} is empty: it holds no header nor rows")
             # Text as written: codes like "052" must keep their leading zeros. The separator
             # is sniffed: Slovenian and Austrian spreadsheets write ';'.
             table = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False,
                                 na_values=[""], sep=None, engine="python")
         else:
-            cells, sheets = _sheet(path, sheet)
+            cells, sheets = _sheet(path, name, sheet)
             table = with_header(cells, _has_geometry_columns)
-    except (ValueError, OSError, zipfile.BadZipFile, pd.errors.ParserError) as exc:
-        raise InvalidInput("file", f"{path.name} cannot be read as a table: {exc}") from None
+    except (ValueError, OSError, zipfile.BadZipFile, pd.errors.ParserError, csv.Error,
+            CalamineError) as exc:
+        raise InvalidInput("file", f"{name} cannot be read as a table: {exc}") from None
     table.columns = [str(c).strip() for c in table.columns]
     lowered = {c.lower(): c for c in table.columns}
     if coordinates is not None:
@@ -375,7 +403,7 @@ def _read_table(path: Path, crs: str | None, given_encoding: str | None,
         # among them, are attributes.
         return _points_from_columns(
             SourceTable(table.reset_index(drop=True), np.full(len(table), None, dtype=object),
-                        None, "", None, [], encoding), coordinates, crs, path.name)
+                        None, "", None, [], encoding), coordinates, crs, name)
     wkt_column = next((lowered[c] for c in WKT_COLUMNS if c in lowered), None)
     lon_column = next((lowered[c] for c in LON_COLUMNS if c in lowered), None)
     lat_column = next((lowered[c] for c in LAT_COLUMNS if c in lowered), None)
@@ -395,8 +423,8 @@ def _read_table(path: Path, crs: str | None, given_encoding: str | None,
             srid, crs_source = 4326, "lon/lat columns, which each WKT surrounds"
         else:
             raise InvalidInput(
-                "crs", f"{path.name} holds WKT, which carries no coordinate reference system; "
-                "pass it with --crs (e.g. --crs EPSG:4326 for lon/lat degrees)"
+                "crs", f"{name} holds WKT, which carries no coordinate reference system; "
+                f"pass it with --crs{_ELSEWHERE['crs']}, e.g. EPSG:4326 for lon/lat degrees"
             )
     elif lon_column is not None and lat_column is not None:
         geometry = _points(table, lon_column, lat_column, problems)
@@ -405,21 +433,21 @@ def _read_table(path: Path, crs: str | None, given_encoding: str | None,
     elif x_column is not None and y_column is not None:
         if not crs:
             raise InvalidInput(
-                "crs", f"{path.name} holds {x_column}/{y_column} coordinates, which carry no "
-                "coordinate reference system; pass it with --crs (e.g. --crs EPSG:3794 for "
-                "Slovenia's D96/TM, EPSG:31255 for Austria's MGI GK Central)")
+                "crs", f"{name} holds {x_column}/{y_column} coordinates, which carry no "
+                f"coordinate reference system; pass it with --crs{_ELSEWHERE['crs']}, e.g. "
+                "EPSG:3794 for Slovenia's D96/TM, EPSG:31255 for Austria's MGI GK Central")
         geometry = _points(table, x_column, y_column, problems)
         table = table.drop(columns=[x_column, y_column])
         srid, crs_source = epsg_of(crs), "--crs"
     elif sheet is None and len(sheets) > 1:
         # The first sheet of several holds no geometry: a cover, instructions. Which one?
-        raise InvalidInput("layer", f"{path.name}: its first sheet, {sheets[0]!r}, has no geometry "
+        raise InvalidInput("layer", f"{name}: its first sheet, {sheets[0]!r}, has no geometry "
                                     f"columns; its sheets: {', '.join(sheets)}: choose one with "
-                                    "--layer")
+                                    f"--layer{_ELSEWHERE['layer']}")
     else:
         raise InvalidInput(
-            "geometry", f"{path.name} has no geometry: give a WKT column ({', '.join(WKT_COLUMNS)}), "
-            f"lon and lat columns, or x and y (or e and n) with --crs"
+            "geometry", f"{name} has no geometry: give a WKT column ({', '.join(WKT_COLUMNS)}), "
+            f"lon and lat columns, or x and y (or e and n) with --crs{_ELSEWHERE['crs']}"
         )
     wkb = shapely.to_wkb(geometry)
     return SourceTable(table.reset_index(drop=True), wkb, srid, crs_source, None, problems,
