@@ -4,6 +4,8 @@ differences in words, and the reports (PDF and XLSX) holding the API's figures."
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import io
 import statistics
@@ -185,6 +187,35 @@ def test_regions_compared_say_what_differs_and_refuse_what_cannot_be_compared(cl
     for name, answer in answers.items():
         assert answer.status_code == 400, name
     assert "region[2]" in answers["unknown"].text
+
+
+def test_the_comparison_page_compares_a_region_chosen_twice_once(client):
+    """The form preselects three regions: setting two of them to the third's region asks for
+    two regions, not for an error; what cannot be compared is said in the page's words."""
+    page = client.get("/maps/compare", params=[("region", "SI042"), ("region", "AT22"),
+                                                ("region", "AT22"), ("lang", "sl")])
+    assert page.status_code == 200, page.text
+    compared = client.get("/maps/compare", params=[("region", "SI042"), ("region", "AT22"),
+                                                    ("lang", "sl")])
+    def same(html: str) -> str:  # the page's body, without the ids folium draws at random
+        body = html[html.index("<main"):]
+        return re.sub(r"_[0-9a-f]{32}", "_id", re.sub(r'nonce="[^"]*"', "", body))
+
+    assert same(page.text) == same(compared.text)
+    # The same region twice is one region: a start, as from a dashboard's link, not an error.
+    one = client.get("/maps/compare", params=[("region", "SI042"), ("region", "si042"),
+                                               ("lang", "sl")])
+    assert one.status_code == 200 and 'role="alert"' not in one.text
+    words = {
+        "period": ([("region", "SI042"), ("region", "AT22"), ("from", "2027-01"),
+                    ("to", "2025-01")], "Mesece vnesite kot LLLL-MM"),
+    }
+    for name, (params, said) in words.items():
+        answer = client.get("/maps/compare", params=params + [("lang", "sl")])
+        assert answer.status_code == 400, name
+        assert f'<p class="problem general" role="alert">{said}' in answer.text, name
+        assert "each region may be given once" not in answer.text
+        assert "is after" not in answer.text and "compare 2 to 4" not in answer.text, name
 
 
 def test_per_inhabitant_figures_only_where_the_population_is_known(fresh_engine):

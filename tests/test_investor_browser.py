@@ -125,6 +125,33 @@ def test_investor_searches_shortlists_compares_and_downloads(browser, server, la
     context.close()
 
 
+def test_an_investor_shortlists_a_plot_from_its_own_page(browser, server, scored_engine):
+    """The plot page has "Add to shortlist", as the results do: on a phone, in German."""
+    with scored_engine.connect() as conn:
+        plot_id, ref = conn.execute(text(
+            "SELECT id, cadastral_ref FROM plot WHERE status = 'available' AND retired_at IS NULL "
+            "ORDER BY id LIMIT 1")).one()
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    tab = context.new_page()
+    problems = _watch(tab, server)
+    tab.goto(f"{server}/maps/plots/{plot_id}?lang=de")
+    wait_until_drawn(tab)
+    button = tab.locator(".plot-actions button.shortlist-toggle")
+    expect(button).to_have_text("Auf die Merkliste")
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    expect(tab.locator("#shortlist-link .shortlist-count")).to_have_text("1")
+    shoot(tab, "investor-plot-shortlisted-de")
+    tab.click("#shortlist-link")
+    wait_until_drawn(tab, "**/maps/shortlist?**")
+    heads = tab.locator("#compare thead th[data-plot-id]").evaluate_all(
+        "cells => cells.map(c => c.dataset.plotId)")
+    assert heads == [str(plot_id)], heads
+    assert ref in tab.inner_text("#compare thead")
+    assert problems == []
+    context.close()
+
+
 @pytest.fixture(scope="module")
 def zone_id(scored_engine) -> int:
     with scored_engine.connect() as conn:

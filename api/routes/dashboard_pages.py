@@ -145,7 +145,9 @@ def compare_page(
     if region is None:
         # First the platform's regions as wholes (Styria as one, not its six parts).
         region = [c["code"] for c in choices if not c.get("part_of")][:DEFAULT_COMPARED]
-    selected = [c.strip().upper() for c in region if c and c.strip()]
+    # A region chosen twice is compared once: the form preselects three regions, and a
+    # person who sets two of them to the third's region asked for two, not for an error.
+    selected = list(dict.fromkeys(c.strip().upper() for c in region if c and c.strip()))
     profiles = queries.profiles(conn)
     if measure == "score" and not profile and profiles:
         profile = profiles[0]
@@ -156,9 +158,14 @@ def compare_page(
         if len(selected) >= dashboard.MIN_COMPARED:
             comparison = dashboard.compare(conn, selected, start=start, end=end)
     except InvalidInput as exc:
-        error = (t("cmp_too_few") if exc.field == "region"
-                 else t("report_error_period") if exc.field in ("from", "to")
-                 else t("dash_error_region")) + f" ({exc.field}: {exc.reason})"
+        # The page's own words; the reason is added only where it names what to mend (an
+        # unknown region's code), since it is in English.
+        if exc.field == "region":
+            error = t("cmp_too_few")
+        elif exc.field in ("from", "to"):
+            error = t("report_error_period")
+        else:
+            error = t("dash_error_region") + f" ({exc.field}: {exc.reason})"
     if comparison:
         areas = [(region_name(t, f), tuple(f["regions"])) for f in comparison["regions"]]
     else:
