@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import logging
 import traceback
+from urllib.parse import urlencode
 
 import psycopg2
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from locations import errors, transactions
 
@@ -166,6 +169,30 @@ async def error_page(request: Request, exc: errors.LocationsError, status: int,
                         headers={**(headers or {}), "Cache-Control": "no-store"})
 
 
+def _is_page(path: str) -> bool:
+    """Whether ``path`` is one of the pages people open (the start page and /maps/...)."""
+    return path == "/" or path.startswith("/maps/")
+
+
+async def _page_refusal(request: Request, problems: list[dict], detail: str) -> Response:
+    """A page's address that its parameters refuse, asked by a person's browser: a language
+    it does not know (``?lang=DE``, ``?lang=xx``, typed or from an old link) leads to the same
+    page in the language asked or else the browser's own; anything else is the error page in
+    the person's language, naming the parameter, instead of JSON."""
+    from maps.i18n import LANGUAGES
+
+    if request.method == "GET" and {p["field"] for p in problems} == {"query.lang"}:
+        asked = request.query_params.get("lang", "").strip().lower()
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+        if asked in LANGUAGES:
+            kept.append(("lang", asked))
+        query = urlencode(kept)
+        return RedirectResponse(request.url.path + (f"?{query}" if query else ""),
+                                status_code=303)
+    field = problems[0]["field"].removeprefix("query.").removeprefix("path.") if problems else ""
+    return await error_page(request, errors.InvalidInput(field or "address", detail), 422, None)
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Map domain and validation errors to their statuses, and database failures to 503/500."""
     @app.exception_handler(errors.LocationsError)
@@ -194,14 +221,31 @@ def register_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         # Name each offending parameter plainly, e.g. "query.limit: must be <= 1000".
         problems = []
         for error in exc.errors():
             location = ".".join(str(part) for part in error.get("loc", ()))
             problems.append({"field": location, "message": error.get("msg", "invalid")})
         detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        if _is_page(request.url.path):
+            from api.sessions import browser_asks
+
+            if browser_asks(request):
+                return await _page_refusal(request, problems, detail)
         return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # An address under /maps/ that no page answers, opened by a person: the error page in
+        # their language, not {"detail": "Not Found"}.
+        if exc.status_code == 404 and _is_page(request.url.path):
+            from api.sessions import browser_asks
+
+            if browser_asks(request):
+                return await error_page(
+                    request, errors.NotFound(f"no page at {request.url.path}"), 404, None)
+        return await http_exception_handler(request, exc)
 
     # Database errors are answered by the DatabaseErrors middleware rather than by a handler
     # here: the fast paths run queries on the driver's cursor, whose psycopg2 errors no

@@ -22,11 +22,13 @@ def _cell(t: Translator):
 
 
 def build_dashboard_page(t: Translator, page: PageContext, *, figures: dict[str, Any],
-                         choices: list[dict[str, Any]], period: tuple[str, str]) -> str:
-    """A region's dashboard: each figure a chart and its table, and the report's form."""
+                         choices: list[dict[str, Any]], period: tuple[str, str],
+                         period_error: str | None = None) -> str:
+    """A region's dashboard: each figure a chart and its table, and the report's form
+    (``period_error``: why the period asked for was not shown, beside its fields)."""
     return render_page("dashboard.html", page, [], extra_assets=ASSETS, figures=figures,
                        name=region_name(t, figures), sections=sections(t, [figures]),
-                       choices=choices, period=period, cell=_cell(t))
+                       choices=choices, period=period, cell=_cell(t), period_error=period_error)
 
 
 def build_comparison_page(t: Translator, page: PageContext, *, comparison: dict[str, Any] | None,

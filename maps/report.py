@@ -125,6 +125,20 @@ def _unit(kind: str) -> str:
     return {HA: " (m²)", M2: " (m²)"}.get(kind, "")
 
 
+def _sheet_title(title: str, taken: set[str]) -> str:
+    """``title`` as a sheet's name Excel accepts: none of ``[]:*?/\\``, at most 31
+    characters, unlike every name in ``taken`` (which Excel compares ignoring case); added
+    to ``taken``."""
+    base = re.sub(r"[\[\]:*?/\\]", " ", title).strip(" '") or "-"
+    name, number = base[:SHEET_NAME_CHARS], 1
+    while name.lower() in taken:
+        number += 1
+        suffix = f" ({number})"
+        name = base[:SHEET_NAME_CHARS - len(suffix)] + suffix
+    taken.add(name.lower())
+    return name
+
+
 def build_xlsx(t: Translator, report: Report) -> bytes:
     """A workbook: a sheet about the report (title, standard, dates), then one sheet per
     chart with its figures as numbers (areas in m², shares as fractions shown as %)."""
@@ -143,8 +157,12 @@ def build_xlsx(t: Translator, report: Report) -> bytes:
     for sentence in report.differences:
         _append(about, [sentence])
     about.column_dimensions["A"].width = 100
+    taken = {about.title.lower()}
     for section in report.sections:
-        sheet = book.create_sheet(section.key[:SHEET_NAME_CHARS])
+        sheet = book.create_sheet(_sheet_title(section.title, taken))
+        # The section's key stays the sheet's code name: unseen in Excel's tabs, which show
+        # the title in the report's language, but a stable name for scripts reading the file.
+        sheet.sheet_properties.codeName = section.key
         _append(sheet, [section.title])
         sheet["A1"].font = Font(bold=True)
         header = [""]

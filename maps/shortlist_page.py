@@ -52,6 +52,8 @@ class Row:
     #: "high" or "low": which end is best; None for rows that have no better or worse.
     better: str | None = None
     best: set[int] = field(default_factory=set)
+    #: The unit of ``values`` (the page's texts carry theirs): the file's label names it.
+    unit: str = ""
 
     def __post_init__(self) -> None:
         numbers = [(i, v) for i, v in enumerate(self.values) if isinstance(v, int | float)
@@ -91,19 +93,19 @@ def comparison(sheets: list[PlotSheet], t: Translator) -> list[Section]:
             [f.get("region_code") for f in facts]),
         Row("area_m2", t("area"), [f"{t.area_ha(f.get('area_m2'))} ({t.area_m2(f.get('area_m2'))})"
                                    for f in facts],
-            [_rounded(f.get("area_m2"), 1) for f in facts], "high"),
+            [_rounded(f.get("area_m2"), 1) for f in facts], "high", unit="m²"),
         Row("price_eur_m2", t("price"), [t.euro_m2(f.get("price_eur_m2")) for f in facts],
-            [_rounded(f.get("price_eur_m2"), 2) for f in facts], "low"),
+            [_rounded(f.get("price_eur_m2"), 2) for f in facts], "low", unit="€/m²"),
         Row("status", t("status"), [t.value("status", f.get("status")) for f in facts],
             [t.value("status", f.get("status")) for f in facts]),
         Row("readiness", t("readiness"), [t.value("readiness", f.get("readiness")) for f in facts],
             [t.value("readiness", f.get("readiness")) for f in facts]),
         Row("power_mw", t("power"), ["–" if p is None else f"{t.number(p, 1)} MW" for p in power],
-            [_rounded(p, 1) for p in power], "high"),
+            [_rounded(p, 1) for p in power], "high", unit="MW"),
         Row("max_building_height_m", t("building_height"),
             ["–" if f.get("max_building_height_m") is None
              else f"{t.number(f['max_building_height_m'], 1)} m" for f in facts],
-            [_rounded(f.get("max_building_height_m"), 1) for f in facts], "high"),
+            [_rounded(f.get("max_building_height_m"), 1) for f in facts], "high", unit="m"),
         Row("broadband", t("broadband"), [t.value("broadband", z.get("broadband")) for z in zones],
             [t.value("broadband", z.get("broadband")) for z in zones]),
         Row("gas", t("gas"), [t.yes_no(z.get("gas")) for z in zones],
@@ -113,7 +115,7 @@ def comparison(sheets: list[PlotSheet], t: Translator) -> list[Section]:
     ]
     distance_rows = [
         Row(name, t(f"distance_{name.removesuffix('_km')}"), [_km(t, f.get(name)) for f in facts],
-            [_rounded(f.get(name), 1) for f in facts], "low")
+            [_rounded(f.get(name), 1) for f in facts], "low", unit="km")
         for name in DISTANCES
     ]
     sections = [Section(t("section_plot"), plot_rows), Section(t("distances"), distance_rows)]
@@ -174,7 +176,8 @@ def shortlist_workbook(sheets: list[PlotSheet], t: Translator) -> bytes:
         sheet.append([section.title])
         sheet.cell(row=sheet.max_row, column=1).font = bold
         for row in section.rows:
-            sheet.append([row.label, *[v if v is not None else None for v in row.values]])
+            label = f"{row.label} ({row.unit})" if row.unit else row.label
+            sheet.append([label, *[v if v is not None else None for v in row.values]])
             for index in row.best:
                 cell = sheet.cell(row=sheet.max_row, column=index + 2)
                 cell.font, cell.fill = bold, best_fill

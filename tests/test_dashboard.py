@@ -11,6 +11,7 @@ import io
 import statistics
 from collections import defaultdict
 
+import lxml.html
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -43,6 +44,12 @@ def _plots(conn):
         FROM plot p JOIN zone z ON z.id = p.zone_id
         JOIN municipality m ON m.id = z.municipality_id JOIN region r ON r.id = m.region_id
         WHERE p.retired_at IS NULL""")).mappings().all()
+
+
+def by_key(book, key: str):
+    """A report's sheet by its section's key (the sheet's code name; its tab shows the
+    section's title in the report's language)."""
+    return next(sheet for sheet in book.worksheets if sheet.sheet_properties.codeName == key)
 
 
 def test_zone_ranking_matches_a_computation_over_the_plot_rows(client, scored_engine):
@@ -268,16 +275,16 @@ def test_the_report_pdf_and_workbook_hold_the_apis_figures(client, lang):
     workbook = client.get("/maps/dashboard/SI042/report.xlsx", params={"lang": lang})
     assert workbook.status_code == 200
     book = load_workbook(io.BytesIO(workbook.content))
-    rows = {row[0]: row[1:] for row in book["key_figures"].iter_rows(min_row=3, values_only=True)}
+    rows = {row[0]: row[1:] for row in by_key(book, "key_figures").iter_rows(min_row=3, values_only=True)}
     assert rows[t("dash_available_area") + " (m²)"][0] == figures["available_area_m2"]
     assert rows[t("dash_occupancy")][0] == figures["occupancy_share"]
     assert rows[t("dash_plots")][0] == figures["plots"]
-    status = {row[0]: row[1:] for row in book["status"].iter_rows(min_row=3, values_only=True)}
+    status = {row[0]: row[1:] for row in by_key(book, "status").iter_rows(min_row=3, values_only=True)}
     for item in figures["by_status"]:
         assert status[t.value("status", item["status"])] == (item["plots"], item["area_m2"])
     for score in figures["scores"]:
         sheet = {row[0]: row[1:] for row in
-                 book[f"scores_{score['profile']}"].iter_rows(min_row=3, values_only=True)}
+                 by_key(book, f"scores_{score['profile']}").iter_rows(min_row=3, values_only=True)}
         assert [sheet[f"{b['from']}–{b['to']}"][0] for b in score["distribution"]] == \
             [b["plots"] for b in score["distribution"]]
         assert sheet[t("dash_median")][0] == score["median"]
@@ -299,11 +306,25 @@ def test_a_comparison_report_says_the_differences_and_holds_each_regions_figures
         for shown in _figures_text(t, figures)[:4]:
             assert shown in words, shown
     book = load_workbook(io.BytesIO(client.get("/maps/compare/report.xlsx", params=params).content))
-    header = next(book["key_figures"].iter_rows(min_row=2, max_row=2, values_only=True))
+    header = next(by_key(book, "key_figures").iter_rows(min_row=2, max_row=2, values_only=True))
     assert header[1:3] == ("Gorenjska", "Styria (all of it)")
-    rows = {row[0]: row[1:] for row in book["key_figures"].iter_rows(min_row=3, values_only=True)}
+    rows = {row[0]: row[1:] for row in by_key(book, "key_figures").iter_rows(min_row=3, values_only=True)}
     assert rows["Available area (m²)"][:2] == tuple(f["available_area_m2"]
                                                    for f in comparison["regions"])
+
+
+@pytest.mark.parametrize("params", [{"from": "2027-01", "to": "2025-01"}, {"from": "2025-13"}])
+def test_a_dashboard_period_that_is_no_period_keeps_the_dashboard_and_says_why(client, params):
+    """The person stays on the dashboard, their months as typed, the reason beside them in
+    the page's language; the figures are those of the whole time."""
+    answer = client.get("/maps/dashboard/SI042", params={**params, "lang": "sl"})
+    assert answer.status_code == 400
+    doc = lxml.html.fromstring(answer.text)
+    assert doc.get_element_by_id("period-error").text_content().startswith("Mesece vnesite kot")
+    assert doc.xpath("//input[@name='from']/@value") == [params["from"]]
+    whole = lxml.html.fromstring(client.get("/maps/dashboard/SI042", params={"lang": "sl"}).text)
+    tables = [t.text_content() for t in doc.xpath("//table")]
+    assert tables and tables == [t.text_content() for t in whole.xpath("//table")]
 
 
 @pytest.mark.parametrize("params", [{"from": "2025-13"}, {"from": "2025-05", "to": "2025-01"},
@@ -336,7 +357,10 @@ def test_the_cli_writes_a_regions_report(scored_engine, tmp_path, monkeypatch):
         done = runner.invoke(app, ["report", "compare", "SI042", "AT22", "--lang", "de",
                                    "-o", str(xlsx)])
         assert done.exit_code == 0, done.output
-        assert "Kennzahlen" in [c.value for c in load_workbook(xlsx)["key_figures"]["A"]]
+        assert "Kennzahlen" in [c.value for c in by_key(load_workbook(xlsx), "key_figures")["A"]]
+        # The tabs a person sees are named in the report's language, as its sheets' titles.
+        names = load_workbook(xlsx).sheetnames
+        assert "Kennzahlen" in names and not any("_" in name for name in names), names
         refused = runner.invoke(app, ["report", "region", "XX9", "-o", str(tmp_path / "x.pdf")])
         assert refused.exit_code == 1 and "XX9" in refused.output
         assert not (tmp_path / "x.pdf").exists()

@@ -109,6 +109,31 @@ def test_language_comes_from_the_query_then_accept_language(client):
     assert client.get("/?lang=xx").status_code == 422
 
 
+def test_a_page_address_with_a_bad_value_answers_a_person_with_a_page(client):
+    """A browser asking for a page whose parameters are refused gets a page, not JSON: a
+    language it does not know leads to the page in the one asked or the browser's own; any
+    other bad value, or no page at that address, is the error page in the person's language.
+    Scripts get JSON as before."""
+    html = {"Accept": "text/html,application/xhtml+xml", "Accept-Language": "de"}
+    for asked, to in (("/?lang=DE", "/?lang=de"), ("/?lang=xx", "/"),
+                      ("/maps/search?region=SI042&lang=", "/maps/search?region=SI042"),
+                      ("/maps/search?lang=<b>&region=AT22", "/maps/search?region=AT22")):
+        answer = client.get(asked, headers=html, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == to, asked
+    assert '<html lang="de">' in client.get("/?lang=xx", headers=html).text
+    for path, status, words in (("/maps/plots/abc?lang=sl", 422, "Nekaj ni v redu"),
+                                ("/maps/plots/100000000000000000000?lang=sl", 422,
+                                 "Nekaj ni v redu"),
+                                ("/maps/nowhere/<script>?lang=sl", 404, "Ni najdeno")):
+        answer = client.get(path, headers=html)
+        assert answer.status_code == status, path
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert '<html lang="sl">' in answer.text and words in answer.text, path
+        assert "<script>?" not in answer.text
+    assert client.get("/maps/plots/abc").json()["detail"].startswith("path.plot_id")
+    assert client.get("/maps/nowhere").json() == {"detail": "Not Found"}
+
+
 def test_numbers_and_dates_are_written_the_way_each_language_reads_them():
     assert format_number(1234567.891, "en", 1) == "1,234,567.9"
     assert format_number(1234567.891, "sl", 1) == "1.234.567,9"

@@ -205,7 +205,8 @@ def test_shortlist_compares_and_its_excel_file_has_the_pages_scores(scored, prof
     rows = {row[0]: row[1:] for row in sheet.iter_rows(values_only=True)}
     score_label = doc.xpath("//tr[@data-row='score']/th")[0].text_content()
     assert list(rows[score_label]) == page_scores
-    assert LABELS["sl"]["area"] in rows  # headers in the page's language
+    # Headers in the page's language, each figure's unit named (the cells are numbers).
+    assert f'{LABELS["sl"]["area"]} (m²)' in rows and f'{LABELS["sl"]["price"]} (€/m²)' in rows
 
 
 def test_shortlist_refuses_more_than_five(client):

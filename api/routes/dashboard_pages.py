@@ -76,11 +76,20 @@ def dashboard_page(request: Request, conn: ConnectionDep, region: RegionPath,
                    to: Month = None, lang: Lang = None,
                    accept_language: AcceptLanguage = None) -> HTMLResponse:
     page = _page(request, lang, accept_language)
-    start, end = dashboard.parse_period(from_, to)
+    try:
+        start, end, period_error = *dashboard.parse_period(from_, to), None
+    except InvalidInput:
+        # A period that is no period (the first month after the last): the dashboard as it
+        # stands, with the months as typed and the reason beside them, not an error page.
+        start, end, period_error = None, None, page.t("report_error_period")
     figures = dashboard.region_figures(conn, region, start=start, end=end)
-    return _html(build_dashboard_page(page.t, page, figures=figures,
-                                      choices=_choices(conn, page.t),
-                                      period=(from_ or "", to or "")))
+    response = _html(build_dashboard_page(page.t, page, figures=figures,
+                                          choices=_choices(conn, page.t),
+                                          period=(from_ or "", to or ""),
+                                          period_error=period_error))
+    if period_error:
+        response.status_code = 400
+    return response
 
 
 def _report(request: Request, conn, codes: list[str], fmt: str, start: str | None,
