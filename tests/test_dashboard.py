@@ -46,6 +46,25 @@ def _plots(conn):
         WHERE p.retired_at IS NULL""")).mappings().all()
 
 
+def test_an_agencys_analyst_opens_the_dashboard_of_their_own_region(fresh_engine):
+    """Gorenjska's agency lands on Gorenjska (SI042), not on the first region of the list;
+    anybody else on the first region."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.test_hostile_pages import person, sign_in
+
+    person(fresh_engine, "gorenjska-analyst", "agency", regions=["SI042"])
+    with TestClient(create_app(engine=fresh_engine), follow_redirects=False) as client:
+        anonymous = client.get("/maps/dashboard?lang=sl")
+        assert anonymous.status_code == 303 and "/maps/dashboard/SI042" not in anonymous.headers[
+            "location"]
+        sign_in(client, "gorenjska-analyst")
+        own = client.get("/maps/dashboard?lang=sl")
+        assert own.status_code == 303
+        assert own.headers["location"].split("?")[0].endswith("/maps/dashboard/SI042")
+
+
 def by_key(book, key: str):
     """A report's sheet by its section's key (the sheet's code name; its tab shows the
     section's title in the report's language)."""

@@ -8,10 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import text
 
 from api.deps import ConnectionDep
 from api.responses import ERROR_BODY, error_responses
 from api.routes.pages import AcceptLanguage, Lang, _html, _page
+from api.sessions import SignedInDep
 from locations import dashboard, zone_search
 from locations.errors import InvalidInput, NotFound
 from maps import queries
@@ -55,10 +57,15 @@ PAGE_REFUSAL = {400: {"description": "A value the page cannot use",
             response_class=RedirectResponse, status_code=303,
             responses={303: {"description": "To the region's dashboard"},
                        **error_responses(400, 404)})
-def dashboard_chooser(request: Request, conn: ConnectionDep,
+def dashboard_chooser(request: Request, conn: ConnectionDep, person: SignedInDep,
                       region: Annotated[str | None, Query(max_length=10)] = None,
                       lang: Lang = None, accept_language: AcceptLanguage = None):
     page = _page(request, lang, accept_language)
+    if not region and person is not None and person.role == "agency" and person.region_ids:
+        # An agency's analyst opens the dashboard of a region of their own, not the first
+        # region of the list.
+        region = conn.execute(text("SELECT code FROM region WHERE id = ANY(:ids) ORDER BY code "
+                                   "LIMIT 1"), {"ids": sorted(person.region_ids)}).scalar()
     if not region:
         choices = _choices(conn, page.t)
         region = choices[0]["code"] if choices else None
