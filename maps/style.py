@@ -135,7 +135,9 @@ def base_map(bounds: Sequence[Sequence[float]] | None, context: MapContext | Non
     if context is not None:
         context.add_to(folium_map, filled=not online)
     if bounds:
-        folium_map.fit_bounds(bounds)
+        # Room at the bottom for the legends, which sit there: on a phone the plots nearest
+        # the frame's lower edge were drawn under them.
+        folium_map.fit_bounds(bounds, padding_top_left=(12, 12), padding_bottom_right=(12, 72))
     return folium_map
 
 
