@@ -29,10 +29,11 @@ from locations.field_rules import PLOT_FIELDS, changed_fields, parse_fields
 from locations.fields import PLOTS
 from locations.geojson import jsonable
 from locations.imports.sources import table_text
-from locations.limits import length_problem
+from locations.limits import length_problem, max_chars
 from locations.local_formats import with_header
 from locations.plot_updates import check_effective_date, parse_effective_date, update_plot
 from locations.values import text_problem
+from locations.workspace import field_problem, transition_problem
 
 KEY = "cadastral_ref"
 EXTRA_COLUMNS = ("country", "version", "note", "effective_date")
@@ -154,14 +155,16 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
         # Lines as the spreadsheet numbers them: the header's, + 1 for the first row.
         line = index + getattr(rows, "first_line", 2)
         entry: dict[str, Any] = {"row": line, KEY: row.get(KEY), "plot_id": None,
-                                 "changes": {}, "problems": [], "forbidden": False}
+                                 "changes": {}, "problems": [], "problem_codes": [],
+                                 "forbidden": False}
         report_rows.append(entry)
         plot = _match(row, found.get(row.get(KEY, ""), []), account, entry)
         if plot is None:
             continue
         entry["plot_id"] = plot["id"]
         if plot["id"] in seen:
-            entry["problems"].append(f"the same plot is already changed in row {seen[plot['id']]}")
+            _problem(entry, f"the same plot is already changed in row {seen[plot['id']]}",
+                     "duplicate_row", row=seen[plot["id"]])
             continue
         seen[plot["id"]] = line
         try:
@@ -169,15 +172,15 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
                       municipality_name=plot["municipality_name"], what="plot")
         except Forbidden as refusal:
             entry["forbidden"] = True
-            entry["problems"].append(str(refusal))
+            _problem(entry, str(refusal), "forbidden", municipality=plot["municipality_name"])
             continue
         if plot["retired_at"] is not None:
-            entry["problems"].append("the plot is retired")
+            _problem(entry, "the plot is retired", "retired")
             continue
         if "version" in row and row["version"] != str(plot["version"]):
-            entry["problems"].append(
-                f"version {row['version']} is stale: the plot is at version {plot['version']}"
-            )
+            _problem(entry, f"version {row['version']} is stale: the plot is at version "
+                            f"{plot['version']}", "stale_version", version=row["version"],
+                     current=plot["version"])
         values = {field: value for field, value in with_codes(row).items()
                   if field in PLOT_FIELDS}
         parsed = {}
@@ -186,12 +189,14 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
             try:
                 parsed |= parse_fields({field: value}, PLOT_FIELDS)
             except InvalidInput as exc:
-                entry["problems"].append(f"{exc.field}: {exc.reason}")
+                _field_problem(entry, exc)
         if "status" in parsed:
             try:
                 check_transition(plot["status"], parsed["status"])
             except Conflict as exc:
-                entry["problems"].append(f"status: {exc}")
+                refused = transition_problem(plot["status"], parsed["status"])
+                _problem(entry, f"status: {exc}", refused.code if refused else "invalid",
+                         field="status", **(refused.params if refused else {}))
         entry["changes"] = {
             field: {"old": old, "new": new}
             for field, (old, new) in changed_fields(plot, parsed).items()
@@ -203,10 +208,11 @@ def plan_updates(conn: Connection, account: Account, rows: list[dict[str, str]])
                 entry["effective_date"] = check_effective_date(
                     conn, plot["id"], parse_effective_date(row["effective_date"]))
             except InvalidInput as exc:
-                entry["problems"].append(f"{exc.field}: {exc.reason}")
+                _problem(entry, f"{exc.field}: {exc.reason}", "effective_date",
+                         field="effective_date")
         # The audit event would refuse it at apply, after the rows before it were written.
         if (problem := length_problem("note", row.get("note", ""))) is not None:
-            entry["problems"].append(f"note: {problem}")
+            _problem(entry, f"note: {problem}", "too_long", field="note", n=max_chars("note"))
     problems = sum(1 for entry in report_rows if entry["problems"])
     return {
         "rows": [jsonable_row(entry) for entry in report_rows],
@@ -248,6 +254,21 @@ def apply_updates(
     return report
 
 
+def _problem(entry: dict[str, Any], text: str, code: str, field: str | None = None,
+             **params: Any) -> None:
+    """Add a problem to a row's report: in English words (``problems``, as the API and the
+    command line say it) and as a code with its values (``problem_codes``, which a page words
+    in its own language)."""
+    entry["problems"].append(text)
+    entry["problem_codes"].append({"field": field, "code": code, "params": params})
+
+
+def _field_problem(entry: dict[str, Any], exc: InvalidInput) -> None:
+    """A cell its field's rule refuses, coded as the plot form codes it."""
+    coded = field_problem(exc.field, exc)
+    _problem(entry, f"{exc.field}: {exc.reason}", coded.code, field=exc.field, **coded.params)
+
+
 def jsonable_row(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: jsonable(value) for key, value in entry.items()}
 
@@ -257,7 +278,7 @@ def _match(
     entry: dict[str, Any],
 ) -> Mapping[str, Any] | None:
     if not row.get(KEY):
-        entry["problems"].append(f"{KEY}: missing")
+        _problem(entry, f"{KEY}: missing", "missing", field=KEY)
         return None
     if "country" in row:
         candidates = [c for c in candidates if c["country"] == row["country"].upper()]
@@ -266,9 +287,10 @@ def _match(
         own = [c for c in candidates if may(account, "edit", c["municipality_id"])]
         candidates = own if len(own) == 1 else candidates
     if not candidates:
-        entry["problems"].append(f"{KEY}: no plot {row[KEY]!r}")
+        _problem(entry, f"{KEY}: no plot {row[KEY]!r}", "no_plot", field=KEY, ref=row[KEY])
         return None
     if len(candidates) > 1:
-        entry["problems"].append(f"{KEY}: {row[KEY]!r} exists in several countries; add a country column")
+        _problem(entry, f"{KEY}: {row[KEY]!r} exists in several countries; add a country column",
+                 "several_countries", field=KEY, ref=row[KEY])
         return None
     return candidates[0]

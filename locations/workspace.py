@@ -280,7 +280,7 @@ def read_form(form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Proble
         try:
             parsed.update(field_rules.parse_fields({name: value}, field_rules.PLOT_FIELDS))
         except InvalidInput as exc:
-            problems[name] = _problem(name, exc)
+            problems[name] = field_problem(name, exc)
     return parsed, problems
 
 
@@ -306,7 +306,8 @@ def read_note(raw: Any) -> tuple[str | None, Problem | None]:
     return note, None
 
 
-def _problem(name: str, exc: InvalidInput) -> Problem:
+def field_problem(name: str, exc: InvalidInput) -> Problem:
+    """A refused value of field ``name`` as a form problem: what the page words."""
     if name in NUMBER_BOUNDS:
         low, high = NUMBER_BOUNDS[name]
         return Problem("number", {"min": low, "max": high})

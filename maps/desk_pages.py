@@ -16,8 +16,10 @@ from locations.field_rules import PLOT_FIELDS
 from locations.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_PLOT
 from locations.mappings import available_mappings
 from locations.vocabulary import INQUIRY_STATUS, PLOT_STATUS, REGION_LEVEL
+from locations.workspace import Problem
 from maps.i18n import Translator
 from maps.page import PageContext, render_page
+from maps.workspace_page import problem_text
 
 #: The stylesheet of the desk's pages, besides the platform's.
 HEAD = "desk.css"
@@ -53,6 +55,21 @@ def field_label(t: Translator, field: str) -> str:
     return t(f"desk_field_{field}")
 
 
+#: The problems of a bulk file's row that are the row's, not a cell's: worded by the page.
+ROW_PROBLEMS = ("missing", "no_plot", "several_countries", "duplicate_row", "forbidden",
+                "retired", "stale_version")
+
+
+def problem_words(t: Translator, coded: Mapping[str, Any]) -> str:
+    """A bulk row's problem (``bulk_updates``' ``problem_codes``) in the page's language,
+    naming the field as the plot form names it."""
+    code, field, params = coded["code"], coded.get("field"), coded.get("params") or {}
+    if code in ROW_PROBLEMS:
+        words = t(f"desk_bulk_problem_{code}", **params)
+        return f"{t(KEY)}: {words}" if field == KEY else words
+    return problem_text(t, field or "", Problem(code, params))
+
+
 def build_bulk_page(t: Translator, page: PageContext, *, csrf: str,
                     report: Mapping[str, Any] | None = None, token: str | None = None,
                     file_name: str | None = None, error: str | None = None,
@@ -63,7 +80,11 @@ def build_bulk_page(t: Translator, page: PageContext, *, csrf: str,
         changes = [(field_label(t, field), shown_value(t, field, change["old"]),
                     shown_value(t, field, change["new"]))
                    for field, change in row["changes"].items()]
-        rows.append({**row, "shown_changes": changes})
+        coded = row.get("problem_codes") or []
+        # Each problem in the page's words; the English ones only if a row's codes are missing.
+        shown = ([problem_words(t, c) for c in coded] if len(coded) == len(row["problems"])
+                 else row["problems"])
+        rows.append({**row, "shown_changes": changes, "shown_problems": shown})
     return _render(
         "desk_bulk.html", page, csrf=csrf, report=report, rows=rows, token=token,
         file_name=file_name, error=error, applied=applied, key=KEY,

@@ -151,7 +151,8 @@ def test_a_bad_row_blocks_the_apply_naming_row_and_field(browser, server,  # noq
     first, second = kranj_plots(desk_engine, "available", 2)
     sheet = xlsx([["cadastral_ref", "status", "price_eur_m2"],
                   [first["cadastral_ref"], "reserviert", None],
-                  [second["cadastral_ref"], "rezervirano", "-3"]])
+                  [second["cadastral_ref"], "rezervirano", "-3"],
+                  ["9999-NI/1", "prodano", "1e309"]])
     context = person(browser, server, desk_engine, "kranj-bad-row", "municipality",
                      municipalities=["Kranj"])
     tab = context.new_page()
@@ -162,7 +163,20 @@ def test_a_bad_row_blocks_the_apply_naming_row_and_field(browser, server,  # noq
         tab.click("#bulk-upload button[type=submit]")
     blocked = tab.locator("#bulk-blocked").inner_text()
     assert "nothing can be applied" in blocked
-    assert "Row 3: price_eur_m2: must be at least" in blocked
+    assert "Row 3: Asking price: enter a number from 0.01 to 100,000" in blocked
+    assert "Row 4: Cadastral reference: no plot 9999-NI/1" in blocked
+    # In Slovene, the same problems in Slovene words, naming the fields as the plot form does.
+    tab.goto(f"{server}/maps/my/bulk?lang=sl")
+    tab.set_input_files("#bulk-file", files=[{"name": "changes.xlsx", "buffer": sheet,
+                                              "mimeType": "application/octet-stream"}])
+    with tab.expect_navigation():
+        tab.click("#bulk-upload button[type=submit]")
+    problems = tab.locator("#bulk-preview tr[data-row='3'] .row-problems").inner_text()
+    assert problems == "Izklicna cena: vnesite število od 0,01 do 100.000 ali pustite prazno."
+    assert (tab.locator("#bulk-preview tr[data-row='4'] .row-problems").inner_text()
+            == "Parcelna številka: ni zemljišča 9999-NI/1")
+    assert "price_eur_m2" not in tab.inner_text("main") and "no plot" not in tab.inner_text("main")
+    shot(tab, "bulk-problems-sl")
     assert tab.locator("#bulk-apply").count() == 0
     assert plot_row(desk_engine, first["id"])["status"] == "available"
     # A token guessed or kept from elsewhere applies nothing either.
