@@ -91,8 +91,11 @@ def build_rankings_page(t: Translator, page: PageContext, *, ranking: dict[str, 
                     words = "rank_za" if sign == "-" else "rank_az"
                 sort_options.append((sign + key, t(words, column=t(label))))
     params = {k: v for k, v in {**query, "sort": sort}.items() if v}
-    downloads = [(label, f"{page.base_url}/zones?{urlencode({**params, 'f': f})}")
-                 for label, f in (("CSV", "csv"), ("Excel", "xlsx"))]
+    # The table as it reads on the page (its language, its columns), and the zones with
+    # their outlines for a GIS as the API gives them.
+    downloads = [("CSV", page.url("/maps/rankings.csv", **params)),
+                 ("Excel", page.url("/maps/rankings.xlsx", **params)),
+                 ("GeoPackage", f"{page.base_url}/zones?{urlencode({**params, 'f': 'gpkg'})}")]
     return render_page("rankings.html", page, [], extra_assets=ASSETS, ranking=ranking,
                        choices=choices, profiles=profiles,
                        profile_names={p: profile_name(t, p) for p in profiles},

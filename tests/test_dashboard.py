@@ -4,10 +4,10 @@ differences in words, and the reports (PDF and XLSX) holding the API's figures."
 
 from __future__ import annotations
 
-import re
-
+import csv
 import datetime as dt
 import io
+import re
 import statistics
 from collections import defaultdict
 
@@ -63,6 +63,26 @@ def test_an_agencys_analyst_opens_the_dashboard_of_their_own_region(fresh_engine
         own = client.get("/maps/dashboard?lang=sl")
         assert own.status_code == 303
         assert own.headers["location"].split("?")[0].endswith("/maps/dashboard/SI042")
+
+
+def test_the_zone_ranking_downloads_as_the_page_reads(client):
+    """The ranking page's CSV and XLSX: its headings in the page's language, its order, every
+    zone; a bad region is refused, never a 500, and reaches no header."""
+    page = client.get("/maps/rankings", params={"region": "SI042", "sort": "name",
+                                                "lang": "sl"})
+    shown = lxml.html.fromstring(page.text).xpath(
+        "//table[@id='ranking']/tbody/tr/td[2]/a/text()")
+    answer = client.get("/maps/rankings.csv", params={"region": "SI042", "sort": "name",
+                                                      "lang": "sl"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert answer.headers["content-disposition"].endswith('-sl.csv"')
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["#", "Cona"] and "Prosta površina (m²)" in rows[0]
+    assert [row[1] for row in rows[1:]] == shown and len(shown) > 1
+    for region in ("<b>", "X\r\nSet-Cookie: a=b", "ŠŠŠ"):
+        refused = client.get("/maps/rankings.xlsx", params={"region": region})
+        assert refused.status_code in (400, 404, 422), region
+        assert "set-cookie" not in refused.headers
 
 
 def by_key(book, key: str):

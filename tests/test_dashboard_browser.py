@@ -8,6 +8,7 @@ import io
 import math
 
 import pytest
+from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from maps.i18n import Translator
@@ -81,9 +82,23 @@ def test_an_agency_opens_styria_compares_it_ranks_zones_and_downloads_the_report
         tab.locator("th a[data-sort=available]").click()
     wait_until_drawn(tab, "**sort=available**")
     assert _numbers(tab.locator("#ranking td.available").all_inner_texts()) == sorted(most)
-    # The table's download is the API's zones in the same order.
+    # The table's download is the same table: its columns, headings and order, each
+    # figure's unit named, every zone.
     href = tab.locator("a.download", has_text="CSV").get_attribute("href")
-    assert "sort=available" in href and "region=AT22" in href
+    assert "sort=available" in href and "region=AT22" in href and "/maps/rankings.csv" in href
+    names = tab.locator("#ranking tbody tr td:nth-child(2) > a").all_inner_texts()
+    with tab.expect_download() as download:
+        tab.locator("a.download", has_text="Excel").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("zones-at22-") and saved.name.endswith("-en.xlsx")
+    table = list(load_workbook(saved).active.iter_rows(values_only=True))
+    assert table[0][:3] == ("#", t("rank_zone"), t("kind"))
+    assert f"{t('rank_available')} (m²)" in table[0] and t("rank_power") in table[0]
+    column = table[0].index(f"{t('rank_available')} (m²)")
+    assert [row[1] for row in table[1:]] == names
+    assert [row[column] for row in table[1:]] == sorted(row[column] for row in table[1:])
+    assert len(table) - 1 == len(most)
     shoot(tab, "dashboard-rankings", full=True)
 
     # Back to Styria's dashboard: the report for a period, as PDF.

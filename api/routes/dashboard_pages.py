@@ -4,6 +4,7 @@ reports (PDF, XLSX) of a region or a comparison."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -24,6 +25,7 @@ from maps.dashboard_page import (
     build_rankings_page,
 )
 from maps.figures import region_name
+from maps.rankings_file import rankings_csv, rankings_workbook
 from maps.report import build_pdf, build_xlsx, make_report
 from maps.search_page import region_choices
 
@@ -37,7 +39,7 @@ Month = Annotated[str | None, Query(description="A month, 2025-01", max_length=7
 RANKING_PAGE_LIMIT = 200
 #: How many regions the comparison shows before an agency chooses.
 DEFAULT_COMPARED = 3
-MEDIA_TYPES = {"pdf": "application/pdf",
+MEDIA_TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 REPORT_RESPONSE = {200: {"description": "The report: PDF (charts and tables) or XLSX (figures)",
                          "content": {media: {"schema": {"type": "string", "format": "binary"}}
@@ -202,6 +204,36 @@ def compare_page(
     if error:
         response.status_code = 400
     return response
+
+
+@router.get("/maps/rankings.{fmt}", summary="The zone ranking's table as CSV or XLSX",
+            response_class=Response, responses={**REPORT_RESPONSE, **error_responses(400)})
+def rankings_file(
+    request: Request,
+    conn: ConnectionDep,
+    fmt: Literal["csv", "xlsx"],
+    region: Annotated[str | None, Query(max_length=10)] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+    profile: Annotated[str | None, Query(max_length=40)] = None,
+    sort: Annotated[str | None, Query(max_length=20)] = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """The ranking page's table in its language, every zone it ranks (the page shows the
+    first 200), in its order."""
+    t = _page(request, lang, accept_language).t
+    profiles = queries.profiles(conn)
+    profile = profile if profile in profiles else (profiles[0] if profiles else None)
+    filters = zone_search.ZoneFilter(region=[region] if region else [],
+                                     kind=[kind] if kind else [], profile=profile,
+                                     sort=sort or ("-score" if profile else "name"))
+    zones = zone_search.zone_ranking(conn, filters, count=False)["zones"]
+    body = rankings_workbook(t, zones) if fmt == "xlsx" else rankings_csv(t, zones)
+    # Only letters, digits and dashes of what was asked reach the header.
+    name = re.sub(r"[^a-z0-9-]", "", "-".join(
+        part for part in ("zones", region, profile, t.lang) if part).lower())
+    return Response(body, media_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
 
 @router.get("/maps/rankings", response_class=HTMLResponse, summary="Zones ranked for a profile",
