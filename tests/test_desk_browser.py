@@ -128,6 +128,8 @@ def test_a_kranj_editor_previews_a_slovenian_xlsx_and_applies_it(browser, server
     with tab.expect_navigation():
         tab.click("#bulk-apply button[type=submit]")
     assert "Končano" in tab.locator("#bulk-applied").inner_text()
+    # Nothing left to correct: the form offers the next table, not a corrected one.
+    assert "Naložite tabelo sprememb" in tab.locator("h2").all_inner_texts()
     shot(tab, "bulk-applied-390")
     changed = plot_row(desk_engine, first["id"])
     assert (changed["status"], changed["offer"], changed["readiness"]) == (
@@ -165,6 +167,7 @@ def test_a_bad_row_blocks_the_apply_naming_row_and_field(browser, server,  # noq
     assert "nothing can be applied" in blocked
     assert "Row 3: Asking price: enter a number from 0.01 to 100,000" in blocked
     assert "Row 4: Cadastral reference: no plot 9999-NI/1" in blocked
+    assert "Upload a corrected table" in tab.locator("h2").all_inner_texts()
     # In Slovene, the same problems in Slovene words, naming the fields as the plot form does.
     tab.goto(f"{server}/maps/my/bulk?lang=sl")
     tab.set_input_files("#bulk-file", files=[{"name": "changes.xlsx", "buffer": sheet,
