@@ -138,12 +138,37 @@ def build_imports_page(t: Translator, page: PageContext, *, jobs: list[dict[str,
                    levels=REGION_LEVEL.codes, head=HEAD)
 
 
+def job_summary(t: Translator, job: Mapping[str, Any], report: Mapping[str, Any]) -> str:
+    """What an import job's file did or would do, in the page's language, from its report's
+    counts (the report's own ``summary`` is the English of the API and the command line).
+    What the new boundaries change and where plots cross borders, the page lists apart."""
+    dry = bool(report.get("dry_run"))
+    counts = {"file": report.get("file") or "", "rows": t.number(report.get("rows") or 0)}
+    problems = report.get("problems_total") or len(report.get("problems") or [])
+    if job.get("state") == "refused":
+        return t("desk_job_summary_refused_dry" if dry else "desk_job_summary_refused",
+                 problems=t.number(problems), bad=t.number(report.get("problem_rows") or 0),
+                 **counts)
+    sentences = [t("desk_job_summary_dry" if dry else "desk_job_summary_done",
+                   created=t.number(report.get("created") or 0),
+                   updated=t.number(report.get("updated") or 0),
+                   unchanged=t.number(report.get("unchanged") or 0), **counts)]
+    for key, label in (("problem_rows", "desk_job_summary_skipped"),
+                       ("in_no_zone", "desk_job_summary_no_zone"),
+                       ("available_by_default", "desk_job_summary_available"),
+                       ("not_brownfield_by_default", "desk_job_summary_greenfield")):
+        if report.get(key):
+            sentences.append(t(label, n=t.number(report[key])))
+    return " ".join(sentences)
+
+
 def build_import_job_page(t: Translator, page: PageContext, *, job: Mapping[str, Any],
                           csrf: str, startable: bool, error: str | None = None) -> str:
     report = job.get("report") or {}
     running = job["state"] in ("queued", "running")
     return _render("desk_import_job.html", page, job=job, report=report, csrf=csrf,
                    startable=startable, running=running, error=error,
+                   summary=job_summary(t, job, report) if report else None,
                    dry_run=bool((job.get("options") or {}).get("dry_run")), head=HEAD)
 
 
