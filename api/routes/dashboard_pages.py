@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import text
 
 from api.deps import ConnectionDep
@@ -224,9 +225,12 @@ def rankings_file(
     t = _page(request, lang, accept_language).t
     profiles = queries.profiles(conn)
     profile = profile if profile in profiles else (profiles[0] if profiles else None)
-    filters = zone_search.ZoneFilter(region=[region] if region else [],
-                                     kind=[kind] if kind else [], profile=profile,
-                                     sort=sort or ("-score" if profile else "name"))
+    try:
+        filters = zone_search.ZoneFilter(region=[region] if region else [],
+                                         kind=[kind] if kind else [], profile=profile,
+                                         sort=sort or ("-score" if profile else "name"))
+    except ValidationError as exc:  # an unknown kind or order, as the page refuses them
+        raise InvalidInput(str(exc.errors()[0]["loc"][0]), "not one the ranking knows") from None
     zones = zone_search.zone_ranking(conn, filters, count=False)["zones"]
     body = rankings_workbook(t, zones) if fmt == "xlsx" else rankings_csv(t, zones)
     # Only letters, digits and dashes of what was asked reach the header.
