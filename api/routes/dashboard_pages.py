@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -207,35 +207,58 @@ def compare_page(
     return response
 
 
+class RankingAsked:
+    """What a zone ranking is asked for, the page's and its download's the same: the profile
+    is the one asked when it has a finished run, else the first that has; the order is by
+    score when there is a profile, else by name."""
+
+    def __init__(
+        self,
+        conn: ConnectionDep,
+        region: Annotated[str | None, Query(max_length=10)] = None,
+        kind: Annotated[str | None, Query(max_length=40)] = None,
+        profile: Annotated[str | None, Query(max_length=40)] = None,
+        sort: Annotated[str | None, Query(max_length=20)] = None,
+    ) -> None:
+        self.profiles = queries.profiles(conn)
+        self.region, self.kind = region, kind
+        self.profile = profile if profile in self.profiles else (
+            self.profiles[0] if self.profiles else None)
+        self.sort = sort or ("-score" if self.profile else "name")
+
+    def filters(self) -> zone_search.ZoneFilter:
+        """The ranking's filter.
+
+        Raises:
+            InvalidInput: an unknown kind or order, named.
+        """
+        try:
+            return zone_search.ZoneFilter(region=[self.region] if self.region else [],
+                                          kind=[self.kind] if self.kind else [],
+                                          profile=self.profile, sort=self.sort)
+        except ValidationError as exc:
+            raise InvalidInput(str(exc.errors()[0]["loc"][0]),
+                               "not one the ranking knows") from None
+
+
 @router.get("/maps/rankings.{fmt}", summary="The zone ranking's table as CSV or XLSX",
             response_class=Response, responses={**REPORT_RESPONSE, **error_responses(400)})
 def rankings_file(
     request: Request,
     conn: ConnectionDep,
     fmt: Literal["csv", "xlsx"],
-    region: Annotated[str | None, Query(max_length=10)] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
-    profile: Annotated[str | None, Query(max_length=40)] = None,
-    sort: Annotated[str | None, Query(max_length=20)] = None,
+    asked: Annotated[RankingAsked, Depends()],
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
     """The ranking page's table in its language, every zone it ranks (the page shows the
     first 200), in its order."""
     t = _page(request, lang, accept_language).t
-    profiles = queries.profiles(conn)
-    profile = profile if profile in profiles else (profiles[0] if profiles else None)
-    try:
-        filters = zone_search.ZoneFilter(region=[region] if region else [],
-                                         kind=[kind] if kind else [], profile=profile,
-                                         sort=sort or ("-score" if profile else "name"))
-    except ValidationError as exc:  # an unknown kind or order, as the page refuses them
-        raise InvalidInput(str(exc.errors()[0]["loc"][0]), "not one the ranking knows") from None
-    zones = zone_search.zone_ranking(conn, filters, count=False)["zones"]
+    zones = zone_search.zone_ranking(conn, asked.filters(), count=False)["zones"]
     body = rankings_workbook(t, zones) if fmt == "xlsx" else rankings_csv(t, zones)
     # Only letters, digits and dashes of what was asked reach the header.
     name = re.sub(r"[^a-z0-9-]", "", "-".join(
-        part for part in ("zones", region, profile, t.lang) if part).lower())
+        part for part in ("zones", asked.region, asked.profile, t.lang) if part).lower())
     return Response(body, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
@@ -245,32 +268,26 @@ def rankings_file(
 def rankings_page(
     request: Request,
     conn: ConnectionDep,
-    region: Annotated[str | None, Query(max_length=10)] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
-    profile: Annotated[str | None, Query(max_length=40)] = None,
-    sort: Annotated[str | None, Query(max_length=20)] = None,
+    asked: Annotated[RankingAsked, Depends()],
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
     """A sortable table of zones: median and best plot score, land, occupancy, power and the
-    distance to a motorway junction; downloadable as CSV or XLSX (``GET /zones``)."""
+    distance to a motorway junction; downloadable as the page reads it (CSV, XLSX) and with
+    the zones' outlines (GeoPackage, ``GET /zones``)."""
     page = _page(request, lang, accept_language)
     t = page.t
-    profiles = queries.profiles(conn)
-    profile = profile if profile in profiles else (profiles[0] if profiles else None)
-    sort = sort or ("-score" if profile else "name")
+    sort = asked.sort
     ranking, error = None, None
     try:
-        filters = zone_search.ZoneFilter(region=[region] if region else [],
-                                         kind=[kind] if kind else [], profile=profile,
-                                         sort=sort)
-        ranking = zone_search.zone_ranking(conn, filters, limit=RANKING_PAGE_LIMIT)
+        ranking = zone_search.zone_ranking(conn, asked.filters(), limit=RANKING_PAGE_LIMIT)
     except (InvalidInput, ValueError) as exc:
         error = t("error_invalid") + f" ({getattr(exc, 'field', 'filters')})"
         sort = "name"
     response = _html(build_rankings_page(t, page, ranking=ranking, choices=_choices(conn, t),
-                                         profiles=profiles, region=region, kind=kind,
-                                         profile=profile, sort=sort, error=error))
+                                         profiles=asked.profiles, region=asked.region,
+                                         kind=asked.kind, profile=asked.profile, sort=sort,
+                                         error=error))
     if error:
         response.status_code = 400
     return response
