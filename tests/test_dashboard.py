@@ -361,6 +361,8 @@ def test_a_dashboard_period_that_is_no_period_keeps_the_dashboard_and_says_why(c
     assert answer.status_code == 400
     doc = lxml.html.fromstring(answer.text)
     assert doc.get_element_by_id("period-error").text_content().startswith("Mesece vnesite kot")
+    # Said where the page opens too: the months are typed at its foot.
+    assert doc.xpath("//p[@role='alert']")[0].text_content().startswith("Mesece vnesite kot")
     assert doc.xpath("//input[@name='from']/@value") == [params["from"]]
     whole = lxml.html.fromstring(client.get("/maps/dashboard/SI042", params={"lang": "sl"}).text)
     tables = [t.text_content() for t in doc.xpath("//table")]
