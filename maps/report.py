@@ -129,12 +129,21 @@ def _sheet_title(title: str, taken: set[str]) -> str:
     """``title`` as a sheet's name Excel accepts: none of ``[]:*?/\\``, at most 31
     characters, unlike every name in ``taken`` (which Excel compares ignoring case); added
     to ``taken``."""
-    base = re.sub(r"[\[\]:*?/\\]", " ", title).strip(" '") or "-"
-    name, number = base[:SHEET_NAME_CHARS], 1
+    base = re.sub(r"\s+", " ", re.sub(r"[\[\]:*?/\\]", " ", title)).strip(" '") or "-"
+
+    def cut(limit: int) -> str:  # whole words where they fit, an ellipsis for the rest
+        if len(base) <= limit:
+            return base
+        head = base[:limit - 1]
+        words = head.rsplit(" ", 1)[0] if " " in head else head
+        # A cut between words unless it would drop a long word nearly whole.
+        return (words if len(words) >= limit - 8 else head).rstrip(" ,.-") + "…"
+
+    name, number = cut(SHEET_NAME_CHARS), 1
     while name.lower() in taken:
         number += 1
         suffix = f" ({number})"
-        name = base[:SHEET_NAME_CHARS - len(suffix)] + suffix
+        name = cut(SHEET_NAME_CHARS - len(suffix)) + suffix
     taken.add(name.lower())
     return name
 
